@@ -1,0 +1,1 @@
+"""Built-in tools, example workflows and LLM providers."""

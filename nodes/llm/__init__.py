@@ -1,0 +1,47 @@
+"""Pluggable LLM providers behind one protocol.
+
+Nodes depend on :class:`LLMProvider` only; which implementation answers is a
+deployment decision (:func:`provider_from_env`)::
+
+    provider = CachingProvider(provider_from_env())
+    response = await provider.complete(LLMRequest(prompt="...", max_tokens=200))
+    response.text, response.usage.total_tokens, response.cost_usd
+
+Providers: :class:`OfflineProvider` (deterministic, no network, the default),
+:class:`GeminiProvider`, :class:`OpenAICompatProvider` (OpenAI, Ollama, vLLM...).
+All failures are :class:`LLMError`; all run on asyncio and trio.
+"""
+
+from .base import LLMProvider, LLMRequest, LLMResponse, Usage, estimate_tokens
+from .cache import CachingProvider, MemoryCache, ResponseCache, cache_key
+from .config import provider_from_env
+from .errors import LLMConfigError, LLMError, LLMTimeoutError
+from .gemini import GeminiProvider
+from .http import HttpTransport, RetryPolicy
+from .offline import OfflineProvider
+from .openai_compat import OpenAICompatProvider
+from .pricing import DEFAULT_PRICES, ModelPrice, PriceTable
+
+__all__ = [
+    "DEFAULT_PRICES",
+    "CachingProvider",
+    "GeminiProvider",
+    "HttpTransport",
+    "LLMConfigError",
+    "LLMError",
+    "LLMProvider",
+    "LLMRequest",
+    "LLMResponse",
+    "LLMTimeoutError",
+    "MemoryCache",
+    "ModelPrice",
+    "OfflineProvider",
+    "OpenAICompatProvider",
+    "PriceTable",
+    "ResponseCache",
+    "RetryPolicy",
+    "Usage",
+    "cache_key",
+    "estimate_tokens",
+    "provider_from_env",
+]

@@ -1,0 +1,103 @@
+"""The provider-neutral request/response types and the :class:`LLMProvider` protocol.
+
+Nodes talk to language models only through :class:`LLMProvider`, so the same
+graph runs against the deterministic offline provider in tests and CI, and
+against Gemini or any OpenAI-compatible server in production, by configuration
+alone (see :mod:`nodes.llm.config`).
+
+The models are frozen pydantic models: a response may be shared by a cache
+between many callers, so nobody may mutate it in place (use ``model_copy``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["LLMProvider", "LLMRequest", "LLMResponse", "Usage", "estimate_tokens"]
+
+
+class LLMRequest(BaseModel):
+    """One single-turn completion request.
+
+    ``max_tokens=None`` leaves the output limit to the provider's default.
+    ``temperature`` defaults to 0 because workflow nodes want reproducible
+    answers far more often than creative ones.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prompt: str
+    system: str | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+
+
+class Usage(BaseModel):
+    """Token counts as reported by the provider (estimated by the offline provider)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+    total_tokens: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _fill_total(self) -> Usage:
+        # Some servers omit the total (or report 0); derive it so that callers
+        # summing ``total_tokens`` never undercount. Frozen, hence object.__setattr__.
+        if self.total_tokens == 0 and (self.prompt_tokens or self.completion_tokens):
+            object.__setattr__(self, "total_tokens", self.prompt_tokens + self.completion_tokens)
+        return self
+
+
+class LLMResponse(BaseModel):
+    """A completion.
+
+    ``model`` is the model that actually answered (providers may resolve an
+    alias to a dated version). ``cost_usd`` is what this call was billed,
+    computed from ``usage`` and the price table; it is ``0.0`` for unknown
+    models, for the offline provider, and for cache hits (``cached=True``),
+    because nothing was billed for them.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+    model: str
+    provider: str
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = Field(default=0.0, ge=0.0)
+    cached: bool = False
+
+
+@runtime_checkable
+class LLMProvider(Protocol):
+    """Anything that can answer an :class:`LLMRequest`.
+
+    Implementations must be safe to call concurrently from many tasks, must work
+    under both asyncio and trio (use anyio/httpx, never asyncio directly), and
+    must raise only :class:`nodes.llm.errors.LLMError` for provider failures
+    (cancellation propagates untouched).
+    """
+
+    name: str
+    model: str
+
+    async def complete(self, request: LLMRequest) -> LLMResponse:
+        """Answer ``request``."""
+        ...
+
+
+_WORD = re.compile(r"\S+")
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough, deterministic token count: whitespace-separated words.
+
+    Real tokenizers produce ~1.3 tokens per English word; words are close
+    enough for budgeting and keep the offline provider dependency-free.
+    """
+    return len(_WORD.findall(text))

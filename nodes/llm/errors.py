@@ -1,0 +1,63 @@
+"""Errors raised by LLM providers.
+
+Every failure of a provider surfaces as :class:`LLMError` (a
+:class:`runtime.errors.ActorflowError`), whatever the transport underneath:
+httpx exceptions, bad JSON and unexpected response shapes are all mapped at the
+boundary with ``raise LLMError(...) from exc`` so the original stays reachable
+as ``__cause__`` while callers only ever need to catch one type.
+
+The attributes are what a caller (e.g. a node retry policy) needs to decide
+what to do next without parsing the message:
+
+* ``provider`` - which provider failed (``"gemini"``, ``"openai"``, ...)
+* ``status``   - the last HTTP status seen, or ``None`` (network error, timeout)
+* ``retryable`` - whether trying again later can plausibly succeed (rate limits,
+  5xx, timeouts) as opposed to a request that will never work (bad key, bad
+  model name, invalid arguments)
+"""
+
+from __future__ import annotations
+
+from runtime.errors import ActorflowError
+
+__all__ = ["LLMConfigError", "LLMError", "LLMTimeoutError"]
+
+
+class LLMError(ActorflowError):
+    """A provider call failed.
+
+    ``attempts`` is how many HTTP attempts were made before giving up (``0``
+    for errors raised before anything was sent).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int | None = None,
+        retryable: bool = False,
+        attempts: int = 0,
+    ) -> None:
+        self.provider = provider
+        self.status = status
+        self.retryable = retryable
+        self.attempts = attempts
+        self.reason = message
+        super().__init__(f"{provider}: {message}")
+
+
+class LLMTimeoutError(LLMError):
+    """The provider did not answer within the per-request timeout (retryable)."""
+
+
+class LLMConfigError(LLMError, ValueError):
+    """The provider configuration is missing or invalid; ``variable`` names the culprit.
+
+    Raised by :func:`nodes.llm.config.provider_from_env` before any request is made,
+    so it is never retryable.
+    """
+
+    def __init__(self, message: str, *, provider: str, variable: str | None = None) -> None:
+        self.variable = variable
+        super().__init__(message, provider=provider, status=None, retryable=False)

@@ -1,0 +1,146 @@
+"""Google Gemini through its REST API (``models.generateContent``).
+
+Wire format (https://ai.google.dev/api/generate-content)::
+
+    POST {base_url}/v1beta/models/{model}:generateContent
+    x-goog-api-key: <key>
+    {"contents": [{"role": "user", "parts": [{"text": prompt}]}],
+     "systemInstruction": {"parts": [{"text": system}]},
+     "generationConfig": {"maxOutputTokens": n, "temperature": t}}
+
+    200 {"candidates": [{"content": {"parts": [{"text": ...}], "role": "model"},
+                         "finishReason": "STOP"}],
+         "usageMetadata": {"promptTokenCount": p, "candidatesTokenCount": c,
+                           "totalTokenCount": t},
+         "modelVersion": "gemini-2.0-flash-001"}
+
+The key travels in the ``x-goog-api-key`` header rather than the documented
+``?key=`` alternative, so that it can never leak through a logged URL.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import httpx
+
+from .base import LLMRequest, LLMResponse, Usage
+from .errors import LLMError
+from .http import HttpProviderBase, HttpTransport, RetryPolicy
+from .pricing import DEFAULT_PRICES, PriceTable
+
+__all__ = ["GEMINI_BASE_URL", "GEMINI_DEFAULT_MODEL", "GeminiProvider"]
+
+GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
+GEMINI_DEFAULT_MODEL = "gemini-2.0-flash"
+
+
+class GeminiProvider(HttpProviderBase):
+    """:class:`~nodes.llm.base.LLMProvider` for the Gemini API."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str = GEMINI_DEFAULT_MODEL,
+        base_url: str = GEMINI_BASE_URL,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        prices: PriceTable | None = None,
+        client: httpx.AsyncClient | None = None,
+        name: str = "gemini",
+        rng: random.Random | None = None,
+    ) -> None:
+        if not api_key:
+            raise ValueError("GeminiProvider needs an api_key")
+        self.name = name
+        # Accept the "models/<name>" spelling the API itself uses.
+        self.model = model.removeprefix("models/")
+        self.prices = prices if prices is not None else DEFAULT_PRICES
+        self._transport = HttpTransport(
+            provider=name,
+            base_url=base_url,
+            headers={"x-goog-api-key": api_key},
+            timeout=timeout,
+            retry=retry,
+            client=client,
+            rng=rng,
+        )
+
+    def build_body(self, request: LLMRequest) -> dict[str, Any]:
+        """The ``generateContent`` request body for ``request``."""
+        config: dict[str, Any] = {"temperature": request.temperature}
+        if request.max_tokens is not None:
+            config["maxOutputTokens"] = request.max_tokens
+        body: dict[str, Any] = {
+            "contents": [{"role": "user", "parts": [{"text": request.prompt}]}],
+            "generationConfig": config,
+        }
+        if request.system:
+            body["systemInstruction"] = {"parts": [{"text": request.system}]}
+        return body
+
+    async def complete(self, request: LLMRequest) -> LLMResponse:
+        data = await self._transport.post_json(
+            f"/v1beta/models/{self.model}:generateContent", self.build_body(request)
+        )
+        return self.parse_response(data)
+
+    def parse_response(self, data: dict[str, Any]) -> LLMResponse:
+        """Turn a ``GenerateContentResponse`` into an :class:`LLMResponse`."""
+        candidates = data.get("candidates")
+        if not isinstance(candidates, list) or not candidates:
+            # No candidate at all means the *prompt* was refused; say why.
+            feedback = data.get("promptFeedback")
+            reason = feedback.get("blockReason") if isinstance(feedback, dict) else None
+            raise LLMError(
+                f"prompt blocked ({reason})" if reason else "response has no candidates",
+                provider=self.name,
+                status=200,
+                retryable=False,
+            )
+        first = candidates[0] if isinstance(candidates[0], dict) else {}
+        content = first.get("content")
+        parts = content.get("parts") if isinstance(content, dict) else None
+        texts = [
+            p["text"]
+            for p in (parts if isinstance(parts, list) else [])
+            # "thought" parts are the model's reasoning summary, not its answer.
+            if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought")
+        ]
+        finish = first.get("finishReason")
+        if not texts and finish not in (None, "STOP", "MAX_TOKENS"):
+            # e.g. SAFETY / RECITATION: the answer was withheld; retrying won't help.
+            raise LLMError(
+                f"no text in response (finishReason={finish})",
+                provider=self.name,
+                status=200,
+                retryable=False,
+            )
+        meta = data.get("usageMetadata")
+        meta = meta if isinstance(meta, dict) else {}
+        prompt_tokens = _int(meta.get("promptTokenCount"))
+        # Thinking tokens are billed at the output rate, so count them as completion.
+        completion_tokens = _int(meta.get("candidatesTokenCount")) + _int(
+            meta.get("thoughtsTokenCount")
+        )
+        usage = Usage(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=_int(meta.get("totalTokenCount")),
+        )
+        version = data.get("modelVersion")
+        model = version if isinstance(version, str) and version else self.model
+        return LLMResponse(
+            text="".join(texts),
+            model=model,
+            provider=self.name,
+            usage=usage,
+            cost_usd=self.prices.cost_usd(model, usage),
+        )
+
+
+def _int(value: object) -> int:
+    # Gemini omits zero counts entirely (e.g. candidatesTokenCount on an empty answer).
+    return value if isinstance(value, int) and value >= 0 else 0

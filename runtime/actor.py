@@ -1,0 +1,156 @@
+"""Node actors: the tasks that execute a node's activations.
+
+Each node of a run has one mailbox (a memory object stream) and a pool of
+worker tasks reading from it, grown on demand up to the node's concurrency
+limit. A worker runs one activation at a time (timeout, retries with backoff)
+and reports a :class:`Result` to the supervisor over the supervisor's own
+stream. Workers never raise: every outcome, failure included, is a message.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from .compiled import CompiledNode
+from .context import NodeContext
+from .errors import NodeTimeoutError
+from .events import EventHub, EventType
+from .state import StateUpdate, WorkflowState
+
+__all__ = ["Activation", "Result", "NodeActor", "NO_ITEM"]
+
+NO_ITEM: Any = object()
+
+FrameRef = tuple[int, int]  # (frame id, branch index within the frame)
+
+
+@dataclass(slots=True)
+class Activation:
+    """One execution of a node, as dispatched by the supervisor."""
+
+    id: int
+    node: str
+    frames: tuple[FrameRef, ...]
+    state: WorkflowState
+    item: Any = NO_ITEM
+    index: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "node": self.node,
+                             "frames": [list(f) for f in self.frames]}
+        if self.item is not NO_ITEM:
+            d["item"] = self.item
+            d["index"] = self.index
+        return d
+
+
+@dataclass(slots=True)
+class Result:
+    """What a worker reports back: an update, or the error that ended the last attempt."""
+
+    activation: Activation
+    update: StateUpdate | None
+    error: Exception | None
+    attempt: int
+    duration: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class NodeActor:
+    """The mailbox and worker pool of one node in one run."""
+
+    def __init__(self, node: CompiledNode, run_id: str, hub: EventHub,
+                 results: MemoryObjectSendStream[Result], tg: TaskGroup) -> None:
+        self.node = node
+        self.run_id = run_id
+        self.hub = hub
+        # Unbounded: the supervisor must never block on a busy node (it would stop
+        # reading results and deadlock with the workers). The work queued here is
+        # bounded by the run's max_steps and by map concurrency limits.
+        self._send, self._receive = anyio.create_memory_object_stream[Activation](math.inf)
+        self._results = results
+        self._tg = tg
+        self._limit = node.concurrency or math.inf
+        self.workers = 0
+        self.busy = 0
+
+    def submit(self, activation: Activation) -> None:
+        self.busy += 1
+        if self.busy > self.workers and self.workers < self._limit:
+            self.workers += 1
+            self._tg.start_soon(self._worker, self._receive.clone(), self._results.clone(),
+                                name=f"node {self.node.name} of run {self.run_id}")
+        self._send.send_nowait(activation)
+
+    def done(self) -> None:
+        self.busy -= 1
+
+    def close(self) -> None:
+        """End of input: idle workers finish their loop and exit."""
+        self._send.close()
+        self._receive.close()
+
+    async def _worker(self, inbox: MemoryObjectReceiveStream[Activation],
+                      results: MemoryObjectSendStream[Result]) -> None:
+        async with inbox, results:
+            async for activation in inbox:
+                result = await self._execute(activation)
+                # Unbounded stream: never blocks.
+                results.send_nowait(result)
+
+    async def _execute(self, act: Activation) -> Result:
+        node = self.node
+        attempt = 0
+        while True:
+            attempt += 1
+            self.hub.publish(EventType.NODE_STARTED, node.name, attempt=attempt,
+                             **({"index": act.index} if act.index is not None else {}))
+            started = time.perf_counter()
+            try:
+                out = await self._call(act, attempt)
+                update = StateUpdate.from_result(out, act.state, node.name)
+                return Result(act, update, None, attempt, time.perf_counter() - started)
+            except Exception as exc:
+                retry = node.retry
+                if retry is not None and retry.should_retry(exc, attempt):
+                    delay = retry.delay(attempt)
+                    self.hub.publish(EventType.NODE_RETRYING, node.name, attempt=attempt,
+                                     delay=delay, error=f"{type(exc).__name__}: {exc}")
+                    await anyio.sleep(delay)
+                    continue
+                return Result(act, None, exc, attempt, time.perf_counter() - started)
+
+    async def _call(self, act: Activation, attempt: int) -> Any:
+        node = self.node
+        args: tuple[Any, ...] = (act.state,)
+        if node.second_arg == "config":
+            args = (act.state, node.config)
+        elif node.second_arg is not None:
+            item = None if act.item is NO_ITEM else act.item
+            args = (act.state, NodeContext(self.run_id, node.name, attempt, node.config,
+                                           item, act.index, self.hub))
+        if node.timeout is None:
+            return await self._invoke(args)
+        with anyio.move_on_after(node.timeout) as scope:
+            return await self._invoke(args)
+        if scope.cancelled_caught:
+            raise NodeTimeoutError(
+                f"node {node.name!r} timed out after {node.timeout}s (attempt {attempt}); "
+                "raise its timeout or make it faster",
+                run_id=self.run_id, node=node.name, attempt=attempt,
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _invoke(self, args: tuple[Any, ...]) -> Any:
+        if self.node.is_async:
+            return await self.node.fn(*args)
+        # Sync nodes run in a worker thread so they never block the event loop.
+        return await anyio.to_thread.run_sync(partial(self.node.fn, *args), abandon_on_cancel=True)

@@ -1,0 +1,315 @@
+"""A validated, runnable graph: resolved node functions, routing tables, joins.
+
+``CompiledGraph.build`` reports every problem at once. Routing decisions the
+supervisor makes after each node are table lookups plus, for conditional edges,
+the evaluation of pre-compiled safe expressions.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from .errors import ExpressionError, GraphError, GraphValidationError, ToolNotFoundError
+from .expressions import Expression, compile_expression
+from .graph import END, EdgeSpec, Graph, NodeSpec
+from .registry import call_style
+from .retry import RetryPolicy
+from .state import Reducer, WorkflowState, resolve_reducer
+
+__all__ = ["CompiledGraph", "CompiledNode", "Route", "MapRoute"]
+
+DEFAULT_MAX_STEPS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class MapRoute:
+    target: str
+    over: str
+    item_key: str
+    max_concurrency: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A conditional edge: ``target`` fires when ``test(state)`` holds."""
+
+    target: str
+    test: Callable[[WorkflowState], bool]
+    label: str
+
+
+@dataclass(slots=True)
+class CompiledNode:
+    name: str
+    fn: Callable[..., Any]
+    is_async: bool
+    second_arg: str | None          # "config", "ctx"/"context" or None
+    config: dict[str, Any]
+    timeout: float | None
+    retry: RetryPolicy | None
+    concurrency: int | None
+    on_error: str | None
+    writes: tuple[str, ...]
+    interrupt_before: bool
+    interrupt_after: bool
+    static: tuple[str, ...] = ()          # unconditional targets (END included)
+    routes: tuple[Route, ...] = ()        # conditional edges
+    maps: tuple[MapRoute, ...] = ()       # map edges
+    map_source_of: dict[str, MapRoute] = field(default_factory=dict)
+
+
+class CompiledGraph:
+    """An immutable, validated graph. Build with ``Graph.compile()``."""
+
+    def __init__(self, graph: Graph, nodes: dict[str, CompiledNode],
+                 reducers: dict[str, Reducer], max_steps: int) -> None:
+        self.graph = graph
+        self.name = graph.name
+        self.entry_point: str = graph.entry_point or ""
+        self.nodes = nodes
+        self.reducers = reducers
+        self.state_schema: type[BaseModel] | None = graph.state_schema
+        self.max_steps = max_steps
+        self._joins: dict[frozenset[str], str | None] = {}
+        self._succ = {
+            n: {t for t in self._targets(c) if t != END} for n, c in nodes.items()
+        }
+
+    # -- building -----------------------------------------------------------------
+    @classmethod
+    def build(cls, graph: Graph) -> CompiledGraph:
+        problems: list[str] = [f"duplicate node name {n!r}" for n in dict.fromkeys(graph.duplicates)]
+        nodes: dict[str, CompiledNode] = {}
+        for spec in graph.nodes.values():
+            node = _compile_node(graph, spec, problems)
+            if node is not None:
+                nodes[spec.name] = node
+        _check_names(graph, problems)
+        reducers: dict[str, Reducer] = {}
+        for key, r in graph.reducers.items():
+            try:
+                reducers[key] = resolve_reducer(r, graph.registry.reducers)
+            except GraphError as exc:
+                problems.append(f"reducer for data key {key!r}: {exc}")
+        _attach_edges(graph, nodes, problems)
+        compiled = cls(graph, nodes, reducers, graph.max_steps or DEFAULT_MAX_STEPS)
+        if not problems:
+            compiled._check_reachability(problems)
+            compiled._check_parallel_writes(problems)
+        if problems:
+            raise GraphValidationError(graph.name, problems)
+        return compiled
+
+    # -- routing --------------------------------------------------------------------
+    def route(self, node: CompiledNode, state: WorkflowState) -> list[str]:
+        """The targets that fire after ``node``: every holding condition, else the default."""
+        if node.routes:
+            fired = [r.target for r in node.routes if r.test(state)]
+            if fired:
+                return fired
+        return list(node.static)
+
+    def join_for(self, targets: frozenset[str]) -> str | None:
+        """The node where the parallel branches starting at ``targets`` meet.
+
+        It is the node reachable from every branch that is nearest to all of them
+        (smallest worst-case distance); None when the branches only meet at END.
+        """
+        if targets in self._joins:
+            return self._joins[targets]
+        dists = [self._distances(t) for t in targets]
+        common = set(dists[0]).intersection(*dists[1:])
+        join = (
+            min(common, key=lambda n: (max(d[n] for d in dists), sum(d[n] for d in dists), n))
+            if common else None
+        )
+        self._joins[targets] = join
+        return join
+
+    def _distances(self, start: str) -> dict[str, int]:
+        dist = {start: 0}
+        queue = deque([start])
+        while queue:
+            n = queue.popleft()
+            for m in self._succ.get(n, ()):
+                if m not in dist:
+                    dist[m] = dist[n] + 1
+                    queue.append(m)
+        return dist
+
+    @staticmethod
+    def _targets(node: CompiledNode) -> list[str]:
+        out = list(node.static) + [r.target for r in node.routes] + [m.target for m in node.maps]
+        if node.on_error:
+            out.append(node.on_error)
+        return out
+
+    # -- checks -----------------------------------------------------------------------
+    def _check_reachability(self, problems: list[str]) -> None:
+        seen = set(self._distances(self.entry_point)) if self.entry_point in self.nodes else set()
+        for name in self.nodes:
+            if name not in seen:
+                problems.append(f"node {name!r} is unreachable from entry point {self.entry_point!r}")
+        # Nodes that can reach END, walking edges backwards from the terminal nodes.
+        ends = {n for n, c in self.nodes.items() if END in c.static or not self._targets(c)
+                or any(r.target == END for r in c.routes)}
+        preds: dict[str, set[str]] = {n: set() for n in self.nodes}
+        for n, succ in self._succ.items():
+            for m in succ:
+                preds[m].add(n)
+        can_end = set(ends)
+        queue = deque(ends)
+        while queue:
+            for p in preds[queue.popleft()]:
+                if p not in can_end:
+                    can_end.add(p)
+                    queue.append(p)
+        for name in self.nodes:
+            if name in seen and name not in can_end:
+                problems.append(
+                    f"node {name!r} has no path to END: every path from it loops forever; "
+                    "add an edge to END or a condition that leaves the loop"
+                )
+
+    def _check_parallel_writes(self, problems: list[str]) -> None:
+        for name, node in self.nodes.items():
+            targets = [t for t in node.static if t != END]
+            if node.routes or len(targets) < 2:
+                continue
+            join = self.join_for(frozenset(targets))
+            branches = [(t, self._branch_nodes(t, join, name)) for t in targets]
+            reported: set[tuple[str, str, str]] = set()
+            for i, (ti, ni) in enumerate(branches):
+                for tj, nj in branches[i + 1:]:
+                    for a in ni:
+                        for b in nj:
+                            if a == b:
+                                continue
+                            for key in sorted(set(self.writes(a)) & set(self.writes(b))):
+                                if key in self.reducers or (a, b, key) in reported:
+                                    continue
+                                reported.add((a, b, key))
+                                problems.append(
+                                    f"parallel branches {a!r} and {b!r} (fan-out from {name!r}) "
+                                    f"both write data key {key!r}, which has no reducer; declare "
+                                    f"one, e.g. reducers={{{key!r}: 'append'}}"
+                                )
+
+    def writes(self, name: str) -> tuple[str, ...]:
+        return self.nodes[name].writes
+
+    def _branch_nodes(self, start: str, join: str | None, origin: str) -> set[str]:
+        out: set[str] = set()
+        stack = [start]
+        while stack:
+            n = stack.pop()
+            if n in out or n == join or n == origin:
+                continue
+            out.add(n)
+            stack.extend(self._succ.get(n, ()))
+        return out
+
+    def to_mermaid(self) -> str:
+        return self.graph.to_mermaid()
+
+    def to_json(self) -> dict[str, Any]:
+        return self.graph.to_json()
+
+
+def _compile_node(graph: Graph, spec: NodeSpec, problems: list[str]) -> CompiledNode | None:
+    fn = spec.fn
+    writes = spec.writes
+    if fn is None:
+        try:
+            info = graph.registry.get(spec.tool or spec.name)
+        except ToolNotFoundError as exc:
+            problems.append(f"node {spec.name!r}: {exc}")
+            return None
+        fn = info.fn
+        if not writes:
+            writes = info.writes
+            if info.name == "set" and isinstance(spec.config.get("values"), Mapping):
+                writes = tuple(spec.config["values"])
+    if not callable(fn):
+        problems.append(f"node {spec.name!r}: {fn!r} is not callable")
+        return None
+    is_async, second = call_style(fn)
+    return CompiledNode(
+        name=spec.name, fn=fn, is_async=is_async, second_arg=second, config=spec.config,
+        timeout=spec.timeout, retry=spec.retry, concurrency=spec.concurrency,
+        on_error=spec.on_error, writes=writes, interrupt_before=spec.interrupt_before,
+        interrupt_after=spec.interrupt_after,
+    )
+
+
+def _check_names(graph: Graph, problems: list[str]) -> None:
+    known = set(graph.nodes)
+    if graph.entry_point is None:
+        problems.append("no entry point: add a node or call set_entry_point()")
+    elif graph.entry_point not in known:
+        problems.append(f"entry point {graph.entry_point!r} is not a node")
+    for e in graph.edges:
+        if e.source not in known:
+            problems.append(f"edge {e.source}->{e.target}: unknown source node {e.source!r}")
+        if e.target not in known and e.target != END:
+            problems.append(f"edge {e.source}->{e.target}: unknown target node {e.target!r}")
+    for spec in graph.nodes.values():
+        if spec.on_error and spec.on_error not in known:
+            problems.append(f"node {spec.name!r}: unknown error handler node {spec.on_error!r}")
+
+
+def _attach_edges(graph: Graph, nodes: dict[str, CompiledNode], problems: list[str]) -> None:
+    by_source: dict[str, list[EdgeSpec]] = {}
+    for e in graph.edges:
+        by_source.setdefault(e.source, []).append(e)
+    for name, node in nodes.items():
+        static: list[str] = []
+        routes: list[Route] = []
+        maps: list[MapRoute] = []
+        for e in by_source.get(name, []):
+            if e.map_over is not None:
+                if e.target == END:
+                    problems.append(f"map edge {name}->END: a map edge needs a node to run")
+                    continue
+                maps.append(MapRoute(e.target, e.map_over, e.item_key, e.max_concurrency))
+            elif e.conditional:
+                test = _condition(graph, e, problems)
+                if test is not None:
+                    routes.append(Route(e.target, test, e.condition or str(e.condition_fn)))
+            elif e.target not in static:
+                static.append(e.target)
+        node.static, node.routes, node.maps = tuple(static), tuple(routes), tuple(maps)
+
+
+def _condition(graph: Graph, e: EdgeSpec, problems: list[str]) -> Callable[[WorkflowState], bool] | None:
+    where = f"edge {e.source}->{e.target}"
+    if e.condition is not None:
+        try:
+            expr: Expression = compile_expression(e.condition)
+        except ExpressionError as exc:
+            problems.append(f"{where}: {exc}")
+            return None
+
+        def test_expr(state: WorkflowState) -> bool:
+            return bool(expr.evaluate(state.data))
+
+        return test_expr
+    cfn = e.condition_fn
+    if isinstance(cfn, str):
+        try:
+            cfn = graph.registry.get_condition(cfn)
+        except ToolNotFoundError as exc:
+            problems.append(f"{where}: {exc}")
+            return None
+    assert cfn is not None
+    fn = cfn
+
+    def test_fn(state: WorkflowState) -> bool:
+        return bool(fn(state))
+
+    return test_fn

@@ -1,0 +1,91 @@
+"""The JSON form of a graph (the seed's format, extended), as pydantic models.
+
+::
+
+    {"name": "review", "entry_point": "extract",
+     "nodes": [{"name": "extract", "tool": "extract_functions", "config": {...},
+                "timeout": 5, "retry": {"max_attempts": 3}, "on_error": "fix"}],
+     "edges": [{"from": "extract", "to": "analyze"},                  # sequential
+               {"from": "analyze", "to": "extract", "condition": "score < 70"},
+               {"from": "start", "to": ["a", "b", "c"]},              # parallel fan-out
+               {"from": ["a", "b", "c"], "to": "join"},              # join
+               {"from": "split", "to": "work", "map": "items",       # dynamic map
+                "item_key": "item", "max_concurrency": 4}],
+     "reducers": {"summaries": "append"}}
+
+The API validates request bodies with these same models.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["NodeDef", "EdgeDef", "GraphDef", "RetryDef"]
+
+
+class RetryDef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(3, ge=1, le=100)
+    initial_delay: float = Field(0.1, ge=0)
+    backoff: float = Field(2.0, ge=1)
+    max_delay: float = Field(10.0, ge=0)
+    jitter: bool = True
+    retry_on: list[str] | None = None
+
+
+class NodeDef(BaseModel):
+    """One node: a registered ``tool`` or an importable function ``fn`` ("module:qualname")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    tool: str | None = None
+    fn: str | None = None
+    description: str = ""
+    config: dict[str, Any] = Field(default_factory=dict)
+    timeout: float | None = Field(None, gt=0)
+    retry: RetryDef | None = None
+    concurrency: int | None = Field(None, ge=1)
+    writes: list[str] = Field(default_factory=list)
+    on_error: str | None = None
+    interrupt_before: bool = False
+    interrupt_after: bool = False
+
+
+class EdgeDef(BaseModel):
+    """One edge, or several: ``to`` may list parallel targets, ``from`` may list joined sources."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    source: str | list[str] = Field(alias="from")
+    target: str | list[str] = Field(alias="to")
+    condition: str | None = None
+    condition_fn: str | None = None
+    map: str | None = None
+    item_key: str = "item"
+    max_concurrency: int | None = Field(None, ge=1)
+
+    @field_validator("source", "target")
+    @classmethod
+    def _not_empty(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list) and not v:
+            raise ValueError("must name at least one node")
+        return v
+
+
+class GraphDef(BaseModel):
+    """A whole graph definition."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    nodes: list[NodeDef] = Field(min_length=1)
+    edges: list[EdgeDef] = Field(default_factory=list)
+    entry_point: str | None = None
+    reducers: dict[str, str] = Field(default_factory=dict)
+    state_schema: str | None = None
+    max_steps: int | None = Field(None, ge=1)

@@ -1,0 +1,237 @@
+"""The one error tree of actorflow.
+
+Every error the runtime raises on purpose derives from :class:`ActorflowError`.
+Errors carry what a caller needs to act on them as attributes (``run_id``,
+``node``, ``attempt``, ``problems``...) and say in their message what to do next.
+Foreign errors are mapped at the boundary with ``raise X(...) from exc``, so the
+original exception is always reachable as ``__cause__``.
+
+::
+
+    ActorflowError
+    ├── GraphError                     a graph definition is wrong
+    │   ├── GraphValidationError       compile() found problems (all listed in .problems)
+    │   ├── ExpressionError            a condition expression is rejected (.position)
+    │   └── GraphSerializationError    a graph can't be turned into / read from JSON
+    ├── ToolNotFoundError              unknown tool or condition name (.suggestions)
+    ├── StateError                     a state write is rejected
+    │   ├── StateValidationError       a write breaks the data schema (.node, .path)
+    │   └── ParallelWriteConflict      two branches wrote one key with no reducer
+    ├── RunError                       about one run (.run_id)
+    │   ├── RunNotFoundError           no run with that id
+    │   ├── InvalidTransition          a status change that the lifecycle forbids
+    │   ├── RunFailed                  the run failed (.node, .attempt, __cause__)
+    │   │   ├── NodeTimeoutError       a node attempt exceeded its timeout
+    │   │   ├── RunTimeoutError        the whole run exceeded its timeout
+    │   │   ├── MaxStepsExceeded       a runaway loop (.loop names its nodes)
+    │   │   └── RunInterrupted         too many crashes; will not resume again
+    │   ├── RunCancelled               run.cancel() or runtime shutdown
+    │   └── SubscriberLagged           an event subscriber fell behind (.resume_from)
+    ├── RuntimeClosedError             the Runtime is not running
+    └── StoreError                     the store failed (.transient)
+        └── StoreUnavailableError      the database could not be reached in time
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "ActorflowError",
+    "GraphError",
+    "GraphValidationError",
+    "ExpressionError",
+    "GraphSerializationError",
+    "ToolNotFoundError",
+    "StateError",
+    "StateValidationError",
+    "ParallelWriteConflict",
+    "RunError",
+    "RunNotFoundError",
+    "InvalidTransition",
+    "RunFailed",
+    "NodeTimeoutError",
+    "RunTimeoutError",
+    "MaxStepsExceeded",
+    "RunInterrupted",
+    "RunCancelled",
+    "SubscriberLagged",
+    "RuntimeClosedError",
+    "StoreError",
+    "StoreUnavailableError",
+]
+
+
+class ActorflowError(Exception):
+    """Base of every error actorflow raises on purpose."""
+
+
+class GraphError(ActorflowError):
+    """A graph definition is wrong."""
+
+
+class GraphValidationError(GraphError):
+    """``Graph.compile()`` found problems; ``problems`` lists every one of them."""
+
+    def __init__(self, graph: str, problems: Sequence[str]) -> None:
+        self.graph = graph
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(
+            f"graph {graph!r} is invalid ({len(self.problems)} problem(s)):\n{lines}"
+        )
+
+
+class ExpressionError(GraphError):
+    """A condition expression was rejected.
+
+    ``position`` is the 1-based column in ``source`` where the problem starts.
+    """
+
+    def __init__(self, message: str, source: str, position: int | None = None) -> None:
+        self.reason = message
+        self.source = source
+        self.position = position
+        where = f" at column {position}" if position is not None else ""
+        super().__init__(f"invalid condition {source!r}{where}: {message}")
+
+
+class GraphSerializationError(GraphError):
+    """A graph could not be converted to or from its JSON form."""
+
+
+class ToolNotFoundError(ActorflowError, LookupError):
+    """No tool (or condition) is registered under ``name``."""
+
+    def __init__(self, name: str, suggestions: Sequence[str] = (), kind: str = "tool") -> None:
+        self.name = name
+        self.kind = kind
+        self.suggestions = list(suggestions)
+        hint = (
+            f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?"
+            if self.suggestions
+            else f"; register it with @registry.{kind}() or list them with registry.list()"
+        )
+        super().__init__(f"unknown {kind} {name!r}{hint}")
+
+
+class StateError(ActorflowError):
+    """A write to the run's state was rejected."""
+
+    def __init__(self, message: str, *, node: str | None = None, run_id: str | None = None):
+        self.node = node
+        self.run_id = run_id
+        super().__init__(message)
+
+
+class StateValidationError(StateError):
+    """A node's write broke the graph's data schema; ``path`` locates the field."""
+
+    def __init__(self, message: str, *, node: str | None, path: str, run_id: str | None = None):
+        self.path = path
+        super().__init__(message, node=node, run_id=run_id)
+
+
+class ParallelWriteConflict(StateError):
+    """Two parallel branches wrote the same key, which has no reducer."""
+
+    def __init__(self, key: str, branches: tuple[str, str], run_id: str | None = None):
+        self.key = key
+        self.branches = branches
+        super().__init__(
+            f"parallel branches {branches[0]!r} and {branches[1]!r} both write data key "
+            f"{key!r}, which has no reducer; declare one, e.g. "
+            f"Graph(..., reducers={{{key!r}: 'append'}})",
+            node=branches[1],
+            run_id=run_id,
+        )
+
+
+class RunError(ActorflowError):
+    """An error about one run."""
+
+    def __init__(self, message: str, *, run_id: str | None = None) -> None:
+        self.run_id = run_id
+        super().__init__(message)
+
+
+class RunNotFoundError(RunError, LookupError):
+    """No run with that id is known to the runtime or its store."""
+
+
+class InvalidTransition(RunError):
+    """A run status change that the lifecycle does not allow."""
+
+
+class RunFailed(RunError):
+    """The run failed. ``node`` and ``attempt`` say where; ``__cause__`` is the original error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        run_id: str | None = None,
+        node: str | None = None,
+        attempt: int | None = None,
+    ) -> None:
+        self.node = node
+        self.attempt = attempt
+        super().__init__(message, run_id=run_id)
+
+
+class NodeTimeoutError(RunFailed):
+    """A node attempt ran longer than its ``timeout``."""
+
+
+class RunTimeoutError(RunFailed):
+    """The run ran longer than its ``timeout``."""
+
+
+class MaxStepsExceeded(RunFailed):
+    """The run executed more than ``max_steps`` nodes; ``loop`` names the looping nodes."""
+
+    def __init__(
+        self, message: str, *, run_id: str | None, node: str | None, loop: Sequence[str]
+    ) -> None:
+        self.loop = list(loop)
+        super().__init__(message, run_id=run_id, node=node)
+
+
+class RunInterrupted(RunFailed):
+    """The run was interrupted by crashes too many times and is not resumed again."""
+
+
+class RunCancelled(RunError):
+    """The run was cancelled (``run.cancel()``, or the runtime shut down)."""
+
+
+class SubscriberLagged(RunError):
+    """An event subscriber fell behind its bounded buffer and was dropped.
+
+    Subscribe again with ``run.events(since=exc.resume_from)`` to continue without a gap.
+    """
+
+    def __init__(self, *, run_id: str, resume_from: int, buffer: int) -> None:
+        self.resume_from = resume_from
+        self.buffer = buffer
+        super().__init__(
+            f"event subscriber of run {run_id} fell more than {buffer} events behind and "
+            f"was dropped; resume with events(since={resume_from})",
+            run_id=run_id,
+        )
+
+
+class RuntimeClosedError(ActorflowError):
+    """The ``Runtime`` is not running (use ``async with Runtime() as rt``)."""
+
+
+class StoreError(ActorflowError):
+    """The store failed. ``transient`` errors are worth retrying."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        self.transient = transient
+        super().__init__(message)
+
+
+class StoreUnavailableError(StoreError):
+    """The database could not be reached within the retry budget."""

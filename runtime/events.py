@@ -1,0 +1,225 @@
+"""Typed, sequence-numbered run events, and the hub that fans them out.
+
+Every run has one :class:`EventHub`. The supervisor (and its node actors, which
+share its thread) publish into it; any number of subscribers read from it. A
+subscriber first gets a replay from the sequence number it asks for, then live
+events. Each subscriber has a bounded buffer: publishing never waits, and a
+subscriber that falls more than ``buffer`` events behind is dropped and told to
+resume from its last sequence number (:class:`SubscriberLagged`). A slow reader
+can therefore never slow the run or the other readers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
+
+from .errors import SubscriberLagged
+
+__all__ = ["EventType", "Event", "EventHub", "DEFAULT_SUBSCRIBER_BUFFER"]
+
+#: Events a subscriber may fall behind before it is dropped. Large enough that a
+#: reader doing ordinary I/O (a WebSocket send) never lags on a normal run, small
+#: enough that a reader that never reads costs at most this many references.
+DEFAULT_SUBSCRIBER_BUFFER = 1024
+
+
+class EventType(str, Enum):
+    RUN_STARTED = "run_started"
+    RUN_RESUMED = "run_resumed"
+    NODE_STARTED = "node_started"
+    NODE_RETRYING = "node_retrying"
+    NODE_COMPLETED = "node_completed"
+    NODE_FAILED = "node_failed"
+    STATE_UPDATED = "state_updated"
+    LOG = "log"
+    WAITING = "waiting"
+    RESUMED = "resumed"
+    RUN_COMPLETED = "run_completed"
+    RUN_FAILED = "run_failed"
+    RUN_CANCELLED = "run_cancelled"
+    RUN_RELEASED = "run_released"
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset(
+    {EventType.RUN_COMPLETED, EventType.RUN_FAILED, EventType.RUN_CANCELLED,
+     EventType.RUN_RELEASED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened in a run.
+
+    ``seq`` starts at 0 and has no gaps within a run. ``data`` holds the
+    type-specific payload (``update`` for state_updated, ``state`` for
+    run_completed, ``error`` for failures, ``attempt``/``delay`` for retries).
+    """
+
+    seq: int
+    run_id: str
+    type: EventType
+    ts: float
+    node: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "run_id": self.run_id,
+            "type": self.type.value,
+            "ts": self.ts,
+            "node": self.node,
+            "data": self.data,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Event:
+        return cls(
+            seq=int(d["seq"]), run_id=str(d["run_id"]), type=EventType(d["type"]),
+            ts=float(d["ts"]), node=d.get("node"), data=dict(d.get("data") or {}),
+        )
+
+
+class _Subscriber:
+    __slots__ = ("send", "lagged_at", "alive")
+
+    def __init__(self, send: MemoryObjectSendStream[Event]) -> None:
+        self.send = send
+        self.lagged_at: int | None = None
+        self.alive = True
+
+
+class EventHub:
+    """The event log of one run plus its live subscribers.
+
+    ``history`` is an optional loader of older events (from a store) for replays
+    that start before what is kept in memory.
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        *,
+        first_seq: int = 0,
+        sink: Callable[[Event], None] | None = None,
+        history: Callable[[int, int], Any] | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self._log: list[Event] = []
+        self._base = first_seq  # seq of self._log[0]
+        self._next = first_seq
+        self._subs: list[_Subscriber] = []
+        self._closed = False
+        self._sink = sink
+        self._history = history
+
+    @property
+    def next_seq(self) -> int:
+        return self._next
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def publish(self, type: EventType, node: str | None = None, **data: Any) -> Event:
+        """Append an event and hand it to every subscriber without waiting."""
+        event = Event(self._next, self.run_id, type, time.time(), node, data)
+        self._next += 1
+        self._log.append(event)
+        if self._sink is not None:
+            self._sink(event)
+        if self._subs:
+            self._deliver(event)
+        return event
+
+    def _deliver(self, event: Event) -> None:
+        dropped = False
+        for sub in self._subs:
+            try:
+                sub.send.send_nowait(event)
+            except anyio.WouldBlock:
+                # Full buffer: drop this reader rather than wait for it. It resumes from
+                # the first event it did not get.
+                sub.lagged_at = event.seq
+                sub.alive = False
+                sub.send.close()
+                dropped = True
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                sub.alive = False
+                sub.send.close()
+                dropped = True
+        if dropped:
+            self._subs = [s for s in self._subs if s.alive]
+
+    def close(self) -> None:
+        """No more events: live subscribers finish after draining their buffers."""
+        self._closed = True
+        for sub in self._subs:
+            sub.send.close()
+        self._subs.clear()
+
+    def events_since(self, since: int) -> list[Event]:
+        """Events kept in memory with ``seq >= since``."""
+        start = max(0, since - self._base)
+        return self._log[start:]
+
+    def trim(self, keep: int) -> None:
+        """Forget all but the last ``keep`` events (older ones come from ``history``)."""
+        if len(self._log) > keep:
+            cut = len(self._log) - keep
+            del self._log[:cut]
+            self._base += cut
+
+    async def subscribe(
+        self, since: int = 0, buffer: int = DEFAULT_SUBSCRIBER_BUFFER
+    ) -> AsyncIterator[Event]:
+        """Replay from ``since``, then live events until the run ends.
+
+        Raises SubscriberLagged if this reader falls more than ``buffer`` events
+        behind; resume with ``since=exc.resume_from``.
+        """
+        since = max(since, 0)
+        if since < self._base and self._history is not None:
+            older: Iterable[Event] = await self._history(since, self._base)
+            for event in older:
+                yield event
+                since = event.seq + 1
+        replay = self.events_since(since)
+        if self._closed:
+            for event in replay:
+                yield event
+            return
+        # Subscribe before yielding the replay, in the same step that copied it, so no
+        # event can fall between the two. The replay is yielded from the copy.
+        send, receive = anyio.create_memory_object_stream[Event](
+            max_buffer_size=buffer if buffer > 0 else math.inf
+        )
+        sub = _Subscriber(send)
+        self._subs.append(sub)
+        last = since - 1
+        try:
+            for event in replay:
+                yield event
+                last = event.seq
+            async with receive:
+                async for event in receive:
+                    yield event
+                    last = event.seq
+            if sub.lagged_at is not None:
+                raise SubscriberLagged(run_id=self.run_id, resume_from=last + 1, buffer=buffer)
+        finally:
+            send.close()
+            if sub in self._subs:
+                self._subs.remove(sub)

@@ -1,0 +1,335 @@
+"""Building a graph: nodes, edges, reducers, entry point; JSON and Mermaid forms.
+
+``Graph`` is a mutable builder. ``compile()`` checks everything at once and
+returns an immutable :class:`~runtime.compiled.CompiledGraph` that runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .definition import EdgeDef, GraphDef, NodeDef, RetryDef
+from .errors import GraphSerializationError, GraphValidationError
+from .registry import ToolRegistry, registry as default_registry
+from .retry import RetryPolicy
+from .state import Reducer
+
+__all__ = ["END", "Graph", "NodeSpec", "EdgeSpec"]
+
+#: The end of the graph: an edge to END finishes the branch that takes it.
+END = "__end__"
+
+Condition = str | Callable[..., Any]
+
+
+@dataclass
+class NodeSpec:
+    """A node as declared (see ``Graph.add_node``)."""
+
+    name: str
+    fn: Callable[..., Any] | None = None
+    tool: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
+    retry: RetryPolicy | None = None
+    concurrency: int | None = None
+    writes: tuple[str, ...] = ()
+    on_error: str | None = None
+    description: str = ""
+    interrupt_before: bool = False
+    interrupt_after: bool = False
+
+
+@dataclass
+class EdgeSpec:
+    """An edge as declared. ``map_over`` makes it a dynamic map edge."""
+
+    source: str
+    target: str
+    condition: str | None = None
+    condition_fn: str | Callable[..., Any] | None = None
+    map_over: str | None = None
+    item_key: str = "item"
+    max_concurrency: int | None = None
+
+    @property
+    def conditional(self) -> bool:
+        return self.condition is not None or self.condition_fn is not None
+
+
+class Graph:
+    """A workflow graph under construction.
+
+    Example::
+
+        g = Graph("review", reducers={"issues": "append"})
+        g.add_node("extract", extract)
+        g.add_node("analyze", analyze, retry=RetryPolicy(max_attempts=3), timeout=5)
+        g.add_edge("extract", "analyze")
+        g.add_conditional_edge("analyze", "extract", "score < threshold")
+        g.add_edge("analyze", END)
+        compiled = g.compile()
+
+    Args:
+        name: unique graph name.
+        reducers: data key -> reducer name ("replace", "append", "add", "merge", a
+            registered name) or callable ``(old, new) -> merged``.
+        state_schema: a pydantic model that ``data`` must satisfy after every write.
+        max_steps: node executions allowed per run before it fails (default 10,000).
+        registry: where tool, condition and reducer names are looked up.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        reducers: dict[str, str | Reducer] | None = None,
+        state_schema: type[BaseModel] | None = None,
+        max_steps: int | None = None,
+        registry: ToolRegistry | None = None,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.nodes: dict[str, NodeSpec] = {}
+        self.edges: list[EdgeSpec] = []
+        self.entry_point: str | None = None
+        self.reducers: dict[str, str | Reducer] = dict(reducers or {})
+        self.state_schema = state_schema
+        self.max_steps = max_steps
+        self.registry = registry or default_registry
+        self.duplicates: list[str] = []
+
+    # -- building ---------------------------------------------------------------
+    def add_node(
+        self,
+        name: str,
+        fn: Callable[..., Any] | str | None = None,
+        *,
+        tool: str | None = None,
+        config: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        concurrency: int | None = None,
+        writes: Iterable[str] = (),
+        on_error: str | None = None,
+        description: str = "",
+        interrupt_before: bool = False,
+        interrupt_after: bool = False,
+    ) -> Graph:
+        """Add a node running ``fn`` (a callable) or a registered ``tool`` (by name).
+
+        ``fn`` may be a string, taken as a tool name. The first node added is the
+        entry point unless ``set_entry_point`` says otherwise. Returns the graph.
+        """
+        if isinstance(fn, str):
+            tool, fn = fn, None
+        if fn is None and tool is None:
+            tool = name
+        if name in self.nodes:
+            # Reported by compile() with every other problem, not raised here.
+            self.duplicates.append(name)
+            return self
+        self.nodes[name] = NodeSpec(
+            name=name, fn=fn, tool=tool, config=dict(config or {}), timeout=timeout,
+            retry=retry, concurrency=concurrency, writes=tuple(writes), on_error=on_error,
+            description=description, interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+        )
+        if self.entry_point is None:
+            self.entry_point = name
+        return self
+
+    def add_edge(self, source: str | Iterable[str], target: str | Iterable[str]) -> Graph:
+        """Unconditional edge(s). Several targets fan out in parallel; several sources join."""
+        for s in _names(source):
+            for t in _names(target):
+                self.edges.append(EdgeSpec(s, t))
+        return self
+
+    def add_join(self, sources: Iterable[str], target: str) -> Graph:
+        """Edges from each parallel branch's last node to the node that joins them."""
+        return self.add_edge(list(sources), target)
+
+    def add_conditional_edge(self, source: str, target: str, condition: Condition) -> Graph:
+        """An edge taken when ``condition`` holds after ``source`` ran.
+
+        ``condition`` is a safe expression over ``data`` (``"score < 70"``), a
+        callable ``(state) -> bool``, or ``"fn:NAME"`` for a registered condition.
+        Every edge whose condition holds fires; the source's unconditional edges
+        are the default, taken only when no condition holds.
+        """
+        if callable(condition):
+            self.edges.append(EdgeSpec(source, target, condition_fn=condition))
+        elif condition.startswith("fn:"):
+            self.edges.append(EdgeSpec(source, target, condition_fn=condition[3:]))
+        else:
+            self.edges.append(EdgeSpec(source, target, condition=condition))
+        return self
+
+    def add_map_edge(
+        self,
+        source: str,
+        target: str,
+        over: str,
+        *,
+        item_key: str = "item",
+        max_concurrency: int | None = None,
+    ) -> Graph:
+        """Run ``target`` once per item of the list ``data[over]``, at most
+        ``max_concurrency`` at a time. Each run sees its item as ``data[item_key]``
+        (and ``ctx.item``). The items' updates merge in item order once all are
+        done; then ``target``'s own edges are followed once.
+        """
+        self.edges.append(
+            EdgeSpec(source, target, map_over=over, item_key=item_key,
+                     max_concurrency=max_concurrency)
+        )
+        return self
+
+    def add_error_edge(self, source: str, handler: str) -> Graph:
+        """Route ``source`` to ``handler`` when it fails (after retries) instead of
+        failing the run. The error is appended to ``state.errors``."""
+        if source in self.nodes:
+            self.nodes[source].on_error = handler
+        else:
+            self.nodes.setdefault(source, NodeSpec(name=source, tool=source)).on_error = handler
+        return self
+
+    def set_entry_point(self, name: str) -> Graph:
+        self.entry_point = name
+        return self
+
+    def add_reducer(self, key: str, reducer: str | Reducer) -> Graph:
+        self.reducers[key] = reducer
+        return self
+
+    def compile(self) -> Any:
+        """Validate the whole graph and return a runnable ``CompiledGraph``.
+
+        Raises GraphValidationError listing every problem found.
+        """
+        from .compiled import CompiledGraph
+
+        return CompiledGraph.build(self)
+
+    # -- forms --------------------------------------------------------------------
+    def to_definition(self) -> GraphDef:
+        nodes = [_node_def(n) for n in self.nodes.values()]
+        edges = [_edge_def(e) for e in self.edges]
+        reducers = {}
+        for key, r in self.reducers.items():
+            reducers[key] = r if isinstance(r, str) else _import_path(r, f"reducer of {key!r}")
+        return GraphDef(
+            name=self.name, description=self.description, nodes=nodes, edges=edges,
+            entry_point=self.entry_point, reducers=reducers,
+            state_schema=_import_path(self.state_schema, "state_schema")
+            if self.state_schema else None,
+            max_steps=self.max_steps,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (seed format, extended). Callables become "module:qualname"."""
+        return self.to_definition().model_dump(by_alias=True, exclude_defaults=True)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | GraphDef, *,
+                  registry: ToolRegistry | None = None) -> Graph:
+        """Build a graph from its JSON form. Raises GraphValidationError on bad shape."""
+        if isinstance(data, GraphDef):
+            d = data
+        else:
+            try:
+                d = GraphDef.model_validate(data)
+            except ValidationError as exc:
+                name = data.get("name", "?") if isinstance(data, dict) else "?"
+                raise GraphValidationError(str(name), [
+                    f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+                    for err in exc.errors()
+                ]) from exc
+        g = cls(d.name, description=d.description, max_steps=d.max_steps, registry=registry,
+                state_schema=_load(d.state_schema, "state_schema") if d.state_schema else None)
+        g.reducers = dict(d.reducers)
+        for n in d.nodes:
+            fn = _load(n.fn, f"node {n.name!r}") if n.fn else None
+            g.add_node(
+                n.name, fn, tool=n.tool if fn is None else None, config=n.config,
+                timeout=n.timeout, concurrency=n.concurrency, writes=n.writes,
+                retry=RetryPolicy.from_dict(n.retry.model_dump()) if n.retry else None,
+                on_error=n.on_error, description=n.description,
+                interrupt_before=n.interrupt_before, interrupt_after=n.interrupt_after,
+            )
+        for e in d.edges:
+            for s in _names(e.source):
+                for t in _names(e.target):
+                    g.edges.append(EdgeSpec(
+                        s, t, condition=e.condition, condition_fn=e.condition_fn,
+                        map_over=e.map, item_key=e.item_key, max_concurrency=e.max_concurrency,
+                    ))
+        if d.entry_point is not None:
+            g.entry_point = d.entry_point
+        return g
+
+    def to_mermaid(self) -> str:
+        """A Mermaid flowchart: parallel edges solid, conditions labelled, maps marked."""
+        from .mermaid import render
+
+        return render(self)
+
+
+def _names(x: str | Iterable[str]) -> list[str]:
+    return [x] if isinstance(x, str) else list(x)
+
+
+def _node_def(n: NodeSpec) -> NodeDef:
+    return NodeDef(
+        name=n.name,
+        tool=n.tool if n.fn is None else None,
+        fn=_import_path(n.fn, f"node {n.name!r}") if n.fn is not None else None,
+        description=n.description, config=n.config, timeout=n.timeout,
+        retry=RetryDef.model_validate(n.retry.to_dict()) if n.retry else None,
+        concurrency=n.concurrency, writes=list(n.writes), on_error=n.on_error,
+        interrupt_before=n.interrupt_before, interrupt_after=n.interrupt_after,
+    )
+
+
+def _edge_def(e: EdgeSpec) -> EdgeDef:
+    cfn = e.condition_fn
+    return EdgeDef.model_validate({
+        "from": e.source, "to": e.target, "condition": e.condition,
+        "condition_fn": cfn if (cfn is None or isinstance(cfn, str))
+        else _import_path(cfn, f"condition of edge {e.source}->{e.target}"),
+        "map": e.map_over, "item_key": e.item_key, "max_concurrency": e.max_concurrency,
+    })
+
+
+def _import_path(obj: Any, what: str) -> str:
+    module = getattr(obj, "__module__", None)
+    qual = getattr(obj, "__qualname__", None)
+    if not module or not qual or "<" in qual:
+        raise GraphSerializationError(
+            f"{what} is {obj!r}, which has no import path; use a module-level function "
+            "or register it as a tool"
+        )
+    try:
+        if _load(f"{module}:{qual}", what) is not obj:
+            raise GraphSerializationError(f"{what}: {module}:{qual} does not import back")
+    except GraphSerializationError:
+        raise
+    return f"{module}:{qual}"
+
+
+def _load(path: str, what: str) -> Any:
+    module, _, qual = path.partition(":")
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in qual.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise GraphSerializationError(f"{what}: cannot import {path!r}: {exc}") from exc
+    return obj

@@ -1,0 +1,85 @@
+"""Per-node retry policy: exponential backoff with jitter."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["RetryPolicy"]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a failing node is tried again.
+
+    ``max_attempts`` counts the first try (1 = no retry). The delay before
+    attempt ``n+1`` is ``initial_delay * backoff**(n-1)``, capped at ``max_delay``;
+    with ``jitter`` it is drawn uniformly from ``[delay/2, delay]`` so that
+    branches failing together do not retry in lockstep. Only exceptions that
+    are instances of ``retry_on`` are retried.
+    """
+
+    max_attempts: int = 3
+    initial_delay: float = 0.1
+    backoff: float = 2.0
+    max_delay: float = 10.0
+    jitter: bool = True
+    retry_on: tuple[type[BaseException], ...] = field(default=(Exception,))
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("RetryPolicy.max_attempts must be at least 1")
+        if self.initial_delay < 0 or self.max_delay < 0 or self.backoff < 1:
+            raise ValueError("RetryPolicy delays must be >= 0 and backoff >= 1")
+
+    def should_retry(self, exc: BaseException, attempt: int) -> bool:
+        return attempt < self.max_attempts and isinstance(exc, self.retry_on)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        base = min(self.max_delay, self.initial_delay * self.backoff ** (attempt - 1))
+        return random.uniform(base / 2, base) if self.jitter else base
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_attempts": self.max_attempts,
+            "initial_delay": self.initial_delay,
+            "backoff": self.backoff,
+            "max_delay": self.max_delay,
+            "jitter": self.jitter,
+            "retry_on": [_qualname(t) for t in self.retry_on],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RetryPolicy:
+        names = d.get("retry_on")
+        retry_on = tuple(_resolve_exception(n) for n in names) if names else (Exception,)
+        return cls(
+            max_attempts=int(d.get("max_attempts", 3)),
+            initial_delay=float(d.get("initial_delay", 0.1)),
+            backoff=float(d.get("backoff", 2.0)),
+            max_delay=float(d.get("max_delay", 10.0)),
+            jitter=bool(d.get("jitter", True)),
+            retry_on=retry_on,
+        )
+
+
+def _qualname(t: type[BaseException]) -> str:
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}:{t.__qualname__}"
+
+
+def _resolve_exception(name: str) -> type[BaseException]:
+    import builtins
+    import importlib
+
+    if ":" in name:
+        module, _, qual = name.partition(":")
+        obj: Any = importlib.import_module(module)
+        for part in qual.split("."):
+            obj = getattr(obj, part)
+    else:
+        obj = getattr(builtins, name, None)
+    if not (isinstance(obj, type) and issubclass(obj, BaseException)):
+        raise ValueError(f"retry_on: {name!r} is not an exception type")
+    return obj

@@ -1,0 +1,269 @@
+"""A run: the handle users hold, and the task that drives its supervisor."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from .compiled import CompiledGraph
+from .errors import (
+    ActorflowError, RunCancelled, RunError, RunFailed, RunTimeoutError, StoreError,
+)
+from .events import DEFAULT_SUBSCRIBER_BUFFER, Event, EventHub, EventType
+from .state import WorkflowState
+from .status import RunStatus
+from .store.base import Checkpoint, Store
+from .supervisor import Supervisor
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["Run"]
+
+#: Bound on awaited cleanup (final store writes) after a run is cancelled.
+CLEANUP_TIMEOUT = 10.0
+
+
+class Run:
+    """One execution of a graph. Get it from ``Runtime.start()``.
+
+    ``status`` follows ``RunStatus``; ``state`` is the current state; ``events()``
+    streams what happens; ``result()`` waits for the end.
+    """
+
+    def __init__(self, graph: CompiledGraph, state: WorkflowState, *, store: Store | None,
+                 timeout: float | None = None, max_steps: int | None = None,
+                 graph_id: str | None = None) -> None:
+        self.id = state.run_id
+        self.graph = graph
+        self.graph_id = graph_id
+        self.store = store
+        self.timeout = timeout
+        self.max_steps = max_steps
+        self.status = RunStatus.PENDING
+        self.error: ActorflowError | None = None
+        self.created_at = datetime.now(UTC)
+        self.started_at: datetime | None = None
+        self.completed_at: datetime | None = None
+        self.hub = EventHub(self.id, sink=store.append_event if store is not None else None,
+                            history=self._older_events if store is not None else None)
+        self.supervisor = Supervisor(graph, state, self.hub, store=store, max_steps=max_steps)
+        self._done = anyio.Event()
+        self._scope: anyio.CancelScope | None = None
+        self._cancel_requested = False
+        self._releasing = False
+        self._resumed = False
+
+    # -- public -------------------------------------------------------------------------
+    @property
+    def state(self) -> WorkflowState:
+        return self.supervisor.state
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def events(self, since: int = 0, *, buffer: int = DEFAULT_SUBSCRIBER_BUFFER
+               ) -> AsyncIterator[Event]:
+        """Events from sequence number ``since`` (replay), then live until the run ends.
+
+        Raises SubscriberLagged if the reader falls more than ``buffer`` events behind.
+        """
+        return self.hub.subscribe(since, buffer)
+
+    async def result(self) -> WorkflowState:
+        """Wait for the end; return the final state or raise RunFailed / RunCancelled."""
+        await self._done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.state
+
+    async def wait(self) -> None:
+        """Wait for the end without raising."""
+        await self._done.wait()
+
+    def cancel(self) -> None:
+        """Cancel the run: every node is cancelled and its cleanup runs."""
+        self._cancel_requested = True
+        if self._scope is not None:
+            self._scope.cancel()
+        elif not self.done:
+            self._finish_cancelled_before_start()
+
+    async def history(self) -> list[Checkpoint]:
+        """The checkpoint after each step (needs a store)."""
+        if self.store is None:
+            return []
+        return await self.store.list_checkpoints(self.id)
+
+    def release(self) -> None:
+        """Stop executing without finishing: the run stays resumable from its checkpoint."""
+        self._releasing = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} of {self.graph.name!r}: {self.status.value}>"
+
+    # -- driving ---------------------------------------------------------------------------
+    def restore(self, checkpoint: Checkpoint) -> None:
+        self.supervisor.restore(checkpoint)
+        self.hub = EventHub(self.id, first_seq=checkpoint.next_seq, sink=self.hub._sink,
+                            history=self._older_events)
+        self.supervisor.hub = self.hub
+        self._resumed = True
+
+    async def execute(self) -> None:
+        """Drive the supervisor to the end; record the outcome. Never raises."""
+        if self.done:
+            return
+        try:
+            with anyio.CancelScope() as scope:
+                self._scope = scope
+                if self._cancel_requested:
+                    scope.cancel()
+                await self._begin()
+                await self._supervise()
+            if scope.cancelled_caught or self._cancel_requested or self._releasing:
+                if self._releasing:
+                    await self._finish_released()
+                else:
+                    await self._finish(RunStatus.CANCELLED, RunCancelled(
+                        f"run {self.id} was cancelled", run_id=self.id))
+        finally:
+            self._scope = None
+            self._done.set()
+
+    async def _begin(self) -> None:
+        self.started_at = datetime.now(UTC)
+        self.status = self.status.check(RunStatus.RUNNING, self.id)
+        if self.store is not None:
+            await self.store.update_run(self.id, status="running", started_at=self.started_at)
+        if self._resumed:
+            self.hub.publish(EventType.RUN_RESUMED, step=self.supervisor.steps)
+        else:
+            self.hub.publish(EventType.RUN_STARTED, graph=self.graph.name,
+                             input=dict(self.state.data))
+
+    async def _supervise(self) -> None:
+        started = time.monotonic()
+        error: ActorflowError | None = None
+        try:
+            if self.timeout is None:
+                await self.supervisor.run()
+            else:
+                with anyio.move_on_after(self.timeout) as timer:
+                    await self.supervisor.run()
+                if timer.cancelled_caught:
+                    error = RunTimeoutError(
+                        f"run {self.id} exceeded its timeout of {self.timeout}s after "
+                        f"{self.supervisor.steps} steps; raise timeout or check for slow nodes",
+                        run_id=self.id)
+        except* ActorflowError as group:
+            error = _one_error(group, self.id)
+        except* Exception as group:
+            error = _one_error(group, self.id)
+        if error is not None:
+            await self._finish(RunStatus.FAILED, error)
+            return
+        if self._cancel_requested or self._releasing:
+            return
+        self.hub.publish(EventType.RUN_COMPLETED, state=self.state.model_dump(mode="json"),
+                         steps=self.supervisor.steps,
+                         duration_ms=round((time.monotonic() - started) * 1000, 3))
+        await self._record(RunStatus.COMPLETED)
+
+    async def _finish(self, status: RunStatus, error: ActorflowError) -> None:
+        self.error = error
+        if status is RunStatus.FAILED:
+            cause = error.__cause__
+            self.hub.publish(EventType.RUN_FAILED, getattr(error, "node", None),
+                             error=str(error), error_type=type(error).__name__,
+                             cause=f"{type(cause).__name__}: {cause}" if cause else None)
+        else:
+            self.hub.publish(EventType.RUN_CANCELLED)
+        await self._record(status)
+
+    async def _finish_released(self) -> None:
+        self.hub.publish(EventType.RUN_RELEASED, step=self.supervisor.steps)
+        self.status = self.status.check(RunStatus.PENDING, self.id)
+        self.error = RunCancelled(f"run {self.id} was released by a shutdown; it resumes "
+                                  "when a runtime opens the same store", run_id=self.id)
+        if self.store is not None:
+            with anyio.move_on_after(CLEANUP_TIMEOUT, shield=True):
+                await self.store.update_run(self.id, status="pending", owner=None)
+                await self.store.flush()
+        self.hub.close()
+
+    async def _record(self, status: RunStatus) -> None:
+        self.status = self.status.check(status, self.id)
+        self.completed_at = datetime.now(UTC)
+        self.hub.close()
+        if self.store is None:
+            return
+        fields: dict[str, Any] = {"status": status.value, "completed_at": self.completed_at}
+        state = self.state.model_dump(mode="json")
+        fields["current_state"] = state
+        if status is RunStatus.COMPLETED:
+            fields["final_state"] = state
+        if self.error is not None:
+            fields["error"] = str(self.error)
+            fields["error_type"] = type(self.error).__name__
+        # Shielded and bounded: a cancelled run still records how it ended.
+        with anyio.move_on_after(CLEANUP_TIMEOUT, shield=True):
+            try:
+                await self.store.update_run(self.id, **fields)
+                await self.store.flush()
+            except StoreError as exc:
+                if self.error is None:
+                    self.error = RunFailed(f"run {self.id} finished but its end could not be "
+                                           f"stored: {exc}", run_id=self.id)
+
+    def _finish_cancelled_before_start(self) -> None:
+        self.status = self.status.check(RunStatus.CANCELLED, self.id)
+        self.error = RunCancelled(f"run {self.id} was cancelled before it started",
+                                  run_id=self.id)
+        self.hub.publish(EventType.RUN_CANCELLED)
+        self.hub.close()
+        self.completed_at = datetime.now(UTC)
+
+    async def _older_events(self, since: int, until: int) -> list[Event]:
+        assert self.store is not None
+        return await self.store.read_events(self.id, since, until)
+
+
+def _one_error(group: BaseExceptionGroup[Any], run_id: str) -> ActorflowError:
+    """One clear error from a task group's exception group (all leaves kept as cause)."""
+    leaves: list[BaseException] = []
+
+    def walk(g: BaseException) -> None:
+        if isinstance(g, BaseExceptionGroup):
+            for e in g.exceptions:
+                walk(e)
+        else:
+            leaves.append(g)
+
+    walk(group)
+    if len(leaves) == 1 and isinstance(leaves[0], ActorflowError):
+        err = leaves[0]
+        if isinstance(err, RunError) and err.run_id is None:
+            err.run_id = run_id
+        if not isinstance(err, RunFailed):
+            wrapped = RunFailed(str(err), run_id=run_id, node=getattr(err, "node", None))
+            wrapped.__cause__ = err
+            return wrapped
+        return err
+    if len(leaves) == 1:
+        failed = RunFailed(f"run {run_id} failed: {type(leaves[0]).__name__}: {leaves[0]}",
+                           run_id=run_id)
+        failed.__cause__ = leaves[0]
+        return failed
+    failed = RunFailed(
+        f"run {run_id} failed with {len(leaves)} errors: "
+        + "; ".join(f"{type(e).__name__}: {e}" for e in leaves), run_id=run_id)
+    failed.__cause__ = group
+    return failed

@@ -1,0 +1,132 @@
+"""The shared state of a run, and how node updates merge into it.
+
+A node receives a :class:`WorkflowState` and returns an update: a ``dict`` of
+``data`` keys (the common case), a whole ``WorkflowState`` (its differences from
+the input are the update), or ``None``. Updates merge key by key through
+reducers; without a reducer a key is replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .errors import GraphError, StateError
+
+__all__ = ["WorkflowState", "Reducer", "REDUCERS", "resolve_reducer", "StateUpdate"]
+
+Reducer = Callable[[Any, Any], Any]
+
+
+class WorkflowState(BaseModel):
+    """The state that flows through a run (the seed's fields).
+
+    Treat it as read-only inside a node: return the keys you change instead.
+    """
+
+    workflow_id: str
+    run_id: str
+    timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    iteration: int = 0
+    data: dict[str, Any] = Field(default_factory=dict)
+    errors: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class StateUpdate:
+    """A normalised node update: new ``data`` values plus appended errors/warnings."""
+
+    __slots__ = ("data", "errors", "warnings", "iteration")
+
+    def __init__(
+        self,
+        data: dict[str, Any] | None = None,
+        errors: list[str] | None = None,
+        warnings: list[str] | None = None,
+        iteration: int | None = None,
+    ) -> None:
+        self.data = data or {}
+        self.errors = errors or []
+        self.warnings = warnings or []
+        self.iteration = iteration
+
+    @classmethod
+    def from_result(cls, result: object, before: WorkflowState, node: str) -> StateUpdate:
+        """Turn what a node returned into an update, or say clearly what is wrong."""
+        if result is None:
+            return cls()
+        if isinstance(result, Mapping):
+            bad = [k for k in result if not isinstance(k, str)]
+            if bad:
+                raise StateError(f"node {node!r} returned non-string data keys {bad!r}", node=node)
+            return cls(dict(result))
+        if isinstance(result, WorkflowState):
+            # A whole state: its differences from the input are the update. Identity
+            # first, so an unchanged large value costs nothing to compare.
+            changed = {
+                k: v
+                for k, v in result.data.items()
+                if k not in before.data or (before.data[k] is not v and before.data[k] != v)
+            }
+            return cls(
+                changed,
+                list(result.errors[len(before.errors) :]),
+                list(result.warnings[len(before.warnings) :]),
+                result.iteration if result.iteration != before.iteration else None,
+            )
+        raise StateError(
+            f"node {node!r} returned {type(result).__name__}; return a dict of data keys to "
+            "update, a WorkflowState, or None",
+            node=node,
+        )
+
+
+def _append(old: Any, new: Any) -> Any:
+    base = list(old) if old is not None else []
+    if isinstance(new, (list, tuple)):
+        base.extend(new)
+    else:
+        base.append(new)
+    return base
+
+
+def _add(old: Any, new: Any) -> Any:
+    return new if old is None else old + new
+
+
+def _merge(old: Any, new: Any) -> Any:
+    if old is None:
+        return dict(new)
+    if not isinstance(old, Mapping) or not isinstance(new, Mapping):
+        raise TypeError(f"merge reducer needs dicts, got {type(old).__name__} and {type(new).__name__}")
+    return {**old, **new}
+
+
+def _replace(old: Any, new: Any) -> Any:
+    return new
+
+
+REDUCERS: dict[str, Reducer] = {
+    "replace": _replace,
+    "append": _append,
+    "add": _add,
+    "merge": _merge,
+}
+
+
+def resolve_reducer(spec: str | Reducer, conditions: Mapping[str, Reducer] | None = None) -> Reducer:
+    """A reducer from its name (built-in or registered) or a callable ``(old, new) -> merged``."""
+    if callable(spec):
+        return spec
+    if spec in REDUCERS:
+        return REDUCERS[spec]
+    if conditions and spec in conditions:
+        return conditions[spec]
+    raise GraphError(
+        f"unknown reducer {spec!r}; use one of {sorted(REDUCERS)} or register one with "
+        "@registry.reducer()"
+    )

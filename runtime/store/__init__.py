@@ -1,0 +1,36 @@
+"""Stores: where graphs, runs, checkpoints and events are kept.
+
+Use :func:`open_store` to get one from a URL::
+
+    store = open_store("sqlite:///actorflow.db")
+    await store.open()
+"""
+
+from __future__ import annotations
+
+from .base import Checkpoint, GraphRecord, RunRecord, RunStatusName, Store, utcnow
+from .errors import GraphExistsError
+from .memory import MemoryStore
+
+__all__ = [
+    "Store", "GraphRecord", "RunRecord", "Checkpoint", "RunStatusName", "utcnow",
+    "GraphExistsError", "MemoryStore", "open_store",
+]
+
+
+def open_store(url: str, **options: object) -> Store:
+    """A store for ``url`` (not yet opened): ``memory://``, ``sqlite:///path.db``,
+    ``postgresql://...`` or ``postgres://...``. ``options`` go to the SQL store."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "memory":
+        return MemoryStore(url)
+    if scheme in {"sqlite", "postgresql", "postgres"} or scheme.startswith(
+        ("sqlite+", "postgresql+")
+    ):
+        from .sql import SQLStore  # imported lazily: `databases` is heavy
+
+        return SQLStore(url, **options)  # type: ignore[arg-type]
+    raise ValueError(
+        f"unsupported store URL {url!r}; use memory://, sqlite:///path.db or "
+        f"postgresql://user@host/db"
+    )

@@ -1,0 +1,160 @@
+"""The store protocol: where graphs, runs, checkpoints and events are kept.
+
+Implementations: :class:`MemoryStore` (tests, throwaway use), SQLite (the
+embedded default) and PostgreSQL (production), the last two through
+``databases``. Every method is one complete unit of work, so a store can run
+its database calls on another event loop (trio embedding).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from ..events import Event
+
+__all__ = ["Store", "GraphRecord", "RunRecord", "Checkpoint", "RunStatusName", "utcnow"]
+
+RunStatusName = str  # "pending" | "running" | "waiting" | "completed" | "failed" | "cancelled"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class GraphRecord(BaseModel):
+    """A stored graph definition (the seed's ``graphs`` row)."""
+
+    id: str
+    name: str
+    description: str = ""
+    definition: dict[str, Any]          # the full JSON form (GraphDef)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def nodes(self) -> list[Any]:
+        return list(self.definition.get("nodes", []))
+
+    @property
+    def edges(self) -> list[Any]:
+        return list(self.definition.get("edges", []))
+
+    @property
+    def entry_point(self) -> str | None:
+        return self.definition.get("entry_point")
+
+
+class RunRecord(BaseModel):
+    """A stored run (the seed's ``runs`` row plus what recovery needs)."""
+
+    id: str
+    graph_id: str | None = None
+    graph_name: str
+    status: RunStatusName = "pending"
+    initial_state: dict[str, Any] = Field(default_factory=dict)
+    current_state: dict[str, Any] | None = None
+    final_state: dict[str, Any] | None = None
+    error: str | None = None
+    error_type: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)   # timeout, max_steps, ...
+    parent_run_id: str | None = None
+    owner: str | None = None          # runtime instance currently executing it
+    interruptions: int = 0            # times a crash interrupted it
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Checkpoint(BaseModel):
+    """The run after one step: enough to resume it exactly there.
+
+    ``state`` is the whole WorkflowState dump; ``changed`` the data keys this
+    step wrote (stores keep deltas plus periodic snapshots). ``pending`` lists
+    the activations dispatched but not completed, ``frames`` the open parallel
+    fan-outs; both are opaque dicts owned by the supervisor.
+    """
+
+    run_id: str
+    step: int
+    nodes: list[str] = Field(default_factory=list)
+    state: dict[str, Any]
+    changed: dict[str, Any] = Field(default_factory=dict)
+    pending: list[dict[str, Any]] = Field(default_factory=list)
+    frames: list[dict[str, Any]] = Field(default_factory=list)
+    next_seq: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the runtime needs from a store. All methods are safe to call concurrently."""
+
+    url: str
+    #: True when checkpoints survive the process (runs can resume after a crash).
+    durable: bool
+
+    async def open(self) -> None:
+        """Connect and apply migrations (idempotent, safe for concurrent starts)."""
+
+    async def close(self) -> None:
+        """Flush pending writes and disconnect."""
+
+    # graphs
+    async def save_graph(self, record: GraphRecord) -> GraphRecord:
+        """Insert a graph. Raises StoreError subclass GraphExistsError on a duplicate name."""
+
+    async def get_graph(self, key: str) -> GraphRecord | None:
+        """By id, or else by name."""
+
+    async def list_graphs(self, *, limit: int = 100, offset: int = 0) -> list[GraphRecord]: ...
+
+    async def delete_graph(self, key: str) -> bool: ...
+
+    # runs
+    async def create_run(self, record: RunRecord) -> None: ...
+
+    async def update_run(self, run_id: str, **fields: Any) -> None:
+        """Set the given RunRecord fields (and ``updated_at``)."""
+
+    async def get_run(self, run_id: str) -> RunRecord | None: ...
+
+    async def list_runs(
+        self, *, status: str | None = None, graph_id: str | None = None,
+        limit: int = 100, offset: int = 0,
+    ) -> list[RunRecord]: ...
+
+    async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:
+        """Runs left ``running``/``pending`` by an owner that is gone; mark them ours and
+        count the interruption. (One process per store for now: every other owner is gone.)"""
+
+    # checkpoints
+    async def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Durable when it returns. Group-committed with other runs' writes."""
+
+    async def latest_checkpoint(self, run_id: str) -> Checkpoint | None: ...
+
+    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]:
+        """Every checkpoint of the run, oldest first, each with its full state."""
+
+    async def get_checkpoint(self, run_id: str, step: int) -> Checkpoint | None: ...
+
+    # events
+    def append_event(self, event: Event) -> None:
+        """Queue an event for writing; never waits (the writer batches)."""
+
+    async def read_events(self, run_id: str, since: int = 0, until: int | None = None) -> list[Event]: ...
+
+    async def list_logs(self, run_id: str, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """The seed's execution_logs rows: node, status, timestamp, input/output state, error."""
+
+    async def flush(self) -> None:
+        """Wait until every queued write is durable."""
+
+    async def prune(self, *, older_than_seconds: float) -> int:
+        """Delete finished runs (and their checkpoints, events, logs) older than that."""
+
+    async def healthy(self) -> bool: ...

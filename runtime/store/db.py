@@ -1,0 +1,234 @@
+"""Connections, sessions and retries; everything here runs on the store's worker loop.
+
+``databases`` owns the URL handling, the asyncpg pool (size and idle lifetime
+come from its options) and connection acquire/release. Statements go to the
+raw driver connection it hands out, because ``databases`` compiles every raw
+string through SQLAlchemy on every call, which costs more than the statement on
+SQLite. SQLite gets two long-lived connections (one writer, one reader), since
+``databases`` opens a new aiosqlite connection, with its own thread, per acquire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import databases
+import databases.core
+
+from ..errors import StoreUnavailableError
+from .schema import Dialect
+
+__all__ = ["Session", "Db", "is_transient"]
+
+T = TypeVar("T")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: the server or the file is briefly unreachable or busy."""
+    if isinstance(exc, sqlite3.OperationalError):
+        msg = str(exc).lower()
+        return "locked" in msg or "busy" in msg
+    if isinstance(exc, ConnectionError | TimeoutError | OSError):
+        return True
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg comes with databases[asyncpg]
+        return False
+    if isinstance(exc, asyncpg.DataError):  # a bad argument: a bug, not an outage
+        return False
+    return isinstance(exc, (
+        asyncpg.InterfaceError,                 # includes ConnectionDoesNotExistError
+        asyncpg.exceptions.PostgresConnectionError,  # SQLSTATE class 08
+        asyncpg.exceptions.OperatorInterventionError,  # 57: admin shutdown, cannot connect now
+        asyncpg.exceptions.InsufficientResourcesError,  # 53: too many connections
+        asyncpg.exceptions.SerializationError,
+        asyncpg.exceptions.DeadlockDetectedError,
+    ))
+
+
+class Session:
+    """One raw driver connection with a dialect-neutral API (``:name`` params)."""
+
+    def __init__(self, raw: Any, dialect: Dialect) -> None:
+        self.raw = raw
+        self.dialect = dialect
+
+    async def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        text, args = self.dialect.sql(sql, params or {})
+        if self.dialect.postgres:
+            await self.raw.execute(text, *args)
+        else:
+            await self.raw.execute_fetchall(text, args)
+
+    async def executemany(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        if self.dialect.postgres:
+            text, _ = self.dialect.sql(sql, rows[0])
+            await self.raw.executemany(text, [self.dialect.sql(sql, r)[1] for r in rows])
+        else:
+            await self.raw.executemany(sql, rows)
+
+    async def fetch(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        text, args = self.dialect.sql(sql, params or {})
+        if self.dialect.postgres:
+            return [dict(r) for r in await self.raw.fetch(text, *args)]
+        return [dict(r) for r in await self.raw.execute_fetchall(text, args)]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Session]:
+        """One transaction. SQLite takes the write lock up front (BEGIN IMMEDIATE):
+        upgrading a read lock later can fail with 'database is locked' at once."""
+        if self.dialect.postgres:
+            async with self.raw.transaction():
+                yield self
+            return
+        await self.raw.execute_fetchall("BEGIN IMMEDIATE", ())
+        try:
+            yield self
+        except BaseException:
+            try:
+                await self.raw.execute_fetchall("ROLLBACK", ())
+            except Exception:  # the connection is gone; the caller discards it
+                pass
+            raise
+        await self.raw.execute_fetchall("COMMIT", ())
+
+
+class _Held:
+    """A ``databases`` connection kept acquired across units of work."""
+
+    def __init__(self, db: databases.Database, dialect: Dialect, busy_ms: int) -> None:
+        self._db, self._dialect, self._busy_ms = db, dialect, busy_ms
+        self._conn: databases.core.Connection | None = None
+        self.session: Session | None = None
+        self.lock = asyncio.Lock()
+
+    async def get(self) -> Session:
+        if self.session is None:
+            conn = databases.core.Connection(self._db, self._db._backend)
+            await conn.__aenter__()
+            try:
+                raw = conn.raw_connection
+                if not self._dialect.postgres:
+                    raw.row_factory = sqlite3.Row
+                    for pragma in ("journal_mode=WAL", "synchronous=NORMAL",
+                                   f"busy_timeout={self._busy_ms}"):
+                        await raw.execute_fetchall(f"PRAGMA {pragma}", ())
+            except BaseException:
+                await _release(conn)
+                raise
+            self._conn, self.session = conn, Session(raw, self._dialect)
+        return self.session
+
+    async def discard(self) -> None:
+        conn, self._conn, self.session = self._conn, None, None
+        if conn is not None:
+            await _release(conn)
+
+
+async def _release(conn: databases.core.Connection) -> None:
+    try:
+        await asyncio.wait_for(conn.__aexit__(None, None, None), 5)
+    except Exception:  # a dead connection may fail to close; it is dropped either way
+        pass
+
+
+class Db:
+    """The database as seen from the worker loop: connect, sessions, retries."""
+
+    def __init__(self, url: str, dialect: Dialect, options: dict[str, Any], *,
+                 unavailable_timeout: float, busy_timeout: float) -> None:
+        self.url, self.dialect, self.options = url, dialect, options
+        self.unavailable_timeout = unavailable_timeout
+        self.database: databases.Database | None = None
+        self._busy_ms = int(busy_timeout * 1000)
+        self._writer: _Held | None = None
+        self._reader: _Held | None = None
+
+    async def connect(self) -> None:
+        async def attempt() -> None:
+            db = databases.Database(self.url, **self.options)
+            await db.connect()
+            self.database = db
+            self._writer = _Held(db, self.dialect, self._busy_ms)
+            self._reader = _Held(db, self.dialect, self._busy_ms)
+
+        await self.retry(attempt, time.monotonic() + self.unavailable_timeout)
+
+    async def disconnect(self) -> None:
+        for held in (self._writer, self._reader):
+            if held is not None:
+                await held.discard()
+        if self.database is not None:
+            try:
+                await asyncio.wait_for(self.database.disconnect(), 10)
+            finally:
+                self.database = None
+
+    @asynccontextmanager
+    async def _session(self, writer: bool) -> AsyncIterator[Session]:
+        assert self._writer is not None and self._reader is not None and self.database
+        # PostgreSQL reads borrow a pooled connection each; the rest use a held one.
+        if not writer and self.dialect.postgres:
+            async with databases.core.Connection(self.database, self.database._backend) as c:
+                yield Session(c.raw_connection, self.dialect)
+            return
+        held = self._writer if writer else self._reader
+        async with held.lock:
+            try:
+                yield await held.get()
+            except Exception as exc:
+                if is_transient(exc) and not isinstance(exc, sqlite3.OperationalError):
+                    await held.discard()  # the connection is probably dead
+                raise
+
+    async def run(self, unit: Callable[[Session], Awaitable[T]], *, writer: bool = False,
+                  deadline: float | None = None) -> T:
+        """Run ``unit`` with a session, retrying transient errors until ``deadline``."""
+        async def attempt() -> T:
+            async with self._session(writer) as session:
+                return await unit(session)
+
+        if deadline is None:
+            deadline = time.monotonic() + self.unavailable_timeout
+        return await self.retry(attempt, deadline)
+
+    async def retry(self, attempt: Callable[[], Awaitable[T]], deadline: float) -> T:
+        delay = 0.02
+        while True:
+            try:
+                return await attempt()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise StoreUnavailableError(
+                        f"database {_safe(self.url)} unreachable: {type(exc).__name__}: {exc}",
+                        transient=True,
+                    ) from exc
+            await asyncio.sleep(delay)
+            delay = backoff(delay)
+
+    async def ping(self) -> bool:
+        async def select1(s: Session) -> bool:
+            rows = await s.fetch("SELECT 1 AS one")
+            return bool(rows and rows[0]["one"] == 1)
+
+        return await self.run(select1, deadline=time.monotonic() + 2.0)
+
+
+def backoff(delay: float, cap: float = 2.0) -> float:
+    """Next exponential-backoff delay, with jitter so restarts don't stampede."""
+    return min(cap, delay * 2) * random.uniform(0.8, 1.2)
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    return str(databases.DatabaseURL(url).obscure_password)

@@ -1,0 +1,194 @@
+"""An in-process store made of dicts: for tests and throwaway runs.
+
+Nothing survives the process. Every record handed in or out is a deep copy, so
+callers can never mutate what is stored (the same contract as a database).
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from typing import Any
+
+from ..errors import StoreError
+from ..events import Event
+from .base import Checkpoint, GraphRecord, RunRecord, utcnow
+from .errors import GraphExistsError
+from .logs import log_row
+
+__all__ = ["MemoryStore", "FINISHED", "ACTIVE"]
+
+#: Run statuses after which a run never changes again (what ``prune`` may delete).
+FINISHED = frozenset({"completed", "failed", "cancelled"})
+#: Run statuses whose runs an owner is responsible for (what recovery claims).
+ACTIVE = frozenset({"running", "pending", "waiting"})
+
+_RUN_FIELDS = frozenset(RunRecord.model_fields)
+
+
+class MemoryStore:
+    """The whole :class:`~runtime.store.base.Store` protocol on plain dicts.
+
+    Methods never await anything, so each one is atomic with respect to other
+    tasks on the same event loop; no locks are needed.
+    """
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self.durable = False
+        self._graphs: dict[str, GraphRecord] = {}
+        self._runs: dict[str, RunRecord] = {}
+        self._checkpoints: dict[str, dict[int, Checkpoint]] = {}
+        self._events: dict[str, dict[int, Event]] = {}
+
+    async def open(self) -> None:
+        """Nothing to connect to."""
+
+    async def close(self) -> None:
+        """Nothing to flush; the data stays readable until the object is dropped."""
+
+    # graphs ---------------------------------------------------------------
+
+    async def save_graph(self, record: GraphRecord) -> GraphRecord:
+        for other in self._graphs.values():
+            if other.name == record.name and other.id != record.id:
+                raise GraphExistsError(record.name)
+        if record.id in self._graphs:
+            raise GraphExistsError(record.name)
+        self._graphs[record.id] = record.model_copy(deep=True)
+        return record.model_copy(deep=True)
+
+    async def get_graph(self, key: str) -> GraphRecord | None:
+        found = self._graphs.get(key)
+        if found is None:
+            found = next((g for g in self._graphs.values() if g.name == key), None)
+        return None if found is None else found.model_copy(deep=True)
+
+    async def list_graphs(self, *, limit: int = 100, offset: int = 0) -> list[GraphRecord]:
+        ordered = sorted(self._graphs.values(), key=lambda g: (g.created_at, g.id))
+        return [g.model_copy(deep=True) for g in ordered[offset : offset + limit]]
+
+    async def delete_graph(self, key: str) -> bool:
+        found = await self.get_graph(key)
+        if found is None:
+            return False
+        del self._graphs[found.id]
+        # Like the SQL schema's ON DELETE SET NULL: runs outlive their graph.
+        for run in self._runs.values():
+            if run.graph_id == found.id:
+                run.graph_id = None
+        return True
+
+    # runs -----------------------------------------------------------------
+
+    async def create_run(self, record: RunRecord) -> None:
+        if record.id in self._runs:
+            raise StoreError(f"a run with id {record.id!r} already exists")
+        self._runs[record.id] = record.model_copy(deep=True)
+
+    async def update_run(self, run_id: str, **fields: Any) -> None:
+        """Set fields of a run; an unknown run is ignored (as an SQL UPDATE would)."""
+        unknown = set(fields) - _RUN_FIELDS
+        if unknown:
+            raise StoreError(f"update_run: unknown RunRecord field(s) {sorted(unknown)}")
+        run = self._runs.get(run_id)
+        if run is None:
+            return
+        values = copy.deepcopy(fields)
+        values.setdefault("updated_at", utcnow())
+        # model_validate keeps the record typed (e.g. a str status stays a str).
+        self._runs[run_id] = RunRecord.model_validate({**run.model_dump(), **values})
+
+    async def get_run(self, run_id: str) -> RunRecord | None:
+        run = self._runs.get(run_id)
+        return None if run is None else run.model_copy(deep=True)
+
+    async def list_runs(
+        self, *, status: str | None = None, graph_id: str | None = None,
+        limit: int = 100, offset: int = 0,
+    ) -> list[RunRecord]:
+        runs = [
+            r for r in self._runs.values()
+            if (status is None or r.status == status)
+            and (graph_id is None or r.graph_id == graph_id)
+        ]
+        runs.sort(key=lambda r: (r.created_at, r.id))
+        return [r.model_copy(deep=True) for r in runs[offset : offset + limit]]
+
+    async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:
+        claimed: list[RunRecord] = []
+        now = utcnow()
+        for run in self._runs.values():
+            if run.status in ACTIVE and run.owner != owner:
+                run.owner = owner
+                if run.status == "running":
+                    run.interruptions += 1
+                run.updated_at = now
+                claimed.append(run.model_copy(deep=True))
+        claimed.sort(key=lambda r: (r.created_at, r.id))
+        return claimed
+
+    # checkpoints ----------------------------------------------------------
+
+    async def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        # Stored by reference: the supervisor hands over fresh containers and treats
+        # state values as immutable, so a copy here would only cost time on the hot path.
+        self._checkpoints.setdefault(checkpoint.run_id, {})[checkpoint.step] = checkpoint
+
+    async def latest_checkpoint(self, run_id: str) -> Checkpoint | None:
+        steps = self._checkpoints.get(run_id)
+        if not steps:
+            return None
+        return steps[max(steps)].model_copy(deep=True)
+
+    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]:
+        steps = self._checkpoints.get(run_id, {})
+        return [steps[s].model_copy(deep=True) for s in sorted(steps)]
+
+    async def get_checkpoint(self, run_id: str, step: int) -> Checkpoint | None:
+        found = self._checkpoints.get(run_id, {}).get(step)
+        return None if found is None else found.model_copy(deep=True)
+
+    # events ---------------------------------------------------------------
+
+    def append_event(self, event: Event) -> None:
+        # Events are frozen and their payloads never mutated after publishing: keep
+        # them by reference. A repeated seq (a resumed run re-publishing) keeps the first.
+        self._events.setdefault(event.run_id, {}).setdefault(event.seq, event)
+
+    async def read_events(
+        self, run_id: str, since: int = 0, until: int | None = None
+    ) -> list[Event]:
+        events = self._events.get(run_id, {})
+        seqs = sorted(s for s in events if s >= since and (until is None or s < until))
+        return [events[s] for s in seqs]
+
+    async def list_logs(
+        self, run_id: str, *, limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        rows = []
+        for event in await self.read_events(run_id):
+            row = log_row(event)
+            if row is not None:
+                rows.append(row)
+        for i, row in enumerate(rows):
+            row["id"] = i + 1
+        return rows[offset : offset + limit]
+
+    async def flush(self) -> None:
+        """Every write is already done."""
+
+    async def prune(self, *, older_than_seconds: float) -> int:
+        cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+        doomed = [
+            r.id for r in self._runs.values()
+            if r.status in FINISHED and (r.completed_at or r.updated_at) < cutoff
+        ]
+        for run_id in doomed:
+            del self._runs[run_id]
+            self._checkpoints.pop(run_id, None)
+            self._events.pop(run_id, None)
+        return len(doomed)
+
+    async def healthy(self) -> bool:
+        return True

@@ -1,0 +1,147 @@
+"""Running asyncio-only database code from any event loop (asyncio or trio).
+
+``databases`` (and asyncpg/aiosqlite under it) only work on asyncio. A store
+therefore owns ONE worker thread running a private asyncio loop; every store
+method submits one complete unit of work to it and awaits the result from the
+caller's loop. The same path is used when the caller is itself on asyncio: one
+code path, and a slow query can never stall the caller's loop.
+
+Waiting is non-blocking on both sides: the caller parks on an ``anyio.Event``
+that the worker sets through the caller loop's thread-safe entry point
+(``call_soon_threadsafe`` / trio's ``run_sync_soon``). No thread of anyio's
+worker pool is tied up per pending call, so thousands of runs can wait at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import anyio
+import sniffio
+
+__all__ = ["LoopThread", "threadsafe_setter"]
+
+T = TypeVar("T")
+
+
+def threadsafe_setter(event: anyio.Event) -> Callable[[], None]:
+    """A function any thread may call to set ``event`` on the current loop.
+
+    Must be called on the loop that owns ``event``. Setting after that loop has
+    finished is silently ignored: nobody is left to wake.
+    """
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        token = trio.lowlevel.current_trio_token()
+
+        def set_trio() -> None:
+            try:
+                token.run_sync_soon(event.set)
+            except trio.RunFinishedError:
+                pass
+
+        return set_trio
+    loop = asyncio.get_running_loop()
+
+    def set_asyncio() -> None:
+        try:
+            loop.call_soon_threadsafe(event.set)
+        except RuntimeError:  # loop closed
+            pass
+
+    return set_asyncio
+
+
+class LoopThread:
+    """A daemon thread running a private asyncio event loop until :meth:`stop`."""
+
+    def __init__(self, name: str = "actorflow-store") -> None:
+        self._name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("the store's loop thread is not running; call open() first")
+        return self._loop
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start the thread and return once its loop runs."""
+        if self.running:
+            return
+        ready = threading.Event()
+        loop = asyncio.new_event_loop()
+
+        def main() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
+            try:
+                loop.run_forever()
+            finally:
+                # Cancel whatever is left so no coroutine is "never awaited".
+                tasks = asyncio.all_tasks(loop)
+                for task in tasks:
+                    task.cancel()
+                if tasks:
+                    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=main, name=self._name, daemon=True)
+        self._thread.start()
+        ready.wait()
+
+    def stop_blocking(self, timeout: float = 5.0) -> None:
+        """Stop the loop and join the thread (call from any thread but the worker's)."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        if thread.is_alive():
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout)
+        self._thread = None
+        self._loop = None
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop the loop and join the thread without blocking the caller's loop."""
+        await anyio.to_thread.run_sync(self.stop_blocking, timeout, abandon_on_cancel=True)
+
+    def submit(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> concurrent.futures.Future[T]:
+        """Schedule ``factory()`` on the worker loop (callable from any thread)."""
+        return asyncio.run_coroutine_threadsafe(factory(), self.loop)
+
+    async def call(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run ``factory()`` on the worker loop and await its result here.
+
+        If the caller is cancelled, the unit of work is cancelled too (it runs
+        in its own transaction, so that rolls it back).
+        """
+        future = self.submit(factory)
+        await wait_future(future)
+        return future.result()
+
+
+async def wait_future(future: concurrent.futures.Future[Any]) -> None:
+    """Wait (non-blocking) until ``future`` is done; cancel it if we are cancelled."""
+    if future.done():
+        return
+    event = anyio.Event()
+    wake = threadsafe_setter(event)
+    future.add_done_callback(lambda _f: wake())
+    try:
+        await event.wait()
+    finally:
+        if not future.done():
+            future.cancel()
+

@@ -1,0 +1,409 @@
+"""The supervisor actor: owns one run's state and routing.
+
+It dispatches activations to node actors, receives their results over one
+memory object stream, merges updates through reducers, checkpoints each step,
+publishes events and decides what runs next. It is the only writer of the
+run's state, so merging needs no locks. Node actors are child tasks of the
+supervisor's task group: when the supervisor returns, raises or is cancelled,
+none of them outlives it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
+from pydantic import ValidationError
+
+from .actor import NO_ITEM, Activation, NodeActor, Result
+from .compiled import CompiledGraph, CompiledNode, MapRoute
+from .errors import (
+    MaxStepsExceeded, ParallelWriteConflict, RunFailed, StateError, StateValidationError,
+)
+from .events import EventHub, EventType
+from .frames import Frame, FrameRef
+from .graph import END
+from .loops import loop_of
+from .state import StateUpdate, WorkflowState
+from .store.base import Checkpoint, Store
+
+__all__ = ["Supervisor"]
+
+
+class Supervisor:
+    """Executes one run of a compiled graph. Create, optionally ``restore()``, then ``run()``."""
+
+    def __init__(self, graph: CompiledGraph, state: WorkflowState, hub: EventHub, *,
+                 store: Store | None = None, max_steps: int | None = None) -> None:
+        self.graph = graph
+        self.run_id = state.run_id
+        self.hub = hub
+        self.store = store
+        self.durable = bool(getattr(store, "durable", False))
+        self.max_steps = max_steps or graph.max_steps
+        self.state = state
+        self.steps = 0            # node executions completed
+        self.dispatched = 0       # node executions started (max_steps counts these)
+        self._frames: dict[int, Frame] = {}
+        self._pending: dict[int, Activation] = {}
+        self._next_activation = 0
+        self._next_frame = 0
+        self._actors: dict[str, NodeActor] = {}
+        self._restored: list[dict[str, Any]] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Continue from a checkpoint: its in-flight activations run again (at least once)."""
+        self.state = WorkflowState.model_validate(checkpoint.state)
+        self.steps = self.dispatched = checkpoint.step
+        self._frames = {f["id"]: Frame.from_dict(f) for f in checkpoint.frames}
+        self._next_frame = max(self._frames, default=-1) + 1
+        self._restored = list(checkpoint.pending)
+
+    async def run(self) -> WorkflowState:
+        """Execute until every branch has ended; return the final state.
+
+        Raises RunFailed (and subclasses) for node failures, conflicts, max_steps.
+        """
+        send, receive = anyio.create_memory_object_stream[Result](math.inf)
+        try:
+            async with anyio.create_task_group() as tg, receive:
+                self._tg = tg
+                self._results = send
+                self._start()
+                while self._pending:
+                    result = await receive.receive()
+                    await self._handle(result)
+                for actor in self._actors.values():
+                    actor.close()
+        finally:
+            send.close()
+        return self.state
+
+    def _start(self) -> None:
+        if self._restored is None:
+            self._deliver(self.graph.entry_point, ())
+            return
+        for a in self._restored:
+            item = a.get("item", NO_ITEM)
+            self._dispatch(a["node"], tuple((int(x), int(y)) for x, y in a["frames"]),
+                           item=item, index=a.get("index"), count=False)
+        if not self._pending:
+            # Checkpointed after the last step but before completion was recorded.
+            return
+
+    # -- results --------------------------------------------------------------------------
+    async def _handle(self, result: Result) -> None:
+        act = result.activation
+        self._pending.pop(act.id, None)
+        self._actors[act.node].done()
+        node = self.graph.nodes[act.node]
+        if result.error is not None:
+            self._failed(node, result)
+            await self._checkpoint([act.node], {})
+            return
+        assert result.update is not None
+        self.steps += 1
+        top = self._frames.get(act.frames[-1][0]) if act.frames else None
+        self.hub.publish(EventType.NODE_COMPLETED, act.node, attempt=result.attempt,
+                         duration_ms=round(result.duration * 1000, 3),
+                         **({"index": act.index} if act.index is not None else {}))
+        if top is not None and top.kind == "map" and top.target == act.node:
+            top.results[act.index or 0] = result.update
+            top.arrived += 1
+            self._feed_map(top)
+            if top.complete:
+                await self._finish_map(top)
+            else:
+                await self._checkpoint([act.node], {})
+            return
+        changed = self._merge(result.update, act.node, act.frames)
+        await self._checkpoint([act.node], changed)
+        self._after(node, act.frames)
+
+    def _failed(self, node: CompiledNode, result: Result) -> None:
+        exc = result.error
+        assert exc is not None
+        message = f"{type(exc).__name__}: {exc}"
+        handled = node.on_error is not None
+        self.hub.publish(EventType.NODE_FAILED, node.name, attempt=result.attempt,
+                         error=message, handled=handled)
+        if node.on_error is None:
+            if isinstance(exc, RunFailed):
+                exc.run_id = exc.run_id or self.run_id
+                raise exc
+            err = RunFailed(
+                f"node {node.name!r} failed on attempt {result.attempt}: {message}",
+                run_id=self.run_id, node=node.name, attempt=result.attempt,
+            )
+            raise err from exc
+        self.state.errors.append(f"{node.name}: {message}")
+        frames = result.activation.frames
+        top = self._frames.get(frames[-1][0]) if frames else None
+        if top is not None and top.kind == "map" and top.target == node.name:
+            # A failed item counts as done; the handler runs outside the map.
+            top.ended += 1
+            frames = top.parent
+            self._feed_map(top)
+        self._deliver(node.on_error, frames)
+
+    # -- state ----------------------------------------------------------------------------
+    def _merge(self, update: StateUpdate, node: str, frames: Iterable[FrameRef]) -> dict[str, Any]:
+        reducers = self.graph.reducers
+        data = self.state.data
+        for fid, branch in frames:
+            frame = self._frames.get(fid)
+            if frame is None or frame.kind != "fanout":
+                continue
+            for key in update.data:
+                if key in reducers:
+                    continue
+                first = frame.writers.get(key)
+                if first is None:
+                    frame.writers[key] = (branch, node)
+                elif first[0] != branch:
+                    raise ParallelWriteConflict(key, (first[1], node), run_id=self.run_id)
+        changed: dict[str, Any] = {}
+        for key, value in update.data.items():
+            reducer = reducers.get(key)
+            try:
+                new = reducer(data.get(key), value) if reducer is not None else value
+            except Exception as exc:
+                raise StateError(f"node {node!r}: reducer for data key {key!r} failed: {exc}",
+                                 node=node, run_id=self.run_id) from exc
+            data[key] = changed[key] = new
+        if update.errors:
+            self.state.errors.extend(update.errors)
+        if update.warnings:
+            self.state.warnings.extend(update.warnings)
+        self.state.iteration = self.steps
+        if self.graph.state_schema is not None and changed:
+            self._validate(node)
+        if self.durable and changed:
+            _check_json(changed, node, self.run_id)
+        self.hub.publish(EventType.STATE_UPDATED, node, update=changed, step=self.steps)
+        return changed
+
+    def _validate(self, node: str) -> None:
+        schema = self.graph.state_schema
+        assert schema is not None
+        try:
+            schema.model_validate(self.state.data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            path = ".".join(str(p) for p in err["loc"])
+            raise StateValidationError(
+                f"node {node!r} wrote invalid state at data.{path}: {err['msg']} "
+                f"(schema {schema.__name__})", node=node, path=path, run_id=self.run_id,
+            ) from exc
+
+    async def _checkpoint(self, nodes: list[str], changed: dict[str, Any]) -> None:
+        if self.store is None:
+            return
+        s = self.state
+        cp = Checkpoint.model_construct(
+            run_id=self.run_id, step=self.steps, nodes=nodes,
+            state={"workflow_id": s.workflow_id, "run_id": s.run_id, "timestamp": s.timestamp,
+                   "iteration": s.iteration, "data": dict(s.data), "errors": list(s.errors),
+                   "warnings": list(s.warnings), "config": s.config},
+            changed=changed,
+            # Only a durable store can resume a run, so only it pays for the run's
+            # position (pending work and open frames), which grows with fan-out width.
+            pending=[a.to_dict() for a in self._pending.values()] if self.durable else [],
+            frames=[f.to_dict() for f in self._frames.values()] if self.durable else [],
+            next_seq=self.hub.next_seq, created_at=_now(),
+        )
+        await self.store.save_checkpoint(cp)
+
+    # -- routing --------------------------------------------------------------------------
+    def _after(self, node: CompiledNode, frames: tuple[FrameRef, ...]) -> None:
+        targets: list[str | MapRoute] = list(self.graph.route(node, self.state))
+        targets.extend(node.maps)
+        if not targets:
+            self._end(frames)
+            return
+        if len(targets) == 1:
+            self._enter(targets[0], frames, node.name)
+            return
+        names = frozenset(t.target if isinstance(t, MapRoute) else t for t in targets) - {END}
+        frame = self._open(Frame(
+            id=0, kind="fanout", origin=node.name, parent=frames, expected=len(targets),
+            join=self.graph.join_for(names) if names else None,
+        ))
+        for i, target in enumerate(targets):
+            if target == END:
+                frame.ended += 1
+        for i, target in enumerate(targets):
+            if target != END:
+                self._enter(target, frames + ((frame.id, i),), node.name)
+        if frame.complete and frame.id in self._frames:
+            # Every branch went straight to END.
+            del self._frames[frame.id]
+            self._end(frames)
+
+    def _enter(self, target: str | MapRoute, frames: tuple[FrameRef, ...], origin: str) -> None:
+        if isinstance(target, MapRoute):
+            self._start_map(target, frames, origin)
+        elif target == END:
+            self._end(frames)
+        else:
+            self._deliver(target, frames)
+
+    def _deliver(self, node: str, frames: tuple[FrameRef, ...]) -> None:
+        """Send a branch to ``node``, arriving at a join if ``node`` joins its frame."""
+        while frames:
+            frame = self._frames.get(frames[-1][0])
+            if frame is None or frame.kind != "fanout" or frame.join != node:
+                break
+            frame.arrived += 1
+            if not frame.complete:
+                return
+            del self._frames[frame.id]
+            frames = frame.parent
+        self._dispatch(node, frames)
+
+    def _end(self, frames: tuple[FrameRef, ...]) -> None:
+        """A branch reached END."""
+        while frames:
+            frame = self._frames.get(frames[-1][0])
+            if frame is None:
+                return
+            frame.ended += 1
+            if not frame.complete:
+                return
+            del self._frames[frame.id]
+            if frame.arrived and frame.join is not None:
+                self._dispatch(frame.join, frame.parent)
+                return
+            frames = frame.parent
+
+    def _open(self, frame: Frame) -> Frame:
+        frame.id = self._next_frame
+        self._next_frame += 1
+        self._frames[frame.id] = frame
+        return frame
+
+    def _start_map(self, route: MapRoute, frames: tuple[FrameRef, ...], origin: str) -> None:
+        items = self.state.data.get(route.over)
+        if not isinstance(items, list):
+            raise RunFailed(
+                f"map edge {origin}->{route.target}: data[{route.over!r}] must be a list, got "
+                f"{type(items).__name__}; make {origin!r} write a list there",
+                run_id=self.run_id, node=origin,
+            )
+        if not items:
+            self._after(self.graph.nodes[route.target], frames)
+            return
+        frame = self._open(Frame(
+            id=0, kind="map", origin=origin, join=None, parent=frames, expected=len(items),
+            target=route.target, item_key=route.item_key, items=list(items),
+            limit=route.max_concurrency,
+        ))
+        self._feed_map(frame)
+
+    def _feed_map(self, frame: Frame) -> None:
+        limit = frame.limit or len(frame.items)
+        running = frame.next_index - frame.arrived - frame.ended
+        while frame.next_index < len(frame.items) and running < limit:
+            i = frame.next_index
+            frame.next_index += 1
+            running += 1
+            assert frame.target is not None
+            self._dispatch(frame.target, frame.parent + ((frame.id, i),),
+                           item=frame.items[i], index=i)
+
+    async def _finish_map(self, frame: Frame) -> None:
+        del self._frames[frame.id]
+        assert frame.target is not None
+        merged: dict[str, Any] = {}
+        writers: dict[str, int] = {}
+        errors: list[str] = []
+        warnings: list[str] = []
+        reducers = self.graph.reducers
+        for i in sorted(frame.results):
+            u = frame.results[i]
+            for key, value in u.data.items():
+                if key in reducers:
+                    merged[key] = reducers[key](merged.get(key, self.state.data.get(key))
+                                                if key in merged else self.state.data.get(key),
+                                                value)
+                    continue
+                if key in writers and key != frame.item_key:
+                    raise ParallelWriteConflict(
+                        key, (f"{frame.target}[{writers[key]}]", f"{frame.target}[{i}]"),
+                        run_id=self.run_id)
+                writers[key] = i
+                merged[key] = value
+            errors += u.errors
+            warnings += u.warnings
+        merged.pop(frame.item_key, None)
+        # Reduced values were folded above; apply them as plain replacements.
+        update = StateUpdate({k: v for k, v in merged.items()}, errors, warnings)
+        changed = self._merge_plain(update, frame.target)
+        await self._checkpoint([frame.target], changed)
+        self._after(self.graph.nodes[frame.target], frame.parent)
+
+    def _merge_plain(self, update: StateUpdate, node: str) -> dict[str, Any]:
+        self.state.data.update(update.data)
+        self.state.errors.extend(update.errors)
+        self.state.warnings.extend(update.warnings)
+        self.state.iteration = self.steps
+        if self.graph.state_schema is not None and update.data:
+            self._validate(node)
+        if self.durable and update.data:
+            _check_json(update.data, node, self.run_id)
+        self.hub.publish(EventType.STATE_UPDATED, node, update=update.data, step=self.steps)
+        return update.data
+
+    def _dispatch(self, name: str, frames: tuple[FrameRef, ...], *, item: Any = NO_ITEM,
+                  index: int | None = None, count: bool = True) -> None:
+        if count:
+            self.dispatched += 1
+            if self.dispatched > self.max_steps:
+                loop = loop_of(self.graph, name)
+                raise MaxStepsExceeded(
+                    f"run exceeded max_steps={self.max_steps} at node {name!r}; it keeps "
+                    f"looping through {' -> '.join(loop)}. Check the loop's exit condition "
+                    "or raise max_steps", run_id=self.run_id, node=name, loop=loop,
+                )
+        s = self.state
+        data = dict(s.data)
+        if item is not NO_ITEM:
+            frame = self._frames.get(frames[-1][0]) if frames else None
+            data[frame.item_key if frame is not None else "item"] = item
+        # A private shallow copy: a node that mutates its input can't corrupt the run.
+        view = WorkflowState.model_construct(
+            workflow_id=s.workflow_id, run_id=s.run_id, timestamp=s.timestamp,
+            iteration=s.iteration, data=data, errors=list(s.errors),
+            warnings=list(s.warnings), config=s.config,
+        )
+        act = Activation(self._next_activation, name, frames, view, item, index)
+        self._next_activation += 1
+        self._pending[act.id] = act
+        actor = self._actors.get(name)
+        if actor is None:
+            actor = self._actors[name] = NodeActor(
+                self.graph.nodes[name], self.run_id, self.hub, self._results, self._tg)
+        actor.submit(act)
+
+
+def _check_json(values: dict[str, Any], node: str, run_id: str) -> None:
+    for key, value in values.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise StateValidationError(
+                f"node {node!r} wrote data.{key} that cannot be stored as JSON ({exc}); "
+                "write plain JSON values (dict, list, str, int, float, bool, None)",
+                node=node, path=key, run_id=run_id,
+            ) from exc
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

@@ -1,0 +1,54 @@
+"""Every async test runs twice: on asyncio (anyio's pytest plugin) and on trio (pytest-trio).
+
+Neither plugin is in auto mode (they would fight over the same tests). Instead each
+coroutine test is parametrized over ``anyio_backend``. anyio's plugin runs a
+coroutine test whenever that argument is set, so the asyncio case needs nothing
+more. The trio case carries the ``trio`` mark: pytest-trio then wraps the test in a
+plain function before anyio's hook looks at it, and anyio leaves it alone. (The
+``anyio`` mark is deliberately not used: its collection hook would add its own
+copies of the test for every backend.)
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+
+import pytest
+
+BACKENDS = [
+    pytest.param("asyncio", id="asyncio"),
+    pytest.param("trio", marks=pytest.mark.trio, id="trio"),
+]
+
+
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    # Request anyio_backend before collection computes the fixture closure, so the
+    # parametrization below applies and pytest sees the argument as used.
+    if inspect.iscoroutinefunction(obj) and name.startswith("test"):
+        pytest.mark.usefixtures("anyio_backend")(obj)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if inspect.iscoroutinefunction(metafunc.function) and "anyio_backend" in metafunc.fixturenames:
+        metafunc.parametrize("anyio_backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Overrides anyio's own (which is parametrized over every backend)."""
+    return str(getattr(request, "param", "asyncio"))
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """The throwaway PostgreSQL of `make test` (or ACTORFLOW_TEST_POSTGRES_URL).
+
+    In CI it never skips: a missing server is a failure.
+    """
+    url = os.environ.get("ACTORFLOW_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("ACTORFLOW_TEST_POSTGRES_URL is not set in CI; `make test` starts PostgreSQL")
+        pytest.skip("no PostgreSQL: run through `make test` or set ACTORFLOW_TEST_POSTGRES_URL")
+    return url
