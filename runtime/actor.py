@@ -72,39 +72,82 @@ class NodeActor:
         self.node = node
         self.run_id = run_id
         self.hub = hub
-        # Unbounded: the supervisor must never block on a busy node (it would stop
-        # reading results and deadlock with the workers). The work queued here is
-        # bounded by the run's max_steps and by map concurrency limits.
-        self._send, self._receive = anyio.create_memory_object_stream[Activation](math.inf)
         self._results = results
         self._tg = tg
         self._limit = node.concurrency or math.inf
+        # A node on a loop or behind a map edge is likely to get more work: its idle
+        # workers wait for it. Any other node's worker exits once its mailbox is empty
+        # (a wide fan-out then costs one task per branch, like spawning it by hand).
+        self._linger = node.persistent
+        self._send: MemoryObjectSendStream[Activation] | None = None
+        self._receive: MemoryObjectReceiveStream[Activation] | None = None
+        if self._linger:
+            self._mailbox()
         self.workers = 0
         self.busy = 0
+
+    def _mailbox(self) -> MemoryObjectSendStream[Activation]:
+        if self._send is None:
+            # Unbounded: the supervisor must never block on a busy node (it would stop
+            # reading results and deadlock with the workers). What queues here is
+            # bounded by the run's max_steps and by map concurrency limits.
+            self._send, self._receive = anyio.create_memory_object_stream(math.inf)
+        return self._send
 
     def submit(self, activation: Activation) -> None:
         self.busy += 1
         if self.busy > self.workers and self.workers < self._limit:
+            # A new worker takes its first activation directly; the mailbox is for
+            # work that arrives while every worker is busy.
             self.workers += 1
-            self._tg.start_soon(self._worker, self._receive.clone(), self._results.clone(),
+            self._tg.start_soon(self._worker, activation,
                                 name=f"node {self.node.name} of run {self.run_id}")
-        self._send.send_nowait(activation)
+            return
+        self._mailbox().send_nowait(activation)
 
     def done(self) -> None:
         self.busy -= 1
 
     def close(self) -> None:
-        """End of input: idle workers finish their loop and exit."""
-        self._send.close()
-        self._receive.close()
+        """End of input: idle workers see the end of their mailbox and exit."""
+        if self._send is not None:
+            self._send.close()
 
-    async def _worker(self, inbox: MemoryObjectReceiveStream[Activation],
-                      results: MemoryObjectSendStream[Result]) -> None:
-        async with inbox, results:
-            async for activation in inbox:
-                result = await self._execute(activation)
+    async def _worker(self, first: Activation) -> None:
+        # All workers of a node read the one mailbox (anyio streams allow several
+        # waiting receivers); the results stream is shared with the supervisor, which
+        # owns and closes both.
+        results = self._results
+        activation = first
+        try:
+            while True:
                 # Unbounded stream: never blocks.
-                results.send_nowait(result)
+                results.send_nowait(await self._execute(activation))
+                next_activation = await self._next()
+                if next_activation is None:
+                    return
+                activation = next_activation
+        finally:
+            self.workers -= 1
+
+    async def _next(self) -> Activation | None:
+        inbox = self._receive
+        if inbox is None and not self._linger:
+            return None
+        assert inbox is not None
+        # Take queued work without a scheduling round trip; wait only when idle (that
+        # wait is where cancellation reaches an idle worker).
+        try:
+            return inbox.receive_nowait()
+        except anyio.WouldBlock:
+            if not self._linger:
+                return None
+            try:
+                return await inbox.receive()
+            except (anyio.EndOfStream, anyio.ClosedResourceError):
+                return None
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            return None
 
     async def _execute(self, act: Activation) -> Result:
         node = self.node

@@ -57,6 +57,7 @@ class CompiledNode:
     writes: tuple[str, ...]
     interrupt_before: bool
     interrupt_after: bool
+    persistent: bool = False              # on a loop or a map target: keep idle workers
     static: tuple[str, ...] = ()          # unconditional targets (END included)
     routes: tuple[Route, ...] = ()        # conditional edges
     maps: tuple[MapRoute, ...] = ()       # map edges
@@ -79,6 +80,7 @@ class CompiledGraph:
         self._succ = {
             n: {t for t in self._targets(c) if t != END} for n, c in nodes.items()
         }
+        self._mark_persistent()
 
     # -- building -----------------------------------------------------------------
     @classmethod
@@ -98,12 +100,26 @@ class CompiledGraph:
                 problems.append(f"reducer for data key {key!r}: {exc}")
         _attach_edges(graph, nodes, problems)
         compiled = cls(graph, nodes, reducers, graph.max_steps or DEFAULT_MAX_STEPS)
-        if not problems:
+        # Reachability is checked alongside the other problems (every problem at once),
+        # but only when the node set is fully known: without an entry point, or with a
+        # node that failed to compile, it would only add noise.
+        if graph.entry_point in nodes and len(nodes) == len(graph.nodes):
             compiled._check_reachability(problems)
+        if not problems:
             compiled._check_parallel_writes(problems)
         if problems:
             raise GraphValidationError(graph.name, problems)
         return compiled
+
+    def _mark_persistent(self) -> None:
+        from .loops import loop_of
+
+        for name, node in self.nodes.items():
+            for m in node.maps:
+                if m.target in self.nodes:
+                    self.nodes[m.target].persistent = True
+            if name in self._succ.get(name, ()) or len(loop_of(self, name)) > 1:
+                node.persistent = True
 
     # -- routing --------------------------------------------------------------------
     def route(self, node: CompiledNode, state: WorkflowState) -> list[str]:
@@ -158,10 +174,12 @@ class CompiledGraph:
         # Nodes that can reach END, walking edges backwards from the terminal nodes.
         ends = {n for n, c in self.nodes.items() if END in c.static or not self._targets(c)
                 or any(r.target == END for r in c.routes)}
+        # An unknown target is reported on its own; assume it may end, to add no noise.
+        ends |= {m for succ in self._succ.values() for m in succ if m not in self.nodes}
         preds: dict[str, set[str]] = {n: set() for n in self.nodes}
         for n, succ in self._succ.items():
             for m in succ:
-                preds[m].add(n)
+                preds.setdefault(m, set()).add(n)
         can_end = set(ends)
         queue = deque(ends)
         while queue:
@@ -278,12 +296,17 @@ def _attach_edges(graph: Graph, nodes: dict[str, CompiledNode], problems: list[s
                     continue
                 maps.append(MapRoute(e.target, e.map_over, e.item_key, e.max_concurrency))
             elif e.conditional:
-                test = _condition(graph, e, problems)
-                if test is not None:
-                    routes.append(Route(e.target, test, e.condition or str(e.condition_fn)))
+                # A rejected condition is already a problem; its edge is kept (never
+                # taken) so reachability does not report its target as well.
+                test = _condition(graph, e, problems) or _never
+                routes.append(Route(e.target, test, e.condition or str(e.condition_fn)))
             elif e.target not in static:
                 static.append(e.target)
         node.static, node.routes, node.maps = tuple(static), tuple(routes), tuple(maps)
+
+
+def _never(state: WorkflowState) -> bool:
+    return False
 
 
 def _condition(graph: Graph, e: EdgeSpec, problems: list[str]) -> Callable[[WorkflowState], bool] | None:

@@ -12,7 +12,9 @@ __all__ = ["render"]
 
 
 def _id(name: str) -> str:
-    return "n_" + re.sub(r"\W", "_", name)
+    # Injective, so "a-b" and "a_b" stay two nodes: "_" doubles, others become _hex_.
+    return "n_" + re.sub(
+        r"\W|_", lambda m: "__" if m.group() == "_" else f"_{ord(m.group()):x}_", name)
 
 
 def _label(text: str) -> str:

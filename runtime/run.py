@@ -172,10 +172,10 @@ class Run:
             return
         if self._cancel_requested or self._releasing:
             return
-        self.hub.publish(EventType.RUN_COMPLETED, state=self.state.model_dump(mode="json"),
-                         steps=self.supervisor.steps,
+        final = self.state.model_dump(mode="json")
+        self.hub.publish(EventType.RUN_COMPLETED, state=final, steps=self.supervisor.steps,
                          duration_ms=round((time.monotonic() - started) * 1000, 3))
-        await self._record(RunStatus.COMPLETED)
+        await self._record(RunStatus.COMPLETED, final)
 
     async def _finish(self, status: RunStatus, error: ActorflowError) -> None:
         self.error = error
@@ -199,14 +199,14 @@ class Run:
                 await self.store.flush()
         self.hub.close()
 
-    async def _record(self, status: RunStatus) -> None:
+    async def _record(self, status: RunStatus, state: dict[str, Any] | None = None) -> None:
         self.status = self.status.check(status, self.id)
         self.completed_at = datetime.now(UTC)
         self.hub.close()
         if self.store is None:
             return
         fields: dict[str, Any] = {"status": status.value, "completed_at": self.completed_at}
-        state = self.state.model_dump(mode="json")
+        state = state if state is not None else self.state.model_dump(mode="json")
         fields["current_state"] = state
         if status is RunStatus.COMPLETED:
             fields["final_state"] = state

@@ -88,6 +88,13 @@ class Runtime:
         assert self._tg is not None
         try:
             return await self._tg.__aexit__(exc_type, exc, tb)
+        except BaseExceptionGroup as group:
+            # Runs never raise (each records its own outcome), so a group holding only
+            # the body's exception is the task group's wrapping: let the exception
+            # (say RunFailed from run.result()) propagate as it was raised.
+            if exc is not None and len(group.exceptions) == 1 and group.exceptions[0] is exc:
+                return None
+            raise
         finally:
             self._tg = None
             with anyio.move_on_after(10, shield=True):
@@ -113,11 +120,15 @@ class Runtime:
     async def save_graph(self, graph: Graph | CompiledGraph, *, graph_id: str | None = None
                          ) -> GraphRecord:
         """Validate, register and store a graph. Raises GraphExistsError on a duplicate name."""
-        compiled = self.register(graph)
+        compiled = graph if isinstance(graph, CompiledGraph) else graph.compile()
         record = GraphRecord(id=graph_id or str(uuid.uuid4()), name=compiled.name,
                              description=compiled.graph.description,
                              definition=compiled.to_json())
-        return await self.store.save_graph(record)
+        saved = await self.store.save_graph(record)
+        # Registered only once stored: a duplicate name must not replace the graph
+        # that the existing record's runs resolve to.
+        self.register(compiled)
+        return saved
 
     async def load_graph(self, key: str) -> tuple[CompiledGraph, GraphRecord | None]:
         """A graph by stored id or name (or registered name)."""

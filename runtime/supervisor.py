@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime
 from collections.abc import Iterable
 from typing import Any
 
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import ValidationError
 
 from .actor import NO_ITEM, Activation, NodeActor, Result
@@ -28,7 +29,7 @@ from .events import EventHub, EventType
 from .frames import Frame, FrameRef
 from .graph import END
 from .loops import loop_of
-from .state import StateUpdate, WorkflowState
+from .state import StateUpdate, WorkflowState, trusted
 from .store.base import Checkpoint, Store
 
 __all__ = ["Supervisor"]
@@ -54,6 +55,7 @@ class Supervisor:
         self._next_frame = 0
         self._actors: dict[str, NodeActor] = {}
         self._restored: list[dict[str, Any]] | None = None
+        self._view: WorkflowState | None = None   # what nodes see; rebuilt after a merge
 
     # -- lifecycle ------------------------------------------------------------------------
     def restore(self, checkpoint: Checkpoint) -> None:
@@ -63,20 +65,28 @@ class Supervisor:
         self._frames = {f["id"]: Frame.from_dict(f) for f in checkpoint.frames}
         self._next_frame = max(self._frames, default=-1) + 1
         self._restored = list(checkpoint.pending)
+        self._view = None
 
     async def run(self) -> WorkflowState:
         """Execute until every branch has ended; return the final state.
 
         Raises RunFailed (and subclasses) for node failures, conflicts, max_steps.
         """
-        send, receive = anyio.create_memory_object_stream[Result](math.inf)
+        send: MemoryObjectSendStream[Result]
+        receive: MemoryObjectReceiveStream[Result]
+        # Unbounded: a worker must never block on reporting (see NodeActor). What can
+        # queue here is bounded by the activations in flight.
+        send, receive = anyio.create_memory_object_stream(math.inf)
         try:
             async with anyio.create_task_group() as tg, receive:
                 self._tg = tg
                 self._results = send
                 self._start()
                 while self._pending:
-                    result = await receive.receive()
+                    try:
+                        result = receive.receive_nowait()
+                    except anyio.WouldBlock:
+                        result = await receive.receive()
                     await self._handle(result)
                 for actor in self._actors.values():
                     actor.close()
@@ -142,6 +152,7 @@ class Supervisor:
             )
             raise err from exc
         self.state.errors.append(f"{node.name}: {message}")
+        self._view = None
         frames = result.activation.frames
         top = self._frames.get(frames[-1][0]) if frames else None
         if top is not None and top.kind == "map" and top.target == node.name:
@@ -181,6 +192,7 @@ class Supervisor:
         if update.warnings:
             self.state.warnings.extend(update.warnings)
         self.state.iteration = self.steps
+        self._view = None
         if self.graph.state_schema is not None and changed:
             self._validate(node)
         if self.durable and changed:
@@ -205,18 +217,19 @@ class Supervisor:
         if self.store is None:
             return
         s = self.state
-        cp = Checkpoint.model_construct(
-            run_id=self.run_id, step=self.steps, nodes=nodes,
-            state={"workflow_id": s.workflow_id, "run_id": s.run_id, "timestamp": s.timestamp,
-                   "iteration": s.iteration, "data": dict(s.data), "errors": list(s.errors),
-                   "warnings": list(s.warnings), "config": s.config},
-            changed=changed,
+        cp = trusted(Checkpoint, {
+            "run_id": self.run_id, "step": self.steps, "nodes": nodes,
+            "state": {"workflow_id": s.workflow_id, "run_id": s.run_id,
+                      "timestamp": s.timestamp, "iteration": s.iteration,
+                      "data": dict(s.data), "errors": list(s.errors),
+                      "warnings": list(s.warnings), "config": s.config},
+            "changed": changed,
             # Only a durable store can resume a run, so only it pays for the run's
             # position (pending work and open frames), which grows with fan-out width.
-            pending=[a.to_dict() for a in self._pending.values()] if self.durable else [],
-            frames=[f.to_dict() for f in self._frames.values()] if self.durable else [],
-            next_seq=self.hub.next_seq, created_at=_now(),
-        )
+            "pending": [a.to_dict() for a in self._pending.values()] if self.durable else [],
+            "frames": [f.to_dict() for f in self._frames.values()] if self.durable else [],
+            "next_seq": self.hub.next_seq, "created_at": datetime.now(UTC),
+        })
         await self.store.save_checkpoint(cp)
 
     # -- routing --------------------------------------------------------------------------
@@ -352,6 +365,7 @@ class Supervisor:
         self.state.errors.extend(update.errors)
         self.state.warnings.extend(update.warnings)
         self.state.iteration = self.steps
+        self._view = None
         if self.graph.state_schema is not None and update.data:
             self._validate(node)
         if self.durable and update.data:
@@ -370,17 +384,13 @@ class Supervisor:
                     f"looping through {' -> '.join(loop)}. Check the loop's exit condition "
                     "or raise max_steps", run_id=self.run_id, node=name, loop=loop,
                 )
-        s = self.state
-        data = dict(s.data)
-        if item is not NO_ITEM:
+        if item is NO_ITEM:
+            view = self._view
+            if view is None:
+                view = self._view = self._snapshot(None)
+        else:
             frame = self._frames.get(frames[-1][0]) if frames else None
-            data[frame.item_key if frame is not None else "item"] = item
-        # A private shallow copy: a node that mutates its input can't corrupt the run.
-        view = WorkflowState.model_construct(
-            workflow_id=s.workflow_id, run_id=s.run_id, timestamp=s.timestamp,
-            iteration=s.iteration, data=data, errors=list(s.errors),
-            warnings=list(s.warnings), config=s.config,
-        )
+            view = self._snapshot((frame.item_key if frame is not None else "item", item))
         act = Activation(self._next_activation, name, frames, view, item, index)
         self._next_activation += 1
         self._pending[act.id] = act
@@ -389,6 +399,21 @@ class Supervisor:
             actor = self._actors[name] = NodeActor(
                 self.graph.nodes[name], self.run_id, self.hub, self._results, self._tg)
         actor.submit(act)
+
+
+    def _snapshot(self, item: tuple[str, Any] | None) -> WorkflowState:
+        # A shallow copy: a node that rebinds keys of its input can't corrupt the run.
+        # Activations dispatched between two merges share it (nodes must not mutate
+        # their input; they return updates).
+        s = self.state
+        data = dict(s.data)
+        if item is not None:
+            data[item[0]] = item[1]
+        return trusted(WorkflowState, {
+            "workflow_id": s.workflow_id, "run_id": s.run_id, "timestamp": s.timestamp,
+            "iteration": s.iteration, "data": data, "errors": list(s.errors),
+            "warnings": list(s.warnings), "config": s.config,
+        })
 
 
 def _check_json(values: dict[str, Any], node: str, run_id: str) -> None:
@@ -402,8 +427,3 @@ def _check_json(values: dict[str, Any], node: str, run_id: str) -> None:
                 node=node, path=key, run_id=run_id,
             ) from exc
 
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)

@@ -18,6 +18,8 @@ what to do next without parsing the message:
 
 from __future__ import annotations
 
+from typing import Any
+
 from runtime.errors import ActorflowError
 
 __all__ = ["LLMConfigError", "LLMError", "LLMTimeoutError"]
@@ -46,6 +48,11 @@ class LLMError(ActorflowError):
         self.reason = message
         super().__init__(f"{provider}: {message}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only __init__ arguments defeat Exception's default pickling;
+        # rebuild from args + attributes so errors survive process boundaries.
+        return (_restore, (type(self), self.args, self.__dict__))
+
 
 class LLMTimeoutError(LLMError):
     """The provider did not answer within the per-request timeout (retryable)."""
@@ -61,3 +68,10 @@ class LLMConfigError(LLMError, ValueError):
     def __init__(self, message: str, *, provider: str, variable: str | None = None) -> None:
         self.variable = variable
         super().__init__(message, provider=provider, status=None, retryable=False)
+
+
+def _restore(cls: type[LLMError], args: tuple[Any, ...], state: dict[str, Any]) -> LLMError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error

@@ -20,6 +20,7 @@ build request bodies and parse response bodies:
 
 from __future__ import annotations
 
+import abc
 import email.utils
 import logging
 import math
@@ -34,6 +35,7 @@ import anyio
 import httpx
 from anyio.lowlevel import RunVar
 
+from .base import LLMRequest, LLMResponse
 from .errors import LLMError, LLMTimeoutError
 
 __all__ = [
@@ -352,14 +354,21 @@ class HttpTransport:
         await self.aclose()
 
 
-class HttpProviderBase:
-    """Lifecycle shared by the HTTP providers: owns a transport, closes it.
+class HttpProviderBase(abc.ABC):
+    """Base of the HTTP providers: owns a transport and closes it.
 
     ``async with provider:`` (or ``await provider.aclose()``) releases pooled
     connections; forgetting to is harmless beyond keeping sockets until GC.
+    Subclasses satisfy :class:`~nodes.llm.base.LLMProvider`.
     """
 
+    name: str
+    model: str
     _transport: HttpTransport
+
+    @abc.abstractmethod
+    async def complete(self, request: LLMRequest) -> LLMResponse:
+        """Answer ``request`` (see :class:`~nodes.llm.base.LLMProvider`)."""
 
     @property
     def transport(self) -> HttpTransport:

@@ -37,7 +37,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ConnectionError | TimeoutError | OSError):
         return True
     try:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - asyncpg comes with databases[asyncpg]
         return False
     if isinstance(exc, asyncpg.DataError):  # a bad argument: a bug, not an outage
@@ -173,7 +173,7 @@ class Db:
                 self.database = None
 
     @asynccontextmanager
-    async def _session(self, writer: bool) -> AsyncIterator[Session]:
+    async def session(self, writer: bool = False) -> AsyncIterator[Session]:
         assert self._writer is not None and self._reader is not None and self.database
         # PostgreSQL reads borrow a pooled connection each; the rest use a held one.
         if not writer and self.dialect.postgres:
@@ -193,7 +193,7 @@ class Db:
                   deadline: float | None = None) -> T:
         """Run ``unit`` with a session, retrying transient errors until ``deadline``."""
         async def attempt() -> T:
-            async with self._session(writer) as session:
+            async with self.session(writer) as session:
                 return await unit(session)
 
         if deadline is None:

@@ -82,7 +82,10 @@ def make_delta(prev: dict[str, Any], state: dict[str, Any],
 
 def apply_delta(state: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
     """``state`` with ``delta`` applied (``state`` is modified and returned)."""
-    data = state.setdefault("data", {})
+    if "set" in delta or "append" in delta or "removed" in delta:
+        data = state.setdefault("data", {})
+    else:
+        data = {}  # nothing to do; don't add a "data" key the state never had
     data.update(delta.get("set", {}))
     for key, tail in delta.get("append", {}).items():
         data[key] = list(data.get(key, [])) + tail

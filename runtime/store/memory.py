@@ -6,7 +6,6 @@ callers can never mutate what is stored (the same contract as a database).
 
 from __future__ import annotations
 
-import copy
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +31,9 @@ class MemoryStore:
     Methods never await anything, so each one is atomic with respect to other
     tasks on the same event loop; no locks are needed.
     """
+
+    #: Nothing survives the process: runs cannot resume after a crash.
+    durable = False
 
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
@@ -84,7 +86,8 @@ class MemoryStore:
     async def create_run(self, record: RunRecord) -> None:
         if record.id in self._runs:
             raise StoreError(f"a run with id {record.id!r} already exists")
-        self._runs[record.id] = record.model_copy(deep=True)
+        # Shallow: records are built by the runtime and replaced, never mutated, on update.
+        self._runs[record.id] = record.model_copy()
 
     async def update_run(self, run_id: str, **fields: Any) -> None:
         """Set fields of a run; an unknown run is ignored (as an SQL UPDATE would)."""
@@ -94,10 +97,11 @@ class MemoryStore:
         run = self._runs.get(run_id)
         if run is None:
             return
-        values = copy.deepcopy(fields)
+        values = dict(fields)
         values.setdefault("updated_at", utcnow())
-        # model_validate keeps the record typed (e.g. a str status stays a str).
-        self._runs[run_id] = RunRecord.model_validate({**run.model_dump(), **values})
+        # A new record per update (readers may hold the old one); the values come from
+        # the runtime, which does not mutate what it has handed over.
+        self._runs[run_id] = run.model_copy(update=values)
 
     async def get_run(self, run_id: str) -> RunRecord | None:
         run = self._runs.get(run_id)

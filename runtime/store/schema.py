@@ -68,7 +68,8 @@ class Dialect:
     def ts(self, value: datetime | None) -> Any:
         if value is None or self.postgres:
             return value
-        return value.astimezone(UTC).isoformat()
+        # A fixed width, so that ISO strings compare like the instants they name.
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
     @staticmethod
     def parse_ts(value: Any) -> datetime | None:

@@ -133,3 +133,19 @@ def test_price_overrides_do_not_mutate_defaults() -> None:
 def test_usage_total_is_derived_when_missing() -> None:
     assert Usage(prompt_tokens=3, completion_tokens=4).total_tokens == 7
     assert Usage(prompt_tokens=3, completion_tokens=4, total_tokens=9).total_tokens == 9
+
+
+def test_llm_errors_pickle_round_trip() -> None:
+    import pickle
+
+    from nodes.llm import LLMTimeoutError
+
+    for error in [
+        LLMError("HTTP 503: busy", provider="gemini", status=503, retryable=True, attempts=3),
+        LLMTimeoutError("slow", provider="openai", retryable=True),
+        LLMConfigError("X is not set", provider="gemini", variable="X"),
+    ]:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert str(copy) == str(error)
+        assert copy.__dict__ == error.__dict__

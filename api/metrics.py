@@ -1,0 +1,110 @@
+"""Prometheus metrics of one server process (``GET /metrics``).
+
+- ``actorflow_runs{status}``: runs this process holds, by status (read at scrape time).
+- ``actorflow_runs_finished_total{status}``: runs that ended here, by outcome.
+- ``actorflow_node_duration_seconds{node}``: node attempt durations.
+- ``actorflow_websocket_clients``: WebSocket log-feed clients connected now.
+- ``actorflow_ws_event_lag_seconds``: from an event's publication to its WebSocket send.
+- ``actorflow_http_requests_total{method,status}``: requests answered.
+
+Run events are observed where they leave the runtime: :class:`ObservedStore` wraps
+the store the Runtime writes events to, so metrics need no hook in the runtime.
+Each app has its own registry, so several apps (tests) can live in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from runtime import Event, EventType, RunStatus, Runtime, Store
+
+__all__ = ["Metrics", "ObservedStore", "CONTENT_TYPE"]
+
+log = logging.getLogger("actorflow.api")
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+_FINISHED = {EventType.RUN_COMPLETED: "completed", EventType.RUN_FAILED: "failed",
+             EventType.RUN_CANCELLED: "cancelled", EventType.RUN_RELEASED: "released"}
+
+
+class _RunsByStatus(Collector):
+    def __init__(self, runtime: Callable[[], Runtime | None]) -> None:
+        self._runtime = runtime
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("actorflow_runs", "Runs held by this process, by status",
+                                   labels=["status"])
+        rt = self._runtime()
+        counts = {s.value: 0 for s in RunStatus}
+        if rt is not None:
+            for run in rt.runs():
+                counts[run.status.value] += 1
+        for status, n in counts.items():
+            family.add_metric([status], n)
+        yield family
+
+
+class Metrics:
+    """The metrics of one app; ``observe`` is fed every run event."""
+
+    def __init__(self, runtime: Callable[[], Runtime | None]) -> None:
+        self.registry = CollectorRegistry()
+        self.registry.register(_RunsByStatus(runtime))
+        self.finished = Counter("actorflow_runs_finished", "Runs that ended in this process",
+                                ["status"], registry=self.registry)
+        self.node_seconds = Histogram(
+            "actorflow_node_duration_seconds", "Node attempt durations", ["node"],
+            buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120),
+            registry=self.registry)
+        self.ws_clients = Gauge("actorflow_websocket_clients",
+                                "WebSocket log-feed clients connected", registry=self.registry)
+        self.ws_lag = Histogram(
+            "actorflow_ws_event_lag_seconds", "From event publication to WebSocket send",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5),
+            registry=self.registry)
+        self.requests = Counter("actorflow_http_requests", "HTTP requests answered",
+                                ["method", "status"], registry=self.registry)
+
+    def observe(self, event: Event) -> None:
+        """Called for every event a run publishes; must never raise."""
+        try:
+            if event.type is EventType.NODE_COMPLETED and event.node is not None:
+                ms = event.data.get("duration_ms")
+                if isinstance(ms, int | float):
+                    self.node_seconds.labels(event.node).observe(ms / 1000)
+            elif event.type in _FINISHED:
+                self.finished.labels(_FINISHED[event.type]).inc()
+        except Exception:  # metrics must never break a run
+            log.exception("could not record metrics for an event")
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class ObservedStore:
+    """A store that shows every event it is given to ``on_event`` first.
+
+    Everything else is the wrapped store's, unchanged.
+    """
+
+    def __init__(self, inner: Store, on_event: Callable[[Event], None]) -> None:
+        self._inner = inner
+        self._on_event = on_event
+
+    @property
+    def inner(self) -> Store:
+        return self._inner
+
+    def append_event(self, event: Event) -> None:
+        self._on_event(event)
+        self._inner.append_event(event)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)

@@ -1,0 +1,201 @@
+"""Request and response bodies of the HTTP API (the seed's shapes, extended).
+
+Graph definitions reuse the runtime's own :class:`runtime.definition.GraphDef`, so
+the API accepts exactly what ``Graph.from_json`` does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from runtime.definition import GraphDef
+
+__all__ = [
+    "GraphCreate", "GraphCreated", "GraphOut", "GraphList", "RunCreate", "RunAccepted",
+    "RunState", "RunSummary", "RunList", "RunDetail", "RunsQuery", "PageQuery", "WaitQuery",
+    "RunDetailQuery", "CheckpointOut", "HistoryOut", "ToolOut", "ToolList", "MermaidOut",
+    "HealthOut", "WsQuery", "ErrorBody",
+]
+
+
+class GraphCreate(GraphDef):
+    """``POST /api/v1/graph/create``: a whole graph definition (seed format, extended)."""
+
+
+class GraphCreated(BaseModel):
+    graph_id: str
+    name: str
+    description: str
+    created_at: datetime
+
+
+class GraphOut(BaseModel):
+    graph_id: str
+    name: str
+    description: str
+    nodes: list[dict[str, Any]]
+    edges: list[dict[str, Any]]
+    entry_point: str | None
+    reducers: dict[str, str] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
+
+
+class GraphList(BaseModel):
+    items: list[GraphOut]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class RunCreate(BaseModel):
+    """``POST /api/v1/graph/run``: which graph (id or name), its input, and limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    graph_id: str = Field(min_length=1, description="a graph id, or a graph name")
+    initial_state: dict[str, Any] = Field(default_factory=dict,
+                                          description="becomes the run's state data")
+    timeout: float | None = Field(None, gt=0, le=7 * 24 * 3600,
+                                  description="seconds before the run fails")
+    max_steps: int | None = Field(None, ge=1)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunAccepted(BaseModel):
+    run_id: str
+    graph_id: str | None
+    status: str
+    started_at: datetime
+    initial_state: dict[str, Any]
+
+
+class RunState(BaseModel):
+    """``GET /api/v1/graph/state/{run_id}`` (the seed's shape plus error and times)."""
+
+    run_id: str
+    graph_id: str | None
+    status: str
+    current_state: dict[str, Any]
+    last_updated: datetime
+    error: str | None = None
+    error_type: str | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class RunSummary(BaseModel):
+    run_id: str
+    graph_id: str | None
+    graph_name: str
+    status: str
+    error: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    updated_at: datetime
+
+
+class RunList(BaseModel):
+    items: list[RunSummary]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class RunDetail(RunSummary):
+    initial_state: dict[str, Any]
+    current_state: dict[str, Any]
+    final_state: dict[str, Any] | None = None
+    error_type: str | None = None
+    logs: list[dict[str, Any]]
+    logs_limit: int
+    logs_offset: int
+    logs_next_offset: int | None
+
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(50, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
+class RunsQuery(PageQuery):
+    status: str | None = Field(None, pattern="^(pending|running|waiting|completed|failed|cancelled)$")
+    graph_id: str | None = None
+
+
+class RunDetailQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    logs_limit: int = Field(100, ge=1, le=1000)
+    logs_offset: int = Field(0, ge=0)
+
+
+class WaitQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timeout: float = Field(30.0, ge=0)
+
+
+class WsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    since: int = Field(0, ge=0)
+
+
+class CheckpointOut(BaseModel):
+    step: int
+    nodes: list[str]
+    state: dict[str, Any]
+    changed: dict[str, Any]
+    created_at: datetime
+
+
+class HistoryOut(BaseModel):
+    run_id: str
+    checkpoints: list[CheckpointOut]
+
+
+class ToolOut(BaseModel):
+    name: str
+    description: str
+    is_async: bool
+    parameters: list[str]
+    doc: str | None
+    config_schema: dict[str, Any] | None
+    writes: list[str]
+
+
+class ToolList(BaseModel):
+    tools: list[ToolOut]
+    conditions: list[str]
+
+
+class MermaidOut(BaseModel):
+    graph_id: str
+    name: str
+    mermaid: str
+
+
+class HealthOut(BaseModel):
+    status: str
+    database: bool
+    accepting_runs: bool
+    backend: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """Every error response: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorDetail

@@ -1,0 +1,135 @@
+"""Records <-> rows: the statements a store writes and the parsing of what it reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..events import Event
+from .base import Checkpoint, GraphRecord, RunRecord
+from .logs import log_row
+from .schema import Dialect, dumps, loads
+
+__all__ = [
+    "RUN_JSON", "RUN_TS", "graph_params", "graph_from_row", "run_params",
+    "run_from_row", "run_update", "event_stmts", "event_from_row",
+    "checkpoint_from_row", "log_from_row",
+]
+
+RUN_JSON = frozenset({"initial_state", "current_state", "final_state", "options"})
+RUN_TS = frozenset({"created_at", "started_at", "completed_at", "updated_at"})
+_RUN_COLUMNS = tuple(RunRecord.model_fields)
+
+
+def _column(d: Dialect, name: str, value: Any) -> Any:
+    if name in RUN_JSON:
+        return None if value is None else dumps(value)
+    if name in RUN_TS:
+        return d.ts(value)
+    return value
+
+
+def graph_params(d: Dialect, g: GraphRecord) -> dict[str, Any]:
+    return {
+        "id": g.id, "name": g.name, "description": g.description,
+        "nodes": dumps(g.nodes), "edges": dumps(g.edges), "entry_point": g.entry_point,
+        "definition": dumps(g.definition),
+        "created_at": d.ts(g.created_at), "updated_at": d.ts(g.updated_at),
+    }
+
+
+def graph_from_row(d: Dialect, r: dict[str, Any]) -> GraphRecord:
+    return GraphRecord(
+        id=r["id"], name=r["name"], description=r["description"],
+        definition=loads(r["definition"]),
+        created_at=_ts(d, r["created_at"]), updated_at=_ts(d, r["updated_at"]),
+    )
+
+
+def _ts(d: Dialect, value: Any) -> datetime:
+    parsed = d.parse_ts(value)
+    assert parsed is not None, "NOT NULL timestamp column"
+    return parsed
+
+
+INSERT_RUN = (
+    f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _RUN_COLUMNS)})"
+)
+
+
+def run_params(d: Dialect, r: RunRecord) -> dict[str, Any]:
+    return {c: _column(d, c, getattr(r, c)) for c in _RUN_COLUMNS}
+
+
+def run_from_row(d: Dialect, r: dict[str, Any]) -> RunRecord:
+    values = {c: r[c] for c in _RUN_COLUMNS}
+    for c in RUN_JSON:
+        values[c] = loads(values[c])
+    for c in RUN_TS:
+        values[c] = d.parse_ts(values[c])
+    if values["options"] is None:
+        values["options"] = {}
+    return RunRecord.model_validate(values)
+
+
+def run_update(d: Dialect, run_id: str, fields: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``UPDATE runs`` for exactly ``fields`` (already validated names)."""
+    names = sorted(fields)
+    sql = f"UPDATE runs SET {', '.join(f'{n} = :{n}' for n in names)} WHERE id = :id"
+    params = {n: _column(d, n, fields[n]) for n in names}
+    params["id"] = run_id
+    return sql, params
+
+
+INSERT_EVENT = (
+    "INSERT INTO events (run_id, seq, type, node, ts, data) "
+    "VALUES (:run_id, :seq, :type, :node, :ts, :data) ON CONFLICT (run_id, seq) DO NOTHING"
+)
+INSERT_LOG = (
+    "INSERT INTO execution_logs (run_id, seq, node_name, status, timestamp, input_state, "
+    "output_state, error) VALUES (:run_id, :seq, :node_name, :status, :timestamp, "
+    ":input_state, :output_state, :error) ON CONFLICT (run_id, seq) DO NOTHING"
+)
+
+
+def event_stmts(d: Dialect, e: Event) -> list[tuple[str, dict[str, Any]]]:
+    """The event row plus, for node events, its execution_logs row.
+
+    Serialised now, on the caller's side, so later mutation of ``e.data`` by
+    the caller cannot change what gets written.
+    """
+    stmts = [(INSERT_EVENT, {
+        "run_id": e.run_id, "seq": e.seq, "type": e.type.value, "node": e.node,
+        "ts": e.ts, "data": dumps(e.data),
+    })]
+    row = log_row(e)
+    if row is not None:
+        for key in ("input_state", "output_state"):
+            row[key] = None if row[key] is None else dumps(row[key])
+        row["timestamp"] = d.ts(row["timestamp"])
+        stmts.append((INSERT_LOG, row))
+    return stmts
+
+
+def event_from_row(r: dict[str, Any]) -> Event:
+    return Event.from_dict({**r, "data": loads(r["data"])})
+
+
+def log_from_row(d: Dialect, r: dict[str, Any]) -> dict[str, Any]:
+    out = dict(r)
+    out["timestamp"] = d.parse_ts(r["timestamp"])
+    out["input_state"] = loads(r["input_state"])
+    out["output_state"] = loads(r["output_state"])
+    return out
+
+
+def checkpoint_from_row(d: Dialect, r: dict[str, Any], state: dict[str, Any],
+                        delta: dict[str, Any]) -> Checkpoint:
+    created: datetime | None = d.parse_ts(r["created_at"])
+    return Checkpoint(
+        run_id=r["run_id"], step=r["step"], nodes=loads(r["nodes"]), state=state,
+        changed=delta.get("changed") or {}, pending=loads(r["pending"]),
+        frames=loads(r["frames"]), next_seq=r["next_seq"],
+        **({"created_at": created} if created else {}),
+    )

@@ -1,0 +1,427 @@
+"""SQLStore: the Store protocol on SQLite (aiosqlite) or PostgreSQL (asyncpg).
+
+All database work runs on a private asyncio loop in one worker thread
+(:mod:`.portal`), so the store works the same under asyncio and trio. Writes
+that may be batched (checkpoints, events, run rows) go through the single
+group-committing :class:`~.writer.Writer`; reads and rare writes (graphs,
+prune, claims) are single units of work with retries (:mod:`.db`).
+Checkpoints are stored as deltas plus periodic snapshots (:mod:`.delta`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import anyio
+
+from ..errors import StoreError
+from ..events import Event
+from .base import Checkpoint, GraphRecord, RunRecord, utcnow
+from .db import Db, Session
+from .delta import BaseCache, apply_delta, make_delta
+from .errors import GraphExistsError
+from .memory import ACTIVE, FINISHED
+from .migrations import migrate
+from .portal import LoopThread
+from .rows import (INSERT_RUN, checkpoint_from_row, event_from_row, event_stmts,
+                   graph_from_row, graph_params, log_from_row, run_from_row, run_params,
+                   run_update)
+from .schema import POSTGRES, SQLITE, dumps, loads
+from .writer import Op, Writer, WriterStats
+
+__all__ = ["SQLStore"]
+
+T = TypeVar("T")
+_RUN_FIELDS = frozenset(RunRecord.model_fields) - {"id"}
+_ACTIVE = ", ".join(f"'{s}'" for s in sorted(ACTIVE))
+_FINISHED = ", ".join(f"'{s}'" for s in sorted(FINISHED))
+_CKPT_COLS = "run_id, step, nodes, kind, state, delta, pending, frames, next_seq, created_at"
+_UPSERT_CKPT = (
+    f"INSERT INTO checkpoints ({_CKPT_COLS}) VALUES (:run_id, :step, :nodes, :kind, :state, "
+    ":delta, :pending, :frames, :next_seq, :created_at) ON CONFLICT (run_id, step) DO UPDATE "
+    "SET nodes = excluded.nodes, kind = excluded.kind, state = excluded.state, "
+    "delta = excluded.delta, pending = excluded.pending, frames = excluded.frames, "
+    "next_seq = excluded.next_seq, created_at = excluded.created_at"
+)
+# A snapshot starts a new chain: later rows (from a run rewound to this step)
+# were deltas against a history that no longer holds.
+_TRUNCATE_CKPT = "DELETE FROM checkpoints WHERE run_id = :run_id AND step > :step"
+_CHAIN = (  # the rows needed to rebuild steps up to :top: last snapshot .. :top
+    "SELECT * FROM checkpoints WHERE run_id = :r AND step <= :top AND step >= "
+    "(SELECT max(step) FROM checkpoints WHERE run_id = :r AND kind = 'snapshot' "
+    "AND step <= :top) ORDER BY step"
+)
+
+
+class SQLStore:
+    """A durable store. ``url``: ``sqlite:///path.db`` or ``postgresql://user@host/db``.
+
+    ``pool_min``/``pool_max``/``pool_idle_lifetime`` size the asyncpg pool (idle
+    connections are closed and replaced before servers or proxies kill them);
+    ``snapshot_every`` spaces full-state checkpoints; ``unavailable_timeout`` is
+    how long callers wait on an unreachable database before StoreUnavailableError;
+    ``max_queue`` bounds the writer's queue; ``options`` go to ``databases``.
+    """
+
+    #: Checkpoints survive the process: interrupted runs resume from them.
+    durable = True
+
+    def __init__(self, url: str, *, pool_min: int = 1, pool_max: int = 10,
+                 pool_idle_lifetime: float = 300.0, snapshot_every: int = 20,
+                 unavailable_timeout: float = 30.0, connect_timeout: float = 10.0,
+                 busy_timeout: float = 5.0, max_queue: int = 10_000,
+                 options: dict[str, Any] | None = None) -> None:
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        self.url = url
+        self.dialect = POSTGRES if url.startswith("postgresql") else SQLITE
+        if not self.dialect.postgres and not url.startswith("sqlite"):
+            raise ValueError(f"SQLStore needs a sqlite:/// or postgresql:// URL, not {url!r}")
+        opts: dict[str, Any] = {}
+        if self.dialect.postgres:
+            opts.update(min_size=pool_min, max_size=pool_max,
+                        max_inactive_connection_lifetime=pool_idle_lifetime,
+                        timeout=min(connect_timeout, unavailable_timeout))
+        opts.update(options or {})
+        self.snapshot_every = max(1, snapshot_every)
+        self.max_queue = max_queue
+        self._db = Db(url, self.dialect, opts, unavailable_timeout=unavailable_timeout,
+                      busy_timeout=busy_timeout)
+        self._thread = LoopThread(f"actorflow-store-{self.dialect.name}")
+        self._writer: Writer | None = None
+        self._bases = BaseCache()
+
+    @property
+    def stats(self) -> WriterStats:
+        """Writer counters (``commits``, ``ops``, ``max_batch``, ``retries``, ``failed``)."""
+        return self._writer.stats if self._writer is not None else WriterStats()
+
+    # lifecycle --------------------------------------------------------------
+
+    async def open(self) -> None:
+        self._thread.start()
+        db = self._db
+
+        async def start() -> Writer:
+            await db.connect()
+            try:
+                await db.run(migrate, writer=True)
+                writer = Writer(db, self._thread.loop, max_queue=self.max_queue,
+                                unavailable_timeout=db.unavailable_timeout)
+                await writer.start()
+            except BaseException:
+                await db.disconnect()
+                raise
+            return writer
+
+        try:
+            self._writer = await self._thread.call(start)
+        except BaseException:
+            with anyio.move_on_after(10, shield=True):
+                await self._thread.stop()
+            raise
+
+    async def close(self) -> None:
+        """Write what is queued (bounded wait), disconnect, stop the worker thread."""
+        if not self._thread.running:
+            return
+        writer, db = self._writer, self._db
+        self._writer = None
+
+        async def shutdown() -> None:
+            try:
+                if writer is not None:
+                    await writer.stop(timeout=min(db.unavailable_timeout, 10.0))
+            finally:
+                await db.disconnect()
+
+        try:
+            with anyio.move_on_after(30, shield=True):
+                await self._thread.call(shutdown)
+        finally:
+            with anyio.move_on_after(10, shield=True):
+                await self._thread.stop()
+
+    async def __aenter__(self) -> SQLStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # plumbing ---------------------------------------------------------------
+
+    def _w(self) -> Writer:
+        if self._writer is None:
+            raise StoreError(f"the store {self.url} is not open; call await store.open()")
+        return self._writer
+
+    async def _run(self, unit: Callable[[Session], Awaitable[T]], *, writer: bool = False) -> T:
+        """One unit of work on the worker loop, retried on transient errors."""
+        self._w()
+        db = self._db
+        return await self._thread.call(lambda: db.run(unit, writer=writer))
+
+    # graphs -----------------------------------------------------------------
+
+    async def save_graph(self, record: GraphRecord) -> GraphRecord:
+        params = graph_params(self.dialect, record)
+
+        async def insert(s: Session) -> bool:
+            async with s.transaction():
+                taken = await s.fetch("SELECT id FROM graphs WHERE name = :name OR id = :id",
+                                      {"name": record.name, "id": record.id})
+                if taken:
+                    return False
+                await s.execute(
+                    "INSERT INTO graphs (id, name, description, nodes, edges, entry_point, "
+                    "definition, created_at, updated_at) VALUES (:id, :name, :description, "
+                    ":nodes, :edges, :entry_point, :definition, :created_at, :updated_at)",
+                    params)
+                return True
+
+        try:
+            inserted = await self._run(insert, writer=True)
+        except StoreError:
+            raise
+        except Exception as exc:  # a concurrent insert won the unique index race
+            if "unique" in str(exc).lower():
+                raise GraphExistsError(record.name) from exc
+            raise StoreError(f"save_graph failed: {type(exc).__name__}: {exc}") from exc
+        if not inserted:
+            raise GraphExistsError(record.name)
+        return record.model_copy(deep=True)
+
+    async def get_graph(self, key: str) -> GraphRecord | None:
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch("SELECT * FROM graphs WHERE id = :k OR name = :k "
+                                 "ORDER BY CASE WHEN id = :k THEN 0 ELSE 1 END LIMIT 1", {"k": key})
+
+        rows = await self._run(get)
+        return graph_from_row(self.dialect, rows[0]) if rows else None
+
+    async def list_graphs(self, *, limit: int = 100, offset: int = 0) -> list[GraphRecord]:
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch("SELECT * FROM graphs ORDER BY created_at, id "
+                                 "LIMIT :limit OFFSET :offset", {"limit": limit, "offset": offset})
+
+        return [graph_from_row(self.dialect, r) for r in await self._run(get)]
+
+    async def delete_graph(self, key: str) -> bool:
+        found = await self.get_graph(key)
+        if found is None:
+            return False
+
+        async def delete(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch("DELETE FROM graphs WHERE id = :id RETURNING id", {"id": found.id})
+
+        return bool(await self._run(delete, writer=True))
+
+    # runs -------------------------------------------------------------------
+
+    async def create_run(self, record: RunRecord) -> None:
+        await self._w().put(Op([(INSERT_RUN, run_params(self.dialect, record))],
+                               ordered=True, run_id=record.id))
+
+    async def update_run(self, run_id: str, **fields: Any) -> None:
+        """Set fields of a run; an unknown run is ignored (it is an SQL UPDATE)."""
+        unknown = set(fields) - _RUN_FIELDS
+        if unknown:
+            raise StoreError(f"update_run: unknown RunRecord field(s) {sorted(unknown)}")
+        fields.setdefault("updated_at", utcnow())
+        if fields.get("status") in FINISHED:
+            self._bases.drop(run_id)  # no more checkpoints: free the delta base
+        await self._w().put(Op([run_update(self.dialect, run_id, fields)], ordered=True))
+
+    async def get_run(self, run_id: str) -> RunRecord | None:
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch("SELECT * FROM runs WHERE id = :id", {"id": run_id})
+
+        rows = await self._run(get)
+        return run_from_row(self.dialect, rows[0]) if rows else None
+
+    async def list_runs(self, *, status: str | None = None, graph_id: str | None = None,
+                        limit: int = 100, offset: int = 0) -> list[RunRecord]:
+        where = ["1 = 1"]
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if status is not None:
+            where.append("status = :status")
+            params["status"] = status
+        if graph_id is not None:
+            where.append("graph_id = :graph_id")
+            params["graph_id"] = graph_id
+        sql = (f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY created_at, id "
+               "LIMIT :limit OFFSET :offset")
+
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch(sql, params)
+
+        return [run_from_row(self.dialect, r) for r in await self._run(get)]
+
+    async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:
+        await self.flush()
+        params = {"owner": owner, "now": self.dialect.ts(utcnow())}
+
+        async def claim(s: Session) -> list[dict[str, Any]]:
+            async with s.transaction():
+                return await s.fetch(
+                    "UPDATE runs SET owner = :owner, updated_at = :now, interruptions = "
+                    "interruptions + CASE WHEN status = 'running' THEN 1 ELSE 0 END "
+                    f"WHERE status IN ({_ACTIVE}) AND (owner IS NULL OR owner <> :owner) "
+                    "RETURNING *", params)
+
+        runs = [run_from_row(self.dialect, r) for r in await self._run(claim, writer=True)]
+        return sorted(runs, key=lambda r: (r.created_at, r.id))
+
+    # checkpoints ------------------------------------------------------------
+
+    async def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        writer = self._w()
+        c = checkpoint
+        if c.run_id in writer.failed_runs:  # our base may never have been written
+            writer.failed_runs.discard(c.run_id)
+            self._bases.drop(c.run_id)
+        prev = None if c.step % self.snapshot_every == 0 else self._bases.get(c.run_id, c.step)
+        if prev is None:
+            kind, state, delta = "snapshot", dumps(c.state), {"changed": c.changed}
+        else:
+            kind, state, delta = "delta", None, make_delta(prev, c.state, c.changed)
+        row = {
+            "run_id": c.run_id, "step": c.step, "nodes": dumps(c.nodes), "kind": kind,
+            "state": state, "delta": dumps(delta), "pending": dumps(c.pending),
+            "frames": dumps(c.frames), "next_seq": c.next_seq,
+            "created_at": self.dialect.ts(c.created_at),
+        }
+        stmts = [(_UPSERT_CKPT, row)]
+        if kind == "snapshot":
+            stmts.insert(0, (_TRUNCATE_CKPT, {"run_id": c.run_id, "step": c.step}))
+        self._bases.put(c.run_id, c.step, c.state)
+        await writer.put(Op(stmts, run_id=c.run_id))
+
+    async def _chain(self, run_id: str, top: int | None) -> list[Checkpoint]:
+        """Checkpoints from the last snapshot at or before ``top`` (default: the
+        latest step) up to ``top``, with full states; all of them if ``top`` is -1."""
+        async def get(s: Session) -> list[dict[str, Any]]:
+            if top == -1:
+                return await s.fetch("SELECT * FROM checkpoints WHERE run_id = :r "
+                                     "ORDER BY step", {"r": run_id})
+            limit = top
+            if limit is None:
+                got = await s.fetch("SELECT max(step) AS m FROM checkpoints WHERE run_id = :r",
+                                    {"r": run_id})
+                if not got or got[0]["m"] is None:
+                    return []
+                limit = int(got[0]["m"])
+            return await s.fetch(_CHAIN, {"r": run_id, "top": limit})
+
+        out: list[Checkpoint] = []
+        state: dict[str, Any] | None = None
+        for r in await self._run(get):
+            delta = loads(r["delta"])
+            if r["kind"] == "snapshot":
+                state = loads(r["state"])
+            elif state is None:
+                raise StoreError(f"checkpoint {run_id}/{r['step']} has no snapshot before it")
+            else:
+                state = apply_delta(loads(dumps(state)), delta)
+            assert state is not None
+            out.append(checkpoint_from_row(self.dialect, r, state, delta))
+        return out
+
+    async def latest_checkpoint(self, run_id: str) -> Checkpoint | None:
+        chain = await self._chain(run_id, None)
+        return chain[-1] if chain else None
+
+    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]:
+        return await self._chain(run_id, -1)
+
+    async def get_checkpoint(self, run_id: str, step: int) -> Checkpoint | None:
+        chain = await self._chain(run_id, step)
+        return chain[-1] if chain and chain[-1].step == step else None
+
+    # events -----------------------------------------------------------------
+
+    def append_event(self, event: Event) -> None:
+        self._w().put_nowait(Op(event_stmts(self.dialect, event)))
+
+    async def read_events(self, run_id: str, since: int = 0,
+                          until: int | None = None) -> list[Event]:
+        await self.flush()
+        params: dict[str, Any] = {"r": run_id, "since": since, "until": until or 0}
+        cond = "" if until is None else " AND seq < :until"
+        sql = f"SELECT * FROM events WHERE run_id = :r AND seq >= :since{cond} ORDER BY seq"
+        if until is None:
+            params.pop("until")
+
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch(sql, params)
+
+        return [event_from_row(r) for r in await self._run(get)]
+
+    async def list_logs(self, run_id: str, *, limit: int = 100,
+                        offset: int = 0) -> list[dict[str, Any]]:
+        await self.flush()
+
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch(
+                "SELECT id, run_id, seq, node_name, status, timestamp, input_state, "
+                "output_state, error FROM execution_logs WHERE run_id = :r ORDER BY seq "
+                "LIMIT :limit OFFSET :offset", {"r": run_id, "limit": limit, "offset": offset})
+
+        return [log_from_row(self.dialect, r) for r in await self._run(get)]
+
+    async def flush(self) -> None:
+        await self._w().flush()
+
+    async def prune(self, *, older_than_seconds: float) -> int:
+        await self.flush()
+        cutoff = self.dialect.ts(utcnow() - timedelta(seconds=older_than_seconds))
+        doomed = (f"SELECT id FROM runs WHERE status IN ({_FINISHED}) "
+                  "AND COALESCE(completed_at, updated_at) < :cutoff")
+
+        async def delete(s: Session) -> int:
+            async with s.transaction():
+                for table in ("checkpoints", "events", "execution_logs"):
+                    await s.execute(f"DELETE FROM {table} WHERE run_id IN ({doomed})",
+                                    {"cutoff": cutoff})
+                gone = await s.fetch(f"DELETE FROM runs WHERE id IN ({doomed}) RETURNING id",
+                                     {"cutoff": cutoff})
+                return len(gone)
+
+        return await self._run(delete, writer=True)
+
+    # diagnostics ------------------------------------------------------------
+
+    async def schema_versions(self) -> list[int]:
+        """The migration versions recorded as applied."""
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch("SELECT version FROM schema_migrations ORDER BY version")
+
+        return [int(r["version"]) for r in await self._run(get)]
+
+    async def checkpoint_storage(self, run_id: str) -> dict[str, int]:
+        """Rows, snapshots and JSON bytes the run's checkpoints take up."""
+        size = "octet_length(CAST({} AS TEXT))" if self.dialect.postgres else "length({})"
+
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch(
+                "SELECT count(*) AS n_rows, "
+                "sum(CASE WHEN kind = 'snapshot' THEN 1 ELSE 0 END) AS snapshots, "
+                f"sum(COALESCE({size.format('state')}, 0) + {size.format('delta')}) AS bytes "
+                "FROM checkpoints WHERE run_id = :r", {"r": run_id})
+
+        row = (await self._run(get))[0]
+        return {"rows": int(row["n_rows"] or 0), "snapshots": int(row["snapshots"] or 0),
+                "bytes": int(row["bytes"] or 0)}
+
+    async def healthy(self) -> bool:
+        """``SELECT 1`` answered within a couple of seconds."""
+        if self._writer is None:
+            return False
+        try:
+            return await self._thread.call(self._db.ping)
+        except Exception:
+            return False
+

@@ -1,0 +1,268 @@
+"""The one writer of a store: a bounded queue drained into group commits.
+
+Callers (on any loop, any thread) put *ops* — a few statements each — into one
+queue. A single task on the store's worker loop takes everything queued, writes
+it in ONE transaction, and then wakes every caller that waits for that batch.
+With many concurrent runs, N checkpoints cost one commit instead of N, and a
+fast run waits for a slow one only as long as their shared commit.
+
+The queue is bounded: waiting writes (checkpoints, run changes) block while it
+is full, which throttles producers instead of growing memory. ``append_event``
+must never wait, so events are always accepted; they are throttled indirectly,
+since every run awaits a checkpoint per step.
+
+While the database is unreachable the writer retries the same batch with
+exponential backoff; callers waiting longer than ``unavailable_timeout`` get
+StoreUnavailableError, and the writer keeps trying until it comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from ..errors import StoreError, StoreUnavailableError
+from .db import Db, Session, backoff, is_transient
+from .portal import threadsafe_setter
+
+__all__ = ["Op", "Ticket", "Writer", "WriterStats"]
+
+log = logging.getLogger("actorflow.store")
+
+Stmt = tuple[str, dict[str, Any]]
+
+
+class Ticket:
+    """A caller's claim on "my op was committed" (or failed)."""
+
+    __slots__ = ("_event", "_wake", "error", "done")
+
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+        self._wake = threadsafe_setter(self._event)
+        self.error: Exception | None = None
+        self.done = False
+
+    def resolve(self, error: Exception | None = None) -> None:
+        """Called on the worker loop, once."""
+        if not self.done:
+            self.done = True
+            self.error = error
+            self._wake()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+        if self.error is not None:
+            raise self.error
+
+
+@dataclass(slots=True)
+class Op:
+    """Statements written together. ``ordered`` ops (runs rows) keep their relative
+    order; the others are grouped by statement into executemany calls."""
+
+    stmts: list[Stmt]
+    ordered: bool = False
+    ticket: Ticket | None = None
+    run_id: str | None = None
+    deadline: float = 0.0
+
+
+@dataclass
+class WriterStats:
+    commits: int = 0       # transactions committed
+    ops: int = 0           # ops committed
+    max_batch: int = 0     # most ops in one commit
+    retries: int = 0       # transient failures retried
+    failed: int = 0        # ops rejected by the database
+
+
+@dataclass
+class _Shared:
+    """State shared between caller threads and the worker loop (under ``lock``)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    queue: deque[Op] = field(default_factory=deque)
+    space_waiters: list[Callable[[], None]] = field(default_factory=list)
+    idle: bool = False
+    stopping: bool = False
+
+
+class Writer:
+    def __init__(self, db: Db, loop: asyncio.AbstractEventLoop, *, max_queue: int,
+                 unavailable_timeout: float, max_batch: int = 2000) -> None:
+        self._db, self._loop = db, loop
+        self.max_queue, self.max_batch = max_queue, max_batch
+        self.unavailable_timeout = unavailable_timeout
+        self.stats = WriterStats()
+        self.failed_runs: set[str] = set()   # runs whose last write failed (GIL-atomic)
+        self._s = _Shared()
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # caller side (any thread) -------------------------------------------
+
+    def put_nowait(self, op: Op) -> None:
+        """Queue ``op`` regardless of the bound (for events, which never wait)."""
+        op.deadline = time.monotonic() + self.unavailable_timeout
+        s = self._s
+        with s.lock:
+            if s.stopping:
+                raise StoreError("the store is closed")
+            s.queue.append(op)
+            wake, s.idle = s.idle, False
+        if wake:
+            self._loop.call_soon_threadsafe(self._set_wakeup)
+
+    async def put(self, op: Op) -> None:
+        """Queue ``op``, waiting while the queue is full, then wait for its commit."""
+        op.ticket = Ticket()
+        deadline = time.monotonic() + self.unavailable_timeout
+        while True:
+            event = anyio.Event()
+            with self._s.lock:
+                full = len(self._s.queue) >= self.max_queue
+                if full:
+                    self._s.space_waiters.append(threadsafe_setter(event))
+            if not full:
+                break
+            with anyio.move_on_after(deadline - time.monotonic()):
+                await event.wait()
+            if time.monotonic() >= deadline:
+                raise StoreUnavailableError(
+                    f"the store's write queue stayed full ({self.max_queue} ops) for "
+                    f"{self.unavailable_timeout}s; the database is too slow or unreachable",
+                    transient=True)
+        self.put_nowait(op)
+        await op.ticket.wait()
+
+    async def flush(self) -> None:
+        """Wait until everything queued before this call is committed."""
+        with self._s.lock:
+            if not self._s.queue and self._s.idle:
+                return
+        op = Op([])
+        op.ticket = Ticket()
+        self.put_nowait(op)
+        await op.ticket.wait()
+
+    # worker side --------------------------------------------------------
+
+    def _set_wakeup(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    async def start(self) -> None:
+        self._wakeup = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._main())
+
+    async def stop(self, timeout: float) -> None:
+        """Write what is queued (for up to ``timeout``), then end the writer task."""
+        with self._s.lock:
+            self._s.stopping = True
+        self._set_wakeup()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        except TimeoutError:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        with self._s.lock:
+            lost = list(self._s.queue)
+            self._s.queue.clear()
+        if lost:
+            log.warning("store closed with %d writes not durable", len(lost))
+        for op in lost:
+            if op.ticket is not None:
+                op.ticket.resolve(StoreUnavailableError("the store closed first"))
+
+    async def _main(self) -> None:
+        assert self._wakeup is not None
+        s = self._s
+        while True:
+            with s.lock:
+                n = min(len(s.queue), self.max_batch)
+                batch = [s.queue.popleft() for _ in range(n)]
+                waiters, s.space_waiters = s.space_waiters, []
+                if not batch:
+                    if s.stopping:
+                        return
+                    s.idle = True
+                    self._wakeup.clear()
+            for wake in waiters:
+                wake()
+            if batch:
+                await self._commit(batch)
+            else:
+                await self._wakeup.wait()
+
+    async def _commit(self, batch: list[Op]) -> None:
+        delay = 0.02
+        while True:
+            try:
+                async with self._db.session(writer=True) as session:
+                    async with session.transaction():
+                        await _apply(session, batch)
+            except Exception as exc:
+                if is_transient(exc):
+                    self.stats.retries += 1
+                    self._expire(batch, exc)
+                    await asyncio.sleep(delay)
+                    delay = backoff(delay)
+                    continue
+                if len(batch) > 1:  # find the bad op: the others must still land
+                    for op in batch:
+                        await self._commit([op])
+                    return
+                self._reject(batch[0], exc)
+                return
+            self.stats.commits += 1
+            self.stats.ops += len(batch)
+            self.stats.max_batch = max(self.stats.max_batch, len(batch))
+            for op in batch:
+                if op.ticket is not None:
+                    op.ticket.resolve()
+            return
+
+    def _expire(self, batch: list[Op], exc: Exception) -> None:
+        """Tell callers who waited too long; their ops stay queued for later."""
+        now = time.monotonic()
+        for op in batch:
+            if op.ticket is not None and not op.ticket.done and now >= op.deadline:
+                err = StoreUnavailableError(
+                    f"database unreachable for {self.unavailable_timeout}s "
+                    f"({type(exc).__name__}: {exc}); the write is still queued", transient=True)
+                err.__cause__ = exc
+                op.ticket.resolve(err)
+
+    def _reject(self, op: Op, exc: Exception) -> None:
+        self.stats.failed += 1
+        if op.run_id is not None:
+            self.failed_runs.add(op.run_id)
+        log.error("store write rejected: %s: %s", type(exc).__name__, exc)
+        if op.ticket is not None:
+            err = StoreError(f"the database rejected a write: {type(exc).__name__}: {exc}")
+            err.__cause__ = exc
+            op.ticket.resolve(err)
+
+
+async def _apply(session: Session, batch: list[Op]) -> None:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for op in batch:
+        if op.ordered:
+            for sql, params in op.stmts:
+                await session.execute(sql, params)
+        else:
+            for sql, params in op.stmts:
+                groups.setdefault(sql, []).append(params)
+    for sql, rows in groups.items():
+        await session.executemany(sql, rows)

@@ -1,0 +1,301 @@
+"""actorflow benchmarks (DESIGN.md "Benchmark workloads"): ``make bench``.
+
+    python -m tests.bench                 # W1..W4 on asyncio and trio, ~1-2 minutes
+    python -m tests.bench --quick         # fewer repetitions
+    python -m tests.bench --only W1,W2    # a subset
+    python -m tests.bench --profile       # cProfile W1 and W2 on asyncio instead
+
+Each backend runs in its own subprocess (W1, W2, W4), and W3 in a further fresh
+subprocess per backend, so its peak RSS is that of a process that did only W3 (after
+its raw-anyio baseline, which needs far less). Every figure is printed beside a
+raw-anyio baseline measured in the same process, interleaved with it. Medians of
+several repetitions. Prints a table and writes ``tests/bench/results.json``.
+
+These are measurements: nothing here fails because a figure misses its target.
+W4 on PostgreSQL uses ``ACTORFLOW_TEST_POSTGRES_URL`` or starts a throwaway cluster
+with ``.ci/pg.sh`` (its own state file, stopped afterwards); it is skipped, with a
+note, when neither works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+RESULTS = HERE / "results.json"
+BACKENDS = ("asyncio", "trio")
+ALL = ("W1", "W2", "W3", "W4")
+CHILD_TIMEOUT_S = 400
+
+FIGURES = ("w1_us_per_node", "w2_ms", "w3_ms", "w3_peak_rss_mib", "w4_sqlite_us_per_node",
+           "w4_postgres_us_per_node", "w4_concurrent_runs_per_s")
+EXTRA_FIGURES = ("w4_sequential_runs_per_s",)
+BASELINES = ("raw_roundtrip_us", "raw_spawn_join_100_ms", "raw_w3_ms")
+
+# (label, unit, figure key, baseline key or callable, target text, test of "meets")
+ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
+    ("W1 loop", "µs/node", "w1_us_per_node", "raw_roundtrip_us",
+     "<=1.5x raw round trip", lambda f, b, be: f <= 1.5 * b),
+    ("W2 fan-out 100", "ms/run", "w2_ms", "raw_spawn_join_100_ms",
+     "<=2x raw spawn+join", lambda f, b, be: f <= 2 * b),
+    ("W3 1000 runs", "ms", "w3_ms", "raw_w3_ms",
+     "<=2x raw (asyncio)", lambda f, b, be: f <= 2 * b if be == "asyncio" else None),
+    ("W3 peak RSS", "MiB", "w3_peak_rss_mib", "rss_after_raw_w3_mib",
+     "<60 MiB", lambda f, b, be: f < 60),
+    ("W4 SQLite", "µs/node", "w4_sqlite_us_per_node", "raw_roundtrip_us",
+     "<=150 µs", lambda f, b, be: f <= 150),
+    ("W4 PostgreSQL", "µs/node", "w4_postgres_us_per_node", "raw_roundtrip_us",
+     "-", lambda f, b, be: None),
+    ("W4 100 concurrent", "runs/s", "w4_concurrent_runs_per_s", "w4_sequential_runs_per_s",
+     ">=5x sequential", lambda f, b, be: f >= 5 * b),
+]
+ROW_WORKLOAD = {"w1": "W1", "w2": "W2", "w3": "W3", "w4": "W4"}
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------
+
+
+class Postgres:
+    """The W4 PostgreSQL server: from the environment, or a throwaway .ci/pg.sh cluster."""
+
+    def __init__(self) -> None:
+        self.url: str | None = None
+        self.note: str | None = None
+        self._started = False
+        self._env = dict(os.environ)
+        # A state file of our own: never reuse (or stop) the test suite's cluster.
+        self._env["ACTORFLOW_PG_STATE_FILE"] = str(REPO / ".venv" / "actorflow-bench-pg.state")
+
+    def start(self) -> None:
+        url = os.environ.get("ACTORFLOW_TEST_POSTGRES_URL")
+        if url:
+            self.url = url
+            print("bench: PostgreSQL from ACTORFLOW_TEST_POSTGRES_URL", file=sys.stderr)
+            return
+        if importlib.util.find_spec("runtime.store.sql") is None:
+            self.note = "unavailable: runtime/store/sql.py (the SQL store) does not exist yet"
+            print(f"bench: W4 PostgreSQL skipped: {self.note}", file=sys.stderr)
+            return
+        script = REPO / ".ci" / "pg.sh"
+        print("bench: starting a throwaway PostgreSQL with .ci/pg.sh ...", file=sys.stderr)
+        try:
+            proc = subprocess.run([str(script), "start"], cwd=REPO, env=self._env,
+                                  capture_output=True, text=True, timeout=180)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            self.note = f"skipped: .ci/pg.sh start failed: {exc}"
+        else:
+            self._started = True  # stop() even if it failed half-way (it cleans up)
+            lines = proc.stdout.strip().splitlines()
+            if proc.returncode == 0 and lines:
+                self.url = lines[-1].strip()
+            else:
+                tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+                self.note = f"skipped: .ci/pg.sh start exited {proc.returncode}: {tail}"
+        if self.note:
+            print(f"bench: W4 PostgreSQL {self.note}", file=sys.stderr)
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        subprocess.run([str(REPO / ".ci" / "pg.sh"), "stop"], cwd=REPO, env=self._env,
+                       capture_output=True, text=True, timeout=120, check=False)
+
+
+# -- children -------------------------------------------------------------------------------
+
+
+def run_child(backend: str, workloads: list[str], quick: bool, pg: Postgres) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile(prefix="actorflow-bench-", suffix=".json",
+                                     delete=False) as f:
+        out = f.name
+    cmd = [sys.executable, "-m", "tests.bench._child", "--backend", backend,
+           "--workloads", ",".join(workloads), "--out", out] + (["--quick"] if quick else [])
+    env = dict(os.environ)
+    env.pop("ACTORFLOW_BENCH_POSTGRES_URL", None)
+    env.pop("ACTORFLOW_BENCH_POSTGRES_NOTE", None)
+    if pg.url:
+        env["ACTORFLOW_BENCH_POSTGRES_URL"] = pg.url
+    if pg.note:
+        env["ACTORFLOW_BENCH_POSTGRES_NOTE"] = pg.note
+    started = time.perf_counter()
+    print(f"bench: {backend}: {','.join(workloads)} ...", file=sys.stderr, flush=True)
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, env=env, timeout=CHILD_TIMEOUT_S, check=False)
+        with open(out) as fh:
+            result: dict[str, Any] = json.load(fh)
+        if proc.returncode:
+            result.setdefault("errors", {})["process"] = f"exit status {proc.returncode}"
+    except (subprocess.TimeoutExpired, OSError, ValueError) as exc:
+        result = {"medians": {}, "errors": {"process": f"{type(exc).__name__}: {exc}"},
+                  "extra": {}}
+    finally:
+        try:
+            os.unlink(out)
+        except OSError:
+            pass
+    print(f"bench: {backend}: {','.join(workloads)} done in "
+          f"{time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
+    return result
+
+
+def merge(into: dict[str, Any], part: dict[str, Any]) -> None:
+    for section in ("medians", "samples", "errors", "extra"):
+        into.setdefault(section, {}).update(part.get(section, {}))
+
+
+# -- output ---------------------------------------------------------------------------------
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else float(f"{x:.4g}")
+
+
+def table(per_backend: dict[str, dict[str, Any]], workloads: list[str]) -> str:
+    header = ("workload", "unit", "backend", "figure", "baseline", "ratio", "target", "meets")
+    rows: list[tuple[str, ...]] = []
+    notes: list[str] = []
+    for label, unit, key, base_key, target, meets in ROWS:
+        if ROW_WORKLOAD[key[:2]] not in workloads:
+            continue
+        for backend, res in per_backend.items():
+            med = res.get("medians", {})
+            fig = med.get(key)
+            base = med.get(base_key) if base_key else None
+            if base is None and base_key:
+                base = res.get("extra", {}).get(base_key)
+            ratio = f"{fig / base:.2f}x" if fig is not None and base else "-"
+            ok = meets(fig, base, backend) if fig is not None and base is not None else None
+            if fig is None:
+                err = res.get("errors", {}).get(key) or res.get("errors", {}).get("process")
+                if err:
+                    notes.append(f"{label} ({backend}): {err}")
+                fig_s = "n/a"
+            else:
+                fig_s = _fmt(fig)
+            rows.append((label, unit, backend, fig_s, _fmt(base), ratio, target,
+                         "-" if ok is None else ("yes" if ok else "NO")))
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join("{:<%d}" % w for w in widths)
+    out = [line.format(*header), line.format(*("-" * w for w in widths))]
+    out += [line.format(*r) for r in rows]
+    if notes:
+        out.append("")
+        out += [f"note: {n}" for n in notes]
+    out.append("")
+    out.append("baselines: W1/W4 raw = request/reply round trip between two tasks over "
+               "memory object streams; W2 raw = spawn+join 100 tasks; W3 raw = 1000 tasks x "
+               "5 sequential sleep(0.001); W3 RSS baseline = peak of the same process after "
+               "the raw W3 only; W4 concurrent baseline = the same runs one at a time.")
+    return "\n".join(out)
+
+
+def _git(*args: str) -> str | None:
+    try:
+        p = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                           timeout=10, check=False)
+    except OSError:
+        return None
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
+def results_json(per_backend: dict[str, dict[str, Any]], args: argparse.Namespace,
+                 workloads: list[str], wall: float) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for key in FIGURES + EXTRA_FIGURES + BASELINES:
+        doc[key] = {b: _round(r.get("medians", {}).get(key)) for b, r in per_backend.items()}
+    doc["notes"] = {b: r.get("errors", {}) for b, r in per_backend.items() if r.get("errors")}
+    doc["details"] = {b: {"samples": r.get("samples", {}), "extra": r.get("extra", {})}
+                      for b, r in per_backend.items()}
+    status = _git("status", "--porcelain")
+    doc["metadata"] = {
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty": bool(status) if status is not None else None,
+        "workloads": workloads,
+        "quick": bool(args.quick),
+        "wall_s": round(wall, 1),
+        "method": "medians; W1 5x(1000 iterations = 2000 node executions), W2 30 runs, "
+                  "W3 3 reps (own process per backend), W4 3x W1 + 2x100 concurrent runs "
+                  "of 100 steps + 100 sequential runs (--quick: fewer)",
+    }
+    return doc
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default=",".join(ALL), help="workloads, e.g. W1,W2")
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions")
+    ap.add_argument("--backends", default=",".join(BACKENDS))
+    ap.add_argument("--out", default=str(RESULTS), help="results file (default: %(default)s)")
+    ap.add_argument("--profile", action="store_true",
+                    help="cProfile W1 and W2 on asyncio (top 15 by tottime) and exit")
+    args = ap.parse_args(argv)
+
+    if args.profile:
+        from . import profiling
+        return profiling.main([])
+
+    workloads = [w.strip().upper() for w in args.only.split(",") if w.strip()]
+    unknown = sorted(set(workloads) - set(ALL))
+    if unknown:
+        ap.error(f"unknown workloads {unknown}; choose from {', '.join(ALL)}")
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if set(backends) - set(BACKENDS):
+        ap.error(f"backends are {', '.join(BACKENDS)}")
+
+    started = time.perf_counter()
+    pg = Postgres()
+    per_backend: dict[str, dict[str, Any]] = {}
+    try:
+        if "W4" in workloads:
+            pg.start()
+        main_part = [w for w in workloads if w != "W3"]
+        for backend in backends:
+            res: dict[str, Any] = {}
+            if main_part:
+                merge(res, run_child(backend, main_part, args.quick, pg))
+            if "W3" in workloads:
+                merge(res, run_child(backend, ["W3"], args.quick, pg))
+            per_backend[backend] = res
+    finally:
+        pg.stop()
+    wall = time.perf_counter() - started
+
+    print()
+    print(table(per_backend, workloads))
+    doc = results_json(per_backend, args, workloads, wall)
+    Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"\nwrote {args.out} ({wall:.0f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

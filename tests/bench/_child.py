@@ -1,0 +1,255 @@
+"""One benchmark process: one backend, some workloads; results as JSON to ``--out``.
+
+Run by ``python -m tests.bench`` (one process per backend, plus a process per
+backend that runs only W3, so that its peak RSS means something). Usable alone::
+
+    python -m tests.bench._child --backend trio --workloads W1,W2 --out /tmp/r.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+# Peak RSS of the bare interpreter, before anyio/pydantic/runtime are imported.
+_RSS_START_KIB = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+import anyio  # noqa: E402
+
+from . import baselines as base  # noqa: E402
+from . import workloads as wl  # noqa: E402
+
+_RSS_IMPORTED_KIB = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+#: Wall-clock limit per workload; a hung workload is reported, not waited for.
+WORKLOAD_LIMIT_S = 100.0
+
+
+@dataclass(frozen=True)
+class Params:
+    w1_reps: int
+    w1_iterations: int
+    w2_runs: int
+    w3_reps: int
+    w4_reps: int
+    w4_conc_runs: int
+    w4_conc_iterations: int   # 2 steps per iteration: 50 -> 100 steps per run
+    w4_conc_reps: int
+    w4_seq_runs: int
+
+
+FULL = Params(w1_reps=5, w1_iterations=1000, w2_runs=30, w3_reps=3, w4_reps=3,
+              w4_conc_runs=100, w4_conc_iterations=50, w4_conc_reps=2, w4_seq_runs=100)
+QUICK = Params(w1_reps=2, w1_iterations=1000, w2_runs=10, w3_reps=1, w4_reps=1,
+               w4_conc_runs=100, w4_conc_iterations=50, w4_conc_reps=1, w4_seq_runs=20)
+
+
+def _mib(kib: int) -> float:
+    return round(kib / 1024, 1)
+
+
+def _peak_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+class Recorder:
+    """Collects samples per key and reports medians; errors are kept as notes."""
+
+    def __init__(self) -> None:
+        self.samples: dict[str, list[float]] = {}
+        self.errors: dict[str, str] = {}
+        self.extra: dict[str, Any] = {}
+
+    def add(self, key: str, value: float) -> None:
+        self.samples.setdefault(key, []).append(value)
+
+    def summary(self) -> dict[str, Any]:
+        medians = {k: statistics.median(v) for k, v in self.samples.items() if v}
+        return {
+            "medians": medians,
+            "samples": {k: [round(x, 4) for x in v] for k, v in self.samples.items()},
+            "errors": self.errors,
+            "extra": self.extra,
+        }
+
+
+async def _guard(rec: Recorder, keys: list[str], what: str,
+                 body: Callable[[], Awaitable[None]]) -> None:
+    """Run one workload; a failure or hang becomes a note on ``keys``, never a crash."""
+    try:
+        with anyio.move_on_after(WORKLOAD_LIMIT_S) as scope:
+            await body()
+        if scope.cancelled_caught:
+            for k in keys:
+                rec.errors.setdefault(k, f"{what}: stopped after {WORKLOAD_LIMIT_S:.0f}s")
+    except ImportError as exc:
+        for k in keys:
+            rec.errors[k] = f"unavailable: {type(exc).__name__}: {exc}"
+        print(f"bench: {what} unavailable: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 -- report, keep measuring the others
+        for k in keys:
+            rec.errors[k] = f"{type(exc).__name__}: {exc}"
+        print(f"bench: {what} failed:\n{traceback.format_exc()}", file=sys.stderr)
+
+
+# -- workloads ----------------------------------------------------------------------------
+
+
+async def do_w1(rec: Recorder, p: Params) -> None:
+    from runtime import Runtime
+
+    compiled = wl.build_w1(p.w1_iterations)
+    async with Runtime() as rt:
+        await wl.w1_sample(rt, compiled, p.w1_iterations)          # warm-up
+        await base.raw_roundtrip_us()
+        for _ in range(p.w1_reps):
+            gc.collect()
+            rec.add("raw_roundtrip_us", await base.raw_roundtrip_us(2 * p.w1_iterations))
+            gc.collect()
+            rec.add("w1_us_per_node", await wl.w1_sample(rt, compiled, p.w1_iterations))
+
+
+async def do_w2(rec: Recorder, p: Params) -> None:
+    from runtime import Runtime
+
+    compiled = wl.build_w2(100)
+    async with Runtime() as rt:
+        await wl.w2_sample(rt, compiled)                           # warm-up
+        await base.raw_spawn_join_100_ms()
+        for i in range(p.w2_runs):
+            if i % 10 == 0:
+                gc.collect()
+            rec.add("raw_spawn_join_100_ms", await base.raw_spawn_join_100_ms(100))
+            rec.add("w2_ms", await wl.w2_sample(rt, compiled))
+
+
+async def do_w3(rec: Recorder, p: Params) -> None:
+    compiled = wl.build_w3(5)
+    rec.extra["rss_interpreter_mib"] = _mib(_RSS_START_KIB)
+    rec.extra["rss_after_import_mib"] = _mib(_RSS_IMPORTED_KIB)
+    await anyio.sleep(0)
+    # The backend's own modules load when the event loop starts: this is the real floor.
+    rec.extra["rss_in_loop_mib"] = _mib(_peak_kib())
+    # Raw first: the process peak after it is what bare anyio needs for W3 here.
+    for _ in range(p.w3_reps):
+        gc.collect()
+        rec.add("raw_w3_ms", await base.raw_w3_ms())
+    rec.extra["rss_after_raw_w3_mib"] = _mib(_peak_kib())
+    for _ in range(p.w3_reps):
+        gc.collect()
+        rec.add("w3_ms", await wl.w3_sample(compiled, 1000))
+    peak = _peak_kib()
+    rec.add("w3_peak_rss_mib", _mib(peak))
+    rec.extra["w3_rss_over_loop_start_mib"] = _mib(peak - int(rec.extra["rss_in_loop_mib"] * 1024))
+
+
+async def do_w4(rec: Recorder, p: Params, pg_url: str | None, pg_note: str | None) -> None:
+    from runtime import Runtime, open_store
+
+    tmp = tempfile.mkdtemp(prefix="actorflow-bench-")
+    try:
+        url = f"sqlite:///{os.path.join(tmp, 'bench.db')}"
+        rec.extra["w4_sqlite_url"] = url
+
+        async def sqlite_part() -> None:
+            open_store(url)  # raises ImportError while runtime/store/sql.py is missing
+            compiled = wl.build_w1(p.w1_iterations, name="bench_w4")
+            async with Runtime(store=url) as rt:
+                await wl.w4_sample(rt, compiled, 50)              # warm-up (schema, pool)
+                for _ in range(p.w4_reps):
+                    gc.collect()
+                    rec.add("raw_roundtrip_us", await base.raw_roundtrip_us(2 * p.w1_iterations))
+                    rec.add("w4_sqlite_us_per_node",
+                            await wl.w4_sample(rt, compiled, p.w1_iterations))
+
+        async def concurrent_part() -> None:
+            open_store(url)
+            compiled = wl.build_w1(p.w4_conc_iterations, name="bench_w4_conc")
+            async with Runtime(store=url) as rt:
+                await wl.w4_sequential_sample(rt, compiled, 2, p.w4_conc_iterations)  # warm-up
+                for _ in range(p.w4_conc_reps):
+                    gc.collect()
+                    rec.add("w4_concurrent_runs_per_s", await wl.w4_concurrent_sample(
+                        rt, compiled, p.w4_conc_runs, p.w4_conc_iterations))
+                gc.collect()
+                rec.add("w4_sequential_runs_per_s", await wl.w4_sequential_sample(
+                    rt, compiled, p.w4_seq_runs, p.w4_conc_iterations))
+            rec.extra["w4_concurrent_shape"] = (
+                f"{p.w4_conc_runs} runs x {2 * p.w4_conc_iterations} steps; "
+                f"sequential: {p.w4_seq_runs} runs")
+
+        async def postgres_part() -> None:
+            assert pg_url is not None
+            open_store(pg_url)
+            compiled = wl.build_w1(p.w1_iterations, name="bench_w4_pg")
+            async with Runtime(store=pg_url) as rt:
+                await wl.w4_sample(rt, compiled, 50)
+                for _ in range(p.w4_reps):
+                    gc.collect()
+                    rec.add("w4_postgres_us_per_node",
+                            await wl.w4_sample(rt, compiled, p.w1_iterations))
+
+        await _guard(rec, ["w4_sqlite_us_per_node"], "W4 SQLite", sqlite_part)
+        await _guard(rec, ["w4_concurrent_runs_per_s", "w4_sequential_runs_per_s"],
+                     "W4 concurrent SQLite", concurrent_part)
+        if pg_url:
+            await _guard(rec, ["w4_postgres_us_per_node"], "W4 PostgreSQL", postgres_part)
+        else:
+            rec.errors["w4_postgres_us_per_node"] = pg_note or "skipped: no PostgreSQL"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def child_main(workloads: list[str], p: Params, pg_url: str | None,
+                     pg_note: str | None) -> dict[str, Any]:
+    rec = Recorder()
+    started = time.perf_counter()
+    for w in workloads:
+        t0 = time.perf_counter()
+        if w == "W1":
+            await _guard(rec, ["w1_us_per_node"], "W1", lambda: do_w1(rec, p))
+        elif w == "W2":
+            await _guard(rec, ["w2_ms"], "W2", lambda: do_w2(rec, p))
+        elif w == "W3":
+            await _guard(rec, ["w3_ms", "w3_peak_rss_mib"], "W3", lambda: do_w3(rec, p))
+        elif w == "W4":
+            await do_w4(rec, p, pg_url, pg_note)
+        rec.extra[f"{w}_wall_s"] = round(time.perf_counter() - t0, 2)
+    rec.extra["wall_s"] = round(time.perf_counter() - started, 2)
+    rec.extra["process_peak_rss_mib"] = _mib(_peak_kib())
+    return rec.summary()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.bench._child")
+    ap.add_argument("--backend", choices=["asyncio", "trio"], required=True)
+    ap.add_argument("--workloads", default="W1,W2,W3,W4")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    workloads = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
+    pg_url = os.environ.get("ACTORFLOW_BENCH_POSTGRES_URL") or None
+    pg_note = os.environ.get("ACTORFLOW_BENCH_POSTGRES_NOTE") or None
+    params = QUICK if args.quick else FULL
+    result = anyio.run(child_main, workloads, params, pg_url, pg_note, backend=args.backend)
+    result["backend"] = args.backend
+    result["workloads"] = workloads
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=2, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

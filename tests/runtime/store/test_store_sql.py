@@ -1,0 +1,193 @@
+"""What only the SQL stores do: migrations, deltas on disk, group commit, outages."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from _store_support import (BACKENDS, PG_CTL_ENV, SQL_KINDS, pg_url, run_with_store,
+                            store_spec, store_threads)
+
+from runtime.errors import StoreUnavailableError
+from runtime.events import Event, EventType
+from runtime.store import Checkpoint, RunRecord
+from runtime.store.sql import SQLStore
+
+params = pytest.mark.parametrize
+
+
+@params("backend", BACKENDS)
+@params("kind", SQL_KINDS)
+def test_migrations_idempotent_and_concurrent(kind: str, backend: str, tmp_path: Path) -> None:
+    with store_spec(kind, tmp_path) as (url, options):
+        async def main() -> None:
+            stores = [SQLStore(url, **options) for _ in range(3)]
+            async with anyio.create_task_group() as tg:  # three processes starting at once
+                for s in stores:
+                    tg.start_soon(s.open)
+            try:
+                for s in stores:
+                    assert await s.schema_versions() == [1]
+                await stores[0].create_run(RunRecord(id="r", graph_name="g"))
+            finally:
+                for s in stores:
+                    await s.close()
+            async with SQLStore(url, **options) as again:  # reopening changes nothing
+                assert await again.schema_versions() == [1]
+                assert await again.get_run("r") is not None
+
+        anyio.run(main, backend=backend)
+    assert store_threads() == []
+
+
+def big_state(step: int) -> dict[str, Any]:
+    data = {f"key{i}": "x" * 500 for i in range(40)}   # ~20 kB that mostly stays put
+    data[f"key{step % 40}"] = f"changed at {step}"
+    data["log"] = [f"line {i}" for i in range(step)]   # grows by one item per step
+    return {"iteration": step, "data": data, "errors": ["e"] * (step // 10), "warnings": []}
+
+
+@params("backend", BACKENDS)
+@params("kind", SQL_KINDS)
+def test_deltas_bound_storage(kind: str, backend: str, tmp_path: Path) -> None:
+    async def body(store: Any) -> None:
+        full = 0
+        for step in range(100):
+            state = big_state(step)
+            full += len(str(state))
+            await store.save_checkpoint(Checkpoint(run_id="r", step=step, state=state,
+                                                   changed={f"key{step % 40}": 1, "log": 1}))
+        usage = await store.checkpoint_storage("r")
+        assert usage["rows"] == 100
+        assert usage["snapshots"] == 5                    # steps 0, 20, 40, 60, 80
+        # 5 snapshots of ~21 kB plus 95 small deltas, vs 100 full copies (~2.1 MB).
+        assert usage["bytes"] < full / 10, (usage, full)
+        for c in await store.list_checkpoints("r"):
+            assert c.state == big_state(c.step)
+
+    run_with_store(kind, backend, tmp_path, body, snapshot_every=20)
+
+
+@params("max_queue", [10_000, 16])
+@params("backend", BACKENDS)
+@params("kind", SQL_KINDS)
+def test_group_commit_and_backpressure(kind: str, backend: str, max_queue: int,
+                                       tmp_path: Path) -> None:
+    """Many runs saving at once share commits; a tiny queue bound (16) still works,
+    it just makes callers wait for room (smaller batches, more commits)."""
+    runs, steps = 100, 5
+
+    async def one_run(store: SQLStore, rid: str) -> None:
+        for step in range(steps):
+            store.append_event(Event(step, rid, EventType.NODE_STARTED, time.time(), "a"))
+            await store.save_checkpoint(Checkpoint(run_id=rid, step=step,
+                                                   state={"data": {"step": step}}))
+
+    async def body(store: SQLStore) -> None:
+        async with anyio.create_task_group() as tg:
+            for i in range(runs):
+                tg.start_soon(one_run, store, f"r{i}")
+        saves = runs * steps
+        assert store.stats.max_batch > 1
+        if max_queue > saves:
+            assert store.stats.commits < saves / 5, store.stats
+        else:
+            assert store.stats.commits < saves, store.stats
+        for i in range(runs):
+            latest = await store.latest_checkpoint(f"r{i}")
+            assert latest is not None and latest.state == {"data": {"step": steps - 1}}
+            assert len(await store.read_events(f"r{i}")) == steps
+
+    run_with_store(kind, backend, tmp_path, body, max_queue=max_queue)
+
+
+@params("backend", BACKENDS)
+def test_unreachable_database_raises_unavailable(backend: str) -> None:
+    async def main() -> None:
+        store = SQLStore("postgresql://postgres@127.0.0.1:9/nowhere", unavailable_timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match="unreachable"):
+            await store.open()
+        assert time.monotonic() - started < 5
+        assert await store.healthy() is False
+
+    anyio.run(main, backend=backend)
+    assert store_threads() == []
+
+
+@params("backend", BACKENDS)
+def test_sqlite_locked_retries_then_gives_up(backend: str, tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+
+    def hold_lock(seconds: float, locked: threading.Event) -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(seconds)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    async def save_while_locked(store: SQLStore, seconds: float, step: int) -> None:
+        locked = threading.Event()
+        holder = threading.Thread(target=hold_lock, args=(seconds, locked))
+        holder.start()
+        try:
+            locked.wait()
+            await store.save_checkpoint(Checkpoint(run_id="r", step=step, state={"s": step}))
+        finally:
+            await anyio.to_thread.run_sync(holder.join)
+
+    async def main() -> None:
+        async with SQLStore(f"sqlite:///{path}", busy_timeout=0.02,
+                            unavailable_timeout=0.6) as store:
+            await save_while_locked(store, 0.3, 0)            # retried until the lock goes
+            assert store.stats.retries > 0
+            with pytest.raises(StoreUnavailableError):
+                await save_while_locked(store, 1.5, 1)        # locked for too long
+            await store.flush()                               # ...but written afterwards
+            latest = await store.latest_checkpoint("r")
+            assert latest is not None and latest.step == 1
+
+    anyio.run(main, backend=backend)
+    assert store_threads() == []
+
+
+@params("backend", BACKENDS)
+def test_postgres_restart_mid_writes(backend: str, tmp_path: Path) -> None:
+    pg_url()
+    ctl = os.environ.get(PG_CTL_ENV, "").strip()
+    if not ctl:
+        pytest.skip(f"{PG_CTL_ENV} not set (make test sets it)")
+    prefix = shlex.split(ctl)
+
+    async def pg_ctl(*args: str) -> None:
+        await anyio.run_process([*prefix, *args], check=True)
+
+    async def body(store: SQLStore) -> None:
+        save = store.save_checkpoint
+        await store.create_run(RunRecord(id="r", graph_name="g", status="running"))
+        await save(Checkpoint(run_id="r", step=0, state={"n": 0}))
+        await pg_ctl("stop", "-m", "fast")
+        try:
+            with pytest.raises(StoreUnavailableError):        # callers give up in time...
+                await save(Checkpoint(run_id="r", step=1, state={"n": 1}))
+            assert await store.healthy() is False
+            store.append_event(Event(0, "r", EventType.RUN_STARTED, time.time()))
+        finally:
+            await pg_ctl("start", "-w")
+        # ...while the writer kept the queued writes and lands them once it is back.
+        await save(Checkpoint(run_id="r", step=2, state={"n": 2}))
+        assert [c.step for c in await store.list_checkpoints("r")] == [0, 1, 2]
+        assert [c.state for c in await store.list_checkpoints("r")][-1] == {"n": 2}
+        assert len(await store.read_events("r")) == 1
+        assert await store.healthy() is True
+        assert store.stats.retries > 0
+
+    run_with_store("postgres", backend, tmp_path, body, unavailable_timeout=1.5)
