@@ -20,12 +20,14 @@ from .errors import (
     ActorflowError, ExpressionError, GraphError, GraphSerializationError, GraphValidationError,
     InvalidTransition, MaxStepsExceeded, NodeTimeoutError, ParallelWriteConflict, RunCancelled,
     RunError, RunFailed, RunInterrupted, RunNotFoundError, RuntimeClosedError, RunTimeoutError,
+    RunWaiting,
     StateError, StateValidationError, StoreError, StoreUnavailableError, SubscriberLagged,
     ToolNotFoundError,
 )
 from .events import Event, EventType
 from .expressions import Expression, compile_expression
 from .graph import END, Graph
+from .interrupts import InvalidResume, ask
 from .registry import ToolInfo, ToolRegistry, registry
 from .retry import RetryPolicy
 from .run import Run
@@ -43,6 +45,6 @@ __all__ = [
     "GraphSerializationError", "ToolNotFoundError", "StateError", "StateValidationError",
     "ParallelWriteConflict", "RunError", "RunNotFoundError", "InvalidTransition", "RunFailed",
     "NodeTimeoutError", "RunTimeoutError", "MaxStepsExceeded", "RunInterrupted",
-    "RunCancelled", "SubscriberLagged", "RuntimeClosedError", "StoreError",
+    "RunCancelled", "RunWaiting", "InvalidResume", "ask", "SubscriberLagged", "RuntimeClosedError", "StoreError",
     "StoreUnavailableError", "GraphExistsError",
 ]

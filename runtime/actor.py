@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -23,6 +23,7 @@ from .compiled import CompiledNode
 from .context import NodeContext
 from .errors import NodeTimeoutError
 from .events import EventHub, EventType
+from .interrupts import Interrupt, current_context
 from .state import StateUpdate, WorkflowState
 
 __all__ = ["Activation", "Result", "NodeActor", "NO_ITEM"]
@@ -42,6 +43,7 @@ class Activation:
     state: WorkflowState
     item: Any = NO_ITEM
     index: int | None = None
+    answers: dict[str, Any] | None = None   # interrupt id -> answer, for ask()
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "node": self.node,
@@ -49,6 +51,8 @@ class Activation:
         if self.item is not NO_ITEM:
             d["item"] = self.item
             d["index"] = self.index
+        if self.answers:
+            d["answers"] = self.answers
         return d
 
 
@@ -61,7 +65,7 @@ class Result:
     error: Exception | None
     attempt: int
     duration: float
-    extra: dict[str, Any] = field(default_factory=dict)
+    interrupt: Interrupt | None = None
 
 
 class NodeActor:
@@ -161,6 +165,9 @@ class NodeActor:
                 out = await self._call(act, attempt)
                 update = StateUpdate.from_result(out, act.state, node.name)
                 return Result(act, update, None, attempt, time.perf_counter() - started)
+            except Interrupt as interrupt:
+                return Result(act, None, None, attempt, time.perf_counter() - started,
+                              interrupt)
             except Exception as exc:
                 retry = node.retry
                 if retry is not None and retry.should_retry(exc, attempt):
@@ -173,17 +180,24 @@ class NodeActor:
 
     async def _call(self, act: Activation, attempt: int) -> Any:
         node = self.node
+        ctx = NodeContext(self.run_id, node.name, attempt, node.config,
+                          None if act.item is NO_ITEM else act.item, act.index, self.hub,
+                          act.id, act.answers)
         args: tuple[Any, ...] = (act.state,)
         if node.second_arg == "config":
             args = (act.state, node.config)
         elif node.second_arg is not None:
-            item = None if act.item is NO_ITEM else act.item
-            args = (act.state, NodeContext(self.run_id, node.name, attempt, node.config,
-                                           item, act.index, self.hub))
-        if node.timeout is None:
-            return await self._invoke(args)
-        with anyio.move_on_after(node.timeout) as scope:
-            return await self._invoke(args)
+            args = (act.state, ctx)
+        # Lets `runtime.ask()` find its node. Each worker is its own task, so the
+        # variable is private to this execution.
+        token = current_context.set(ctx)
+        try:
+            if node.timeout is None:
+                return await self._invoke(args)
+            with anyio.move_on_after(node.timeout) as scope:
+                return await self._invoke(args)
+        finally:
+            current_context.reset(token)
         if scope.cancelled_caught:
             raise NodeTimeoutError(
                 f"node {node.name!r} timed out after {node.timeout}s (attempt {attempt}); "

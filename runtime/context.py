@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from .events import EventType
 
 if TYPE_CHECKING:
@@ -19,10 +21,12 @@ class NodeContext:
     node's config), ``item`` and ``index`` (for a node run by a map edge).
     """
 
-    __slots__ = ("run_id", "node", "attempt", "config", "item", "index", "_hub")
+    __slots__ = ("run_id", "node", "attempt", "config", "item", "index", "_hub",
+                 "_activation", "_answers", "_asked")
 
     def __init__(self, run_id: str, node: str, attempt: int, config: dict[str, Any],
-                 item: Any, index: int | None, hub: EventHub) -> None:
+                 item: Any, index: int | None, hub: EventHub, activation: int = 0,
+                 answers: dict[str, Any] | None = None) -> None:
         self.run_id = run_id
         self.node = node
         self.attempt = attempt
@@ -30,6 +34,22 @@ class NodeContext:
         self.item = item
         self.index = index
         self._hub = hub
+        self._activation = activation
+        self._answers = answers if answers is not None else {}
+        self._asked = 0
+
+    async def ask(self, payload: Any = None, *, schema: type[BaseModel] | None = None) -> Any:
+        """Pause this branch until someone answers (see ``runtime.ask``)."""
+        from .interrupts import Interrupt, schema_path
+
+        # Stable across re-executions and restarts: the node, its activation (whose
+        # id is checkpointed) and the how-manieth question of this execution.
+        self._asked += 1
+        interrupt_id = f"{self.node}:{self._activation}:{self._asked}"
+        if interrupt_id in self._answers:
+            answer = self._answers[interrupt_id]
+            return schema.model_validate(answer) if schema is not None else answer
+        raise Interrupt(interrupt_id, payload, schema_path(schema))
 
     def log(self, message: str, **fields: Any) -> None:
         """Publish a ``log`` event in the run's event stream (and its WebSocket feed)."""

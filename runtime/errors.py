@@ -26,6 +26,8 @@ original exception is always reachable as ``__cause__``.
     │   │   ├── MaxStepsExceeded       a runaway loop (.loop names its nodes)
     │   │   └── RunInterrupted         too many crashes; will not resume again
     │   ├── RunCancelled               run.cancel() or runtime shutdown
+    │   ├── RunWaiting                 the run paused for an answer (.interrupts)
+    │   ├── InvalidResume              a resume was refused (interrupts module)
     │   └── SubscriberLagged           an event subscriber fell behind (.resume_from)
     ├── RuntimeClosedError             the Runtime is not running
     └── StoreError                     the store failed (.transient)
@@ -55,6 +57,7 @@ __all__ = [
     "MaxStepsExceeded",
     "RunInterrupted",
     "RunCancelled",
+    "RunWaiting",
     "SubscriberLagged",
     "RuntimeClosedError",
     "StoreError",
@@ -203,6 +206,18 @@ class RunInterrupted(RunFailed):
 
 class RunCancelled(RunError):
     """The run was cancelled (``run.cancel()``, or the runtime shut down)."""
+
+
+class RunWaiting(RunError):
+    """The run paused until someone answers; ``interrupts`` lists what it waits for.
+
+    Answer with ``Runtime.resume(run_id, answer, interrupt_id=...)``, which returns
+    the handle of the resumed run.
+    """
+
+    def __init__(self, message: str, *, run_id: str, interrupts: list[dict[str, object]]):
+        self.interrupts = interrupts
+        super().__init__(message, run_id=run_id)
 
 
 class SubscriberLagged(RunError):

@@ -11,8 +11,9 @@ import anyio
 
 from .compiled import CompiledGraph
 from .errors import (
-    ActorflowError, RunCancelled, RunError, RunFailed, RunTimeoutError, StoreError,
+    ActorflowError, RunCancelled, RunError, RunFailed, RunTimeoutError, RunWaiting, StoreError,
 )
+from .interrupts import InvalidResume
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event, EventHub, EventType
 from .state import WorkflowState
 from .status import RunStatus
@@ -37,14 +38,16 @@ class Run:
 
     def __init__(self, graph: CompiledGraph, state: WorkflowState, *, store: Store | None,
                  timeout: float | None = None, max_steps: int | None = None,
-                 graph_id: str | None = None) -> None:
+                 graph_id: str | None = None, status: RunStatus = RunStatus.PENDING,
+                 interrupt_before: frozenset[str] = frozenset(),
+                 interrupt_after: frozenset[str] = frozenset()) -> None:
         self.id = state.run_id
         self.graph = graph
         self.graph_id = graph_id
         self.store = store
         self.timeout = timeout
         self.max_steps = max_steps
-        self.status = RunStatus.PENDING
+        self.status = status
         self.error: ActorflowError | None = None
         self.created_at = datetime.now(UTC)
         self.started_at: datetime | None = None
@@ -52,11 +55,14 @@ class Run:
         self.hub = EventHub(self.id, sink=store.append_event if store is not None else None,
                             history=self._older_events if store is not None else None)
         self.supervisor = Supervisor(graph, state, self.hub, store=store, max_steps=max_steps)
+        self.supervisor.interrupt_before = interrupt_before
+        self.supervisor.interrupt_after = interrupt_after
         self._done = anyio.Event()
         self._scope: anyio.CancelScope | None = None
         self._cancel_requested = False
         self._releasing = False
         self._resumed = False
+        self.owner: str | None = None
 
     # -- public -------------------------------------------------------------------------
     @property
@@ -76,11 +82,31 @@ class Run:
         return self.hub.subscribe(since, buffer)
 
     async def result(self) -> WorkflowState:
-        """Wait for the end; return the final state or raise RunFailed / RunCancelled."""
+        """Wait until the run stops; return the final state.
+
+        Raises RunFailed / RunCancelled, or RunWaiting if it paused for an answer.
+        """
         await self._done.wait()
         if self.error is not None:
             raise self.error
         return self.state
+
+    @property
+    def interrupts(self) -> list[dict[str, Any]]:
+        """What the run waits for (id, kind, node, payload)."""
+        return [w.public() for w in self.supervisor.waiting.values()]
+
+    def resume(self, answer: Any = None, *, interrupt_id: str | None = None) -> None:
+        """Answer a waiting branch while the run is still executing other branches.
+
+        A run that has paused is resumed with ``Runtime.resume`` instead.
+        """
+        sup = self.supervisor
+        if self.done or not sup.accepting_resume:
+            raise InvalidResume(f"run {self.id} is {self.status.value}; resume it with "
+                                "Runtime.resume()", run_id=self.id)
+        entry = pick_interrupt(sup.waiting, interrupt_id, self.id)
+        sup.resume(entry.id, entry.validate(answer, self.id))
 
     async def wait(self) -> None:
         """Wait for the end without raising."""
@@ -110,16 +136,31 @@ class Run:
         return f"<Run {self.id} of {self.graph.name!r}: {self.status.value}>"
 
     # -- driving ---------------------------------------------------------------------------
-    def restore(self, checkpoint: Checkpoint) -> None:
-        self.supervisor.restore(checkpoint)
-        self.hub = EventHub(self.id, first_seq=checkpoint.next_seq, sink=self.hub._sink,
-                            history=self._older_events)
+    def restore(self, checkpoint: Checkpoint, *, answers: dict[str, Any] | None = None,
+                next_seq: int | None = None) -> None:
+        """Continue from ``checkpoint``; events go on from ``next_seq``."""
+        self.supervisor.restore(checkpoint, answers)
+        self.hub = EventHub(self.id, first_seq=max(checkpoint.next_seq, next_seq or 0),
+                            sink=self.hub._sink, history=self._older_events)
         self.supervisor.hub = self.hub
         self._resumed = True
+
+    def continue_events(self, next_seq: int) -> None:
+        """Number this run's events from ``next_seq`` (earlier ones are in the store)."""
+        self.hub = EventHub(self.id, first_seq=next_seq, sink=self.hub._sink,
+                            history=self._older_events)
+        self.supervisor.hub = self.hub
 
     async def execute(self) -> None:
         """Drive the supervisor to the end; record the outcome. Never raises."""
         if self.done:
+            if self.status is RunStatus.CANCELLED and self.store is not None:
+                # Cancelled before it started: cancel() could not await the store.
+                with anyio.move_on_after(CLEANUP_TIMEOUT, shield=True):
+                    await self.store.update_run(
+                        self.id, status=RunStatus.CANCELLED.value,
+                        completed_at=self.completed_at, error=str(self.error),
+                        error_type=type(self.error).__name__)
             return
         try:
             with anyio.CancelScope() as scope:
@@ -142,7 +183,10 @@ class Run:
         self.started_at = datetime.now(UTC)
         self.status = self.status.check(RunStatus.RUNNING, self.id)
         if self.store is not None:
-            await self.store.update_run(self.id, status="running", started_at=self.started_at)
+            fields: dict[str, Any] = {"status": "running", "owner": self.owner}
+            if not self._resumed:
+                fields["started_at"] = self.started_at
+            await self.store.update_run(self.id, **fields)
         if self._resumed:
             self.hub.publish(EventType.RUN_RESUMED, step=self.supervisor.steps)
         else:
@@ -172,6 +216,9 @@ class Run:
             return
         if self._cancel_requested or self._releasing:
             return
+        if self.supervisor.waiting:
+            await self._pause()
+            return
         final = self.state.model_dump(mode="json")
         self.hub.publish(EventType.RUN_COMPLETED, state=final, steps=self.supervisor.steps,
                          duration_ms=round((time.monotonic() - started) * 1000, 3))
@@ -187,6 +234,19 @@ class Run:
         else:
             self.hub.publish(EventType.RUN_CANCELLED)
         await self._record(status)
+
+    async def _pause(self) -> None:
+        interrupts = self.interrupts
+        self.error = RunWaiting(
+            f"run {self.id} is waiting for {len(interrupts)} answer(s): "
+            + ", ".join(i["id"] for i in interrupts), run_id=self.id, interrupts=interrupts)
+        self.status = self.status.check(RunStatus.WAITING, self.id)
+        self.hub.close()
+        if self.store is not None:
+            with anyio.move_on_after(CLEANUP_TIMEOUT, shield=True):
+                await self.store.update_run(self.id, status="waiting", owner=None,
+                                            current_state=self.state.model_dump(mode="json"))
+                await self.store.flush()
 
     async def _finish_released(self) -> None:
         self.hub.publish(EventType.RUN_RELEASED, step=self.supervisor.steps)
@@ -230,10 +290,27 @@ class Run:
         self.hub.publish(EventType.RUN_CANCELLED)
         self.hub.close()
         self.completed_at = datetime.now(UTC)
+        # result() returns at once; execute() records the end in the store when it runs.
+        self._done.set()
 
     async def _older_events(self, since: int, until: int) -> list[Event]:
         assert self.store is not None
         return await self.store.read_events(self.id, since, until)
+
+
+def pick_interrupt(waiting: dict[str, Any], interrupt_id: str | None, run_id: str) -> Any:
+    """The waiting entry an answer is for; refuses unknown ids and ambiguity clearly."""
+    if interrupt_id is None:
+        if len(waiting) == 1:
+            return next(iter(waiting.values()))
+        raise InvalidResume(
+            f"run {run_id} waits for {len(waiting)} interrupts ({', '.join(waiting) or 'none'});"
+            " say which one with interrupt_id", run_id=run_id)
+    if interrupt_id not in waiting:
+        raise InvalidResume(
+            f"run {run_id} has no waiting interrupt {interrupt_id!r} (already answered, or "
+            f"never asked); it waits for: {', '.join(waiting) or 'nothing'}", run_id=run_id)
+    return waiting[interrupt_id]
 
 
 def _one_error(group: BaseExceptionGroup[Any], run_id: str) -> ActorflowError:

@@ -14,16 +14,21 @@ them: they stay resumable and continue when a runtime opens the same store.
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from types import TracebackType
 from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
 
+from collections.abc import AsyncIterator, Iterable
+
 from .compiled import CompiledGraph
+from .events import Event
+from .feed import Feed
+from .timetravel import fork, get_state, replay, restore_run, resume_stored, update_state
 from .errors import (
-    GraphError, RunInterrupted, RunNotFoundError, RuntimeClosedError, StoreError,
+    GraphError, GraphSerializationError, RunInterrupted, RunNotFoundError, RuntimeClosedError, StoreError,
 )
 from .graph import Graph
 from .registry import ToolRegistry
@@ -31,7 +36,7 @@ from .run import Run
 from .state import WorkflowState
 from .status import RunStatus
 from .store import open_store
-from .store.base import GraphRecord, RunRecord, Store
+from .store.base import Checkpoint, GraphRecord, RunRecord, Store
 
 __all__ = ["Runtime"]
 
@@ -43,7 +48,9 @@ class Runtime:
         store: a Store, or a URL (``memory://``, ``sqlite:///file.db``,
             ``postgresql://...``). Default: in memory.
         max_concurrent_runs: runs executing at once; the others wait, in order.
-        recover: resume runs a crashed process left unfinished (default True).
+        recover: resume runs a crashed process left unfinished (default True). Their
+            graphs are found in the store, in ``graphs``, or in the definition each run
+            keeps when its graph serializes (tools and importable functions).
         max_interruptions: crashes after which a run is failed instead of resumed.
         keep_finished: finished runs kept in memory (older ones are read from the store).
     """
@@ -51,19 +58,28 @@ class Runtime:
     def __init__(self, store: Store | str | None = None, *,
                  max_concurrent_runs: int | None = None, recover: bool = True,
                  max_interruptions: int = 3, keep_finished: int = 1000,
-                 registry: ToolRegistry | None = None, instance_id: str | None = None) -> None:
+                 registry: ToolRegistry | None = None, instance_id: str | None = None,
+                 graphs: Iterable[CompiledGraph | Graph] = ()) -> None:
         self.store: Store = open_store(store or "memory://") if not _is_store(store) else store  # type: ignore[arg-type]
         self.instance_id = instance_id or uuid.uuid4().hex
         self.registry = registry
         self.max_interruptions = max_interruptions
         self.recover = recover
         self.keep_finished = keep_finished
-        self._limiter = (anyio.CapacityLimiter(max_concurrent_runs)
-                         if max_concurrent_runs else None)
+        self._limit = max_concurrent_runs or None
+        self._active = 0
+        # Runs waiting for a slot, oldest first. The ticket is taken synchronously when
+        # a run is started: tasks may begin in any order (trio shuffles them), so a
+        # limiter acquired inside the run's task would not keep the start order.
+        self._waiting: deque[anyio.Event] = deque()
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._graphs: dict[str, CompiledGraph] = {}
         self._tg: TaskGroup | None = None
         self._accepting = False
+        self._feed = Feed(self)
+        self._resuming: set[str] = set()
+        for g in graphs:
+            self.register(g)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def __aenter__(self) -> Runtime:
@@ -130,13 +146,19 @@ class Runtime:
         self.register(compiled)
         return saved
 
-    async def load_graph(self, key: str) -> tuple[CompiledGraph, GraphRecord | None]:
-        """A graph by stored id or name (or registered name)."""
+    async def load_graph(self, key: str, *, definition: dict[str, Any] | None = None
+                         ) -> tuple[CompiledGraph, GraphRecord | None]:
+        """A graph by stored id or name, else registered name, else ``definition``."""
         record = await self.store.get_graph(key)
         if record is None:
             if key in self._graphs:
                 return self._graphs[key], None
-            raise GraphError(f"no graph with id or name {key!r}")
+            if definition is not None:
+                compiled = Graph.from_json(definition, registry=self.registry).compile()
+                self._graphs.setdefault(compiled.name, compiled)
+                return compiled, None
+            raise GraphError(f"no graph with id or name {key!r}; store it with save_graph() "
+                             "or pass it to Runtime(graphs=[...])")
         compiled = self._graphs.get(record.name)
         if compiled is None:
             compiled = Graph.from_json(record.definition, registry=self.registry).compile()
@@ -147,14 +169,16 @@ class Runtime:
     async def start(self, graph: CompiledGraph | Graph | str, input: dict[str, Any] | None = None,
                     *, run_id: str | None = None, timeout: float | None = None,
                     max_steps: int | None = None, config: dict[str, Any] | None = None,
-                    parent_run_id: str | None = None) -> Run:
+                    interrupt_before: list[str] | None = None,
+                    interrupt_after: list[str] | None = None,
+                    parent_run_id: str | None = None, **options: Any) -> Run:
         """Start a run and return its handle at once (status ``pending``).
 
         ``graph`` is a compiled graph, a Graph (compiled here) or a stored graph's id
-        or name. ``input`` becomes ``state.data``.
+        or name. ``input`` becomes ``state.data``. ``interrupt_before`` /
+        ``interrupt_after`` pause the run around the named nodes (for this run).
         """
-        if self._tg is None or not self._accepting:
-            raise RuntimeClosedError("the runtime is not running; use `async with Runtime()`")
+        self._check_open()
         record: GraphRecord | None = None
         if isinstance(graph, str):
             compiled, record = await self.load_graph(graph)
@@ -163,27 +187,78 @@ class Runtime:
         else:
             compiled = graph
         self._graphs.setdefault(compiled.name, compiled)
+        for name in [*(interrupt_before or []), *(interrupt_after or [])]:
+            if name not in compiled.nodes:
+                raise GraphError(f"cannot interrupt at {name!r}: graph {compiled.name!r} has no "
+                                 f"such node (nodes: {', '.join(compiled.nodes)})")
         rid = run_id or str(uuid.uuid4())
         state = WorkflowState(workflow_id=compiled.name, run_id=rid, data=dict(input or {}),
                               config=dict(config or {}))
-        run = Run(compiled, state, store=self.store, timeout=timeout, max_steps=max_steps,
-                  graph_id=record.id if record else None)
+        opts = {"timeout": timeout, "max_steps": max_steps,
+                "interrupt_before": list(interrupt_before or []),
+                "interrupt_after": list(interrupt_after or []), **options}
+        if self.store.durable and record is None and "graph_def" not in opts:
+            # The run carries its graph, so a new process can resume it after a crash.
+            try:
+                opts["graph_def"] = compiled.to_json()
+            except GraphSerializationError:
+                pass
+        run = self._new_run(compiled, state, opts, record.id if record else None)
         await self.store.create_run(RunRecord(
             id=rid, graph_id=run.graph_id, graph_name=compiled.name, status="pending",
             initial_state=state.model_dump(mode="json"), owner=self.instance_id,
-            parent_run_id=parent_run_id,
-            options={"timeout": timeout, "max_steps": max_steps},
+            parent_run_id=parent_run_id, options=opts,
         ))
-        self._track(run)
-        self._tg.start_soon(self._drive, run, name=f"run {rid}")
+        self._launch(run)
         return run
 
-    async def _drive(self, run: Run) -> None:
-        if self._limiter is None:
+    def _new_run(self, compiled: CompiledGraph, state: WorkflowState, opts: dict[str, Any],
+                 graph_id: str | None, status: RunStatus = RunStatus.PENDING) -> Run:
+        run = Run(compiled, state, store=self.store, timeout=opts.get("timeout"),
+                  max_steps=opts.get("max_steps"), graph_id=graph_id, status=status,
+                  interrupt_before=frozenset(opts.get("interrupt_before") or ()),
+                  interrupt_after=frozenset(opts.get("interrupt_after") or ()))
+        run.owner = self.instance_id
+        return run
+
+    def _launch(self, run: Run) -> None:
+        assert self._tg is not None
+        self._track(run)
+        self._tg.start_soon(self._drive, run, self._ticket(), name=f"run {run.id}")
+
+    def _check_open(self) -> None:
+        if self._tg is None or not self._accepting:
+            raise RuntimeClosedError("the runtime is not running; use `async with Runtime()`")
+
+    def _ticket(self) -> anyio.Event | None:
+        """A place in line for a run slot (max_concurrent_runs): set when the run may go."""
+        if self._limit is None:
+            return None
+        ticket = anyio.Event()
+        if self._active < self._limit and not self._waiting:
+            self._active += 1
+            ticket.set()
+        else:
+            self._waiting.append(ticket)
+        return ticket
+
+    async def _drive(self, run: Run, ticket: anyio.Event | None) -> None:
+        try:
+            if ticket is not None:
+                await ticket.wait()
             await run.execute()
-            return
-        async with self._limiter:
-            await run.execute()
+        finally:
+            if ticket is not None:
+                if not ticket.is_set():
+                    self._waiting.remove(ticket)  # cancelled while waiting in line
+                elif self._waiting:
+                    self._waiting.popleft().set()  # hand the slot to the next in line
+                else:
+                    self._active -= 1
+            if run.status is RunStatus.WAITING:
+                # A waiting run keeps nothing in memory: its record and checkpoint are all.
+                self._runs.pop(run.id, None)
+            self._feed.notify(run.id)
 
     def get(self, run_id: str) -> Run:
         """A run of this runtime by id; raises RunNotFoundError."""
@@ -193,29 +268,80 @@ class Runtime:
             raise RunNotFoundError(f"no run {run_id!r} in this runtime", run_id=run_id) from None
 
     async def wait(self, run_id: str, timeout: float | None = None) -> Run:
-        """Wait until the run ends (or ``timeout`` passes); return it."""
+        """Wait until the run stops (or ``timeout`` passes); return it."""
         run = self.get(run_id)
         with anyio.move_on_after(timeout):
             await run.wait()
         return run
 
     def runs(self, status: RunStatus | None = None) -> list[Run]:
-        """Runs known to this runtime (most recent last), optionally by status."""
+        """Runs in this runtime's memory (most recent last), optionally by status."""
         return [r for r in self._runs.values() if status is None or r.status is status]
 
     def _track(self, run: Run) -> None:
         self._runs[run.id] = run
         if len(self._runs) > self.keep_finished:
-            for rid in [k for k, r in self._runs.items() if r.done][: len(self._runs) - self.keep_finished]:
+            excess = len(self._runs) - self.keep_finished
+            for rid in [k for k, r in self._runs.items() if r.done][:excess]:
                 del self._runs[rid]
+
+    def events(self, run_id: str, since: int = 0) -> AsyncIterator[Event]:
+        """Every event of a run from ``since``: replayed, then live, across pauses and
+        resumes, until the run finishes. Works for runs only in the store too."""
+        return self._feed.follow(run_id, since)
+
+    # -- human in the loop ------------------------------------------------------------------
+    async def resume(self, run_id: str, answer: Any = None, *,
+                     interrupt_id: str | None = None) -> Run:
+        """Answer what a run waits for; return the handle of the run going on.
+
+        Raises InvalidResume for an unknown or already answered interrupt id, an
+        answer that fails the interrupt's schema, or a run that is not waiting.
+        """
+        self._check_open()
+        run = self._runs.get(run_id)
+        if run is not None and not run.done:
+            if run.supervisor.accepting_resume:
+                run.resume(answer, interrupt_id=interrupt_id)
+                return run
+            await run.wait()  # stopping right now: answer it from its checkpoint
+        return await resume_stored(self, run_id, answer, interrupt_id)
+
+    # -- history and time travel ---------------------------------------------------------------
+    async def history(self, run_id: str) -> list[Checkpoint]:
+        """The run's checkpoints, oldest first, each with its full state."""
+        return await self.store.list_checkpoints(run_id)
+
+    async def get_state(self, run_id: str, step: int | None = None) -> WorkflowState:
+        """The state after ``step`` (default: the latest checkpoint)."""
+        return await get_state(self, run_id, step)
+
+    async def update_state(self, run_id: str, values: dict[str, Any], *,
+                           as_node: str | None = None) -> Checkpoint:
+        """Edit a stopped run's state as if ``as_node`` had written ``values``."""
+        return await update_state(self, run_id, values, as_node)
+
+    async def fork(self, run_id: str, step: int | None = None, *,
+                   values: dict[str, Any] | None = None) -> Run:
+        """A new run going on from checkpoint ``step`` of ``run_id`` (the original is
+        untouched); ``values`` edit the state first."""
+        self._check_open()
+        return await fork(self, run_id, step, values=values)
+
+    async def replay(self, run_id: str, step: int | None = None) -> Run:
+        """Run a finished run again, from its start or from checkpoint ``step``, with the
+        same inputs; the new run records that it replays ``run_id``."""
+        self._check_open()
+        return await replay(self, run_id, step)
 
     # -- recovery -------------------------------------------------------------------------
     async def _recover(self) -> None:
         for record in await self.store.claim_orphaned_runs(self.instance_id):
-            await self._resume(record)
+            if record.status == "waiting":
+                continue  # waits for an answer, not for a process
+            await self._resume_after_crash(record)
 
-    async def _resume(self, record: RunRecord) -> None:
-        assert self._tg is not None
+    async def _resume_after_crash(self, record: RunRecord) -> None:
         if record.interruptions > self.max_interruptions:
             await self.store.update_run(
                 record.id, status="failed", error_type="RunInterrupted",
@@ -224,20 +350,12 @@ class Runtime:
                     f"(limit {self.max_interruptions}); not resuming it again", run_id=record.id)))
             return
         try:
-            compiled, _ = await self.load_graph(record.graph_id or record.graph_name)
+            run = await restore_run(self, record)
         except (GraphError, StoreError) as exc:
             await self.store.update_run(record.id, status="failed", error_type=type(exc).__name__,
                                         error=f"cannot resume: {exc}")
             return
-        opts = record.options
-        state = WorkflowState.model_validate(record.initial_state)
-        run = Run(compiled, state, store=self.store, timeout=opts.get("timeout"),
-                  max_steps=opts.get("max_steps"), graph_id=record.graph_id)
-        checkpoint = await self.store.latest_checkpoint(record.id)
-        if checkpoint is not None:
-            run.restore(checkpoint)
-        self._track(run)
-        self._tg.start_soon(self._drive, run, name=f"run {record.id} (resumed)")
+        self._launch(run)
 
 
 def _is_store(x: object) -> bool:

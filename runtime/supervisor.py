@@ -27,6 +27,7 @@ from .errors import (
 )
 from .events import EventHub, EventType
 from .frames import Frame, FrameRef
+from .interrupts import WaitEntry
 from .graph import END
 from .loops import loop_of
 from .state import StateUpdate, WorkflowState, trusted
@@ -56,15 +57,32 @@ class Supervisor:
         self._actors: dict[str, NodeActor] = {}
         self._restored: list[dict[str, Any]] | None = None
         self._view: WorkflowState | None = None   # what nodes see; rebuilt after a merge
+        self.waiting: dict[str, WaitEntry] = {}   # interrupt id -> waiting branch
+        self.interrupt_before: frozenset[str] = frozenset()   # per-run static interrupts
+        self.interrupt_after: frozenset[str] = frozenset()
+        self.accepting_resume = False             # the loop is running and reads resumes
+        self._answers: dict[str, Any] = {}        # answers given at restore
+        self._resumes = 0                         # live answers queued in the mailbox
 
     # -- lifecycle ------------------------------------------------------------------------
-    def restore(self, checkpoint: Checkpoint) -> None:
-        """Continue from a checkpoint: its in-flight activations run again (at least once)."""
+    def restore(self, checkpoint: Checkpoint, answers: dict[str, Any] | None = None) -> None:
+        """Continue from a checkpoint: its in-flight activations run again (at least
+        once); its waiting branches wait on, except those ``answers`` answers."""
         self.state = WorkflowState.model_validate(checkpoint.state)
         self.steps = self.dispatched = checkpoint.step
-        self._frames = {f["id"]: Frame.from_dict(f) for f in checkpoint.frames}
-        self._next_frame = max(self._frames, default=-1) + 1
+        counters: dict[str, Any] = {}
+        self._frames = {}
+        for f in checkpoint.frames:
+            if f.get("kind") == "counters":
+                counters = f
+            else:
+                self._frames[f["id"]] = Frame.from_dict(f)
+        self._next_frame = max(counters.get("frame", 0), max(self._frames, default=-1) + 1)
+        self._next_activation = max(
+            [counters.get("activation", 0)] + [int(a["id"]) + 1 for a in checkpoint.pending])
+        self.dispatched = int(counters.get("dispatched", self.dispatched))
         self._restored = list(checkpoint.pending)
+        self._answers = dict(answers or {})
         self._view = None
 
     async def run(self) -> WorkflowState:
@@ -72,8 +90,8 @@ class Supervisor:
 
         Raises RunFailed (and subclasses) for node failures, conflicts, max_steps.
         """
-        send: MemoryObjectSendStream[Result]
-        receive: MemoryObjectReceiveStream[Result]
+        send: MemoryObjectSendStream[Result | _Resume]
+        receive: MemoryObjectReceiveStream[Result | _Resume]
         # Unbounded: a worker must never block on reporting (see NodeActor). What can
         # queue here is bounded by the activations in flight.
         send, receive = anyio.create_memory_object_stream(math.inf)
@@ -82,12 +100,22 @@ class Supervisor:
                 self._tg = tg
                 self._results = send
                 self._start()
-                while self._pending:
+                self.accepting_resume = True
+                while self._pending or self._resumes:
                     try:
                         result = receive.receive_nowait()
                     except anyio.WouldBlock:
                         result = await receive.receive()
+                    if isinstance(result, _Resume):
+                        self._resumes -= 1
+                        self._continue(result.entry, result.answer)
+                        continue
                     await self._handle(result)
+                self.accepting_resume = False
+                if self.waiting:
+                    # Nothing runs and someone must answer: pause with a full checkpoint
+                    # (whatever the store), which is all a waiting run keeps.
+                    await self._checkpoint([], {}, position=True)
                 for actor in self._actors.values():
                     actor.close()
         finally:
@@ -99,12 +127,39 @@ class Supervisor:
             self._deliver(self.graph.entry_point, ())
             return
         for a in self._restored:
-            item = a.get("item", NO_ITEM)
-            self._dispatch(a["node"], tuple((int(x), int(y)) for x, y in a["frames"]),
-                           item=item, index=a.get("index"), count=False)
-        if not self._pending:
-            # Checkpointed after the last step but before completion was recorded.
+            if a.get("continue_after"):
+                self._after(self.graph.nodes[a["node"]], _frames(a["frames"]))
+                continue
+            wait = a.get("wait")
+            if wait is not None:
+                entry = WaitEntry.from_dict(wait, {k: v for k, v in a.items() if k != "wait"})
+                if entry.id not in self._answers:
+                    self.waiting[entry.id] = entry
+                    continue
+                self._continue(entry, self._answers[entry.id])
+                continue
+            self._dispatch(a["node"], _frames(a["frames"]), item=a.get("item", NO_ITEM),
+                           index=a.get("index"), count=False, act_id=int(a["id"]),
+                           answers=a.get("answers"))
+
+    def _continue(self, entry: WaitEntry, answer: Any) -> None:
+        """Go on with a branch whose interrupt has been answered."""
+        a = entry.activation
+        frames = _frames(a["frames"])
+        if entry.kind == "after":
+            self._after(self.graph.nodes[entry.node], frames)
             return
+        answers = dict(a.get("answers") or {})
+        answers[entry.id] = answer
+        self._dispatch(entry.node, frames, item=a.get("item", NO_ITEM), index=a.get("index"),
+                       count=False, act_id=int(a["id"]), answers=answers)
+
+    def resume(self, interrupt_id: str, answer: Any) -> None:
+        """Answer a waiting branch while the run is still going (see Run.resume)."""
+        entry = self.waiting.pop(interrupt_id)
+        self.hub.publish(EventType.RESUMED, entry.node, interrupt_id=interrupt_id)
+        self._resumes += 1
+        self._results.send_nowait(_Resume(entry, answer))
 
     # -- results --------------------------------------------------------------------------
     async def _handle(self, result: Result) -> None:
@@ -112,6 +167,12 @@ class Supervisor:
         self._pending.pop(act.id, None)
         self._actors[act.node].done()
         node = self.graph.nodes[act.node]
+        if result.interrupt is not None:
+            i = result.interrupt
+            self._wait(WaitEntry(i.interrupt_id, "ask", act.node, i.payload, i.schema,
+                                 act.to_dict()))
+            await self._checkpoint([act.node], {})
+            return
         if result.error is not None:
             self._failed(node, result)
             await self._checkpoint([act.node], {})
@@ -132,8 +193,12 @@ class Supervisor:
                 await self._checkpoint([act.node], {})
             return
         changed = self._merge(result.update, act.node, act.frames)
+        if node.interrupt_after or act.node in self.interrupt_after:
+            self._wait(WaitEntry(f"{act.node}:{act.id}:after", "after", act.node,
+                                 {"after": act.node}, None, act.to_dict()))
+        else:
+            self._after(node, act.frames)
         await self._checkpoint([act.node], changed)
-        self._after(node, act.frames)
 
     def _failed(self, node: CompiledNode, result: Result) -> None:
         exc = result.error
@@ -213,21 +278,35 @@ class Supervisor:
                 f"(schema {schema.__name__})", node=node, path=path, run_id=self.run_id,
             ) from exc
 
-    async def _checkpoint(self, nodes: list[str], changed: dict[str, Any]) -> None:
+    def _wait(self, entry: WaitEntry) -> None:
+        self.waiting[entry.id] = entry
+        self.hub.publish(EventType.WAITING, entry.node, interrupt=entry.public())
+
+    def _position(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Where the run is: pending and waiting activations, open frames, counters."""
+        pending = [a.to_dict() for a in self._pending.values()]
+        pending += [{**w.activation, "wait": w.to_dict()} for w in self.waiting.values()]
+        frames = [f.to_dict() for f in self._frames.values()]
+        frames.append({"kind": "counters", "activation": self._next_activation,
+                       "frame": self._next_frame, "dispatched": self.dispatched})
+        return pending, frames
+
+    async def _checkpoint(self, nodes: list[str], changed: dict[str, Any], *,
+                          position: bool = False) -> None:
         if self.store is None:
             return
         s = self.state
+        # Only a durable store can resume a run after a crash, so only it pays at every
+        # step for the run's position (which grows with fan-out width); a pause always
+        # records it, since that is all a waiting run keeps.
+        pending, frames = self._position() if (self.durable or position) else ([], [])
         cp = trusted(Checkpoint, {
             "run_id": self.run_id, "step": self.steps, "nodes": nodes,
             "state": {"workflow_id": s.workflow_id, "run_id": s.run_id,
                       "timestamp": s.timestamp, "iteration": s.iteration,
                       "data": dict(s.data), "errors": list(s.errors),
                       "warnings": list(s.warnings), "config": s.config},
-            "changed": changed,
-            # Only a durable store can resume a run, so only it pays for the run's
-            # position (pending work and open frames), which grows with fan-out width.
-            "pending": [a.to_dict() for a in self._pending.values()] if self.durable else [],
-            "frames": [f.to_dict() for f in self._frames.values()] if self.durable else [],
+            "changed": changed, "pending": pending, "frames": frames,
             "next_seq": self.hub.next_seq, "created_at": datetime.now(UTC),
         })
         await self.store.save_checkpoint(cp)
@@ -374,7 +453,8 @@ class Supervisor:
         return update.data
 
     def _dispatch(self, name: str, frames: tuple[FrameRef, ...], *, item: Any = NO_ITEM,
-                  index: int | None = None, count: bool = True) -> None:
+                  index: int | None = None, count: bool = True, act_id: int | None = None,
+                  answers: dict[str, Any] | None = None) -> None:
         if count:
             self.dispatched += 1
             if self.dispatched > self.max_steps:
@@ -391,13 +471,22 @@ class Supervisor:
         else:
             frame = self._frames.get(frames[-1][0]) if frames else None
             view = self._snapshot((frame.item_key if frame is not None else "item", item))
-        act = Activation(self._next_activation, name, frames, view, item, index)
-        self._next_activation += 1
+        if act_id is None:
+            act_id = self._next_activation
+            self._next_activation += 1
+        act = Activation(act_id, name, frames, view, item, index, answers)
+        node = self.graph.nodes[name]
+        if node.interrupt_before or name in self.interrupt_before:
+            before = f"{name}:{act_id}:before"
+            if not answers or before not in answers:
+                self._wait(WaitEntry(before, "before", name, {"before": name}, None,
+                                     act.to_dict()))
+                return
         self._pending[act.id] = act
         actor = self._actors.get(name)
         if actor is None:
             actor = self._actors[name] = NodeActor(
-                self.graph.nodes[name], self.run_id, self.hub, self._results, self._tg)
+                node, self.run_id, self.hub, self._results, self._tg)
         actor.submit(act)
 
 
@@ -414,6 +503,20 @@ class Supervisor:
             "iteration": s.iteration, "data": data, "errors": list(s.errors),
             "warnings": list(s.warnings), "config": s.config,
         })
+
+
+class _Resume:
+    """A live answer for a waiting branch, sent to the supervisor's mailbox."""
+
+    __slots__ = ("entry", "answer")
+
+    def __init__(self, entry: WaitEntry, answer: Any) -> None:
+        self.entry = entry
+        self.answer = answer
+
+
+def _frames(raw: Iterable[Iterable[int]]) -> tuple[FrameRef, ...]:
+    return tuple((int(a), int(b)) for a, b in raw)
 
 
 def _check_json(values: dict[str, Any], node: str, run_id: str) -> None:

@@ -13,8 +13,15 @@ from .errors import GraphExistsError
 from .memory import MemoryStore
 
 __all__ = [
-    "Store", "GraphRecord", "RunRecord", "Checkpoint", "RunStatusName", "utcnow",
-    "GraphExistsError", "MemoryStore", "open_store",
+    "Checkpoint",
+    "GraphExistsError",
+    "GraphRecord",
+    "MemoryStore",
+    "RunRecord",
+    "RunStatusName",
+    "Store",
+    "open_store",
+    "utcnow",
 ]
 
 

@@ -11,6 +11,7 @@ SQLite. SQLite gets two long-lived connections (one writer, one reader), since
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import sqlite3
 import time
@@ -24,9 +25,10 @@ import databases.core
 from ..errors import StoreUnavailableError
 from .schema import Dialect
 
-__all__ = ["Session", "Db", "is_transient"]
+__all__ = ["Db", "Session", "is_transient"]
 
 T = TypeVar("T")
+log = logging.getLogger("actorflow.store")
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -90,15 +92,17 @@ class Session:
                 yield self
             return
         await self.raw.execute_fetchall("BEGIN IMMEDIATE", ())
+        committed = False
         try:
             yield self
-        except BaseException:
-            try:
-                await self.raw.execute_fetchall("ROLLBACK", ())
-            except Exception:  # the connection is gone; the caller discards it
-                pass
-            raise
-        await self.raw.execute_fetchall("COMMIT", ())
+            await self.raw.execute_fetchall("COMMIT", ())
+            committed = True
+        finally:
+            if not committed:
+                try:
+                    await self.raw.execute_fetchall("ROLLBACK", ())
+                except Exception as exc:  # noqa: BLE001 - the connection is gone
+                    log.debug("rollback failed: %r", exc)
 
 
 class _Held:
@@ -114,6 +118,7 @@ class _Held:
         if self.session is None:
             conn = databases.core.Connection(self._db, self._db._backend)
             await conn.__aenter__()
+            ready = False
             try:
                 raw = conn.raw_connection
                 if not self._dialect.postgres:
@@ -121,9 +126,10 @@ class _Held:
                     for pragma in ("journal_mode=WAL", "synchronous=NORMAL",
                                    f"busy_timeout={self._busy_ms}"):
                         await raw.execute_fetchall(f"PRAGMA {pragma}", ())
-            except BaseException:
-                await _release(conn)
-                raise
+                ready = True
+            finally:
+                if not ready:
+                    await _release(conn)
             self._conn, self.session = conn, Session(raw, self._dialect)
         return self.session
 
@@ -136,8 +142,8 @@ class _Held:
 async def _release(conn: databases.core.Connection) -> None:
     try:
         await asyncio.wait_for(conn.__aexit__(None, None, None), 5)
-    except Exception:  # a dead connection may fail to close; it is dropped either way
-        pass
+    except Exception as exc:  # noqa: BLE001 - a dead connection may fail to close
+        log.debug("releasing a connection failed: %r", exc)
 
 
 class Db:

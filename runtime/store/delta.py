@@ -23,7 +23,7 @@ import copy
 from collections import OrderedDict
 from typing import Any
 
-__all__ = ["make_delta", "apply_delta", "BaseCache"]
+__all__ = ["BaseCache", "apply_delta", "make_delta"]
 
 _MISSING = object()
 

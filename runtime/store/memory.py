@@ -15,7 +15,7 @@ from .base import Checkpoint, GraphRecord, RunRecord, utcnow
 from .errors import GraphExistsError
 from .logs import log_row
 
-__all__ = ["MemoryStore", "FINISHED", "ACTIVE"]
+__all__ = ["ACTIVE", "FINISHED", "MemoryStore"]
 
 #: Run statuses after which a run never changes again (what ``prune`` may delete).
 FINISHED = frozenset({"completed", "failed", "cancelled"})

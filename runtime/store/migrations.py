@@ -13,7 +13,7 @@ from .base import utcnow
 from .db import Session
 from .schema import MIGRATIONS
 
-__all__ = ["migrate", "LOCK_KEY"]
+__all__ = ["LOCK_KEY", "migrate"]
 
 #: The advisory lock key ("actorflw" as an int) all actorflow processes agree on.
 LOCK_KEY = int.from_bytes(b"actorflw", "big") & 0x7FFF_FFFF_FFFF_FFFF

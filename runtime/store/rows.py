@@ -11,9 +11,17 @@ from .logs import log_row
 from .schema import Dialect, dumps, loads
 
 __all__ = [
-    "RUN_JSON", "RUN_TS", "graph_params", "graph_from_row", "run_params",
-    "run_from_row", "run_update", "event_stmts", "event_from_row",
-    "checkpoint_from_row", "log_from_row",
+    "RUN_JSON",
+    "RUN_TS",
+    "checkpoint_from_row",
+    "event_from_row",
+    "event_stmts",
+    "graph_from_row",
+    "graph_params",
+    "log_from_row",
+    "run_from_row",
+    "run_params",
+    "run_update",
 ]
 
 RUN_JSON = frozenset({"initial_state", "current_state", "final_state", "options"})

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["Dialect", "SQLITE", "POSTGRES", "MIGRATIONS", "dumps", "loads"]
+__all__ = ["MIGRATIONS", "POSTGRES", "SQLITE", "Dialect", "dumps", "loads"]
 
 
 def dumps(value: Any) -> str:

@@ -12,23 +12,32 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import anyio
 
 from ..errors import StoreError
 from ..events import Event
 from .base import Checkpoint, GraphRecord, RunRecord, utcnow
+from .checkpoints import checkpoint_stmts, fetch_chain, rebuild, storage_query
 from .db import Db, Session
-from .delta import BaseCache, apply_delta, make_delta
+from .delta import BaseCache
 from .errors import GraphExistsError
 from .memory import ACTIVE, FINISHED
 from .migrations import migrate
 from .portal import LoopThread
-from .rows import (INSERT_RUN, checkpoint_from_row, event_from_row, event_stmts,
-                   graph_from_row, graph_params, log_from_row, run_from_row, run_params,
-                   run_update)
-from .schema import POSTGRES, SQLITE, dumps, loads
+from .rows import (
+    INSERT_RUN,
+    event_from_row,
+    event_stmts,
+    graph_from_row,
+    graph_params,
+    log_from_row,
+    run_from_row,
+    run_params,
+    run_update,
+)
+from .schema import POSTGRES, SQLITE
 from .writer import Op, Writer, WriterStats
 
 __all__ = ["SQLStore"]
@@ -37,22 +46,6 @@ T = TypeVar("T")
 _RUN_FIELDS = frozenset(RunRecord.model_fields) - {"id"}
 _ACTIVE = ", ".join(f"'{s}'" for s in sorted(ACTIVE))
 _FINISHED = ", ".join(f"'{s}'" for s in sorted(FINISHED))
-_CKPT_COLS = "run_id, step, nodes, kind, state, delta, pending, frames, next_seq, created_at"
-_UPSERT_CKPT = (
-    f"INSERT INTO checkpoints ({_CKPT_COLS}) VALUES (:run_id, :step, :nodes, :kind, :state, "
-    ":delta, :pending, :frames, :next_seq, :created_at) ON CONFLICT (run_id, step) DO UPDATE "
-    "SET nodes = excluded.nodes, kind = excluded.kind, state = excluded.state, "
-    "delta = excluded.delta, pending = excluded.pending, frames = excluded.frames, "
-    "next_seq = excluded.next_seq, created_at = excluded.created_at"
-)
-# A snapshot starts a new chain: later rows (from a run rewound to this step)
-# were deltas against a history that no longer holds.
-_TRUNCATE_CKPT = "DELETE FROM checkpoints WHERE run_id = :run_id AND step > :step"
-_CHAIN = (  # the rows needed to rebuild steps up to :top: last snapshot .. :top
-    "SELECT * FROM checkpoints WHERE run_id = :r AND step <= :top AND step >= "
-    "(SELECT max(step) FROM checkpoints WHERE run_id = :r AND kind = 'snapshot' "
-    "AND step <= :top) ORDER BY step"
-)
 
 
 class SQLStore:
@@ -106,22 +99,25 @@ class SQLStore:
 
         async def start() -> Writer:
             await db.connect()
+            writer: Writer | None = None
             try:
                 await db.run(migrate, writer=True)
                 writer = Writer(db, self._thread.loop, max_queue=self.max_queue,
                                 unavailable_timeout=db.unavailable_timeout)
                 await writer.start()
-            except BaseException:
-                await db.disconnect()
-                raise
+            finally:
+                if writer is None:  # migration failed: don't leave a pool behind
+                    await db.disconnect()
             return writer
 
+        opened = False
         try:
             self._writer = await self._thread.call(start)
-        except BaseException:
-            with anyio.move_on_after(10, shield=True):
-                await self._thread.stop()
-            raise
+            opened = True
+        finally:
+            if not opened:
+                with anyio.move_on_after(10, shield=True):
+                    await self._thread.stop()
 
     async def close(self) -> None:
         """Write what is queued (bounded wait), disconnect, stop the worker thread."""
@@ -144,7 +140,7 @@ class SQLStore:
             with anyio.move_on_after(10, shield=True):
                 await self._thread.stop()
 
-    async def __aenter__(self) -> SQLStore:
+    async def __aenter__(self) -> Self:
         await self.open()
         return self
 
@@ -278,57 +274,18 @@ class SQLStore:
     # checkpoints ------------------------------------------------------------
 
     async def save_checkpoint(self, checkpoint: Checkpoint) -> None:
-        writer = self._w()
-        c = checkpoint
+        writer, c = self._w(), checkpoint
         if c.run_id in writer.failed_runs:  # our base may never have been written
             writer.failed_runs.discard(c.run_id)
             self._bases.drop(c.run_id)
         prev = None if c.step % self.snapshot_every == 0 else self._bases.get(c.run_id, c.step)
-        if prev is None:
-            kind, state, delta = "snapshot", dumps(c.state), {"changed": c.changed}
-        else:
-            kind, state, delta = "delta", None, make_delta(prev, c.state, c.changed)
-        row = {
-            "run_id": c.run_id, "step": c.step, "nodes": dumps(c.nodes), "kind": kind,
-            "state": state, "delta": dumps(delta), "pending": dumps(c.pending),
-            "frames": dumps(c.frames), "next_seq": c.next_seq,
-            "created_at": self.dialect.ts(c.created_at),
-        }
-        stmts = [(_UPSERT_CKPT, row)]
-        if kind == "snapshot":
-            stmts.insert(0, (_TRUNCATE_CKPT, {"run_id": c.run_id, "step": c.step}))
+        stmts = checkpoint_stmts(self.dialect, c, prev)
         self._bases.put(c.run_id, c.step, c.state)
         await writer.put(Op(stmts, run_id=c.run_id))
 
     async def _chain(self, run_id: str, top: int | None) -> list[Checkpoint]:
-        """Checkpoints from the last snapshot at or before ``top`` (default: the
-        latest step) up to ``top``, with full states; all of them if ``top`` is -1."""
-        async def get(s: Session) -> list[dict[str, Any]]:
-            if top == -1:
-                return await s.fetch("SELECT * FROM checkpoints WHERE run_id = :r "
-                                     "ORDER BY step", {"r": run_id})
-            limit = top
-            if limit is None:
-                got = await s.fetch("SELECT max(step) AS m FROM checkpoints WHERE run_id = :r",
-                                    {"r": run_id})
-                if not got or got[0]["m"] is None:
-                    return []
-                limit = int(got[0]["m"])
-            return await s.fetch(_CHAIN, {"r": run_id, "top": limit})
-
-        out: list[Checkpoint] = []
-        state: dict[str, Any] | None = None
-        for r in await self._run(get):
-            delta = loads(r["delta"])
-            if r["kind"] == "snapshot":
-                state = loads(r["state"])
-            elif state is None:
-                raise StoreError(f"checkpoint {run_id}/{r['step']} has no snapshot before it")
-            else:
-                state = apply_delta(loads(dumps(state)), delta)
-            assert state is not None
-            out.append(checkpoint_from_row(self.dialect, r, state, delta))
-        return out
+        rows = await self._run(lambda s: fetch_chain(s, run_id, top))
+        return rebuild(self.dialect, rows, keep_all=top == -1)
 
     async def latest_checkpoint(self, run_id: str) -> Checkpoint | None:
         chain = await self._chain(run_id, None)
@@ -344,7 +301,7 @@ class SQLStore:
     # events -----------------------------------------------------------------
 
     def append_event(self, event: Event) -> None:
-        self._w().put_nowait(Op(event_stmts(self.dialect, event)))
+        self._w().put_nowait(Op(event_stmts(self.dialect, event)), urgent=False)
 
     async def read_events(self, run_id: str, since: int = 0,
                           until: int | None = None) -> list[Event]:
@@ -403,16 +360,8 @@ class SQLStore:
 
     async def checkpoint_storage(self, run_id: str) -> dict[str, int]:
         """Rows, snapshots and JSON bytes the run's checkpoints take up."""
-        size = "octet_length(CAST({} AS TEXT))" if self.dialect.postgres else "length({})"
-
-        async def get(s: Session) -> list[dict[str, Any]]:
-            return await s.fetch(
-                "SELECT count(*) AS n_rows, "
-                "sum(CASE WHEN kind = 'snapshot' THEN 1 ELSE 0 END) AS snapshots, "
-                f"sum(COALESCE({size.format('state')}, 0) + {size.format('delta')}) AS bytes "
-                "FROM checkpoints WHERE run_id = :r", {"r": run_id})
-
-        row = (await self._run(get))[0]
+        sql = storage_query(self.dialect)
+        row = (await self._run(lambda s: s.fetch(sql, {"r": run_id})))[0]
         return {"rows": int(row["n_rows"] or 0), "snapshots": int(row["snapshots"] or 0),
                 "bytes": int(row["bytes"] or 0)}
 
@@ -422,6 +371,6 @@ class SQLStore:
             return False
         try:
             return await self._thread.call(self._db.ping)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure means "not healthy"
             return False
 

@@ -43,7 +43,7 @@ Stmt = tuple[str, dict[str, Any]]
 class Ticket:
     """A caller's claim on "my op was committed" (or failed)."""
 
-    __slots__ = ("_event", "_wake", "error", "done")
+    __slots__ = ("_event", "_wake", "done", "error")
 
     def __init__(self) -> None:
         self._event = anyio.Event()
@@ -93,34 +93,51 @@ class _Shared:
     queue: deque[Op] = field(default_factory=deque)
     space_waiters: list[Callable[[], None]] = field(default_factory=list)
     idle: bool = False
+    lazy_wake: bool = False   # a delayed wake-up for non-urgent ops is scheduled
     stopping: bool = False
 
 
 class Writer:
     def __init__(self, db: Db, loop: asyncio.AbstractEventLoop, *, max_queue: int,
-                 unavailable_timeout: float, max_batch: int = 2000) -> None:
+                 unavailable_timeout: float, max_batch: int = 2000,
+                 linger: float = 0.02) -> None:
         self._db, self._loop = db, loop
         self.max_queue, self.max_batch = max_queue, max_batch
         self.unavailable_timeout = unavailable_timeout
+        self.linger = linger
         self.stats = WriterStats()
         self.failed_runs: set[str] = set()   # runs whose last write failed (GIL-atomic)
         self._s = _Shared()
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self._lazy_handle: asyncio.TimerHandle | None = None
 
     # caller side (any thread) -------------------------------------------
 
-    def put_nowait(self, op: Op) -> None:
-        """Queue ``op`` regardless of the bound (for events, which never wait)."""
+    def put_nowait(self, op: Op, *, urgent: bool = True) -> None:
+        """Queue ``op`` regardless of the bound (for events, which never wait).
+
+        A non-urgent op does not wake the writer at once: it rides along with
+        the next urgent write (a run's checkpoint usually follows its events
+        within microseconds), or is written after ``linger`` seconds at most.
+        Waking per event would cost one extra commit per step.
+        """
         op.deadline = time.monotonic() + self.unavailable_timeout
         s = self._s
         with s.lock:
             if s.stopping:
                 raise StoreError("the store is closed")
             s.queue.append(op)
-            wake, s.idle = s.idle, False
+            wake = lazy = False
+            if s.idle:
+                if urgent:
+                    wake, s.idle = True, False
+                elif not s.lazy_wake:
+                    lazy = s.lazy_wake = True
         if wake:
             self._loop.call_soon_threadsafe(self._set_wakeup)
+        elif lazy:
+            self._loop.call_soon_threadsafe(self._schedule_lazy_wake)
 
     async def put(self, op: Op) -> None:
         """Queue ``op``, waiting while the queue is full, then wait for its commit."""
@@ -155,6 +172,14 @@ class Writer:
         await op.ticket.wait()
 
     # worker side --------------------------------------------------------
+
+    def _schedule_lazy_wake(self) -> None:
+        if self._lazy_handle is None:
+            self._lazy_handle = self._loop.call_later(self.linger, self._lazy_wakeup)
+
+    def _lazy_wakeup(self) -> None:
+        self._lazy_handle = None
+        self._set_wakeup()
 
     def _set_wakeup(self) -> None:
         if self._wakeup is not None:
@@ -193,13 +218,20 @@ class Writer:
                 n = min(len(s.queue), self.max_batch)
                 batch = [s.queue.popleft() for _ in range(n)]
                 waiters, s.space_waiters = s.space_waiters, []
-                if not batch:
+                if batch:
+                    s.lazy_wake = False
+                else:
                     if s.stopping:
                         return
                     s.idle = True
                     self._wakeup.clear()
             for wake in waiters:
                 wake()
+            if batch and self._lazy_handle is not None:
+                # What the timer was for is in this batch; a late wake-up would
+                # commit the next step's events on their own.
+                self._lazy_handle.cancel()
+                self._lazy_handle = None
             if batch:
                 await self._commit(batch)
             else:
@@ -209,10 +241,9 @@ class Writer:
         delay = 0.02
         while True:
             try:
-                async with self._db.session(writer=True) as session:
-                    async with session.transaction():
-                        await _apply(session, batch)
-            except Exception as exc:
+                async with self._db.session(writer=True) as session, session.transaction():
+                    await _apply(session, batch)
+            except Exception as exc:  # noqa: BLE001 - classified below, never swallowed
                 if is_transient(exc):
                     self.stats.retries += 1
                     self._expire(batch, exc)

@@ -26,10 +26,11 @@ from typing import Any
 # Peak RSS of the bare interpreter, before anyio/pydantic/runtime are imported.
 _RSS_START_KIB = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
-import anyio  # noqa: E402
+import anyio
+import anyio.lowlevel
 
-from . import baselines as base  # noqa: E402
-from . import workloads as wl  # noqa: E402
+from . import baselines as base
+from . import workloads as wl
 
 _RSS_IMPORTED_KIB = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
@@ -117,6 +118,8 @@ async def do_w1(rec: Recorder, p: Params) -> None:
         for _ in range(p.w1_reps):
             gc.collect()
             rec.add("raw_roundtrip_us", await base.raw_roundtrip_us(2 * p.w1_iterations))
+            rec.add("raw_roundtrip_nowait_us",
+                    await base.raw_roundtrip_nowait_us(2 * p.w1_iterations))
             gc.collect()
             rec.add("w1_us_per_node", await wl.w1_sample(rt, compiled, p.w1_iterations))
 
@@ -139,7 +142,7 @@ async def do_w3(rec: Recorder, p: Params) -> None:
     compiled = wl.build_w3(5)
     rec.extra["rss_interpreter_mib"] = _mib(_RSS_START_KIB)
     rec.extra["rss_after_import_mib"] = _mib(_RSS_IMPORTED_KIB)
-    await anyio.sleep(0)
+    await anyio.lowlevel.checkpoint()
     # The backend's own modules load when the event loop starts: this is the real floor.
     rec.extra["rss_in_loop_mib"] = _mib(_peak_kib())
     # Raw first: the process peak after it is what bare anyio needs for W3 here.
@@ -167,7 +170,8 @@ async def do_w4(rec: Recorder, p: Params, pg_url: str | None, pg_note: str | Non
             open_store(url)  # raises ImportError while runtime/store/sql.py is missing
             compiled = wl.build_w1(p.w1_iterations, name="bench_w4")
             async with Runtime(store=url) as rt:
-                await wl.w4_sample(rt, compiled, 50)              # warm-up (schema, pool)
+                # warm-up (schema, pool)
+                await wl.w4_sample(rt, wl.build_w1(25, name="bench_w4_warm"), 25)
                 for _ in range(p.w4_reps):
                     gc.collect()
                     rec.add("raw_roundtrip_us", await base.raw_roundtrip_us(2 * p.w1_iterations))
@@ -195,7 +199,7 @@ async def do_w4(rec: Recorder, p: Params, pg_url: str | None, pg_note: str | Non
             open_store(pg_url)
             compiled = wl.build_w1(p.w1_iterations, name="bench_w4_pg")
             async with Runtime(store=pg_url) as rt:
-                await wl.w4_sample(rt, compiled, 50)
+                await wl.w4_sample(rt, wl.build_w1(25, name="bench_w4_pg_warm"), 25)
                 for _ in range(p.w4_reps):
                     gc.collect()
                     rec.add("w4_postgres_us_per_node",

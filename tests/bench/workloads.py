@@ -7,6 +7,7 @@ Nothing here asserts anything about time.
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -15,9 +16,15 @@ import anyio
 from runtime import END, Graph, Runtime
 
 __all__ = [
-    "build_w1", "build_w2", "build_w3",
-    "w1_sample", "w2_sample", "w3_sample",
-    "w4_sample", "w4_concurrent_sample", "w4_sequential_sample",
+    "build_w1",
+    "build_w2",
+    "build_w3",
+    "w1_sample",
+    "w2_sample",
+    "w3_sample",
+    "w4_concurrent_sample",
+    "w4_sample",
+    "w4_sequential_sample",
 ]
 
 # -- node bodies (module level, so the graphs are serialisable) ---------------------------
@@ -88,7 +95,7 @@ def build_w3(chain: int = 5) -> Any:
     names = [f"n{i}" for i in range(chain)]
     for n in names:
         g.add_node(n, w3_node)
-    for a, b in zip(names, names[1:]):
+    for a, b in itertools.pairwise(names):
         g.add_edge(a, b)
     g.add_edge(names[-1], END)
     return g.compile()

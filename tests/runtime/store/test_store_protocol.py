@@ -12,8 +12,16 @@ from _store_support import BACKENDS, KINDS, run_with_store
 
 from runtime.errors import StoreError
 from runtime.events import Event, EventType
-from runtime.store import (Checkpoint, GraphExistsError, GraphRecord, MemoryStore, RunRecord,
-                           Store, open_store, utcnow)
+from runtime.store import (
+    Checkpoint,
+    GraphExistsError,
+    GraphRecord,
+    MemoryStore,
+    RunRecord,
+    Store,
+    open_store,
+    utcnow,
+)
 
 params = pytest.mark.parametrize
 both = [params("backend", BACKENDS), params("kind", KINDS)]

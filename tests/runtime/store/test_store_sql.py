@@ -12,8 +12,15 @@ from typing import Any
 
 import anyio
 import pytest
-from _store_support import (BACKENDS, PG_CTL_ENV, SQL_KINDS, pg_url, run_with_store,
-                            store_spec, store_threads)
+from _store_support import (
+    BACKENDS,
+    PG_CTL_ENV,
+    SQL_KINDS,
+    pg_url,
+    run_with_store,
+    store_spec,
+    store_threads,
+)
 
 from runtime.errors import StoreUnavailableError
 from runtime.events import Event, EventType

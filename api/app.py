@@ -1,0 +1,102 @@
+"""The app factory: a Quart app (QuartTrio on trio) serving the REST API and WebSocket feed.
+
+::
+
+    app = create_app(Settings(database_url="sqlite:///actorflow.db", backend="trio"))
+
+One :class:`runtime.Runtime` per app, opened in the app's serving lifespan and
+closed when serving stops: runs execute in its task group, never in ad-hoc
+background tasks. ``ApiService.drain()`` (on SIGTERM, see :mod:`api.server`) stops
+new runs (503) and releases the running ones, which resume on the next start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from importlib.metadata import PackageNotFoundError, version
+
+from quart import Quart, Response, request
+from quart_schema import Info, QuartSchema
+
+from runtime import Runtime, Store, open_store
+
+from .current import METRICS_KEY, SERVICE_KEY
+from .docs import docs
+from .errors import install_error_handlers
+from .metrics import Metrics, ObservedStore
+from .routes import register_routes
+from .service import ApiService
+from .settings import Settings
+
+__all__ = ["create_app"]
+
+#: Seconds QuartTrio waits for the serving lifespan to finish after serving stops,
+#: on top of Hypercorn's graceful timeout (releasing runs writes to the store).
+SHUTDOWN_MARGIN = 15.0
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Quart:
+    """A new app for ``settings`` (default: from ``ACTORFLOW_*`` variables).
+
+    ``store`` overrides ``settings.database_url`` (tests pass a MemoryStore).
+    """
+    settings = settings or Settings.from_env()
+    app = _app_class(settings.backend)("actorflow", static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = settings.graceful_timeout + SHUTDOWN_MARGIN
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    QuartSchema(app, info=Info(title="actorflow", version=_version(),
+                               description="Workflow graphs as actor runs: REST API and "
+                               "WebSocket live logs"),
+                swagger_ui_path=None, redoc_ui_path=None, scalar_ui_path=None)
+    service = ApiService(settings)
+    metrics = Metrics(lambda: service.runtime)
+    app.extensions[SERVICE_KEY] = service
+    app.extensions[METRICS_KEY] = metrics
+    install_error_handlers(app)
+    register_routes(app)
+    app.register_blueprint(docs)
+
+    @app.after_request
+    async def _count(response: Response) -> Response:
+        metrics.requests.labels(request.method, str(response.status_code)).inc()
+        return response
+
+    @app.while_serving
+    async def _runtime() -> AsyncGenerator[None, None]:
+        # The runtime's task group is entered and left in this one generator, which
+        # Quart drives from its lifespan task on both backends.
+        _load_tools()
+        base = store if store is not None else open_store(settings.database_url)
+        async with Runtime(ObservedStore(base, metrics.observe),  # type: ignore[arg-type]
+                           max_concurrent_runs=settings.max_concurrent_runs,
+                           keep_finished=settings.keep_finished_runs) as rt:
+            service.runtime = rt
+            service.draining = False
+            try:
+                yield
+            finally:
+                await service.drain()
+        service.runtime = None
+
+    return app
+
+
+def _app_class(backend: str) -> type[Quart]:
+    if backend == "trio":
+        from quart_trio import QuartTrio
+
+        return QuartTrio
+    return Quart
+
+
+def _load_tools() -> None:
+    """Register the built-in tools of :mod:`nodes` (importing it registers them)."""
+    import nodes  # noqa: F401
+
+
+def _version() -> str:
+    try:
+        return version("actorflow")
+    except PackageNotFoundError:
+        return "0.0.0"

@@ -1,0 +1,166 @@
+"""The WebSocket log feed of one run: run events turned into the seed's messages.
+
+Messages (every one carries ``seq``, the run event's sequence number)::
+
+    {"type": "log", "seq": 3, "event": "node_completed", "node": "extract",
+     "status": "completed", "timestamp": "...", "error": null, "data": {...}}
+    {"type": "error", "seq": 9, "message": "node 'analyze' failed ...", "node": "analyze",
+     "error_type": "RunFailed"}                                   # the run failed
+    {"type": "complete", "seq": 9, "status": "completed", "final_state": {...},
+     "error": null}                                                 # always last
+    {"type": "released", "seq": 7, "resume_from": 8, "message": "..."}   # server restart
+    {"type": "error", "code": "lagged", "resume_from": 120, "message": "..."}  # too slow
+
+A run this process executes is streamed from its event hub (replay from ``since``,
+then live); any other run is replayed from the store, and followed by polling the
+store while it is still active elsewhere.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+
+from runtime import Event, EventType, Run, Store, SubscriberLagged
+
+from .service import ACTIVE_STATUSES, STORE_POLL_SECONDS, stored_data
+
+__all__ = ["Feed", "Dropped", "log_message", "FeedEnd"]
+
+_STATUS = {
+    EventType.NODE_STARTED: "started", EventType.NODE_COMPLETED: "completed",
+    EventType.NODE_FAILED: "failed", EventType.NODE_RETRYING: "retrying",
+}
+_OUTCOME = {EventType.RUN_COMPLETED: "completed", EventType.RUN_FAILED: "failed",
+            EventType.RUN_CANCELLED: "cancelled"}
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Dropped(Exception):
+    """The client could not keep up (lagged, or a send blocked too long)."""
+
+    def __init__(self, resume_from: int, reason: str) -> None:
+        super().__init__(reason)
+        self.resume_from = resume_from
+        self.reason = reason
+
+
+class FeedEnd(Exception):
+    """The feed ended by a release (server shutdown): the client should reconnect later."""
+
+    def __init__(self, resume_from: int) -> None:
+        super().__init__("released")
+        self.resume_from = resume_from
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def log_message(event: Event) -> dict[str, Any]:
+    """The seed's ``log`` message for a non-terminal event."""
+    error = event.data.get("error")
+    return {
+        "type": "log", "seq": event.seq, "event": event.type.value, "node": event.node,
+        "status": _STATUS.get(event.type, event.type.value), "timestamp": _iso(event.ts),
+        "error": None if error is None else str(error), "data": event.data,
+    }
+
+
+class Feed:
+    """Streams one run's events to ``send`` until the run ends.
+
+    ``send`` must raise :class:`Dropped` itself when a send blocks too long.
+    """
+
+    def __init__(self, run_id: str, send: Send, *, store: Store, run: Run | None,
+                 buffer: int, on_sent: Callable[[Event], None] | None = None) -> None:
+        self.run_id = run_id
+        self._send = send
+        self._store = store
+        self._run = run
+        self._buffer = buffer
+        self._on_sent = on_sent
+        self.next_seq = 0
+
+    async def stream(self, since: int) -> None:
+        """Replay from ``since``, then live events, then the closing messages.
+
+        Raises Dropped (client too slow) or FeedEnd (run released by a shutdown).
+        """
+        self.next_seq = since
+        events = self._live() if self._run is not None else self._stored()
+        async for event in events:
+            if event.seq < self.next_seq:
+                continue
+            self.next_seq = event.seq + 1
+            if event.type is EventType.RUN_RELEASED:
+                await self._send({"type": "released", "seq": event.seq,
+                                  "resume_from": event.seq + 1,
+                                  "message": "the server is shutting down; the run resumes "
+                                  "when it restarts: reconnect with ?since="
+                                  f"{event.seq + 1}"})
+                raise FeedEnd(event.seq + 1)
+            if event.type in _OUTCOME:
+                await self._finish(event)
+                return
+            await self._send(log_message(event))
+            if self._on_sent is not None:
+                self._on_sent(event)
+        await self._finish_without_event()
+
+    async def _live(self) -> AsyncIterator[Event]:
+        assert self._run is not None
+        try:
+            async for event in self._run.events(self.next_seq, buffer=self._buffer):
+                yield event
+        except SubscriberLagged as exc:
+            raise Dropped(exc.resume_from, str(exc)) from exc
+
+    async def _stored(self) -> AsyncIterator[Event]:
+        while True:
+            for event in await self._store.read_events(self.run_id, self.next_seq):
+                yield event
+            record = await self._store.get_run(self.run_id)
+            if record is None or record.status not in ACTIVE_STATUSES:
+                # Events are written before the run's end is recorded: one last read.
+                for event in await self._store.read_events(self.run_id, self.next_seq):
+                    yield event
+                return
+            await anyio.sleep(STORE_POLL_SECONDS)
+
+    async def _finish(self, event: Event) -> None:
+        status = _OUTCOME[event.type]
+        if event.type is EventType.RUN_COMPLETED:
+            final = dict((event.data.get("state") or {}).get("data") or {})
+        else:
+            final = await self._final_data()
+        error = event.data.get("error")
+        if event.type is EventType.RUN_FAILED:
+            await self._send({"type": "error", "seq": event.seq, "message": error,
+                              "node": event.node, "error_type": event.data.get("error_type")})
+        await self._send({"type": "complete", "seq": event.seq, "status": status,
+                          "final_state": final, "error": error,
+                          "timestamp": _iso(event.ts)})
+
+    async def _finish_without_event(self) -> None:
+        """The events ended without an outcome event (e.g. cancelled while not executing)."""
+        record = await self._store.get_run(self.run_id)
+        status = record.status if record is not None else "unknown"
+        if self._run is not None and self._run.status.finished:
+            status = self._run.status.value
+        await self._send({"type": "complete", "seq": self.next_seq - 1, "status": status,
+                          "final_state": await self._final_data(),
+                          "error": record.error if record is not None else None,
+                          "timestamp": _iso(time.time())})
+
+    async def _final_data(self) -> dict[str, Any]:
+        if self._run is not None:
+            return dict(self._run.state.data)
+        record = await self._store.get_run(self.run_id)
+        return stored_data(record) if record is not None else {}

@@ -1,0 +1,131 @@
+"""Runs: start and state (the seed's), list, detail with logs, cancel, wait, history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response
+from quart_schema import document_querystring, document_response, tag
+
+from runtime.store.base import RunRecord
+
+from ..body import json_body, parse_query
+from ..current import service
+from ..schemas import (
+    CheckpointOut, ErrorBody, HistoryOut, RunAccepted, RunCreate, RunDetail, RunDetailQuery,
+    RunList, RunsQuery, RunState, RunSummary, WaitQuery,
+)
+from ..service import stored_data
+from . import reply
+
+__all__ = ["runs"]
+
+runs = Blueprint("runs", __name__)
+
+
+@runs.post("/api/v1/graph/run")
+@tag(["runs"])
+@document_response(RunAccepted, 202)
+@document_response(ErrorBody, 400)
+@document_response(ErrorBody, 404)
+@document_response(ErrorBody, 503)
+@json_body(RunCreate)
+async def start_run(data: RunCreate) -> Response:
+    """Start a run of a stored graph; answers at once with the run id (202).
+
+    Watch it at ``WS /api/v1/graph/ws/{run_id}``, or poll
+    ``GET /api/v1/graph/state/{run_id}``, or long-poll ``GET /api/v1/runs/{id}/wait``.
+    """
+    run = await service().start_run(data)
+    return reply(RunAccepted(run_id=run.id, graph_id=run.graph_id, status="pending",
+                             started_at=run.created_at, initial_state=data.initial_state), 202)
+
+
+@runs.get("/api/v1/graph/state/<run_id>")
+@tag(["runs"])
+@document_response(RunState)
+@document_response(ErrorBody, 404)
+async def run_state(run_id: str) -> Response:
+    """A run's status and current state data."""
+    return reply(RunState.model_validate(await service().run_state(run_id)))
+
+
+@runs.get("/api/v1/runs")
+@tag(["runs"])
+@document_querystring(RunsQuery)
+@document_response(RunList)
+async def list_runs() -> Response:
+    """Runs, newest first, filtered by status and graph, a page at a time."""
+    q = parse_query(RunsQuery)
+    svc = service()
+    records = await svc.rt().store.list_runs(status=q.status, graph_id=q.graph_id,
+                                             limit=q.limit, offset=q.offset)
+    return reply(RunList(items=[_summary(r) for r in records], limit=q.limit, offset=q.offset,
+                         next_offset=q.offset + q.limit if len(records) == q.limit else None))
+
+
+@runs.get("/api/v1/runs/<run_id>")
+@tag(["runs"])
+@document_querystring(RunDetailQuery)
+@document_response(RunDetail)
+@document_response(ErrorBody, 404)
+async def get_run(run_id: str) -> Response:
+    """A run with its execution logs (the seed's rows), a page of logs at a time."""
+    q = parse_query(RunDetailQuery)
+    svc = service()
+    record = await svc.record(run_id)
+    logs = await svc.rt().store.list_logs(run_id, limit=q.logs_limit, offset=q.logs_offset)
+    fields: dict[str, Any] = _summary(record).model_dump()
+    fields.update(initial_state=dict(record.initial_state.get("data") or {}),
+                  current_state=stored_data(record),
+                  final_state=(record.final_state or {}).get("data")
+                  if record.final_state else None,
+                  error_type=record.error_type)
+    live = svc.live(run_id)
+    if live is not None:  # fresher than the store while it runs here
+        fields.update(status=live.status.value, current_state=dict(live.state.data))
+    return reply(RunDetail(**fields, logs=logs, logs_limit=q.logs_limit,
+                           logs_offset=q.logs_offset,
+                           logs_next_offset=q.logs_offset + q.logs_limit
+                           if len(logs) == q.logs_limit else None))
+
+
+@runs.post("/api/v1/runs/<run_id>/cancel")
+@tag(["runs"])
+@document_response(ErrorBody, 404)
+@document_response(ErrorBody, 409)
+async def cancel_run(run_id: str) -> tuple[dict[str, Any], int]:
+    """Cancel a run (202); 409 if it already finished."""
+    return await service().cancel(run_id), 202
+
+
+@runs.get("/api/v1/runs/<run_id>/wait")
+@tag(["runs"])
+@document_querystring(WaitQuery)
+@document_response(RunState)
+@document_response(ErrorBody, 404)
+async def wait_run(run_id: str) -> Response:
+    """Long-poll: answers when the run ends or after ``timeout`` seconds (status tells which)."""
+    q = parse_query(WaitQuery)
+    return reply(RunState.model_validate(await service().wait(run_id, q.timeout)))
+
+
+@runs.get("/api/v1/runs/<run_id>/history")
+@tag(["runs"])
+@document_response(HistoryOut)
+@document_response(ErrorBody, 404)
+async def run_history(run_id: str) -> Response:
+    """The run's checkpoints, one per step, oldest first, each with its state data."""
+    svc = service()
+    await svc.record(run_id)
+    checkpoints = await svc.rt().store.list_checkpoints(run_id)
+    return reply(HistoryOut(run_id=run_id, checkpoints=[
+        CheckpointOut(step=c.step, nodes=c.nodes, state=dict(c.state.get("data") or {}),
+                      changed=c.changed, created_at=c.created_at) for c in checkpoints]))
+
+
+def _summary(r: RunRecord) -> RunSummary:
+    return RunSummary(run_id=r.id, graph_id=r.graph_id, graph_name=r.graph_name,
+                      status=r.status, error=r.error, created_at=r.created_at,
+                      started_at=r.started_at, completed_at=r.completed_at,
+                      updated_at=r.updated_at)

@@ -1,0 +1,109 @@
+"""``WS /api/v1/graph/ws/{run_id}?since=N``: a run's live log (see :mod:`api.feed`).
+
+Close codes: 1000 the run ended (after ``complete``); 1012 the server is restarting
+(after ``released``: reconnect with ``?since``); 1013 the client fell behind (after
+an ``error`` with ``code: "lagged"`` and ``resume_from``); 4400 bad query string;
+4404 no such run; 1011 server error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import anyio
+from pydantic import ValidationError
+from quart import Blueprint, websocket
+
+from runtime import Event
+
+from ..current import metrics, service
+from ..feed import Dropped, Feed, FeedEnd
+from ..schemas import WsQuery
+
+__all__ = ["ws"]
+
+log = logging.getLogger("actorflow.api")
+
+#: Bound on sending the goodbye message and close frame to a client that is not reading.
+GOODBYE_TIMEOUT = 1.0
+
+ws = Blueprint("ws", __name__)
+
+
+@ws.websocket("/api/v1/graph/ws/<run_id>")
+async def run_feed(run_id: str) -> None:
+    """Stream a run's events: replay from ``since`` (default 0), then live, then complete."""
+    svc = service()
+    await websocket.accept()
+    try:
+        since = WsQuery.model_validate(dict(websocket.args)).since
+    except ValidationError:
+        await websocket.close(4400, "since must be a non-negative integer")
+        return
+    if svc.runtime is None:
+        await websocket.close(1013, "the server is not ready")
+        return
+    run = svc.live(run_id)
+    if run is None and await svc.runtime.store.get_run(run_id) is None:
+        await websocket.close(4404, f"no run with id {run_id}")
+        return
+    gauge = metrics().ws_clients
+    gauge.inc()
+    try:
+        await _serve(run_id, run, since)
+    finally:
+        gauge.dec()
+
+
+async def _serve(run_id: str, run: Any, since: int) -> None:
+    svc = service()
+    assert svc.runtime is not None
+    timeout = svc.settings.ws_send_timeout
+    lag = metrics().ws_lag
+
+    async def send(message: dict[str, Any]) -> None:
+        with anyio.move_on_after(timeout) as scope:
+            await websocket.send(json.dumps(message, default=str))
+        if scope.cancelled_caught:
+            raise Dropped(feed.next_seq, f"a send blocked for more than {timeout}s")
+
+    def sent(event: Event) -> None:
+        lag.observe(max(0.0, time.time() - event.ts))
+
+    feed = Feed(run_id, send, store=svc.runtime.store, run=run, buffer=svc.settings.ws_buffer,
+                on_sent=sent)
+    async with anyio.create_task_group() as tg:
+        # Read (and ignore) what the client sends, so its messages never pile up.
+        tg.start_soon(_discard_incoming)
+        try:
+            await feed.stream(since)
+            await _goodbye(None, 1000, "run finished")
+        except Dropped as exc:
+            await _goodbye({"type": "error", "code": "lagged", "resume_from": exc.resume_from,
+                            "message": f"this client fell behind and was dropped ({exc.reason});"
+                            f" reconnect with ?since={exc.resume_from}"}, 1013, "lagged")
+        except FeedEnd:
+            await _goodbye(None, 1012, "server restarting")
+        except Exception:
+            log.exception("WebSocket feed of run %s failed", run_id)
+            await _goodbye({"type": "error", "code": "internal_error",
+                            "message": "the server failed to stream this run; see its log"},
+                           1011, "server error")
+        finally:
+            tg.cancel_scope.cancel()
+
+
+async def _discard_incoming() -> None:
+    while True:
+        await websocket.receive()
+
+
+async def _goodbye(message: dict[str, Any] | None, code: int, reason: str) -> None:
+    """Last message and close frame, bounded: the client may not be reading at all."""
+    with anyio.move_on_after(GOODBYE_TIMEOUT):
+        if message is not None:
+            await websocket.send(json.dumps(message))
+        await websocket.close(code, reason)

@@ -1,0 +1,106 @@
+"""How graph nodes reach a language model, and how each call is accounted for.
+
+Nodes never build providers. They call :func:`ask`, which sends the request
+to the process-wide provider and returns the answer together with a usage
+record (tokens, cost, provider, model, cache hit) that the node writes into
+the run's state (``data.llm_usage``, an append-reduced list) and that is also
+published as a ``log`` event in the run's event stream.
+
+The process-wide provider is built on first use from the environment
+(:func:`nodes.llm.provider_from_env`, offline unless configured) and wrapped in
+a :class:`~nodes.llm.CachingProvider` with a :class:`~nodes.llm.MemoryCache`.
+Embedding applications and tests replace it::
+
+    with use_provider(my_provider):
+        ...  # runs started here ask my_provider
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from nodes.llm import CachingProvider, LLMProvider, LLMRequest, LLMResponse, MemoryCache
+from nodes.llm import provider_from_env
+from runtime import NodeContext
+
+__all__ = ["ask", "get_provider", "set_provider", "usage_record", "usage_totals", "use_provider"]
+
+_provider: LLMProvider | None = None
+
+
+def get_provider() -> LLMProvider:
+    """The provider nodes use; built from the environment on first call.
+
+    Raises:
+        LLMConfigError: if the environment names a provider it does not configure fully.
+    """
+    global _provider
+    if _provider is None:
+        _provider = CachingProvider(provider_from_env(), MemoryCache())
+    return _provider
+
+
+def set_provider(provider: LLMProvider | None) -> None:
+    """Use ``provider`` as is (wrap it in CachingProvider yourself if wanted);
+    ``None`` goes back to building one from the environment on next use."""
+    global _provider
+    _provider = provider
+
+
+@contextmanager
+def use_provider(provider: LLMProvider) -> Iterator[LLMProvider]:
+    """Use ``provider`` inside the block, then restore the previous one."""
+    global _provider
+    previous = _provider
+    _provider = provider
+    try:
+        yield provider
+    finally:
+        _provider = previous
+
+
+def usage_record(response: LLMResponse, *, node: str, purpose: str) -> dict[str, Any]:
+    """The JSON-ready accounting entry for one call."""
+    return {
+        "node": node,
+        "purpose": purpose,
+        "provider": response.provider,
+        "model": response.model,
+        "prompt_tokens": response.usage.prompt_tokens,
+        "completion_tokens": response.usage.completion_tokens,
+        "total_tokens": response.usage.total_tokens,
+        "cost_usd": response.cost_usd,
+        "cached": response.cached,
+    }
+
+
+def usage_totals(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sum of a run's usage records: calls, tokens and cost."""
+    return {
+        "calls": len(records),
+        "cached_calls": sum(1 for r in records if r.get("cached")),
+        "prompt_tokens": sum(int(r.get("prompt_tokens", 0)) for r in records),
+        "completion_tokens": sum(int(r.get("completion_tokens", 0)) for r in records),
+        "total_tokens": sum(int(r.get("total_tokens", 0)) for r in records),
+        "cost_usd": round(sum(float(r.get("cost_usd", 0.0)) for r in records), 10),
+    }
+
+
+async def ask(
+    ctx: NodeContext, request: LLMRequest, *, purpose: str
+) -> tuple[LLMResponse, dict[str, Any]]:
+    """Send ``request`` to the current provider; log and return ``(response, usage record)``.
+
+    Raises:
+        LLMError: when the provider fails (after its own retries).
+    """
+    response = await get_provider().complete(request)
+    record = usage_record(response, node=ctx.node, purpose=purpose)
+    ctx.log(
+        f"llm {purpose}: {record['total_tokens']} tokens, ${record['cost_usd']:.6f}"
+        f"{' (cached)' if response.cached else ''} from {response.provider}/{response.model}",
+        llm=record,
+    )
+    return response, record

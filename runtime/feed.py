@@ -1,0 +1,70 @@
+"""Following a run's events across pauses, resumes and processes.
+
+A run's EventHub lives only while the run executes. ``Feed.follow`` stitches
+what a reader needs together: the store's copy of older events, the live hub,
+and, while the run waits for an answer (holding no task), a wait until it
+resumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import anyio
+
+from .errors import RunNotFoundError
+from .events import Event
+from .status import RunStatus
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+__all__ = ["Feed"]
+
+#: How often a reader re-reads the store for a run that is not in this process.
+POLL_SECONDS = 0.5
+FINISHED = frozenset({"completed", "failed", "cancelled"})
+
+
+class Feed:
+    def __init__(self, runtime: Runtime) -> None:
+        self._rt = runtime
+        self._changes: dict[str, anyio.Event] = {}
+
+    def notify(self, run_id: str) -> None:
+        """The run started, stopped or paused in this process: wake its readers."""
+        event = self._changes.pop(run_id, None)
+        if event is not None:
+            event.set()
+
+    async def _changed(self, run_id: str, timeout: float | None) -> None:
+        event = self._changes.setdefault(run_id, anyio.Event())
+        with anyio.move_on_after(timeout):
+            await event.wait()
+
+    async def follow(self, run_id: str, since: int = 0) -> AsyncIterator[Event]:
+        while True:
+            run = self._rt._runs.get(run_id)
+            if run is not None:
+                async for event in run.events(since):
+                    yield event
+                    since = event.seq + 1
+                if run.status.finished:
+                    return
+                if not run.done:
+                    await run.wait()
+                if run.status is RunStatus.WAITING or run.status is RunStatus.PENDING:
+                    await self._changed(run_id, POLL_SECONDS)
+                continue
+            record = await self._rt.store.get_run(run_id)
+            if record is None:
+                raise RunNotFoundError(f"no run {run_id!r}", run_id=run_id)
+            for event in await self._rt.store.read_events(run_id, since):
+                yield event
+                since = event.seq + 1
+            if record.status in FINISHED:
+                return
+            # Waiting for an answer, or executing in another process: look again when
+            # this process changes it, or after a while.
+            await self._changed(run_id, POLL_SECONDS)

@@ -1,0 +1,123 @@
+"""Human in the loop: a node asks, the run waits, a person answers, the run goes on.
+
+A node calls ``await ask(payload)`` (or ``ctx.ask``). The first time, that raises
+:class:`Interrupt`, which ends the node's attempt without failing it; the branch
+waits under a stable interrupt id while the others go on. When nothing else runs,
+the run pauses (status ``waiting``): it keeps no task and no memory, only its
+checkpoint. ``Runtime.resume(run_id, answer, interrupt_id=...)`` re-executes the
+node, and this time ``ask`` returns the answer. Nodes that ask should therefore be
+idempotent up to their ``ask`` calls, as with any at-least-once node.
+
+Static interrupts (``interrupt_before`` / ``interrupt_after`` a node) work the same
+way, without code in the node.
+"""
+
+from __future__ import annotations
+
+import importlib
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import RunError
+
+if TYPE_CHECKING:
+    from .context import NodeContext
+
+__all__ = ["Interrupt", "WaitEntry", "ask", "InvalidResume", "current_context", "load_schema"]
+
+current_context: ContextVar[NodeContext | None] = ContextVar("actorflow_node", default=None)
+
+
+class InvalidResume(RunError):
+    """A resume was refused: wrong interrupt id, a second answer, a run that isn't
+    waiting, or an answer that fails the interrupt's schema (``details`` says where)."""
+
+    def __init__(self, message: str, *, run_id: str | None = None,
+                 details: list[dict[str, Any]] | None = None) -> None:
+        self.details = details or []
+        super().__init__(message, run_id=run_id)
+
+
+class Interrupt(Exception):
+    """Raised by ``ask`` to pause the branch. Not an error: never retried or reported
+    as a failure. (An Exception, not a BaseException, so that it never looks like a
+    cancellation; nodes must not swallow it with a broad ``except Exception``.)"""
+
+    def __init__(self, interrupt_id: str, payload: Any, schema: str | None) -> None:
+        self.interrupt_id = interrupt_id
+        self.payload = payload
+        self.schema = schema
+        super().__init__(f"waiting for an answer to interrupt {interrupt_id}")
+
+
+@dataclass(slots=True)
+class WaitEntry:
+    """A branch waiting for an answer."""
+
+    id: str
+    kind: str                      # "ask" | "before" | "after"
+    node: str
+    payload: Any = None
+    schema: str | None = None      # "module:qualname" of a pydantic model for the answer
+    activation: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "node": self.node, "payload": self.payload}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "node": self.node, "payload": self.payload,
+                "schema": self.schema}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], activation: dict[str, Any]) -> WaitEntry:
+        return cls(d["id"], d["kind"], d["node"], d.get("payload"), d.get("schema"), activation)
+
+    def validate(self, answer: Any, run_id: str) -> Any:
+        """The answer, validated against the interrupt's schema (as JSON-able data)."""
+        if self.schema is None:
+            return answer
+        model = load_schema(self.schema)
+        try:
+            return model.model_validate(answer).model_dump(mode="json")
+        except ValidationError as exc:
+            details = [{"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                       for e in exc.errors()]
+            raise InvalidResume(
+                f"answer to interrupt {self.id!r} does not match {model.__name__}: "
+                + "; ".join(f"{d['path'] or '(root)'}: {d['message']}" for d in details),
+                run_id=run_id, details=details) from exc
+
+
+def load_schema(path: str) -> type[BaseModel]:
+    module, _, qual = path.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in qual.split("."):
+        obj = getattr(obj, part)
+    if not (isinstance(obj, type) and issubclass(obj, BaseModel)):
+        raise TypeError(f"{path} is not a pydantic model")
+    return obj
+
+
+def schema_path(schema: type[BaseModel] | None) -> str | None:
+    if schema is None:
+        return None
+    qual = schema.__qualname__
+    if "<" in qual:
+        raise TypeError(f"interrupt schema {schema!r} must be a module-level pydantic model")
+    return f"{schema.__module__}:{qual}"
+
+
+async def ask(payload: Any = None, *, schema: type[BaseModel] | None = None) -> Any:
+    """Pause this branch until someone answers; return the answer.
+
+    Call from inside a node. ``payload`` (JSON) says what is asked; ``schema``
+    (a module-level pydantic model) validates the answer at resume time, and the
+    answer is then returned as that model.
+    """
+    ctx = current_context.get()
+    if ctx is None:
+        raise RuntimeError("ask() can only be called from inside a running node")
+    return await ctx.ask(payload, schema=schema)

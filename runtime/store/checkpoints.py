@@ -1,0 +1,104 @@
+"""Checkpoint rows: writing a snapshot or delta, reading a chain back as full states.
+
+See :mod:`.delta` for the delta format. A *chain* is the rows from the last
+snapshot at or before some step up to that step; rebuilding it replays at most
+``snapshot_every - 1`` deltas onto the snapshot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import StoreError
+from .base import Checkpoint
+from .db import Session
+from .delta import apply_delta, make_delta
+from .rows import checkpoint_from_row
+from .schema import Dialect, dumps, loads
+
+__all__ = ["checkpoint_stmts", "fetch_chain", "rebuild", "storage_query"]
+
+_COLS = "run_id, step, nodes, kind, state, delta, pending, frames, next_seq, created_at"
+UPSERT = (
+    f"INSERT INTO checkpoints ({_COLS}) VALUES (:run_id, :step, :nodes, :kind, :state, "
+    ":delta, :pending, :frames, :next_seq, :created_at) ON CONFLICT (run_id, step) DO UPDATE "
+    "SET nodes = excluded.nodes, kind = excluded.kind, state = excluded.state, "
+    "delta = excluded.delta, pending = excluded.pending, frames = excluded.frames, "
+    "next_seq = excluded.next_seq, created_at = excluded.created_at"
+)
+# A snapshot starts a new chain: later rows (left by a run rewound to this step)
+# were deltas against a history that no longer holds.
+TRUNCATE = "DELETE FROM checkpoints WHERE run_id = :run_id AND step > :step"
+CHAIN = (
+    "SELECT * FROM checkpoints WHERE run_id = :r AND step <= :top AND step >= "
+    "(SELECT max(step) FROM checkpoints WHERE run_id = :r AND kind = 'snapshot' "
+    "AND step <= :top) ORDER BY step"
+)
+
+Stmt = tuple[str, dict[str, Any]]
+
+
+def checkpoint_stmts(d: Dialect, c: Checkpoint, prev: dict[str, Any] | None) -> list[Stmt]:
+    """The statements saving ``c``: a delta against ``prev``, or a snapshot if None."""
+    if prev is None:
+        kind, state, delta = "snapshot", dumps(c.state), {"changed": c.changed}
+    else:
+        kind, state, delta = "delta", None, make_delta(prev, c.state, c.changed)
+    row = {
+        "run_id": c.run_id, "step": c.step, "nodes": dumps(c.nodes), "kind": kind,
+        "state": state, "delta": dumps(delta), "pending": dumps(c.pending),
+        "frames": dumps(c.frames), "next_seq": c.next_seq, "created_at": d.ts(c.created_at),
+    }
+    stmts: list[Stmt] = [(UPSERT, row)]
+    if kind == "snapshot":
+        stmts.insert(0, (TRUNCATE, {"run_id": c.run_id, "step": c.step}))
+    return stmts
+
+
+async def fetch_chain(s: Session, run_id: str, top: int | None) -> list[dict[str, Any]]:
+    """Rows to rebuild step ``top`` (None: the latest step; -1: every step)."""
+    if top == -1:
+        return await s.fetch("SELECT * FROM checkpoints WHERE run_id = :r ORDER BY step",
+                             {"r": run_id})
+    if top is None:
+        got = await s.fetch("SELECT max(step) AS m FROM checkpoints WHERE run_id = :r",
+                            {"r": run_id})
+        if not got or got[0]["m"] is None:
+            return []
+        top = int(got[0]["m"])
+    return await s.fetch(CHAIN, {"r": run_id, "top": top})
+
+
+def rebuild(d: Dialect, rows: list[dict[str, Any]], *, keep_all: bool) -> list[Checkpoint]:
+    """Full checkpoints from a chain of rows (only the last unless ``keep_all``)."""
+    out: list[Checkpoint] = []
+    state: dict[str, Any] | None = None
+    for i, r in enumerate(rows):
+        delta = loads(r["delta"])
+        if r["kind"] == "snapshot":
+            state = loads(r["state"])
+        elif state is None:
+            raise StoreError(f"checkpoint {r['run_id']}/{r['step']} has no snapshot before it")
+        else:
+            if keep_all:
+                # apply_delta replaces values and mutates only these two levels, so
+                # copying them keeps the checkpoints already emitted intact.
+                state = dict(state)
+                if isinstance(state.get("data"), dict):
+                    state["data"] = dict(state["data"])
+            state = apply_delta(state, delta)
+        assert state is not None
+        if keep_all or i == len(rows) - 1:
+            out.append(checkpoint_from_row(d, r, state, delta))
+    return out
+
+
+def storage_query(d: Dialect) -> str:
+    """Rows, snapshots and JSON bytes of one run's checkpoints (``:r``)."""
+    size = "octet_length(CAST({} AS TEXT))" if d.postgres else "length({})"
+    return (
+        "SELECT count(*) AS n_rows, "
+        "sum(CASE WHEN kind = 'snapshot' THEN 1 ELSE 0 END) AS snapshots, "
+        f"sum(COALESCE({size.format('state')}, 0) + {size.format('delta')}) AS bytes "
+        "FROM checkpoints WHERE run_id = :r"
+    )

@@ -1,0 +1,214 @@
+"""Resuming, inspecting, editing, forking and replaying stored runs.
+
+Everything here starts from a run's record and checkpoints in the store, so it
+works the same for a run that waits (holding no task), a run that finished long
+ago, and a run a crashed process left behind.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from .errors import ActorflowError, RunError, RunNotFoundError, StateError
+from .events import Event, EventType
+from .interrupts import InvalidResume, WaitEntry
+from .run import Run, pick_interrupt
+from .state import WorkflowState
+from .status import RunStatus
+from .store.base import Checkpoint, RunRecord, utcnow
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+__all__ = ["restore_run", "resume_stored", "get_state", "update_state", "fork", "replay"]
+
+FINISHED = frozenset({"completed", "failed", "cancelled"})
+
+
+async def _record(rt: Runtime, run_id: str) -> RunRecord:
+    record = await rt.store.get_run(run_id)
+    if record is None:
+        raise RunNotFoundError(f"no run {run_id!r} in the store", run_id=run_id)
+    return record
+
+
+async def _next_seq(rt: Runtime, run_id: str, since: int) -> int:
+    later = await rt.store.read_events(run_id, since)
+    return later[-1].seq + 1 if later else since
+
+
+async def restore_run(rt: Runtime, record: RunRecord, *, answers: dict[str, Any] | None = None,
+                      checkpoint: Checkpoint | None = None) -> Run:
+    """A Run object that continues ``record`` from its latest checkpoint."""
+    compiled, _ = await rt.load_graph(record.graph_id or record.graph_name,
+                                      definition=record.options.get("graph_def"))
+    state = WorkflowState.model_validate(record.initial_state)
+    status = RunStatus.WAITING if record.status == "waiting" else RunStatus.PENDING
+    run = rt._new_run(compiled, state, record.options, record.graph_id, status=status)
+    cp = checkpoint or await rt.store.latest_checkpoint(record.id)
+    if cp is not None:
+        run.restore(cp, answers=answers, next_seq=await _next_seq(rt, record.id, cp.next_seq))
+    else:
+        # Interrupted before its first step: start over, numbering events on.
+        run.continue_events(await _next_seq(rt, record.id, 0))
+    return run
+
+
+def _waiting(cp: Checkpoint) -> dict[str, WaitEntry]:
+    out: dict[str, WaitEntry] = {}
+    for a in cp.pending:
+        if a.get("wait") is not None:
+            entry = WaitEntry.from_dict(a["wait"], {k: v for k, v in a.items() if k != "wait"})
+            out[entry.id] = entry
+    return out
+
+
+async def resume_stored(rt: Runtime, run_id: str, answer: Any,
+                        interrupt_id: str | None) -> Run:
+    if run_id in rt._resuming:
+        raise InvalidResume(f"run {run_id} is being resumed right now", run_id=run_id)
+    rt._resuming.add(run_id)
+    try:
+        record = await _record(rt, run_id)
+        if record.status != "waiting":
+            raise InvalidResume(
+                f"run {run_id} is {record.status}, not waiting; only a waiting run can be "
+                "resumed", run_id=run_id)
+        cp = await rt.store.latest_checkpoint(run_id)
+        if cp is None:
+            raise InvalidResume(f"run {run_id} has no checkpoint to resume from", run_id=run_id)
+        entry = pick_interrupt(_waiting(cp), interrupt_id, run_id)
+        value = entry.validate(answer, run_id)
+        run = await restore_run(rt, record, answers={entry.id: value}, checkpoint=cp)
+        run.hub.publish(EventType.RESUMED, entry.node, interrupt_id=entry.id)
+        rt._launch(run)
+        return run
+    finally:
+        rt._resuming.discard(run_id)
+
+
+async def _checkpoint_at(rt: Runtime, run_id: str, step: int | None) -> Checkpoint | None:
+    if step is None:
+        return await rt.store.latest_checkpoint(run_id)
+    cp = await rt.store.get_checkpoint(run_id, step)
+    if cp is None:
+        raise RunError(f"run {run_id} has no checkpoint at step {step}; list them with "
+                       "history()", run_id=run_id)
+    return cp
+
+
+async def get_state(rt: Runtime, run_id: str, step: int | None) -> WorkflowState:
+    record = await _record(rt, run_id)
+    cp = await _checkpoint_at(rt, run_id, step)
+    return WorkflowState.model_validate(cp.state if cp is not None else record.initial_state)
+
+
+def _not_executing(rt: Runtime, run_id: str, what: str) -> None:
+    run = rt._runs.get(run_id)
+    if run is not None and not run.done:
+        raise RunError(f"cannot {what} run {run_id} while it executes; wait for it to stop "
+                       "or pause it with an interrupt", run_id=run_id)
+
+
+async def update_state(rt: Runtime, run_id: str, values: dict[str, Any],
+                       as_node: str | None) -> Checkpoint:
+    _not_executing(rt, run_id, "edit the state of")
+    record = await _record(rt, run_id)
+    compiled, _ = await rt.load_graph(record.graph_id or record.graph_name,
+                                      definition=record.options.get("graph_def"))
+    if as_node is not None and as_node not in compiled.nodes:
+        raise StateError(f"update_state: graph {compiled.name!r} has no node {as_node!r}")
+    cp = await rt.store.latest_checkpoint(run_id)
+    base = cp.state if cp is not None else record.initial_state
+    state = WorkflowState.model_validate(base)
+    changed: dict[str, Any] = {}
+    for key, value in values.items():
+        reducer = compiled.reducers.get(key)
+        changed[key] = state.data[key] = (reducer(state.data.get(key), value)
+                                          if reducer is not None else value)
+    if compiled.state_schema is not None:
+        compiled.state_schema.model_validate(state.data)
+    pending = list(cp.pending) if cp is not None else []
+    frames = list(cp.frames) if cp is not None else []
+    if as_node is not None and not pending:
+        # "As if as_node wrote it": a fork from here goes on along as_node's edges.
+        pending = [{"id": _next_activation(frames), "node": as_node, "frames": [],
+                    "continue_after": True}]
+    seq = await _next_seq(rt, run_id, cp.next_seq if cp is not None else 0)
+    new = Checkpoint(run_id=run_id, step=(cp.step + 1) if cp is not None else 1,
+                     nodes=[as_node or "update_state"], state=state.model_dump(mode="json"),
+                     changed=changed, pending=pending, frames=frames, next_seq=seq + 1)
+    await rt.store.save_checkpoint(new)
+    rt.store.append_event(Event(seq, run_id, EventType.STATE_UPDATED, time.time(), as_node,
+                                {"update": changed, "step": new.step, "manual": True}))
+    await rt.store.update_run(run_id, current_state=new.state)
+    await rt.store.flush()
+    return new
+
+
+def _next_activation(frames: list[dict[str, Any]]) -> int:
+    for f in frames:
+        if f.get("kind") == "counters":
+            return int(f["activation"])
+    return 1_000_000  # no counters recorded: any id no earlier activation used
+
+
+async def fork(rt: Runtime, run_id: str, step: int | None, *,
+               values: dict[str, Any] | None = None, options: dict[str, Any] | None = None
+               ) -> Run:
+    record = await _record(rt, run_id)
+    cp = await _checkpoint_at(rt, run_id, step)
+    if cp is None:
+        return await _start_over(rt, record, options or {"forked_from": {"run_id": run_id}})
+    if not any(f.get("kind") == "counters" for f in cp.frames):
+        raise ActorflowError(
+            f"checkpoint {cp.step} of run {run_id} does not record where the run was (its "
+            "store is not durable); fork and replay from a step need a SQLite or PostgreSQL "
+            "store")
+    compiled, _ = await rt.load_graph(record.graph_id or record.graph_name,
+                                      definition=record.options.get("graph_def"))
+    new_id = str(uuid.uuid4())
+    state = dict(cp.state, run_id=new_id)
+    if values:
+        data = dict(state.get("data") or {})
+        for key, value in values.items():
+            reducer = compiled.reducers.get(key)
+            data[key] = reducer(data.get(key), value) if reducer is not None else value
+        state["data"] = data
+    opts = {**record.options, **(options or {}),
+            "forked_from": {"run_id": run_id, "step": cp.step}}
+    ws = WorkflowState.model_validate(state)
+    run = rt._new_run(compiled, ws, opts, record.graph_id)
+    start = Checkpoint(run_id=new_id, step=cp.step, nodes=list(cp.nodes),
+                       state=ws.model_dump(mode="json"), changed={}, pending=list(cp.pending),
+                       frames=list(cp.frames), next_seq=0, created_at=utcnow())
+    await rt.store.create_run(RunRecord(
+        id=new_id, graph_id=record.graph_id, graph_name=record.graph_name, status="pending",
+        initial_state=ws.model_dump(mode="json"), owner=rt.instance_id,
+        parent_run_id=run_id, options=opts))
+    # Its own first checkpoint, so a crash of the fork resumes the fork.
+    await rt.store.save_checkpoint(start)
+    run.restore(start)
+    rt._launch(run)
+    return run
+
+
+async def _start_over(rt: Runtime, record: RunRecord, extra: dict[str, Any]) -> Run:
+    options = {k: v for k, v in record.options.items()
+               if k not in ("forked_from", "replay_of")}
+    data = dict((record.initial_state or {}).get("data") or {})
+    return await rt.start(record.graph_id or record.graph_name, data,
+                          parent_run_id=record.id, **{**options, **extra})
+
+
+async def replay(rt: Runtime, run_id: str, step: int | None) -> Run:
+    record = await _record(rt, run_id)
+    if record.status not in FINISHED:
+        raise RunError(f"run {run_id} is {record.status}; only a finished run is replayed",
+                       run_id=run_id)
+    marker = {"replay_of": {"run_id": run_id, "step": step}}
+    if step is None:
+        return await _start_over(rt, record, marker)
+    return await fork(rt, run_id, step, options=marker)

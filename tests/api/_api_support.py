@@ -1,0 +1,65 @@
+"""Helpers for the API tests (plain functions and context managers: no async fixtures).
+
+``serving(backend)`` opens an app on a MemoryStore (or ``store``) for the test's
+backend, QuartTrio on trio, and yields its test client; the app's serving
+lifespan (and so its Runtime) runs for the duration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from quart import Quart
+from quart.typing import TestClientProtocol
+
+from api import Settings, create_app
+from runtime import MemoryStore, Store
+
+__all__ = ["serving", "chain_graph", "SEED_CREATE", "make_settings"]
+
+#: The seed's create-graph example, on built-in tools (the code-review tools live in nodes/).
+SEED_CREATE: dict[str, Any] = {
+    "name": "code_review_workflow",
+    "description": "Analyzes Python code quality",
+    "nodes": [
+        {"name": "extract", "tool": "set", "config": {"values": {"functions": ["hello"]}}},
+        {"name": "analyze", "tool": "set", "config": {"values": {"quality_score": 85}}},
+        {"name": "report", "tool": "set", "config": {"values": {"suggestions": ["Add docstring"]}}},
+    ],
+    "edges": [
+        {"from": "extract", "to": "analyze"},
+        {"from": "analyze", "to": "report"},
+    ],
+    "entry_point": "extract",
+}
+
+
+def chain_graph(name: str, *, delay: float = 0.0, fail: bool = False) -> dict[str, Any]:
+    """A -> B -> C on built-in tools; B waits ``delay`` seconds, C fails if ``fail``."""
+    last = ({"name": "c", "tool": "fail", "config": {"message": "boom"}} if fail
+            else {"name": "c", "tool": "set", "config": {"values": {"done": True}}})
+    return {
+        "name": name,
+        "nodes": [
+            {"name": "a", "tool": "set", "config": {"values": {"a": 1}}},
+            {"name": "b", "tool": "delay", "config": {"seconds": delay}},
+            last,
+        ],
+        "edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "c"}],
+    }
+
+
+def make_settings(backend: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"backend": backend, "database_url": "memory://"}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def serving(backend: str, *, store: Store | None = None,
+                  **settings: Any) -> AsyncIterator[TestClientProtocol]:
+    app: Quart = create_app(make_settings(backend, **settings), store=store or MemoryStore())
+    async with app.test_app() as test_app:
+        yield test_app.test_client()

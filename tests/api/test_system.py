@@ -1,0 +1,60 @@
+"""Health, metrics, tools, OpenAPI and the offline docs page."""
+
+from __future__ import annotations
+
+import re
+
+from _api_support import SEED_CREATE, serving
+
+
+async def test_health_is_ok_when_the_database_answers(anyio_backend: str) -> None:
+    async with serving(anyio_backend) as client:
+        response = await client.get("/health")
+        assert response.status_code == 200
+        body = await response.get_json()
+        assert body == {"status": "ok", "database": True, "accepting_runs": True,
+                        "backend": anyio_backend}
+
+
+async def test_tools_lists_the_registry_with_descriptions(anyio_backend: str) -> None:
+    async with serving(anyio_backend) as client:
+        body = await (await client.get("/api/v1/tools")).get_json()
+        names = {t["name"]: t for t in body["tools"]}
+        assert {"set", "delay", "fail"} <= set(names)
+        assert names["set"]["description"]
+
+
+async def test_metrics_count_runs_nodes_and_requests(anyio_backend: str) -> None:
+    async with serving(anyio_backend) as client:
+        graph_id = (await (await client.post("/api/v1/graph/create", json=SEED_CREATE)).get_json())["graph_id"]
+        run = await (await client.post("/api/v1/graph/run", json={"graph_id": graph_id})).get_json()
+        await client.get(f"/api/v1/runs/{run['run_id']}/wait?timeout=10")
+        text = (await (await client.get("/metrics")).get_data()).decode()
+        assert 'actorflow_runs{status="completed"} 1.0' in text
+        assert 'actorflow_runs_finished_total{status="completed"} 1.0' in text
+        assert 'actorflow_node_duration_seconds_count{node="extract"} 1.0' in text
+        assert "actorflow_websocket_clients 0.0" in text
+        assert re.search(r'actorflow_http_requests_total\{method="POST",status="202"\} 1.0', text)
+
+
+async def test_openapi_documents_the_seed_endpoints_and_bodies(anyio_backend: str) -> None:
+    async with serving(anyio_backend) as client:
+        spec = await (await client.get("/openapi.json")).get_json()
+        paths = spec["paths"]
+        for path in ("/api/v1/graph/create", "/api/v1/graph/run",
+                     "/api/v1/graph/state/{run_id}", "/api/v1/graph/{graph_id}",
+                     "/api/v1/runs", "/api/v1/tools", "/health"):
+            assert path in paths, path
+        create = paths["/api/v1/graph/create"]["post"]
+        assert "requestBody" in create and "201" in create["responses"]
+
+
+async def test_docs_page_loads_nothing_from_other_hosts(anyio_backend: str) -> None:
+    async with serving(anyio_backend) as client:
+        page = (await (await client.get("/docs")).get_data()).decode()
+        assert "SwaggerUIBundle" in page
+        assert not re.search(r"(src|href)=\"(https?:)?//", page)
+        for asset in re.findall(r'(?:src|href)="(/docs/static/[^"]+)"', page):
+            response = await client.get(asset)
+            assert response.status_code == 200, asset
+        assert (await client.get("/docs/static/../../setup.py")).status_code == 404
