@@ -182,6 +182,7 @@ class Supervisor:
         top = self._frames.get(act.frames[-1][0]) if act.frames else None
         self.hub.publish(EventType.NODE_COMPLETED, act.node, attempt=result.attempt,
                          duration_ms=round(result.duration * 1000, 3),
+                         update=result.update.data,
                          **({"index": act.index} if act.index is not None else {}))
         if top is not None and top.kind == "map" and top.target == act.node:
             top.results[act.index or 0] = result.update

@@ -52,3 +52,46 @@ def postgres_url() -> str:
             pytest.fail("ACTORFLOW_TEST_POSTGRES_URL is not set in CI; `make test` starts PostgreSQL")
         pytest.skip("no PostgreSQL: run through `make test` or set ACTORFLOW_TEST_POSTGRES_URL")
     return url
+
+
+def _pg_execute(url: str, sql: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    async def go() -> None:
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    # A thread of its own: callers may be inside a running event loop.
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(go())
+        except BaseException as exc:  # re-raised in the caller below
+            errors.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
+def postgres_database(postgres_url: str):  # type: ignore[no-untyped-def]
+    """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    _pg_execute(postgres_url, f"CREATE DATABASE {name}")
+    parts = urlsplit(postgres_url)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    _pg_execute(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -14,6 +14,8 @@ EXPECTED = {
     "END", "Graph", "CompiledGraph", "Runtime", "Run", "RunStatus", "RetryPolicy",
     # state and nodes
     "WorkflowState", "REDUCERS", "NodeContext",
+    # human in the loop
+    "ask",
     # events
     "Event", "EventType",
     # conditions
@@ -27,7 +29,7 @@ EXPECTED = {
     "GraphSerializationError", "ToolNotFoundError", "StateError", "StateValidationError",
     "ParallelWriteConflict", "RunError", "RunNotFoundError", "InvalidTransition", "RunFailed",
     "NodeTimeoutError", "RunTimeoutError", "MaxStepsExceeded", "RunInterrupted",
-    "RunCancelled", "SubscriberLagged", "RuntimeClosedError", "StoreError",
+    "RunCancelled", "RunWaiting", "InvalidResume", "SubscriberLagged", "RuntimeClosedError", "StoreError",
     "StoreUnavailableError", "GraphExistsError",
 }
 

@@ -84,7 +84,7 @@ DEFAULT_MAX_ITERATIONS = 3
 #: Suggestions quoted in the LLM prompt; more would crowd out the code.
 MAX_PROMPT_SUGGESTIONS = 30
 
-_FENCED = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\r?\n(.*?)```", re.DOTALL)
+_FENCED = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 _SYSTEM = (
     "You are a meticulous senior Python reviewer. You fix code-quality problems "
     "without changing what the code does."
@@ -324,8 +324,9 @@ def _revision_request(code: str, suggestions: list[str]) -> LLMRequest:
     prompt = (
         "Revise the Python code below to fix these review findings:\n"
         f"{findings}\n\n"
-        "Keep its behaviour identical. Answer with the complete revised code in a single "
-        "```python fenced block and nothing else.\n\n"
+        # No literal fence in the instructions: fence parsers would pair it with the code's.
+        "Keep its behaviour identical. Answer with the complete revised code in one fenced "
+        "python code block and nothing else.\n\n"
         f"```python\n{code}\n```"
     )
     return LLMRequest(prompt=prompt, system=_SYSTEM)

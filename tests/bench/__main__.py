@@ -20,7 +20,6 @@ note, when neither works.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -84,7 +83,9 @@ class Postgres:
             self.url = url
             print("bench: PostgreSQL from ACTORFLOW_TEST_POSTGRES_URL", file=sys.stderr)
             return
-        if importlib.util.find_spec("runtime.store.sql") is None:
+        # A file check, not an import: this process stays light (children inherit
+        # its ru_maxrss on Linux).
+        if not (REPO / "runtime" / "store" / "sql.py").exists():
             self.note = "unavailable: runtime/store/sql.py (the SQL store) does not exist yet"
             print(f"bench: W4 PostgreSQL skipped: {self.note}", file=sys.stderr)
             return

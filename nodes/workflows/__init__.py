@@ -1,0 +1,29 @@
+"""The example workflows: code review and summarization, as graphs and as JSON.
+
+``EXAMPLE_GRAPHS`` maps each example's graph name to the function that builds
+it; every call builds a fresh, unshared :class:`runtime.Graph`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from runtime import Graph
+
+from .code_review import CODE_REVIEW, build_code_review_graph, code_review_json
+from .summarization import SUMMARIZATION, build_summarization_graph, summarization_json
+
+__all__ = [
+    "CODE_REVIEW",
+    "EXAMPLE_GRAPHS",
+    "SUMMARIZATION",
+    "build_code_review_graph",
+    "build_summarization_graph",
+    "code_review_json",
+    "summarization_json",
+]
+
+EXAMPLE_GRAPHS: dict[str, Callable[[], Graph]] = {
+    CODE_REVIEW: build_code_review_graph,
+    SUMMARIZATION: build_summarization_graph,
+}
