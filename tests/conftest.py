@@ -12,6 +12,7 @@ copies of the test for every backend.)
 from __future__ import annotations
 
 import inspect
+from typing import Any
 import os
 
 import pytest
@@ -95,3 +96,21 @@ def postgres_database(postgres_url: str):  # type: ignore[no-untyped-def]
     parts = urlsplit(postgres_url)
     yield urlunsplit(parts._replace(path=f"/{name}"))
     _pg_execute(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """A fresh store of each kind: in memory, a SQLite file, a PostgreSQL database."""
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("postgres_database"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def durable_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """A fresh durable store: a SQLite file or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("postgres_database"))
