@@ -21,8 +21,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from nodes.llm import CachingProvider, LLMProvider, LLMRequest, LLMResponse, MemoryCache
-from nodes.llm import provider_from_env
+from nodes.llm import (
+    CachingProvider,
+    LLMProvider,
+    LLMRequest,
+    LLMResponse,
+    MemoryCache,
+    provider_from_env,
+)
 from runtime import NodeContext
 
 __all__ = ["ask", "get_provider", "set_provider", "usage_record", "usage_totals", "use_provider"]

@@ -41,7 +41,7 @@ def _snippet(lines: tuple[str, ...], info: FunctionInfo) -> str | None:
     if indent.strip() or not first[info.col :].lstrip().startswith(_opening(info)):
         return None
     body = [
-        line[len(indent) :] if line.startswith(indent) else line
+        line.removeprefix(indent)
         for line in lines[info.lineno - 1 : info.end_lineno]
     ]
     # Decorators matter to the rules (an @overload stub may ignore its arguments);

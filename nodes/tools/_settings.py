@@ -50,13 +50,13 @@ def bool_setting(state: WorkflowState, config: Mapping[str, Any], key: str, defa
     """A boolean setting (JSON ``true``/``false``).
 
     Raises:
-        ValueError: naming the key when the value is not a boolean.
+        TypeError: naming the key when the value is not a boolean.
     """
     value = raw_setting(state, config, key)
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise ValueError(f"{key} must be true or false, got {value!r}")
+        raise TypeError(f"{key} must be true or false, got {value!r}")
     return value
 
 
@@ -64,11 +64,12 @@ def text_input(state: WorkflowState, key: str) -> str:
     """The required text input ``data[key]``.
 
     Raises:
-        ValueError: saying what to send when it is missing or not a string.
+        ValueError: saying what to send when it is missing.
+        TypeError: when it is not a string.
     """
     value = state.data.get(key, _MISSING)
     if value is _MISSING or value is None:
         raise ValueError(f"input {key!r} is missing: start the run with {{{key!r}: \"...\"}}")
     if not isinstance(value, str):
-        raise ValueError(f"input {key!r} must be a string, got {type(value).__name__}")
+        raise TypeError(f"input {key!r} must be a string, got {type(value).__name__}")
     return value

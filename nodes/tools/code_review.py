@@ -99,7 +99,7 @@ def _thresholds(state: WorkflowState, config: Mapping[str, Any]) -> Thresholds:
     if value is None:
         return Thresholds()
     if not isinstance(value, Mapping):
-        raise ValueError(f"thresholds must be an object, got {type(value).__name__}")
+        raise TypeError(f"thresholds must be an object, got {type(value).__name__}")
     try:
         return Thresholds.model_validate(dict(value))
     except ValidationError as exc:
@@ -133,7 +133,7 @@ def extract_functions(state: WorkflowState, config: dict[str, Any]) -> dict[str,
     """Parse ``data.code`` and list its functions, methods, nested functions and named lambdas.
 
     Raises CodeSyntaxError (naming line and column) when the code does not parse,
-    and ValueError for a missing ``code`` or invalid settings.
+    and ValueError/TypeError for a missing ``code`` or invalid settings.
     """
     code = text_input(state, "code")
     thresholds = _thresholds(state, config)
@@ -155,7 +155,7 @@ def analyze_function(state: WorkflowState, config: dict[str, Any]) -> dict[str, 
     """Complexity and issues of one function (``data.function``; a map target)."""
     item = state.data.get("function")
     if not isinstance(item, Mapping):
-        raise ValueError("analyze_function runs once per function: map it over data.functions "
+        raise TypeError("analyze_function runs once per function: map it over data.functions "
                          "with item_key='function'")
     info = FunctionInfo.from_dict(dict(item))
     issues = function_issues(text_input(state, "code"), info, _thresholds(state, config))
@@ -248,7 +248,7 @@ def apply_revision(state: WorkflowState) -> dict[str, Any]:
     """Make the accepted revision the code of the next pass (the original is kept)."""
     revised = state.data.get("revised_code")
     if not isinstance(revised, str):
-        raise ValueError("apply_revision needs data.revised_code (from suggest_improvements)")
+        raise TypeError("apply_revision needs data.revised_code (from suggest_improvements)")
     return {
         "code": revised,
         "original_code": state.data.get("original_code", state.data.get("code")),

@@ -83,7 +83,7 @@ async def summarize_chunk(state: WorkflowState, ctx: NodeContext) -> dict[str, A
     """Summarize one chunk (``data.chunk``; a map target) within its budget."""
     chunk = state.data.get("chunk")
     if not isinstance(chunk, str):
-        raise ValueError("summarize_chunk runs once per chunk: map it over data.chunks "
+        raise TypeError("summarize_chunk runs once per chunk: map it over data.chunks "
                          "with item_key='chunk'")
     max_length = int_setting(state, ctx.config, "max_length", DEFAULT_MAX_LENGTH, minimum=1)
     budget = chunk_budget(chunk, len(state.data.get("chunks") or [chunk]), max_length)

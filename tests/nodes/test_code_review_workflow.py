@@ -179,6 +179,8 @@ def test_tools_are_registered_idempotently_under_the_seed_names() -> None:
     register_tools()
     graphs = nodes.register_all()
     assert [g.name for g in graphs] == ["code_review", "summarization"]
+    for graph in graphs:
+        graph.compile()
     for name in CODE_REVIEW_TOOLS:
         assert name in registry
     assert registry.get("calculate_complexity").description

@@ -53,7 +53,15 @@ def fanout_graph() -> Graph:
     return g
 
 
-async def main(url: str, n: int) -> None:
+async def main(url: str, n: int, mode: str = "loops") -> None:
+    if mode == "ask":
+        import hitlgraphs
+
+        async with Runtime(url) as rt:
+            for i in range(n):
+                await rt.start(hitlgraphs.parallel_graph().compile(), {}, run_id=f"ask-{i}")
+            print("started", flush=True)
+            await anyio.sleep_forever()
     async with Runtime(url) as rt:
         for i in range(n):
             await rt.start(loop_graph().compile(), {"counter": 0}, run_id=f"loop-{i}")
@@ -67,4 +75,4 @@ if __name__ == "__main__":
     # "crashgraph:tick" (importable by the recovering process), not "__main__:tick".
     import crashgraph
 
-    anyio.run(crashgraph.main, sys.argv[1], int(sys.argv[2]))
+    anyio.run(crashgraph.main, sys.argv[1], int(sys.argv[2]), *sys.argv[3:])

@@ -17,7 +17,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from runtime import Runtime, RunStatus
+from runtime import Runtime, RunWaiting
 from runtime.store import open_store
 
 import crashgraph
@@ -26,16 +26,19 @@ RUNS = 3
 HERE = Path(__file__).parent
 
 
-def _start_and_kill(url: str, *, resume_only: bool = False) -> None:
+def _start_and_kill(url: str, *, resume_only: bool = False, mode: str = "loops") -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parents[1])])}
     runs = "0" if resume_only else str(RUNS)
-    proc = subprocess.Popen([sys.executable, str(HERE / "crashgraph.py"), url, runs],
+    proc = subprocess.Popen([sys.executable, str(HERE / "crashgraph.py"), url, runs, mode],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.strip() == b"started", proc.stderr.read() if proc.stderr else line
-        anyio.run(_wait_for_progress, url, resume_only)
+        if mode == "ask":
+            anyio.run(_wait_for_waiting, url)
+        else:
+            anyio.run(_wait_for_progress, url, resume_only)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
@@ -58,6 +61,42 @@ async def _wait_for_progress(url: str, further: bool = False) -> None:
         raise AssertionError("the workload made no progress in 20s")
     finally:
         await store.close()
+
+
+async def _wait_for_waiting(url: str) -> None:
+    store = open_store(url)
+    await store.open()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if len(await store.list_runs(status="waiting")) == RUNS:
+                return
+            await anyio.sleep(0.02)
+        raise AssertionError("the runs did not pause in 20s")
+    finally:
+        await store.close()
+
+
+async def _resume_after_kill(url: str) -> None:
+    import hitlgraphs
+
+    hitlgraphs.CALLS.clear()
+    async with Runtime(url) as rt:
+        # Waiting runs are not resumed by recovery: they wait for an answer.
+        assert rt.runs() == []
+        for i in range(RUNS):
+            run_id = f"ask-{i}"
+            record = await rt.store.get_run(run_id)
+            assert record is not None and record.status == "waiting"
+            run = await rt.resume(run_id, f"a{i}", interrupt_id="ask_a:1:1")
+            with pytest.raises(RunWaiting):
+                await run.result()
+            run = await rt.resume(run_id, f"b{i}", interrupt_id="ask_b:2:1")
+            final = await run.result()
+            assert final.data["a"] == f"a{i}" and final.data["b"] == f"b{i}"
+            assert final.data["joined"] == ["a", "b", "plain"]
+    # In this process only the waiting nodes ran again, never the finished branches.
+    assert "plain" not in hitlgraphs.CALLS and "begin" not in hitlgraphs.CALLS
 
 
 async def _recover_and_check(url: str) -> None:
@@ -129,3 +168,10 @@ def test_a_run_interrupted_too_often_fails_instead_of_resuming(tmp_path: Path) -
             await store.close()
 
     anyio.run(go)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_waiting_runs_survive_a_kill_and_resume_in_a_new_process(durable_url: str,
+                                                                 backend: str) -> None:
+    _start_and_kill(durable_url, mode="ask")
+    anyio.run(_resume_after_kill, durable_url, backend=backend)

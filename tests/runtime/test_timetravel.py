@@ -1,0 +1,123 @@
+"""History, state at any step, editing state, forking and replaying runs."""
+
+from __future__ import annotations
+
+import pytest
+
+import hitlgraphs as hg
+from runtime import ActorflowError, Runtime, RunWaiting
+
+
+async def test_history_lists_the_state_after_every_step(store_url: str) -> None:
+    async with Runtime(store_url) as rt:
+        run = await rt.start(hg.counter_graph(4).compile(), {})
+        await run.result()
+        history = await rt.history(run.id)
+    assert [c.step for c in history] == [1, 2, 3, 4]
+    assert [c.state["data"]["n"] for c in history] == [1, 2, 3, 4]
+    assert all(c.nodes == ["step"] for c in history)
+
+
+async def test_get_state_returns_the_state_at_any_checkpoint(store_url: str) -> None:
+    async with Runtime(store_url) as rt:
+        run = await rt.start(hg.counter_graph(4).compile(), {})
+        await run.result()
+        assert (await rt.get_state(run.id, 2)).data["n"] == 2
+        assert (await rt.get_state(run.id)).data["n"] == 4
+
+
+async def test_fork_goes_on_from_a_checkpoint_and_leaves_the_original_untouched(durable_url: str) -> None:
+    async with Runtime(durable_url) as rt:
+        run = await rt.start(hg.counter_graph(5).compile(), {})
+        await run.result()
+        fork = await rt.fork(run.id, 2, values={"n": 10})
+        final = await fork.result()
+        # From step 2 with n edited to 10: one more step, then the loop ends (n >= 5).
+        assert final.data["n"] == 11
+        record = await rt.store.get_run(fork.id)
+        assert record is not None and record.parent_run_id == run.id
+        assert record.options["forked_from"] == {"run_id": run.id, "step": 2}
+        original = await rt.store.get_run(run.id)
+        assert original is not None and original.final_state is not None
+        assert original.final_state["data"]["n"] == 5
+        assert [c.step for c in await rt.history(run.id)] == [1, 2, 3, 4, 5]
+
+
+async def test_fork_from_a_step_needs_a_durable_store() -> None:
+    async with Runtime() as rt:
+        run = await rt.start(hg.counter_graph(3).compile(), {})
+        await run.result()
+        with pytest.raises(ActorflowError, match="durable"):
+            await rt.fork(run.id, 1)
+
+
+async def test_replay_runs_a_finished_run_again_with_the_same_inputs(store_url: str) -> None:
+    async with Runtime(store_url) as rt:
+        run = await rt.start(hg.counter_graph(3).compile(), {"n": 0})
+        first = await run.result()
+        again = await rt.replay(run.id)
+        second = await again.result()
+        record = await rt.store.get_run(again.id)
+    assert second.data == first.data
+    assert record is not None and record.options["replay_of"]["run_id"] == run.id
+
+
+async def test_replay_from_a_checkpoint_records_the_step(durable_url: str) -> None:
+    async with Runtime(durable_url) as rt:
+        run = await rt.start(hg.counter_graph(3).compile(), {})
+        await run.result()
+        again = await rt.replay(run.id, 1)
+        assert (await again.result()).data["n"] == 3
+        record = await rt.store.get_run(again.id)
+    assert record is not None and record.options["replay_of"] == {"run_id": run.id, "step": 1}
+
+
+async def test_replay_of_an_unfinished_run_is_refused(store_url: str) -> None:
+    async with Runtime(store_url) as rt:
+        run = await rt.start(hg.approval_graph().compile(), {})
+        with pytest.raises(RunWaiting):
+            await run.result()
+        with pytest.raises(ActorflowError, match="only a finished run"):
+            await rt.replay(run.id)
+
+
+async def test_update_state_edits_a_waiting_run_before_it_resumes(store_url: str) -> None:
+    async with Runtime(store_url) as rt:
+        run = await rt.start(hg.approval_graph().compile(), {})
+        with pytest.raises(RunWaiting):
+            await run.result()
+        checkpoint = await rt.update_state(run.id, {"draft": "v2"}, as_node="draft")
+        assert checkpoint.nodes == ["draft"]
+        assert (await rt.get_state(run.id)).data["draft"] == "v2"
+        resumed = await rt.resume(run.id, {"approved": True})
+        final = await resumed.result()
+    assert final.data["draft"] == "v2"
+
+
+async def test_update_state_as_a_node_then_fork_goes_on_along_that_nodes_edges(durable_url: str) -> None:
+    async with Runtime(durable_url) as rt:
+        run = await rt.start(hg.counter_graph(3).compile(), {})
+        await run.result()
+        cp = await rt.update_state(run.id, {"n": 0}, as_node="step")
+        fork = await rt.fork(run.id, cp.step)
+        # n=0 written "by step": its loop condition holds again, three more steps.
+        assert (await fork.result()).data["n"] == 3
+
+
+async def test_update_state_of_a_running_run_is_refused() -> None:
+    import anyio
+
+    from runtime import END, Graph, WorkflowState
+
+    gate = anyio.Event()
+
+    async def hold(state: WorkflowState) -> None:
+        await gate.wait()
+
+    async with Runtime() as rt:
+        run = await rt.start(Graph("hold").add_node("hold", hold).add_edge("hold", END), {})
+        await anyio.wait_all_tasks_blocked()
+        with pytest.raises(ActorflowError, match="while it executes"):
+            await rt.update_state(run.id, {"x": 1})
+        gate.set()
+        await run.result()
