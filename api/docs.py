@@ -6,9 +6,11 @@ Swagger UI files that the ``swagger-ui-bundle`` package ships, from this server.
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
-from quart import Blueprint, Response, current_app, send_from_directory
+import anyio
+from quart import Blueprint, Response, current_app
 from quart_schema import hide
 
 __all__ = ["docs", "ASSETS"]
@@ -66,6 +68,14 @@ async def docs_asset(name: str) -> Response:
         from .errors import ApiError
 
         raise ApiError(404, "not_found", f"no docs asset {name!r}")
-    response = await send_from_directory(_bundle_dir(), name)
+    # Read whole and kept: four small files. (quart-trio's file responses hang under
+    # the trio test client, so Quart's send_file is not used.)
+    data = _cache.get(name)
+    if data is None:
+        data = _cache[name] = await anyio.Path(_bundle_dir() / name).read_bytes()
+    response = Response(data, content_type=mimetypes.guess_type(name)[0] or "text/plain")
     response.cache_control.max_age = 86400
     return response
+
+
+_cache: dict[str, bytes] = {}

@@ -71,6 +71,9 @@ class Result:
 class NodeActor:
     """The mailbox and worker pool of one node in one run."""
 
+    __slots__ = ("node", "run_id", "hub", "_results", "_tg", "_limit", "_linger", "_send",
+                 "_receive", "workers", "busy")
+
     def __init__(self, node: CompiledNode, run_id: str, hub: EventHub,
                  results: MemoryObjectSendStream[Result], tg: TaskGroup) -> None:
         self.node = node

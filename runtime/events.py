@@ -108,6 +108,8 @@ class EventHub:
     that start before what is kept in memory.
     """
 
+    __slots__ = ("run_id", "_log", "_base", "_next", "_subs", "_closed", "_sink", "_history")
+
     def __init__(
         self,
         run_id: str,

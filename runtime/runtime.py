@@ -281,9 +281,14 @@ class Runtime:
     def _track(self, run: Run) -> None:
         self._runs[run.id] = run
         if len(self._runs) > self.keep_finished:
-            excess = len(self._runs) - self.keep_finished
-            for rid in [k for k, r in self._runs.items() if r.done][:excess]:
-                del self._runs[rid]
+            # Forget the oldest finished runs (the store keeps them). Stops at the first
+            # run still going, so this costs O(evicted), not O(runs), per start.
+            while len(self._runs) > self.keep_finished:
+                oldest_id, oldest = next(iter(self._runs.items()))
+                if not oldest.done:
+                    self._runs.move_to_end(oldest_id)
+                    break
+                del self._runs[oldest_id]
 
     def events(self, run_id: str, since: int = 0) -> AsyncIterator[Event]:
         """Every event of a run from ``since``: replayed, then live, across pauses and

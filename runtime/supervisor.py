@@ -39,6 +39,13 @@ __all__ = ["Supervisor"]
 class Supervisor:
     """Executes one run of a compiled graph. Create, optionally ``restore()``, then ``run()``."""
 
+    # Slots: thousands of runs may be in flight at once.
+    __slots__ = ("graph", "run_id", "hub", "store", "durable", "max_steps", "state", "steps",
+                 "dispatched", "_frames", "_pending", "_next_activation", "_next_frame",
+                 "_actors", "_restored", "_view", "waiting", "interrupt_before",
+                 "interrupt_after", "accepting_resume", "_answers", "_resumes", "_tg",
+                 "_results")
+
     def __init__(self, graph: CompiledGraph, state: WorkflowState, hub: EventHub, *,
                  store: Store | None = None, max_steps: int | None = None) -> None:
         self.graph = graph
@@ -175,7 +182,12 @@ class Supervisor:
             return
         if result.error is not None:
             self._failed(node, result)
-            await self._checkpoint([act.node], {})
+            top = self._frames.get(act.frames[-1][0]) if act.frames else None
+            if top is not None and top.kind == "map" and top.target == act.node and top.complete:
+                # A handled failure was the map's last item: merge the others, go on.
+                await self._finish_map(top)
+            else:
+                await self._checkpoint([act.node], {})
             return
         assert result.update is not None
         self.steps += 1

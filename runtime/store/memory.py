@@ -158,7 +158,11 @@ class MemoryStore:
     def append_event(self, event: Event) -> None:
         # Events are frozen and their payloads never mutated after publishing: keep
         # them by reference. A repeated seq (a resumed run re-publishing) keeps the first.
-        self._events.setdefault(event.run_id, {}).setdefault(event.seq, event)
+        events = self._events.get(event.run_id)
+        if events is None:
+            events = self._events[event.run_id] = {}
+        if event.seq not in events:
+            events[event.seq] = event
 
     async def read_events(
         self, run_id: str, since: int = 0, until: int | None = None

@@ -1,15 +1,19 @@
-"""Running asyncio-only database code from any event loop (asyncio or trio).
+"""Where a store's database coroutines run, from any event loop (asyncio or trio).
 
 ``databases`` (and asyncpg/aiosqlite under it) only work on asyncio. A store
-therefore owns ONE worker thread running a private asyncio loop; every store
-method submits one complete unit of work to it and awaits the result from the
-caller's loop. The same path is used when the caller is itself on asyncio: one
-code path, and a slow query can never stall the caller's loop.
+opened under **asyncio** runs its writer and connections on the caller's own
+loop: no thread hop between a run and the store (aiosqlite still runs SQLite
+in its connection thread, and asyncpg is non-blocking, so a slow query never
+stalls the loop). A store opened under **trio** owns ONE worker thread running
+a private asyncio loop; every store method submits one complete unit of work
+to it and awaits the result from the trio side. The store's logic is the same
+coroutine code either way: only *where* it runs differs (:class:`StoreLoop`).
 
 Waiting is non-blocking on both sides: the caller parks on an ``anyio.Event``
 that the worker sets through the caller loop's thread-safe entry point
-(``call_soon_threadsafe`` / trio's ``run_sync_soon``). No thread of anyio's
-worker pool is tied up per pending call, so thousands of runs can wait at once.
+(``call_soon_threadsafe`` / trio's ``run_sync_soon``), or directly when it is
+the same thread. No thread of anyio's worker pool is tied up per pending call,
+so thousands of runs can wait at once.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any, TypeVar
 import anyio
 import sniffio
 
-__all__ = ["LoopThread", "threadsafe_setter"]
+__all__ = ["LoopThread", "StoreLoop", "threadsafe_setter", "wait_future"]
 
 T = TypeVar("T")
 
@@ -47,8 +51,12 @@ def threadsafe_setter(event: anyio.Event) -> Callable[[], None]:
 
         return set_trio
     loop = asyncio.get_running_loop()
+    owner = threading.get_ident()
 
     def set_asyncio() -> None:
+        if threading.get_ident() == owner:  # the store runs on this very loop
+            event.set()
+            return
         try:
             loop.call_soon_threadsafe(event.set)
         except RuntimeError:  # loop closed
@@ -132,7 +140,7 @@ class LoopThread:
         return future.result()
 
 
-async def wait_future(future: concurrent.futures.Future[Any]) -> None:
+async def wait_future(future: concurrent.futures.Future[Any] | asyncio.Future[Any]) -> None:
     """Wait (non-blocking) until ``future`` is done; cancel it if we are cancelled."""
     if future.done():
         return
@@ -145,3 +153,66 @@ async def wait_future(future: concurrent.futures.Future[Any]) -> None:
         if not future.done():
             future.cancel()
 
+
+class StoreLoop:
+    """The asyncio loop a store's database work runs on.
+
+    :meth:`start` under asyncio adopts the running loop (the store lives on it);
+    under trio (or any other library) it starts a :class:`LoopThread`.
+    :meth:`call` runs one unit of work there and returns its result, as its
+    own asyncio task in both cases, so that a cancelled caller cancels the unit
+    once, asyncio-style, and the unit's clean-up (a ROLLBACK) still runs.
+    """
+
+    def __init__(self, name: str = "actorflow-store") -> None:
+        self._thread = LoopThread(name)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("the store's loop is not running; call open() first")
+        return self._loop
+
+    @property
+    def threaded(self) -> bool:
+        """True when the work runs on a worker thread (the caller is not on asyncio)."""
+        return self._thread.running
+
+    @property
+    def running(self) -> bool:
+        return self._loop is not None
+
+    async def start(self) -> None:
+        if self._loop is not None:
+            return
+        if sniffio.current_async_library() == "asyncio":
+            self._loop = asyncio.get_running_loop()
+        else:
+            self._thread.start()
+            self._loop = self._thread.loop
+
+    async def stop(self) -> None:
+        self._loop = None
+        if self._thread.running:
+            await self._thread.stop()
+
+    async def call(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run ``factory()`` on the store's loop and await its result here."""
+        loop = self.loop
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:  # not on asyncio (trio)
+            here = None
+        if here is loop:
+            task = loop.create_task(factory())
+            await wait_future(task)
+            return task.result()
+        return await self._thread_call(loop, factory)
+
+    @staticmethod
+    async def _thread_call(loop: asyncio.AbstractEventLoop,
+                           factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        future = asyncio.run_coroutine_threadsafe(factory(), loop)
+        await wait_future(future)
+        return future.result()

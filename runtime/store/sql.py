@@ -1,7 +1,8 @@
 """SQLStore: the Store protocol on SQLite (aiosqlite) or PostgreSQL (asyncpg).
 
-All database work runs on a private asyncio loop in one worker thread
-(:mod:`.portal`), so the store works the same under asyncio and trio. Writes
+All database work runs on the store's asyncio loop (:mod:`.portal`): the
+opener's own loop under asyncio, a private loop in one worker thread under
+trio; the code is the same either way. Writes
 that may be batched (checkpoints, events, run rows) go through the single
 group-committing :class:`~.writer.Writer`; reads and rare writes (graphs,
 prune, claims) are single units of work with retries (:mod:`.db`).
@@ -25,7 +26,7 @@ from .delta import BaseCache
 from .errors import GraphExistsError
 from .memory import ACTIVE, FINISHED
 from .migrations import migrate
-from .portal import LoopThread
+from .portal import StoreLoop
 from .rows import (
     INSERT_RUN,
     event_from_row,
@@ -82,7 +83,7 @@ class SQLStore:
         self.max_queue = max_queue
         self._db = Db(url, self.dialect, opts, unavailable_timeout=unavailable_timeout,
                       busy_timeout=busy_timeout)
-        self._thread = LoopThread(f"actorflow-store-{self.dialect.name}")
+        self._home = StoreLoop(f"actorflow-store-{self.dialect.name}")
         self._writer: Writer | None = None
         self._bases = BaseCache()
 
@@ -94,7 +95,7 @@ class SQLStore:
     # lifecycle --------------------------------------------------------------
 
     async def open(self) -> None:
-        self._thread.start()
+        await self._home.start()
         db = self._db
 
         async def start() -> Writer:
@@ -102,7 +103,7 @@ class SQLStore:
             writer: Writer | None = None
             try:
                 await db.run(migrate, writer=True)
-                writer = Writer(db, self._thread.loop, max_queue=self.max_queue,
+                writer = Writer(db, self._home.loop, max_queue=self.max_queue,
                                 unavailable_timeout=db.unavailable_timeout)
                 await writer.start()
             finally:
@@ -112,16 +113,16 @@ class SQLStore:
 
         opened = False
         try:
-            self._writer = await self._thread.call(start)
+            self._writer = await self._home.call(start)
             opened = True
         finally:
             if not opened:
                 with anyio.move_on_after(10, shield=True):
-                    await self._thread.stop()
+                    await self._home.stop()
 
     async def close(self) -> None:
         """Write what is queued (bounded wait), disconnect, stop the worker thread."""
-        if not self._thread.running:
+        if not self._home.running:
             return
         writer, db = self._writer, self._db
         self._writer = None
@@ -135,10 +136,10 @@ class SQLStore:
 
         try:
             with anyio.move_on_after(30, shield=True):
-                await self._thread.call(shutdown)
+                await self._home.call(shutdown)
         finally:
             with anyio.move_on_after(10, shield=True):
-                await self._thread.stop()
+                await self._home.stop()
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -158,7 +159,7 @@ class SQLStore:
         """One unit of work on the worker loop, retried on transient errors."""
         self._w()
         db = self._db
-        return await self._thread.call(lambda: db.run(unit, writer=writer))
+        return await self._home.call(lambda: db.run(unit, writer=writer))
 
     # graphs -----------------------------------------------------------------
 
@@ -370,7 +371,7 @@ class SQLStore:
         if self._writer is None:
             return False
         try:
-            return await self._thread.call(self._db.ping)
+            return await self._home.call(self._db.ping)
         except Exception:  # noqa: BLE001 - any failure means "not healthy"
             return False
 

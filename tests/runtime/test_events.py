@@ -8,7 +8,14 @@ import anyio
 import pytest
 
 from runtime import (
-    END, Event, EventType, Graph, NodeContext, Runtime, RunStatus, SubscriberLagged,
+    END,
+    Event,
+    EventType,
+    Graph,
+    NodeContext,
+    RunStatus,
+    Runtime,
+    SubscriberLagged,
     WorkflowState,
 )
 from runtime.events import EventHub

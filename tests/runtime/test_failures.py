@@ -9,8 +9,18 @@ import anyio
 import pytest
 
 from runtime import (
-    END, EventType, Graph, NodeTimeoutError, ParallelWriteConflict, RetryPolicy, Runtime,
-    RunCancelled, RunFailed, RunStatus, RunTimeoutError, WorkflowState,
+    END,
+    EventType,
+    Graph,
+    NodeTimeoutError,
+    ParallelWriteConflict,
+    RetryPolicy,
+    RunCancelled,
+    RunFailed,
+    RunStatus,
+    Runtime,
+    RunTimeoutError,
+    WorkflowState,
 )
 
 Node = Callable[[WorkflowState], Any]
@@ -432,3 +442,64 @@ async def test_handled_failure_is_published_as_a_handled_node_failed_event() -> 
     (failed,) = [e for e in events if e.type is EventType.NODE_FAILED]
     assert failed.node == "bad" and failed.data["handled"] is True
     assert events[-1].type is EventType.RUN_COMPLETED
+
+
+def map_with_failing_item(fail_last: bool) -> tuple[Graph, list[str]]:
+    """Map over [0, 1]; item 1 fails (handled). ``fail_last``: it fails after item 0 is done."""
+    order: list[str] = []
+    item0_done = anyio.Event()
+    item1_failed = anyio.Event()
+
+    async def work(state: WorkflowState) -> dict[str, Any]:
+        if state.data["item"] == 1:
+            if fail_last:
+                await item0_done.wait()
+            item1_failed.set()
+            raise ValueError("item 1")
+        if not fail_last:
+            await item1_failed.wait()
+        item0_done.set()
+        return {"out": 0}
+
+    async def handler(state: WorkflowState) -> None:
+        order.append("handler")
+
+    async def after(state: WorkflowState) -> None:
+        order.append("after")
+
+    g = Graph("map", reducers={"out": "append"})
+    g.add_node("split", nothing).add_node("work", work)
+    g.add_node("handler", handler).add_node("after", after)
+    g.add_map_edge("split", "work", over="items")
+    g.add_edge("work", "after")
+    g.add_error_edge("work", "handler")
+    return g, order
+
+
+@pytest.mark.parametrize("fail_last", [False, True], ids=["fails-first", "fails-last"])
+async def test_handled_map_item_failure_still_merges_the_other_items(fail_last: bool) -> None:
+    g, order = map_with_failing_item(fail_last)
+    final = await run_graph(g, {"items": [0, 1], "out": []})
+    assert final.data["out"] == [0]
+    assert final.errors == ["work: ValueError: item 1"]
+    assert sorted(order) == ["after", "handler"]
+
+
+async def test_handled_failure_in_a_fan_out_branch_still_reaches_the_join_once() -> None:
+    ran: list[str] = []
+
+    def record(name: str) -> Node:
+        async def fn(state: WorkflowState) -> None:
+            ran.append(name)
+
+        return fn
+
+    g = Graph("fan").add_node("s", nothing).add_node("bad", failing(1)[0])
+    g.add_node("ok", record("ok")).add_node("fix", record("fix")).add_node("join", record("join"))
+    g.add_edge("s", ["bad", "ok"]).add_join(["bad", "ok"], "join")
+    g.add_error_edge("bad", "fix")
+    g.add_edge("fix", "join")
+    final = await run_graph(g)
+    assert sorted(ran) == ["fix", "join", "ok"]
+    assert ran[-1] == "join"
+    assert final.errors == ["bad: ValueError: failure 1"]

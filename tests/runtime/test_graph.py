@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -9,7 +10,12 @@ import pytest
 from pydantic import BaseModel
 
 from runtime import (
-    END, Graph, GraphSerializationError, GraphValidationError, RetryPolicy, ToolRegistry,
+    END,
+    Graph,
+    GraphSerializationError,
+    GraphValidationError,
+    RetryPolicy,
+    ToolRegistry,
     WorkflowState,
 )
 from runtime.compiled import CompiledGraph
@@ -54,7 +60,7 @@ def chain(*names: str) -> Graph:
     g = Graph("chain")
     for n in names:
         g.add_node(n, step)
-    for a, b in zip(names, names[1:]):
+    for a, b in itertools.pairwise(names):
         g.add_edge(a, b)
     g.add_edge(names[-1], END)
     return g

@@ -95,7 +95,7 @@ def test_mermaid_keeps_nodes_whose_names_differ_only_in_punctuation_apart() -> N
     for n in ("a-b", "a_b", "a b"):
         g.add_node(n, step)
     g.add_edge("a-b", ["a_b", "a b"])
-    ids = re.findall(r"^\s+(n_\S+)\[", g.to_mermaid(), flags=re.M)
+    ids = re.findall(r"^\s+(n_\S+)\[", g.to_mermaid(), flags=re.MULTILINE)
     assert len(ids) == 3 and len(set(ids)) == 3
 
 

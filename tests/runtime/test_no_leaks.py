@@ -14,7 +14,15 @@ import pytest
 import sniffio
 
 from runtime import (
-    END, Graph, Run, RunCancelled, RunFailed, RunStatus, Runtime, RunTimeoutError, WorkflowState,
+    END,
+    Graph,
+    Run,
+    RunCancelled,
+    RunFailed,
+    RunStatus,
+    Runtime,
+    RunTimeoutError,
+    WorkflowState,
 )
 
 
@@ -85,7 +93,7 @@ async def run_and_count(busy: Busy, end: str, **start_kw: Any) -> tuple[int, int
 
 async def test_busy_run_has_node_tasks_the_counter_sees() -> None:
     busy = Busy()
-    before, during, after, _ = await run_and_count(busy, "release")
+    before, during, _after, _ = await run_and_count(busy, "release")
     assert during > before + 3  # run, supervisor and node actors are counted
 
 

@@ -8,10 +8,18 @@ import anyio
 import pytest
 
 from runtime import (
-    END, Graph, NodeContext, Runtime, RunFailed, ToolInfo, ToolNotFoundError, ToolRegistry,
-    WorkflowState, registry,
+    END,
+    Graph,
+    NodeContext,
+    RunFailed,
+    Runtime,
+    ToolInfo,
+    ToolNotFoundError,
+    ToolRegistry,
+    WorkflowState,
+    builtin_tools,
+    registry,
 )
-from runtime import builtin_tools
 
 
 async def run_graph(graph: Graph, data: dict[str, Any] | None = None) -> WorkflowState:

@@ -9,7 +9,13 @@ import anyio
 import pytest
 
 from runtime import (
-    END, Graph, MaxStepsExceeded, ParallelWriteConflict, Runtime, RunFailed, WorkflowState,
+    END,
+    Graph,
+    MaxStepsExceeded,
+    ParallelWriteConflict,
+    RunFailed,
+    Runtime,
+    WorkflowState,
 )
 
 Node = Callable[[WorkflowState], Any]
@@ -417,6 +423,20 @@ async def test_map_over_a_non_list_fails_naming_the_edge() -> None:
     g.add_map_edge("split", "work", over="items")
     with pytest.raises(RunFailed, match=r"map edge split->work: data\['items'\] must be a list"):
         await run_graph(g, {"items": "abc"})
+
+
+async def test_map_as_one_branch_of_a_fan_out_joins_with_the_others_once() -> None:
+    t = Trace()
+    g = Graph("fan-map", reducers={"out": "append"})
+    t.add(g, "s", "join")
+    g.add_node("plain", appender("out", "plain", t.order))
+    g.add_node("work", appender("out", "w", t.order))
+    g.add_edge("s", "plain")
+    g.add_map_edge("s", "work", over="items")
+    g.add_join(["plain", "work"], "join")
+    final = await run_graph(g, {"items": [1, 2, 3]})
+    assert sorted(final.data["out"]) == ["plain", "w", "w", "w"]
+    assert t.order.count("join") == 1 and t.order[-1] == "join"
 
 
 # --- max_steps ---------------------------------------------------------------------------------

@@ -8,8 +8,15 @@ import anyio
 import pytest
 
 from runtime import (
-    END, CompiledGraph, Graph, RunCancelled, RunNotFoundError, RunStatus, Runtime,
-    RuntimeClosedError, WorkflowState,
+    END,
+    CompiledGraph,
+    Graph,
+    RunCancelled,
+    RunNotFoundError,
+    RunStatus,
+    Runtime,
+    RuntimeClosedError,
+    WorkflowState,
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,14 @@ import pytest
 from pydantic import BaseModel
 
 from runtime import (
-    END, REDUCERS, Graph, Runtime, RunFailed, StateError, StateValidationError, ToolRegistry,
+    END,
+    REDUCERS,
+    Graph,
+    RunFailed,
+    Runtime,
+    StateError,
+    StateValidationError,
+    ToolRegistry,
     WorkflowState,
 )
 from runtime.state import StateUpdate, resolve_reducer
@@ -35,7 +43,7 @@ def chain_of(*nodes: Node, **graph_kw: Any) -> Graph:
     names = [f"n{i}" for i in range(len(nodes))]
     for name, fn in zip(names, nodes):
         g.add_node(name, fn)
-    for a, b in zip(names, names[1:]):
+    for a, b in itertools.pairwise(names):
         g.add_edge(a, b)
     g.add_edge(names[-1], END)
     return g

@@ -1,0 +1,77 @@
+"""Serving the app with Hypercorn, programmatically, on asyncio or trio.
+
+On SIGTERM or SIGINT the server drains: new runs get 503, running runs are
+released (checkpointed, left ``pending``; they resume when a server opens the
+same database again), their WebSocket feeds end with ``released``, and Hypercorn
+then finishes the open requests within ``graceful_timeout`` and stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import anyio
+from hypercorn.config import Config
+from quart import Quart
+
+from .app import create_app
+from .current import SERVICE_KEY
+from .service import ApiService
+from .settings import Settings
+
+__all__ = ["serve", "hypercorn_config"]
+
+log = logging.getLogger("actorflow.api")
+
+
+def hypercorn_config(settings: Settings) -> Config:
+    """Hypercorn's config for ``settings``."""
+    config = Config()
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    config.bind = [f"{host}:{settings.port}"]
+    config.graceful_timeout = settings.graceful_timeout
+    config.accesslog = logging.getLogger("hypercorn.access") if settings.access_log else None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.loglevel = settings.log_level.upper()
+    return config
+
+
+def serve(settings: Settings, app: Quart | None = None) -> None:
+    """Serve until SIGTERM/SIGINT, then drain and stop. Blocks."""
+    app = app or create_app(settings)
+    anyio.run(_serve, app, settings, backend=settings.backend)
+
+
+async def _serve(app: Quart, settings: Settings) -> None:
+    service: ApiService = app.extensions[SERVICE_KEY]
+
+    async def shutdown_trigger() -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                log.info("received %s: draining (no new runs; running runs are released "
+                         "and resume on the next start)", signal.Signals(signum).name)
+                break
+        await service.drain()
+
+    config = hypercorn_config(settings)
+    log.info("actorflow serving on http://%s:%s (backend %s, database %s)", settings.host,
+             settings.port, settings.backend, _redact(settings.database_url))
+    if settings.backend == "trio":
+        from hypercorn.trio import serve as trio_serve
+
+        await trio_serve(app, config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+    else:
+        from hypercorn.asyncio import serve as asyncio_serve
+
+        await asyncio_serve(app, config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+    log.info("actorflow stopped")
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for logs."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not at or ":" not in creds:
+        return url
+    return f"{scheme}{sep}{creds.split(':', 1)[0]}:***@{host}"
