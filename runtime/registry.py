@@ -15,6 +15,7 @@ import difflib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import builtins
 from typing import Any, TypeVar
 
 from .errors import ToolNotFoundError
@@ -173,18 +174,18 @@ class ToolRegistry:
     def reducers(self) -> dict[str, Callable[[Any, Any], Any]]:
         return dict(self._reducers)
 
-    def list(self) -> list[ToolInfo]:
+    def list(self) -> builtins.list[ToolInfo]:
         """Every registered tool, sorted by name."""
         return [self._tools[k] for k in sorted(self._tools)]
 
-    def conditions(self) -> list[str]:
+    def conditions(self) -> builtins.list[str]:
         return sorted(self._conditions)
 
     def __contains__(self, name: object) -> bool:
         return name in self._tools
 
     @staticmethod
-    def _close(name: str, names: dict[str, Any]) -> list[str]:
+    def _close(name: str, names: dict[str, Any]) -> builtins.list[str]:
         return difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)
 
 

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 import anyio
-from anyio.abc import TaskGroup
+from anyio.abc import TaskGroup, TaskStatus
 
 from collections.abc import AsyncIterator, Iterable
 
@@ -53,14 +53,18 @@ class Runtime:
             keeps when its graph serializes (tools and importable functions).
         max_interruptions: crashes after which a run is failed instead of resumed.
         keep_finished: finished runs kept in memory (older ones are read from the store).
+        retention: seconds after which finished runs (with their checkpoints, events
+            and logs) are deleted from the store; None keeps them forever.
     """
 
     def __init__(self, store: Store | str | None = None, *,
                  max_concurrent_runs: int | None = None, recover: bool = True,
                  max_interruptions: int = 3, keep_finished: int = 1000,
                  registry: ToolRegistry | None = None, instance_id: str | None = None,
-                 graphs: Iterable[CompiledGraph | Graph] = ()) -> None:
-        self.store: Store = open_store(store or "memory://") if not _is_store(store) else store  # type: ignore[arg-type]
+                 graphs: Iterable[CompiledGraph | Graph] = (),
+                 retention: float | None = None) -> None:
+        self.store: Store = (store if isinstance(store, Store)
+                             else open_store(store or "memory://"))
         self.instance_id = instance_id or uuid.uuid4().hex
         self.registry = registry
         self.max_interruptions = max_interruptions
@@ -78,6 +82,8 @@ class Runtime:
         self._accepting = False
         self._feed = Feed(self)
         self._resuming: set[str] = set()
+        self.retention = retention
+        self._pruner: anyio.CancelScope | None = None
         for g in graphs:
             self.register(g)
 
@@ -88,6 +94,8 @@ class Runtime:
         await tg.__aenter__()
         self._tg = tg
         self._accepting = True
+        if self.retention is not None:
+            await tg.start(self._prune_forever, self.retention)
         if self.recover:
             try:
                 await self._recover()
@@ -101,6 +109,8 @@ class Runtime:
         self._accepting = False
         if exc is not None:
             self._release_all()
+        if self._pruner is not None:
+            self._pruner.cancel()
         assert self._tg is not None
         try:
             return await self._tg.__aexit__(exc_type, exc, tb)
@@ -115,6 +125,20 @@ class Runtime:
             self._tg = None
             with anyio.move_on_after(10, shield=True):
                 await self.store.close()
+
+    async def _prune_forever(self, retention: float, *,
+                             task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+                             ) -> None:
+        """Delete finished runs older than ``retention`` seconds, now and then."""
+        with anyio.CancelScope() as scope:
+            self._pruner = scope
+            task_status.started()
+            while True:
+                try:
+                    await self.store.prune(older_than_seconds=retention)
+                except StoreError:
+                    pass  # the store retries on its own; try again next period
+                await anyio.sleep(min(max(retention / 10, 1.0), 600.0))
 
     async def shutdown(self) -> None:
         """Stop taking runs and release the running ones (resumable later)."""
@@ -361,7 +385,3 @@ class Runtime:
                                         error=f"cannot resume: {exc}")
             return
         self._launch(run)
-
-
-def _is_store(x: object) -> bool:
-    return x is not None and not isinstance(x, str)

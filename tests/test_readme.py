@@ -1,0 +1,31 @@
+"""The README's embedding example runs as written, on both backends."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def _example() -> str:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert blocks, "README has no python example"
+    return blocks[0]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_the_readme_embedding_example_runs(tmp_path: Path, backend: str) -> None:
+    code = _example().replace("sqlite:///actorflow.db", f"sqlite:///{tmp_path / 'ex.db'}")
+    code = code.replace('backend="trio"', f'backend="{backend}"')
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120, cwd=README.parent)
+    assert out.returncode == 0, out.stderr
+    assert "run_completed" in out.stdout
+    assert "'score': 90" in out.stdout
