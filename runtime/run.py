@@ -175,9 +175,24 @@ class Run:
                 else:
                     await self._finish(RunStatus.CANCELLED, RunCancelled(
                         f"run {self.id} was cancelled", run_id=self.id))
+        except Exception as exc:
+            # The run's own bookkeeping failed (say the store refused its start). That
+            # ends this run, never the runtime's task group and the other runs in it.
+            self._crashed(exc)
         finally:
             self._scope = None
             self._done.set()
+
+    def _crashed(self, exc: Exception) -> None:
+        err = RunFailed(f"run {self.id} could not be executed: {type(exc).__name__}: {exc}",
+                        run_id=self.id)
+        err.__cause__ = exc
+        self.error = err
+        if not self.status.finished:
+            self.status = RunStatus.FAILED
+        if not self.hub.closed:
+            self.hub.publish(EventType.RUN_FAILED, error=str(err), error_type="RunFailed")
+            self.hub.close()
 
     async def _begin(self) -> None:
         self.started_at = datetime.now(UTC)
@@ -219,7 +234,7 @@ class Run:
         if self.supervisor.waiting:
             await self._pause()
             return
-        final = self.state.model_dump(mode="json")
+        final = self.state.model_dump(mode="json", fallback=repr)
         self.hub.publish(EventType.RUN_COMPLETED, state=final, steps=self.supervisor.steps,
                          duration_ms=round((time.monotonic() - started) * 1000, 3))
         await self._record(RunStatus.COMPLETED, final)
@@ -245,7 +260,8 @@ class Run:
         if self.store is not None:
             with anyio.move_on_after(CLEANUP_TIMEOUT, shield=True):
                 await self.store.update_run(self.id, status="waiting", owner=None,
-                                            current_state=self.state.model_dump(mode="json"))
+                                            current_state=self.state.model_dump(
+                                                mode="json", fallback=repr))
                 await self.store.flush()
 
     async def _finish_released(self) -> None:
@@ -266,7 +282,8 @@ class Run:
         if self.store is None:
             return
         fields: dict[str, Any] = {"status": status.value, "completed_at": self.completed_at}
-        state = state if state is not None else self.state.model_dump(mode="json")
+        state = state if state is not None else self.state.model_dump(mode="json",
+                                                                      fallback=repr)
         fields["current_state"] = state
         if status is RunStatus.COMPLETED:
             fields["final_state"] = state

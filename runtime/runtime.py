@@ -33,7 +33,7 @@ from .errors import (
 from .graph import Graph
 from .registry import ToolRegistry
 from .run import Run
-from .state import WorkflowState
+from .state import WorkflowState, check_json
 from .status import RunStatus
 from .store import open_store
 from .store.base import Checkpoint, GraphRecord, RunRecord, Store
@@ -215,6 +215,8 @@ class Runtime:
             if name not in compiled.nodes:
                 raise GraphError(f"cannot interrupt at {name!r}: graph {compiled.name!r} has no "
                                  f"such node (nodes: {', '.join(compiled.nodes)})")
+        if self.store.durable and input:
+            check_json(dict(input), "input", run_id)
         rid = run_id or str(uuid.uuid4())
         state = WorkflowState(workflow_id=compiled.name, run_id=rid, data=dict(input or {}),
                               config=dict(config or {}))
@@ -230,7 +232,7 @@ class Runtime:
         run = self._new_run(compiled, state, opts, record.id if record else None)
         await self.store.create_run(RunRecord(
             id=rid, graph_id=run.graph_id, graph_name=compiled.name, status="pending",
-            initial_state=state.model_dump(mode="json"), owner=self.instance_id,
+            initial_state=state.model_dump(mode="json", fallback=repr), owner=self.instance_id,
             parent_run_id=parent_run_id, options=opts,
         ))
         self._launch(run)

@@ -8,15 +8,16 @@ reducers; without a reducer a key is replaced.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
-from .errors import GraphError, StateError
+from .errors import GraphError, StateError, StateValidationError
 
-__all__ = ["WorkflowState", "Reducer", "REDUCERS", "resolve_reducer", "StateUpdate", "trusted"]
+__all__ = ["WorkflowState", "Reducer", "REDUCERS", "resolve_reducer", "StateUpdate", "trusted", "check_json"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -147,3 +148,17 @@ def resolve_reducer(spec: str | Reducer, conditions: Mapping[str, Reducer] | Non
         f"unknown reducer {spec!r}; use one of {sorted(REDUCERS)} or register one with "
         "@registry.reducer()"
     )
+
+
+def check_json(values: dict[str, Any], node: str, run_id: str | None) -> None:
+    """Refuse data a durable store could not write, naming the key (and the node)."""
+    for key, value in values.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            who = "the run's input" if node == "input" else f"node {node!r}"
+            raise StateValidationError(
+                f"{who} wrote data.{key} that cannot be stored as JSON ({exc}); "
+                "write plain JSON values (dict, list, str, int, float, bool, None)",
+                node=None if node == "input" else node, path=key, run_id=run_id,
+            ) from exc

@@ -10,7 +10,6 @@ none of them outlives it.
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime
 from collections.abc import Iterable
@@ -30,7 +29,7 @@ from .frames import Frame, FrameRef
 from .interrupts import WaitEntry
 from .graph import END
 from .loops import loop_of
-from .state import StateUpdate, WorkflowState, trusted
+from .state import StateUpdate, WorkflowState, check_json, trusted
 from .store.base import Checkpoint, Store
 
 __all__ = ["Supervisor"]
@@ -274,7 +273,7 @@ class Supervisor:
         if self.graph.state_schema is not None and changed:
             self._validate(node)
         if self.durable and changed:
-            _check_json(changed, node, self.run_id)
+            check_json(changed, node, self.run_id)
         self.hub.publish(EventType.STATE_UPDATED, node, update=changed, step=self.steps)
         return changed
 
@@ -461,7 +460,7 @@ class Supervisor:
         if self.graph.state_schema is not None and update.data:
             self._validate(node)
         if self.durable and update.data:
-            _check_json(update.data, node, self.run_id)
+            check_json(update.data, node, self.run_id)
         self.hub.publish(EventType.STATE_UPDATED, node, update=update.data, step=self.steps)
         return update.data
 
@@ -530,16 +529,3 @@ class _Resume:
 
 def _frames(raw: Iterable[Iterable[int]]) -> tuple[FrameRef, ...]:
     return tuple((int(a), int(b)) for a, b in raw)
-
-
-def _check_json(values: dict[str, Any], node: str, run_id: str) -> None:
-    for key, value in values.items():
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError) as exc:
-            raise StateValidationError(
-                f"node {node!r} wrote data.{key} that cannot be stored as JSON ({exc}); "
-                "write plain JSON values (dict, list, str, int, float, bool, None)",
-                node=node, path=key, run_id=run_id,
-            ) from exc
-

@@ -30,7 +30,7 @@ from typing import Any
 import anyio
 
 from ..errors import StoreError, StoreUnavailableError
-from .db import Db, Session, backoff, is_transient
+from .db import Db, backoff, is_transient
 from .portal import threadsafe_setter
 
 __all__ = ["Op", "Ticket", "Writer", "WriterStats"]
@@ -72,6 +72,7 @@ class Op:
     stmts: list[Stmt]
     ordered: bool = False
     ticket: Ticket | None = None
+    urgent: bool = True      # starts a commit (else it waits for one, or ``linger``)
     run_id: str | None = None
     deadline: float = 0.0
 
@@ -92,8 +93,10 @@ class _Shared:
     lock: threading.Lock = field(default_factory=threading.Lock)
     queue: deque[Op] = field(default_factory=deque)
     space_waiters: list[Callable[[], None]] = field(default_factory=list)
-    idle: bool = False
-    lazy_wake: bool = False   # a delayed wake-up for non-urgent ops is scheduled
+    urgent: int = 0           # queued ops somebody waits for (they start a commit)
+    idle: bool = False        # the writer waits for an urgent op (or the linger timer)
+    lazy_wake: bool = False   # the linger timer for queued non-urgent ops is set
+    due: bool = False         # that timer fired: commit what is queued, urgent or not
     stopping: bool = False
 
 
@@ -111,33 +114,45 @@ class Writer:
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._lazy_handle: asyncio.TimerHandle | None = None
+        self._thread_id: int | None = None   # the thread of ``loop``
 
     # caller side (any thread) -------------------------------------------
 
     def put_nowait(self, op: Op, *, urgent: bool = True) -> None:
         """Queue ``op`` regardless of the bound (for events, which never wait).
 
-        A non-urgent op does not wake the writer at once: it rides along with
-        the next urgent write (a run's checkpoint usually follows its events
-        within microseconds), or is written after ``linger`` seconds at most.
-        Waking per event would cost one extra commit per step.
+        A non-urgent op never starts a commit: it rides along with the next
+        urgent write (a run's checkpoint follows its events within
+        microseconds), or is written after ``linger`` seconds at most. Waking
+        per event, or committing the events that arrived during the previous
+        commit on their own, would cost extra commits per step.
         """
         op.deadline = time.monotonic() + self.unavailable_timeout
+        op.urgent = urgent
         s = self._s
         with s.lock:
             if s.stopping:
                 raise StoreError("the store is closed")
             s.queue.append(op)
             wake = lazy = False
-            if s.idle:
-                if urgent:
+            if urgent:
+                s.urgent += 1
+                if s.idle:
                     wake, s.idle = True, False
-                elif not s.lazy_wake:
-                    lazy = s.lazy_wake = True
+            elif s.idle and not s.lazy_wake:
+                lazy = s.lazy_wake = True
         if wake:
-            self._loop.call_soon_threadsafe(self._set_wakeup)
+            self._on_loop(self._set_wakeup)
         elif lazy:
-            self._loop.call_soon_threadsafe(self._schedule_lazy_wake)
+            self._on_loop(self._schedule_lazy_wake)
+
+    def _on_loop(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the writer's loop: now if this is its thread (the store
+        lives on the caller's asyncio loop), else through its thread-safe entry."""
+        if threading.get_ident() == self._thread_id:
+            fn()
+        else:
+            self._loop.call_soon_threadsafe(fn)
 
     async def put(self, op: Op) -> None:
         """Queue ``op``, waiting while the queue is full, then wait for its commit."""
@@ -179,6 +194,9 @@ class Writer:
 
     def _lazy_wakeup(self) -> None:
         self._lazy_handle = None
+        with self._s.lock:
+            self._s.due = True
+            self._s.idle = False
         self._set_wakeup()
 
     def _set_wakeup(self) -> None:
@@ -186,6 +204,7 @@ class Writer:
             self._wakeup.set()
 
     async def start(self) -> None:
+        self._thread_id = threading.get_ident()
         self._wakeup = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._main())
 
@@ -214,35 +233,43 @@ class Writer:
         assert self._wakeup is not None
         s = self._s
         while True:
+            batch: list[Op] = []
+            linger = False
             with s.lock:
-                n = min(len(s.queue), self.max_batch)
-                batch = [s.queue.popleft() for _ in range(n)]
-                waiters, s.space_waiters = s.space_waiters, []
-                if batch:
-                    s.lazy_wake = False
+                if s.queue and (s.urgent or s.due or s.stopping):
+                    # Everything queued goes (up to max_batch): every run's
+                    # checkpoint and events that arrived meanwhile, one commit.
+                    n = min(len(s.queue), self.max_batch)
+                    batch = [s.queue.popleft() for _ in range(n)]
+                    s.urgent -= sum(1 for op in batch if op.urgent)
+                    if not s.queue:
+                        s.due = s.lazy_wake = False
+                elif s.stopping:
+                    return
                 else:
-                    if s.stopping:
-                        return
-                    s.idle = True
+                    s.idle, s.due = True, False
                     self._wakeup.clear()
+                    linger = bool(s.queue) and not s.lazy_wake
+                    s.lazy_wake = s.lazy_wake or linger
+                waiters, s.space_waiters = s.space_waiters, []
             for wake in waiters:
                 wake()
-            if batch and self._lazy_handle is not None:
-                # What the timer was for is in this batch; a late wake-up would
-                # commit the next step's events on their own.
-                self._lazy_handle.cancel()
-                self._lazy_handle = None
             if batch:
+                if not s.lazy_wake and self._lazy_handle is not None:
+                    self._lazy_handle.cancel()  # what it waited for is in this batch
+                    self._lazy_handle = None
                 await self._commit(batch)
             else:
+                if linger:  # only events queued: write them within ``linger``
+                    self._schedule_lazy_wake()
                 await self._wakeup.wait()
 
     async def _commit(self, batch: list[Op]) -> None:
         delay = 0.02
         while True:
             try:
-                async with self._db.session(writer=True) as session, session.transaction():
-                    await _apply(session, batch)
+                async with self._db.session(writer=True) as session:
+                    await session.write(plan(batch))
             except Exception as exc:  # noqa: BLE001 - classified below, never swallowed
                 if is_transient(exc):
                     self.stats.retries += 1
@@ -286,14 +313,20 @@ class Writer:
             op.ticket.resolve(err)
 
 
-async def _apply(session: Session, batch: list[Op]) -> None:
+def plan(batch: list[Op]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The batch as (statement, rows) pairs for :meth:`Session.write`: ordered ops
+    first, in order, then one executemany per statement of the others."""
+    ordered: list[tuple[str, list[dict[str, Any]]]] = []
     groups: dict[str, list[dict[str, Any]]] = {}
     for op in batch:
         if op.ordered:
-            for sql, params in op.stmts:
-                await session.execute(sql, params)
+            ordered.extend((sql, [params]) for sql, params in op.stmts)
         else:
             for sql, params in op.stmts:
-                groups.setdefault(sql, []).append(params)
-    for sql, rows in groups.items():
-        await session.executemany(sql, rows)
+                rows = groups.get(sql)
+                if rows is None:
+                    groups[sql] = [params]
+                else:
+                    rows.append(params)
+    ordered.extend(groups.items())
+    return ordered
