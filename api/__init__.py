@@ -13,4 +13,4 @@ from .app import create_app
 from .errors import ApiError
 from .settings import Settings, SettingsError
 
-__all__ = ["create_app", "Settings", "SettingsError", "ApiError"]
+__all__ = ["ApiError", "Settings", "SettingsError", "create_app"]

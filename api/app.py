@@ -44,11 +44,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app = _app_class(settings.backend)("actorflow", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = settings.graceful_timeout + SHUTDOWN_MARGIN
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     QuartSchema(app, info=Info(title="actorflow", version=_version(),
                                description="Workflow graphs as actor runs: REST API and "
                                "WebSocket live logs"),
                 swagger_ui_path=None, redoc_ui_path=None, scalar_ui_path=None)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # the seed's field order
     service = ApiService(settings)
     metrics = Metrics(lambda: service.runtime)
     app.extensions[SERVICE_KEY] = service
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         # Quart drives from its lifespan task on both backends.
         _load_tools()
         base = store if store is not None else open_store(settings.database_url)
-        async with Runtime(ObservedStore(base, metrics.observe),  # type: ignore[arg-type]
+        async with Runtime(ObservedStore(base, metrics.observe),
                            max_concurrent_runs=settings.max_concurrent_runs,
                            keep_finished=settings.keep_finished_runs) as rt:
             service.runtime = rt

@@ -52,6 +52,7 @@ def json_body(model: type[BaseModel]) -> Callable[[Handler], Handler]:
 async def _read_json() -> Any:
     mimetype = request.mimetype
     if not (mimetype == "application/json" or mimetype.endswith("+json")):
+        await request.get_data()  # read (within the size limit) so the connection stays usable
         raise ApiError(415, "unsupported_media_type",
                        "send the body as JSON with Content-Type: application/json",
                        {"content_type": request.content_type})

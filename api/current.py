@@ -9,7 +9,7 @@ from quart import current_app
 from .metrics import Metrics
 from .service import ApiService
 
-__all__ = ["service", "metrics", "SERVICE_KEY", "METRICS_KEY"]
+__all__ = ["METRICS_KEY", "SERVICE_KEY", "metrics", "service"]
 
 SERVICE_KEY = "actorflow"
 METRICS_KEY = "actorflow.metrics"

@@ -13,7 +13,7 @@ import anyio
 from quart import Blueprint, Response, current_app
 from quart_schema import hide
 
-__all__ = ["docs", "ASSETS"]
+__all__ = ["ASSETS", "docs"]
 
 #: The only files served from the bundle (its source maps and ES builds are not needed).
 ASSETS = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png",

@@ -89,6 +89,10 @@ def install_error_handlers(app: Quart) -> None:
                                   message, details)
         if status == 405 and details:
             response.headers["Allow"] = ", ".join(details["allowed"])
+        if status == 413:
+            # The rest of the body is still on the wire: this connection cannot carry
+            # another request (Hypercorn's trio worker would wait on it forever).
+            response.headers["Connection"] = "close"
         return response
 
     @app.errorhandler(Exception)

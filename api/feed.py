@@ -8,12 +8,16 @@ Messages (every one carries ``seq``, the run event's sequence number)::
      "error_type": "RunFailed"}                                   # the run failed
     {"type": "complete", "seq": 9, "status": "completed", "final_state": {...},
      "error": null}                                                 # always last
+    {"type": "waiting", "seq": 5, "node": "approve",
+     "interrupt": {"id": "approve:3:1", "kind": "ask", "node": "approve", "payload": ...}}
+    {"type": "resumed", "seq": 6, "node": "approve", "interrupt_id": "approve:3:1"}
     {"type": "released", "seq": 7, "resume_from": 8, "message": "..."}   # server restart
     {"type": "error", "code": "lagged", "resume_from": 120, "message": "..."}  # too slow
 
-A run this process executes is streamed from its event hub (replay from ``since``,
-then live); any other run is replayed from the store, and followed by polling the
-store while it is still active elsewhere.
+Events come from ``Runtime.events``: a run this process executes is streamed from its
+event hub (replay from ``since``, then live); a run that waits for an answer is
+followed across its pause and resume; any other run is replayed from the store, and
+followed by polling the store while it is still active elsewhere.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from runtime import Event, EventType, Run, Store, SubscriberLagged
 
 from .service import ACTIVE_STATUSES, STORE_POLL_SECONDS, stored_data
 
-__all__ = ["Feed", "Dropped", "log_message", "FeedEnd"]
+__all__ = ["Dropped", "Feed", "FeedEnd", "log_message"]
 
 _STATUS = {
     EventType.NODE_STARTED: "started", EventType.NODE_COMPLETED: "completed",
@@ -39,6 +43,7 @@ _OUTCOME = {EventType.RUN_COMPLETED: "completed", EventType.RUN_FAILED: "failed"
             EventType.RUN_CANCELLED: "cancelled"}
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+Follow = Callable[..., AsyncIterator[Event]]   # Runtime.events(run_id, since, buffer=)
 
 
 class Dropped(Exception):
@@ -79,13 +84,17 @@ class Feed:
     """
 
     def __init__(self, run_id: str, send: Send, *, store: Store, run: Run | None,
-                 buffer: int, on_sent: Callable[[Event], None] | None = None) -> None:
+                 buffer: int, draining: Callable[[], bool] = lambda: False,
+                 on_sent: Callable[[Event], None] | None = None,
+                 follow: Follow | None = None) -> None:
         self.run_id = run_id
+        self._follow = follow
         self._send = send
         self._store = store
         self._run = run
         self._buffer = buffer
         self._on_sent = on_sent
+        self._draining = draining
         self.next_seq = 0
 
     async def stream(self, since: int) -> None:
@@ -94,12 +103,15 @@ class Feed:
         Raises Dropped (client too slow) or FeedEnd (run released by a shutdown).
         """
         self.next_seq = since
-        events = self._live() if self._run is not None else self._stored()
+        if self._follow is not None:
+            events = self._followed()
+        else:
+            events = self._live() if self._run is not None else self._stored()
         async for event in events:
             if event.seq < self.next_seq:
                 continue
             self.next_seq = event.seq + 1
-            if event.type is EventType.RUN_RELEASED:
+            if event.type is EventType.RUN_RELEASED and self._released_here():
                 await self._send({"type": "released", "seq": event.seq,
                                   "resume_from": event.seq + 1,
                                   "message": "the server is shutting down; the run resumes "
@@ -109,10 +121,33 @@ class Feed:
             if event.type in _OUTCOME:
                 await self._finish(event)
                 return
-            await self._send(log_message(event))
+            if event.type is EventType.WAITING:
+                await self._send({"type": "waiting", "seq": event.seq, "node": event.node,
+                                  "interrupt": event.data.get("interrupt"),
+                                  "timestamp": _iso(event.ts)})
+            elif event.type is EventType.RESUMED:
+                await self._send({"type": "resumed", "seq": event.seq, "node": event.node,
+                                  "interrupt_id": event.data.get("interrupt_id"),
+                                  "timestamp": _iso(event.ts)})
+            else:
+                await self._send(log_message(event))
             if self._on_sent is not None:
                 self._on_sent(event)
         await self._finish_without_event()
+
+    def _released_here(self) -> bool:
+        """A release ends the feed only if it is this process letting the run go now
+        (it is shutting down); an earlier release, which the run has resumed from since,
+        is replayed as a log entry."""
+        return self._run is not None and self._draining()
+
+    async def _followed(self) -> AsyncIterator[Event]:
+        assert self._follow is not None
+        try:
+            async for event in self._follow(self.run_id, self.next_seq, buffer=self._buffer):
+                yield event
+        except SubscriberLagged as exc:
+            raise Dropped(exc.resume_from, str(exc)) from exc
 
     async def _live(self) -> AsyncIterator[Event]:
         assert self._run is not None

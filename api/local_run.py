@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from runtime import Event, EventType, Graph, Run, Runtime
 from runtime.store import open_store
 
-__all__ = ["run_graph", "format_event"]
+__all__ = ["format_event", "run_graph"]
 
 #: Exit codes: the run completed, failed, or was cancelled.
 EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
@@ -30,7 +30,7 @@ def format_event(event: Event) -> str:
     data = event.data
     if event.type is EventType.NODE_COMPLETED and "duration_ms" in data:
         extra = f" ({data['duration_ms']:.1f} ms)"
-    elif "error" in data and data["error"]:
+    elif data.get("error"):
         extra = f": {data['error']}"
     elif event.type is EventType.LOG and "message" in data:
         extra = f": {data['message']}"
@@ -95,7 +95,7 @@ async def run_graph(graph_ref: str, input_data: dict[str, Any], *, database_url:
         run: Run = await rt.start(target, input_data, timeout=timeout)
         progress.log(f"run {run.id} of graph {run.graph.name!r}")
         try:
-            async for event in run.events():
+            async for event in run.events(buffer=0):  # unbounded: printing never lags
                 progress.update(event)
                 progress.log(format_event(event))
         finally:

@@ -24,7 +24,7 @@ from prometheus_client.registry import Collector
 
 from runtime import Event, EventType, RunStatus, Runtime, Store
 
-__all__ = ["Metrics", "ObservedStore", "CONTENT_TYPE"]
+__all__ = ["CONTENT_TYPE", "Metrics", "ObservedStore"]
 
 log = logging.getLogger("actorflow.api")
 

@@ -14,10 +14,28 @@ from pydantic import BaseModel, ConfigDict, Field
 from runtime.definition import GraphDef
 
 __all__ = [
-    "GraphCreate", "GraphCreated", "GraphOut", "GraphList", "RunCreate", "RunAccepted",
-    "RunState", "RunSummary", "RunList", "RunDetail", "RunsQuery", "PageQuery", "WaitQuery",
-    "RunDetailQuery", "CheckpointOut", "HistoryOut", "ToolOut", "ToolList", "MermaidOut",
-    "HealthOut", "WsQuery", "ErrorBody",
+    "CheckpointOut",
+    "ErrorBody",
+    "GraphCreate",
+    "GraphCreated",
+    "GraphList",
+    "GraphOut",
+    "HealthOut",
+    "HistoryOut",
+    "MermaidOut",
+    "PageQuery",
+    "RunAccepted",
+    "RunCreate",
+    "RunDetail",
+    "RunDetailQuery",
+    "RunList",
+    "RunState",
+    "RunSummary",
+    "RunsQuery",
+    "ToolList",
+    "ToolOut",
+    "WaitQuery",
+    "WsQuery",
 ]
 
 

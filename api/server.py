@@ -20,7 +20,7 @@ from .current import SERVICE_KEY
 from .service import ApiService
 from .settings import Settings
 
-__all__ = ["serve", "hypercorn_config"]
+__all__ = ["hypercorn_config", "serve"]
 
 log = logging.getLogger("actorflow.api")
 
@@ -60,11 +60,11 @@ async def _serve(app: Quart, settings: Settings) -> None:
     if settings.backend == "trio":
         from hypercorn.trio import serve as trio_serve
 
-        await trio_serve(app, config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+        await trio_serve(app, config, shutdown_trigger=shutdown_trigger)
     else:
         from hypercorn.asyncio import serve as asyncio_serve
 
-        await asyncio_serve(app, config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+        await asyncio_serve(app, config, shutdown_trigger=shutdown_trigger)
     log.info("actorflow stopped")
 
 

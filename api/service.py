@@ -15,7 +15,12 @@ import anyio
 from pydantic import ValidationError
 
 from runtime import (
-    GraphError, GraphExistsError, GraphValidationError, Run, RunNotFoundError, Runtime,
+    GraphError,
+    GraphExistsError,
+    GraphValidationError,
+    Run,
+    RunNotFoundError,
+    Runtime,
     RuntimeClosedError,
 )
 from runtime.graph import Graph
@@ -25,8 +30,10 @@ from .errors import ApiError, validation_details
 from .schemas import GraphCreate, RunCreate
 from .settings import Settings
 
-__all__ = ["ApiService", "ACTIVE_STATUSES"]
+__all__ = ["ACTIVE_STATUSES", "ApiService"]
 
+#: A run in these is executing somewhere; "waiting" is active but stopped (needs an answer).
+EXECUTING_STATUSES = frozenset({"pending", "running"})
 ACTIVE_STATUSES = frozenset({"pending", "running", "waiting"})
 #: How often a run that lives in no runtime here is re-read from the store.
 STORE_POLL_SECONDS = 0.25
@@ -92,12 +99,16 @@ class ApiService:
         return record, compiled.to_mermaid()
 
     # -- runs -----------------------------------------------------------------------------
-    async def start_run(self, body: RunCreate) -> Run:
-        """Start a run of a stored graph: 404 unknown graph, 400 bad input, 503 draining."""
+    def check_accepting(self) -> None:
+        """503 while the server drains: it starts no run and resumes none."""
         if not self.accepting:
             raise ApiError(503, "shutting_down", "the server is shutting down and takes no "
                            "new runs; retry on another instance or after the restart",
                            headers={"Retry-After": "5"})
+
+    async def start_run(self, body: RunCreate) -> Run:
+        """Start a run of a stored graph: 404 unknown graph, 400 bad input, 503 draining."""
+        self.check_accepting()
         record = await self.get_graph(body.graph_id)
         rt = self.rt()
         try:
@@ -162,7 +173,8 @@ class ApiService:
         return {"run_id": run_id, "status": "cancelled"}
 
     async def wait(self, run_id: str, timeout: float) -> dict[str, Any]:
-        """Long-poll: the run's state once it ends or ``timeout`` passes."""
+        """Long-poll: the run's state once it stops (finished, or waiting for an answer)
+        or ``timeout`` passes."""
         timeout = min(timeout, self.settings.max_wait_seconds)
         run = self.live(run_id)
         if run is not None:
@@ -171,7 +183,7 @@ class ApiService:
             return live_state(run)
         record = await self.record(run_id)
         with anyio.move_on_after(timeout):
-            while record.status in ACTIVE_STATUSES and not self.draining:
+            while record.status in EXECUTING_STATUSES and not self.draining:
                 await anyio.sleep(STORE_POLL_SECONDS)
                 record = await self.record(run_id)
         return stored_state(record)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["Settings", "ENV_PREFIX", "SettingsError"]
+__all__ = ["ENV_PREFIX", "Settings", "SettingsError"]
 
 ENV_PREFIX = "ACTORFLOW_"
 

@@ -43,11 +43,26 @@ async def fail(state: WorkflowState, config: dict[str, Any]) -> None:
     raise kind(str(config.get("message", "injected failure")))
 
 
+async def ask_tool(state: WorkflowState, config: dict[str, Any]) -> dict[str, Any]:
+    """Pause for a person's answer (human in the loop) and write it to
+    ``data[config.key]`` (default ``answer``). The question is ``config.question``;
+    ``config.show`` lists data keys to include in what is asked."""
+    from .interrupts import ask
+
+    payload: dict[str, Any] = {"question": config.get("question", "continue?")}
+    show = config.get("show") or []
+    if show:
+        payload["data"] = {k: state.data.get(k) for k in show}
+    return {str(config.get("key", "answer")): await ask(payload)}
+
+
 def register_builtins(target: ToolRegistry = registry) -> None:
     target.add_tool(delay, name="delay", description="Wait config.seconds", replace=True)
     target.add_tool(set_values, name="set", description="Write config.values into data",
                     replace=True)
     target.add_tool(fail, name="fail", description="Raise an error (fault testing)",
+                    replace=True)
+    target.add_tool(ask_tool, name="ask", description="Wait for a person's answer",
                     replace=True)
 
 

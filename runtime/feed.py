@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from .errors import RunNotFoundError
-from .events import Event
+from .events import DEFAULT_SUBSCRIBER_BUFFER, Event
 from .status import RunStatus
 
 if TYPE_CHECKING:
@@ -43,11 +43,12 @@ class Feed:
         with anyio.move_on_after(timeout):
             await event.wait()
 
-    async def follow(self, run_id: str, since: int = 0) -> AsyncIterator[Event]:
+    async def follow(self, run_id: str, since: int = 0,
+                     buffer: int = DEFAULT_SUBSCRIBER_BUFFER) -> AsyncIterator[Event]:
         while True:
             run = self._rt._runs.get(run_id)
             if run is not None:
-                async for event in run.events(since):
+                async for event in run.events(since, buffer=buffer):
                     yield event
                     since = event.seq + 1
                 if run.status.finished:

@@ -24,7 +24,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from collections.abc import AsyncIterator, Iterable
 
 from .compiled import CompiledGraph
-from .events import Event
+from .events import DEFAULT_SUBSCRIBER_BUFFER, Event
 from .feed import Feed
 from .timetravel import fork, get_state, replay, restore_run, resume_stored, update_state
 from .errors import (
@@ -316,10 +316,15 @@ class Runtime:
                     break
                 del self._runs[oldest_id]
 
-    def events(self, run_id: str, since: int = 0) -> AsyncIterator[Event]:
+    def events(self, run_id: str, since: int = 0, *,
+               buffer: int = DEFAULT_SUBSCRIBER_BUFFER) -> AsyncIterator[Event]:
         """Every event of a run from ``since``: replayed, then live, across pauses and
-        resumes, until the run finishes. Works for runs only in the store too."""
-        return self._feed.follow(run_id, since)
+        resumes, until the run finishes. Works for runs only in the store too.
+
+        Raises RunNotFoundError for an unknown run, SubscriberLagged for a reader that
+        falls more than ``buffer`` events behind a live run.
+        """
+        return self._feed.follow(run_id, since, buffer)
 
     # -- human in the loop ------------------------------------------------------------------
     async def resume(self, run_id: str, answer: Any = None, *,

@@ -22,7 +22,7 @@ from .store.base import Checkpoint, RunRecord, utcnow
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-__all__ = ["restore_run", "resume_stored", "get_state", "update_state", "fork", "replay"]
+__all__ = ["waiting_interrupts", "restore_run", "resume_stored", "get_state", "update_state", "fork", "replay"]
 
 FINISHED = frozenset({"completed", "failed", "cancelled"})
 
@@ -63,6 +63,15 @@ def _waiting(cp: Checkpoint) -> dict[str, WaitEntry]:
             entry = WaitEntry.from_dict(a["wait"], {k: v for k, v in a.items() if k != "wait"})
             out[entry.id] = entry
     return out
+
+
+async def waiting_interrupts(rt: Runtime, run_id: str) -> list[dict[str, Any]]:
+    """What a stored run waits for (id, kind, node, payload); empty unless waiting."""
+    record = await _record(rt, run_id)
+    if record.status != "waiting":
+        return []
+    cp = await rt.store.latest_checkpoint(run_id)
+    return [w.public() for w in _waiting(cp).values()] if cp is not None else []
 
 
 async def resume_stored(rt: Runtime, run_id: str, answer: Any,

@@ -18,9 +18,10 @@ def reply(model: BaseModel, status: int = 200) -> Response:
 def register_routes(app: Quart) -> None:
     """Attach every blueprint to ``app``."""
     from .graphs import graphs
+    from .hitl import hitl
     from .runs import runs
     from .system import system
     from .ws import ws
 
-    for bp in (graphs, runs, ws, system):
+    for bp in (graphs, runs, hitl, ws, system):
         app.register_blueprint(bp)

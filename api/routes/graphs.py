@@ -10,11 +10,17 @@ from runtime.store.base import GraphRecord
 from ..body import json_body, parse_query
 from ..current import service
 from ..schemas import (
-    ErrorBody, GraphCreate, GraphCreated, GraphList, GraphOut, MermaidOut, PageQuery,
+    ErrorBody,
+    GraphCreate,
+    GraphCreated,
+    GraphList,
+    GraphOut,
+    MermaidOut,
+    PageQuery,
 )
 from . import reply
 
-__all__ = ["graphs", "graph_out"]
+__all__ = ["graph_out", "graphs"]
 
 graphs = Blueprint("graphs", __name__)
 

@@ -12,8 +12,18 @@ from runtime.store.base import RunRecord
 from ..body import json_body, parse_query
 from ..current import service
 from ..schemas import (
-    CheckpointOut, ErrorBody, HistoryOut, RunAccepted, RunCreate, RunDetail, RunDetailQuery,
-    RunList, RunsQuery, RunState, RunSummary, WaitQuery,
+    CheckpointOut,
+    ErrorBody,
+    HistoryOut,
+    RunAccepted,
+    RunCreate,
+    RunDetail,
+    RunDetailQuery,
+    RunList,
+    RunsQuery,
+    RunState,
+    RunSummary,
+    WaitQuery,
 )
 from ..service import stored_data
 from . import reply

@@ -74,7 +74,7 @@ async def _serve(run_id: str, run: Any, since: int) -> None:
         lag.observe(max(0.0, time.time() - event.ts))
 
     feed = Feed(run_id, send, store=svc.runtime.store, run=run, buffer=svc.settings.ws_buffer,
-                on_sent=sent)
+                draining=lambda: svc.draining, on_sent=sent, follow=svc.runtime.events)
     async with anyio.create_task_group() as tg:
         # Read (and ignore) what the client sends, so its messages never pile up.
         tg.start_soon(_discard_incoming)

@@ -40,7 +40,6 @@ fails the run with the same message.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -58,11 +57,11 @@ from nodes.analysis import detect_issues as detect_all_issues
 from nodes.analysis import extract_functions as extract_all_functions
 from nodes.analysis import suggest_improvements as rule_suggestions
 from nodes.analysis.errors import parse_code
-from nodes.llm import LLMRequest
 from nodes.llm_node import ask, usage_totals
 from runtime import NodeContext, ToolRegistry, WorkflowState, registry
 
 from ._function_review import function_issues, module_issues
+from ._revision import accept_revision, revision_request
 from ._settings import bool_setting, int_setting, raw_setting, text_input
 
 __all__ = [
@@ -81,15 +80,6 @@ __all__ = [
 
 DEFAULT_QUALITY_THRESHOLD = 70
 DEFAULT_MAX_ITERATIONS = 3
-#: Suggestions quoted in the LLM prompt; more would crowd out the code.
-MAX_PROMPT_SUGGESTIONS = 30
-
-_FENCED = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
-_SYSTEM = (
-    "You are a meticulous senior Python reviewer. You fix code-quality problems "
-    "without changing what the code does."
-)
-
 
 # -- reading state ---------------------------------------------------------------------------
 
@@ -215,9 +205,9 @@ async def suggest_improvements(state: WorkflowState, ctx: NodeContext) -> Workfl
     warnings: list[str] = []
     if bool_setting(state, ctx.config, "use_llm", False) and issues:
         code = text_input(state, "code")
-        response, record = await ask(ctx, _revision_request(code, suggestions), purpose="revise")
+        response, record = await ask(ctx, revision_request(code, suggestions), purpose="revise")
         update["llm_usage"] = [record]
-        revision, problem = _accept_revision(code, response.text)
+        revision, problem = accept_revision(code, response.text)
         if revision is None:
             warnings.append(f"suggest_improvements: LLM revision not used: {problem}")
             ctx.log(f"LLM revision not used: {problem}")
@@ -318,34 +308,6 @@ def _failure_report(state: WorkflowState) -> dict[str, Any]:
                       "message": str(exc)}
     return {"status": "error", "errors": list(state.errors), "syntax_error": syntax}
 
-
-def _revision_request(code: str, suggestions: list[str]) -> LLMRequest:
-    findings = "\n".join(f"- {s}" for s in suggestions[:MAX_PROMPT_SUGGESTIONS])
-    prompt = (
-        "Revise the Python code below to fix these review findings:\n"
-        f"{findings}\n\n"
-        # No literal fence in the instructions: fence parsers would pair it with the code's.
-        "Keep its behaviour identical. Answer with the complete revised code in one fenced "
-        "python code block and nothing else.\n\n"
-        f"```python\n{code}\n```"
-    )
-    return LLMRequest(prompt=prompt, system=_SYSTEM)
-
-
-def _accept_revision(code: str, answer: str) -> tuple[str | None, str]:
-    """(revised code, "") if the answer holds usable new code, else (None, why not)."""
-    blocks = _FENCED.findall(answer)
-    revised = max(blocks, key=len) if blocks else answer
-    revised = revised.strip("\n")
-    if not revised.strip():
-        return None, "the answer holds no code"
-    try:
-        parse_code(revised)
-    except CodeSyntaxError as exc:
-        return None, f"the revised code does not parse ({exc})"
-    if revised.rstrip() == code.strip("\n").rstrip():
-        return None, "the revised code is unchanged"
-    return revised + "\n", ""
 
 
 def register(target: ToolRegistry = registry) -> None:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from ..events import Event
 
-__all__ = ["Store", "GraphRecord", "RunRecord", "Checkpoint", "RunStatusName", "utcnow"]
+__all__ = ["Checkpoint", "GraphRecord", "RunRecord", "RunStatusName", "Store", "utcnow"]
 
 RunStatusName = str  # "pending" | "running" | "waiting" | "completed" | "failed" | "cancelled"
 

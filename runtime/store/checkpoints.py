@@ -14,7 +14,7 @@ from .base import Checkpoint
 from .db import Session
 from .delta import apply_delta, make_delta
 from .rows import checkpoint_from_row
-from .schema import Dialect, dumps, loads
+from .schema import BULK, Bulk, Dialect, dumps, loads
 
 __all__ = ["checkpoint_stmts", "fetch_chain", "rebuild", "storage_query"]
 
@@ -29,6 +29,15 @@ UPSERT = (
 # A snapshot starts a new chain: later rows (left by a run rewound to this step)
 # were deltas against a history that no longer holds.
 TRUNCATE = "DELETE FROM checkpoints WHERE run_id = :run_id AND step > :step"
+BULK[UPSERT] = Bulk(
+    f"INSERT INTO checkpoints ({_COLS}) SELECT * FROM {{rows}} " + UPSERT[UPSERT.index("ON CONFLICT"):],
+    tuple(_COLS.split(", ")),
+    ("text", "int4", "jsonb", "text", "jsonb", "jsonb", "jsonb", "jsonb", "int4", "timestamptz"),
+    key=("run_id", "step"))
+BULK[TRUNCATE] = Bulk(
+    "DELETE FROM checkpoints c USING {rows} AS t(run_id, step) "
+    "WHERE c.run_id = t.run_id AND c.step > t.step",
+    ("run_id", "step"), ("text", "int4"))
 CHAIN = (
     "SELECT * FROM checkpoints WHERE run_id = :r AND step <= :top AND step >= "
     "(SELECT max(step) FROM checkpoints WHERE run_id = :r AND kind = 'snapshot' "

@@ -23,7 +23,7 @@ import databases
 import databases.core
 
 from ..errors import StoreUnavailableError
-from .schema import Dialect
+from .schema import BULK, Dialect
 
 __all__ = ["Db", "Session", "is_transient"]
 
@@ -82,18 +82,12 @@ class Session:
 
         SQLite: the whole transaction is ONE call into aiosqlite's connection
         thread (each aiosqlite call is a thread hop there and back, which costs
-        more than the statements). PostgreSQL: one round trip per statement
-        (executemany pipelines the rows) plus BEGIN and COMMIT.
+        more than the statements). PostgreSQL: the hot statements (events, logs,
+        checkpoints: see :class:`~.schema.Bulk`) as ONE statement, a single round
+        trip; any others (run rows) before it, in a transaction.
         """
         if self.dialect.postgres:
-            async with self.raw.transaction():
-                for sql, rows in plan:
-                    text, args = self.dialect.sql(sql, rows[0])
-                    if len(rows) == 1:
-                        await self.raw.execute(text, *args)
-                    else:
-                        await self.raw.executemany(
-                            text, [args] + [self.dialect.sql(sql, r)[1] for r in rows[1:]])
+            await self._pg_write(plan)
             return
         run_in_thread = getattr(self.raw, "_execute", None)
         if run_in_thread is None:  # pragma: no cover - another aiosqlite: a hop per statement
@@ -102,6 +96,33 @@ class Session:
                     await self.raw.executemany(sql, rows)
             return
         await run_in_thread(_sqlite_write, self.raw._conn, plan)
+
+    async def _pg_write(self, plan: list[tuple[str, list[dict[str, Any]]]]) -> None:
+        ctes: list[str] = []
+        args: list[Any] = []
+        others: list[tuple[str, list[dict[str, Any]]]] = []
+        for sql, rows in plan:
+            bulk = BULK.get(sql)
+            if bulk is None:
+                others.append((sql, rows))
+                continue
+            ctes.append(f"w{len(ctes)} AS ({bulk.sql(len(args) + 1)})")
+            args.extend(bulk.arrays(rows))
+        combined = f"WITH {', '.join(ctes)} SELECT 1" if ctes else None
+        if not others:
+            if combined is not None:
+                await self.raw.execute(combined, *args)
+            return
+        async with self.raw.transaction():
+            for sql, rows in others:
+                text, first = self.dialect.sql(sql, rows[0])
+                if len(rows) == 1:
+                    await self.raw.execute(text, *first)
+                else:
+                    await self.raw.executemany(
+                        text, [first] + [self.dialect.sql(sql, r)[1] for r in rows[1:]])
+            if combined is not None:
+                await self.raw.execute(combined, *args)
 
     async def fetch(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         text, args = self.dialect.sql(sql, params or {})

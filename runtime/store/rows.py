@@ -8,7 +8,7 @@ from typing import Any
 from ..events import Event
 from .base import Checkpoint, GraphRecord, RunRecord
 from .logs import log_row
-from .schema import Dialect, dumps, loads
+from .schema import BULK, Bulk, Dialect, dumps, loads
 
 __all__ = [
     "RUN_JSON",
@@ -99,6 +99,18 @@ INSERT_LOG = (
     "output_state, error) VALUES (:run_id, :seq, :node_name, :status, :timestamp, "
     ":input_state, :output_state, :error) ON CONFLICT (run_id, seq) DO NOTHING"
 )
+
+BULK[INSERT_EVENT] = Bulk(
+    "INSERT INTO events (run_id, seq, type, node, ts, data) SELECT * FROM {rows} "
+    "ON CONFLICT (run_id, seq) DO NOTHING",
+    ("run_id", "seq", "type", "node", "ts", "data"),
+    ("text", "int4", "text", "text", "float8", "jsonb"))
+BULK[INSERT_LOG] = Bulk(
+    "INSERT INTO execution_logs (run_id, seq, node_name, status, timestamp, input_state, "
+    "output_state, error) SELECT * FROM {rows} ON CONFLICT (run_id, seq) DO NOTHING",
+    ("run_id", "seq", "node_name", "status", "timestamp", "input_state", "output_state",
+     "error"),
+    ("text", "int4", "text", "text", "timestamptz", "jsonb", "jsonb", "text"))
 
 
 def event_stmts(d: Dialect, e: Event) -> list[tuple[str, dict[str, Any]]]:

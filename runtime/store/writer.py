@@ -159,10 +159,10 @@ class Writer:
         op.ticket = Ticket()
         deadline = time.monotonic() + self.unavailable_timeout
         while True:
-            event = anyio.Event()
             with self._s.lock:
                 full = len(self._s.queue) >= self.max_queue
                 if full:
+                    event = anyio.Event()
                     self._s.space_waiters.append(threadsafe_setter(event))
             if not full:
                 break

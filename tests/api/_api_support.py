@@ -17,7 +17,7 @@ from quart.typing import TestClientProtocol
 from api import Settings, create_app
 from runtime import MemoryStore, Store
 
-__all__ = ["serving", "chain_graph", "SEED_CREATE", "make_settings"]
+__all__ = ["SEED_CREATE", "chain_graph", "make_settings", "serving"]
 
 #: The seed's create-graph example, on built-in tools (the code-review tools live in nodes/).
 SEED_CREATE: dict[str, Any] = {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from _api_support import SEED_CREATE, make_settings, serving
 from quart import Blueprint
 
-from _api_support import SEED_CREATE, make_settings, serving
 from api import create_app
 from runtime import MemoryStore
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart.typing import TestClientProtocol as Client
-
 from _api_support import SEED_CREATE, chain_graph, serving
+from quart.typing import TestClientProtocol as Client
 
 
 async def _create(client: Client, graph: dict[str, Any]) -> str:
@@ -160,3 +159,23 @@ async def test_history_lists_a_checkpoint_per_step(anyio_backend: str) -> None:
         body = await (await client.get(f"/api/v1/runs/{run_id}/history")).get_json()
         assert [c["nodes"] for c in body["checkpoints"]] == [["extract"], ["analyze"], ["report"]]
         assert body["checkpoints"][-1]["state"]["quality_score"] == 85
+
+
+async def test_a_draining_server_refuses_new_runs_with_503(anyio_backend: str) -> None:
+    from _api_support import make_settings
+    from quart import Quart
+
+    from api import create_app
+    from api.current import SERVICE_KEY
+    from runtime import MemoryStore
+
+    app: Quart = create_app(make_settings(anyio_backend), store=MemoryStore())
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        graph_id = await _create(client, SEED_CREATE)
+        await app.extensions[SERVICE_KEY].drain()
+        response = await client.post("/api/v1/graph/run", json={"graph_id": graph_id})
+        assert response.status_code == 503
+        assert response.headers["Retry-After"]
+        assert (await response.get_json())["error"]["code"] == "shutting_down"
+        assert (await client.get("/health")).status_code == 503

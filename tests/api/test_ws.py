@@ -6,10 +6,9 @@ import json
 from typing import Any
 
 import pytest
+from _api_support import SEED_CREATE, chain_graph, serving
 from quart.testing.connections import WebsocketDisconnectError
 from quart.typing import TestClientProtocol as Client
-
-from _api_support import SEED_CREATE, chain_graph, serving
 
 
 async def _run(client: Client, graph: dict[str, Any], **body: Any) -> str:

@@ -116,6 +116,66 @@ def test_group_commit_and_backpressure(kind: str, backend: str, max_queue: int,
 
 
 @params("backend", BACKENDS)
+@params("kind", SQL_KINDS)
+def test_events_ride_along_with_checkpoints(kind: str, backend: str, tmp_path: Path) -> None:
+    """A step's events go in its checkpoint's commit (one commit per step, not more);
+    events with no checkpoint after them are still written, within ``linger``."""
+    steps = 30
+
+    async def body(store: SQLStore) -> None:
+        before = store.stats.commits
+        for step in range(steps):
+            for k in range(3):
+                store.append_event(Event(3 * step + k, "r", EventType.NODE_STARTED,
+                                         time.time(), "a"))
+            await store.save_checkpoint(Checkpoint(run_id="r", step=step,
+                                                   state={"data": {"step": step}}))
+        assert store.stats.commits - before == steps, store.stats
+        store.append_event(Event(3 * steps, "r", EventType.RUN_COMPLETED, time.time(), None))
+        with anyio.fail_after(5):
+            while store.stats.ops < 4 * steps + 1:   # no flush: the linger timer writes it
+                await anyio.sleep(0.01)
+        assert store.stats.commits - before == steps + 1, store.stats
+        assert len(await store.read_events("r")) == 3 * steps + 1
+
+    run_with_store(kind, backend, tmp_path, body)
+
+
+@params("kind", SQL_KINDS)
+def test_batched_checkpoint_writes_keep_their_meaning(kind: str, tmp_path: Path) -> None:
+    """What one group commit may hold: the same (run, step) saved twice (the last
+    wins), and a snapshot that rewinds a run (the later steps are dropped)."""
+    async def body(store: SQLStore) -> None:
+        for step in range(5):
+            await store.save_checkpoint(Checkpoint(run_id="r", step=step,
+                                                   state={"data": {"n": step}}))
+        async with anyio.create_task_group() as tg:   # all in one batch
+            for n in (10, 11):
+                tg.start_soon(store.save_checkpoint,
+                              Checkpoint(run_id="d", step=0, state={"data": {"n": n}}))
+            tg.start_soon(store.save_checkpoint,   # snapshot_every=2: step 2 is a snapshot
+                          Checkpoint(run_id="r", step=2, state={"data": {"n": "again"}}))
+        dup = await store.latest_checkpoint("d")
+        assert dup is not None and dup.state == {"data": {"n": 11}}
+        assert [c.step for c in await store.list_checkpoints("r")] == [0, 1, 2]
+        latest = await store.latest_checkpoint("r")
+        assert latest is not None and latest.state == {"data": {"n": "again"}}
+
+    run_with_store(kind, "asyncio", tmp_path, body, snapshot_every=2)
+
+
+@params("backend", BACKENDS)
+def test_store_runs_on_the_callers_asyncio_loop(backend: str, tmp_path: Path) -> None:
+    """Under asyncio the store needs no thread of its own (aiosqlite's connection
+    threads aside); under trio it runs on one worker thread's asyncio loop."""
+    async def body(store: SQLStore) -> None:
+        await store.save_checkpoint(Checkpoint(run_id="r", step=0, state={"data": {}}))
+        assert len(store_threads()) == (0 if backend == "asyncio" else 1), store_threads()
+
+    run_with_store("sqlite", backend, tmp_path, body)
+
+
+@params("backend", BACKENDS)
 def test_unreachable_database_raises_unavailable(backend: str) -> None:
     async def main() -> None:
         store = SQLStore("postgresql://postgres@127.0.0.1:9/nowhere", unavailable_timeout=0.5)

@@ -1,0 +1,162 @@
+"""The ``actorflow`` command.
+
+::
+
+    actorflow serve [--host H] [--port P] [--database-url URL] [--backend asyncio|trio]
+    actorflow run GRAPH.json|NAME [--input JSON|@file.json] [--timeout S]
+    actorflow graphs | runs [--status S] [--graph ID] | tools      [--json]
+
+Every option also reads an ``ACTORFLOW_*`` environment variable (``--database-url``
+is ``ACTORFLOW_DATABASE_URL``); a flag wins over the variable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from .settings import Settings, SettingsError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="actorflow", description="actorflow: workflow graphs as actor runs on anyio")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--database-url", help="memory://, sqlite:///file.db or postgresql://..."
+                       " (ACTORFLOW_DATABASE_URL; default sqlite:///actorflow.db)")
+        p.add_argument("--backend", choices=["asyncio", "trio"],
+                       help="event loop (ACTORFLOW_BACKEND; default asyncio)")
+        p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+
+    serve = sub.add_parser("serve", help="serve the HTTP API and WebSocket logs")
+    common(serve)
+    serve.add_argument("--host", help="ACTORFLOW_HOST (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="ACTORFLOW_PORT (default 8000)")
+    serve.add_argument("--max-body-bytes", type=int, help="ACTORFLOW_MAX_BODY_BYTES")
+    serve.add_argument("--max-concurrent-runs", type=int, help="ACTORFLOW_MAX_CONCURRENT_RUNS")
+    serve.add_argument("--access-log", action="store_true", default=None)
+
+    run = sub.add_parser("run", help="run a graph here and print its log and final state")
+    common(run)
+    run.add_argument("graph", help="a graph JSON file, or a stored graph's id or name")
+    run.add_argument("--input", default="{}", help="initial state: JSON, or @file.json")
+    run.add_argument("--timeout", type=float, help="seconds before the run fails")
+
+    graphs = sub.add_parser("graphs", help="list stored graphs")
+    common(graphs)
+    runs = sub.add_parser("runs", help="list runs")
+    common(runs)
+    runs.add_argument("--status")
+    runs.add_argument("--graph", help="graph id")
+    for p in (graphs, runs):
+        p.add_argument("--limit", type=int, default=50)
+        p.add_argument("--json", action="store_true", help="print JSON")
+    tools = sub.add_parser("tools", help="list registered tools")
+    tools.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``actorflow`` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(
+            database_url=getattr(args, "database_url", None), backend=getattr(args, "backend", None),
+            log_level=getattr(args, "log_level", None), host=getattr(args, "host", None),
+            port=getattr(args, "port", None), max_body_bytes=getattr(args, "max_body_bytes", None),
+            max_concurrent_runs=getattr(args, "max_concurrent_runs", None),
+            access_log=getattr(args, "access_log", None))
+    except SettingsError as exc:
+        print(f"actorflow: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.log_level != "debug":  # one line per connect/disconnect otherwise
+        logging.getLogger("databases").setLevel(logging.WARNING)
+    if args.command == "serve":
+        from .server import serve
+
+        serve(settings)
+        return 0
+    if args.command == "run":
+        return _run(args, settings)
+    if args.command == "tools":
+        return _tools(args)
+    return int(anyio.run(_list, args, settings, backend=settings.backend))
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from .local_run import run_graph
+
+    raw = args.input
+    try:
+        data = json.loads(Path(raw[1:]).read_text() if raw.startswith("@") else raw)
+    except (OSError, ValueError) as exc:
+        print(f"actorflow run: --input is not a JSON object: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(data, dict):
+        print("actorflow run: --input must be a JSON object", file=sys.stderr)
+        return 2
+    is_file = args.graph.endswith(".json") or Path(args.graph).is_file()
+    # A graph file runs in memory unless a database is named; a stored graph needs one.
+    url = args.database_url or ("memory://" if is_file else settings.database_url)
+    from runtime import ActorflowError
+
+    try:
+        return int(anyio.run(lambda: run_graph(args.graph, data, database_url=url,
+                                                timeout=args.timeout),
+                             backend=settings.backend))
+    except (ActorflowError, OSError, ValueError) as exc:
+        print(f"actorflow run: {exc}", file=sys.stderr)
+        return 1
+
+
+def _tools(args: argparse.Namespace) -> int:
+    import nodes  # noqa: F401  (registers the built-in workflow tools)
+    from runtime import registry
+
+    tools = [t.to_dict() for t in registry.list()]
+    if args.json:
+        print(json.dumps(tools, indent=2))
+    else:
+        width = max((len(t["name"]) for t in tools), default=4)
+        for t in tools:
+            print(f"{t['name']:<{width}}  {t['description']}")
+    return 0
+
+
+async def _list(args: argparse.Namespace, settings: Settings) -> int:
+    from runtime.store import open_store
+
+    store = open_store(settings.database_url)
+    await store.open()
+    try:
+        rows: list[dict[str, Any]]
+        if args.command == "graphs":
+            rows = [{"graph_id": g.id, "name": g.name, "created_at": g.created_at,
+                     "description": g.description}
+                    for g in await store.list_graphs(limit=args.limit)]
+        else:
+            rows = [{"run_id": r.id, "graph": r.graph_name, "status": r.status,
+                     "created_at": r.created_at, "error": r.error}
+                    for r in await store.list_runs(status=args.status, graph_id=args.graph,
+                                                   limit=args.limit)]
+    finally:
+        await store.close()
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        for row in rows:
+            print("  ".join("" if v is None else str(v) for v in row.values()))
+    return 0

@@ -1,0 +1,86 @@
+"""Bodies of the human-in-the-loop and time-travel endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ResumeIn", "ResumeOut", "InterruptOut", "InterruptList", "StateEditIn",
+           "StateEditOut", "ForkIn", "ReplayIn", "ForkOut", "StepStateOut"]
+
+
+class ResumeIn(BaseModel):
+    """The answer to what a run waits for. ``interrupt_id`` may be left out when the
+    run waits for exactly one answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: Any = None
+    interrupt_id: str | None = None
+
+
+class ResumeOut(BaseModel):
+    run_id: str
+    status: str
+    interrupt_id: str | None
+
+
+class InterruptOut(BaseModel):
+    id: str
+    kind: str = Field(description="ask | before | after")
+    node: str
+    payload: Any = None
+
+
+class InterruptList(BaseModel):
+    run_id: str
+    status: str
+    interrupts: list[InterruptOut]
+
+
+class StateEditIn(BaseModel):
+    """Data keys to write, as if ``as_node`` had written them (through its reducers)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    values: dict[str, Any]
+    as_node: str | None = None
+
+
+class StateEditOut(BaseModel):
+    run_id: str
+    step: int
+    state: dict[str, Any]
+
+
+class ForkIn(BaseModel):
+    """Fork from checkpoint ``step`` (default: the latest), editing ``values`` first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    step: int | None = Field(None, ge=0)
+    values: dict[str, Any] | None = None
+
+
+class ReplayIn(BaseModel):
+    """Replay from the start (``step`` null) or from a checkpoint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    step: int | None = Field(None, ge=0)
+
+
+class ForkOut(BaseModel):
+    run_id: str
+    parent_run_id: str
+    status: str
+    step: int | None
+
+
+class StepStateOut(BaseModel):
+    run_id: str
+    step: int | None
+    state: dict[str, Any]
+    errors: list[str]
+    warnings: list[str]

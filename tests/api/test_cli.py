@@ -1,0 +1,62 @@
+"""The ``actorflow`` command (serve is covered by the end-to-end tests) and its settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from _api_support import chain_graph
+
+from api import Settings, SettingsError
+from api.cli import main
+
+
+def test_settings_read_actorflow_variables_and_flags_win() -> None:
+    env = {"ACTORFLOW_PORT": "9001", "ACTORFLOW_BACKEND": "trio", "ACTORFLOW_ALLOW_IMPORTS": "1",
+           "ACTORFLOW_DATABASE_URL": "memory://"}
+    settings = Settings.from_env(env, port=9002)
+    assert (settings.port, settings.backend, settings.allow_imports) == (9002, "trio", True)
+    assert settings.database_url == "memory://"
+
+
+def test_a_bad_setting_names_its_variable() -> None:
+    with pytest.raises(SettingsError, match="ACTORFLOW_PORT"):
+        Settings.from_env({"ACTORFLOW_PORT": "eighty"})
+
+
+def test_run_prints_the_log_and_the_final_state(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    graph = tmp_path / "g.json"
+    graph.write_text(json.dumps(chain_graph("cli")))
+    assert main(["run", str(graph), "--input", '{"y": 2}']) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["state"] == {"y": 2, "a": 1, "done": True}
+    assert "node_completed c" in err and "run_completed" in err
+
+
+def test_run_of_a_failing_graph_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    graph = tmp_path / "g.json"
+    graph.write_text(json.dumps(chain_graph("cli", fail=True)))
+    assert main(["run", str(graph), "--backend", "trio"]) == 1
+    assert json.loads(capsys.readouterr().out)["status"] == "failed"
+
+
+def test_runs_and_graphs_list_what_a_database_holds(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    graph = tmp_path / "g.json"
+    graph.write_text(json.dumps(chain_graph("listed")))
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    assert main(["run", str(graph), "--database-url", url]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--database-url", url, "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert [r["status"] for r in runs] == ["completed"]
+    assert main(["graphs", "--database-url", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_tools_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tools", "--json"]) == 0
+    names = {t["name"] for t in json.loads(capsys.readouterr().out)}
+    assert {"set", "delay", "fail"} <= names
