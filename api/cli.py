@@ -5,6 +5,8 @@
     actorflow serve [--host H] [--port P] [--database-url URL] [--backend asyncio|trio]
     actorflow run GRAPH.json|NAME [--input JSON|@file.json] [--timeout S]
     actorflow graphs | runs [--status S] [--graph ID] | tools      [--json]
+    actorflow resume RUN_ID --answer JSON [--interrupt-id ID] [--server URL]
+    actorflow history RUN_ID [--step N] [--json]
 
 Every option also reads an ``ACTORFLOW_*`` environment variable (``--database-url``
 is ``ACTORFLOW_DATABASE_URL``); a flag wins over the variable.
@@ -64,6 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print JSON")
     tools = sub.add_parser("tools", help="list registered tools")
     tools.add_argument("--json", action="store_true", help="print JSON")
+
+    resume = sub.add_parser("resume", help="answer a waiting run and follow it")
+    common(resume)
+    resume.add_argument("run_id")
+    resume.add_argument("--answer", default="null", help="the answer: JSON, or @file.json")
+    resume.add_argument("--interrupt-id", help="which interrupt (needed when several wait)")
+    resume.add_argument("--server", help="resume through a running server (http://host:port)"
+                        " instead of executing the run here")
+    history = sub.add_parser("history", help="a run's checkpoints, or its state at one")
+    common(history)
+    history.add_argument("run_id")
+    history.add_argument("--step", type=int, help="print the state after this step")
+    history.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -93,6 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args, settings)
     if args.command == "tools":
         return _tools(args)
+    if args.command in ("resume", "history"):
+        from .hitl_cli import history, resume
+
+        command = resume if args.command == "resume" else history
+        return int(anyio.run(command, args, settings, backend=settings.backend))
     return int(anyio.run(_list, args, settings, backend=settings.backend))
 
 

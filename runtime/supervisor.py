@@ -43,7 +43,7 @@ class Supervisor:
                  "dispatched", "_frames", "_pending", "_next_activation", "_next_frame",
                  "_actors", "_restored", "_view", "waiting", "interrupt_before",
                  "interrupt_after", "accepting_resume", "_answers", "_resumes", "_tg",
-                 "_results")
+                 "_results", "_cp_step", "_cp_nodes", "_cp_changed")
 
     def __init__(self, graph: CompiledGraph, state: WorkflowState, hub: EventHub, *,
                  store: Store | None = None, max_steps: int | None = None) -> None:
@@ -69,6 +69,11 @@ class Supervisor:
         self.accepting_resume = False             # the loop is running and reads resumes
         self._answers: dict[str, Any] = {}        # answers given at restore
         self._resumes = 0                         # live answers queued in the mailbox
+        # What the checkpoint of the current step records, so that a later save at the
+        # same step (an interrupt, a pause, a handled failure) keeps who wrote what.
+        self._cp_step = -1
+        self._cp_nodes: list[str] = []
+        self._cp_changed: dict[str, Any] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
     def restore(self, checkpoint: Checkpoint, answers: dict[str, Any] | None = None) -> None:
@@ -177,7 +182,7 @@ class Supervisor:
             i = result.interrupt
             self._wait(WaitEntry(i.interrupt_id, "ask", act.node, i.payload, i.schema,
                                  act.to_dict()))
-            await self._checkpoint([act.node], {})
+            await self._checkpoint([], {})
             return
         if result.error is not None:
             self._failed(node, result)
@@ -307,6 +312,10 @@ class Supervisor:
                           position: bool = False) -> None:
         if self.store is None:
             return
+        if self.steps == self._cp_step:
+            nodes = self._cp_nodes + [n for n in nodes if n not in self._cp_nodes]
+            changed = {**self._cp_changed, **changed}
+        self._cp_step, self._cp_nodes, self._cp_changed = self.steps, nodes, changed
         s = self.state
         # Only a durable store can resume a run after a crash, so only it pays at every
         # step for the run's position (which grows with fan-out width); a pause always

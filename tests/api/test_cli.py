@@ -60,3 +60,48 @@ def test_tools_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tools", "--json"]) == 0
     names = {t["name"] for t in json.loads(capsys.readouterr().out)}
     assert {"set", "delay", "fail"} <= names
+
+
+def _paused_run(url: str) -> str:
+    import anyio
+
+    from runtime import Graph, Runtime, RunWaiting
+
+    graph = Graph.from_json({
+        "name": "cli_approval",
+        "nodes": [{"name": "draft", "tool": "set", "config": {"values": {"draft": "v1"}}},
+                  {"name": "approve", "tool": "ask", "config": {"key": "approved"}}],
+        "edges": [{"from": "draft", "to": "approve"}],
+    })
+
+    async def go() -> str:
+        async with Runtime(url) as rt:
+            run = await rt.start(graph.compile(), {})
+            with pytest.raises(RunWaiting):
+                await run.result()
+            return run.id
+
+    return anyio.run(go)
+
+
+def test_history_lists_a_runs_checkpoints(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    run_id = _paused_run(url)
+    assert main(["history", run_id, "--database-url", url, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["nodes"] == ["draft"] and rows[0]["changed"] == ["draft"]
+    assert main(["history", run_id, "--database-url", url, "--step", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["data"] == {"draft": "v1"}
+
+
+def test_resume_answers_a_waiting_run_and_prints_its_final_state(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    run_id = _paused_run(url)
+    assert main(["resume", run_id, "--answer", '"yes"', "--database-url", url]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"draft": "v1", "approved": "yes"}
+    assert "resumed" in err and "run_completed" in err
+    # A second answer is refused with a clear message.
+    assert main(["resume", run_id, "--answer", '"again"', "--database-url", url]) == 1
+    assert "not waiting" in capsys.readouterr().err
