@@ -6,7 +6,8 @@ with themselves). :func:`register_tools` also fills any other registry.
 
 Code review (:mod:`nodes.tools.code_review`): ``extract_functions``,
 ``analyze_function``, ``calculate_complexity``, ``detect_issues``,
-``suggest_improvements``, ``check_quality``, ``apply_revision``, ``generate_report``.
+``suggest_improvements``, ``check_quality``, ``approve_revision`` (human in the
+loop, :mod:`nodes.tools.approval`), ``apply_revision``, ``generate_report``.
 
 Summarization (:mod:`nodes.tools.summarize`): ``split_text``,
 ``summarize_chunk``, ``merge_summaries``, ``refine_summary``.
@@ -16,14 +17,15 @@ from __future__ import annotations
 
 from runtime import ToolRegistry, registry
 
-from . import code_review, summarize
+from . import approval, code_review, summarize
 
-__all__ = ["CODE_REVIEW_TOOLS", "SUMMARIZATION_TOOLS", "code_review", "register_tools",
-           "summarize"]
+__all__ = ["CODE_REVIEW_TOOLS", "SUMMARIZATION_TOOLS", "approval", "code_review",
+           "register_tools", "summarize"]
 
 CODE_REVIEW_TOOLS = (
     "extract_functions", "analyze_function", "calculate_complexity", "detect_issues",
-    "suggest_improvements", "check_quality", "apply_revision", "generate_report",
+    "suggest_improvements", "check_quality", "approve_revision", "apply_revision",
+    "generate_report",
 )
 SUMMARIZATION_TOOLS = ("split_text", "summarize_chunk", "merge_summaries", "refine_summary")
 
@@ -31,6 +33,7 @@ SUMMARIZATION_TOOLS = ("split_text", "summarize_chunk", "merge_summaries", "refi
 def register_tools(target: ToolRegistry = registry) -> None:
     """Register every built-in tool in ``target`` (default: the process-wide registry)."""
     code_review.register(target)
+    approval.register(target)
     summarize.register(target)
 
 

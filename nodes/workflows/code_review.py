@@ -5,9 +5,10 @@
     extract_functions ==map over functions (8 at a time)==> analyze_function
     analyze_function -> calculate_complexity -> detect_issues
         -> suggest_improvements -> check_quality
-    check_quality -> apply_revision -> extract_functions
+    check_quality -> approve_revision -> apply_revision -> extract_functions
         when quality_score < quality_threshold and iteration_count < max_iterations
-        and revised
+        and revised; approve_revision asks a person first if require_approval
+        (human in the loop) and goes to the report when the answer is no
     check_quality -> generate_report   (default) -> END
     extract_functions --on error--> generate_report   (code that does not parse)
 
@@ -37,7 +38,9 @@ def build_code_review_graph(name: str = CODE_REVIEW) -> Graph:
     """The code-review graph (uses the tools registered by :mod:`nodes.tools`).
 
     Input: ``{"code": str, "use_llm": false, "quality_threshold": 70,
-    "max_iterations": 3, "thresholds": {...}}`` (only ``code`` is required).
+    "max_iterations": 3, "thresholds": {...}, "require_approval": false}`` (only
+    ``code`` is required). With ``require_approval`` the run waits for
+    ``{"approved": bool, "comment": str}`` before applying each LLM revision.
     Output: ``quality_score``, ``functions``, ``complexity``, ``issues``,
     ``suggestions``, ``iterations``, ``score_history`` and ``report``.
     """
@@ -50,8 +53,8 @@ def build_code_review_graph(name: str = CODE_REVIEW) -> Graph:
                   "llm_usage": "append"},
     )
     for tool in ("extract_functions", "analyze_function", "calculate_complexity",
-                 "detect_issues", "suggest_improvements", "check_quality", "apply_revision",
-                 "generate_report"):
+                 "detect_issues", "suggest_improvements", "check_quality", "approve_revision",
+                 "apply_revision", "generate_report"):
         g.add_node(tool, tool=tool)
     g.set_entry_point("extract_functions")
     g.add_map_edge("extract_functions", "analyze_function", over="functions",
@@ -60,8 +63,10 @@ def build_code_review_graph(name: str = CODE_REVIEW) -> Graph:
     g.add_edge("calculate_complexity", "detect_issues")
     g.add_edge("detect_issues", "suggest_improvements")
     g.add_edge("suggest_improvements", "check_quality")
-    g.add_conditional_edge("check_quality", "apply_revision", LOOP_CONDITION)
+    g.add_conditional_edge("check_quality", "approve_revision", LOOP_CONDITION)
     g.add_edge("check_quality", "generate_report")
+    g.add_conditional_edge("approve_revision", "apply_revision", "revision_approved")
+    g.add_edge("approve_revision", "generate_report")
     g.add_edge("apply_revision", "extract_functions")
     g.add_edge("generate_report", END)
     g.add_error_edge("extract_functions", "generate_report")

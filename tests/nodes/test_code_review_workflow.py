@@ -245,3 +245,54 @@ async def test_offline_provider_proposes_no_change_so_the_loop_stops() -> None:
     assert state.data["revised"] is False
     assert len(state.data["llm_usage"]) == 1
     assert "unchanged" in state.warnings[0]
+
+
+# -- approval (human in the loop) -------------------------------------------------------------
+
+
+async def test_with_require_approval_the_run_asks_before_applying_a_revision(
+        tmp_path: Path) -> None:
+    from runtime import RunWaiting
+
+    server = FakeReviser([WITH_DOC, CLEAN])
+    async with serving(server) as url, make_provider("openai", url) as provider:
+        with use_provider(provider):
+            async with Runtime(f"sqlite:///{tmp_path / 'review.db'}") as rt:
+                run = await rt.start(build_code_review_graph(), {
+                    "code": UNUSED_ARG, "use_llm": True, "quality_threshold": 100,
+                    "require_approval": True})
+                with pytest.raises(RunWaiting) as first:
+                    await run.result()
+                [question] = first.value.interrupts
+                assert question["node"] == "approve_revision"
+                assert question["payload"]["revised_code"] == WITH_DOC
+                assert question["payload"]["question"] == "apply the suggested revision?"
+                # Approve the first revision: the second pass reviews it and asks again.
+                run = await rt.resume(run.id, {"approved": True, "comment": "good"})
+                with pytest.raises(RunWaiting):
+                    await run.result()
+                # Reject the second: no third pass, straight to the report.
+                run = await rt.resume(run.id, {"approved": False})
+                state = await run.result()
+    data = state.data
+    assert data["score_history"] == [96, 98]
+    assert data["code"] == WITH_DOC
+    assert [a["approved"] for a in data["approvals"]] == [True, False]
+    assert data["report"]["status"] == "ok"
+
+
+async def test_an_approval_answer_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
+    from runtime import InvalidResume, RunWaiting
+
+    server = FakeReviser([WITH_DOC])
+    async with serving(server) as url, make_provider("openai", url) as provider:
+        with use_provider(provider):
+            async with Runtime(f"sqlite:///{tmp_path / 'review.db'}") as rt:
+                run = await rt.start(build_code_review_graph(), {
+                    "code": UNUSED_ARG, "use_llm": True, "quality_threshold": 100,
+                    "require_approval": True, "max_iterations": 2})
+                with pytest.raises(RunWaiting):
+                    await run.result()
+                with pytest.raises(InvalidResume) as info:
+                    await rt.resume(run.id, {"approved": "perhaps"})
+                assert info.value.details[0]["path"] == "approved"
