@@ -12,6 +12,7 @@ import anyio
 from .compiled import CompiledGraph
 from .errors import (
     ActorflowError, RunCancelled, RunError, RunFailed, RunTimeoutError, RunWaiting, StoreError,
+    StoreUnavailableError,
 )
 from .interrupts import InvalidResume
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event, EventHub, EventType
@@ -27,6 +28,8 @@ __all__ = ["Run"]
 
 #: Bound on awaited cleanup (final store writes) after a run is cancelled.
 CLEANUP_TIMEOUT = 10.0
+#: How long a run that failed for want of a database waits to record that.
+STORE_DOWN_WAIT = 1.0
 
 
 class Run:
@@ -290,11 +293,16 @@ class Run:
         if self.error is not None:
             fields["error"] = str(self.error)
             fields["error_type"] = type(self.error).__name__
-        # Shielded and bounded: a cancelled run still records how it ended.
-        with anyio.move_on_after(CLEANUP_TIMEOUT, shield=True):
+        # Shielded and bounded: a cancelled run still records how it ended. If the run
+        # failed because the database is unreachable, don't wait long for it: the write
+        # stays queued in the store and lands when the database is back.
+        store_down = _caused_by(self.error, StoreUnavailableError)
+        with anyio.move_on_after(STORE_DOWN_WAIT if store_down else CLEANUP_TIMEOUT,
+                                 shield=True):
             try:
                 await self.store.update_run(self.id, **fields)
-                await self.store.flush()
+                if not store_down:
+                    await self.store.flush()
             except StoreError as exc:
                 if self.error is None:
                     self.error = RunFailed(f"run {self.id} finished but its end could not be "
@@ -313,6 +321,15 @@ class Run:
     async def _older_events(self, since: int, until: int) -> list[Event]:
         assert self.store is not None
         return await self.store.read_events(self.id, since, until)
+
+
+def _caused_by(error: BaseException | None, kind: type[BaseException]) -> bool:
+    seen = 0
+    while error is not None and seen < 20:
+        if isinstance(error, kind):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 def pick_interrupt(waiting: dict[str, Any], interrupt_id: str | None, run_id: str) -> Any:

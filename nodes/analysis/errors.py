@@ -8,6 +8,7 @@ creating import cycles.
 from __future__ import annotations
 
 import ast
+import threading
 
 __all__ = ["CodeSyntaxError", "parse_code"]
 
@@ -33,6 +34,9 @@ class CodeSyntaxError(ValueError):
         super().__init__(f"cannot parse code at {where}: {reason}")
 
 
+_PARSE_LOCK = threading.Lock()
+
+
 def parse_code(code: str) -> ast.Module:
     """Parse ``code`` into an AST, turning every parser failure into ``CodeSyntaxError``.
 
@@ -47,7 +51,11 @@ def parse_code(code: str) -> ast.Module:
             and code nested too deeply for the parser).
     """
     try:
-        return ast.parse(code)
+        # One parse at a time per process: on CPython 3.11/3.12, ast.parse in several
+        # threads at once can fail with "AST constructor recursion depth mismatch"
+        # (python/cpython#106905), and map steps run sync analysis in worker threads.
+        with _PARSE_LOCK:
+            return ast.parse(code)
     except SyntaxError as exc:
         # IndentationError and TabError are SyntaxError subclasses, so they land here too.
         raise CodeSyntaxError(exc.msg or "invalid syntax", exc.lineno, exc.offset) from exc

@@ -174,7 +174,20 @@ class Writer:
                     f"{self.unavailable_timeout}s; the database is too slow or unreachable",
                     transient=True)
         self.put_nowait(op)
-        await op.ticket.wait()
+        await self._wait(op.ticket, deadline)
+
+    async def _wait(self, ticket: Ticket, deadline: float) -> None:
+        """Wait for the commit, but not past the deadline: an attempt can hang (a pool
+        that cannot reconnect), so the caller's clock decides, not the writer's."""
+        with anyio.move_on_after(max(0.0, deadline - time.monotonic())):
+            await ticket.wait()
+            return
+        if ticket.done:
+            await ticket.wait()  # resolved as the deadline passed: its outcome stands
+            return
+        raise StoreUnavailableError(
+            f"no commit within {self.unavailable_timeout}s: the database is unreachable or "
+            "too slow; the write is still queued and lands when it is back", transient=True)
 
     async def flush(self) -> None:
         """Wait until everything queued before this call is committed."""
@@ -184,6 +197,8 @@ class Writer:
         op = Op([])
         op.ticket = Ticket()
         self.put_nowait(op)
+        # Unbounded on purpose: "everything queued is durable" may take as long as the
+        # database is away; callers that cannot wait bound it themselves.
         await op.ticket.wait()
 
     # worker side --------------------------------------------------------

@@ -1,15 +1,21 @@
 """actorflow benchmarks (DESIGN.md "Benchmark workloads"): ``make bench``.
 
-    python -m tests.bench                 # W1..W4 on asyncio and trio, ~1-2 minutes
+    python -m tests.bench                 # everything on asyncio and trio, ~2-3 minutes
     python -m tests.bench --quick         # fewer repetitions
-    python -m tests.bench --only W1,W2    # a subset
+    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 HTTP REVIEW)
     python -m tests.bench --profile       # cProfile W1 and W2 on asyncio instead
 
-Each backend runs in its own subprocess (W1, W2, W4), and W3 in a further fresh
+Workloads: W1..W4 are DESIGN.md's; HTTP is issue 4's (``http.py``: runs/s through a
+real ``actorflow serve`` on SQLite with 50 concurrent clients, and WebSocket event
+latency); REVIEW is issue 5's (``code_review.py``: the code-review workflow on a
+2,000-line standard-library module).
+
+Each backend runs in its own subprocess (W1, W2, W4, HTTP, REVIEW), and W3 in a further fresh
 subprocess per backend, so its peak RSS is that of a process that did only W3 (after
 its raw-anyio baseline, which needs far less). Every figure is printed beside a
-raw-anyio baseline measured in the same process, interleaved with it. Medians of
-several repetitions. Prints a table and writes ``tests/bench/results.json``.
+baseline measured in the same process (raw anyio; for HTTP, plain requests to the same
+server; for REVIEW, the same review without the graph). Medians of several
+repetitions. Prints a table and writes ``tests/bench/results.json``.
 
 These are measurements: nothing here fails because a figure misses its target.
 W4 on PostgreSQL uses ``ACTORFLOW_TEST_POSTGRES_URL`` or starts a throwaway cluster
@@ -35,13 +41,18 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 RESULTS = HERE / "results.json"
 BACKENDS = ("asyncio", "trio")
-ALL = ("W1", "W2", "W3", "W4")
+ALL = ("W1", "W2", "W3", "W4", "HTTP", "REVIEW")
 CHILD_TIMEOUT_S = 400
 
 FIGURES = ("w1_us_per_node", "w2_ms", "w3_ms", "w3_peak_rss_mib", "w4_sqlite_us_per_node",
-           "w4_postgres_us_per_node", "w4_concurrent_runs_per_s")
+           "w4_postgres_us_per_node", "w4_concurrent_runs_per_s", "http_runs_per_s",
+           "code_review_ms")
 EXTRA_FIGURES = ("w4_sequential_runs_per_s", "raw_roundtrip_nowait_us")
-BASELINES = ("raw_roundtrip_us", "raw_spawn_join_100_ms", "raw_w3_ms")
+BASELINES = ("raw_roundtrip_us", "raw_spawn_join_100_ms", "raw_w3_ms",
+             "http_plain_requests_per_s", "code_review_direct_ms")
+#: Figures written as ``{backend: {part: value}}``: results key -> {part: median key}.
+NESTED_FIGURES = {"ws_event_latency_ms": {"p50": "ws_event_latency_ms_p50",
+                                          "p99": "ws_event_latency_ms_p99"}}
 
 # (label, unit, figure key, baseline key or callable, target text, test of "meets")
 ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
@@ -59,8 +70,24 @@ ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
      "-", lambda f, b, be: None),
     ("W4 100 concurrent", "runs/s", "w4_concurrent_runs_per_s", "w4_sequential_runs_per_s",
      ">=5x sequential", lambda f, b, be: f >= 5 * b),
+    ("HTTP 50 clients", "runs/s", "http_runs_per_s", "http_plain_requests_per_s",
+     ">=500 runs/s", lambda f, b, be: f >= 500),
+    ("WS event latency p50", "ms", "ws_event_latency_ms_p50", None,
+     "-", lambda f, b, be: None),
+    ("WS event latency p99", "ms", "ws_event_latency_ms_p99", None,
+     "<10 ms", lambda f, b, be: f < 10),
+    ("REVIEW 2,000 lines", "ms", "code_review_ms", "code_review_direct_ms",
+     "<1000 ms (well under)", lambda f, b, be: f < 1000),
 ]
-ROW_WORKLOAD = {"w1": "W1", "w2": "W2", "w3": "W3", "w4": "W4"}
+
+
+def row_workload(key: str) -> str:
+    """The workload id (``--only``) that measures figure ``key``."""
+    if key.startswith(("http_", "ws_")):
+        return "HTTP"
+    if key.startswith("code_review"):
+        return "REVIEW"
+    return key[:2].upper()
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------
@@ -163,9 +190,9 @@ def merge(into: dict[str, Any], part: dict[str, Any]) -> None:
 def _fmt(x: float | None) -> str:
     if x is None:
         return "-"
-    if x >= 100:
+    if round(x, 1) >= 100:  # not "100.0"
         return f"{x:.0f}"
-    if x >= 10:
+    if round(x, 2) >= 10:
         return f"{x:.1f}"
     return f"{x:.2f}"
 
@@ -179,7 +206,7 @@ def table(per_backend: dict[str, dict[str, Any]], workloads: list[str]) -> str:
     rows: list[tuple[str, ...]] = []
     notes: list[str] = []
     for label, unit, key, base_key, target, meets in ROWS:
-        if ROW_WORKLOAD[key[:2]] not in workloads:
+        if row_workload(key) not in workloads:
             continue
         for backend, res in per_backend.items():
             med = res.get("medians", {})
@@ -188,7 +215,8 @@ def table(per_backend: dict[str, dict[str, Any]], workloads: list[str]) -> str:
             if base is None and base_key:
                 base = res.get("extra", {}).get(base_key)
             ratio = f"{fig / base:.2f}x" if fig is not None and base else "-"
-            ok = meets(fig, base, backend) if fig is not None and base is not None else None
+            ok = (meets(fig, base, backend)
+                  if fig is not None and (base is not None or base_key is None) else None)
             if fig is None:
                 err = res.get("errors", {}).get(key) or res.get("errors", {}).get("process")
                 if err:
@@ -215,7 +243,11 @@ def table(per_backend: dict[str, dict[str, Any]], workloads: list[str]) -> str:
     out.append("baselines: W1/W4 raw = request/reply round trip between two tasks over "
                "anyio's default (unbuffered) memory object streams; W2 raw = spawn+join 100 tasks; W3 raw = 1000 tasks x "
                "5 sequential sleep(0.001); W3 RSS baseline = peak of the same process after "
-               "the raw W3 only; W4 concurrent baseline = the same runs one at a time.")
+               "the raw W3 only; W4 concurrent baseline = the same runs one at a time; "
+               "HTTP baseline = plain GET /health requests/s from the same 50 clients to the "
+               "same server (a run takes 2 requests: start, long-poll wait); WS latency = "
+               "event timestamp to WebSocket receipt on loopback; REVIEW baseline = the same "
+               "review without the graph (nodes.analysis.review_code).")
     return "\n".join(out)
 
 
@@ -233,6 +265,9 @@ def results_json(per_backend: dict[str, dict[str, Any]], args: argparse.Namespac
     doc: dict[str, Any] = {}
     for key in FIGURES + EXTRA_FIGURES + BASELINES:
         doc[key] = {b: _round(r.get("medians", {}).get(key)) for b, r in per_backend.items()}
+    for key, parts in NESTED_FIGURES.items():
+        doc[key] = {b: {part: _round(r.get("medians", {}).get(k)) for part, k in parts.items()}
+                    for b, r in per_backend.items()}
     doc["notes"] = {b: r.get("errors", {}) for b, r in per_backend.items() if r.get("errors")}
     doc["details"] = {b: {"samples": r.get("samples", {}), "extra": r.get("extra", {})}
                       for b, r in per_backend.items()}
@@ -250,7 +285,9 @@ def results_json(per_backend: dict[str, dict[str, Any]], args: argparse.Namespac
         "wall_s": round(wall, 1),
         "method": "medians; W1 5x(1000 iterations = 2000 node executions), W2 30 runs, "
                   "W3 3 reps (own process per backend), W4 3x W1 + 2x100 concurrent runs "
-                  "of 100 steps + 100 sequential runs (--quick: fewer)",
+                  "of 100 steps + 100 sequential runs, HTTP 3x1500 runs by 50 clients "
+                  "(+3x2000 GET /health) and 300 WebSocket ticks, REVIEW 7 runs "
+                  "(--quick: fewer)",
     }
     return doc
 
@@ -258,7 +295,8 @@ def results_json(per_backend: dict[str, dict[str, Any]], args: argparse.Namespac
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default=",".join(ALL), help="workloads, e.g. W1,W2")
+    ap.add_argument("--only", default=",".join(ALL),
+                    help="workloads, e.g. W1,W2 (default: %(default)s)")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--backends", default=",".join(BACKENDS))
     ap.add_argument("--out", default=str(RESULTS), help="results file (default: %(default)s)")

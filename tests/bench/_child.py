@@ -1,7 +1,9 @@
 """One benchmark process: one backend, some workloads; results as JSON to ``--out``.
 
 Run by ``python -m tests.bench`` (one process per backend, plus a process per
-backend that runs only W3, so that its peak RSS means something). Usable alone::
+backend that runs only W3, so that its peak RSS means something). HTTP starts its own
+``actorflow serve`` process (this backend, SQLite) and drives it from here; REVIEW is
+the code-review workflow (``code_review.py``). Usable alone::
 
     python -m tests.bench._child --backend trio --workloads W1,W2 --out /tmp/r.json
 """
@@ -66,12 +68,26 @@ class Params:
     w4_conc_iterations: int   # 2 steps per iteration: 50 -> 100 steps per run
     w4_conc_reps: int
     w4_seq_runs: int
+    http_reps: int            # samples of runs/s (and of the plain-request baseline)
+    http_runs: int            # runs per sample (at most HTTP_SAMPLE_BUDGET_S seconds)
+    http_warmup_runs: int
+    http_plain_requests: int  # GET /health requests per baseline sample
+    ws_steps: int             # ticks of the WebSocket latency graph (~6 events each)
+    review_reps: int
 
 
 FULL = Params(w1_reps=5, w1_iterations=1000, w2_runs=30, w3_reps=3, w4_reps=3,
-              w4_conc_runs=100, w4_conc_iterations=50, w4_conc_reps=2, w4_seq_runs=100)
+              w4_conc_runs=100, w4_conc_iterations=50, w4_conc_reps=2, w4_seq_runs=100,
+              http_reps=3, http_runs=1500, http_warmup_runs=100, http_plain_requests=2000,
+              ws_steps=300, review_reps=7)
 QUICK = Params(w1_reps=2, w1_iterations=1000, w2_runs=10, w3_reps=1, w4_reps=1,
-               w4_conc_runs=100, w4_conc_iterations=50, w4_conc_reps=1, w4_seq_runs=20)
+               w4_conc_runs=100, w4_conc_iterations=50, w4_conc_reps=1, w4_seq_runs=20,
+               http_reps=1, http_runs=500, http_warmup_runs=50, http_plain_requests=500,
+               ws_steps=100, review_reps=3)
+
+#: HTTP: concurrent clients (issue 4), and a cap on one runs/s sample.
+HTTP_CLIENTS = 50
+HTTP_SAMPLE_BUDGET_S = 15.0
 
 
 def _mib(kib: int) -> float:
@@ -230,8 +246,45 @@ async def do_w4(rec: Recorder, p: Params, pg_url: str | None, pg_note: str | Non
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+async def do_http(rec: Recorder, p: Params, backend: str) -> None:
+    # Imported here: httpx, httpx_ws and the test server helper stay out of the other
+    # workloads' processes.
+    from .http import bench_http
+
+    res = await bench_http(backend=backend, clients=HTTP_CLIENTS, runs=p.http_runs,
+                           budget_s=HTTP_SAMPLE_BUDGET_S, ws_steps=p.ws_steps,
+                           reps=p.http_reps, warmup_runs=p.http_warmup_runs,
+                           plain_requests=p.http_plain_requests)
+    for x in res["http_runs_per_s_samples"]:
+        rec.add("http_runs_per_s", x)
+    for x in res["http_plain_requests_per_s_samples"]:
+        rec.add("http_plain_requests_per_s", x)
+    rec.add("ws_event_latency_ms_p50", res["ws_event_latency_ms_p50"])
+    rec.add("ws_event_latency_ms_p99", res["ws_event_latency_ms_p99"])
+    rec.extra["http_runs_failed"] = res.get("http_runs_failed", 0)
+    rec.extra["ws_events"] = res["ws_events"]
+    rec.extra["http_shape"] = (
+        f"{HTTP_CLIENTS} clients, {p.http_reps} x {p.http_runs} runs of a 3-node graph "
+        f"(after {p.http_warmup_runs} warm-up runs), SQLite; baseline {p.http_reps} x "
+        f"{p.http_plain_requests} GET /health; WebSocket: {p.ws_steps} ticks, "
+        f"{res['ws_events']} events")
+
+
+async def do_review(rec: Recorder, p: Params) -> None:
+    from .code_review import MODULE, code_review_samples
+
+    res = await code_review_samples(p.review_reps)
+    for x in res["code_review_ms"]:
+        rec.add("code_review_ms", x)
+    for x in res["code_review_direct_ms"]:
+        rec.add("code_review_direct_ms", x)
+    rec.extra["code_review_shape"] = (
+        f"{MODULE}: {res['code_review_lines']} lines, {res['code_review_functions']} "
+        f"functions; {p.review_reps} runs after a warm-up")
+
+
 async def child_main(workloads: list[str], p: Params, pg_url: str | None,
-                     pg_note: str | None) -> dict[str, Any]:
+                     pg_note: str | None, backend: str) -> dict[str, Any]:
     rec = Recorder()
     started = time.perf_counter()
     for w in workloads:
@@ -244,6 +297,12 @@ async def child_main(workloads: list[str], p: Params, pg_url: str | None,
             await _guard(rec, ["w3_ms", "w3_peak_rss_mib"], "W3", lambda: do_w3(rec, p))
         elif w == "W4":
             await do_w4(rec, p, pg_url, pg_note)
+        elif w == "HTTP":
+            await _guard(rec, ["http_runs_per_s", "ws_event_latency_ms_p50",
+                               "ws_event_latency_ms_p99"], "HTTP",
+                         lambda: do_http(rec, p, backend))
+        elif w == "REVIEW":
+            await _guard(rec, ["code_review_ms"], "REVIEW", lambda: do_review(rec, p))
         rec.extra[f"{w}_wall_s"] = round(time.perf_counter() - t0, 2)
     rec.extra["wall_s"] = round(time.perf_counter() - started, 2)
     rec.extra["process_peak_rss_mib"] = _mib(_peak_kib())
@@ -253,7 +312,7 @@ async def child_main(workloads: list[str], p: Params, pg_url: str | None,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.bench._child")
     ap.add_argument("--backend", choices=["asyncio", "trio"], required=True)
-    ap.add_argument("--workloads", default="W1,W2,W3,W4")
+    ap.add_argument("--workloads", default="W1,W2,W3,W4,HTTP,REVIEW")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
@@ -261,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     pg_url = os.environ.get("ACTORFLOW_BENCH_POSTGRES_URL") or None
     pg_note = os.environ.get("ACTORFLOW_BENCH_POSTGRES_NOTE") or None
     params = QUICK if args.quick else FULL
-    result = anyio.run(child_main, workloads, params, pg_url, pg_note, backend=args.backend)
+    result = anyio.run(child_main, workloads, params, pg_url, pg_note, args.backend,
+                       backend=args.backend)
     result["backend"] = args.backend
     result["workloads"] = workloads
     with open(args.out, "w") as f:

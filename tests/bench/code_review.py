@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 
-__all__ = ["bench_code_review"]
+__all__ = ["bench_code_review", "code_review_samples"]
 
 MODULE = "difflib.py"
 
@@ -55,26 +55,42 @@ async def _samples(code: str, repeats: int) -> tuple[list[float], dict[str, Any]
     return samples, report
 
 
-def bench_code_review(repeats: int = 7, backend: str = "asyncio") -> dict[str, Any]:
-    """Median ms of the code-review workflow on ``difflib.py`` (2,000+ lines), offline.
+async def code_review_samples(repeats: int = 7) -> dict[str, Any]:
+    """The samples, in ms, inside a running event loop (``python -m tests.bench`` uses this).
 
-    Returns ``{"code_review_ms", "code_review_direct_ms", "code_review_lines",
-    "code_review_functions", "backend"}``.
+    Returns ``{"code_review_ms": [...], "code_review_direct_ms": [...],
+    "code_review_lines", "code_review_functions"}``; the direct review runs after the
+    graph's samples, in the same process.
     """
     from nodes.analysis import review_code
 
     code = _source()
-    samples, report = anyio.run(_samples, code, repeats, backend=backend)
+    samples, report = await _samples(code, repeats)
     direct = []
     for _ in range(repeats):
         start = time.perf_counter()
         review_code(code)
         direct.append(time.perf_counter() - start)
     return {
-        "code_review_ms": round(statistics.median(samples) * 1000, 2),
-        "code_review_direct_ms": round(statistics.median(direct) * 1000, 2),
+        "code_review_ms": [x * 1000 for x in samples],
+        "code_review_direct_ms": [x * 1000 for x in direct],
         "code_review_lines": len(code.splitlines()),
         "code_review_functions": len(report["functions"]),
+    }
+
+
+def bench_code_review(repeats: int = 7, backend: str = "asyncio") -> dict[str, Any]:
+    """Median ms of the code-review workflow on ``difflib.py`` (2,000+ lines), offline.
+
+    Returns ``{"code_review_ms", "code_review_direct_ms", "code_review_lines",
+    "code_review_functions", "backend"}``.
+    """
+    res = anyio.run(code_review_samples, repeats, backend=backend)
+    return {
+        "code_review_ms": round(statistics.median(res["code_review_ms"]), 2),
+        "code_review_direct_ms": round(statistics.median(res["code_review_direct_ms"]), 2),
+        "code_review_lines": res["code_review_lines"],
+        "code_review_functions": res["code_review_functions"],
         "backend": backend,
     }
 

@@ -6,8 +6,12 @@
 - ``ws_event_latency_ms``: p50 and p99 from an event's publication (its timestamp,
   same machine clock) to its receipt by a WebSocket client, on a looping graph
   that emits events spaced out by a short delay (latency, not backlog).
+- ``http_plain_requests_per_s`` (the baseline): the same clients and connections
+  sending ``GET /health`` (one trivial database query) instead; a run costs two
+  requests (start, wait), so half of this is the server's ceiling for runs.
 
-Run alone: ``python -m tests.bench.http [asyncio|trio]``.
+One server per call; ``reps`` samples of each, interleaved (plain, runs, plain, ...),
+after a warm-up. Run alone: ``python -m tests.bench.http [asyncio|trio]``.
 """
 
 from __future__ import annotations
@@ -85,14 +89,19 @@ class _Conn:
         return status, json.loads(data)
 
 
-async def _runs_per_s(port: int, clients: int, runs: int, budget: float) -> dict[str, Any]:
-    done = 0
-    failed = 0
-    deadline = time.monotonic() + budget
+async def _create_graph(port: int) -> str:
     async with await anyio.connect_tcp("127.0.0.1", port) as stream:
         status, graph = await _Conn(stream, f"127.0.0.1:{port}").request(
             "POST", "/api/v1/graph/create", TRIVIAL)
-        assert status == 201, graph
+    assert status == 201, graph
+    return str(graph["graph_id"])
+
+
+async def _runs_per_s(port: int, graph_id: str, clients: int, runs: int,
+                      budget: float) -> dict[str, Any]:
+    done = 0
+    failed = 0
+    deadline = time.monotonic() + budget
 
     async def client() -> None:
         nonlocal done, failed
@@ -100,7 +109,7 @@ async def _runs_per_s(port: int, clients: int, runs: int, budget: float) -> dict
             conn = _Conn(stream, f"127.0.0.1:{port}")
             while done + failed < runs and time.monotonic() < deadline:
                 _, started = await conn.request("POST", "/api/v1/graph/run",
-                                                {"graph_id": graph["graph_id"]})
+                                                {"graph_id": graph_id})
                 _, result = await conn.request(
                     "GET", f"/api/v1/runs/{started['run_id']}/wait?timeout=30")
                 if result["status"] == "completed":
@@ -113,8 +122,29 @@ async def _runs_per_s(port: int, clients: int, runs: int, budget: float) -> dict
         for _ in range(clients):
             tg.start_soon(client)
     elapsed = time.perf_counter() - t0
-    return {"http_runs_per_s": round(done / elapsed, 1), "http_runs": done,
+    return {"http_runs_per_s": done / elapsed, "http_runs": done,
             "http_runs_failed": failed, "http_clients": clients}
+
+
+async def _plain_requests_per_s(port: int, clients: int, requests: int) -> float:
+    """Requests/s of ``GET /health`` over ``clients`` keep-alive connections."""
+    sent = 0
+
+    async def client() -> None:
+        nonlocal sent
+        async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+            conn = _Conn(stream, f"127.0.0.1:{port}")
+            while sent < requests:
+                sent += 1
+                status, body = await conn.request("GET", "/health")
+                if status != 200:
+                    raise RuntimeError(f"GET /health answered {status}: {body}")
+
+    t0 = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for _ in range(clients):
+            tg.start_soon(client)
+    return sent / (time.perf_counter() - t0)
 
 
 async def _ws_latency(base: str, ws_base: str, steps: int, pause: float) -> dict[str, Any]:
@@ -145,17 +175,40 @@ async def _ws_latency(base: str, ws_base: str, steps: int, pause: float) -> dict
 
 async def bench_http(*, backend: str = "asyncio", clients: int = 50, runs: int = 3000,
                      budget_s: float = 20.0, ws_steps: int = 300,
-                     ws_pause_s: float = 0.002) -> dict[str, Any]:
+                     ws_pause_s: float = 0.002, reps: int = 1, warmup_runs: int = 100,
+                     plain_requests: int = 2000) -> dict[str, Any]:
     """Start a server (``backend``, SQLite in a temp dir), measure, stop it; the figures.
 
-    Bounded: at most ``runs`` runs or ``budget_s`` seconds for the HTTP part.
+    ``reps`` samples of runs/s (each at most ``runs`` runs or ``budget_s`` seconds) and
+    of the plain-request baseline, interleaved, after ``warmup_runs`` runs; then one
+    WebSocket latency sample of ``ws_steps`` ticks. The figures are medians; the
+    samples are under ``*_samples``.
     """
     with tempfile.TemporaryDirectory(prefix="actorflow-bench-") as tmp:
         path = Path(tmp)
         with server(backend, f"sqlite:///{path / 'bench.db'}", path,
                     log_level="warning") as srv:
             out: dict[str, Any] = {"backend": backend}
-            out.update(await _runs_per_s(srv.port, clients, runs, budget_s))
+            graph_id = await _create_graph(srv.port)
+            if warmup_runs:
+                await _runs_per_s(srv.port, graph_id, clients, warmup_runs, budget_s)
+                await _plain_requests_per_s(srv.port, clients, min(plain_requests, 500))
+            plain: list[float] = []
+            per_s: list[float] = []
+            last: dict[str, Any] = {}
+            for _ in range(reps):
+                plain.append(await _plain_requests_per_s(srv.port, clients, plain_requests))
+                last = await _runs_per_s(srv.port, graph_id, clients, runs, budget_s)
+                per_s.append(last["http_runs_per_s"])
+                failed = int(out.get("http_runs_failed", 0)) + last["http_runs_failed"]
+                out["http_runs_failed"] = failed
+            out.update({
+                "http_runs_per_s": round(statistics.median(per_s), 1),
+                "http_runs_per_s_samples": [round(x, 1) for x in per_s],
+                "http_plain_requests_per_s": round(statistics.median(plain), 1),
+                "http_plain_requests_per_s_samples": [round(x, 1) for x in plain],
+                "http_runs": last.get("http_runs", 0), "http_clients": clients,
+            })
             out.update(await _ws_latency(srv.url, srv.ws_url, ws_steps, ws_pause_s))
             return out
 

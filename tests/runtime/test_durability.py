@@ -103,6 +103,13 @@ async def test_a_run_fails_clearly_when_postgres_stays_down_and_the_runtime_surv
                 "unavailable" in str(info.value).lower() or "unreachable" in str(info.value).lower())
         finally:
             await anyio.to_thread.run_sync(_pg_ctl, "start", "-w")
-        # The same runtime (and process) goes on working once the database is back.
-        again = await rt.start(hg.counter_graph(2).compile(), {})
+        # The same runtime (and process) goes on working once the database is back
+        # (the store reconnects with backoff: a client retries what was refused).
+        with anyio.fail_after(30):
+            while True:
+                try:
+                    again = await rt.start(hg.counter_graph(2).compile(), {})
+                    break
+                except StoreUnavailableError:
+                    await anyio.sleep(0.2)
         assert (await again.result()).data["n"] == 2
