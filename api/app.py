@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         async with Runtime(ObservedStore(base, metrics.observe),
                            max_concurrent_runs=settings.max_concurrent_runs,
                            keep_finished=settings.keep_finished_runs) as rt:
+            await _save_examples(rt)
             service.runtime = rt
             service.draining = False
             try:
@@ -88,6 +89,20 @@ def _app_class(backend: str) -> type[Quart]:
 
         return QuartTrio
     return Quart
+
+
+async def _save_examples(rt: Runtime) -> None:
+    """Store the example workflows (code review, summarization) unless a graph of that
+    name exists, so they are listed, and runnable by name, on a fresh database."""
+    import nodes
+    from runtime.store import GraphExistsError
+
+    for graph in nodes.register_all():
+        if await rt.store.get_graph(graph.name) is None:
+            try:
+                await rt.save_graph(graph)
+            except GraphExistsError:
+                pass  # another process stored it first
 
 
 def _load_tools() -> None:

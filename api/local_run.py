@@ -85,9 +85,13 @@ async def run_graph(graph_ref: str, input_data: dict[str, Any], *, database_url:
     """
     out = out or sys.stdout
     progress = _Progress(err or sys.stderr)
-    import nodes  # noqa: F401  (registers the built-in workflow tools)
+    import nodes
 
-    async with Runtime(open_store(database_url)) as rt:
+    # recover=False: this process runs one graph; it must never claim the runs a
+    # server (or another process) is executing on the same database. The example
+    # workflows are known by name ("code_review", "summarization") even in a new file.
+    async with Runtime(open_store(database_url), recover=False,
+                       graphs=nodes.register_all()) as rt:
         target: Any = graph_ref
         path = Path(graph_ref)
         if graph_ref.endswith(".json") or path.is_file():

@@ -105,3 +105,13 @@ def test_resume_answers_a_waiting_run_and_prints_its_final_state(
     # A second answer is refused with a clear message.
     assert main(["resume", run_id, "--answer", '"again"', "--database-url", url]) == 1
     assert "not waiting" in capsys.readouterr().err
+
+
+def test_run_of_the_code_review_example_by_name_on_a_fresh_database(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    code = json.dumps({"code": "def hello():\n    pass", "quality_threshold": 70})
+    assert main(["run", "code_review", "--input", code, "--database-url", url]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "completed"
+    assert any("Add docstring" in s for s in out["state"]["suggestions"])
