@@ -290,7 +290,9 @@ class Writer:
                     self.stats.retries += 1
                     self._expire(batch, exc)
                     await asyncio.sleep(delay)
-                    delay = backoff(delay)
+                    # Retry often enough that a caller still waiting sees the database
+                    # come back within its own deadline.
+                    delay = backoff(delay, cap=min(2.0, self.unavailable_timeout / 4))
                     continue
                 if len(batch) > 1:  # find the bad op: the others must still land
                     for op in batch:
