@@ -13,7 +13,7 @@ from runtime.store import open_store
 
 from .settings import Settings
 
-__all__ = ["resume", "history"]
+__all__ = ["history", "resume"]
 
 
 def _answer(raw: str) -> Any:

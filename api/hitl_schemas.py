@@ -6,8 +6,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ResumeIn", "ResumeOut", "InterruptOut", "InterruptList", "StateEditIn",
-           "StateEditOut", "ForkIn", "ReplayIn", "ForkOut", "StepStateOut"]
+__all__ = [
+    "ForkIn",
+    "ForkOut",
+    "InterruptList",
+    "InterruptOut",
+    "ReplayIn",
+    "ResumeIn",
+    "ResumeOut",
+    "StateEditIn",
+    "StateEditOut",
+    "StepStateOut",
+]
 
 
 class ResumeIn(BaseModel):

@@ -26,7 +26,7 @@ from .events import EventHub, EventType
 from .interrupts import Interrupt, current_context
 from .state import StateUpdate, WorkflowState
 
-__all__ = ["Activation", "Result", "NodeActor", "NO_ITEM"]
+__all__ = ["NO_ITEM", "Activation", "NodeActor", "Result"]
 
 NO_ITEM: Any = object()
 
@@ -71,8 +71,19 @@ class Result:
 class NodeActor:
     """The mailbox and worker pool of one node in one run."""
 
-    __slots__ = ("node", "run_id", "hub", "_results", "_tg", "_limit", "_linger", "_send",
-                 "_receive", "workers", "busy")
+    __slots__ = (
+        "_limit",
+        "_linger",
+        "_receive",
+        "_results",
+        "_send",
+        "_tg",
+        "busy",
+        "hub",
+        "node",
+        "run_id",
+        "workers",
+    )
 
     def __init__(self, node: CompiledNode, run_id: str, hub: EventHub,
                  results: MemoryObjectSendStream[Result], tg: TaskGroup) -> None:
@@ -171,7 +182,7 @@ class NodeActor:
             except Interrupt as interrupt:
                 return Result(act, None, None, attempt, time.perf_counter() - started,
                               interrupt)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a node may raise anything; it's reported
                 retry = node.retry
                 if retry is not None and retry.should_retry(exc, attempt):
                     delay = retry.delay(attempt)

@@ -22,7 +22,7 @@ async def set_values(state: WorkflowState, config: dict[str, Any]) -> dict[str, 
     """Write ``config.values`` (a dict) into ``data``."""
     values = config.get("values", {})
     if not isinstance(values, dict):
-        raise ValueError("set: config.values must be an object of data keys to write")
+        raise TypeError("set: config.values must be an object of data keys to write")
     return dict(values)
 
 

@@ -21,7 +21,7 @@ from .registry import call_style
 from .retry import RetryPolicy
 from .state import Reducer, WorkflowState, resolve_reducer
 
-__all__ = ["CompiledGraph", "CompiledNode", "Route", "MapRoute"]
+__all__ = ["CompiledGraph", "CompiledNode", "MapRoute", "Route"]
 
 DEFAULT_MAX_STEPS = 10_000
 
@@ -112,13 +112,14 @@ class CompiledGraph:
         return compiled
 
     def _mark_persistent(self) -> None:
-        from .loops import loop_of
+        from .loops import components
 
+        scc = components(self._succ)
         for name, node in self.nodes.items():
             for m in node.maps:
                 if m.target in self.nodes:
                     self.nodes[m.target].persistent = True
-            if name in self._succ.get(name, ()) or len(loop_of(self, name)) > 1:
+            if name in self._succ.get(name, ()) or len(scc.get(name, ())) > 1:
                 node.persistent = True
 
     # -- routing --------------------------------------------------------------------

@@ -21,8 +21,18 @@ class NodeContext:
     node's config), ``item`` and ``index`` (for a node run by a map edge).
     """
 
-    __slots__ = ("run_id", "node", "attempt", "config", "item", "index", "_hub",
-                 "_activation", "_answers", "_asked")
+    __slots__ = (
+        "_activation",
+        "_answers",
+        "_asked",
+        "_hub",
+        "attempt",
+        "config",
+        "index",
+        "item",
+        "node",
+        "run_id",
+    )
 
     def __init__(self, run_id: str, node: str, attempt: int, config: dict[str, Any],
                  item: Any, index: int | None, hub: EventHub, activation: int = 0,

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["NodeDef", "EdgeDef", "GraphDef", "RetryDef"]
+__all__ = ["EdgeDef", "GraphDef", "NodeDef", "RetryDef"]
 
 
 class RetryDef(BaseModel):

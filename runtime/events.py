@@ -23,7 +23,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from .errors import SubscriberLagged
 
-__all__ = ["EventType", "Event", "EventHub", "DEFAULT_SUBSCRIBER_BUFFER"]
+__all__ = ["DEFAULT_SUBSCRIBER_BUFFER", "Event", "EventHub", "EventType"]
 
 #: Events a subscriber may fall behind before it is dropped. Large enough that a
 #: reader doing ordinary I/O (a WebSocket send) never lags on a normal run, small
@@ -93,7 +93,7 @@ class Event:
 
 
 class _Subscriber:
-    __slots__ = ("send", "lagged_at", "alive")
+    __slots__ = ("alive", "lagged_at", "send")
 
     def __init__(self, send: MemoryObjectSendStream[Event]) -> None:
         self.send = send
@@ -108,7 +108,7 @@ class EventHub:
     that start before what is kept in memory.
     """
 
-    __slots__ = ("run_id", "_log", "_base", "_next", "_subs", "_closed", "_sink", "_history")
+    __slots__ = ("_base", "_closed", "_history", "_log", "_next", "_sink", "_subs", "run_id")
 
     def __init__(
         self,

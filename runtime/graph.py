@@ -15,11 +15,12 @@ from pydantic import BaseModel, ValidationError
 
 from .definition import EdgeDef, GraphDef, NodeDef, RetryDef
 from .errors import GraphSerializationError, GraphValidationError
-from .registry import ToolRegistry, registry as default_registry
+from .registry import ToolRegistry
+from .registry import registry as default_registry
 from .retry import RetryPolicy
 from .state import Reducer
 
-__all__ = ["END", "Graph", "NodeSpec", "EdgeSpec"]
+__all__ = ["END", "EdgeSpec", "Graph", "NodeSpec"]
 
 #: The end of the graph: an edge to END finishes the branch that takes it.
 END = "__end__"
@@ -316,11 +317,8 @@ def _import_path(obj: Any, what: str) -> str:
             f"{what} is {obj!r}, which has no import path; use a module-level function "
             "or register it as a tool"
         )
-    try:
-        if _load(f"{module}:{qual}", what) is not obj:
-            raise GraphSerializationError(f"{what}: {module}:{qual} does not import back")
-    except GraphSerializationError:
-        raise
+    if _load(f"{module}:{qual}", what) is not obj:
+        raise GraphSerializationError(f"{what}: {module}:{qual} does not import back")
     return f"{module}:{qual}"
 
 

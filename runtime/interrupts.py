@@ -26,7 +26,7 @@ from .errors import RunError
 if TYPE_CHECKING:
     from .context import NodeContext
 
-__all__ = ["Interrupt", "WaitEntry", "ask", "InvalidResume", "current_context", "load_schema"]
+__all__ = ["Interrupt", "InvalidResume", "WaitEntry", "ask", "current_context", "load_schema"]
 
 current_context: ContextVar[NodeContext | None] = ContextVar("actorflow_node", default=None)
 

@@ -1,22 +1,69 @@
-"""Naming the loop a runaway run is stuck in (for MaxStepsExceeded)."""
+"""Loops in a graph: strongly connected components (for MaxStepsExceeded and for
+keeping the workers of looping nodes alive)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .compiled import CompiledGraph
 
-__all__ = ["loop_of"]
+__all__ = ["loop_of", "components"]
+
+
+def components(succ: Mapping[str, set[str]]) -> dict[str, frozenset[str]]:
+    """Each node's strongly connected component (Tarjan, iterative: no recursion limit)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: dict[str, frozenset[str]] = {}
+    counter = 0
+    for root in succ:
+        if root in index:
+            continue
+        work: list[tuple[str, list[str]]] = [(root, sorted(succ.get(root, ())))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, todo = work[-1]
+            if todo:
+                nxt = todo.pop()
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, sorted(succ.get(nxt, ()))))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                members: list[str] = []
+                while True:
+                    m = stack.pop()
+                    on_stack.discard(m)
+                    members.append(m)
+                    if m == node:
+                        break
+                component = frozenset(members)
+                for m in members:
+                    out[m] = component
+    return out
 
 
 def loop_of(graph: CompiledGraph, node: str) -> list[str]:
-    """The nodes of the cycle through ``node`` (its strongly connected component),
-    in a walking order starting at ``node``; ``[node]`` if it is on no cycle."""
+    """The nodes of the cycle through ``node``, in a walking order starting at it;
+    ``[node]`` if it is on no cycle."""
     succ = graph._succ
-    reach = _reachable(succ, node)
-    back = {n for n in reach if node in _reachable(succ, n)}
-    component = (reach & back) | {node}
+    component = components(succ).get(node, frozenset({node}))
     order: list[str] = []
     stack = [node]
     while stack:
@@ -26,14 +73,3 @@ def loop_of(graph: CompiledGraph, node: str) -> list[str]:
         order.append(n)
         stack.extend(sorted((m for m in succ.get(n, ()) if m in component), reverse=True))
     return order
-
-
-def _reachable(succ: dict[str, set[str]], start: str) -> set[str]:
-    seen: set[str] = set()
-    stack = list(succ.get(start, ()))
-    while stack:
-        n = stack.pop()
-        if n not in seen:
-            seen.add(n)
-            stack.extend(succ.get(n, ()))
-    return seen

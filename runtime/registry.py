@@ -11,16 +11,16 @@ their condition functions and their reducers; this registry resolves the names::
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-import builtins
 from typing import Any, TypeVar
 
 from .errors import ToolNotFoundError
 
-__all__ = ["ToolInfo", "ToolRegistry", "registry", "call_style"]
+__all__ = ["ToolInfo", "ToolRegistry", "call_style", "registry"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,8 +30,9 @@ def call_style(fn: Callable[..., Any]) -> tuple[bool, str | None]:
 
     Decided once at registration or compile time so the hot path never inspects.
     """
+    # A callable object counts as async when its __call__ is a coroutine function.
     is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        getattr(fn, "__call__", None)
+        type(fn).__call__ if not inspect.isfunction(fn) else None
     )
     try:
         params = list(inspect.signature(fn).parameters.values())

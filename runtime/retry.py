@@ -81,5 +81,5 @@ def _resolve_exception(name: str) -> type[BaseException]:
     else:
         obj = getattr(builtins, name, None)
     if not (isinstance(obj, type) and issubclass(obj, BaseException)):
-        raise ValueError(f"retry_on: {name!r} is not an exception type")
+        raise TypeError(f"retry_on: {name!r} is not an exception type")
     return obj

@@ -5,24 +5,27 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
 from .compiled import CompiledGraph
 from .errors import (
-    ActorflowError, RunCancelled, RunError, RunFailed, RunTimeoutError, RunWaiting, StoreError,
+    ActorflowError,
+    RunCancelled,
+    RunError,
+    RunFailed,
+    RunTimeoutError,
+    RunWaiting,
+    StoreError,
     StoreUnavailableError,
 )
-from .interrupts import InvalidResume
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event, EventHub, EventType
+from .interrupts import InvalidResume
 from .state import WorkflowState
 from .status import RunStatus
 from .store.base import Checkpoint, Store
 from .supervisor import Supervisor
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["Run"]
 
@@ -178,7 +181,7 @@ class Run:
                 else:
                     await self._finish(RunStatus.CANCELLED, RunCancelled(
                         f"run {self.id} was cancelled", run_id=self.id))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - contained to this run, reported as RunFailed
             # The run's own bookkeeping failed (say the store refused its start). That
             # ends this run, never the runtime's task group and the other runs in it.
             self._crashed(exc)
@@ -227,7 +230,7 @@ class Run:
                         run_id=self.id)
         except* ActorflowError as group:
             error = _one_error(group, self.id)
-        except* Exception as group:
+        except* Exception as group:  # noqa: BLE001 - one clear RunFailed, never re-raised raw
             error = _one_error(group, self.id)
         if error is not None:
             await self._finish(RunStatus.FAILED, error)

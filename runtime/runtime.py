@@ -15,21 +15,24 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from collections.abc import AsyncIterator, Iterable
-
 from .compiled import CompiledGraph
+from .errors import (
+    GraphError,
+    GraphSerializationError,
+    RunInterrupted,
+    RunNotFoundError,
+    RuntimeClosedError,
+    StoreError,
+)
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event
 from .feed import Feed
-from .timetravel import fork, get_state, replay, restore_run, resume_stored, update_state
-from .errors import (
-    GraphError, GraphSerializationError, RunInterrupted, RunNotFoundError, RuntimeClosedError, StoreError,
-)
 from .graph import Graph
 from .registry import ToolRegistry
 from .run import Run
@@ -37,6 +40,7 @@ from .state import WorkflowState, check_json
 from .status import RunStatus
 from .store import open_store
 from .store.base import Checkpoint, GraphRecord, RunRecord, Store
+from .timetravel import fork, get_state, replay, restore_run, resume_stored, update_state
 
 __all__ = ["Runtime"]
 
@@ -88,7 +92,7 @@ class Runtime:
             self.register(g)
 
     # -- lifecycle ------------------------------------------------------------------------
-    async def __aenter__(self) -> Runtime:
+    async def __aenter__(self) -> Self:
         await self.store.open()
         tg = anyio.create_task_group()
         await tg.__aenter__()

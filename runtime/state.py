@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from .errors import GraphError, StateError, StateValidationError
 
-__all__ = ["WorkflowState", "Reducer", "REDUCERS", "resolve_reducer", "StateUpdate", "trusted", "check_json"]
+__all__ = ["REDUCERS", "Reducer", "StateUpdate", "WorkflowState", "check_json", "resolve_reducer", "trusted"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -58,7 +58,7 @@ class WorkflowState(BaseModel):
 class StateUpdate:
     """A normalised node update: new ``data`` values plus appended errors/warnings."""
 
-    __slots__ = ("data", "errors", "warnings", "iteration")
+    __slots__ = ("data", "errors", "iteration", "warnings")
 
     def __init__(
         self,

@@ -11,8 +11,8 @@ none of them outlives it.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -22,12 +22,16 @@ from pydantic import ValidationError
 from .actor import NO_ITEM, Activation, NodeActor, Result
 from .compiled import CompiledGraph, CompiledNode, MapRoute
 from .errors import (
-    MaxStepsExceeded, ParallelWriteConflict, RunFailed, StateError, StateValidationError,
+    MaxStepsExceeded,
+    ParallelWriteConflict,
+    RunFailed,
+    StateError,
+    StateValidationError,
 )
 from .events import EventHub, EventType
 from .frames import Frame, FrameRef
-from .interrupts import WaitEntry
 from .graph import END
+from .interrupts import WaitEntry
 from .loops import loop_of
 from .state import StateUpdate, WorkflowState, check_json, trusted
 from .store.base import Checkpoint, Store
@@ -39,11 +43,35 @@ class Supervisor:
     """Executes one run of a compiled graph. Create, optionally ``restore()``, then ``run()``."""
 
     # Slots: thousands of runs may be in flight at once.
-    __slots__ = ("graph", "run_id", "hub", "store", "durable", "max_steps", "state", "steps",
-                 "dispatched", "_frames", "_pending", "_next_activation", "_next_frame",
-                 "_actors", "_restored", "_view", "waiting", "interrupt_before",
-                 "interrupt_after", "accepting_resume", "_answers", "_resumes", "_tg",
-                 "_results", "_cp_step", "_cp_nodes", "_cp_changed")
+    __slots__ = (
+        "_actors",
+        "_answers",
+        "_cp_changed",
+        "_cp_nodes",
+        "_cp_step",
+        "_frames",
+        "_next_activation",
+        "_next_frame",
+        "_pending",
+        "_restored",
+        "_results",
+        "_resumes",
+        "_tg",
+        "_view",
+        "accepting_resume",
+        "dispatched",
+        "durable",
+        "graph",
+        "hub",
+        "interrupt_after",
+        "interrupt_before",
+        "max_steps",
+        "run_id",
+        "state",
+        "steps",
+        "store",
+        "waiting",
+    )
 
     def __init__(self, graph: CompiledGraph, state: WorkflowState, hub: EventHub, *,
                  store: Store | None = None, max_steps: int | None = None) -> None:
@@ -529,7 +557,7 @@ class Supervisor:
 class _Resume:
     """A live answer for a waiting branch, sent to the supervisor's mailbox."""
 
-    __slots__ = ("entry", "answer")
+    __slots__ = ("answer", "entry")
 
     def __init__(self, entry: WaitEntry, answer: Any) -> None:
         self.entry = entry

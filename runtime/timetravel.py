@@ -22,7 +22,7 @@ from .store.base import Checkpoint, RunRecord, utcnow
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-__all__ = ["waiting_interrupts", "restore_run", "resume_stored", "get_state", "update_state", "fork", "replay"]
+__all__ = ["fork", "get_state", "replay", "restore_run", "resume_stored", "update_state", "waiting_interrupts"]
 
 FINISHED = frozenset({"completed", "failed", "cancelled"})
 

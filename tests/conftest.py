@@ -12,8 +12,8 @@ copies of the test for every backend.)
 from __future__ import annotations
 
 import inspect
-from typing import Any
 import os
+from typing import Any
 
 import pytest
 
@@ -55,7 +55,8 @@ def postgres_url() -> str:
     return url
 
 
-def _pg_execute(url: str, sql: str) -> None:
+def pg_execute(url: str, sql: str) -> None:
+    """Run one SQL statement on PostgreSQL (outside any event loop the caller runs)."""
     import asyncio
 
     import asyncpg
@@ -75,7 +76,7 @@ def _pg_execute(url: str, sql: str) -> None:
     def run() -> None:
         try:
             asyncio.run(go())
-        except BaseException as exc:  # re-raised in the caller below
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread, re-raised there
             errors.append(exc)
 
     t = threading.Thread(target=run)
@@ -92,10 +93,10 @@ def postgres_database(postgres_url: str):  # type: ignore[no-untyped-def]
     from urllib.parse import urlsplit, urlunsplit
 
     name = f"t_{uuid.uuid4().hex[:16]}"
-    _pg_execute(postgres_url, f"CREATE DATABASE {name}")
+    pg_execute(postgres_url, f"CREATE DATABASE {name}")
     parts = urlsplit(postgres_url)
     yield urlunsplit(parts._replace(path=f"/{name}"))
-    _pg_execute(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    pg_execute(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])

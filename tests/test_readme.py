@@ -13,7 +13,7 @@ README = Path(__file__).parents[1] / "README.md"
 
 
 def _example() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
     assert blocks, "README has no python example"
     return blocks[0]
 
@@ -24,8 +24,8 @@ def test_the_readme_embedding_example_runs(tmp_path: Path, backend: str) -> None
     code = code.replace('backend="trio"', f'backend="{backend}"')
     script = tmp_path / "example.py"
     script.write_text(code)
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=120, cwd=README.parent)
+    out = subprocess.run([sys.executable, str(script)], check=False, capture_output=True,
+                         text=True, timeout=120, cwd=README.parent)
     assert out.returncode == 0, out.stderr
     assert "run_completed" in out.stdout
     assert "'score': 90" in out.stdout

@@ -11,7 +11,12 @@ from quart import Blueprint, Response
 from quart_schema import document_response, tag
 
 from runtime import (
-    ActorflowError, GraphError, InvalidResume, RunError, RunNotFoundError, StateError,
+    ActorflowError,
+    GraphError,
+    InvalidResume,
+    RunError,
+    RunNotFoundError,
+    StateError,
 )
 from runtime.timetravel import waiting_interrupts
 
@@ -19,8 +24,16 @@ from ..body import json_body
 from ..current import service
 from ..errors import ApiError
 from ..hitl_schemas import (
-    ForkIn, ForkOut, InterruptList, InterruptOut, ReplayIn, ResumeIn, ResumeOut, StateEditIn,
-    StateEditOut, StepStateOut,
+    ForkIn,
+    ForkOut,
+    InterruptList,
+    InterruptOut,
+    ReplayIn,
+    ResumeIn,
+    ResumeOut,
+    StateEditIn,
+    StateEditOut,
+    StepStateOut,
 )
 from ..schemas import ErrorBody
 from . import reply

@@ -10,12 +10,13 @@ from collections.abc import Callable
 
 from runtime import Graph
 
-from .code_review import CODE_REVIEW, build_code_review_graph, code_review_json
+from .code_review import CODE_REVIEW, SEED_GRAPH, build_code_review_graph, code_review_json
 from .summarization import SUMMARIZATION, build_summarization_graph, summarization_json
 
 __all__ = [
     "CODE_REVIEW",
     "EXAMPLE_GRAPHS",
+    "SEED_GRAPH",
     "SUMMARIZATION",
     "build_code_review_graph",
     "build_summarization_graph",

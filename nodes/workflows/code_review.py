@@ -24,7 +24,25 @@ from typing import Any
 
 from runtime import END, Graph
 
-__all__ = ["CODE_REVIEW", "LOOP_CONDITION", "build_code_review_graph", "code_review_json"]
+__all__ = ["CODE_REVIEW", "LOOP_CONDITION", "SEED_GRAPH", "build_code_review_graph",
+           "code_review_json"]
+
+#: The seed's "Create Workflow Graph" request body, unchanged: it runs on the tools
+#: registered under the seed's names (extract -> analyze -> report).
+SEED_GRAPH: dict[str, Any] = {
+    "name": "code_review_workflow",
+    "description": "Analyzes Python code quality",
+    "nodes": [
+        {"name": "extract", "tool": "extract_functions"},
+        {"name": "analyze", "tool": "calculate_complexity"},
+        {"name": "report", "tool": "generate_report"},
+    ],
+    "edges": [
+        {"from": "extract", "to": "analyze"},
+        {"from": "analyze", "to": "report"},
+    ],
+    "entry_point": "extract",
+}
 
 CODE_REVIEW = "code_review"
 LOOP_CONDITION = (

@@ -3,24 +3,9 @@ seed's code-review request bodies work unchanged."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from _api_support import serving
 
-SEED_GRAPH: dict[str, Any] = {
-    "name": "code_review_workflow",
-    "description": "Analyzes Python code quality",
-    "nodes": [
-        {"name": "extract", "tool": "extract_functions"},
-        {"name": "analyze", "tool": "calculate_complexity"},
-        {"name": "report", "tool": "generate_report"},
-    ],
-    "edges": [
-        {"from": "extract", "to": "analyze"},
-        {"from": "analyze", "to": "report"},
-    ],
-    "entry_point": "extract",
-}
+from nodes.workflows import SEED_GRAPH
 
 
 async def test_both_example_workflows_are_listed_at_start(anyio_backend: str) -> None:

@@ -18,28 +18,13 @@ from nodes.analysis import review_code
 from nodes.llm import OfflineProvider
 from nodes.llm_node import use_provider
 from nodes.tools import CODE_REVIEW_TOOLS, register_tools
-from nodes.workflows import build_code_review_graph, code_review_json
+from nodes.workflows import SEED_GRAPH, build_code_review_graph, code_review_json
 from runtime import Event, EventType, Graph, RunFailed, Runtime, WorkflowState, registry
 from tests.nodes.llm.llm_fake_servers import FakeOpenAI, Recorded, make_provider, serving
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 HELLO = "def hello():\n    pass"
 
-# The seed's "Create Workflow Graph" request body, unchanged.
-SEED_GRAPH = {
-    "name": "code_review_workflow",
-    "description": "Analyzes Python code quality",
-    "nodes": [
-        {"name": "extract", "tool": "extract_functions"},
-        {"name": "analyze", "tool": "calculate_complexity"},
-        {"name": "report", "tool": "generate_report"},
-    ],
-    "edges": [
-        {"from": "extract", "to": "analyze"},
-        {"from": "analyze", "to": "report"},
-    ],
-    "entry_point": "extract",
-}
 
 
 async def review(data: dict[str, Any], graph: Graph | None = None) -> tuple[WorkflowState, list[Event]]:

@@ -15,12 +15,11 @@ import time
 from pathlib import Path
 
 import anyio
+import crashgraph
 import pytest
 
 from runtime import Runtime, RunWaiting
 from runtime.store import open_store
-
-import crashgraph
 
 RUNS = 3
 HERE = Path(__file__).parent
@@ -44,37 +43,44 @@ def _start_and_kill(url: str, *, resume_only: bool = False, mode: str = "loops")
         proc.wait(timeout=10)
 
 
+async def _poll(url: str, ready, what: str) -> None:  # type: ignore[no-untyped-def]
+    """Until ``await ready(store)`` holds, reading the store from outside the workload."""
+    store = open_store(url)
+    await store.open()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if await ready(store):
+                return
+            await anyio.sleep(0.02)
+        raise AssertionError(f"{what} in 20s")
+    finally:
+        await store.close()
+
+
 async def _wait_for_progress(url: str, further: bool = False) -> None:
-    """Until some checkpoints are stored (mid-run), by polling the store from outside;
-    with ``further``, until the resumed run has made progress beyond where it was."""
+    """Until some checkpoints are stored (mid-run); with ``further``, until the resumed
+    run has made progress beyond where it was."""
     store = open_store(url)
     await store.open()
     try:
         first = await store.latest_checkpoint("loop-0")
-        target = (first.step if (further and first is not None) else 0) + 3
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            cp = await store.latest_checkpoint("loop-0")
-            if cp is not None and cp.step >= target:
-                return
-            await anyio.sleep(0.02)
-        raise AssertionError("the workload made no progress in 20s")
     finally:
         await store.close()
+    target = (first.step if (further and first is not None) else 0) + 3
+
+    async def progressed(s):  # type: ignore[no-untyped-def]
+        cp = await s.latest_checkpoint("loop-0")
+        return cp is not None and cp.step >= target
+
+    await _poll(url, progressed, "the workload made no progress")
 
 
 async def _wait_for_waiting(url: str) -> None:
-    store = open_store(url)
-    await store.open()
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if len(await store.list_runs(status="waiting")) == RUNS:
-                return
-            await anyio.sleep(0.02)
-        raise AssertionError("the runs did not pause in 20s")
-    finally:
-        await store.close()
+    async def paused(s):  # type: ignore[no-untyped-def]
+        return len(await s.list_runs(status="waiting")) == RUNS
+
+    await _poll(url, paused, "the runs did not pause")
 
 
 async def _resume_after_kill(url: str) -> None:

@@ -7,9 +7,9 @@ import shlex
 import subprocess
 
 import anyio
+import hitlgraphs as hg
 import pytest
 
-import hitlgraphs as hg
 from runtime import END, Graph, RunFailed, Runtime, StoreUnavailableError, WorkflowState
 from runtime.store import open_store
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import hitlgraphs as hg
 import pytest
 
-import hitlgraphs as hg
 from runtime import (
-    END, EventType, Graph, InvalidResume, Runtime, RunStatus, RunWaiting, WorkflowState, ask,
+    END,
+    EventType,
+    Graph,
+    InvalidResume,
+    RunStatus,
+    Runtime,
+    RunWaiting,
+    WorkflowState,
+    ask,
 )
 
 
@@ -192,7 +200,7 @@ async def test_a_branch_answered_while_others_still_run_goes_on_without_a_pause(
     async with Runtime() as rt:
         run = await rt.start(g.compile(), {})
         while not run.interrupts:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
         assert run.status is RunStatus.RUNNING
         same = await rt.resume(run.id, "live answer")
         assert same is run

@@ -250,7 +250,7 @@ async def test_builtin_set_writes_config_values_into_data() -> None:
 
 
 async def test_builtin_set_rejects_values_that_are_not_an_object() -> None:
-    with pytest.raises(ValueError, match="config.values must be an object"):
+    with pytest.raises(TypeError, match="config.values must be an object"):
         await builtin_tools.set_values(state(), {"values": [1, 2]})
 
 

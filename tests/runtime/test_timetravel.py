@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import hitlgraphs as hg
 import pytest
 
-import hitlgraphs as hg
 from runtime import ActorflowError, Runtime, RunWaiting
 
 

@@ -9,7 +9,6 @@ except under CI, where they fail.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import threading
@@ -40,16 +39,9 @@ def pg_url() -> str:
 
 
 def _pg(url: str, sql: str) -> None:
-    import asyncpg
+    from conftest import pg_execute
 
-    async def go() -> None:
-        conn = await asyncpg.connect(url, timeout=10)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(go())
+    pg_execute(url, sql)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,48 @@
+"""Review findings over HTTP: each test demonstrates a suspected bug (fails until fixed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _api_support import serving
+
+#: The approval graph of test_hitl, with an ``add`` reducer on ``n``.
+COUNTED: dict[str, Any] = {
+    "name": "counted_approval",
+    "reducers": {"n": "add"},
+    "nodes": [
+        {"name": "count", "tool": "set", "config": {"values": {"n": 1}}},
+        {"name": "approve", "tool": "ask", "config": {"question": "ok?", "key": "approved"}},
+    ],
+    "edges": [{"from": "count", "to": "approve"}],
+}
+
+
+async def _start_waiting(client: Any) -> str:
+    created = await client.post("/api/v1/graph/create", json=COUNTED)
+    assert created.status_code in (200, 201), await created.get_json()
+    graph_id = (await created.get_json())["graph_id"]
+    started = await client.post("/api/v1/graph/run", json={"graph_id": graph_id,
+                                                           "initial_state": {}})
+    run_id = (await started.get_json())["run_id"]
+    waited = await (await client.get(f"/api/v1/runs/{run_id}/wait?timeout=10")).get_json()
+    assert waited["status"] == "waiting"
+    return str(run_id)
+
+
+async def test_a_state_edit_its_reducer_rejects_is_a_400_not_a_500(anyio_backend: str) -> None:
+    async with serving(anyio_backend) as client:
+        run_id = await _start_waiting(client)
+        resp = await client.post(f"/api/v1/runs/{run_id}/state",
+                                 json={"values": {"n": "not a number"}})
+        body = await resp.get_json()
+    assert resp.status_code == 400, (resp.status_code, body)
+
+
+async def test_a_fork_whose_values_its_reducer_rejects_is_a_400_not_a_500(anyio_backend: str) -> None:
+    async with serving(anyio_backend) as client:
+        run_id = await _start_waiting(client)
+        resp = await client.post(f"/api/v1/runs/{run_id}/fork",
+                                 json={"values": {"n": "not a number"}})
+        body = await resp.get_json()
+    assert resp.status_code == 400, (resp.status_code, body)
