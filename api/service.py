@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from runtime import (
     GraphError,
     GraphExistsError,
+    GraphNotFoundError,
     GraphValidationError,
     Run,
     RunNotFoundError,
@@ -109,13 +110,18 @@ class ApiService:
     async def start_run(self, body: RunCreate) -> Run:
         """Start a run of a stored graph: 404 unknown graph, 400 bad input, 503 draining."""
         self.check_accepting()
-        record = await self.get_graph(body.graph_id)
         rt = self.rt()
         try:
-            compiled, _ = await rt.load_graph(record.id)
+            # Cached by the runtime after the first start: no store read per run.
+            compiled, record = await rt.load_graph(body.graph_id)
+        except GraphNotFoundError as exc:
+            raise ApiError(404, "graph_not_found", f"no graph with id or name "
+                           f"{body.graph_id!r}", {"graph_id": body.graph_id}) from exc
         except GraphError as exc:
             raise ApiError(409, "graph_unloadable", f"the stored graph cannot be loaded: {exc}"
                            ) from exc
+        if record is None:
+            record = await self.get_graph(body.graph_id)
         schema = compiled.graph.state_schema
         if schema is not None:
             try:

@@ -12,7 +12,8 @@ original exception is always reachable as ``__cause__``.
     ├── GraphError                     a graph definition is wrong
     │   ├── GraphValidationError       compile() found problems (all listed in .problems)
     │   ├── ExpressionError            a condition expression is rejected (.position)
-    │   └── GraphSerializationError    a graph can't be turned into / read from JSON
+    │   ├── GraphSerializationError    a graph can't be turned into / read from JSON
+    │   └── GraphNotFoundError         no stored or registered graph by that id or name
     ├── ToolNotFoundError              unknown tool or condition name (.suggestions)
     ├── StateError                     a state write is rejected
     │   ├── StateValidationError       a write breaks the data schema (.node, .path)
@@ -43,6 +44,7 @@ __all__ = [
     "ExpressionError",
     "GraphError",
     "GraphSerializationError",
+    "GraphNotFoundError",
     "GraphValidationError",
     "InvalidTransition",
     "MaxStepsExceeded",
@@ -101,6 +103,10 @@ class ExpressionError(GraphError):
 
 class GraphSerializationError(GraphError):
     """A graph could not be converted to or from its JSON form."""
+
+
+class GraphNotFoundError(GraphError, LookupError):
+    """No graph is stored or registered under that id or name."""
 
 
 class ToolNotFoundError(ActorflowError, LookupError):

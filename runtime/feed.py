@@ -30,18 +30,27 @@ FINISHED = frozenset({"completed", "failed", "cancelled"})
 class Feed:
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
-        self._changes: dict[str, anyio.Event] = {}
+        # run id -> the events of the readers waiting for it to change. Each reader
+        # removes its own on the way out, so a reader that leaves early (a closed
+        # WebSocket) leaves nothing behind.
+        self._waiters: dict[str, set[anyio.Event]] = {}
 
     def notify(self, run_id: str) -> None:
         """The run started, stopped or paused in this process: wake its readers."""
-        event = self._changes.pop(run_id, None)
-        if event is not None:
+        for event in self._waiters.pop(run_id, ()):
             event.set()
 
     async def _changed(self, run_id: str, timeout: float | None) -> None:
-        event = self._changes.setdefault(run_id, anyio.Event())
-        with anyio.move_on_after(timeout):
-            await event.wait()
+        event = anyio.Event()
+        waiters = self._waiters.setdefault(run_id, set())
+        waiters.add(event)
+        try:
+            with anyio.move_on_after(timeout):
+                await event.wait()
+        finally:
+            waiters.discard(event)
+            if not waiters and self._waiters.get(run_id) is waiters:
+                del self._waiters[run_id]
 
     async def follow(self, run_id: str, since: int = 0,
                      buffer: int = DEFAULT_SUBSCRIBER_BUFFER) -> AsyncIterator[Event]:

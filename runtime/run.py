@@ -175,7 +175,10 @@ class Run:
                     scope.cancel()
                 await self._begin()
                 await self._supervise()
-            if scope.cancelled_caught or self._cancel_requested or self._releasing:
+            stopped = scope.cancelled_caught or self._cancel_requested or self._releasing
+            # A cancel or release that arrives while the run records its own end (the
+            # store write is shielded) changes nothing: the run already ended.
+            if stopped and not self.status.finished and self.status is not RunStatus.WAITING:
                 if self._releasing:
                     await self._finish_released()
                 else:

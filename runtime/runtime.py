@@ -25,6 +25,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from .compiled import CompiledGraph
 from .errors import (
     GraphError,
+    GraphNotFoundError,
     GraphSerializationError,
     RunInterrupted,
     RunNotFoundError,
@@ -86,6 +87,7 @@ class Runtime:
         self._accepting = False
         self._feed = Feed(self)
         self._resuming: set[str] = set()
+        self._loaded: dict[str, tuple[CompiledGraph, GraphRecord]] = {}  # by id and name
         self.retention = retention
         self._pruner: anyio.CancelScope | None = None
         for g in graphs:
@@ -177,6 +179,11 @@ class Runtime:
     async def load_graph(self, key: str, *, definition: dict[str, Any] | None = None
                          ) -> tuple[CompiledGraph, GraphRecord | None]:
         """A graph by stored id or name, else registered name, else ``definition``."""
+        cached = self._loaded.get(key)
+        if cached is not None:
+            # Stored graphs never change (a new definition needs a new name), so a graph
+            # read once is served from memory: starting a run costs no graph read.
+            return cached
         record = await self.store.get_graph(key)
         if record is None:
             if key in self._graphs:
@@ -185,12 +192,13 @@ class Runtime:
                 compiled = Graph.from_json(definition, registry=self.registry).compile()
                 self._graphs.setdefault(compiled.name, compiled)
                 return compiled, None
-            raise GraphError(f"no graph with id or name {key!r}; store it with save_graph() "
-                             "or pass it to Runtime(graphs=[...])")
+            raise GraphNotFoundError(f"no graph with id or name {key!r}; store it with "
+                                     "save_graph() or pass it to Runtime(graphs=[...])")
         compiled = self._graphs.get(record.name)
         if compiled is None:
             compiled = Graph.from_json(record.definition, registry=self.registry).compile()
             self._graphs[record.name] = compiled
+        self._loaded[record.id] = self._loaded[record.name] = (compiled, record)
         return compiled, record
 
     # -- runs -----------------------------------------------------------------------------

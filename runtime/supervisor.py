@@ -45,6 +45,7 @@ class Supervisor:
     # Slots: thousands of runs may be in flight at once.
     __slots__ = (
         "_actors",
+        "_answered",
         "_answers",
         "_cp_changed",
         "_cp_nodes",
@@ -97,6 +98,9 @@ class Supervisor:
         self.accepting_resume = False             # the loop is running and reads resumes
         self._answers: dict[str, Any] = {}        # answers given at restore
         self._resumes = 0                         # live answers queued in the mailbox
+        # Answered live but not yet dispatched (the answer waits in the mailbox): still
+        # part of the run's position, so a checkpoint in between keeps the answer.
+        self._answered: dict[str, tuple[WaitEntry, Any]] = {}
         # What the checkpoint of the current step records, so that a later save at the
         # same step (an interrupt, a pause, a handled failure) keeps who wrote what.
         self._cp_step = -1
@@ -147,7 +151,10 @@ class Supervisor:
                         result = await receive.receive()
                     if isinstance(result, _Resume):
                         self._resumes -= 1
+                        self._answered.pop(result.entry.id, None)
                         self._continue(result.entry, result.answer)
+                        # Record the answer now: acknowledged means it survives a crash.
+                        await self._checkpoint([], {})
                         continue
                     await self._handle(result)
                 self.accepting_resume = False
@@ -196,6 +203,7 @@ class Supervisor:
     def resume(self, interrupt_id: str, answer: Any) -> None:
         """Answer a waiting branch while the run is still going (see Run.resume)."""
         entry = self.waiting.pop(interrupt_id)
+        self._answered[interrupt_id] = (entry, answer)
         self.hub.publish(EventType.RESUMED, entry.node, interrupt_id=interrupt_id)
         self._resumes += 1
         self._results.send_nowait(_Resume(entry, answer))
@@ -331,6 +339,12 @@ class Supervisor:
         """Where the run is: pending and waiting activations, open frames, counters."""
         pending = [a.to_dict() for a in self._pending.values()]
         pending += [{**w.activation, "wait": w.to_dict()} for w in self.waiting.values()]
+        for entry, answer in self._answered.values():
+            if entry.kind == "after":
+                pending.append({**entry.activation, "continue_after": True})
+            else:
+                answers = {**(entry.activation.get("answers") or {}), entry.id: answer}
+                pending.append({**entry.activation, "answers": answers})
         frames = [f.to_dict() for f in self._frames.values()]
         frames.append({"kind": "counters", "activation": self._next_activation,
                        "frame": self._next_frame, "dispatched": self.dispatched})
@@ -418,7 +432,9 @@ class Supervisor:
                 return
             del self._frames[frame.id]
             if frame.arrived and frame.join is not None:
-                self._dispatch(frame.join, frame.parent)
+                # Through _deliver: an enclosing frame may share this join, and then the
+                # branch arrives there instead of running the join early.
+                self._deliver(frame.join, frame.parent)
                 return
             frames = frame.parent
 
@@ -485,8 +501,18 @@ class Supervisor:
         # Reduced values were folded above; apply them as plain replacements.
         update = StateUpdate({k: v for k, v in merged.items()}, errors, warnings)
         changed = self._merge_plain(update, frame.target)
+        target = self.graph.nodes[frame.target]
+        if target.interrupt_after or frame.target in self.interrupt_after:
+            act_id = self._next_activation
+            self._next_activation += 1
+            self._wait(WaitEntry(f"{frame.target}:{act_id}:after", "after", frame.target,
+                                 {"after": frame.target}, None,
+                                 {"id": act_id, "node": frame.target,
+                                  "frames": [list(f) for f in frame.parent]}))
+        else:
+            self._after(target, frame.parent)
+        # After routing, so the checkpoint holds the work it dispatched.
         await self._checkpoint([frame.target], changed)
-        self._after(self.graph.nodes[frame.target], frame.parent)
 
     def _merge_plain(self, update: StateUpdate, node: str) -> dict[str, Any]:
         self.state.data.update(update.data)

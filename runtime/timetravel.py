@@ -11,11 +11,20 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .errors import ActorflowError, RunError, RunNotFoundError, StateError
+from pydantic import ValidationError
+
+from .compiled import CompiledGraph
+from .errors import (
+    ActorflowError,
+    RunError,
+    RunNotFoundError,
+    StateError,
+    StateValidationError,
+)
 from .events import Event, EventType
 from .interrupts import InvalidResume, WaitEntry
 from .run import Run, pick_interrupt
-from .state import WorkflowState
+from .state import WorkflowState, check_json
 from .status import RunStatus
 from .store.base import Checkpoint, RunRecord, utcnow
 
@@ -132,13 +141,9 @@ async def update_state(rt: Runtime, run_id: str, values: dict[str, Any],
     cp = await rt.store.latest_checkpoint(run_id)
     base = cp.state if cp is not None else record.initial_state
     state = WorkflowState.model_validate(base)
-    changed: dict[str, Any] = {}
-    for key, value in values.items():
-        reducer = compiled.reducers.get(key)
-        changed[key] = state.data[key] = (reducer(state.data.get(key), value)
-                                          if reducer is not None else value)
-    if compiled.state_schema is not None:
-        compiled.state_schema.model_validate(state.data)
+    changed = _apply(compiled, state.data, values, as_node or "update_state", run_id)
+    if rt.store.durable:
+        check_json(changed, as_node or "update_state", run_id)
     pending = list(cp.pending) if cp is not None else []
     frames = list(cp.frames) if cp is not None else []
     if as_node is not None and not pending:
@@ -155,6 +160,33 @@ async def update_state(rt: Runtime, run_id: str, values: dict[str, Any],
     await rt.store.update_run(run_id, current_state=new.state)
     await rt.store.flush()
     return new
+
+
+def _apply(compiled: CompiledGraph, data: dict[str, Any], values: dict[str, Any],
+           who: str, run_id: str) -> dict[str, Any]:
+    """Write ``values`` into ``data`` through the graph's reducers and schema, as a node
+    write would be; refuse what a node could not write, naming the key."""
+    changed: dict[str, Any] = {}
+    for key, value in values.items():
+        reducer = compiled.reducers.get(key)
+        try:
+            new = reducer(data.get(key), value) if reducer is not None else value
+        except Exception as exc:
+            raise StateValidationError(
+                f"{who}: the reducer of data key {key!r} rejected {value!r}: {exc}",
+                node=who, path=key, run_id=run_id) from exc
+        changed[key] = data[key] = new
+    schema = compiled.state_schema
+    if schema is not None:
+        try:
+            schema.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            path = ".".join(str(p) for p in err["loc"])
+            raise StateValidationError(
+                f"{who} wrote invalid state at data.{path}: {err['msg']} (schema "
+                f"{schema.__name__})", node=who, path=path, run_id=run_id) from exc
+    return changed
 
 
 def _next_activation(frames: list[dict[str, Any]]) -> int:
@@ -182,9 +214,7 @@ async def fork(rt: Runtime, run_id: str, step: int | None, *,
     state = dict(cp.state, run_id=new_id)
     if values:
         data = dict(state.get("data") or {})
-        for key, value in values.items():
-            reducer = compiled.reducers.get(key)
-            data[key] = reducer(data.get(key), value) if reducer is not None else value
+        _apply(compiled, data, values, "fork", run_id)
         state["data"] = data
     opts = {**record.options, **(options or {}),
             "forked_from": {"run_id": run_id, "step": cp.step}}

@@ -1,4 +1,4 @@
-"""Review findings: each test demonstrates a suspected bug (expected to fail until fixed)."""
+"""Regressions found in review: each test pins a bug that once existed (now fixed)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,21 @@ from typing import Any
 
 import anyio
 import pytest
-from anyio.lowlevel import checkpoint
 from anyio import wait_all_tasks_blocked
+from anyio.lowlevel import checkpoint
 from pydantic import BaseModel
 
 from runtime import (
-    END, ActorflowError, EventType, Graph, MemoryStore, Runtime, RunStatus, RunWaiting,
-    WorkflowState, ask,
+    END,
+    ActorflowError,
+    EventType,
+    Graph,
+    MemoryStore,
+    RunStatus,
+    Runtime,
+    RunWaiting,
+    WorkflowState,
+    ask,
 )
 
 
@@ -257,5 +265,5 @@ async def test_a_reader_that_stops_following_a_waiting_run_leaves_nothing_behind
             await wait_all_tasks_blocked()
             tg.cancel_scope.cancel()          # the WebSocket client went away
         await checkpoint()
-        leaked = dict(rt._feed._changes)
+        leaked = dict(rt._feed._waiters)
     assert run.id not in leaked, "Feed keeps an anyio.Event per followed run forever"

@@ -1,4 +1,4 @@
-"""Review findings over HTTP: each test demonstrates a suspected bug (fails until fixed)."""
+"""Regressions found in review (HTTP side): bad edits are 400s, never 500s."""
 
 from __future__ import annotations
 
