@@ -20,6 +20,7 @@ from runtime import (
     GraphNotFoundError,
     GraphValidationError,
     Run,
+    RunError,
     RunNotFoundError,
     Runtime,
     RuntimeClosedError,
@@ -172,11 +173,11 @@ class ApiService:
         record = await self.record(run_id)
         if record.status not in ACTIVE_STATUSES:
             raise _finished(run_id, record.status)
-        await self.rt().store.update_run(run_id, status="cancelled",
-                                         completed_at=datetime.now(UTC),
-                                         error="cancelled while not executing",
-                                         error_type="RunCancelled")
-        return {"run_id": run_id, "status": "cancelled"}
+        try:
+            status = await self.rt().cancel(run_id)
+        except RunError as exc:
+            raise ApiError(409, "not_cancellable", str(exc)) from exc
+        return {"run_id": run_id, "status": status.value}
 
     async def wait(self, run_id: str, timeout: float) -> dict[str, Any]:
         """Long-poll: the run's state once it stops (finished, or waiting for an answer)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .compiled import CompiledGraph
 
-__all__ = ["loop_of", "components"]
+__all__ = ["components", "loop_of"]
 
 
 def components(succ: Mapping[str, set[str]]) -> dict[str, frozenset[str]]:

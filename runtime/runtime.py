@@ -41,7 +41,15 @@ from .state import WorkflowState, check_json
 from .status import RunStatus
 from .store import open_store
 from .store.base import Checkpoint, GraphRecord, RunRecord, Store
-from .timetravel import fork, get_state, replay, restore_run, resume_stored, update_state
+from .timetravel import (
+    cancel_stored,
+    fork,
+    get_state,
+    replay,
+    restore_run,
+    resume_stored,
+    update_state,
+)
 
 __all__ = ["Runtime"]
 
@@ -337,6 +345,20 @@ class Runtime:
         falls more than ``buffer`` events behind a live run.
         """
         return self._feed.follow(run_id, since, buffer)
+
+    async def cancel(self, run_id: str) -> RunStatus:
+        """Cancel a run. A run executing here is cancelled (its nodes' cleanup runs) and
+        CANCELLED is returned when it has stopped; a run that waits for an answer (or
+        that no process executes) is marked cancelled in the store.
+
+        Raises RunNotFoundError, or RunError if the run already finished.
+        """
+        run = self._runs.get(run_id)
+        if run is not None and not run.done:
+            run.cancel()
+            await run.wait()
+            return run.status
+        return await cancel_stored(self, run_id)
 
     # -- human in the loop ------------------------------------------------------------------
     async def resume(self, run_id: str, answer: Any = None, *,

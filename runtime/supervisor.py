@@ -274,9 +274,11 @@ class Supervisor:
         frames = result.activation.frames
         top = self._frames.get(frames[-1][0]) if frames else None
         if top is not None and top.kind == "map" and top.target == node.name:
-            # A failed item counts as done; the handler runs outside the map.
+            # A failed item counts as done and the map goes on. Its handler runs as a
+            # side path outside every frame: the map itself continues along the target's
+            # edges once, so an enclosing fan-out must not see a second branch arrive.
             top.ended += 1
-            frames = top.parent
+            frames = ()
             self._feed_map(top)
         self._deliver(node.on_error, frames)
 

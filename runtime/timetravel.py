@@ -31,7 +31,10 @@ from .store.base import Checkpoint, RunRecord, utcnow
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-__all__ = ["fork", "get_state", "replay", "restore_run", "resume_stored", "update_state", "waiting_interrupts"]
+__all__ = [
+    "cancel_stored", "fork", "get_state", "replay", "restore_run", "resume_stored",
+    "update_state", "waiting_interrupts",
+]
 
 FINISHED = frozenset({"completed", "failed", "cancelled"})
 
@@ -105,6 +108,30 @@ async def resume_stored(rt: Runtime, run_id: str, answer: Any,
         return run
     finally:
         rt._resuming.discard(run_id)
+
+
+async def cancel_stored(rt: Runtime, run_id: str) -> RunStatus:
+    """Mark a run no process executes (waiting, or orphaned) cancelled in the store,
+    with a final event for its readers."""
+    if run_id in rt._resuming:
+        raise RunError(f"run {run_id} is being resumed right now; cancel it again once "
+                       "it executes", run_id=run_id)
+    rt._resuming.add(run_id)  # no resume may start while we end it
+    try:
+        record = await _record(rt, run_id)
+        if record.status in FINISHED:
+            raise RunError(f"run {run_id} already {record.status}", run_id=run_id)
+        seq = await _next_seq(rt, run_id, 0)
+        rt.store.append_event(Event(seq, run_id, EventType.RUN_CANCELLED, time.time(), None,
+                                    {"error": "cancelled while not executing"}))
+        await rt.store.update_run(run_id, status="cancelled", completed_at=utcnow(),
+                                  error="cancelled while not executing",
+                                  error_type="RunCancelled", owner=None)
+        await rt.store.flush()
+    finally:
+        rt._resuming.discard(run_id)
+    rt._feed.notify(run_id)
+    return RunStatus.CANCELLED
 
 
 async def _checkpoint_at(rt: Runtime, run_id: str, step: int | None) -> Checkpoint | None:

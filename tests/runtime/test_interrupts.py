@@ -212,3 +212,37 @@ async def test_a_branch_answered_while_others_still_run_goes_on_without_a_pause(
 async def test_ask_outside_a_node_says_where_it_can_be_called() -> None:
     with pytest.raises(RuntimeError, match="inside a running node"):
         await ask("?")
+
+
+async def test_a_waiting_run_can_be_cancelled_and_then_no_longer_resumed(store_url: str) -> None:
+    async with Runtime(store_url) as rt:
+        run = await rt.start(hg.approval_graph().compile(), {})
+        await _waiting(run)
+        assert await rt.cancel(run.id) is RunStatus.CANCELLED
+        record = await rt.store.get_run(run.id)
+        assert record is not None and record.status == "cancelled"
+        with pytest.raises(InvalidResume, match="cancelled, not waiting"):
+            await rt.resume(run.id, {"approved": True})
+        events = [e async for e in rt.events(run.id)]
+    assert events[-1].type is EventType.RUN_CANCELLED
+    assert [e.seq for e in events] == list(range(len(events)))
+
+
+async def test_cancelling_an_executing_run_waits_until_it_stopped() -> None:
+    import anyio
+
+    started = anyio.Event()
+    cleaned = []
+
+    async def hold(state: WorkflowState) -> None:
+        started.set()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cleaned.append(True)
+
+    async with Runtime() as rt:
+        run = await rt.start(Graph("hold").add_node("hold", hold).add_edge("hold", END), {})
+        await started.wait()
+        assert await rt.cancel(run.id) is RunStatus.CANCELLED
+        assert cleaned == [True]
