@@ -30,7 +30,7 @@ EXPECTED = {
     "ParallelWriteConflict", "RunError", "RunNotFoundError", "InvalidTransition", "RunFailed",
     "NodeTimeoutError", "RunTimeoutError", "MaxStepsExceeded", "RunInterrupted",
     "RunCancelled", "RunWaiting", "InvalidResume", "SubscriberLagged", "RuntimeClosedError", "StoreError",
-    "StoreUnavailableError", "GraphExistsError",
+    "StoreUnavailableError", "GraphExistsError", "GraphNotFoundError",
 }
 
 
