@@ -72,6 +72,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                            max_concurrent_runs=settings.max_concurrent_runs,
                            keep_finished=settings.keep_finished_runs) as rt:
             await _save_examples(rt)
+            from nodes.llm_node import use_store_cache
+
+            use_store_cache(rt.store)  # LLM responses cached in the database too
             service.runtime = rt
             service.draining = False
             try:

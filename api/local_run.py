@@ -92,6 +92,9 @@ async def run_graph(graph_ref: str, input_data: dict[str, Any], *, database_url:
     # workflows are known by name ("code_review", "summarization") even in a new file.
     async with Runtime(open_store(database_url), recover=False,
                        graphs=nodes.register_all()) as rt:
+        from nodes.llm_node import use_store_cache
+
+        use_store_cache(rt.store)
         target: Any = graph_ref
         path = Path(graph_ref)
         if graph_ref.endswith(".json") or path.is_file():

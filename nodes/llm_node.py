@@ -27,13 +27,32 @@ from nodes.llm import (
     LLMRequest,
     LLMResponse,
     MemoryCache,
+    ResponseCache,
     provider_from_env,
 )
-from runtime import NodeContext
+from nodes.llm.store_cache import StoreCache, TieredCache
+from runtime import NodeContext, Store
 
-__all__ = ["ask", "get_provider", "set_provider", "usage_record", "usage_totals", "use_provider"]
+__all__ = ["ask", "get_provider", "set_provider", "usage_record", "usage_totals", "use_provider",
+           "use_store_cache"]
 
 _provider: LLMProvider | None = None
+_store: Store | None = None
+
+
+def use_store_cache(store: Store | None) -> None:
+    """Cache LLM responses in ``store`` too (behind the in-memory cache), so they
+    survive restarts; the server and the CLI call this with their runtime's store.
+    Applies to the provider built from the environment (now or on first use)."""
+    global _store
+    _store = store
+    if isinstance(_provider, CachingProvider) and _provider.cache is not None:
+        _provider.cache = _cache()
+
+
+def _cache() -> ResponseCache:
+    memory = MemoryCache()
+    return memory if _store is None else TieredCache(memory, StoreCache(_store))
 
 
 def get_provider() -> LLMProvider:
@@ -44,7 +63,7 @@ def get_provider() -> LLMProvider:
     """
     global _provider
     if _provider is None:
-        _provider = CachingProvider(provider_from_env(), MemoryCache())
+        _provider = CachingProvider(provider_from_env(), _cache())
     return _provider
 
 

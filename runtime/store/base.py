@@ -158,3 +158,10 @@ class Store(Protocol):
         """Delete finished runs (and their checkpoints, events, logs) older than that."""
 
     async def healthy(self) -> bool: ...
+
+    # a small cache (LLM responses): JSON values by namespace and key
+    async def cache_get(self, namespace: str, key: str) -> Any | None:
+        """The cached JSON value, or None."""
+
+    def cache_set(self, namespace: str, key: str, value: Any) -> None:
+        """Cache a JSON value; written with the next commit, never waits."""

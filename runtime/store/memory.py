@@ -38,6 +38,7 @@ class MemoryStore:
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
         self.durable = False
+        self._cache: dict[tuple[str, str], Any] = {}
         self._graphs: dict[str, GraphRecord] = {}
         self._runs: dict[str, RunRecord] = {}
         self._checkpoints: dict[str, dict[int, Checkpoint]] = {}
@@ -152,6 +153,14 @@ class MemoryStore:
     async def get_checkpoint(self, run_id: str, step: int) -> Checkpoint | None:
         found = self._checkpoints.get(run_id, {}).get(step)
         return None if found is None else found.model_copy(deep=True)
+
+    # cache ----------------------------------------------------------------
+
+    async def cache_get(self, namespace: str, key: str) -> Any | None:
+        return self._cache.get((namespace, key))
+
+    def cache_set(self, namespace: str, key: str, value: Any) -> None:
+        self._cache[(namespace, key)] = value
 
     # events ---------------------------------------------------------------
 

@@ -209,4 +209,14 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (run_id, seq)
 )
 """),
+    # 2: a small key-value cache (LLM responses keyed by model + prompt), per namespace.
+    (2, """
+CREATE TABLE IF NOT EXISTS kv_cache (
+    namespace TEXT NOT NULL,
+    cache_key TEXT NOT NULL,
+    value {json} NOT NULL,
+    created_at {ts} NOT NULL,
+    PRIMARY KEY (namespace, cache_key)
+)
+"""),
 ]

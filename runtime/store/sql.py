@@ -38,7 +38,7 @@ from .rows import (
     run_params,
     run_update,
 )
-from .schema import POSTGRES, SQLITE
+from .schema import POSTGRES, SQLITE, dumps, loads
 from .writer import Op, Writer, WriterStats
 
 __all__ = ["SQLStore"]
@@ -47,6 +47,13 @@ T = TypeVar("T")
 _RUN_FIELDS = frozenset(RunRecord.model_fields) - {"id"}
 _ACTIVE = ", ".join(f"'{s}'" for s in sorted(ACTIVE))
 _FINISHED = ", ".join(f"'{s}'" for s in sorted(FINISHED))
+
+
+UPSERT_CACHE = (
+    "INSERT INTO kv_cache (namespace, cache_key, value, created_at) VALUES (:n, :k, :v, :at) "
+    "ON CONFLICT (namespace, cache_key) DO UPDATE SET value = excluded.value, "
+    "created_at = excluded.created_at"
+)
 
 
 class SQLStore:
@@ -332,6 +339,19 @@ class SQLStore:
 
     async def flush(self) -> None:
         await self._w().flush()
+
+    async def cache_get(self, namespace: str, key: str) -> Any | None:
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch("SELECT value FROM kv_cache WHERE namespace = :n AND "
+                                 "cache_key = :k", {"n": namespace, "k": key})
+
+        rows = await self._run(get)
+        return loads(rows[0]["value"]) if rows else None
+
+    def cache_set(self, namespace: str, key: str, value: Any) -> None:
+        self._w().put_nowait(Op([(UPSERT_CACHE, {
+            "n": namespace, "k": key, "v": dumps(value), "at": self.dialect.ts(utcnow()),
+        })]), urgent=False)
 
     async def prune(self, *, older_than_seconds: float) -> int:
         await self.flush()
