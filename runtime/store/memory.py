@@ -100,9 +100,9 @@ class MemoryStore:
             return
         values = dict(fields)
         values.setdefault("updated_at", utcnow())
-        # A new record per update (readers may hold the old one); the values come from
-        # the runtime, which does not mutate what it has handed over.
-        self._runs[run_id] = run.model_copy(update=values)
+        # In place: readers only ever get deep copies (get_run, list_runs), and the
+        # values come from the runtime, which does not mutate what it has handed over.
+        run.__dict__.update(values)
 
     async def get_run(self, run_id: str) -> RunRecord | None:
         run = self._runs.get(run_id)
