@@ -68,6 +68,28 @@ class Result:
     interrupt: Interrupt | None = None
 
 
+class _Execution:
+    """The activation a worker is executing, for ``ask()``; its NodeContext is built
+    only when asked for (most nodes never do)."""
+
+    __slots__ = ("act", "actor", "attempt", "ctx")
+
+    def __init__(self, actor: NodeActor) -> None:
+        self.actor = actor
+        self.act: Activation | None = None
+        self.attempt = 0
+        self.ctx: NodeContext | None = None
+
+    def context(self) -> NodeContext:
+        if self.ctx is None:
+            a, act = self.actor, self.act
+            assert act is not None
+            self.ctx = NodeContext(a.run_id, a.node.name, self.attempt, a.node.config,
+                                   None if act.item is NO_ITEM else act.item, act.index,
+                                   a.hub, act.id, act.answers)
+        return self.ctx
+
+
 class NodeActor:
     """The mailbox and worker pool of one node in one run."""
 
@@ -131,10 +153,19 @@ class NodeActor:
         if self._send is not None:
             self._send.close()
 
+    def _current(self, act: Activation, attempt: int) -> _Execution:
+        current = current_context.get()
+        assert isinstance(current, _Execution)  # set by this worker task (_worker)
+        current.act, current.attempt, current.ctx = act, attempt, None
+        return current
+
     async def _worker(self, first: Activation) -> None:
         # All workers of a node read the one mailbox (anyio streams allow several
         # waiting receivers); the results stream is shared with the supervisor, which
         # owns and closes both.
+        # Lets `runtime.ask()` find the node it is called from. Each worker is a task of
+        # its own, so this is private to it; its fields change per activation.
+        current_context.set(_Execution(self))
         results = self._results
         activation = first
         try:
@@ -194,24 +225,16 @@ class NodeActor:
 
     async def _call(self, act: Activation, attempt: int) -> Any:
         node = self.node
-        ctx = NodeContext(self.run_id, node.name, attempt, node.config,
-                          None if act.item is NO_ITEM else act.item, act.index, self.hub,
-                          act.id, act.answers)
+        current = self._current(act, attempt)
         args: tuple[Any, ...] = (act.state,)
         if node.second_arg == "config":
             args = (act.state, node.config)
         elif node.second_arg is not None:
-            args = (act.state, ctx)
-        # Lets `runtime.ask()` find its node. Each worker is its own task, so the
-        # variable is private to this execution.
-        token = current_context.set(ctx)
-        try:
-            if node.timeout is None:
-                return await self._invoke(args)
-            with anyio.move_on_after(node.timeout) as scope:
-                return await self._invoke(args)
-        finally:
-            current_context.reset(token)
+            args = (act.state, current.context())
+        if node.timeout is None:
+            return await self._invoke(args)
+        with anyio.move_on_after(node.timeout) as scope:
+            return await self._invoke(args)
         if scope.cancelled_caught:
             raise NodeTimeoutError(
                 f"node {node.name!r} timed out after {node.timeout}s (attempt {attempt}); "

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -28,7 +28,15 @@ if TYPE_CHECKING:
 
 __all__ = ["Interrupt", "InvalidResume", "WaitEntry", "ask", "current_context", "load_schema"]
 
-current_context: ContextVar[NodeContext | None] = ContextVar("actorflow_node", default=None)
+class CurrentExecution(Protocol):
+    """What a worker task stores for ``ask()``: the node context, built on demand."""
+
+    def context(self) -> NodeContext: ...
+
+
+#: Set once per worker task (each task has its own context), updated per activation.
+current_context: ContextVar[CurrentExecution | None] = ContextVar("actorflow_node",
+                                                                 default=None)
 
 
 class InvalidResume(RunError):
@@ -117,7 +125,7 @@ async def ask(payload: Any = None, *, schema: type[BaseModel] | None = None) -> 
     (a module-level pydantic model) validates the answer at resume time, and the
     answer is then returned as that model.
     """
-    ctx = current_context.get()
-    if ctx is None:
+    current = current_context.get()
+    if current is None:
         raise RuntimeError("ask() can only be called from inside a running node")
-    return await ctx.ask(payload, schema=schema)
+    return await current.context().ask(payload, schema=schema)
