@@ -166,6 +166,11 @@ class Supervisor:
                     actor.close()
         finally:
             send.close()
+            self.accepting_resume = False
+            # A finished run may be kept around (Runtime.keep_finished): keep its state
+            # and events, not its machinery.
+            self._actors.clear()
+            self._view = None
         return self.state
 
     def _start(self) -> None:
