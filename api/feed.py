@@ -73,7 +73,11 @@ def log_message(event: Event) -> dict[str, Any]:
     return {
         "type": "log", "seq": event.seq, "event": event.type.value, "node": event.node,
         "status": _STATUS.get(event.type, event.type.value), "timestamp": _iso(event.ts),
-        "error": None if error is None else str(error), "data": event.data,
+        "error": None if error is None else str(error),
+        # The node's whole input state stays out of the live log (it is in the run's
+        # logs and history); the rest of the event is sent as is.
+        "data": event.data if "input" not in event.data
+        else {k: v for k, v in event.data.items() if k != "input"},
     }
 
 

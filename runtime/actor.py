@@ -203,7 +203,10 @@ class NodeActor:
         attempt = 0
         while True:
             attempt += 1
+            # ``input`` is the state data the node sees (a shared, never-mutated snapshot,
+            # not a copy): stores write it as the seed's execution_logs.input_state.
             self.hub.publish(EventType.NODE_STARTED, node.name, attempt=attempt,
+                             input=act.state.data,
                              **({"index": act.index} if act.index is not None else {}))
             started = time.perf_counter()
             try:

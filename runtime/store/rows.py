@@ -119,9 +119,11 @@ def event_stmts(d: Dialect, e: Event) -> list[tuple[str, dict[str, Any]]]:
     Serialised now, on the caller's side, so later mutation of ``e.data`` by
     the caller cannot change what gets written.
     """
+    # A node's input state goes to its execution_logs row only, not twice.
+    data = e.data if "input" not in e.data else {k: v for k, v in e.data.items() if k != "input"}
     stmts = [(INSERT_EVENT, {
         "run_id": e.run_id, "seq": e.seq, "type": e.type.value, "node": e.node,
-        "ts": e.ts, "data": dumps(e.data),
+        "ts": e.ts, "data": dumps(data),
     })]
     row = log_row(e)
     if row is not None:

@@ -92,10 +92,10 @@ async def test_state_updated_carries_the_delta() -> None:
     assert deltas == [{"n0": True}, {"n1": True}]
 
 
-async def test_node_events_carry_the_attempt() -> None:
-    events = await all_events(chain(1))
+async def test_node_events_carry_the_attempt_and_the_input_state() -> None:
+    events = await all_events(chain(1), {"code": "x"})
     started, completed = events[1], events[2]
-    assert started.data == {"attempt": 1}
+    assert started.data == {"attempt": 1, "input": {"code": "x"}}
     assert completed.data["attempt"] == 1 and completed.data["duration_ms"] >= 0
 
 
