@@ -17,7 +17,7 @@ from quart.typing import TestClientProtocol
 from api import Settings, create_app
 from runtime import MemoryStore, Store
 
-__all__ = ["SEED_CREATE", "chain_graph", "make_settings", "serving"]
+__all__ = ["SEED_CREATE", "chain_graph", "make_settings", "serving", "start_waiting_run"]
 
 #: The seed's create-graph example, on built-in tools (the code-review tools live in nodes/).
 SEED_CREATE: dict[str, Any] = {
@@ -49,6 +49,19 @@ def chain_graph(name: str, *, delay: float = 0.0, fail: bool = False) -> dict[st
         ],
         "edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "c"}],
     }
+
+
+async def start_waiting_run(client: Any, graph: dict[str, Any]) -> str:
+    """Store ``graph``, start a run of it and wait until it waits for an answer."""
+    created = await client.post("/api/v1/graph/create", json=graph)
+    assert created.status_code == 201, await created.get_json()
+    graph_id = (await created.get_json())["graph_id"]
+    started = await client.post("/api/v1/graph/run", json={"graph_id": graph_id,
+                                                           "initial_state": {}})
+    run_id = (await started.get_json())["run_id"]
+    waited = await (await client.get(f"/api/v1/runs/{run_id}/wait?timeout=10")).get_json()
+    assert waited["status"] == "waiting"
+    return str(run_id)
 
 
 def make_settings(backend: str, **overrides: Any) -> Settings:

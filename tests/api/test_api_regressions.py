@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from _api_support import serving
+from _api_support import serving, start_waiting_run
 
 #: The approval graph of test_hitl, with an ``add`` reducer on ``n``.
 COUNTED: dict[str, Any] = {
@@ -19,15 +19,7 @@ COUNTED: dict[str, Any] = {
 
 
 async def _start_waiting(client: Any) -> str:
-    created = await client.post("/api/v1/graph/create", json=COUNTED)
-    assert created.status_code in (200, 201), await created.get_json()
-    graph_id = (await created.get_json())["graph_id"]
-    started = await client.post("/api/v1/graph/run", json={"graph_id": graph_id,
-                                                           "initial_state": {}})
-    run_id = (await started.get_json())["run_id"]
-    waited = await (await client.get(f"/api/v1/runs/{run_id}/wait?timeout=10")).get_json()
-    assert waited["status"] == "waiting"
-    return str(run_id)
+    return await start_waiting_run(client, COUNTED)
 
 
 async def test_a_state_edit_its_reducer_rejects_is_a_400_not_a_500(anyio_backend: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from _api_support import serving
+from _api_support import serving, start_waiting_run
 
 APPROVAL: dict[str, Any] = {
     "name": "approval",
@@ -19,14 +19,7 @@ APPROVAL: dict[str, Any] = {
 
 
 async def _start_waiting(client: Any) -> str:
-    created = await client.post("/api/v1/graph/create", json=APPROVAL)
-    graph_id = (await created.get_json())["graph_id"]
-    started = await client.post("/api/v1/graph/run", json={"graph_id": graph_id,
-                                                           "initial_state": {}})
-    run_id = (await started.get_json())["run_id"]
-    waited = await (await client.get(f"/api/v1/runs/{run_id}/wait?timeout=10")).get_json()
-    assert waited["status"] == "waiting"
-    return str(run_id)
+    return await start_waiting_run(client, APPROVAL)
 
 
 async def test_a_waiting_run_lists_what_it_waits_for(anyio_backend: str) -> None:
