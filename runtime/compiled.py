@@ -233,8 +233,27 @@ class CompiledGraph:
             stack.extend(self._succ.get(n, ()))
         return out
 
+    @property
+    def joins(self) -> dict[str, str]:
+        """Each node that fans out unconditionally -> the node that joins its branches
+        (runs once, after all of them arrive). Fan-outs whose branches only meet at END
+        are left out. Conditional fan-outs are joined the same way, per set of targets
+        that fire."""
+        out: dict[str, str] = {}
+        for name, node in self.nodes.items():
+            targets = [t for t in node.static if t != END] + [m.target for m in node.maps]
+            if node.routes or len(targets) + (END in node.static) < 2 or not targets:
+                continue
+            join = self.join_for(frozenset(targets))
+            if join is not None:
+                out[name] = join
+        return out
+
     def to_mermaid(self) -> str:
-        return self.graph.to_mermaid()
+        """The graph as a Mermaid flowchart, joins marked (see ``joins``)."""
+        from .mermaid import render
+
+        return render(self.graph, self.joins)
 
     def to_json(self) -> dict[str, Any]:
         return self.graph.to_json()

@@ -21,16 +21,27 @@ def _label(text: str) -> str:
     return text.replace('"', "#quot;").replace("|", "#124;")
 
 
-def render(graph: Graph) -> str:
+def render(graph: Graph, joins: dict[str, str] | None = None) -> str:
     """Solid arrows: always taken (several from one node run in parallel);
     labelled arrows: conditions (dotted: the default path when none holds);
-    thick arrows: map over a list; red dotted arrows: error handlers."""
+    thick arrows: map over a list; red dotted arrows: error handlers.
+    ``joins`` (fan-out node -> join node, from a compiled graph) draws each join as a
+    double-edged box that says which fan-out it waits for."""
     from .graph import END
 
+    joined_by: dict[str, list[str]] = {}
+    for fanout, join in (joins or {}).items():
+        joined_by.setdefault(join, []).append(fanout)
     lines = ["flowchart TD", "    __start__([start])", "    __end__([end])"]
     for spec in graph.nodes.values():
         kind = f"tool: {spec.tool}" if spec.fn is None else getattr(spec.fn, "__name__", "fn")
-        lines.append(f'    {_id(spec.name)}["{_label(spec.name)}<br/><small>{_label(kind)}</small>"]')
+        label = f"{_label(spec.name)}<br/><small>{_label(kind)}</small>"
+        if spec.name in joined_by:
+            waits = ", ".join(sorted(joined_by[spec.name]))
+            lines.append(f'    {_id(spec.name)}[["{label}<br/><small>joins the branches of '
+                         f'{_label(waits)}</small>"]]')
+        else:
+            lines.append(f'    {_id(spec.name)}["{label}"]')
     if graph.entry_point:
         lines.append(f"    __start__ --> {_id(graph.entry_point)}")
     has_conditions = {e.source for e in graph.edges if e.conditional}

@@ -509,3 +509,26 @@ def test_json_graph_with_invalid_structure_fails_at_compile() -> None:
     g = Graph.from_json({"name": "g", "nodes": [{"name": "a", "tool": "delay"}],
                          "edges": [{"from": "a", "to": "b"}]})
     assert any("unknown target node 'b'" in p for p in problems_of(g))
+
+
+async def _nothing(state):  # type: ignore[no-untyped-def]
+    return None
+
+
+def test_compiled_joins_name_the_node_that_joins_each_fan_out() -> None:
+    from runtime import END, Graph
+
+    g = Graph("nested").add_node("s", _nothing)
+    g.add_node("a", _nothing).add_node("b", _nothing).add_node("a1", _nothing)
+    g.add_node("a2", _nothing).add_node("j", _nothing).add_node("k", _nothing)
+    g.add_edge("s", ["a", "b"]).add_edge("a", ["a1", "a2"])
+    g.add_edge(["a1", "a2"], "k").add_edge("k", "j").add_edge("b", "j").add_edge("j", END)
+    assert g.compile().joins == {"s": "j", "a": "k"}
+
+
+def test_a_fan_out_whose_branches_only_meet_at_end_has_no_join() -> None:
+    from runtime import END, Graph
+
+    g = Graph("ends").add_node("s", _nothing).add_node("a", _nothing).add_node("b", _nothing)
+    g.add_edge("s", ["a", "b"]).add_edge("a", END).add_edge("b", END)
+    assert g.compile().joins == {}

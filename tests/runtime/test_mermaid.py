@@ -102,3 +102,19 @@ def test_mermaid_keeps_nodes_whose_names_differ_only_in_punctuation_apart() -> N
 def test_compiled_graph_draws_the_same_mermaid() -> None:
     g = Graph("g").add_node("a", step).add_edge("a", END)
     assert g.compile().to_mermaid() == g.to_mermaid()
+
+
+async def _noop(state):  # type: ignore[no-untyped-def]
+    return None
+
+
+def test_a_compiled_graph_marks_each_join_with_the_fan_out_it_waits_for() -> None:
+    from runtime import END, Graph
+
+    g = Graph("joins").add_node("s", _noop)
+    for b in ("a", "b"):
+        g.add_node(b, _noop).add_edge("s", b).add_edge(b, "j")
+    g.add_node("j", _noop).add_edge("j", END)
+    text = g.compile().to_mermaid()
+    assert 'n_j[["j<br/><small>_noop</small><br/><small>joins the branches of s</small>"]]' in text
+    assert 'n_a["a' in text  # ordinary nodes keep the plain box
