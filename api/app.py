@@ -23,6 +23,7 @@ from runtime import Runtime, Store, open_store
 from .current import METRICS_KEY, SERVICE_KEY
 from .docs import docs
 from .errors import install_error_handlers
+from .examples import save_examples
 from .metrics import Metrics, ObservedStore
 from .routes import register_routes
 from .service import ApiService
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         async with Runtime(ObservedStore(base, metrics.observe),
                            max_concurrent_runs=settings.max_concurrent_runs,
                            keep_finished=settings.keep_finished_runs) as rt:
-            await _save_examples(rt)
+            await save_examples(rt)
             from nodes.llm_node import use_store_cache
 
             use_store_cache(rt.store)  # LLM responses cached in the database too
@@ -92,20 +93,6 @@ def _app_class(backend: str) -> type[Quart]:
 
         return QuartTrio
     return Quart
-
-
-async def _save_examples(rt: Runtime) -> None:
-    """Store the example workflows (code review, summarization) unless a graph of that
-    name exists, so they are listed, and runnable by name, on a fresh database."""
-    import nodes
-    from runtime.store import GraphExistsError
-
-    for graph in nodes.register_all():
-        if await rt.store.get_graph(graph.name) is None:
-            try:
-                await rt.save_graph(graph)
-            except GraphExistsError:
-                pass  # another process stored it first
 
 
 def _load_tools() -> None:

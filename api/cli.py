@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(graphs)
     runs = sub.add_parser("runs", help="list runs")
     common(runs)
-    runs.add_argument("--status")
+    runs.add_argument("--status", choices=["pending", "running", "waiting", "completed",
+                                           "failed", "cancelled"])
     runs.add_argument("--graph", help="graph id")
     for p in (graphs, runs):
         p.add_argument("--limit", type=int, default=50)
@@ -99,6 +100,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.log_level != "debug":  # one line per connect/disconnect otherwise
         logging.getLogger("databases").setLevel(logging.WARNING)
+    try:
+        return _dispatch(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if settings.log_level == "debug":
+            raise
+        print(f"actorflow {args.command}: {type(exc).__name__}: {exc} (--log-level debug "
+              "shows the traceback)", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         from .server import serve
 
@@ -176,6 +190,11 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
         await store.close()
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
+    elif not rows:
+        what = "graphs" if args.command == "graphs" else "runs"
+        print(f"no {what} in {settings.database_url}"
+              + (" (the example workflows are stored by `actorflow serve` and `actorflow run`)"
+                 if what == "graphs" else ""), file=sys.stderr)
     else:
         for row in rows:
             print("  ".join("" if v is None else str(v) for v in row.values()))

@@ -94,7 +94,10 @@ async def run_graph(graph_ref: str, input_data: dict[str, Any], *, database_url:
                        graphs=nodes.register_all()) as rt:
         from nodes.llm_node import use_store_cache
 
+        from .examples import save_examples
+
         use_store_cache(rt.store)
+        await save_examples(rt)
         target: Any = graph_ref
         path = Path(graph_ref)
         if graph_ref.endswith(".json") or path.is_file():

@@ -159,8 +159,9 @@ class ApiService:
     async def run_state(self, run_id: str) -> dict[str, Any]:
         """The seed's state view: status, current data, last update, error."""
         run = self.live(run_id)
-        if run is not None:
-            return live_state(run)
+        if run is not None and not run.done:
+            return live_state(run)  # fresher than the store while it executes here
+        # A stopped run: the store has the last word (a later state edit included).
         return stored_state(await self.record(run_id))
 
     async def cancel(self, run_id: str) -> dict[str, Any]:
@@ -212,7 +213,8 @@ def live_state(run: Run) -> dict[str, Any]:
 
 
 def stored_data(record: RunRecord) -> dict[str, Any]:
-    state = record.final_state or record.current_state or record.initial_state or {}
+    # current_state is the latest (a finished run's final state, or a later edit of it).
+    state = record.current_state or record.final_state or record.initial_state or {}
     return dict(state.get("data") or {})
 
 

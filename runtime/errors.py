@@ -119,7 +119,8 @@ class ToolNotFoundError(ActorflowError, LookupError):
         hint = (
             f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?"
             if self.suggestions
-            else f"; register it with @registry.{kind}() or list them with registry.list()"
+            else f"; see the registered {kind}s (GET /api/v1/tools, `actorflow tools`, "
+            "registry.list()) or register one with @registry." + kind + "()"
         )
         super().__init__(f"unknown {kind} {name!r}{hint}")
 

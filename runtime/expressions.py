@@ -433,7 +433,11 @@ class Expression:
         try:
             tree = ast.parse(text, mode="eval")
         except SyntaxError as exc:
-            where = compiler.position(exc.lineno or 1, (exc.offset or 1) - 1)
+            # Python reports "unexpected end" at offset 0 on the line after: that is the end.
+            if not exc.offset or (exc.lineno or 1) > text.count("\n") + 1:
+                where = len(source) + 1
+            else:
+                where = compiler.position(exc.lineno or 1, exc.offset - 1)
             raise ExpressionError(f"syntax error: {exc.msg}", source, where) from None
         except (ValueError, RecursionError, MemoryError) as exc:
             raise ExpressionError(f"cannot parse expression: {exc or type(exc).__name__}",

@@ -256,7 +256,8 @@ class Run:
                              error=str(error), error_type=type(error).__name__,
                              cause=f"{type(cause).__name__}: {cause}" if cause else None)
         else:
-            self.hub.publish(EventType.RUN_CANCELLED)
+            self.hub.publish(EventType.RUN_CANCELLED, error=str(error),
+                             error_type=type(error).__name__)
         await self._record(status)
 
     async def _pause(self) -> None:

@@ -200,8 +200,10 @@ class Runtime:
                 compiled = Graph.from_json(definition, registry=self.registry).compile()
                 self._graphs.setdefault(compiled.name, compiled)
                 return compiled, None
-            raise GraphNotFoundError(f"no graph with id or name {key!r}; store it with "
-                                     "save_graph() or pass it to Runtime(graphs=[...])")
+            raise GraphNotFoundError(
+                f"no graph with id or name {key!r}; list the stored graphs (GET "
+                "/api/v1/graphs, `actorflow graphs`) or store it first (POST "
+                "/api/v1/graph/create, Runtime.save_graph, Runtime(graphs=[...]))")
         compiled = self._graphs.get(record.name)
         if compiled is None:
             compiled = Graph.from_json(record.definition, registry=self.registry).compile()

@@ -139,8 +139,9 @@ async def _checkpoint_at(rt: Runtime, run_id: str, step: int | None) -> Checkpoi
         return await rt.store.latest_checkpoint(run_id)
     cp = await rt.store.get_checkpoint(run_id, step)
     if cp is None:
-        raise RunError(f"run {run_id} has no checkpoint at step {step}; list them with "
-                       "history()", run_id=run_id)
+        raise RunError(f"run {run_id} has no checkpoint at step {step}; list its steps "
+                       f"(GET /api/v1/runs/{run_id}/history, `actorflow history {run_id}`)",
+                       run_id=run_id)
     return cp
 
 

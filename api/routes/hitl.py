@@ -98,11 +98,13 @@ async def resume(run_id: str, data: ResumeIn) -> Response:
     svc.check_accepting()
     async with _mapped(run_id):
         run = await svc.rt().resume(run_id, data.answer, interrupt_id=data.interrupt_id)
-    return reply(ResumeOut(run_id=run.id, status=run.status.value,
-                           interrupt_id=data.interrupt_id), 202)
+    # The answered run is now executing (its task may not have begun yet).
+    status = run.status.value if run.done else "running"
+    return reply(ResumeOut(run_id=run.id, status=status, interrupt_id=data.interrupt_id), 202)
 
 
-@hitl.get("/api/v1/runs/<run_id>/history/<int:step>")
+# "string:" spelled out: quart-schema's path regex would swallow "<run_id>/history/<int:"
+@hitl.get("/api/v1/runs/<string:run_id>/history/<int:step>")
 @tag(["time travel"])
 @document_response(StepStateOut)
 @document_response(ErrorBody, 404)

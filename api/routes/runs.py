@@ -92,7 +92,7 @@ async def get_run(run_id: str) -> Response:
                   if record.final_state else None,
                   error_type=record.error_type)
     live = svc.live(run_id)
-    if live is not None:  # fresher than the store while it runs here
+    if live is not None and not live.done:  # fresher than the store while it runs here
         fields.update(status=live.status.value, current_state=dict(live.state.data))
     return reply(RunDetail(**fields, logs=logs, logs_limit=q.logs_limit,
                            logs_offset=q.logs_offset,

@@ -125,7 +125,8 @@ class Store(Protocol):
     async def list_runs(
         self, *, status: str | None = None, graph_id: str | None = None,
         limit: int = 100, offset: int = 0,
-    ) -> list[RunRecord]: ...
+    ) -> list[RunRecord]:
+        """Runs, newest first (a page at a time), optionally by status and graph."""
 
     async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:
         """Runs left ``running``/``pending`` by an owner that is gone; mark them ours and

@@ -13,7 +13,7 @@ class GraphExistsError(StoreError):
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(
-            f"a graph named {name!r} already exists; pick another name, or delete the "
-            f"old one first with store.delete_graph({name!r})",
+            f"a graph named {name!r} already exists; stored graphs never change, so give "
+            "a new version a new name (e.g. with a version suffix)",
             transient=False,
         )

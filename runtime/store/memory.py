@@ -117,7 +117,7 @@ class MemoryStore:
             if (status is None or r.status == status)
             and (graph_id is None or r.graph_id == graph_id)
         ]
-        runs.sort(key=lambda r: (r.created_at, r.id))
+        runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)  # newest first
         return [r.model_copy(deep=True) for r in runs[offset : offset + limit]]
 
     async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:

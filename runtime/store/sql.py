@@ -256,7 +256,7 @@ class SQLStore:
         if graph_id is not None:
             where.append("graph_id = :graph_id")
             params["graph_id"] = graph_id
-        sql = (f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY created_at, id "
+        sql = (f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC "
                "LIMIT :limit OFFSET :offset")
 
         async def get(s: Session) -> list[dict[str, Any]]:

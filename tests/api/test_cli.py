@@ -53,7 +53,24 @@ def test_runs_and_graphs_list_what_a_database_holds(tmp_path: Path,
     runs = json.loads(capsys.readouterr().out)
     assert [r["status"] for r in runs] == ["completed"]
     assert main(["graphs", "--database-url", url, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+    # A graph run from a file is not stored; the example workflows are.
+    names = [g["name"] for g in json.loads(capsys.readouterr().out)]
+    assert sorted(names) == ["code_review", "summarization"]
+
+
+def test_a_database_that_cannot_be_opened_is_one_clear_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["graphs", "--database-url", "sqlite:////nonexistent/dir/x.db"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("actorflow graphs: ") and "unable to open database file" in err
+    assert "Traceback" not in err
+
+
+def test_an_unknown_status_filter_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["runs", "--status", "exploded"])
+    assert info.value.code == 2
+    assert "invalid choice: 'exploded'" in capsys.readouterr().err
 
 
 def test_tools_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> None:

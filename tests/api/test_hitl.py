@@ -37,6 +37,7 @@ async def test_resume_answers_the_run_and_it_completes_with_the_answer(anyio_bac
         run_id = await _start_waiting(client)
         resp = await client.post(f"/api/v1/runs/{run_id}/resume", json={"answer": "yes"})
         assert resp.status_code == 202
+        assert (await resp.get_json())["status"] == "running"
         state = await (await client.get(f"/api/v1/runs/{run_id}/wait?timeout=10")).get_json()
     assert state["status"] == "completed"
     assert state["current_state"] == {"draft": "v1", "approved": "yes", "done": True}
@@ -98,8 +99,8 @@ async def test_history_state_at_a_step_and_fork_over_http(anyio_backend: str, tm
         assert replayed.status_code == 202
         original = await (await client.get(f"/api/v1/graph/state/{run_id}")).get_json()
         latest = await (await client.get(f"/api/v1/runs/{run_id}/history")).get_json()
-    # The edit is a new checkpoint; the finished run's outcome is unchanged.
-    assert original["status"] == "completed" and "note" not in original["current_state"]
+    # The edit is a new checkpoint, and the run's current state shows it.
+    assert original["status"] == "completed" and original["current_state"]["note"] == "edited"
     assert latest["checkpoints"][-1]["state"]["note"] == "edited"
 
 

@@ -58,3 +58,18 @@ async def test_docs_page_loads_nothing_from_other_hosts(anyio_backend: str) -> N
             response = await client.get(asset)
             assert response.status_code == 200, asset
         assert (await client.get("/docs/static/../../setup.py")).status_code == 404
+
+
+async def test_openapi_paths_are_the_real_routes(anyio_backend: str) -> None:
+    async with serving(anyio_backend) as client:
+        spec = await (await client.get("/openapi.json")).get_json()
+    paths = set(spec["paths"])
+    for path in ("/api/v1/runs/{run_id}/history/{step}", "/api/v1/runs/{run_id}/resume",
+                 "/api/v1/runs/{run_id}/fork", "/api/v1/graph/state/{run_id}"):
+        assert path in paths
+    # Every path parameter a route declares appears in its path.
+    for path, item in spec["paths"].items():
+        for op in item.values():
+            for p in op.get("parameters", []):
+                if p.get("in") == "path":
+                    assert "{" + p["name"] + "}" in path, (path, p["name"])

@@ -408,3 +408,9 @@ def test_evaluation_is_fast_enough_for_the_hot_path() -> None:
     for _ in range(10_000):
         expr.evaluate(data)
     assert (time.perf_counter() - started) / 10_000 < 20e-6  # generous: ~0.2 µs measured
+
+
+def test_a_syntax_error_at_the_end_points_past_the_last_column() -> None:
+    with pytest.raises(ExpressionError) as info:
+        compile_expression("x >")
+    assert info.value.position == 4

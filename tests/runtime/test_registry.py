@@ -146,7 +146,7 @@ def test_unknown_tool_suggests_close_matches() -> None:
 
 
 def test_unknown_tool_without_close_match_says_how_to_register() -> None:
-    with pytest.raises(ToolNotFoundError, match=r"register it with @registry.tool\(\)"):
+    with pytest.raises(ToolNotFoundError, match=r"register one with @registry.tool\(\)"):
         ToolRegistry().get("anything")
 
 

@@ -84,10 +84,10 @@ def test_runs(kind: str, backend: str, tmp_path: Path) -> None:
         assert r1.options == {"timeout": 3} and r1.completed_at == done
         assert r1.updated_at >= r1.created_at
         assert await store.get_run("missing") is None
-        assert [r.id for r in await store.list_runs()] == ["r1", "r2"]
+        assert [r.id for r in await store.list_runs()] == ["r2", "r1"]  # newest first
         assert [r.id for r in await store.list_runs(status="running")] == ["r2"]
         assert [r.id for r in await store.list_runs(graph_id="g")] == ["r1"]
-        assert [r.id for r in await store.list_runs(limit=1, offset=1)] == ["r2"]
+        assert [r.id for r in await store.list_runs(limit=1, offset=1)] == ["r1"]
 
     run_with_store(kind, backend, tmp_path, body)
 
