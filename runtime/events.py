@@ -58,7 +58,9 @@ _TERMINAL = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which
+# costs more than the rest of publishing. Treat events as read-only all the same.
+@dataclass(slots=True)
 class Event:
     """One thing that happened in a run.
 

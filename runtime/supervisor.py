@@ -322,7 +322,9 @@ class Supervisor:
             self._validate(node)
         if self.durable and changed:
             check_json(changed, node, self.run_id)
-        self.hub.publish(EventType.STATE_UPDATED, node, update=changed, step=self.steps)
+        if changed or update.errors or update.warnings:
+            # No delta event for a node that changed nothing (its node_completed says so).
+            self.hub.publish(EventType.STATE_UPDATED, node, update=changed, step=self.steps)
         return changed
 
     def _validate(self, node: str) -> None:
