@@ -27,11 +27,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import anyio
-
 from runtime import Event, EventType, Run, Store, SubscriberLagged
 
-from .service import ACTIVE_STATUSES, STORE_POLL_SECONDS, stored_data
+from .service import stored_data
 
 __all__ = ["Dropped", "Feed", "FeedEnd", "log_message"]
 
@@ -87,10 +85,9 @@ class Feed:
     ``send`` must raise :class:`Dropped` itself when a send blocks too long.
     """
 
-    def __init__(self, run_id: str, send: Send, *, store: Store, run: Run | None,
-                 buffer: int, draining: Callable[[], bool] = lambda: False,
-                 on_sent: Callable[[Event], None] | None = None,
-                 follow: Follow | None = None) -> None:
+    def __init__(self, run_id: str, send: Send, *, follow: Follow, store: Store,
+                 run: Run | None, buffer: int, draining: Callable[[], bool] = lambda: False,
+                 on_sent: Callable[[Event], None] | None = None) -> None:
         self.run_id = run_id
         self._follow = follow
         self._send = send
@@ -107,11 +104,7 @@ class Feed:
         Raises Dropped (client too slow) or FeedEnd (run released by a shutdown).
         """
         self.next_seq = since
-        if self._follow is not None:
-            events = self._followed()
-        else:
-            events = self._live() if self._run is not None else self._stored()
-        async for event in events:
+        async for event in self._followed():
             if event.seq < self.next_seq:
                 continue
             self.next_seq = event.seq + 1
@@ -146,32 +139,11 @@ class Feed:
         return self._run is not None and self._draining()
 
     async def _followed(self) -> AsyncIterator[Event]:
-        assert self._follow is not None
         try:
             async for event in self._follow(self.run_id, self.next_seq, buffer=self._buffer):
                 yield event
         except SubscriberLagged as exc:
             raise Dropped(exc.resume_from, str(exc)) from exc
-
-    async def _live(self) -> AsyncIterator[Event]:
-        assert self._run is not None
-        try:
-            async for event in self._run.events(self.next_seq, buffer=self._buffer):
-                yield event
-        except SubscriberLagged as exc:
-            raise Dropped(exc.resume_from, str(exc)) from exc
-
-    async def _stored(self) -> AsyncIterator[Event]:
-        while True:
-            for event in await self._store.read_events(self.run_id, self.next_seq):
-                yield event
-            record = await self._store.get_run(self.run_id)
-            if record is None or record.status not in ACTIVE_STATUSES:
-                # Events are written before the run's end is recorded: one last read.
-                for event in await self._store.read_events(self.run_id, self.next_seq):
-                    yield event
-                return
-            await anyio.sleep(STORE_POLL_SECONDS)
 
     async def _finish(self, event: Event) -> None:
         status = _OUTCOME[event.type]

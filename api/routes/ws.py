@@ -73,8 +73,8 @@ async def _serve(run_id: str, run: Any, since: int) -> None:
     def sent(event: Event) -> None:
         lag.observe(max(0.0, time.time() - event.ts))
 
-    feed = Feed(run_id, send, store=svc.runtime.store, run=run, buffer=svc.settings.ws_buffer,
-                draining=lambda: svc.draining, on_sent=sent, follow=svc.runtime.events)
+    feed = Feed(run_id, send, follow=svc.runtime.events, store=svc.runtime.store, run=run,
+                buffer=svc.settings.ws_buffer, draining=lambda: svc.draining, on_sent=sent)
     async with anyio.create_task_group() as tg:
         # Read (and ignore) what the client sends, so its messages never pile up.
         tg.start_soon(_discard_incoming)

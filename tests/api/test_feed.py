@@ -33,10 +33,12 @@ async def test_a_slow_reader_is_dropped_and_resumes_without_a_gap(anyio_backend:
     async with Runtime(store) as rt:
         run = await rt.start(_looping(50), {})
         with pytest.raises(Dropped) as caught:
-            await Feed(run.id, slow, store=store, run=run, buffer=2).stream(0)
+            await Feed(run.id, slow, follow=rt.events, store=store, run=run,
+                       buffer=2).stream(0)
         resume = caught.value.resume_from
         assert resume == got[-1]["seq"] + 1
-        await Feed(run.id, fast, store=store, run=run, buffer=2).stream(resume)
+        await Feed(run.id, fast, follow=rt.events, store=store, run=run,
+                   buffer=2).stream(resume)
     assert [m["seq"] for m in got] == list(range(len(got)))  # no gap across the resume
     assert got[-1]["type"] == "complete" and got[-1]["final_state"] == {"count": 50}
 
@@ -51,7 +53,9 @@ async def test_a_run_not_in_memory_is_replayed_from_the_store(anyio_backend: str
     async def collect(message: dict[str, Any]) -> None:
         got.append(message)
 
-    await Feed(run.id, collect, store=store, run=None, buffer=8).stream(0)
+    async with Runtime(store, recover=False) as later:  # the run is only in the store now
+        await Feed(run.id, collect, follow=later.events, store=store, run=None,
+                   buffer=8).stream(0)
     assert got[0]["event"] == "run_started"
     assert got[-1] == {**got[-1], "type": "complete", "status": "completed",
                        "final_state": {"x": 1, "count": 3}}
