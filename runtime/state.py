@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from .errors import GraphError, StateError, StateValidationError
 
@@ -162,3 +162,33 @@ def check_json(values: dict[str, Any], node: str, run_id: str | None) -> None:
                 "write plain JSON values (dict, list, str, int, float, bool, None)",
                 node=None if node == "input" else node, path=key, run_id=run_id,
             ) from exc
+
+
+def apply_values(data: dict[str, Any], values: Mapping[str, Any],
+                 reducers: Mapping[str, Reducer], who: str, *, node: str | None,
+                 run_id: str | None) -> dict[str, Any]:
+    """Write ``values`` into ``data`` through ``reducers`` (replace for the others);
+    return the new values of the keys written. ``who`` names the writer in errors."""
+    changed: dict[str, Any] = {}
+    for key, value in values.items():
+        reducer = reducers.get(key)
+        try:
+            new = reducer(data.get(key), value) if reducer is not None else value
+        except Exception as exc:
+            raise StateValidationError(f"{who}: reducer for data key {key!r} failed: {exc}",
+                                       node=node, path=key, run_id=run_id) from exc
+        data[key] = changed[key] = new
+    return changed
+
+
+def validate_data(schema: type[BaseModel], data: dict[str, Any], who: str, *,
+                  node: str | None, run_id: str | None) -> None:
+    """Check ``data`` against the graph's schema, naming the writer and the field path."""
+    try:
+        schema.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        path = ".".join(str(p) for p in err["loc"])
+        raise StateValidationError(
+            f"{who} wrote invalid state at data.{path}: {err['msg']} (schema "
+            f"{schema.__name__})", node=node, path=path, run_id=run_id) from exc

@@ -17,7 +17,6 @@ from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from pydantic import ValidationError
 
 from .actor import NO_ITEM, Activation, NodeActor, Result
 from .compiled import CompiledGraph, CompiledNode, MapRoute
@@ -25,15 +24,13 @@ from .errors import (
     MaxStepsExceeded,
     ParallelWriteConflict,
     RunFailed,
-    StateError,
-    StateValidationError,
 )
 from .events import EventHub, EventType
 from .frames import Frame, FrameRef
 from .graph import END
 from .interrupts import WaitEntry
 from .loops import loop_of
-from .state import StateUpdate, WorkflowState, check_json, trusted
+from .state import StateUpdate, WorkflowState, apply_values, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
 
 __all__ = ["Supervisor"]
@@ -303,42 +300,28 @@ class Supervisor:
                     frame.writers[key] = (branch, node)
                 elif first[0] != branch:
                     raise ParallelWriteConflict(key, (first[1], node), run_id=self.run_id)
-        changed: dict[str, Any] = {}
-        for key, value in update.data.items():
-            reducer = reducers.get(key)
-            try:
-                new = reducer(data.get(key), value) if reducer is not None else value
-            except Exception as exc:
-                raise StateError(f"node {node!r}: reducer for data key {key!r} failed: {exc}",
-                                 node=node, run_id=self.run_id) from exc
-            data[key] = changed[key] = new
+        changed = apply_values(data, update.data, reducers, f"node {node!r}", node=node,
+                               run_id=self.run_id)
+        return self._record(changed, update, node)
+
+    def _record(self, changed: dict[str, Any], update: StateUpdate, node: str) -> dict[str, Any]:
+        """The tail of every write: errors and warnings, schema, JSON, the delta event."""
         if update.errors:
             self.state.errors.extend(update.errors)
         if update.warnings:
             self.state.warnings.extend(update.warnings)
         self.state.iteration = self.steps
         self._view = None
-        if self.graph.state_schema is not None and changed:
-            self._validate(node)
+        schema = self.graph.state_schema
+        if schema is not None and changed:
+            validate_data(schema, self.state.data, f"node {node!r}", node=node,
+                          run_id=self.run_id)
         if self.durable and changed:
             check_json(changed, node, self.run_id)
         if changed or update.errors or update.warnings:
             # No delta event for a node that changed nothing (its node_completed says so).
             self.hub.publish(EventType.STATE_UPDATED, node, update=changed, step=self.steps)
         return changed
-
-    def _validate(self, node: str) -> None:
-        schema = self.graph.state_schema
-        assert schema is not None
-        try:
-            schema.model_validate(self.state.data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            path = ".".join(str(p) for p in err["loc"])
-            raise StateValidationError(
-                f"node {node!r} wrote invalid state at data.{path}: {err['msg']} "
-                f"(schema {schema.__name__})", node=node, path=path, run_id=self.run_id,
-            ) from exc
 
     def _wait(self, entry: WaitEntry) -> None:
         self.waiting[entry.id] = entry
@@ -485,31 +468,30 @@ class Supervisor:
     async def _finish_map(self, frame: Frame) -> None:
         del self._frames[frame.id]
         assert frame.target is not None
-        merged: dict[str, Any] = {}
+        # The items' updates, in item order, through the reducers, as one write.
+        working = dict(self.state.data)
+        written: set[str] = set()
         writers: dict[str, int] = {}
         errors: list[str] = []
         warnings: list[str] = []
         reducers = self.graph.reducers
         for i in sorted(frame.results):
             u = frame.results[i]
-            for key, value in u.data.items():
-                if key in reducers:
-                    merged[key] = reducers[key](merged.get(key, self.state.data.get(key))
-                                                if key in merged else self.state.data.get(key),
-                                                value)
-                    continue
-                if key in writers and key != frame.item_key:
-                    raise ParallelWriteConflict(
-                        key, (f"{frame.target}[{writers[key]}]", f"{frame.target}[{i}]"),
-                        run_id=self.run_id)
-                writers[key] = i
-                merged[key] = value
+            values = {k: v for k, v in u.data.items() if k != frame.item_key}
+            for key in values:
+                if key not in reducers:
+                    if key in writers:
+                        raise ParallelWriteConflict(
+                            key, (f"{frame.target}[{writers[key]}]", f"{frame.target}[{i}]"),
+                            run_id=self.run_id)
+                    writers[key] = i
+            written |= apply_values(working, values, reducers, f"node {frame.target!r}",
+                                    node=frame.target, run_id=self.run_id).keys()
             errors += u.errors
             warnings += u.warnings
-        merged.pop(frame.item_key, None)
-        # Reduced values were folded above; apply them as plain replacements.
-        update = StateUpdate({k: v for k, v in merged.items()}, errors, warnings)
-        changed = self._merge_plain(update, frame.target)
+        changed = {k: working[k] for k in written}
+        self.state.data.update(changed)
+        changed = self._record(changed, StateUpdate(changed, errors, warnings), frame.target)
         target = self.graph.nodes[frame.target]
         if target.interrupt_after or frame.target in self.interrupt_after:
             act_id = self._next_activation
@@ -523,18 +505,6 @@ class Supervisor:
         # After routing, so the checkpoint holds the work it dispatched.
         await self._checkpoint([frame.target], changed)
 
-    def _merge_plain(self, update: StateUpdate, node: str) -> dict[str, Any]:
-        self.state.data.update(update.data)
-        self.state.errors.extend(update.errors)
-        self.state.warnings.extend(update.warnings)
-        self.state.iteration = self.steps
-        self._view = None
-        if self.graph.state_schema is not None and update.data:
-            self._validate(node)
-        if self.durable and update.data:
-            check_json(update.data, node, self.run_id)
-        self.hub.publish(EventType.STATE_UPDATED, node, update=update.data, step=self.steps)
-        return update.data
 
     def _dispatch(self, name: str, frames: tuple[FrameRef, ...], *, item: Any = NO_ITEM,
                   index: int | None = None, count: bool = True, act_id: int | None = None,

@@ -11,20 +11,17 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from .compiled import CompiledGraph
 from .errors import (
     ActorflowError,
     RunError,
     RunNotFoundError,
     StateError,
-    StateValidationError,
 )
 from .events import Event, EventType
 from .interrupts import InvalidResume, WaitEntry
 from .run import Run, pick_interrupt
-from .state import WorkflowState, check_json
+from .state import WorkflowState, apply_values, check_json, validate_data
 from .status import RunStatus
 from .store.base import Checkpoint, RunRecord, utcnow
 
@@ -192,28 +189,11 @@ async def update_state(rt: Runtime, run_id: str, values: dict[str, Any],
 
 def _apply(compiled: CompiledGraph, data: dict[str, Any], values: dict[str, Any],
            who: str, run_id: str) -> dict[str, Any]:
-    """Write ``values`` into ``data`` through the graph's reducers and schema, as a node
-    write would be; refuse what a node could not write, naming the key."""
-    changed: dict[str, Any] = {}
-    for key, value in values.items():
-        reducer = compiled.reducers.get(key)
-        try:
-            new = reducer(data.get(key), value) if reducer is not None else value
-        except Exception as exc:
-            raise StateValidationError(
-                f"{who}: the reducer of data key {key!r} rejected {value!r}: {exc}",
-                node=who, path=key, run_id=run_id) from exc
-        changed[key] = data[key] = new
-    schema = compiled.state_schema
-    if schema is not None:
-        try:
-            schema.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            path = ".".join(str(p) for p in err["loc"])
-            raise StateValidationError(
-                f"{who} wrote invalid state at data.{path}: {err['msg']} (schema "
-                f"{schema.__name__})", node=who, path=path, run_id=run_id) from exc
+    """Write ``values`` into ``data`` as a node write would be: through the graph's
+    reducers, then its schema; refuse what a node could not write, naming the key."""
+    changed = apply_values(data, values, compiled.reducers, who, node=who, run_id=run_id)
+    if compiled.state_schema is not None:
+        validate_data(compiled.state_schema, data, who, node=who, run_id=run_id)
     return changed
 
 
