@@ -6,7 +6,6 @@ returns an immutable :class:`~runtime.compiled.CompiledGraph` that runs.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .definition import EdgeDef, GraphDef, NodeDef, RetryDef
-from .errors import GraphSerializationError, GraphValidationError
+from .errors import GraphValidationError
+from .importpath import import_path, load
 from .registry import ToolRegistry
 from .registry import registry as default_registry
 from .retry import RetryPolicy
@@ -225,11 +225,11 @@ class Graph:
         edges = [_edge_def(e) for e in self.edges]
         reducers = {}
         for key, r in self.reducers.items():
-            reducers[key] = r if isinstance(r, str) else _import_path(r, f"reducer of {key!r}")
+            reducers[key] = r if isinstance(r, str) else import_path(r, f"reducer of {key!r}")
         return GraphDef(
             name=self.name, description=self.description, nodes=nodes, edges=edges,
             entry_point=self.entry_point, reducers=reducers,
-            state_schema=_import_path(self.state_schema, "state_schema")
+            state_schema=import_path(self.state_schema, "state_schema")
             if self.state_schema else None,
             max_steps=self.max_steps,
         )
@@ -254,10 +254,10 @@ class Graph:
                     for err in exc.errors()
                 ]) from exc
         g = cls(d.name, description=d.description, max_steps=d.max_steps, registry=registry,
-                state_schema=_load(d.state_schema, "state_schema") if d.state_schema else None)
+                state_schema=load(d.state_schema, "state_schema") if d.state_schema else None)
         g.reducers = dict(d.reducers)
         for n in d.nodes:
-            fn = _load(n.fn, f"node {n.name!r}") if n.fn else None
+            fn = load(n.fn, f"node {n.name!r}") if n.fn else None
             g.add_node(
                 n.name, fn, tool=n.tool if fn is None else None, config=n.config,
                 timeout=n.timeout, concurrency=n.concurrency, writes=n.writes,
@@ -291,7 +291,7 @@ def _node_def(n: NodeSpec) -> NodeDef:
     return NodeDef(
         name=n.name,
         tool=n.tool if n.fn is None else None,
-        fn=_import_path(n.fn, f"node {n.name!r}") if n.fn is not None else None,
+        fn=import_path(n.fn, f"node {n.name!r}") if n.fn is not None else None,
         description=n.description, config=n.config, timeout=n.timeout,
         retry=RetryDef.model_validate(n.retry.to_dict()) if n.retry else None,
         concurrency=n.concurrency, writes=list(n.writes), on_error=n.on_error,
@@ -304,30 +304,6 @@ def _edge_def(e: EdgeSpec) -> EdgeDef:
     return EdgeDef.model_validate({
         "from": e.source, "to": e.target, "condition": e.condition,
         "condition_fn": cfn if (cfn is None or isinstance(cfn, str))
-        else _import_path(cfn, f"condition of edge {e.source}->{e.target}"),
+        else import_path(cfn, f"condition of edge {e.source}->{e.target}"),
         "map": e.map_over, "item_key": e.item_key, "max_concurrency": e.max_concurrency,
     })
-
-
-def _import_path(obj: Any, what: str) -> str:
-    module = getattr(obj, "__module__", None)
-    qual = getattr(obj, "__qualname__", None)
-    if not module or not qual or "<" in qual:
-        raise GraphSerializationError(
-            f"{what} is {obj!r}, which has no import path; use a module-level function "
-            "or register it as a tool"
-        )
-    if _load(f"{module}:{qual}", what) is not obj:
-        raise GraphSerializationError(f"{what}: {module}:{qual} does not import back")
-    return f"{module}:{qual}"
-
-
-def _load(path: str, what: str) -> Any:
-    module, _, qual = path.partition(":")
-    try:
-        obj: Any = importlib.import_module(module)
-        for part in qual.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise GraphSerializationError(f"{what}: cannot import {path!r}: {exc}") from exc
-    return obj

@@ -14,7 +14,6 @@ way, without code in the node.
 
 from __future__ import annotations
 
-import importlib
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from .errors import RunError
+from .importpath import import_path, load
 
 if TYPE_CHECKING:
     from .context import NodeContext
@@ -100,22 +100,14 @@ class WaitEntry:
 
 
 def load_schema(path: str) -> type[BaseModel]:
-    module, _, qual = path.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in qual.split("."):
-        obj = getattr(obj, part)
+    obj = load(path, "interrupt schema")
     if not (isinstance(obj, type) and issubclass(obj, BaseModel)):
         raise TypeError(f"{path} is not a pydantic model")
     return obj
 
 
 def schema_path(schema: type[BaseModel] | None) -> str | None:
-    if schema is None:
-        return None
-    qual = schema.__qualname__
-    if "<" in qual:
-        raise TypeError(f"interrupt schema {schema!r} must be a module-level pydantic model")
-    return f"{schema.__module__}:{qual}"
+    return None if schema is None else import_path(schema, "interrupt schema")
 
 
 async def ask(payload: Any = None, *, schema: type[BaseModel] | None = None) -> Any:

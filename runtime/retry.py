@@ -71,15 +71,10 @@ def _qualname(t: type[BaseException]) -> str:
 
 def _resolve_exception(name: str) -> type[BaseException]:
     import builtins
-    import importlib
 
-    if ":" in name:
-        module, _, qual = name.partition(":")
-        obj: Any = importlib.import_module(module)
-        for part in qual.split("."):
-            obj = getattr(obj, part)
-    else:
-        obj = getattr(builtins, name, None)
+    from .importpath import load
+
+    obj = load(name, "retry_on") if ":" in name else getattr(builtins, name, None)
     if not (isinstance(obj, type) and issubclass(obj, BaseException)):
         raise TypeError(f"retry_on: {name!r} is not an exception type")
     return obj
