@@ -162,11 +162,9 @@ class Run:
         if self.done:
             if self.status is RunStatus.CANCELLED and self.store is not None:
                 # Cancelled before it started: cancel() could not await the store.
-                with anyio.move_on_after(CLEANUP_TIMEOUT, shield=True):
-                    await self.store.update_run(
-                        self.id, status=RunStatus.CANCELLED.value,
-                        completed_at=self.completed_at, error=str(self.error),
-                        error_type=type(self.error).__name__)
+                await self._store_run(status=RunStatus.CANCELLED.value, flush=False,
+                                      completed_at=self.completed_at, error=str(self.error),
+                                      error_type=type(self.error).__name__)
             return
         try:
             with anyio.CancelScope() as scope:
@@ -267,22 +265,15 @@ class Run:
             + ", ".join(i["id"] for i in interrupts), run_id=self.id, interrupts=interrupts)
         self.status = self.status.check(RunStatus.WAITING, self.id)
         self.hub.close()
-        if self.store is not None:
-            with anyio.move_on_after(CLEANUP_TIMEOUT, shield=True):
-                await self.store.update_run(self.id, status="waiting", owner=None,
-                                            current_state=self.state.model_dump(
-                                                mode="json", fallback=repr))
-                await self.store.flush()
+        await self._store_run(status="waiting", owner=None,
+                              current_state=self.state.model_dump(mode="json", fallback=repr))
 
     async def _finish_released(self) -> None:
         self.hub.publish(EventType.RUN_RELEASED, step=self.supervisor.steps)
         self.status = self.status.check(RunStatus.PENDING, self.id)
         self.error = RunCancelled(f"run {self.id} was released by a shutdown; it resumes "
                                   "when a runtime opens the same store", run_id=self.id)
-        if self.store is not None:
-            with anyio.move_on_after(CLEANUP_TIMEOUT, shield=True):
-                await self.store.update_run(self.id, status="pending", owner=None)
-                await self.store.flush()
+        await self._store_run(status="pending", owner=None)
         self.hub.close()
 
     async def _record(self, status: RunStatus, state: dict[str, Any] | None = None) -> None:
@@ -300,20 +291,28 @@ class Run:
         if self.error is not None:
             fields["error"] = str(self.error)
             fields["error_type"] = type(self.error).__name__
-        # Shielded and bounded: a cancelled run still records how it ended. If the run
-        # failed because the database is unreachable, don't wait long for it: the write
-        # stays queued in the store and lands when the database is back.
+        failure = await self._store_run(**fields)
+        if failure is not None and self.error is None:
+            self.error = RunFailed(f"run {self.id} finished but its end could not be "
+                                   f"stored: {failure}", run_id=self.id)
+
+    async def _store_run(self, *, flush: bool = True, **fields: Any) -> StoreError | None:
+        """Record a change of the run, shielded and bounded: a cancelled run still records
+        how it ended. If the run failed because the database is unreachable, don't wait
+        long: the write stays queued in the store and lands when the database is back.
+        Returns the store's error, if any (the run goes on with its own outcome)."""
+        if self.store is None:
+            return None
         store_down = _caused_by(self.error, StoreUnavailableError)
         with anyio.move_on_after(STORE_DOWN_WAIT if store_down else CLEANUP_TIMEOUT,
                                  shield=True):
             try:
                 await self.store.update_run(self.id, **fields)
-                if not store_down:
+                if flush and not store_down:
                     await self.store.flush()
             except StoreError as exc:
-                if self.error is None:
-                    self.error = RunFailed(f"run {self.id} finished but its end could not be "
-                                           f"stored: {exc}", run_id=self.id)
+                return exc
+        return None
 
     def _finish_cancelled_before_start(self) -> None:
         self.status = self.status.check(RunStatus.CANCELLED, self.id)
