@@ -95,11 +95,11 @@ async def history(args: argparse.Namespace, settings: Settings) -> int:
         checkpoints = await store.list_checkpoints(args.run_id)
     finally:
         await store.close()
-    rows = [{"step": c.step, "nodes": c.nodes, "changed": sorted(c.changed),
-             "created_at": c.created_at} for c in checkpoints]
     if args.json:
+        rows = [{"step": c.step, "nodes": c.nodes, "changed": sorted(c.changed),
+                 "created_at": c.created_at} for c in checkpoints]
         print(json.dumps(rows, indent=2, default=str))
     else:
-        for r in rows:
-            print(f"{r['step']:>5}  {','.join(r['nodes']):<30} {', '.join(r['changed'])}")
+        for c in checkpoints:
+            print(f"{c.step:>5}  {','.join(c.nodes):<30} {', '.join(sorted(c.changed))}")
     return 0

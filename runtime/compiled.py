@@ -201,10 +201,10 @@ class CompiledGraph:
             if node.routes or len(targets) < 2:
                 continue
             join = self.join_for(frozenset(targets))
-            branches = [(t, self._branch_nodes(t, join, name)) for t in targets]
+            branches = [self._branch_nodes(t, join, name) for t in targets]
             reported: set[tuple[str, str, str]] = set()
-            for i, (ti, ni) in enumerate(branches):
-                for tj, nj in branches[i + 1:]:
+            for i, ni in enumerate(branches):
+                for nj in branches[i + 1:]:
                     for a in ni:
                         for b in nj:
                             if a == b:

@@ -178,66 +178,72 @@ class _Compiler:
         """Return (evaluator, constant value or _NOT_CONST)."""
         if depth > MAX_DEPTH:
             self.reject(node, f"expression is nested too deeply (more than {MAX_DEPTH} levels)")
-        pos, d = self.node_position(node), depth + 1
-        if isinstance(node, ast.Constant):
-            value = node.value
-            if isinstance(value, bool) or value is None or type(value) in (int, float, str):
-                return (lambda data: value), value
-            kind = {bytes: "bytes", complex: "complex number"}.get(type(value), repr(value))
-            self.reject(node, f"{kind} literals are not allowed in conditions")
-        if isinstance(node, ast.Name):
-            key = node.id
-            if key in _ALIASES:
-                alias = _ALIASES[key]
-                return (lambda data: alias), alias
-            if key.startswith("_"):
-                self.reject(node, f"name {key!r} is not allowed: names starting with '_' are private")
-            self.names.add(key)
-            return (lambda data: data.get(key)), _NOT_CONST
-        if isinstance(node, (ast.Attribute, ast.Subscript)):
-            return self._lookup(node, d, pos)
-        if isinstance(node, ast.BoolOp):
-            parts = [self.compile(v, d) for v in node.values]
-            return self._fold(node, _boolop(isinstance(node.op, ast.And), [f for f, _ in parts]), parts)
-        if isinstance(node, ast.UnaryOp):
-            operand = self.compile(node.operand, d)
-            fn = operand[0]
-            if isinstance(node.op, ast.Not):
-                return self._fold(node, lambda data: not fn(data), [operand])
-            if isinstance(node.op, (ast.USub, ast.UAdd)):
-                op, sym = (operator.neg, "-") if isinstance(node.op, ast.USub) else (operator.pos, "+")
-                return self._fold(node, _unary(op, sym, fn, pos), [operand])
-            self.reject(node, "operator '~' is not allowed")
-        if isinstance(node, ast.BinOp):
-            if type(node.op) not in _BINOPS:
-                sym = _OTHER_OPS.get(type(node.op), type(node.op).__name__)
-                self.reject(node, f"operator '{sym}' is not allowed (only + - * / // % **)")
-            left, right = self.compile(node.left, d), self.compile(node.right, d)
-            return self._fold(node, _binop(*_BINOPS[type(node.op)], left[0], right[0], pos),
-                              [left, right])
-        if isinstance(node, ast.Compare):
-            first = self.compile(node.left, d)
-            rest = [self.compile(c, d) for c in node.comparators]
-            ops = [_CMPOPS[type(o)] for o in node.ops]  # every cmpop is whitelisted
-            for i, (_, sym) in enumerate(ops):
-                if sym.endswith("in") and isinstance(rest[i][1], list):
-                    # `x in [1, 2]`: test against one frozen tuple, not a fresh list per call
-                    rest[i] = (_const(tuple(rest[i][1])), tuple(rest[i][1]))
-            return self._fold(node, _compare(first[0], ops, [f for f, _ in rest], pos), [first, *rest])
-        if isinstance(node, ast.IfExp):
-            parts = [self.compile(n, d) for n in (node.test, node.body, node.orelse)]
-            test, body, orelse = (f for f, _ in parts)
-            return self._fold(node, lambda data: body(data) if test(data) else orelse(data), parts)
-        if isinstance(node, (ast.List, ast.Tuple)):
-            parts = [self.compile(e, d) for e in node.elts]
-            fns = [f for f, _ in parts]
-            if isinstance(node, ast.List):  # a fresh list each time: callers may mutate it
-                return self._fold(node, lambda data: [f(data) for f in fns], parts)
-            return self._fold(node, lambda data: tuple([f(data) for f in fns]), parts)
-        if isinstance(node, ast.Call):
-            return self._call(node, d, pos)
-        what = _REJECTED.get(type(node), f"{type(node).__name__} expressions")
-        self.reject(node, f"{what} are not allowed in conditions")
+        handler = _HANDLERS.get(type(node))
+        if handler is None:
+            what = _REJECTED.get(type(node), f"{type(node).__name__} expressions")
+            self.reject(node, f"{what} are not allowed in conditions")
+        return handler(self, node, depth + 1, self.node_position(node))
+
+    def _compile_constant(self, node: ast.Constant, d: int, pos: int) -> tuple[Evaluator, Any]:
+        value = node.value
+        if isinstance(value, bool) or value is None or type(value) in (int, float, str):
+            return (lambda data: value), value
+        kind = {bytes: "bytes", complex: "complex number"}.get(type(value), repr(value))
+        self.reject(node, f"{kind} literals are not allowed in conditions")
+
+    def _compile_name(self, node: ast.Name, d: int, pos: int) -> tuple[Evaluator, Any]:
+        key = node.id
+        if key in _ALIASES:
+            alias = _ALIASES[key]
+            return (lambda data: alias), alias
+        if key.startswith("_"):
+            self.reject(node, f"name {key!r} is not allowed: names starting with '_' are private")
+        self.names.add(key)
+        return (lambda data: data.get(key)), _NOT_CONST
+
+    def _compile_boolop(self, node: ast.BoolOp, d: int, pos: int) -> tuple[Evaluator, Any]:
+        parts = [self.compile(v, d) for v in node.values]
+        return self._fold(node, _boolop(isinstance(node.op, ast.And), [f for f, _ in parts]), parts)
+
+    def _compile_unaryop(self, node: ast.UnaryOp, d: int, pos: int) -> tuple[Evaluator, Any]:
+        operand = self.compile(node.operand, d)
+        fn = operand[0]
+        if isinstance(node.op, ast.Not):
+            return self._fold(node, lambda data: not fn(data), [operand])
+        if isinstance(node.op, (ast.USub, ast.UAdd)):
+            op, sym = (operator.neg, "-") if isinstance(node.op, ast.USub) else (operator.pos, "+")
+            return self._fold(node, _unary(op, sym, fn, pos), [operand])
+        self.reject(node, "operator '~' is not allowed")
+
+    def _compile_binop(self, node: ast.BinOp, d: int, pos: int) -> tuple[Evaluator, Any]:
+        if type(node.op) not in _BINOPS:
+            sym = _OTHER_OPS.get(type(node.op), type(node.op).__name__)
+            self.reject(node, f"operator '{sym}' is not allowed (only + - * / // % **)")
+        left, right = self.compile(node.left, d), self.compile(node.right, d)
+        return self._fold(node, _binop(*_BINOPS[type(node.op)], left[0], right[0], pos),
+                          [left, right])
+
+    def _compile_compare(self, node: ast.Compare, d: int, pos: int) -> tuple[Evaluator, Any]:
+        first = self.compile(node.left, d)
+        rest = [self.compile(c, d) for c in node.comparators]
+        ops = [_CMPOPS[type(o)] for o in node.ops]  # every cmpop is whitelisted
+        for i, (_, sym) in enumerate(ops):
+            if sym.endswith("in") and isinstance(rest[i][1], list):
+                # `x in [1, 2]`: test against one frozen tuple, not a fresh list per call
+                rest[i] = (_const(tuple(rest[i][1])), tuple(rest[i][1]))
+        return self._fold(node, _compare(first[0], ops, [f for f, _ in rest], pos), [first, *rest])
+
+    def _compile_ifexp(self, node: ast.IfExp, d: int, pos: int) -> tuple[Evaluator, Any]:
+        parts = [self.compile(n, d) for n in (node.test, node.body, node.orelse)]
+        test, body, orelse = (f for f, _ in parts)
+        return self._fold(node, lambda data: body(data) if test(data) else orelse(data), parts)
+
+    def _compile_sequence(self, node: ast.List | ast.Tuple, d: int, pos: int) -> tuple[Evaluator, Any]:
+        parts = [self.compile(e, d) for e in node.elts]
+        fns = [f for f, _ in parts]
+        if isinstance(node, ast.List):  # a fresh list each time: callers may mutate it
+            return self._fold(node, lambda data: [f(data) for f in fns], parts)
+        return self._fold(node, lambda data: tuple([f(data) for f in fns]), parts)
 
     def _fold(self, node: ast.AST, fn: Evaluator, parts: list[tuple[Evaluator, Any]]
               ) -> tuple[Evaluator, Any]:
@@ -319,6 +325,24 @@ class _Compiler:
         return self._fold(node, call, parts)
 
 
+_Handler = Callable[[_Compiler, Any, int, int], tuple[Evaluator, Any]]
+#: One compile method per allowed node type; anything else is rejected with a reason.
+_HANDLERS: dict[type[ast.AST], _Handler] = {
+    ast.Constant: _Compiler._compile_constant,
+    ast.Name: _Compiler._compile_name,
+    ast.Attribute: _Compiler._lookup,
+    ast.Subscript: _Compiler._lookup,
+    ast.BoolOp: _Compiler._compile_boolop,
+    ast.UnaryOp: _Compiler._compile_unaryop,
+    ast.BinOp: _Compiler._compile_binop,
+    ast.Compare: _Compiler._compile_compare,
+    ast.IfExp: _Compiler._compile_ifexp,
+    ast.List: _Compiler._compile_sequence,
+    ast.Tuple: _Compiler._compile_sequence,
+    ast.Call: _Compiler._call,
+}
+
+
 def _const(value: Any) -> Evaluator:
     return lambda data: value
 
@@ -380,7 +404,7 @@ def _compare(first: Evaluator, ops: list[tuple[Callable[[Any, Any], Any], str]],
                 fail(exc, a, sym, b)
 
         return single
-    pairs = list(zip(ops, rest))
+    pairs = list(zip(ops, rest, strict=True))
 
     def chained(data: Mapping[str, Any]) -> Any:
         a, result = first(data), True

@@ -65,7 +65,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-            raise AssertionError(f"server did not stop within {timeout}s:\n{self.log()}")
+            raise AssertionError(f"server did not stop within {timeout}s:\n{self.log()}") from None
 
 
 @contextlib.contextmanager

@@ -41,7 +41,7 @@ def returning(value: Any) -> Node:
 def chain_of(*nodes: Node, **graph_kw: Any) -> Graph:
     g = Graph("state", **graph_kw)
     names = [f"n{i}" for i in range(len(nodes))]
-    for name, fn in zip(names, nodes):
+    for name, fn in zip(names, nodes, strict=True):
         g.add_node(name, fn)
     for a, b in itertools.pairwise(names):
         g.add_edge(a, b)
