@@ -25,6 +25,7 @@ from .docs import docs
 from .errors import install_error_handlers
 from .examples import save_examples
 from .metrics import Metrics, ObservedStore
+from .openapi import DocsOpenAPIProvider
 from .routes import register_routes
 from .service import ApiService
 from .settings import Settings
@@ -48,7 +49,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     QuartSchema(app, info=Info(title="actorflow", version=_version(),
                                description="Workflow graphs as actor runs: REST API and "
                                "WebSocket live logs"),
-                swagger_ui_path=None, redoc_ui_path=None, scalar_ui_path=None)
+                swagger_ui_path=None, redoc_ui_path=None, scalar_ui_path=None,
+                openapi_provider_class=DocsOpenAPIProvider)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the seed's field order
     service = ApiService(settings)
     metrics = Metrics(lambda: service.runtime)
