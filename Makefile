@@ -5,35 +5,56 @@ SHELL := /bin/bash
 VENV       := .venv
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.installed
+RUN_STAMP  := $(VENV)/.installed-run
+CHROMIUM   := /usr/bin/chromium
 PYTEST_ARGS ?=
+# apt-get needs root; CI runs as root, a developer may not.
+SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: help venv run test bench lint clean
 
 help:
 	@echo "make venv   - create $(VENV) and install actorflow[dev] (idempotent)"
-	@echo "make run    - serve the API on 127.0.0.1:8000 (sqlite:///actorflow.db)"
-	@echo "make test   - run pytest against a throwaway PostgreSQL (PYTEST_ARGS=...)"
+	@echo "make run    - install actorflow (no dev tools) and serve the API; ACTORFLOW_HOST,"
+	@echo "              ACTORFLOW_PORT, ACTORFLOW_DATABASE_URL... (default 127.0.0.1:8000,"
+	@echo "              sqlite:///actorflow.db)"
+	@echo "make test   - run pytest against a throwaway PostgreSQL (PYTEST_ARGS=...);"
+	@echo "              installs Debian's chromium for the browser tests if missing"
 	@echo "make bench  - run the benchmarks (python -m tests.bench)"
 	@echo "make lint   - ruff + mypy"
 	@echo "make clean  - remove the venv, caches and build artefacts"
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
-	@if [ ! -x $(BIN)/python ]; then \
-		python3.11 -m venv $(VENV) || { echo "python3.11 unavailable; falling back to python3" >&2; rm -rf $(VENV); python3 -m venv $(VENV); }; \
-	fi
+$(BIN)/python:
+	python3.11 -m venv $(VENV) || { echo "python3.11 unavailable; falling back to python3" >&2; rm -rf $(VENV); python3 -m venv $(VENV); }
+
+# The dev install is a superset of the serving one, so it satisfies `make run` too.
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[dev]'
+	@touch $@ $(RUN_STAMP)
+
+# Only what serving needs: no pytest, mypy, ruff or browser driver.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e .
 	@touch $@
 
-run: $(STAMP)
-	$(BIN)/actorflow serve --host 127.0.0.1 --port 8000 --database-url sqlite:///actorflow.db
+$(CHROMIUM):
+	@echo "make: installing Debian's chromium for the browser tests of /docs" >&2
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+
+# Flags are left out on purpose: `actorflow serve` reads ACTORFLOW_* from the
+# environment (`ACTORFLOW_PORT=9000 make run` or `make run ACTORFLOW_PORT=9000`), and its
+# defaults are 127.0.0.1:8000 and sqlite:///actorflow.db.
+run: $(RUN_STAMP)
+	exec $(BIN)/actorflow serve
 
 # Starts a throwaway PostgreSQL cluster (.ci/pg.sh) unless ACTORFLOW_TEST_POSTGRES_URL is
 # already set, exports ACTORFLOW_TEST_POSTGRES_URL and ACTORFLOW_TEST_PG_CTL (a pg_ctl
 # command prefix tests can use to stop/restart the server), runs pytest, and always stops
 # the cluster again while preserving pytest's exit status.
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	@set -euo pipefail; \
 	if [ -z "$${ACTORFLOW_TEST_POSTGRES_URL:-}" ]; then \
 		trap '.ci/pg.sh stop || true' EXIT; \

@@ -31,7 +31,8 @@ ASSETS = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png
 
 docs = Blueprint("docs", __name__)
 
-# BaseLayout without the standalone preset: no top bar asking for another spec URL.
+# BaseLayout without the standalone preset: no top bar asking for another spec URL;
+# no validator badge, which would fetch an image from swagger.io.
 _PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -50,7 +51,8 @@ _PAGE = """<!doctype html>
       dom_id: "#swagger-ui",
       deepLinking: true,
       presets: [SwaggerUIBundle.presets.apis],
-      layout: "BaseLayout"
+      layout: "BaseLayout",
+      validatorUrl: null
     }});
   </script>
 </body>

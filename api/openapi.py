@@ -4,7 +4,8 @@ Our docstrings are reStructuredText (``code`` in double backticks, summaries tha
 wrap over lines); OpenAPI text is CommonMark, where double backticks show
 literally and quart-schema takes only a docstring's first line as the summary. This
 provider makes a route's first paragraph its summary, the rest its description, and
-turns ``code`` into `code` in every summary and description of the document.
+turns ``code`` into `code` in every description and into plain code in every summary
+(a summary is plain text: viewers show its backticks as they are).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from quart_schema import OpenAPIProvider
 from werkzeug.routing import Rule
 
-__all__ = ["DocsOpenAPIProvider", "markdown"]
+__all__ = ["DocsOpenAPIProvider", "markdown", "plain"]
 
 _LITERAL = re.compile(r"``(.+?)``", re.DOTALL)
 
@@ -27,6 +28,11 @@ _DATA_KEYS = frozenset({"example", "examples", "default", "enum", "const"})
 def markdown(text: str) -> str:
     """reStructuredText inline literals as CommonMark code spans."""
     return _LITERAL.sub(r"`\1`", text)
+
+
+def plain(text: str) -> str:
+    """reStructuredText inline literals as plain text."""
+    return _LITERAL.sub(r"\1", text)
 
 
 class DocsOpenAPIProvider(OpenAPIProvider):
@@ -52,7 +58,9 @@ class DocsOpenAPIProvider(OpenAPIProvider):
 def _convert_prose(node: Any) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in ("summary", "description") and isinstance(value, str):
+            if key == "summary" and isinstance(value, str):
+                node[key] = plain(value)
+            elif key == "description" and isinstance(value, str):
                 node[key] = markdown(value)
             elif key not in _DATA_KEYS:
                 _convert_prose(value)
