@@ -7,6 +7,7 @@ BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.installed
 RUN_STAMP  := $(VENV)/.installed-run
 CHROMIUM   := /usr/bin/chromium
+CURL       := /usr/bin/curl
 PYTEST_ARGS ?=
 # apt-get needs root; CI runs as root, a developer may not.
 SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -39,10 +40,12 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e .
 	@touch $@
 
-$(CHROMIUM):
-	@echo "make: installing Debian's chromium for the browser tests of /docs" >&2
+# Debian packages the tests drive: chromium (the browser test of /docs) and curl (the
+# README's curl lines). Installed only when missing.
+$(CHROMIUM) $(CURL):
+	@echo "make: installing Debian's $(notdir $@) for the tests" >&2
 	$(SUDO) apt-get update
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(notdir $@)
 
 # Flags are left out on purpose: `actorflow serve` reads ACTORFLOW_* from the
 # environment (`ACTORFLOW_PORT=9000 make run` or `make run ACTORFLOW_PORT=9000`), and its
@@ -54,7 +57,7 @@ run: $(RUN_STAMP)
 # already set, exports ACTORFLOW_TEST_POSTGRES_URL and ACTORFLOW_TEST_PG_CTL (a pg_ctl
 # command prefix tests can use to stop/restart the server), runs pytest, and always stops
 # the cluster again while preserving pytest's exit status.
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(CURL)
 	@set -euo pipefail; \
 	if [ -z "$${ACTORFLOW_TEST_POSTGRES_URL:-}" ]; then \
 		trap '.ci/pg.sh stop || true' EXIT; \
