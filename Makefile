@@ -84,6 +84,6 @@ lint: $(STAMP)
 
 clean:
 	@if [ -x .ci/pg.sh ]; then .ci/pg.sh stop || true; fi
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache tests/artifacts
 	rm -f actorflow.db actorflow.db-journal actorflow.db-wal actorflow.db-shm
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -6,6 +6,7 @@ The page itself is tested in a real browser in test_docs_browser.py.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -55,8 +56,12 @@ async def test_docs_assets_are_served_as_vendored(anyio_backend: str) -> None:
 
 @pytest.mark.slow
 def test_the_wheel_ships_the_docs_assets(tmp_path: Path) -> None:
+    # A copy: pip builds in the source folder, and the checkout should stay clean.
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".*", "tests", "build", "*.egg-info", "__pycache__", "*.db"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                    str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
+                    str(tmp_path), str(source)], check=True, capture_output=True, timeout=300)
     (wheel,) = tmp_path.glob("actorflow-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in [*ASSETS, "VERSION", "LICENSE"]:
