@@ -8,7 +8,6 @@ on ``GET /health`` must show a 200. Each run leaves a screenshot in tests/artifa
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,9 +27,12 @@ def browser() -> Iterator[Any]:
     yield from chromium()
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def docs_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with server(request.param, sqlite_url(tmp_path), tmp_path) as srv:
+@pytest.fixture(scope="module", params=["asyncio", "trio"])
+def docs_server(request: pytest.FixtureRequest,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One server per backend for the module: the docs page only reads."""
+    tmp = tmp_path_factory.mktemp(f"docs-{request.param}")
+    with server(request.param, sqlite_url(tmp), tmp) as srv:
         yield srv.url
 
 
@@ -94,3 +96,11 @@ def test_try_it_out_on_get_health_shows_200(page: Any) -> None:
     status.wait_for()
     assert status.inner_text().strip() == "200"
     assert '"status": "ok"' in health.locator(".live-responses-table .microlight").first.inner_text()
+
+
+def test_descriptions_show_code_not_double_backticks(page: Any) -> None:
+    run = _operation(page, "POST", "/api/v1/graph/run")
+    run.locator(".opblock-summary-control").click()
+    code = run.locator(".opblock-description code", has_text="GET /api/v1/graph/state/{run_id}")
+    code.wait_for()
+    assert "``" not in page.locator("#swagger-ui").inner_text()
