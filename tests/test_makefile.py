@@ -77,6 +77,7 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(INSTALL_TIMEOUT + 120)
 def test_make_run_serves_where_actorflow_variables_say_without_dev_tools(
         make_run: tuple[str, Path, Path]) -> None:
     url, venv, db = make_run
