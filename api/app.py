@@ -78,6 +78,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             from nodes.llm_node import use_store_cache
 
             use_store_cache(rt.store)  # LLM responses cached in the database too
+            from nodes.finance.current import use_store_cache as use_market_cache
+
+            use_market_cache(rt.store)  # market-data answers too, with their TTL
             service.runtime = rt
             service.draining = False
             try:

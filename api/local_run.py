@@ -92,11 +92,13 @@ async def run_graph(graph_ref: str, input_data: dict[str, Any], *, database_url:
     # workflows are known by name ("code_review", "summarization") even in a new file.
     async with Runtime(open_store(database_url), recover=False,
                        graphs=nodes.register_all()) as rt:
+        from nodes.finance.current import use_store_cache as use_market_cache
         from nodes.llm_node import use_store_cache
 
         from .examples import save_examples
 
         use_store_cache(rt.store)
+        use_market_cache(rt.store)
         await save_examples(rt)
         target: Any = graph_ref
         path = Path(graph_ref)

@@ -18,8 +18,9 @@ def register_all() -> list[Graph]:
     """Register every built-in tool (idempotent) and return fresh example graphs.
 
     Returns:
-        ``[code_review, summarization]`` graphs, ready to ``compile()``, save or
-        serve (their names are ``"code_review"`` and ``"summarization"``).
+        ``[code_review, summarization, financial_analysis]`` graphs, ready to
+        ``compile()``, save or serve (named ``"code_review"``, ``"summarization"`` and
+        ``"financial_analysis"``).
     """
     from .workflows import EXAMPLE_GRAPHS
 

@@ -11,16 +11,20 @@ loop, :mod:`nodes.tools.approval`), ``apply_revision``, ``generate_report``.
 
 Summarization (:mod:`nodes.tools.summarize`): ``split_text``,
 ``summarize_chunk``, ``merge_summaries``, ``refine_summary``.
+
+Financial analysis (:mod:`nodes.tools.finance`): ``fetch_market_data``,
+``technical_analysis``, ``fundamental_analysis``, ``sentiment_analysis``,
+``news_analysis``, ``generate_investment_report``, ``recommend``.
 """
 
 from __future__ import annotations
 
 from runtime import ToolRegistry, registry
 
-from . import approval, code_review, summarize
+from . import approval, code_review, finance, summarize
 
-__all__ = ["CODE_REVIEW_TOOLS", "SUMMARIZATION_TOOLS", "approval", "code_review",
-           "register_tools", "summarize"]
+__all__ = ["CODE_REVIEW_TOOLS", "FINANCE_TOOLS", "SUMMARIZATION_TOOLS", "approval",
+           "code_review", "finance", "register_tools", "summarize"]
 
 CODE_REVIEW_TOOLS = (
     "extract_functions", "analyze_function", "calculate_complexity", "detect_issues",
@@ -28,6 +32,10 @@ CODE_REVIEW_TOOLS = (
     "generate_report",
 )
 SUMMARIZATION_TOOLS = ("split_text", "summarize_chunk", "merge_summaries", "refine_summary")
+FINANCE_TOOLS = (
+    "fetch_market_data", "technical_analysis", "fundamental_analysis", "sentiment_analysis",
+    "news_analysis", "generate_investment_report", "recommend",
+)
 
 
 def register_tools(target: ToolRegistry = registry) -> None:
@@ -35,6 +43,7 @@ def register_tools(target: ToolRegistry = registry) -> None:
     code_review.register(target)
     approval.register(target)
     summarize.register(target)
+    finance.register(target)
 
 
 register_tools()

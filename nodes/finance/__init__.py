@@ -1,0 +1,1 @@
+"""Financial analysis: market data providers, indicators, analyses, scoring, report."""

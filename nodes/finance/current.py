@@ -1,0 +1,72 @@
+"""The process-wide market-data provider that the workflow's nodes use.
+
+Built on first use from the environment (:func:`market_provider_from_env`,
+offline unless configured) and wrapped in a :class:`CachedProvider`; the server
+and the CLI call :func:`use_store_cache` with their runtime's store so answers
+are cached in the database too. Tests and embedders swap it::
+
+    with use_market_provider(my_provider):
+        ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from runtime.store.base import Store
+
+from .cache import CachedProvider
+from .config import market_provider_from_env
+from .offline import OfflineProvider
+from .provider import MarketDataProvider
+
+__all__ = ["get_market_provider", "set_market_provider", "use_market_provider",
+           "use_store_cache"]
+
+_provider: MarketDataProvider | None = None
+_store: Store | None = None
+
+
+def _wrap(provider: MarketDataProvider) -> MarketDataProvider:
+    if isinstance(provider, OfflineProvider | CachedProvider):
+        return provider  # the offline data is in memory already; a cache would only copy it
+    return CachedProvider(provider, store=_store)
+
+
+def use_store_cache(store: Store | None) -> None:
+    """Cache provider answers in ``store`` too (for the provider built from the environment)."""
+    global _store
+    _store = store
+    if isinstance(_provider, CachedProvider):
+        _provider.store = store
+
+
+def get_market_provider() -> MarketDataProvider:
+    """The provider nodes use; built from the environment on first call.
+
+    Raises:
+        MarketConfigError: if the environment names a provider it does not configure fully.
+    """
+    global _provider
+    if _provider is None:
+        _provider = _wrap(market_provider_from_env())
+    return _provider
+
+
+def set_market_provider(provider: MarketDataProvider | None) -> None:
+    """Use ``provider`` (wrapped in a cache unless offline); ``None`` rebuilds from the env."""
+    global _provider
+    _provider = None if provider is None else _wrap(provider)
+
+
+@contextmanager
+def use_market_provider(provider: MarketDataProvider) -> Iterator[MarketDataProvider]:
+    """Use ``provider`` as is inside the block, then restore the previous one."""
+    global _provider
+    previous = _provider
+    _provider = provider
+    try:
+        yield provider
+    finally:
+        _provider = previous
