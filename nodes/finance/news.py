@@ -55,7 +55,7 @@ def analyze_news(headlines: list[Headline], prices: PriceSeries | None) -> dict[
     if not headlines:
         raise ValueError("no headlines in the news window: no news to analyse "
                          "(widen news_days)")
-    items = []
+    items: list[dict[str, Any]] = []
     for h in headlines:
         reaction = _reaction(prices, h.date) if prices is not None else None
         items.append({"date": h.date, "source": h.source, "headline": h.headline,

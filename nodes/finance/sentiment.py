@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
 
 from .models import Headline
 from .signals import signal
@@ -42,9 +42,9 @@ def analyze_sentiment(headlines: list[Headline]) -> dict[str, Any]:
     if not headlines:
         raise ValueError("no headlines in the news window: nothing to measure sentiment on "
                          "(widen news_days)")
-    scored = [{"date": h.date, "source": h.source, "headline": h.headline,
+    scored: list[dict[str, Any]] = [{"date": h.date, "source": h.source, "headline": h.headline,
                "compound": round(compound(h.headline), 4)} for h in headlines]
-    values = [s["compound"] for s in scored]
+    values = [float(s["compound"]) for s in scored]
     mean = sum(values) / len(values)
     positive = sum(v >= POSITIVE for v in values)
     negative = sum(v <= NEGATIVE for v in values)

@@ -26,4 +26,4 @@ def mean_score(signals: list[dict[str, Any]]) -> float:
     """The mean contribution (0 for no signals), rounded to 4 places."""
     if not signals:
         return 0.0
-    return round(sum(s["contribution"] for s in signals) / len(signals), 4)
+    return round(sum(float(s["contribution"]) for s in signals) / len(signals), 4)
