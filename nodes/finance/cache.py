@@ -9,9 +9,9 @@ shared by every process on the same database and survive restarts. The store
 keeps no expiry of its own, so the fetch time travels with the value and is
 checked on read.
 
-Identical requests in flight at the same time share one fetch (the sentiment
-and news analysts both ask for the same headlines at once). Errors are never
-cached.
+Identical requests in flight at the same time share one fetch, and its
+failure (the sentiment and news analysts both ask for the same headlines at
+once: a rate-limited API is asked once, not twice). Errors are never cached.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ class _Flight:
     def __init__(self) -> None:
         self.done = anyio.Event()
         self.value: Any = None
-        self.failed = False
+        self.ok = False
+        self.error: Exception | None = None
 
 
 class CachedProvider:
@@ -102,16 +103,19 @@ class CachedProvider:
         flight = self._flights.get(key)
         if flight is not None:  # someone is fetching this right now
             await flight.done.wait()
-            if not flight.failed:
+            if flight.error is not None:
+                raise flight.error
+            if flight.ok:
                 self.hits += 1
                 return flight.value
+            # The fetcher was cancelled: fetch ourselves.
         self.misses += 1
         flight = self._flights[key] = _Flight()
         try:
             value = _jsonable(await fetch())
-            flight.value = value
-        except BaseException:
-            flight.failed = True
+            flight.value, flight.ok = value, True
+        except Exception as exc:
+            flight.error = exc
             raise
         finally:
             flight.done.set()

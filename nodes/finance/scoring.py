@@ -9,10 +9,15 @@ deterministic and independent of any language model:
 2. **Action**: ``buy`` if ``S >= 0.2``, ``sell`` if ``S <= -0.2``, else ``hold``.
 3. **Confidence** = ``coverage x agreement x (0.5 + 0.5 x decisiveness)``, in [0, 1]:
 
-   * ``coverage`` = the weight of the analyses that ran / the total weight: a
-     missing analyst costs exactly its weight (all four missing: confidence 0);
-   * ``agreement`` = ``1 - D``, where ``D`` is the weighted standard deviation
-     of the scores around ``S`` (at most 1): analysts that disagree lower it;
+   * ``coverage`` = the weight of the analyses that ran / the total weight
+     (all four missing: confidence 0);
+   * ``agreement`` = ``1 - D`` (at least 0), where ``D`` is the weighted root
+     mean square deviation of the four scores from ``S``: analysts that
+     disagree lower it. A missing analysis counts as an unknown score anywhere
+     in [-1, 1], whose expected squared deviation is ``1/3 + S^2``: what it
+     might have said is doubt too. So a missing analyst lowers confidence
+     twice, by its weight and by the disagreement it might have brought, and a
+     lone analyst never looks unanimous;
    * ``decisiveness``: for buy/sell, how far ``S`` is past the threshold
      (``(|S| - 0.2) / 0.8``); for hold, how close ``S`` is to 0 (``1 - |S| / 0.2``).
 
@@ -50,8 +55,11 @@ def recommend(analyses: dict[str, dict[str, Any] | None],
                 "rule": _RULE}
     wsum = sum(WEIGHTS[n] for n in present)
     scores = {n: float(a["score"]) for n, a in present.items()}
-    s = sum(WEIGHTS[n] * scores[n] for n in present) / wsum
-    spread = math.sqrt(sum(WEIGHTS[n] * (scores[n] - s) ** 2 for n in present) / wsum)
+    # Rounded as reported, so the action follows the score the report shows.
+    s = round(sum(WEIGHTS[n] * scores[n] for n in present) / wsum, 4)
+    unknown = (1 / 3 + s * s) * (total - wsum)  # E[(X - S)^2], X uniform on [-1, 1]
+    spread = math.sqrt((sum(WEIGHTS[n] * (scores[n] - s) ** 2 for n in present) + unknown)
+                       / total)
     agreement = 1 - min(1.0, spread)
     coverage = wsum / total
     action = "buy" if s >= THRESHOLD else "sell" if s <= -THRESHOLD else "hold"

@@ -136,7 +136,7 @@ async def test_alphavantage_daily_quote_overview_and_news_are_parsed() -> None:
     assert figures.metrics["gross_margin"] == pytest.approx(93626 / 233715)
     assert "ps" not in figures.metrics  # "None" is not a number
     assert figures.period == "trailing twelve months to 2016-06-25"
-    assert [h.date for h in news][0] == "2016-04-26"
+    assert news[0].date == "2016-04-26"
     assert fake.params(fake.requests[0])["apikey"] == ALPHAVANTAGE_KEY
 
 
