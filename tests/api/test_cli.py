@@ -55,7 +55,7 @@ def test_runs_and_graphs_list_what_a_database_holds(tmp_path: Path,
     assert main(["graphs", "--database-url", url, "--json"]) == 0
     # A graph run from a file is not stored; the example workflows are.
     names = [g["name"] for g in json.loads(capsys.readouterr().out)]
-    assert sorted(names) == ["code_review", "summarization"]
+    assert sorted(names) == ["code_review", "financial_analysis", "summarization"]
 
 
 def test_a_database_that_cannot_be_opened_is_one_clear_line(
