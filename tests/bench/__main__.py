@@ -2,13 +2,15 @@
 
     python -m tests.bench                 # everything on asyncio and trio, ~2-3 minutes
     python -m tests.bench --quick         # fewer repetitions
-    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 HTTP REVIEW)
+    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 HTTP REVIEW FINANCE)
     python -m tests.bench --profile       # cProfile W1 and W2 on asyncio instead
 
 Workloads: W1..W4 are DESIGN.md's; HTTP is issue 4's (``http.py``: runs/s through a
 real ``actorflow serve`` on SQLite with 50 concurrent clients, and WebSocket event
 latency); REVIEW is issue 5's (``code_review.py``: the code-review workflow on a
-2,000-line standard-library module).
+2,000-line standard-library module); FINANCE is issue 15's (``financial.py``: the
+financial-analysis workflow for one symbol offline, beside its four analysts run one
+after another).
 
 Each backend runs in its own subprocess (W1, W2, W4, HTTP, REVIEW), and W3 in a further fresh
 subprocess per backend, so its peak RSS is that of a process that did only W3 (after
@@ -41,15 +43,16 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 RESULTS = HERE / "results.json"
 BACKENDS = ("asyncio", "trio")
-ALL = ("W1", "W2", "W3", "W4", "HTTP", "REVIEW")
+ALL = ("W1", "W2", "W3", "W4", "HTTP", "REVIEW", "FINANCE")
 CHILD_TIMEOUT_S = 400
 
 FIGURES = ("w1_us_per_node", "w2_ms", "w3_ms", "w3_peak_rss_mib", "w4_sqlite_us_per_node",
            "w4_postgres_us_per_node", "w4_concurrent_runs_per_s", "http_runs_per_s",
-           "code_review_ms")
+           "code_review_ms", "financial_analysis_ms")
 EXTRA_FIGURES = ("w4_sequential_runs_per_s", "raw_roundtrip_nowait_us")
 BASELINES = ("raw_roundtrip_us", "raw_spawn_join_100_ms", "raw_w3_ms",
-             "http_plain_requests_per_s", "code_review_direct_ms")
+             "http_plain_requests_per_s", "code_review_direct_ms",
+             "financial_analysts_sequential_ms")
 #: Figures written as ``{backend: {part: value}}``: results key -> {part: median key}.
 NESTED_FIGURES = {"ws_event_latency_ms": {"p50": "ws_event_latency_ms_p50",
                                           "p99": "ws_event_latency_ms_p99"}}
@@ -78,6 +81,8 @@ ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
      "<10 ms", lambda f, b, be: f < 10),
     ("REVIEW 2,000 lines", "ms", "code_review_ms", "code_review_direct_ms",
      "<1000 ms (well under)", lambda f, b, be: f < 1000),
+    ("FINANCE one symbol", "ms", "financial_analysis_ms", "financial_analysts_sequential_ms",
+     "-", lambda f, b, be: None),
 ]
 
 
@@ -87,6 +92,8 @@ def row_workload(key: str) -> str:
         return "HTTP"
     if key.startswith("code_review"):
         return "REVIEW"
+    if key.startswith("financial"):
+        return "FINANCE"
     return key[:2].upper()
 
 
@@ -247,7 +254,8 @@ def table(per_backend: dict[str, dict[str, Any]], workloads: list[str]) -> str:
                "HTTP baseline = plain GET /health requests/s from the same 50 clients to the "
                "same server (a run takes 2 requests: start, long-poll wait); WS latency = "
                "event timestamp to WebSocket receipt on loopback; REVIEW baseline = the same "
-               "review without the graph (nodes.analysis.review_code).")
+               "review without the graph (nodes.analysis.review_code); FINANCE baseline = the four "
+               "analyses (data requests and computations) one after another without the graph.")
     return "\n".join(out)
 
 
@@ -286,8 +294,8 @@ def results_json(per_backend: dict[str, dict[str, Any]], args: argparse.Namespac
         "method": "medians; W1 5x(1000 iterations = 2000 node executions), W2 30 runs, "
                   "W3 3 reps (own process per backend), W4 3x W1 + 2x100 concurrent runs "
                   "of 100 steps + 100 sequential runs, HTTP 3x1500 runs by 50 clients "
-                  "(+3x2000 GET /health) and 300 WebSocket ticks, REVIEW 7 runs "
-                  "(--quick: fewer)",
+                  "(+3x2000 GET /health) and 300 WebSocket ticks, REVIEW 7 runs, "
+                  "FINANCE 7 runs (--quick: fewer)",
     }
     return doc
 

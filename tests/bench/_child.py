@@ -74,16 +74,17 @@ class Params:
     http_plain_requests: int  # GET /health requests per baseline sample
     ws_steps: int             # ticks of the WebSocket latency graph (~6 events each)
     review_reps: int
+    finance_reps: int
 
 
 FULL = Params(w1_reps=5, w1_iterations=1000, w2_runs=30, w3_reps=3, w4_reps=3,
               w4_conc_runs=100, w4_conc_iterations=50, w4_conc_reps=2, w4_seq_runs=100,
               http_reps=3, http_runs=1500, http_warmup_runs=100, http_plain_requests=2000,
-              ws_steps=300, review_reps=7)
+              ws_steps=300, review_reps=7, finance_reps=7)
 QUICK = Params(w1_reps=2, w1_iterations=1000, w2_runs=10, w3_reps=1, w4_reps=1,
                w4_conc_runs=100, w4_conc_iterations=50, w4_conc_reps=1, w4_seq_runs=20,
                http_reps=1, http_runs=500, http_warmup_runs=50, http_plain_requests=500,
-               ws_steps=100, review_reps=3)
+               ws_steps=100, review_reps=3, finance_reps=3)
 
 #: HTTP: concurrent clients (issue 4), and a cap on one runs/s sample.
 HTTP_CLIENTS = 50
@@ -283,6 +284,18 @@ async def do_review(rec: Recorder, p: Params) -> None:
         f"functions; {p.review_reps} runs after a warm-up")
 
 
+async def do_finance(rec: Recorder, p: Params) -> None:
+    from .financial import INPUT, financial_samples
+
+    res = await financial_samples(p.finance_reps)
+    for key, samples in res.items():
+        for x in samples:
+            rec.add(key, x)
+    rec.extra["financial_analysis_shape"] = (
+        f"{INPUT['symbol']} as of {INPUT['as_of']}, offline; {p.finance_reps} runs after a "
+        "warm-up")
+
+
 async def child_main(workloads: list[str], p: Params, pg_url: str | None,
                      pg_note: str | None, backend: str) -> dict[str, Any]:
     rec = Recorder()
@@ -303,6 +316,8 @@ async def child_main(workloads: list[str], p: Params, pg_url: str | None,
                          lambda: do_http(rec, p, backend))
         elif w == "REVIEW":
             await _guard(rec, ["code_review_ms"], "REVIEW", lambda: do_review(rec, p))
+        elif w == "FINANCE":
+            await _guard(rec, ["financial_analysis_ms"], "FINANCE", lambda: do_finance(rec, p))
         rec.extra[f"{w}_wall_s"] = round(time.perf_counter() - t0, 2)
     rec.extra["wall_s"] = round(time.perf_counter() - started, 2)
     rec.extra["process_peak_rss_mib"] = _mib(_peak_kib())
@@ -312,7 +327,7 @@ async def child_main(workloads: list[str], p: Params, pg_url: str | None,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.bench._child")
     ap.add_argument("--backend", choices=["asyncio", "trio"], required=True)
-    ap.add_argument("--workloads", default="W1,W2,W3,W4,HTTP,REVIEW")
+    ap.add_argument("--workloads", default="W1,W2,W3,W4,HTTP,REVIEW,FINANCE")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
