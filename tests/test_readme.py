@@ -29,3 +29,25 @@ def test_the_readme_embedding_example_runs(tmp_path: Path, backend: str) -> None
     assert out.returncode == 0, out.stderr
     assert "run_completed" in out.stdout
     assert "'score': 90" in out.stdout
+
+
+def test_the_readmes_sample_financial_report_is_what_the_workflow_prints() -> None:
+    import anyio
+
+    from nodes.finance.current import use_market_provider
+    from nodes.finance.offline import OfflineProvider
+    from nodes.workflows import build_financial_analysis_graph
+    from runtime import Runtime
+
+    match = re.search(r"The report of the command above.*?```text\n(.*?)```", README.read_text(),
+                      flags=re.DOTALL)
+    assert match, "README has no sample financial report"
+
+    async def report() -> str:
+        with use_market_provider(OfflineProvider()):
+            async with Runtime() as rt:
+                run = await rt.start(build_financial_analysis_graph().compile(),
+                                     {"symbol": "AAPL", "as_of": "2016-06-30"})
+                return str((await run.result()).data["report"]["text"])
+
+    assert match.group(1).rstrip("\n") == anyio.run(report)

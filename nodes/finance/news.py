@@ -39,6 +39,10 @@ def categorize(text: str) -> list[str]:
     return found or ["other"]
 
 
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
+
+
 def _reaction(prices: PriceSeries, day: str) -> float | None:
     i = bisect.bisect_left(prices.dates, day)   # first bar on or after the headline
     if i == 0 or i + 1 >= len(prices):
@@ -73,7 +77,7 @@ def analyze_news(headlines: list[Headline], prices: PriceSeries | None) -> dict[
                               f"mean 2-day move around {len(measured)} headlines {mean:+.2%}"))
     movers = sorted(measured, key=lambda i: abs(i["reaction"]), reverse=True)[:3]
     score = signals[0]["contribution"] if signals else 0.0
-    top = "; ".join(f"{m['date']} {m['reaction']:+.1%} ({m['headline'][:50]})" for m in movers)
+    top = "; ".join(f"{m['date']} {m['reaction']:+.1%} ({_short(m['headline'])})" for m in movers)
     return {"headlines": items, "category_counts": dict(sorted(counts.items())),
             "biggest_moves": movers, "signals": signals, "score": score,
             "summary": f"{len(items)} headlines ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})"

@@ -77,7 +77,7 @@ def recommend(analyses: dict[str, dict[str, Any] | None],
 
 _RULE = ("weighted mean of analysis scores (technical 0.35, fundamental 0.35, sentiment 0.15, "
          "news 0.15); buy >= 0.2, sell <= -0.2, else hold; confidence = coverage x agreement x "
-         "(0.5 + 0.5 x decisiveness)")
+         "(0.5 + 0.5 x decisiveness), a missing analysis counting as an unknown score")
 
 
 def _reasons(present: dict[str, dict[str, Any]], action: str, why: dict[str, str]) -> list[str]:
