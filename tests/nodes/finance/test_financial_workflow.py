@@ -183,3 +183,30 @@ async def test_a_failing_llm_falls_back_to_the_template() -> None:
             state, _ = await run_offline({**INPUT, "use_llm": True})
     assert state.data["report"]["written_by"] == "template"
     assert "LLM narrative not written" in state.warnings[0]
+
+
+async def test_against_alpha_vantage_the_workflow_completes() -> None:
+    from nodes.finance.alphavantage import AlphaVantageProvider
+    from tests.nodes.finance.finance_fake_servers import ALPHAVANTAGE_KEY, FakeAlphaVantage
+
+    fake = FakeAlphaVantage()
+    async with serving(fake) as url:
+        provider = CachedProvider(AlphaVantageProvider(api_key=ALPHAVANTAGE_KEY, base_url=url,
+                                                       retry=FAST_RETRY, timeout=5))
+        with use_market_provider(provider):
+            state, _ = await run_graph(INPUT)
+    assert state.errors == [] and state.data["market"]["provider"] == "alphavantage"
+    assert state.data["fundamental"]["period"] == "trailing twelve months to 2016-06-25"
+    assert sorted(fake.params(r)["function"] for r in fake.requests) == [
+        "NEWS_SENTIMENT", "OVERVIEW", "TIME_SERIES_DAILY"]
+
+
+def test_every_tool_the_graph_names_is_registered_under_the_issues_names() -> None:
+    from nodes.tools import FINANCE_TOOLS
+    from runtime import registry
+
+    graph = financial_analysis_json()
+    assert [n["name"] for n in graph["nodes"]] == [
+        "fetch_market_data", *ANALYSTS, "generate_report", "recommend"]
+    assert {n["tool"] for n in graph["nodes"]} == set(FINANCE_TOOLS)
+    assert all(registry.get(t) for t in FINANCE_TOOLS)
