@@ -39,6 +39,7 @@ from nodes.finance.scoring import ANALYSES
 from nodes.finance.scoring import recommend as score_analyses
 from nodes.finance.sentiment import analyze_sentiment
 from nodes.finance.technical import analyze_technical
+from nodes.llm import LLMError
 from nodes.llm_node import ask, get_provider
 from runtime import NodeContext, ToolRegistry, WorkflowState, registry
 
@@ -62,8 +63,9 @@ def _symbol(state: WorkflowState) -> str:
     value = state.data.get("symbol")
     if value is None:
         raise ValueError("input 'symbol' is missing: start the run with {\"symbol\": \"AAPL\"}")
-    if not isinstance(value, str) or not value.strip().replace(".", "").replace("-", "").isalnum():
-        raise ValueError(f"input 'symbol' must be a ticker such as \"AAPL\", got {value!r}")
+    if (not isinstance(value, str) or len(value.strip()) > 15
+            or not value.strip().replace(".", "").replace("-", "").isalnum()):
+        raise ValueError(f"input 'symbol' must be a ticker such as \"AAPL\", got {value!r:.40}")
     return value.strip().upper()
 
 
@@ -189,7 +191,11 @@ async def generate_investment_report(state: WorkflowState, ctx: NodeContext) -> 
     warnings: list[str] = []
     use_llm = raw_setting(state, ctx.config, "use_llm")
     if use_llm is None:  # default: the LLM layer writes when a real provider is configured
-        use_llm = get_provider().name != "offline"
+        try:
+            use_llm = get_provider().name != "offline"
+        except LLMError as exc:
+            warnings.append(f"generate_report: no LLM narrative ({exc}); template used")
+            use_llm = False
     if use_llm is True and any(a is not None for a in analyses.values()):
         try:
             response, record = await ask(ctx, llm_request(symbol, as_of, analyses, missing),

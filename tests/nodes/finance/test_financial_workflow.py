@@ -14,6 +14,7 @@ from nodes.finance.current import use_market_provider
 from nodes.finance.finnhub import FinnhubProvider
 from nodes.finance.offline import OfflineProvider
 from nodes.llm import CachingProvider
+from nodes.llm import OfflineProvider as OfflineLLM
 from nodes.llm_node import use_provider
 from nodes.workflows import build_financial_analysis_graph, financial_analysis_json
 from runtime import Event, EventType, Graph, Runtime, WorkflowState
@@ -173,6 +174,16 @@ async def test_with_a_configured_llm_the_narrative_comes_with_the_figures() -> N
     assert '"score": -0.6513' in fake.requests[0].body["messages"][1]["content"]
     assert state.data["llm_usage"][0]["node"] == "generate_report"
     assert state.data["recommendation"]["action"] == "hold"  # the rule decides, not the model
+
+
+async def test_a_configured_llm_writes_the_report_by_default() -> None:
+    async with serving(FakeOpenAI()) as url:
+        with use_provider(make_provider("openai", url)):
+            state, _ = await run_offline()
+    assert state.data["report"]["written_by"] == "openai/gpt-4o-mini"
+    with use_provider(OfflineLLM()):
+        state, _ = await run_offline()
+    assert state.data["report"]["written_by"] == "template"
 
 
 async def test_a_failing_llm_falls_back_to_the_template() -> None:
