@@ -86,11 +86,11 @@ async def test_graphs_are_listed_a_page_at_a_time(anyio_backend: str) -> None:
     async with serving(anyio_backend) as client:
         for i in range(3):
             await client.post("/api/v1/graph/create", json=chain_graph(f"g{i}"))
-        # The two example workflows are stored at start, before these three.
-        first = await (await client.get("/api/v1/graphs?limit=3")).get_json()
-        assert [g["name"] for g in first["items"]][2:] == ["g0"]
-        assert first["next_offset"] == 3
-        second = await (await client.get("/api/v1/graphs?limit=3&offset=3")).get_json()
+        # The three example workflows are stored at start, before these three.
+        first = await (await client.get("/api/v1/graphs?limit=4")).get_json()
+        assert [g["name"] for g in first["items"]][3:] == ["g0"]
+        assert first["next_offset"] == 4
+        second = await (await client.get("/api/v1/graphs?limit=4&offset=4")).get_json()
         assert [g["name"] for g in second["items"]] == ["g1", "g2"]
         assert second["next_offset"] is None
 

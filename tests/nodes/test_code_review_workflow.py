@@ -163,7 +163,7 @@ def test_tools_are_registered_idempotently_under_the_seed_names() -> None:
     register_tools()
     register_tools()
     graphs = nodes.register_all()
-    assert [g.name for g in graphs] == ["code_review", "summarization"]
+    assert [g.name for g in graphs] == ["code_review", "summarization", "financial_analysis"]
     for graph in graphs:
         graph.compile()
     for name in CODE_REVIEW_TOOLS:
