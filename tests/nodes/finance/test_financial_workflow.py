@@ -159,6 +159,19 @@ async def test_a_provider_failing_mid_run_leaves_a_report_with_what_is_missing()
     assert len(state.errors) == 3
 
 
+async def test_a_provider_gone_mid_run_leaves_the_cached_analysis_and_names_the_rest() -> None:
+    fake = FakeFinnhub()
+    async with finnhub(fake) as provider:
+        # Earlier this hour the prices were fetched (and cached); then the server goes away.
+        await provider.daily("AAPL", "2015-05-27", "2016-06-30")
+    with use_market_provider(provider):
+        state, _ = await run_graph(INPUT)
+    rec = state.data["recommendation"]
+    assert set(rec["missing"]) == {"fundamental", "sentiment", "news"}
+    assert "cannot reach http://127.0.0.1:" in rec["missing"]["fundamental"]
+    assert state.data["technical"]["indicators"]["rsi_14"] == 47.56
+
+
 # -- the LLM layer ----------------------------------------------------------------------------
 
 
