@@ -97,14 +97,15 @@ def macd(values: Sequence[float], fast: int = 12, slow: int = 26,
     if fast >= slow:
         raise ValueError(f"fast ({fast}) must be shorter than slow ({slow})")
     ef, es = ema(values, fast), ema(values, slow)
-    line: Series = [f - s if f is not None and s is not None else None for f, s in zip(ef, es)]
+    line: Series = [f - s if f is not None and s is not None else None
+                    for f, s in zip(ef, es, strict=True)]
     start = slow - 1
     defined = [v for v in line[start:] if v is not None]
     sig: Series = [None] * len(values)
     for i, v in enumerate(_ema_from(defined, signal, 2 / (signal + 1))):
         sig[start + i] = v
     hist: Series = [m - s if m is not None and s is not None else None
-                    for m, s in zip(line, sig)]
+                    for m, s in zip(line, sig, strict=True)]
     return line, sig, hist
 
 

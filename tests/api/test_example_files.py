@@ -27,6 +27,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "publish_with_approval": {"approved": True, "published": True},
     "code_review": {"report": {"status": "ok"}},
     "summarization": {},
+    "financial_analysis": {"recommendation": {"action": "hold", "coverage": 1.0}},
 }
 
 #: The answer given to an example that waits for a person.

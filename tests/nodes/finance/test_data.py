@@ -19,7 +19,7 @@ def test_the_price_file_is_the_plotly_aapl_series() -> None:
     assert (prices.dates[0], prices.dates[-1]) == ("2015-02-17", "2017-02-16")
     assert prices.close[prices.dates.index("2016-06-30")] == 95.599998
     assert all(lo <= min(o, c) and hi >= max(o, c) for o, hi, lo, c in
-               zip(prices.open, prices.high, prices.low, prices.close))
+               zip(prices.open, prices.high, prices.low, prices.close, strict=True))
 
 
 def test_the_ten_k_figures_balance() -> None:
