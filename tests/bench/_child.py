@@ -285,15 +285,16 @@ async def do_review(rec: Recorder, p: Params) -> None:
 
 
 async def do_finance(rec: Recorder, p: Params) -> None:
-    from .financial import INPUT, financial_samples
+    from .financial import INPUT, LATENCY_S, financial_latency_samples, financial_samples
 
     res = await financial_samples(p.finance_reps)
+    res |= await financial_latency_samples(p.finance_reps)
     for key, samples in res.items():
         for x in samples:
             rec.add(key, x)
     rec.extra["financial_analysis_shape"] = (
-        f"{INPUT['symbol']} as of {INPUT['as_of']}, offline; {p.finance_reps} runs after a "
-        "warm-up")
+        f"{INPUT['symbol']} as of {INPUT['as_of']}, offline and against a fake Finnhub "
+        f"answering after {LATENCY_S * 1000:.0f} ms; {p.finance_reps} runs after a warm-up")
 
 
 async def child_main(workloads: list[str], p: Params, pg_url: str | None,

@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+import anyio
+
 from nodes.finance.offline import _headlines, load_prices
 from tests.nodes.llm.llm_fake_servers import FakeServer, Recorded
 
@@ -41,6 +43,12 @@ class _Fake(FakeServer):
     def __init__(self) -> None:
         super().__init__()
         self.failing: dict[str, tuple[int, Any]] = {}
+        self.latency = 0.0  # seconds before each answer (the benchmark's network round trip)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.latency:
+            await anyio.sleep(self.latency)
+        await super().__call__(scope, receive, send)
 
     @staticmethod
     def params(request: Recorded) -> dict[str, str]:
