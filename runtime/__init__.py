@@ -18,11 +18,13 @@ from .compiled import CompiledGraph
 from .context import NodeContext
 from .errors import (
     ActorflowError,
+    CheckpointNotFoundError,
     ExpressionError,
     GraphError,
     GraphNotFoundError,
     GraphSerializationError,
     GraphValidationError,
+    InputValidationError,
     InvalidTransition,
     MaxStepsExceeded,
     NodeTimeoutError,
@@ -30,6 +32,7 @@ from .errors import (
     RunCancelled,
     RunError,
     RunFailed,
+    RunFinishedError,
     RunInterrupted,
     RunNotFoundError,
     RuntimeClosedError,
@@ -44,6 +47,7 @@ from .errors import (
 )
 from .events import Event, EventType
 from .expressions import Expression, compile_expression
+from .failure import RunFailure
 from .graph import END, Graph
 from .interrupts import InvalidResume, ask
 from .registry import ToolInfo, ToolRegistry, registry
@@ -61,12 +65,14 @@ from .store import (
     Store,
     open_store,
 )
+from .view import RunView
 
 __all__ = [
     "END",
     "REDUCERS",
     "ActorflowError",
     "Checkpoint",
+    "CheckpointNotFoundError",
     "CompiledGraph",
     "Event",
     "EventType",
@@ -79,6 +85,7 @@ __all__ = [
     "GraphRecord",
     "GraphSerializationError",
     "GraphValidationError",
+    "InputValidationError",
     "InvalidResume",
     "InvalidTransition",
     "MaxStepsExceeded",
@@ -91,11 +98,14 @@ __all__ = [
     "RunCancelled",
     "RunError",
     "RunFailed",
+    "RunFailure",
+    "RunFinishedError",
     "RunInterrupted",
     "RunNotFoundError",
     "RunRecord",
     "RunStatus",
     "RunTimeoutError",
+    "RunView",
     "RunWaiting",
     "Runtime",
     "RuntimeClosedError",

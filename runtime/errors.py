@@ -17,10 +17,13 @@ original exception is always reachable as ``__cause__``.
     ├── ToolNotFoundError              unknown tool or condition name (.suggestions)
     ├── StateError                     a state write is rejected
     │   ├── StateValidationError       a write breaks the data schema (.node, .path)
+    │   │   └── InputValidationError   a run's input breaks the schema (.errors)
     │   └── ParallelWriteConflict      two branches wrote one key with no reducer
     ├── RunError                       about one run (.run_id)
     │   ├── RunNotFoundError           no run with that id
+    │   ├── CheckpointNotFoundError    the run has no checkpoint at that step (.step)
     │   ├── InvalidTransition          a status change that the lifecycle forbids
+    │   │   └── RunFinishedError       the run already finished (.status)
     │   ├── RunFailed                  the run failed (.node, .attempt, __cause__)
     │   │   ├── NodeTimeoutError       a node attempt exceeded its timeout
     │   │   ├── RunTimeoutError        the whole run exceeded its timeout
@@ -41,11 +44,13 @@ from collections.abc import Sequence
 
 __all__ = [
     "ActorflowError",
+    "CheckpointNotFoundError",
     "ExpressionError",
     "GraphError",
     "GraphNotFoundError",
     "GraphSerializationError",
     "GraphValidationError",
+    "InputValidationError",
     "InvalidTransition",
     "MaxStepsExceeded",
     "NodeTimeoutError",
@@ -53,6 +58,7 @@ __all__ = [
     "RunCancelled",
     "RunError",
     "RunFailed",
+    "RunFinishedError",
     "RunInterrupted",
     "RunNotFoundError",
     "RunTimeoutError",
@@ -106,7 +112,11 @@ class GraphSerializationError(GraphError):
 
 
 class GraphNotFoundError(GraphError, LookupError):
-    """No graph is stored or registered under that id or name."""
+    """No graph is stored or registered under that id or name (``key``)."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        self.key = key
+        super().__init__(message)
 
 
 class ToolNotFoundError(ActorflowError, LookupError):
@@ -142,6 +152,20 @@ class StateValidationError(StateError):
         super().__init__(message, node=node, run_id=run_id)
 
 
+class InputValidationError(StateValidationError):
+    """A run's input does not fit the graph's data schema; nothing ran.
+
+    ``errors`` lists every problem as ``{"path", "message", "type"}`` (``path`` within
+    ``data``, dotted); ``path`` is the first one's.
+    """
+
+    def __init__(self, message: str, *, errors: list[dict[str, str]],
+                 run_id: str | None = None) -> None:
+        self.errors = errors
+        super().__init__(message, node=None, path=errors[0]["path"] if errors else "",
+                         run_id=run_id)
+
+
 class ParallelWriteConflict(StateError):
     """Two parallel branches wrote the same key, which has no reducer."""
 
@@ -169,8 +193,24 @@ class RunNotFoundError(RunError, LookupError):
     """No run with that id is known to the runtime or its store."""
 
 
+class CheckpointNotFoundError(RunError, LookupError):
+    """The run exists but has no checkpoint at ``step``."""
+
+    def __init__(self, message: str, *, run_id: str, step: int) -> None:
+        self.step = step
+        super().__init__(message, run_id=run_id)
+
+
 class InvalidTransition(RunError):
     """A run status change that the lifecycle does not allow."""
+
+
+class RunFinishedError(InvalidTransition):
+    """The run already finished (``status``), so it cannot be cancelled (or changed so)."""
+
+    def __init__(self, message: str, *, run_id: str, status: str) -> None:
+        self.status = status
+        super().__init__(message, run_id=run_id)
 
 
 class RunFailed(RunError):

@@ -40,6 +40,11 @@ class Feed:
         for event in self._waiters.pop(run_id, ()):
             event.set()
 
+    async def changed(self, run_id: str, timeout: float | None = POLL_SECONDS) -> None:
+        """Return when this process starts, stops or pauses the run, or after ``timeout``
+        (a run executing in another process changes unseen)."""
+        await self._changed(run_id, timeout)
+
     async def _changed(self, run_id: str, timeout: float | None) -> None:
         event = anyio.Event()
         waiters = self._waiters.setdefault(run_id, set())
@@ -57,7 +62,7 @@ class Feed:
         while True:
             run = self._rt._runs.get(run_id)
             if run is not None:
-                async for event in run.events(since, buffer=buffer):
+                async for event in run.hub.subscribe(since, buffer):
                     yield event
                     since = event.seq + 1
                 if run.status.finished:

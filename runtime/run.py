@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,13 +22,19 @@ from .errors import (
     StoreUnavailableError,
 )
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event, EventHub, EventType
+from .failure import RunFailure
 from .interrupts import InvalidResume
 from .state import WorkflowState
 from .status import RunStatus
 from .store.base import Checkpoint, Store
 from .supervisor import Supervisor
 
-__all__ = ["Run"]
+__all__ = ["Follower", "Run"]
+
+log = logging.getLogger("actorflow.runs")
+
+#: Follows a run's events by id across pauses and resumes (``Runtime.events``).
+Follower = Callable[[str, int, int], AsyncIterator[Event]]
 
 #: Bound on awaited cleanup (final store writes) after a run is cancelled.
 CLEANUP_TIMEOUT = 10.0
@@ -40,6 +47,16 @@ class Run:
 
     ``status`` follows ``RunStatus``; ``state`` is the current state; ``events()``
     streams what happens; ``result()`` waits for the end.
+
+    Attributes:
+        id: the run id (``Runtime.get``, ``Runtime.view``, the HTTP API take it).
+        graph: the compiled graph it executes; ``graph_id`` its stored id, if stored.
+        input: the state data it started with.
+        status: a ``RunStatus``; ``done`` is True once it stopped (finished or waiting).
+        error: the error it ended with (``RunFailed``, ``RunCancelled``, ``RunWaiting``).
+        failure: for a failed run, the original exception's type, message, node,
+            attempt and traceback (a ``RunFailure``), as stored with the run.
+        created_at, started_at, completed_at: when (UTC).
     """
 
     def __init__(self, graph: CompiledGraph, state: WorkflowState, *, store: Store | None,
@@ -47,14 +64,16 @@ class Run:
                  graph_id: str | None = None, status: RunStatus = RunStatus.PENDING,
                  interrupt_before: frozenset[str] = frozenset(),
                  interrupt_after: frozenset[str] = frozenset()) -> None:
-        self.id = state.run_id
+        self._id = state.run_id
         self.graph = graph
+        self.input: dict[str, Any] = dict(state.data)
         self.graph_id = graph_id
         self.store = store
         self.timeout = timeout
         self.max_steps = max_steps
         self.status = status
         self.error: ActorflowError | None = None
+        self.failure: RunFailure | None = None
         self.created_at = datetime.now(UTC)
         self.started_at: datetime | None = None
         self.completed_at: datetime | None = None
@@ -69,8 +88,15 @@ class Run:
         self._releasing = False
         self._resumed = False
         self.owner: str | None = None
+        # Set by the Runtime: its way to follow a run across pauses and resumes.
+        self.follower: Follower | None = None
 
     # -- public -------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        """The run id."""
+        return self._id
+
     @property
     def state(self) -> WorkflowState:
         return self.supervisor.state
@@ -79,12 +105,19 @@ class Run:
     def done(self) -> bool:
         return self._done.is_set()
 
-    def events(self, since: int = 0, *, buffer: int = DEFAULT_SUBSCRIBER_BUFFER
-               ) -> AsyncIterator[Event]:
+    def events(self, since: int = 0, *, buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
+               follow: bool = True) -> AsyncIterator[Event]:
         """Events from sequence number ``since`` (replay), then live until the run ends.
+
+        Like ``Runtime.events(run.id)``, the stream follows the run across a pause: when
+        it waits for an answer, the stream waits too, and goes on with the resumed run's
+        events. ``follow=False`` ends it when this handle stops executing instead
+        (finished, paused, or released by a shutdown).
 
         Raises SubscriberLagged if the reader falls more than ``buffer`` events behind.
         """
+        if follow and self.follower is not None:
+            return self.follower(self.id, since, buffer)
         return self.hub.subscribe(since, buffer)
 
     async def result(self) -> WorkflowState:
@@ -195,6 +228,8 @@ class Run:
                         run_id=self.id)
         err.__cause__ = exc
         self.error = err
+        self.failure = RunFailure.of(err)
+        _log_failure(self, err)
         if not self.status.finished:
             self.status = RunStatus.FAILED
         if not self.hub.closed:
@@ -249,6 +284,8 @@ class Run:
     async def _finish(self, status: RunStatus, error: ActorflowError) -> None:
         self.error = error
         if status is RunStatus.FAILED:
+            self.failure = RunFailure.of(error)
+            _log_failure(self, error)
             cause = error.__cause__
             self.hub.publish(EventType.RUN_FAILED, getattr(error, "node", None),
                              error=str(error), error_type=type(error).__name__,
@@ -291,6 +328,8 @@ class Run:
         if self.error is not None:
             fields["error"] = str(self.error)
             fields["error_type"] = type(self.error).__name__
+        if self.failure is not None:
+            fields["failure"] = self.failure
         failure = await self._store_run(**fields)
         if failure is not None and self.error is None:
             self.error = RunFailed(f"run {self.id} finished but its end could not be "
@@ -327,6 +366,15 @@ class Run:
     async def _older_events(self, since: int, until: int) -> list[Event]:
         assert self.store is not None
         return await self.store.read_events(self.id, since, until)
+
+
+def _log_failure(run: Run, error: ActorflowError) -> None:
+    """One log record per failed run, with where it failed and the whole traceback: what
+    an operator reads first. ``logging`` is the host's to configure; we only emit."""
+    node = getattr(error, "node", None)
+    attempt = getattr(error, "attempt", None)
+    log.error("run %s of graph %r failed at node %r (attempt %s): %s", run.id,
+              run.graph.name, node, attempt, error, exc_info=error)
 
 
 def _caused_by(error: BaseException | None, kind: type[BaseException]) -> bool:

@@ -37,7 +37,7 @@ from .feed import Feed
 from .graph import Graph
 from .registry import ToolRegistry
 from .run import Run
-from .state import WorkflowState, check_json
+from .state import WorkflowState, check_json, validate_input
 from .status import RunStatus
 from .store import open_store
 from .store.base import Checkpoint, GraphRecord, RunRecord, Store
@@ -49,7 +49,9 @@ from .timetravel import (
     restore_run,
     resume_stored,
     update_state,
+    waiting_interrupts,
 )
+from .view import RunView
 
 __all__ = ["Runtime"]
 
@@ -203,7 +205,7 @@ class Runtime:
             raise GraphNotFoundError(
                 f"no graph with id or name {key!r}; list the stored graphs (GET "
                 "/api/v1/graphs, `actorflow graphs`) or store it first (POST "
-                "/api/v1/graph/create, Runtime.save_graph, Runtime(graphs=[...]))")
+                "/api/v1/graph/create, Runtime.save_graph, Runtime(graphs=[...]))", key=key)
         compiled = self._graphs.get(record.name)
         if compiled is None:
             compiled = Graph.from_json(record.definition, registry=self.registry).compile()
@@ -237,9 +239,8 @@ class Runtime:
             if name not in compiled.nodes:
                 raise GraphError(f"cannot interrupt at {name!r}: graph {compiled.name!r} has no "
                                  f"such node (nodes: {', '.join(compiled.nodes)})")
-        if self.store.durable and input:
-            check_json(dict(input), "input", run_id)
         rid = run_id or str(uuid.uuid4())
+        self._check_input(compiled, input, rid)
         state = WorkflowState(workflow_id=compiled.name, run_id=rid, data=dict(input or {}),
                               config=dict(config or {}))
         opts = {"timeout": timeout, "max_steps": max_steps,
@@ -260,6 +261,15 @@ class Runtime:
         self._launch(run)
         return run
 
+    def _check_input(self, compiled: CompiledGraph, input: dict[str, Any] | None,
+                     run_id: str) -> None:
+        """Refuse an input the graph's schema or a durable store would refuse later: the
+        caller's mistake is named as theirs (field path), before any node runs."""
+        if compiled.state_schema is not None:
+            validate_input(compiled.state_schema, dict(input or {}), run_id)
+        if self.store.durable and input:
+            check_json(dict(input), "input", run_id)
+
     def _new_run(self, compiled: CompiledGraph, state: WorkflowState, opts: dict[str, Any],
                  graph_id: str | None, status: RunStatus = RunStatus.PENDING) -> Run:
         run = Run(compiled, state, store=self.store, timeout=opts.get("timeout"),
@@ -267,6 +277,7 @@ class Runtime:
                   interrupt_before=frozenset(opts.get("interrupt_before") or ()),
                   interrupt_after=frozenset(opts.get("interrupt_after") or ()))
         run.owner = self.instance_id
+        run.follower = self._feed.follow
         return run
 
     def _launch(self, run: Run) -> None:
@@ -315,12 +326,43 @@ class Runtime:
         except KeyError:
             raise RunNotFoundError(f"no run {run_id!r} in this runtime", run_id=run_id) from None
 
-    async def wait(self, run_id: str, timeout: float | None = None) -> Run:
-        """Wait until the run stops (or ``timeout`` passes); return it."""
-        run = self.get(run_id)
+    async def view(self, run_id: str) -> RunView:
+        """The run as it is now: from memory while this process executes it, else from
+        the store. Raises RunNotFoundError."""
+        run = self._runs.get(run_id)
+        if run is not None and not run.done:
+            return RunView.of_run(run)
+        record = await self.store.get_run(run_id)
+        if record is None:
+            raise RunNotFoundError(f"no run {run_id!r}", run_id=run_id)
+        return RunView.of_record(record)
+
+    async def wait(self, run_id: str, timeout: float | None = None) -> RunView:
+        """Wait until the run stops (finished, or waiting for an answer) or ``timeout``
+        passes; return its view. Works for runs executing here, in another process
+        (re-read from the store now and then) or only stored. Returns at once for a run
+        no process executes while this runtime shuts down. Raises RunNotFoundError."""
         with anyio.move_on_after(timeout):
-            await run.wait()
-        return run
+            while True:
+                run = self._runs.get(run_id)
+                if run is not None and not run.done:
+                    await run.wait()
+                view = await self.view(run_id)
+                if view.live:
+                    continue  # resumed here meanwhile: wait for that run
+                if view.stopped or not self._accepting:
+                    return view
+                await self._feed.changed(run_id)
+        return await self.view(run_id)
+
+    async def interrupts(self, run_id: str) -> list[dict[str, Any]]:
+        """What the run waits for (``id``, ``kind``, ``node``, ``payload`` each): a paused
+        run's interrupts, or the branches waiting while others still execute. Empty for a
+        run that waits for nothing. Raises RunNotFoundError."""
+        run = self._runs.get(run_id)
+        if run is not None and not run.done:
+            return run.interrupts
+        return await waiting_interrupts(self, run_id)
 
     def runs(self, status: RunStatus | None = None) -> list[Run]:
         """Runs in this runtime's memory (most recent last), optionally by status."""

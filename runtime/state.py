@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .errors import GraphError, StateError, StateValidationError
+from .errors import GraphError, InputValidationError, StateError, StateValidationError
 
-__all__ = ["REDUCERS", "Reducer", "StateUpdate", "WorkflowState", "check_json", "resolve_reducer", "trusted"]
+__all__ = ["REDUCERS", "Reducer", "StateUpdate", "WorkflowState", "check_json", "resolve_reducer",
+           "trusted", "validate_input"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -192,3 +193,19 @@ def validate_data(schema: type[BaseModel], data: dict[str, Any], who: str, *,
         raise StateValidationError(
             f"{who} wrote invalid state at data.{path}: {err['msg']} (schema "
             f"{schema.__name__})", node=node, path=path, run_id=run_id) from exc
+
+
+def validate_input(schema: type[BaseModel], data: dict[str, Any], run_id: str | None) -> None:
+    """Check a run's input against the graph's schema before anything runs; the error
+    lists every field path that is wrong (within ``data``)."""
+    try:
+        schema.model_validate(data)
+    except ValidationError as exc:
+        errors = [{"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"],
+                   "type": e["type"]}
+                  for e in exc.errors(include_url=False, include_context=False,
+                                      include_input=False)]
+        listed = "; ".join(f"data.{e['path']}: {e['message']}" for e in errors)
+        raise InputValidationError(
+            f"the run's input does not match the graph's state schema {schema.__name__} "
+            f"({listed}); fix the input, nothing ran", errors=errors, run_id=run_id) from exc

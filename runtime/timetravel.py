@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from .compiled import CompiledGraph
 from .errors import (
     ActorflowError,
+    CheckpointNotFoundError,
     RunError,
+    RunFinishedError,
     RunNotFoundError,
     StateError,
 )
@@ -117,7 +119,8 @@ async def cancel_stored(rt: Runtime, run_id: str) -> RunStatus:
     try:
         record = await _record(rt, run_id)
         if record.status in FINISHED:
-            raise RunError(f"run {run_id} already {record.status}", run_id=run_id)
+            raise RunFinishedError(f"run {run_id} already {record.status}", run_id=run_id,
+                                   status=record.status)
         seq = await _next_seq(rt, run_id, 0)
         rt.store.append_event(Event(seq, run_id, EventType.RUN_CANCELLED, time.time(), None,
                                     {"error": "cancelled while not executing"}))
@@ -136,9 +139,10 @@ async def _checkpoint_at(rt: Runtime, run_id: str, step: int | None) -> Checkpoi
         return await rt.store.latest_checkpoint(run_id)
     cp = await rt.store.get_checkpoint(run_id, step)
     if cp is None:
-        raise RunError(f"run {run_id} has no checkpoint at step {step}; list its steps "
-                       f"(GET /api/v1/runs/{run_id}/history, `actorflow history {run_id}`)",
-                       run_id=run_id)
+        raise CheckpointNotFoundError(
+            f"run {run_id} has no checkpoint at step {step}; list its steps (GET "
+            f"/api/v1/runs/{run_id}/history, `actorflow history {run_id}`)",
+            run_id=run_id, step=step)
     return cp
 
 

@@ -12,6 +12,8 @@ import runtime
 EXPECTED = {
     # building and running
     "END", "Graph", "CompiledGraph", "Runtime", "Run", "RunStatus", "RetryPolicy",
+    # a run as it is now (live or stored), and why a failed run failed
+    "RunView", "RunFailure",
     # state and nodes
     "WorkflowState", "REDUCERS", "NodeContext",
     # human in the loop
@@ -31,6 +33,7 @@ EXPECTED = {
     "NodeTimeoutError", "RunTimeoutError", "MaxStepsExceeded", "RunInterrupted",
     "RunCancelled", "RunWaiting", "InvalidResume", "SubscriberLagged", "RuntimeClosedError", "StoreError",
     "StoreUnavailableError", "GraphExistsError", "GraphNotFoundError",
+    "InputValidationError", "CheckpointNotFoundError", "RunFinishedError",
 }
 
 

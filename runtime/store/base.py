@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel, Field
 
 from ..events import Event
+from ..failure import RunFailure
 
 __all__ = ["Checkpoint", "GraphRecord", "RunRecord", "RunStatusName", "Store", "utcnow"]
 
@@ -59,6 +60,7 @@ class RunRecord(BaseModel):
     final_state: dict[str, Any] | None = None
     error: str | None = None
     error_type: str | None = None
+    failure: RunFailure | None = None  # a failed run's exception, node, attempt, traceback
     options: dict[str, Any] = Field(default_factory=dict)   # timeout, max_steps, ...
     parent_run_id: str | None = None
     owner: str | None = None          # runtime instance currently executing it
@@ -127,6 +129,9 @@ class Store(Protocol):
         limit: int = 100, offset: int = 0,
     ) -> list[RunRecord]:
         """Runs, newest first (a page at a time), optionally by status and graph."""
+
+    async def count_runs(self, status: str) -> int:
+        """How many runs have ``status`` (for metrics: runs waiting hold no process)."""
 
     async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:
         """Runs left ``running``/``pending`` by an owner that is gone; mark them ours and

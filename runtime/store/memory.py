@@ -120,6 +120,9 @@ class MemoryStore:
         runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)  # newest first
         return [r.model_copy(deep=True) for r in runs[offset : offset + limit]]
 
+    async def count_runs(self, status: str) -> int:
+        return sum(1 for r in self._runs.values() if r.status == status)
+
     async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:
         claimed: list[RunRecord] = []
         now = utcnow()

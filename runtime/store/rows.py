@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from ..events import Event
 from .base import Checkpoint, GraphRecord, RunRecord
 from .logs import log_row
@@ -24,13 +26,15 @@ __all__ = [
     "run_update",
 ]
 
-RUN_JSON = frozenset({"initial_state", "current_state", "final_state", "options"})
+RUN_JSON = frozenset({"initial_state", "current_state", "final_state", "options", "failure"})
 RUN_TS = frozenset({"created_at", "started_at", "completed_at", "updated_at"})
 _RUN_COLUMNS = tuple(RunRecord.model_fields)
 
 
 def _column(d: Dialect, name: str, value: Any) -> Any:
     if name in RUN_JSON:
+        if isinstance(value, BaseModel):
+            value = value.model_dump(mode="json")
         return None if value is None else dumps(value)
     if name in RUN_TS:
         return d.ts(value)

@@ -219,4 +219,8 @@ CREATE TABLE IF NOT EXISTS kv_cache (
     PRIMARY KEY (namespace, cache_key)
 )
 """),
+    # 3: why a failed run failed (exception type, message, node, attempt, traceback).
+    (3, """
+ALTER TABLE runs ADD COLUMN failure {json}
+"""),
 ]

@@ -264,6 +264,13 @@ class SQLStore:
 
         return [run_from_row(self.dialect, r) for r in await self._run(get)]
 
+    async def count_runs(self, status: str) -> int:
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch("SELECT COUNT(*) AS n FROM runs WHERE status = :status",
+                                 {"status": status})
+
+        return int((await self._run(get))[0]["n"])
+
     async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:
         await self.flush()
         params = {"owner": owner, "now": self.dialect.ts(utcnow())}

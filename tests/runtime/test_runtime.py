@@ -118,20 +118,21 @@ async def test_runs_waiting_for_the_limit_start_in_the_order_they_were_started()
     assert g.started == list(range(8))
 
 
-async def test_wait_returns_the_run_once_it_has_ended() -> None:
+async def test_wait_returns_the_view_of_the_run_once_it_has_ended() -> None:
     async with Runtime() as rt:
         run = await rt.start(QUICK)
         waited = await rt.wait(run.id)
-        assert waited is run
-        assert waited.done and waited.status is RunStatus.COMPLETED
+        assert run.done
+        assert waited.id == run.id and waited.stopped and not waited.live
+        assert waited.status is RunStatus.COMPLETED and waited.data == run.state.data
 
 
-async def test_wait_with_a_timeout_returns_the_unfinished_run() -> None:
+async def test_wait_with_a_timeout_returns_the_view_of_the_unfinished_run() -> None:
     g = Gates()
     async with Runtime() as rt:
         run = await rt.start(g.graph(), {"key": 0})
         waited = await rt.wait(run.id, timeout=0.01)
-        assert not waited.done
+        assert waited.live and not waited.stopped and not run.done
         g.gate(0).set()
 
 
