@@ -27,6 +27,7 @@ from .examples import save_examples
 from .metrics import Metrics, ObservedStore
 from .openapi import DocsOpenAPIProvider
 from .routes import register_routes
+from .runtime_errors import install_runtime_errors
 from .service import ApiService
 from .settings import Settings
 
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.extensions[SERVICE_KEY] = service
     app.extensions[METRICS_KEY] = metrics
     install_error_handlers(app)
+    install_runtime_errors(app)
     register_routes(app)
     app.register_blueprint(docs)
 

@@ -27,9 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from runtime import Event, EventType, Run, Store, SubscriberLagged
-
-from .service import stored_data
+from runtime import Event, EventType, Run, RunView, Store, SubscriberLagged
 
 __all__ = ["Dropped", "Feed", "FeedEnd", "log_message"]
 
@@ -174,4 +172,4 @@ class Feed:
         if self._run is not None:
             return dict(self._run.state.data)
         record = await self._store.get_run(self.run_id)
-        return stored_data(record) if record is not None else {}
+        return RunView.of_record(record).data if record is not None else {}

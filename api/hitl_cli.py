@@ -41,7 +41,7 @@ async def resume(args: argparse.Namespace, settings: Settings) -> int:
         except ActorflowError as exc:
             print(f"actorflow resume: {exc}", file=sys.stderr)
             return 1
-        async for event in run.events():
+        async for event in run.events(follow=False):  # until it ends or waits again
             print(f"{event.seq:>5} {event.type.value:<15} {event.node or ''}", file=sys.stderr)
         try:
             final = await run.result()

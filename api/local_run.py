@@ -107,7 +107,9 @@ async def run_graph(graph_ref: str, input_data: dict[str, Any], *, database_url:
         run: Run = await rt.start(target, input_data, timeout=timeout)
         progress.log(f"run {run.id} of graph {run.graph.name!r}")
         try:
-            async for event in run.events(buffer=0):  # unbounded: printing never lags
+            # Unbounded (printing never lags); ends when the run stops here, a pause
+            # included: a waiting run is answered later with `actorflow resume`.
+            async for event in run.events(buffer=0, follow=False):
                 progress.update(event)
                 progress.log(format_event(event))
         finally:

@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from runtime.definition import GraphDef
 
 __all__ = [
     "CheckpointOut",
     "ErrorBody",
+    "FailureOut",
     "GraphCreate",
     "GraphCreated",
     "GraphList",
@@ -101,8 +102,23 @@ class RunState(BaseModel):
     last_updated: datetime
     error: str | None = None
     error_type: str | None = None
+    warnings: list[str] = Field(default_factory=list,
+                                description="the state's warnings (nodes append to them)")
+    errors: list[str] = Field(default_factory=list,
+                              description="the state's errors (handled node failures)")
     started_at: datetime | None = None
     completed_at: datetime | None = None
+
+
+class FailureOut(BaseModel):
+    """Why a failed run failed: what was raised (``type``, ``message``), where (``node``,
+    ``attempt``) and the ``traceback``."""
+
+    type: str
+    message: str
+    node: str | None = None
+    attempt: int | None = None
+    traceback: str
 
 
 class RunSummary(BaseModel):
@@ -129,6 +145,9 @@ class RunDetail(RunSummary):
     current_state: dict[str, Any]
     final_state: dict[str, Any] | None = None
     error_type: str | None = None
+    failure: FailureOut | None = None
+    warnings: list[str] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
     logs: list[dict[str, Any]]
     logs_limit: int
     logs_offset: int
@@ -148,10 +167,14 @@ class RunsQuery(PageQuery):
 
 
 class RunDetailQuery(BaseModel):
+    """``logs_limit``/``logs_offset`` page the logs; ``limit``/``offset`` are accepted
+    for them, as on every other list."""
+
     model_config = ConfigDict(extra="forbid")
 
-    logs_limit: int = Field(100, ge=1, le=1000)
-    logs_offset: int = Field(0, ge=0)
+    logs_limit: int = Field(100, ge=1, le=1000,
+                            validation_alias=AliasChoices("logs_limit", "limit"))
+    logs_offset: int = Field(0, ge=0, validation_alias=AliasChoices("logs_offset", "offset"))
 
 
 class WaitQuery(BaseModel):

@@ -390,17 +390,19 @@ class Runtime:
         """
         return self._feed.follow(run_id, since, buffer)
 
-    async def cancel(self, run_id: str) -> RunStatus:
+    async def cancel(self, run_id: str, *, wait: bool = True) -> RunStatus:
         """Cancel a run. A run executing here is cancelled (its nodes' cleanup runs) and
-        CANCELLED is returned when it has stopped; a run that waits for an answer (or
-        that no process executes) is marked cancelled in the store.
+        CANCELLED is returned when it has stopped (with ``wait=False``: at once, with the
+        status it still has while it stops); a run that waits for an answer (or that no
+        process executes) is marked cancelled in the store.
 
-        Raises RunNotFoundError, or RunError if the run already finished.
+        Raises RunNotFoundError, or RunFinishedError if the run already finished.
         """
         run = self._runs.get(run_id)
         if run is not None and not run.done:
             run.cancel()
-            await run.wait()
+            if wait:
+                await run.wait()
             return run.status
         return await cancel_stored(self, run_id)
 

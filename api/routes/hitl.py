@@ -4,25 +4,11 @@ edit state, fork, replay.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from quart import Blueprint, Response
 from quart_schema import document_response, tag
 
-from runtime import (
-    ActorflowError,
-    GraphError,
-    InvalidResume,
-    RunError,
-    RunNotFoundError,
-    StateError,
-)
-from runtime.timetravel import waiting_interrupts
-
 from ..body import json_body
 from ..current import service
-from ..errors import ApiError
 from ..hitl_schemas import (
     ForkIn,
     ForkOut,
@@ -43,24 +29,6 @@ __all__ = ["hitl"]
 hitl = Blueprint("hitl", __name__)
 
 
-@asynccontextmanager
-async def _mapped(run_id: str) -> AsyncIterator[None]:
-    """Runtime errors as HTTP errors: 404 unknown run, 400 a bad answer or edit, 409 a
-    request the run's state does not allow."""
-    try:
-        yield
-    except RunNotFoundError as exc:
-        raise ApiError(404, "run_not_found", f"no run with id {run_id}") from exc
-    except InvalidResume as exc:
-        if exc.details:
-            raise ApiError(400, "invalid_answer", str(exc), exc.details) from exc
-        raise ApiError(409, "not_resumable", str(exc)) from exc
-    except (StateError, GraphError) as exc:
-        raise ApiError(400, "invalid_request", str(exc)) from exc
-    except (RunError, ActorflowError) as exc:
-        raise ApiError(409, "conflict", str(exc)) from exc
-
-
 @hitl.get("/api/v1/runs/<run_id>/interrupts")
 @tag(["human in the loop"])
 @document_response(InterruptList)
@@ -68,16 +36,10 @@ async def _mapped(run_id: str) -> AsyncIterator[None]:
 async def interrupts(run_id: str) -> Response:
     """What the run waits for (empty unless its status is ``waiting`` or it has a
     branch waiting while others run)."""
-    svc = service()
-    record = await svc.record(run_id)
-    live = svc.live(run_id)
-    if live is not None and not live.done:
-        items = live.interrupts
-        status = live.status.value
-    else:
-        items = await waiting_interrupts(svc.rt(), run_id)
-        status = record.status
-    return reply(InterruptList(run_id=run_id, status=status,
+    rt = service().rt()
+    view = await rt.view(run_id)
+    items = await rt.interrupts(run_id)
+    return reply(InterruptList(run_id=run_id, status=view.status.value,
                                interrupts=[InterruptOut(**i) for i in items]))
 
 
@@ -96,8 +58,7 @@ async def resume(run_id: str, data: ResumeIn) -> Response:
     """
     svc = service()
     svc.check_accepting()
-    async with _mapped(run_id):
-        run = await svc.rt().resume(run_id, data.answer, interrupt_id=data.interrupt_id)
+    run = await svc.rt().resume(run_id, data.answer, interrupt_id=data.interrupt_id)
     # The answered run is now executing (its task may not have begun yet).
     status = run.status.value if run.done else "running"
     return reply(ResumeOut(run_id=run.id, status=status, interrupt_id=data.interrupt_id), 202)
@@ -110,13 +71,7 @@ async def resume(run_id: str, data: ResumeIn) -> Response:
 @document_response(ErrorBody, 404)
 async def state_at(run_id: str, step: int) -> Response:
     """The run's state after checkpoint ``step``."""
-    svc = service()
-    await svc.record(run_id)
-    async with _mapped(run_id):
-        try:
-            state = await svc.rt().get_state(run_id, step)
-        except RunError as exc:
-            raise ApiError(404, "checkpoint_not_found", str(exc)) from exc
+    state = await service().rt().get_state(run_id, step)
     return reply(StepStateOut(run_id=run_id, step=step, state=state.data, errors=state.errors,
                               warnings=state.warnings))
 
@@ -131,9 +86,7 @@ async def state_at(run_id: str, step: int) -> Response:
 async def edit_state(run_id: str, data: StateEditIn) -> Response:
     """Edit a stopped (waiting or finished) run's state as if ``as_node`` wrote it; the
     edit is a new checkpoint. 409 while the run executes."""
-    svc = service()
-    async with _mapped(run_id):
-        cp = await svc.rt().update_state(run_id, data.values, as_node=data.as_node)
+    cp = await service().rt().update_state(run_id, data.values, as_node=data.as_node)
     return reply(StateEditOut(run_id=run_id, step=cp.step,
                               state=dict(cp.state.get("data") or {})))
 
@@ -149,9 +102,7 @@ async def fork(run_id: str, data: ForkIn) -> Response:
     untouched (202)."""
     svc = service()
     svc.check_accepting()
-    await svc.record(run_id)
-    async with _mapped(run_id):
-        run = await svc.rt().fork(run_id, data.step, values=data.values)
+    run = await svc.rt().fork(run_id, data.step, values=data.values)
     return reply(ForkOut(run_id=run.id, parent_run_id=run_id, status=run.status.value,
                          step=data.step), 202)
 
@@ -167,8 +118,6 @@ async def replay(run_id: str, data: ReplayIn) -> Response:
     the new run records that it is a replay (202)."""
     svc = service()
     svc.check_accepting()
-    await svc.record(run_id)
-    async with _mapped(run_id):
-        run = await svc.rt().replay(run_id, data.step)
+    run = await svc.rt().replay(run_id, data.step)
     return reply(ForkOut(run_id=run.id, parent_run_id=run_id, status=run.status.value,
                          step=data.step), 202)

@@ -14,6 +14,7 @@ from ..current import service
 from ..schemas import (
     CheckpointOut,
     ErrorBody,
+    FailureOut,
     HistoryOut,
     RunAccepted,
     RunCreate,
@@ -25,7 +26,7 @@ from ..schemas import (
     RunSummary,
     WaitQuery,
 )
-from ..service import stored_data
+from ..service import run_state as state_of
 from . import reply
 
 __all__ = ["runs"]
@@ -56,8 +57,9 @@ async def start_run(data: RunCreate) -> Response:
 @document_response(RunState)
 @document_response(ErrorBody, 404)
 async def run_state(run_id: str) -> Response:
-    """A run's status and current state data."""
-    return reply(RunState.model_validate(await service().run_state(run_id)))
+    """A run's status and current state data, with the state's warnings and errors."""
+    view = await service().rt().view(run_id)
+    return reply(RunState.model_validate(state_of(view)))
 
 
 @runs.get("/api/v1/runs")
@@ -80,24 +82,22 @@ async def list_runs() -> Response:
 @document_response(RunDetail)
 @document_response(ErrorBody, 404)
 async def get_run(run_id: str) -> Response:
-    """A run with its execution logs (the seed's rows), a page of logs at a time."""
+    """A run with its execution logs (the seed's rows), a page of logs at a time; a failed
+    run's ``failure`` says what was raised, where, and its traceback."""
     q = parse_query(RunDetailQuery)
-    svc = service()
-    record = await svc.record(run_id)
-    logs = await svc.rt().store.list_logs(run_id, limit=q.logs_limit, offset=q.logs_offset)
-    fields: dict[str, Any] = _summary(record).model_dump()
-    fields.update(initial_state=dict(record.initial_state.get("data") or {}),
-                  current_state=stored_data(record),
-                  final_state=(record.final_state or {}).get("data")
-                  if record.final_state else None,
-                  error_type=record.error_type)
-    live = svc.live(run_id)
-    if live is not None and not live.done:  # fresher than the store while it runs here
-        fields.update(status=live.status.value, current_state=dict(live.state.data))
-    return reply(RunDetail(**fields, logs=logs, logs_limit=q.logs_limit,
-                           logs_offset=q.logs_offset,
-                           logs_next_offset=q.logs_offset + q.logs_limit
-                           if len(logs) == q.logs_limit else None))
+    rt = service().rt()
+    view = await rt.view(run_id)
+    logs = await rt.store.list_logs(run_id, limit=q.logs_limit, offset=q.logs_offset)
+    return reply(RunDetail(
+        run_id=view.id, graph_id=view.graph_id, graph_name=view.graph_name,
+        status=view.status.value, error=view.error, error_type=view.error_type,
+        failure=FailureOut(**view.failure.model_dump()) if view.failure is not None else None,
+        created_at=view.created_at, started_at=view.started_at,
+        completed_at=view.completed_at, updated_at=view.updated_at,
+        initial_state=view.input, current_state=view.data, final_state=view.final,
+        warnings=view.warnings, errors=view.errors,
+        logs=logs, logs_limit=q.logs_limit, logs_offset=q.logs_offset,
+        logs_next_offset=q.logs_offset + q.logs_limit if len(logs) == q.logs_limit else None))
 
 
 @runs.post("/api/v1/runs/<run_id>/cancel")
@@ -117,7 +117,7 @@ async def cancel_run(run_id: str) -> tuple[dict[str, Any], int]:
 async def wait_run(run_id: str) -> Response:
     """Long-poll: answers when the run ends or after ``timeout`` seconds (status tells which)."""
     q = parse_query(WaitQuery)
-    return reply(RunState.model_validate(await service().wait(run_id, q.timeout)))
+    return reply(RunState.model_validate(state_of(await service().wait(run_id, q.timeout))))
 
 
 @runs.get("/api/v1/runs/<run_id>/history")
@@ -126,9 +126,9 @@ async def wait_run(run_id: str) -> Response:
 @document_response(ErrorBody, 404)
 async def run_history(run_id: str) -> Response:
     """The run's checkpoints, one per step, oldest first, each with its state data."""
-    svc = service()
-    await svc.record(run_id)
-    checkpoints = await svc.rt().store.list_checkpoints(run_id)
+    rt = service().rt()
+    await rt.view(run_id)  # 404 for an unknown run (it has no checkpoints either)
+    checkpoints = await rt.history(run_id)
     return reply(HistoryOut(run_id=run_id, checkpoints=[
         CheckpointOut(step=c.step, nodes=c.nodes, state=dict(c.state.get("data") or {}),
                       changed=c.changed, created_at=c.created_at) for c in checkpoints]))
