@@ -11,6 +11,7 @@ from typing import Any
 from runtime import ActorflowError, Runtime, RunWaiting
 from runtime.store import open_store
 
+from .cli_signals import cancel_on_signal
 from .settings import Settings
 
 __all__ = ["history", "resume"]
@@ -41,8 +42,11 @@ async def resume(args: argparse.Namespace, settings: Settings) -> int:
         except ActorflowError as exc:
             print(f"actorflow resume: {exc}", file=sys.stderr)
             return 1
-        async for event in run.events(follow=False):  # until it ends or waits again
-            print(f"{event.seq:>5} {event.type.value:<15} {event.node or ''}", file=sys.stderr)
+        async with cancel_on_signal(run):
+            async for event in run.events(follow=False):  # until it ends or waits again
+                print(f"{event.seq:>5} {event.type.value:<15} {event.node or ''}",
+                      file=sys.stderr)
+            await run.wait()
         try:
             final = await run.result()
         except RunWaiting as exc:

@@ -16,6 +16,8 @@ from typing import Any, TextIO
 from runtime import Event, EventType, Graph, Run, Runtime
 from runtime.store import open_store
 
+from .cli_signals import cancel_on_signal
+
 __all__ = ["format_event", "run_graph"]
 
 #: Exit codes: the run completed, failed, or was cancelled.
@@ -107,14 +109,15 @@ async def run_graph(graph_ref: str, input_data: dict[str, Any], *, database_url:
         run: Run = await rt.start(target, input_data, timeout=timeout)
         progress.log(f"run {run.id} of graph {run.graph.name!r}")
         try:
-            # Unbounded (printing never lags); ends when the run stops here, a pause
-            # included: a waiting run is answered later with `actorflow resume`.
-            async for event in run.events(buffer=0, follow=False):
-                progress.update(event)
-                progress.log(format_event(event))
+            async with cancel_on_signal(run, progress.out):
+                # Unbounded (printing never lags); ends when the run stops here, a pause
+                # included: a waiting run is answered later with `actorflow resume`.
+                async for event in run.events(buffer=0, follow=False):
+                    progress.update(event)
+                    progress.log(format_event(event))
+                await run.wait()
         finally:
             progress.close()
-        await run.wait()
     json.dump({"run_id": run.id, "status": run.status.value, "state": run.state.data,
                "error": str(run.error) if run.error else None}, out, indent=2, default=str)
     out.write("\n")

@@ -1,6 +1,8 @@
 """Prometheus metrics of one server process (``GET /metrics``).
 
-- ``actorflow_runs{status}``: runs this process holds, by status (read at scrape time).
+- ``actorflow_runs{status}``: runs this process holds, by status (read at scrape time);
+  ``waiting`` counts the runs waiting for an answer in the database, since a waiting
+  run holds no process (every instance reports that same count: aggregate with max).
 - ``actorflow_runs_finished_total{status}``: runs that ended here, by outcome.
 - ``actorflow_node_duration_seconds{node}``: node attempt durations.
 - ``actorflow_websocket_clients``: WebSocket log-feed clients connected now.
@@ -18,17 +20,20 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import anyio
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from runtime import Event, EventType, RunStatus, Runtime, Store
+from runtime import Event, EventType, RunStatus, Runtime, Store, StoreError
 
 __all__ = ["CONTENT_TYPE", "Metrics", "ObservedStore"]
 
 log = logging.getLogger("actorflow.api")
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: A scrape answers within this even when the database hangs (with the last counts).
+COUNT_TIMEOUT = 5.0
 
 _FINISHED = {EventType.RUN_COMPLETED: "completed", EventType.RUN_FAILED: "failed",
              EventType.RUN_CANCELLED: "cancelled", EventType.RUN_RELEASED: "released"}
@@ -37,6 +42,8 @@ _FINISHED = {EventType.RUN_COMPLETED: "completed", EventType.RUN_FAILED: "failed
 class _RunsByStatus(Collector):
     def __init__(self, runtime: Callable[[], Runtime | None]) -> None:
         self._runtime = runtime
+        #: Runs waiting for an answer in the store, as last counted (see Metrics.count).
+        self.waiting = 0
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily("actorflow_runs", "Runs held by this process, by status",
@@ -46,6 +53,7 @@ class _RunsByStatus(Collector):
         if rt is not None:
             for run in rt.runs():
                 counts[run.status.value] += 1
+        counts[RunStatus.WAITING.value] = self.waiting
         for status, n in counts.items():
             family.add_metric([status], n)
         yield family
@@ -56,7 +64,9 @@ class Metrics:
 
     def __init__(self, runtime: Callable[[], Runtime | None]) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_RunsByStatus(runtime))
+        self._runtime = runtime
+        self._runs = _RunsByStatus(runtime)
+        self.registry.register(self._runs)
         self.finished = Counter("actorflow_runs_finished", "Runs that ended in this process",
                                 ["status"], registry=self.registry)
         self.node_seconds = Histogram(
@@ -83,6 +93,18 @@ class Metrics:
                 self.finished.labels(_FINISHED[event.type]).inc()
         except Exception:  # metrics must never break a run
             log.exception("could not record metrics for an event")
+
+    async def count(self) -> None:
+        """Count what only the store knows (runs waiting for an answer); called before
+        each scrape. A store that fails keeps the last count (the log says why)."""
+        rt = self._runtime()
+        if rt is None:
+            return
+        with anyio.move_on_after(COUNT_TIMEOUT):
+            try:
+                self._runs.waiting = await rt.store.count_runs(RunStatus.WAITING.value)
+            except StoreError:
+                log.warning("could not count the waiting runs for /metrics", exc_info=True)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

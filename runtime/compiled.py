@@ -7,6 +7,7 @@ the evaluation of pre-compiled safe expressions.
 
 from __future__ import annotations
 
+import difflib
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -286,19 +287,33 @@ def _compile_node(graph: Graph, spec: NodeSpec, problems: list[str]) -> Compiled
 
 
 def _check_names(graph: Graph, problems: list[str]) -> None:
-    known = set(graph.nodes)
+    known = list(graph.nodes)
     if graph.entry_point is None:
         problems.append("no entry point: add a node or call set_entry_point()")
-    elif graph.entry_point not in known:
-        problems.append(f"entry point {graph.entry_point!r} is not a node")
+    elif graph.entry_point not in graph.nodes:
+        problems.append(f"entry point {graph.entry_point!r} is not a node"
+                        + _did_you_mean(graph.entry_point, known))
     for e in graph.edges:
-        if e.source not in known:
-            problems.append(f"edge {e.source}->{e.target}: unknown source node {e.source!r}")
-        if e.target not in known and e.target != END:
-            problems.append(f"edge {e.source}->{e.target}: unknown target node {e.target!r}")
+        if e.source not in graph.nodes:
+            problems.append(f"edge {e.source}->{e.target}: unknown source node {e.source!r}"
+                            + _did_you_mean(e.source, known))
+        if e.target not in graph.nodes and e.target != END:
+            problems.append(f"edge {e.source}->{e.target}: unknown target node {e.target!r}"
+                            + _did_you_mean(e.target, known, end=True))
     for spec in graph.nodes.values():
-        if spec.on_error and spec.on_error not in known:
-            problems.append(f"node {spec.name!r}: unknown error handler node {spec.on_error!r}")
+        if spec.on_error and spec.on_error not in graph.nodes:
+            problems.append(f"node {spec.name!r}: unknown error handler node {spec.on_error!r}"
+                            + _did_you_mean(spec.on_error, known))
+
+
+def _did_you_mean(name: str, known: list[str], *, end: bool = False) -> str:
+    """A hint for a misspelled node name: the closest node names, or END."""
+    if end and name.strip("_").lower() == "end":
+        return f"; the end of the graph is END ({END!r}; \"END\" in JSON)"
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if not close:
+        return f" (nodes: {', '.join(known)})" if known and len(known) <= 20 else ""
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?"
 
 
 def _attach_edges(graph: Graph, nodes: dict[str, CompiledNode], problems: list[str]) -> None:

@@ -24,6 +24,8 @@ __all__ = ["END", "EdgeSpec", "Graph", "NodeSpec"]
 
 #: The end of the graph: an edge to END finishes the branch that takes it.
 END = "__end__"
+#: How JSON may also name END (``"to": "END"``), unless a node has that name.
+JSON_END = "END"
 
 Condition = str | Callable[..., Any]
 
@@ -268,6 +270,8 @@ class Graph:
         for e in d.edges:
             for s in _names(e.source):
                 for t in _names(e.target):
+                    if t == JSON_END and t not in g.nodes:
+                        t = END  # LangGraph users write "END"; a node of that name wins
                     g.edges.append(EdgeSpec(
                         s, t, condition=e.condition, condition_fn=e.condition_fn,
                         map_over=e.map, item_key=e.item_key, max_concurrency=e.max_concurrency,

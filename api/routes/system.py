@@ -46,6 +46,7 @@ async def health() -> Response:
 @hide
 async def prometheus() -> Response:
     """Prometheus text exposition."""
+    await metrics().count()
     return Response(metrics().render(), content_type=CONTENT_TYPE)
 
 
