@@ -184,6 +184,47 @@ def test_entry_point_that_is_not_a_node_is_reported() -> None:
     assert any("entry point 'zz' is not a node" in p for p in problems_of(g))
 
 
+def test_a_misspelled_node_name_in_an_edge_gets_a_did_you_mean() -> None:
+    g = chain("extract", "analyze")
+    g.add_edge("analyse", "extract")
+    g.add_edge("extract", "analyz")
+    problems = problems_of(g)
+    assert any("unknown source node 'analyse'; did you mean 'analyze'?" in p for p in problems)
+    assert any("unknown target node 'analyz'; did you mean 'analyze'?" in p for p in problems)
+
+
+def test_a_misspelled_entry_point_and_error_handler_get_a_did_you_mean() -> None:
+    g = chain("extract", "report")
+    g.set_entry_point("extrct")
+    g.add_node("guarded", step, on_error="reprot")
+    problems = problems_of(g)
+    assert any("entry point 'extrct' is not a node; did you mean 'extract'?" in p
+               for p in problems)
+    assert any("unknown error handler node 'reprot'; did you mean 'report'?" in p
+               for p in problems)
+
+
+def test_an_edge_to_end_spelled_another_way_says_how_to_name_the_end() -> None:
+    g = chain("a")
+    g.add_edge("a", "End")
+    assert any("unknown target node 'End'; the end of the graph is END ('__end__'" in p
+               for p in problems_of(g))
+
+
+def test_to_end_in_json_is_the_end_of_the_graph() -> None:
+    g = Graph.from_json({"name": "ends", "nodes": [{"name": "a", "tool": "set"}],
+                         "edges": [{"from": "a", "to": "END"}]})
+    assert g.compile().nodes["a"].static == (END,)
+    assert g.to_json()["edges"] == [{"from": "a", "to": END}]
+
+
+def test_a_node_named_end_in_json_keeps_its_name() -> None:
+    g = Graph.from_json({"name": "ends", "entry_point": "a",
+                         "nodes": [{"name": "a", "tool": "set"}, {"name": "END", "tool": "set"}],
+                         "edges": [{"from": "a", "to": "END"}]})
+    assert g.compile().nodes["a"].static == ("END",)
+
+
 def test_unreachable_node_is_reported() -> None:
     g = chain("a", "b")
     g.add_node("orphan", step)
