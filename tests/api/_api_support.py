@@ -11,13 +11,31 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from pydantic import BaseModel
 from quart import Quart
 from quart.typing import TestClientProtocol
 
 from api import Settings, create_app
-from runtime import MemoryStore, Store
+from runtime import MemoryStore, Store, WorkflowState, registry
 
-__all__ = ["SEED_CREATE", "chain_graph", "make_settings", "serving", "start_waiting_run"]
+__all__ = ["SEED_CREATE", "Order", "chain_graph", "make_settings", "serving",
+           "start_waiting_run"]
+
+
+class Order(BaseModel):
+    """A state schema for API tests (named ``_api_support:Order``; needs allow_imports)."""
+
+    amount: int
+    customer: str
+
+
+async def _warn(state: WorkflowState, config: dict[str, Any]) -> WorkflowState:
+    """Append ``config.message`` to the state's warnings (as the code-review nodes do)."""
+    return state.model_copy(update={"warnings": [*state.warnings, str(config["message"])]})
+
+
+registry.add_tool(_warn, name="test_warn", description="append a warning (tests)",
+                  replace=True)
 
 #: The seed's create-graph example, on built-in tools (the code-review tools live in nodes/).
 SEED_CREATE: dict[str, Any] = {

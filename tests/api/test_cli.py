@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 from _api_support import chain_graph
+from _server import ACTORFLOW
 
 from api import Settings, SettingsError
 from api.cli import main
@@ -132,3 +135,29 @@ def test_run_of_the_code_review_example_by_name_on_a_fresh_database(
     out = json.loads(capsys.readouterr().out)
     assert out["status"] == "completed"
     assert any("Add docstring" in s for s in out["state"]["suggestions"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_cancels_the_cli_run_instead_of_leaving_it_running(
+        tmp_path: Path, backend: str, signum: signal.Signals,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    graph = tmp_path / "slow.json"
+    graph.write_text(json.dumps(chain_graph("slow", delay=600)))
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    proc = subprocess.Popen([ACTORFLOW, "run", str(graph), "--database-url", url,
+                             "--backend", backend], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the log, line by line, until node b (600 s) is executing
+        if "node_started b" in line:
+            break
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert f"received {signum.name}: cancelling run" in err
+    assert json.loads(out)["status"] == "cancelled"
+    capsys.readouterr()
+    assert main(["runs", "--database-url", url, "--json"]) == 0
+    assert [r["status"] for r in json.loads(capsys.readouterr().out)] == ["cancelled"]

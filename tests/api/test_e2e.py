@@ -225,3 +225,22 @@ def test_sigterm_releases_a_running_run_and_a_restart_resumes_it(backend: str, k
             events = [m.get("event") for m in replay]
             assert "run_released" in events and "run_resumed" in events
             assert replay[-1]["type"] == "complete"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_failed_run_is_logged_and_its_detail_carries_the_traceback(backend: str,
+                                                                      tmp_path: Path) -> None:
+    graph = {"name": "fails", "nodes": [
+        {"name": "parse", "tool": "fail", "config": {"error": "ValueError",
+                                                     "message": "bad amount"}}]}
+    with server(backend, sqlite_url(tmp_path), tmp_path) as srv, \
+            httpx.Client(base_url=srv.url, timeout=30) as http:
+        graph_id = http.post("/api/v1/graph/create", json=graph).json()["graph_id"]
+        run_id = http.post("/api/v1/graph/run", json={"graph_id": graph_id}).json()["run_id"]
+        assert http.get(f"/api/v1/runs/{run_id}/wait?timeout=30").json()["status"] == "failed"
+        failure = http.get(f"/api/v1/runs/{run_id}").json()["failure"]
+        log = srv.log()
+    assert (failure["type"], failure["node"], failure["attempt"]) == ("ValueError", "parse", 1)
+    assert "ValueError: bad amount" in failure["traceback"]
+    assert f"run {run_id} of graph 'fails' failed at node 'parse' (attempt 1)" in log
+    assert "Traceback (most recent call last)" in log and "ValueError: bad amount" in log

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from _api_support import SEED_CREATE, serving
+from _api_support import SEED_CREATE, serving, start_waiting_run
 
 
 async def test_health_is_ok_when_the_database_answers(anyio_backend: str) -> None:
@@ -35,6 +35,17 @@ async def test_metrics_count_runs_nodes_and_requests(anyio_backend: str) -> None
         assert 'actorflow_node_duration_seconds_count{node="extract"} 1.0' in text
         assert "actorflow_websocket_clients 0.0" in text
         assert re.search(r'actorflow_http_requests_total\{method="POST",status="202"\} 1.0', text)
+
+
+async def test_metrics_count_the_runs_waiting_for_an_answer(anyio_backend: str) -> None:
+    approval = {"name": "asks", "nodes": [{"name": "approve", "tool": "ask"}]}
+    async with serving(anyio_backend) as client:
+        for i in range(3):
+            await start_waiting_run(client, {**approval, "name": f"asks{i}"})
+        text = (await (await client.get("/metrics")).get_data()).decode()
+    # A waiting run holds no process: the count comes from the database.
+    assert 'actorflow_runs{status="waiting"} 3.0' in text
+    assert 'actorflow_runs{status="running"} 0.0' in text
 
 
 async def test_openapi_documents_the_seed_endpoints_and_bodies(anyio_backend: str) -> None:
