@@ -17,7 +17,7 @@ import anyio
 from pydantic import ValidationError
 from quart import Blueprint, websocket
 
-from runtime import Event
+from runtime import Event, RunNotFoundError
 
 from ..current import metrics, service
 from ..feed import Dropped, Feed, FeedEnd
@@ -46,10 +46,12 @@ async def run_feed(run_id: str) -> None:
     if svc.runtime is None:
         await websocket.close(1013, "the server is not ready")
         return
-    run = svc.live(run_id)
-    if run is None and await svc.runtime.store.get_run(run_id) is None:
+    try:
+        await svc.runtime.view(run_id)
+    except RunNotFoundError:
         await websocket.close(4404, f"no run with id {run_id}")
         return
+    run = svc.live(run_id)
     gauge = metrics().ws_clients
     gauge.inc()
     try:
