@@ -172,9 +172,10 @@ class RunDetailQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    logs_limit: int = Field(100, ge=1, le=1000,
+    logs_limit: int = Field(100, ge=1, le=1000, description="log rows per page (or `limit`)",
                             validation_alias=AliasChoices("logs_limit", "limit"))
-    logs_offset: int = Field(0, ge=0, validation_alias=AliasChoices("logs_offset", "offset"))
+    logs_offset: int = Field(0, ge=0, description="log rows to skip (or `offset`)",
+                             validation_alias=AliasChoices("logs_offset", "offset"))
 
 
 class WaitQuery(BaseModel):
