@@ -101,3 +101,31 @@ async def test_graph_renders_as_mermaid(anyio_backend: str) -> None:
         body = await (await client.get(f"/api/v1/graphs/{created['graph_id']}/mermaid")).get_json()
         assert body["mermaid"].startswith("flowchart TD")
         assert "n_extract --> n_analyze" in body["mermaid"]
+
+
+async def test_a_graph_whose_edge_goes_to_end_as_langgraph_spells_it_runs_to_the_end(
+        anyio_backend: str) -> None:
+    graph = {"name": "to_end", "nodes": [
+        {"name": "a", "tool": "set", "config": {"values": {"a": 1}}},
+        {"name": "b", "tool": "set", "config": {"values": {"b": 1}}}],
+        "edges": [{"from": "a", "to": "END", "condition": "a == 1"}, {"from": "a", "to": "b"}]}
+    async with serving(anyio_backend) as client:
+        created = await client.post("/api/v1/graph/create", json=graph)
+        assert created.status_code == 201, await created.get_json()
+        graph_id = (await created.get_json())["graph_id"]
+        run = await (await client.post("/api/v1/graph/run", json={"graph_id": graph_id})
+                     ).get_json()
+        state = await (await client.get(f"/api/v1/runs/{run['run_id']}/wait?timeout=10")
+                       ).get_json()
+    assert state["status"] == "completed" and state["current_state"] == {"a": 1}
+
+
+async def test_a_misspelled_node_name_in_an_edge_is_400_with_a_did_you_mean(
+        anyio_backend: str) -> None:
+    graph = chain_graph("typo")
+    graph["edges"].append({"from": "c", "to": "bb"})
+    async with serving(anyio_backend) as client:
+        response = await client.post("/api/v1/graph/create", json=graph)
+    assert response.status_code == 400
+    problems = (await response.get_json())["error"]["details"]["problems"]
+    assert any("unknown target node 'bb'; did you mean 'b'?" in p for p in problems)
