@@ -5,11 +5,13 @@
     actorflow serve [--host H] [--port P] [--database-url URL] [--backend asyncio|trio]
     actorflow run GRAPH.json|NAME [--input JSON|@file.json] [--timeout S]
     actorflow graphs | runs [--status S] [--graph ID] | tools      [--json]
-    actorflow resume RUN_ID --answer JSON [--interrupt-id ID] [--server URL]
+    actorflow resume RUN_ID --answer ANSWER [--interrupt-id ID] [--server URL]
     actorflow history RUN_ID [--step N] [--json]
 
 Every option also reads an ``ACTORFLOW_*`` environment variable (``--database-url``
-is ``ACTORFLOW_DATABASE_URL``); a flag wins over the variable.
+is ``ACTORFLOW_DATABASE_URL``); a flag wins over the variable. ``run`` and ``resume``
+print the run's log on stderr as it happens and its outcome as JSON on stdout; their
+exit codes are in :mod:`api.cli_report`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 import anyio
 
+from .cli_report import EXIT_CODES_HELP, ExitCode
 from .settings import Settings, SettingsError
 
 __all__ = ["build_parser", "main"]
@@ -31,7 +34,8 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="actorflow", description="actorflow: workflow graphs as actor runs on anyio")
+        prog="actorflow", description="actorflow: workflow graphs as actor runs on anyio",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -49,7 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-concurrent-runs", type=int, help="ACTORFLOW_MAX_CONCURRENT_RUNS")
     serve.add_argument("--access-log", action="store_true", default=None)
 
-    run = sub.add_parser("run", help="run a graph here and print its log and final state")
+    run = sub.add_parser(
+        "run", help="run a graph here, store the run, print its log and outcome",
+        description="Run a graph in this process. The run is stored in --database-url "
+        "(default sqlite:///actorflow.db in the current directory), where `actorflow "
+        "history` and `actorflow resume` find it. The log goes to stderr as it happens, "
+        "the outcome (run_id, status, state, error, interrupts) to stdout as JSON.",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     common(run)
     run.add_argument("graph", help="a graph JSON file, or a stored graph's id or name")
     run.add_argument("--input", default="{}", help="initial state: JSON, or @file.json")
@@ -68,10 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     tools = sub.add_parser("tools", help="list registered tools")
     tools.add_argument("--json", action="store_true", help="print JSON")
 
-    resume = sub.add_parser("resume", help="answer a waiting run and follow it")
+    resume = sub.add_parser(
+        "resume", help="answer a waiting run and follow it",
+        description="Answer a waiting run, then print its log and outcome as `actorflow "
+        "run` does (same format, same exit codes).",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     common(resume)
     resume.add_argument("run_id")
-    resume.add_argument("--answer", default="null", help="the answer: JSON, or @file.json")
+    resume.add_argument("--answer", default="null",
+                        help="the answer: JSON when it parses (42, true, '{\"ok\": 1}'), "
+                        "else the text itself (no); @file reads it from a file")
     resume.add_argument("--interrupt-id", help="which interrupt (needed when several wait)")
     resume.add_argument("--server", help="resume through a running server (http://host:port)"
                         " instead of executing the run here")
@@ -95,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             access_log=getattr(args, "access_log", None))
     except SettingsError as exc:
         print(f"actorflow: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.log_level != "debug":  # one line per connect/disconnect otherwise
@@ -103,13 +119,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args, settings)
     except KeyboardInterrupt:
-        return 130
+        return ExitCode.CANCELLED
     except Exception as exc:
         if settings.log_level == "debug":
             raise
         print(f"actorflow {args.command}: {type(exc).__name__}: {exc} (--log-level debug "
               "shows the traceback)", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
+    except BaseExceptionGroup as group:
+        # Ctrl-C under trio reaches whichever task ran, inside the runtime's task groups.
+        if group.subgroup(KeyboardInterrupt) is None:
+            raise
+        return ExitCode.CANCELLED
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -138,22 +159,21 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         data = json.loads(Path(raw[1:]).read_text() if raw.startswith("@") else raw)
     except (OSError, ValueError) as exc:
         print(f"actorflow run: --input is not a JSON object: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     if not isinstance(data, dict):
         print("actorflow run: --input must be a JSON object", file=sys.stderr)
-        return 2
-    is_file = args.graph.endswith(".json") or Path(args.graph).is_file()
-    # A graph file runs in memory unless a database is named; a stored graph needs one.
-    url = args.database_url or ("memory://" if is_file else settings.database_url)
+        return ExitCode.USAGE
     from runtime import ActorflowError
 
+    # Stored where --help says (the settings' database), a graph file's run too.
     try:
-        return int(anyio.run(lambda: run_graph(args.graph, data, database_url=url,
+        return int(anyio.run(lambda: run_graph(args.graph, data,
+                                                database_url=settings.database_url,
                                                 timeout=args.timeout),
                              backend=settings.backend))
     except (ActorflowError, OSError, ValueError) as exc:
         print(f"actorflow run: {exc}", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
 
 
 def _tools(args: argparse.Namespace) -> int:

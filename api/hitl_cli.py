@@ -8,76 +8,93 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runtime import ActorflowError, Runtime, RunWaiting
+from runtime import ActorflowError, Runtime
 from runtime.store import open_store
 
+from .cli_report import ExitCode, Progress, follow, outcome, report
 from .cli_signals import cancel_on_signal
 from .settings import Settings
 
-__all__ = ["history", "resume"]
+__all__ = ["history", "parse_answer", "resume"]
+
+#: Seconds of one long-poll while a run resumed through a server goes on.
+REMOTE_WAIT_SECONDS = 60.0
 
 
-def _answer(raw: str) -> Any:
-    return json.loads(Path(raw[1:]).read_text() if raw.startswith("@") else raw)
+def parse_answer(raw: str) -> Any:
+    """``--answer``: JSON when it parses (``42``, ``true``, ``{"ok": 1}``), else the
+    text itself (``no``); ``@file`` reads the answer from a file by the same rule.
+
+    Raises OSError for an ``@file`` that cannot be read.
+    """
+    text = Path(raw[1:]).read_text().strip() if raw.startswith("@") else raw
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 async def resume(args: argparse.Namespace, settings: Settings) -> int:
-    """Answer a waiting run; print its log until it finishes or waits again.
-
-    Exit codes: 0 completed, 3 waiting again, 1 failed or refused, 2 bad arguments.
-    """
+    """Answer a waiting run; print its log until it finishes or waits again, then its
+    outcome, as ``actorflow run`` does (same format, same exit codes)."""
     try:
-        answer = _answer(args.answer)
-    except (OSError, ValueError) as exc:
-        print(f"actorflow resume: --answer is not JSON: {exc}", file=sys.stderr)
-        return 2
+        answer = parse_answer(args.answer)
+    except OSError as exc:
+        print(f"actorflow resume: cannot read --answer: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
     if args.server:
         return await _resume_remote(args, answer)
     import nodes  # noqa: F401  (registers the built-in workflow tools)
 
     # recover=False: this process resumes one run; it must not claim the others.
     async with Runtime(settings.database_url, recover=False) as rt:
+        # The log printed starts where the paused run's stopped: nothing printed twice.
+        before = await rt.store.read_events(args.run_id)
+        since = before[-1].seq + 1 if before else 0
         try:
             run = await rt.resume(args.run_id, answer, interrupt_id=args.interrupt_id)
         except ActorflowError as exc:
             print(f"actorflow resume: {exc}", file=sys.stderr)
-            return 1
+            return ExitCode.FAILED
         async with cancel_on_signal(run):
-            async for event in run.events(follow=False):  # until it ends or waits again
-                print(f"{event.seq:>5} {event.type.value:<15} {event.node or ''}",
-                      file=sys.stderr)
-            await run.wait()
-        try:
-            final = await run.result()
-        except RunWaiting as exc:
-            print(json.dumps({"status": "waiting", "interrupts": exc.interrupts}, indent=2,
-                             default=str))
-            return 3
-        except ActorflowError as exc:
-            print(f"actorflow resume: the run failed: {exc}", file=sys.stderr)
-            return 1
-        print(json.dumps(final.data, indent=2, default=str))
-        return 0
+            await follow(run, Progress(sys.stderr), since)
+        return report(outcome(run), sys.stdout, sys.stderr)
 
 
 async def _resume_remote(args: argparse.Namespace, answer: Any) -> int:
+    """Resume through a server's API, wait until the run stops, print its outcome."""
     import httpx
 
-    url = f"{args.server.rstrip('/')}/api/v1/runs/{args.run_id}/resume"
-    async with httpx.AsyncClient(timeout=30) as client:
+    base = f"{args.server.rstrip('/')}/api/v1/runs/{args.run_id}"
+    async with httpx.AsyncClient(timeout=REMOTE_WAIT_SECONDS + 30) as client:
         try:
-            resp = await client.post(url, json={"answer": answer,
-                                                "interrupt_id": args.interrupt_id})
+            resp = await client.post(f"{base}/resume", json={
+                "answer": answer, "interrupt_id": args.interrupt_id})
+            if resp.status_code != 202:
+                print(f"actorflow resume: {resp.status_code}: "
+                      f"{resp.json()['error']['message']}", file=sys.stderr)
+                return ExitCode.FAILED
+            print(f"run {args.run_id} resumed on {args.server}", file=sys.stderr)
+            state = await _wait_remote(client, base)
+            waiting = []
+            if state["status"] == "waiting":
+                waiting = (await client.get(f"{base}/interrupts")).json()["interrupts"]
         except httpx.HTTPError as exc:
             print(f"actorflow resume: cannot reach {args.server}: {exc}", file=sys.stderr)
-            return 1
-    body = resp.json()
-    if resp.status_code != 202:
-        print(f"actorflow resume: {resp.status_code}: {body['error']['message']}",
-              file=sys.stderr)
-        return 1
-    print(json.dumps(body, indent=2))
-    return 0
+            return ExitCode.FAILED
+    doc = {"run_id": args.run_id, "status": state["status"],
+           "state": state["current_state"], "error": state.get("error"),
+           "interrupts": waiting}
+    return report(doc, sys.stdout, sys.stderr)
+
+
+async def _wait_remote(client: Any, base: str) -> dict[str, Any]:
+    while True:
+        resp = await client.get(f"{base}/wait", params={"timeout": REMOTE_WAIT_SECONDS})
+        resp.raise_for_status()
+        state: dict[str, Any] = resp.json()
+        if state["status"] not in ("pending", "running"):
+            return state
 
 
 async def history(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,4 +1,8 @@
-"""The ``actorflow`` command (serve is covered by the end-to-end tests) and its settings."""
+"""The ``actorflow`` command's settings and listings, in process.
+
+``run`` and ``resume`` are tested as a user meets them, in real subprocesses, in
+tests/api/test_cli_run.py (and a signal test here). ``serve`` is covered by the
+end-to-end tests."""
 
 from __future__ import annotations
 
@@ -26,23 +30,6 @@ def test_settings_read_actorflow_variables_and_flags_win() -> None:
 def test_a_bad_setting_names_its_variable() -> None:
     with pytest.raises(SettingsError, match="ACTORFLOW_PORT"):
         Settings.from_env({"ACTORFLOW_PORT": "eighty"})
-
-
-def test_run_prints_the_log_and_the_final_state(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    graph = tmp_path / "g.json"
-    graph.write_text(json.dumps(chain_graph("cli")))
-    assert main(["run", str(graph), "--input", '{"y": 2}']) == 0
-    out, err = capsys.readouterr()
-    assert json.loads(out)["state"] == {"y": 2, "a": 1, "done": True}
-    assert "node_completed c" in err and "run_completed" in err
-
-
-def test_run_of_a_failing_graph_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    graph = tmp_path / "g.json"
-    graph.write_text(json.dumps(chain_graph("cli", fail=True)))
-    assert main(["run", str(graph), "--backend", "trio"]) == 1
-    assert json.loads(capsys.readouterr().out)["status"] == "failed"
 
 
 def test_runs_and_graphs_list_what_a_database_holds(tmp_path: Path,
@@ -112,19 +99,6 @@ def test_history_lists_a_runs_checkpoints(tmp_path: Path, capsys: pytest.Capture
     assert rows[0]["nodes"] == ["draft"] and rows[0]["changed"] == ["draft"]
     assert main(["history", run_id, "--database-url", url, "--step", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["data"] == {"draft": "v1"}
-
-
-def test_resume_answers_a_waiting_run_and_prints_its_final_state(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    run_id = _paused_run(url)
-    assert main(["resume", run_id, "--answer", '"yes"', "--database-url", url]) == 0
-    out, err = capsys.readouterr()
-    assert json.loads(out) == {"draft": "v1", "approved": "yes"}
-    assert "resumed" in err and "run_completed" in err
-    # A second answer is refused with a clear message.
-    assert main(["resume", run_id, "--answer", '"again"', "--database-url", url]) == 1
-    assert "not waiting" in capsys.readouterr().err
 
 
 def test_run_of_the_code_review_example_by_name_on_a_fresh_database(

@@ -1,0 +1,172 @@
+"""``actorflow run`` and ``actorflow resume`` as a user meets them: real subprocesses of
+the installed command, in a fresh directory, with no ``ACTORFLOW_*`` variable set."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _api_support import chain_graph
+from _server import ACTORFLOW, server
+
+BACKENDS = ["asyncio", "trio"]
+TIMEOUT = 120  # seconds; a hung command fails the test instead of the suite
+
+#: One log line: clock, sequence number, event type, node.
+LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d #\d+\s+[a-z_]+( \S+)?")
+OUTCOME_KEYS = {"run_id", "status", "state", "error", "interrupts"}
+
+APPROVAL = {
+    "name": "approval",
+    "nodes": [
+        {"name": "draft", "tool": "set", "config": {"values": {"draft": "v1"}}},
+        {"name": "approve", "tool": "ask",
+         "config": {"key": "approved", "question": "Publish draft v1?", "show": ["draft"]}},
+    ],
+    "edges": [{"from": "draft", "to": "approve"}],
+}
+
+
+def environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("ACTORFLOW_")}
+
+
+def actorflow(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([ACTORFLOW, *args], check=False, cwd=cwd, env=environ(),
+                          capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def write_graph(tmp_path: Path, graph: dict[str, Any]) -> str:
+    path = tmp_path / f"{graph['name']}.json"
+    path.write_text(json.dumps(graph))
+    return path.name
+
+
+def log_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if LOG_LINE.match(line)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_run_of_a_graph_file_is_stored_where_help_says_and_history_finds_it(
+        tmp_path: Path, backend: str) -> None:
+    help_text = actorflow(tmp_path, "run", "--help").stdout
+    assert "sqlite:///actorflow.db" in " ".join(help_text.split())
+    done = actorflow(tmp_path, "run", write_graph(tmp_path, chain_graph("chain")),
+                     "--input", '{"y": 2}', "--backend", backend)
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    assert outcome["status"] == "completed" and outcome["state"] == {"y": 2, "a": 1, "done": True}
+    assert (tmp_path / "actorflow.db").is_file()
+    # A later command, in another process, finds the run in the same default database.
+    history = actorflow(tmp_path, "history", outcome["run_id"], "--json")
+    assert history.returncode == 0, history.stderr
+    assert [row["nodes"] for row in json.loads(history.stdout)] == [["a"], ["b"], ["c"]]
+    runs = json.loads(actorflow(tmp_path, "runs", "--json").stdout)
+    assert [(r["run_id"], r["status"]) for r in runs] == [(outcome["run_id"], "completed")]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_waiting_run_shows_its_question_and_exits_3(tmp_path: Path, backend: str) -> None:
+    done = actorflow(tmp_path, "run", write_graph(tmp_path, APPROVAL), "--backend", backend)
+    assert done.returncode == 3, done.stderr
+    outcome = json.loads(done.stdout)
+    assert outcome["status"] == "waiting" and outcome["error"] is None
+    assert [i["node"] for i in outcome["interrupts"]] == ["approve"]
+    assert "approve: Publish draft v1?" in done.stderr
+    assert f"actorflow resume {outcome['run_id']} --answer" in done.stderr
+
+
+def test_help_documents_the_exit_codes(tmp_path: Path) -> None:
+    for command in ([], ["run"], ["resume"]):
+        text = actorflow(tmp_path, *command, "--help").stdout
+        assert "exit codes" in text
+        for code, meaning in [("0", "completed"), ("1", "failed"), ("2", "bad arguments"),
+                              ("3", "waits for an answer"), ("130", "cancelled")]:
+            assert re.search(rf"^\s+{code}\s+.*{meaning}", text, re.MULTILINE), (command, code)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_resume_takes_a_plain_string_answer_and_prints_what_run_prints(
+        tmp_path: Path, backend: str) -> None:
+    started = actorflow(tmp_path, "run", write_graph(tmp_path, APPROVAL), "--backend", backend)
+    run_id = json.loads(started.stdout)["run_id"]
+    resumed = actorflow(tmp_path, "resume", run_id, "--answer", "no", "--backend", backend)
+    assert resumed.returncode == 0, resumed.stderr
+    outcome = json.loads(resumed.stdout)
+    assert outcome["state"] == {"draft": "v1", "approved": "no"}
+    # The same document, and the same log lines, as `run` printed.
+    assert set(outcome) == set(json.loads(started.stdout)) == OUTCOME_KEYS
+    assert (outcome["run_id"], outcome["status"]) == (run_id, "completed")
+    resumed_log = log_lines(resumed.stderr)
+    assert resumed_log and "run_completed" in resumed_log[-1]
+    assert any("node_completed approve" in line for line in resumed_log)
+    # Only what happened after the answer: the paused part is not printed again.
+    assert not any("node_started draft" in line for line in resumed_log)
+    assert any("node_started draft" in line for line in log_lines(started.stderr))
+
+
+def test_an_answer_that_parses_as_json_is_json(tmp_path: Path) -> None:
+    graph = write_graph(tmp_path, APPROVAL)
+    for answer, expected in [('{"ok": true}', {"ok": True}), ("42", 42), ('"42"', "42"),
+                             ("yes please", "yes please")]:
+        run_id = json.loads(actorflow(tmp_path, "run", graph).stdout)["run_id"]
+        resumed = actorflow(tmp_path, "resume", run_id, "--answer", answer)
+        assert json.loads(resumed.stdout)["state"]["approved"] == expected, resumed.stderr
+
+
+def test_a_failed_run_exits_1_with_the_same_format(tmp_path: Path) -> None:
+    done = actorflow(tmp_path, "run", write_graph(tmp_path, chain_graph("bad", fail=True)),
+                     "--backend", "trio")
+    assert done.returncode == 1
+    outcome = json.loads(done.stdout)
+    assert set(outcome) == OUTCOME_KEYS and outcome["status"] == "failed"
+    assert "boom" in outcome["error"] and "node_failed c" in done.stderr
+
+
+def test_a_second_answer_is_refused_with_exit_1(tmp_path: Path) -> None:
+    run_id = json.loads(actorflow(tmp_path, "run", write_graph(tmp_path, APPROVAL)).stdout)["run_id"]
+    assert actorflow(tmp_path, "resume", run_id, "--answer", "yes").returncode == 0
+    again = actorflow(tmp_path, "resume", run_id, "--answer", "again")
+    assert again.returncode == 1 and "not waiting" in again.stderr
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_progress_lines_appear_while_the_run_goes_on(tmp_path: Path, backend: str) -> None:
+    # Node b sleeps far longer than the test needs: its start must be printed while
+    # the run is still going, not with the rest at the end.
+    graph = write_graph(tmp_path, chain_graph("slow", delay=600))
+    proc = subprocess.Popen([ACTORFLOW, "run", graph, "--backend", backend], cwd=tmp_path,
+                            env=environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stderr is not None
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if "node_started b" in line:
+                break
+        assert any("node_completed a" in line for line in seen), seen
+        assert proc.poll() is None  # still running: the lines came as things happened
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(TIMEOUT) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_resume_through_a_server_prints_what_run_prints(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'actorflow.db'}"
+    run_id = json.loads(actorflow(tmp_path, "run", write_graph(tmp_path, APPROVAL)).stdout)["run_id"]
+    with server("asyncio", url, tmp_path) as srv:
+        resumed = actorflow(tmp_path, "resume", run_id, "--answer", "no", "--server", srv.url)
+    assert resumed.returncode == 0, resumed.stderr
+    outcome = json.loads(resumed.stdout)
+    assert set(outcome) == OUTCOME_KEYS
+    assert (outcome["status"], outcome["state"]) == ("completed", {"draft": "v1", "approved": "no"})
