@@ -170,3 +170,35 @@ def test_resume_through_a_server_prints_what_run_prints(tmp_path: Path) -> None:
     outcome = json.loads(resumed.stdout)
     assert set(outcome) == OUTCOME_KEYS
     assert (outcome["status"], outcome["state"]) == ("completed", {"draft": "v1", "approved": "no"})
+
+
+def test_on_a_terminal_a_progress_line_names_the_running_nodes(tmp_path: Path) -> None:
+    graph = write_graph(tmp_path, chain_graph("slow", delay=600))
+    master, slave = os.openpty()
+    proc = subprocess.Popen([ACTORFLOW, "run", graph], cwd=tmp_path, env=environ(),
+                            stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    try:
+        screen = b""
+        while b"running: b |" not in screen:
+            chunk = os.read(master, 4096)
+            assert chunk, screen
+            screen += chunk
+        assert b"[1 steps | running: b |" in screen and b"node_started b" in screen
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(TIMEOUT) == 130
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_the_readme_lists_the_exit_codes_the_command_uses() -> None:
+    from api.cli_report import ExitCode
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme.split("Exit codes of `run` and `resume`", 1)[1].split("\n\n", 2)[1]
+    codes = {int(m) for m in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
+    assert codes == {int(code) for code in ExitCode}
