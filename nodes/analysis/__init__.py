@@ -12,6 +12,7 @@ from typing import Any
 from nodes.analysis.complexity import cyclomatic_complexity
 from nodes.analysis.errors import CodeSyntaxError
 from nodes.analysis.functions import FunctionInfo, extract_functions
+from nodes.analysis.prose import FORMATS, detect_format, prose_text
 from nodes.analysis.rules import RULES, Issue, Thresholds, detect_issues
 from nodes.analysis.scoring import quality_score, suggest_improvements
 from nodes.analysis.summarize import (
@@ -20,25 +21,30 @@ from nodes.analysis.summarize import (
     merge_summaries,
     split_into_chunks,
     split_sentences,
+    summarize_document,
 )
 
 __all__ = [
+    "FORMATS",
     "RULES",
     "CodeSyntaxError",
     "FunctionInfo",
     "Issue",
     "Thresholds",
     "cyclomatic_complexity",
+    "detect_format",
     "detect_issues",
     "extract_functions",
     "extractive_summary",
     "hierarchical_summary",
     "merge_summaries",
+    "prose_text",
     "quality_score",
     "review_code",
     "split_into_chunks",
     "split_sentences",
     "suggest_improvements",
+    "summarize_document",
 ]
 
 

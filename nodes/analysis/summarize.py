@@ -8,6 +8,10 @@ insertion order), so re-running a graph replays identically.
 Paragraph and sentence splitting live in :mod:`nodes.analysis.text` and are
 re-exported here, so the whole summarization API is importable from this module.
 
+A document with markup (Markdown, reStructuredText) goes through
+:func:`nodes.analysis.prose.prose_text` first, so that only its prose sentences are
+candidates: :func:`summarize_document` does both.
+
 Summaries are rebuilt from whole sentences: sentences from the same paragraph
 are joined by a space and paragraphs by a blank line, so splitting a summary
 again yields exactly the sentences that were picked.
@@ -20,6 +24,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 
+from nodes.analysis.prose import prose_text
 from nodes.analysis.text import (
     paragraph_sentences,
     split_into_chunks,
@@ -34,6 +39,7 @@ __all__ = [
     "split_into_chunks",
     "split_paragraphs",
     "split_sentences",
+    "summarize_document",
 ]
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
@@ -214,3 +220,16 @@ def hierarchical_summary(text: str, max_chars: int, chunk_chars: int = 4000) -> 
             return extractive_summary(merged, max_chars)
         current = merged
     return current
+
+
+def summarize_document(text: str, max_chars: int, *, fmt: str = "auto",
+                       chunk_chars: int = 4000) -> str:
+    """Summarize a document (Markdown, reStructuredText or plain text) in at most
+    ``max_chars`` characters, from whole sentences of its prose only: headings,
+    tables, code and list fragments are never picked, and markup is reduced to
+    its words. ``fmt`` is ``auto`` (detected), ``markdown``, ``rst`` or ``text``.
+
+    Raises:
+        ValueError: for an unknown ``fmt`` or a limit below 1.
+    """
+    return hierarchical_summary(prose_text(text, fmt), max_chars, chunk_chars)

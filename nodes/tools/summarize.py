@@ -6,7 +6,9 @@ tool                        reads -> writes
 ``split_text``              ``text`` -> ``chunks`` (paragraph/sentence boundaries,
                             at most ``chunk_chars`` each, default 2000), and the
                             settings ``max_length`` (default 1000),
-                            ``max_refine_iterations`` (3), ``refine_iterations`` (0)
+                            ``max_refine_iterations`` (3), ``refine_iterations`` (0);
+                            ``source_format`` (the ``format`` setting, or the one
+                            detected: ``markdown``, ``rst`` or ``text``)
 ``summarize_chunk``         map target, one run per chunk (``data.chunk``):
                             ``chunk_summaries`` += [summary]
 ``merge_summaries``         ``chunk_summaries`` -> ``summary`` (in order, repeated
@@ -18,7 +20,11 @@ tool                        reads -> writes
 
 Offline (the default) every step is extractive: sentences are scored and
 whole source sentences are kept (:func:`nodes.analysis.extractive_summary`), so
-the summary says nothing the text did not. With ``use_llm`` true the chunk
+the summary says nothing the text did not. The chunks are then the document's
+prose (:func:`nodes.analysis.prose_text`): a Markdown or reStructuredText document
+is parsed first, and only whole sentences of its paragraphs are kept, never a
+heading, a table, a code line or a list fragment. An LLM reads the text as written
+(it understands markup, and lists often carry the facts). With ``use_llm`` true the chunk
 summaries and refinements are asked of the configured provider, each call
 recorded in ``llm_usage``; the last allowed refinement falls back to the
 extractive summarizer if the model's answer is still too long, so
@@ -29,13 +35,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodes.analysis import extractive_summary, split_into_chunks
+from nodes.analysis import FORMATS, detect_format, extractive_summary, prose_text, split_into_chunks
 from nodes.analysis import merge_summaries as merge_texts
 from nodes.llm import LLMRequest
 from nodes.llm_node import ask
 from runtime import NodeContext, ToolRegistry, WorkflowState, registry
 
-from ._settings import bool_setting, int_setting, text_input
+from ._settings import bool_setting, int_setting, raw_setting, text_input
 
 __all__ = [
     "DEFAULT_CHUNK_CHARS",
@@ -59,11 +65,19 @@ _SYSTEM = "You summarize documents faithfully and concisely, using only facts fr
 
 
 def split_text(state: WorkflowState, config: dict[str, Any]) -> dict[str, Any]:
-    """Split ``data.text`` into chunks of at most ``chunk_chars`` on paragraph/sentence ends."""
+    """Split ``data.text`` into chunks of at most ``chunk_chars`` on paragraph/sentence
+    ends: its prose only, unless an LLM summarizes (``use_llm``)."""
     text = text_input(state, "text")
     chunk_chars = int_setting(state, config, "chunk_chars", DEFAULT_CHUNK_CHARS, minimum=1)
+    fmt = raw_setting(state, config, "format") or "auto"
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    source_format = detect_format(text) if fmt == "auto" else fmt
+    use_llm = bool_setting(state, config, "use_llm", False)
+    material = text if use_llm else prose_text(text, source_format)
     return {
-        "chunks": split_into_chunks(text, chunk_chars),
+        "chunks": split_into_chunks(material, chunk_chars),
+        "source_format": source_format,
         "chunk_chars": chunk_chars,
         "max_length": int_setting(state, config, "max_length", DEFAULT_MAX_LENGTH, minimum=1),
         "max_refine_iterations": int_setting(
@@ -140,8 +154,8 @@ def register(target: ToolRegistry = registry) -> None:
     """Register this module's tools in ``target`` (idempotent: replaces earlier ones)."""
     tools: list[tuple[Any, str, tuple[str, ...]]] = [
         (split_text, "Split text into chunks on paragraph and sentence boundaries",
-         ("chunks", "chunk_chars", "max_length", "max_refine_iterations", "refine_iterations",
-          "source_length")),
+         ("chunks", "source_format", "chunk_chars", "max_length", "max_refine_iterations",
+          "refine_iterations", "source_length")),
         (summarize_chunk, "Summarize one chunk (map target; extractive offline, or an LLM)",
          ("chunk_summaries", "llm_usage")),
         (merge_summaries, "Merge chunk summaries in order, dropping repeats",
