@@ -25,6 +25,9 @@ _NOT_PROSE = (nodes.system_message, nodes.table, nodes.field_list, nodes.docinfo
 # Inline nodes that are not words of the sentence (a footnote mark, a picture).
 _SKIPPED = (nodes.footnote_reference, nodes.citation_reference, nodes.image,
             nodes.system_message, nodes.raw)
+# Where a footnote mark was: "as the guide says [1]_." reads "as the guide says."
+_GAP = "\0"
+_CLOSE_GAP = re.compile(r"\s*\0(?=[.,;:!?)])|\0")
 _HEADER_LINE = re.compile(r"[A-Za-z][\w-]*: ")
 _ROLE = re.compile(r":[\w.+-]+:`([^`]*)`")  # an unknown role (Sphinx's :ref:, :class:...)
 _TARGET = re.compile(r"\s*<[^<>]*>$")  # "text <target>" inside a role or link
@@ -59,7 +62,7 @@ def _inline_text(node: nodes.Node) -> str:
     if isinstance(node, nodes.Text):
         return str(node)
     if isinstance(node, _SKIPPED):
-        return ""
+        return _GAP
     if isinstance(node, nodes.problematic):
         return _problematic_text(node.astext())
     return "".join(_inline_text(child) for child in node.children)
@@ -81,7 +84,7 @@ def rst_paragraphs(text: str) -> list[str]:
     paragraphs = []
     for paragraph in doctree.findall(nodes.paragraph):
         if _in_prose(paragraph):
-            words = " ".join(_inline_text(paragraph).split())
+            words = " ".join(_CLOSE_GAP.sub("", _inline_text(paragraph)).split())
             if words:
                 paragraphs.append(words)
     return paragraphs

@@ -15,6 +15,8 @@ import pytest
 from _api_support import chain_graph
 from _server import ACTORFLOW, server
 
+from tests.nodes.prose_oracle import assert_prose_summary
+
 BACKENDS = ["asyncio", "trio"]
 TIMEOUT = 120  # seconds; a hung command fails the test instead of the suite
 
@@ -202,3 +204,16 @@ def test_the_readme_lists_the_exit_codes_the_command_uses() -> None:
     table = readme.split("Exit codes of `run` and `resume`", 1)[1].split("\n\n", 2)[1]
     codes = {int(m) for m in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
     assert codes == {int(code) for code in ExitCode}
+
+
+def test_run_summarization_on_a_markdown_document_prints_prose_sentences(tmp_path: Path) -> None:
+    fixtures = Path(__file__).parents[1] / "nodes" / "fixtures"
+    source = (fixtures / "design_document.md").read_text()[:20_000]
+    (tmp_path / "input.json").write_text(json.dumps({"text": source, "max_length": 1000}))
+    done = actorflow(tmp_path, "run", "summarization", "--input", "@input.json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)["state"]["summary"]
+    assert_prose_summary(summary, source, "markdown", 1000)
+    # The fragments the summarizer printed for this very text before (issue 17).
+    assert "[API Design](#api-design) 9." not in summary
+    assert "# Add nodes graph.add_node(" not in summary

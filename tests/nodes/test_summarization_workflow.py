@@ -7,16 +7,18 @@ LLM mode runs against a fake OpenAI-compatible server on loopback.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from nodes.analysis import split_sentences
 from nodes.llm_node import use_provider
 from nodes.workflows import build_summarization_graph, summarization_json
 from runtime import Event, EventType, Graph, RunFailed, Runtime, WorkflowState
 from tests.nodes.llm.llm_fake_servers import FakeOpenAI, Recorded, make_provider, serving
+from tests.nodes.prose_oracle import assert_prose_summary
 
+FIXTURES = Path(__file__).parent / "fixtures"
 MODULES = ["argparse", "socketserver", "json", "csv", "heapq", "http.cookies", "re", "pdb"]
 CORPUS = "\n\n".join(importlib.import_module(m).__doc__ or "" for m in MODULES)
 
@@ -64,10 +66,9 @@ async def test_long_docstrings_summary_fits_and_uses_only_source_sentences(
     assert len(CORPUS) > 10_000
     state, events = await summarize(
         {"text": CORPUS, "max_length": max_length, "chunk_chars": 2000})
-    summary = state.data["summary"]
-    assert 0 < len(summary) <= max_length
-    source = set(split_sentences(CORPUS))
-    assert all(sentence in source for sentence in split_sentences(summary))
+    # Docstrings are reStructuredText: their prose, not their examples, is summarized.
+    assert state.data["source_format"] == "rst"
+    assert_prose_summary(state.data["summary"], CORPUS, "rst", max_length)
     chunks = state.data["chunks"]
     assert len(chunks) > 4 and all(len(c) <= 2000 for c in chunks)
     # One summarize_chunk per chunk, run by the map edge, each with its index.
@@ -76,6 +77,30 @@ async def test_long_docstrings_summary_fits_and_uses_only_source_sentences(
     assert len(state.data["chunk_summaries"]) == len(chunks)
     assert most_running(events, "summarize_chunk") <= 4
     assert state.data["refine_iterations"] == 1  # extractive refinement fits in one pass
+
+
+async def test_a_markdown_design_document_is_summarized_from_its_prose() -> None:
+    source = (FIXTURES / "design_document.md").read_text()[:20_000]
+    state, _ = await summarize({"text": source, "max_length": 1000})
+    assert state.data["source_format"] == "markdown"
+    summary = state.data["summary"]
+    assert_prose_summary(summary, source, "markdown", 1000)
+    assert "[API Design](#api-design)" not in summary and "graph.add_node" not in summary
+
+
+async def test_the_format_setting_overrides_detection() -> None:
+    text = "See the [guide](https://example.org/guide) for the details of every option."
+    state, _ = await summarize({"text": text})
+    assert state.data["source_format"] == "markdown"
+    assert state.data["summary"] == "See the guide for the details of every option."
+    state, _ = await summarize({"text": text, "format": "text"})
+    assert state.data["source_format"] == "text"
+    assert state.data["summary"] == text  # as written: plain text has no links
+
+
+async def test_an_unknown_format_fails_the_run_naming_the_choices() -> None:
+    with pytest.raises(RunFailed, match="format must be one of auto, markdown, rst, text"):
+        await summarize({"text": "Some text here.", "format": "html"})
 
 
 async def test_text_that_fits_is_kept_whole() -> None:
@@ -105,6 +130,8 @@ async def test_with_an_llm_refinement_loops_within_its_bound_and_the_limit_holds
                                              "chunk_chars": 3000, "use_llm": True})
     data = state.data
     assert 0 < len(data["summary"]) <= 300
+    # The model reads the text as written, markup and examples included.
+    assert " ".join(data["chunks"]).split() == CORPUS.split()
     chunks = len(data["chunks"])
     # Halving never reaches 300 chars within 3 refinements: the last one falls back
     # to the extractive summarizer, so the limit holds whatever the model answers.
