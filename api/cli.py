@@ -55,10 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run", help="run a graph here, store the run, print its log and outcome",
-        description="Run a graph in this process. The run is stored in --database-url "
-        "(default sqlite:///actorflow.db in the current directory), where `actorflow "
-        "history` and `actorflow resume` find it. The log goes to stderr as it happens, "
-        "the outcome (run_id, status, state, error, interrupts) to stdout as JSON.",
+        description="Run a graph in this process. The run is stored in --database-url\n"
+        "(default sqlite:///actorflow.db in the current directory), where\n"
+        "`actorflow history` and `actorflow resume` find it. The log goes to stderr as\n"
+        "it happens, the outcome (run_id, status, state, error, interrupts) to stdout\n"
+        "as JSON.",
         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     common(run)
     run.add_argument("graph", help="a graph JSON file, or a stored graph's id or name")
@@ -80,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     resume = sub.add_parser(
         "resume", help="answer a waiting run and follow it",
-        description="Answer a waiting run, then print its log and outcome as `actorflow "
-        "run` does (same format, same exit codes).",
+        description="Answer a waiting run, then print its log and outcome as\n"
+        "`actorflow run` does (same format, same exit codes).",
         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     common(resume)
     resume.add_argument("run_id")
