@@ -28,11 +28,13 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
 
-def _inline_text(children: Sequence[Token]) -> str:
+def _inline_text(children: Sequence[Token], code: list[str]) -> str:
     parts = []
     for token in children:
         if token.type in ("text", "code_inline"):
             parts.append(token.content)
+            if token.type == "code_inline":
+                code.append(" ".join(token.content.split()))
         elif token.type in _BREAKS:
             parts.append(" ")
         elif token.type in _SKIPPED_INLINE:
@@ -42,13 +44,15 @@ def _inline_text(children: Sequence[Token]) -> str:
     return " ".join("".join(parts).split())
 
 
-def markdown_paragraphs(text: str) -> list[str]:
-    """The text of each paragraph of ``text``, in order, whitespace collapsed."""
+def markdown_paragraphs(text: str) -> list[tuple[str, list[str]]]:
+    """Each paragraph of ``text``, in order, whitespace collapsed, with the inline code
+    it quotes (so that a sentence made around a quoted command can be told apart)."""
     tokens = _parser().parse(text)
     paragraphs = []
     for before, token in pairwise(tokens):
         if token.type == "inline" and before.type == "paragraph_open":
-            paragraph = _inline_text(token.children or [])
+            code: list[str] = []
+            paragraph = _inline_text(token.children or [], code)
             if paragraph:
-                paragraphs.append(paragraph)
+                paragraphs.append((paragraph, code))
     return paragraphs

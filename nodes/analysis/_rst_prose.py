@@ -58,14 +58,16 @@ def _problematic_text(raw: str) -> str:
     return words.replace("`", "")
 
 
-def _inline_text(node: nodes.Node) -> str:
+def _inline_text(node: nodes.Node, code: list[str]) -> str:
     if isinstance(node, nodes.Text):
         return str(node)
     if isinstance(node, _SKIPPED):
         return _GAP
     if isinstance(node, nodes.problematic):
         return _problematic_text(node.astext())
-    return "".join(_inline_text(child) for child in node.children)
+    if isinstance(node, nodes.literal):
+        code.append(" ".join(node.astext().split()))
+    return "".join(_inline_text(child, code) for child in node.children)
 
 
 def _in_prose(node: nodes.Node) -> bool:
@@ -77,14 +79,16 @@ def _in_prose(node: nodes.Node) -> bool:
     return True
 
 
-def rst_paragraphs(text: str) -> list[str]:
-    """The text of each paragraph of ``text``, in order, whitespace collapsed."""
+def rst_paragraphs(text: str) -> list[tuple[str, list[str]]]:
+    """Each paragraph of ``text``, in order, whitespace collapsed, with the inline
+    literals (````code````) it quotes."""
     settings = dict(_SETTINGS, warning_stream=StringIO())
     doctree = publish_doctree(_without_header(text), settings_overrides=settings)
     paragraphs = []
     for paragraph in doctree.findall(nodes.paragraph):
         if _in_prose(paragraph):
-            words = " ".join(_CLOSE_GAP.sub("", _inline_text(paragraph)).split())
+            code: list[str] = []
+            words = " ".join(_CLOSE_GAP.sub("", _inline_text(paragraph, code)).split())
             if words:
-                paragraphs.append(words)
+                paragraphs.append((words, code))
     return paragraphs

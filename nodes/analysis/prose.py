@@ -12,8 +12,8 @@ So a document is parsed first, by a real parser for its format:
 
 Its paragraphs are reduced to plain text (a link to its words, ``**bold**`` to its
 content), then only *whole sentences* are kept (:func:`is_whole_sentence`): they start
-like a sentence, end with ``.``, ``!`` or ``?``, are mostly words and are longer than
-a heading. :func:`prose_text` joins them back into paragraphs separated by blank
+like a sentence, end with ``.``, ``!`` or ``?``, are mostly words, are longer than
+a heading, and do not quote a code snippet of several words. :func:`prose_text` joins them back into paragraphs separated by blank
 lines, the text model of :mod:`nodes.analysis.text`, ready for the summarizer.
 """
 
@@ -33,6 +33,9 @@ FORMATS: tuple[str, ...] = ("auto", *get_args(DocumentFormat))
 
 #: Fewer words is a heading, a label or an exclamation, not a statement to quote.
 MIN_SENTENCE_WORDS = 4
+#: Inline code of more words than this is a snippet (``actorflow run g.json --input
+#: '{}'``), not a name (``Runtime.start``): a sentence around it is not prose to quote.
+MAX_CODE_WORDS = 2
 #: Below this share of letters among its visible characters, a "sentence" is code or data.
 MIN_LETTER_SHARE = 0.6
 
@@ -79,6 +82,11 @@ def detect_format(text: str) -> DocumentFormat:
 def prose_paragraphs(text: str, fmt: str = "auto") -> list[str]:
     """The paragraphs of ``text`` as plain text (markup reduced, code and tables left
     out), whitespace collapsed. Raises ValueError for an unknown ``fmt``."""
+    return [paragraph for paragraph, _ in _paragraphs(text, fmt)]
+
+
+def _paragraphs(text: str, fmt: str) -> list[tuple[str, list[str]]]:
+    """Each paragraph with the inline code it quotes."""
     kind = _resolve(text, fmt)
     if kind == "markdown":
         from nodes.analysis._markdown_prose import markdown_paragraphs
@@ -88,7 +96,7 @@ def prose_paragraphs(text: str, fmt: str = "auto") -> list[str]:
         from nodes.analysis._rst_prose import rst_paragraphs
 
         return rst_paragraphs(text)
-    return [" ".join(p.split()) for p in split_paragraphs(text)]
+    return [(" ".join(p.split()), []) for p in split_paragraphs(text)]
 
 
 def is_whole_sentence(sentence: str) -> bool:
@@ -96,7 +104,8 @@ def is_whole_sentence(sentence: str) -> bool:
     or a digit (after any opening quote or bracket) but not with list numbering, ends
     with ``.``, ``!`` or ``?`` (before any closing quote or bracket) but not with an
     abbreviation (``etc.``), has at least :data:`MIN_SENTENCE_WORDS` words, is mostly
-    letters, and closes every quotation and parenthesis it opens."""
+    letters, has no ``|`` (tables, command synopses), and closes every quotation and
+    parenthesis it opens."""
     head = sentence.lstrip(_OPENING)
     if not head or not (head[0].isupper() or head[0].isdigit()) or _LIST_MARK.match(head):
         return False
@@ -108,6 +117,8 @@ def is_whole_sentence(sentence: str) -> bool:
     visible = "".join(words)
     if sum(ch.isalpha() for ch in visible) < MIN_LETTER_SHARE * len(visible):
         return False
+    if "|" in sentence:  # a table row, or a command synopsis quoted as code
+        return False
     return _quote_balance(sentence) == 0 and sentence.count("(") == sentence.count(")")
 
 
@@ -116,14 +127,21 @@ def _quote_balance(text: str) -> int:
     return text.count('"') % 2 + text.count("\u201c") - text.count("\u201d")
 
 
-def _whole_sentences(paragraph: str) -> list[str]:
+def _quotes_a_snippet(sentence: str, code: list[str]) -> bool:
+    """Whether ``sentence`` is built around quoted code of several words (a command, a
+    call with arguments) rather than naming an identifier."""
+    return any(len(span.split()) > MAX_CODE_WORDS and span in sentence for span in code)
+
+
+def _whole_sentences(paragraph: str, code: list[str]) -> list[str]:
     """The whole sentences of one paragraph. A sentence that starts inside a quotation
     opened by an earlier one (``"Oh! Single, my dear!`` ...) is part of that quotation,
     not a sentence of its own."""
     whole = []
     open_quotes = 0
     for sentence in [s for group in paragraph_sentences(paragraph) for s in group]:
-        if open_quotes == 0 and is_whole_sentence(sentence):
+        if (open_quotes == 0 and is_whole_sentence(sentence)
+                and not _quotes_a_snippet(sentence, code)):
             whole.append(sentence)
         open_quotes = (open_quotes + _quote_balance(sentence)) % 2
     return whole
@@ -139,9 +157,10 @@ def prose_text(text: str, fmt: str = "auto") -> str:
     Raises:
         ValueError: for an unknown ``fmt`` (one of :data:`FORMATS`).
     """
-    paragraphs = prose_paragraphs(text, fmt)
-    kept = [" ".join(whole) for whole in map(_whole_sentences, paragraphs) if whole]
-    return "\n\n".join(kept or paragraphs)
+    paragraphs = _paragraphs(text, fmt)
+    kept = [" ".join(whole) for whole in (_whole_sentences(p, code) for p, code in paragraphs)
+            if whole]
+    return "\n\n".join(kept or [paragraph for paragraph, _ in paragraphs])
 
 
 def _resolve(text: str, fmt: str) -> DocumentFormat:

@@ -1,8 +1,9 @@
 """Prose out of real documents of three kinds, and summaries made of it.
 
-Fixtures (tests/nodes/fixtures/, see its README): a Markdown design document (the
-project's seed), PEP 257 in reStructuredText (public domain), and the first chapter of
-Pride and Prejudice as plain text (public domain).
+Fixtures (tests/nodes/fixtures/, see its README): two Markdown documents (the
+project's seed design document, a snapshot of this README), PEP 257 in
+reStructuredText (public domain), and the first chapter of Pride and Prejudice as
+plain text (public domain).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from nodes.analysis.prose import is_whole_sentence, prose_paragraphs
 from tests.nodes.prose_oracle import assert_prose_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
-DOCUMENTS = [("design_document.md", "markdown"), ("pep-0257.rst", "rst"),
-             ("pride_and_prejudice_chapter_1.txt", "text")]
+DOCUMENTS = [("design_document.md", "markdown"), ("actorflow_readme.md", "markdown"),
+             ("pep-0257.rst", "rst"), ("pride_and_prejudice_chapter_1.txt", "text")]
 
 
 def read(name: str) -> str:
@@ -57,6 +58,12 @@ def test_markdown_links_emphasis_and_inline_code_read_as_their_words() -> None:
         "The engine runs graphs with anyio underneath, on either backend."]
 
 
+def test_a_sentence_around_a_quoted_command_is_not_prose_but_one_naming_a_function_is() -> None:
+    text = ("Run it with `actorflow run g.json --input '{}'` from the shell.\n\n"
+            "The `Runtime.start` method returns a handle to the new run.")
+    assert prose_text(text, "markdown") == "The Runtime.start method returns a handle to the new run."
+
+
 def test_a_table_of_contents_is_not_prose() -> None:
     toc = "## Contents\n\n1. [Executive Summary](#executive-summary)\n2. [API Design](#api)\n"
     text = toc + "\nThis document describes the engine and its interfaces in detail.\n"
@@ -82,6 +89,8 @@ def test_a_peps_header_is_not_prose() -> None:
     "x = f(a, b) + g(c) * 2.", "a. Get current node b.", "Oh!",
     '"My dear Mr. Bennet," replied his wife, "how can you be so tiresome!',
     "1. String literals occurring right after a simple assignment are documented.",
+    "The command line: actorflow serve | run GRAPH.json|NAME | graphs | runs.",
+    "| The engine | runs graphs | as actors on anyio. |",
 ])
 def test_fragments_are_not_whole_sentences(sentence: str) -> None:
     assert not is_whole_sentence(sentence)
