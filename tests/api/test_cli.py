@@ -135,3 +135,11 @@ def test_a_signal_cancels_the_cli_run_instead_of_leaving_it_running(
     capsys.readouterr()
     assert main(["runs", "--database-url", url, "--json"]) == 0
     assert [r["status"] for r in json.loads(capsys.readouterr().out)] == ["cancelled"]
+
+
+def test_the_database_named_in_the_log_hides_its_password() -> None:
+    from api.cli_report import redact
+
+    assert redact("postgresql://app:s3cret@db.internal:5432/flows") == (
+        "postgresql://app:***@db.internal:5432/flows")
+    assert redact("sqlite:///actorflow.db") == "sqlite:///actorflow.db"
