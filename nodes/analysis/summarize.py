@@ -85,7 +85,7 @@ def _sentence_scores(sentences: Sequence[tuple[int, int, str]]) -> list[float]:
     raw = [sum(freq[w] for w in ws) / top / max(len(ws), _MIN_WORDS) for ws in words]
     scale = max(raw, default=0.0) or 1.0
     scores = []
-    for index, ((_, position, sentence), value) in enumerate(zip(sentences, raw)):
+    for index, ((_, position, sentence), value) in enumerate(zip(sentences, raw, strict=True)):
         visible = sentence.replace(" ", "")
         letters = sum(ch.isalpha() for ch in visible) / max(len(visible), 1)
         score = value / scale * letters
