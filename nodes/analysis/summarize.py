@@ -127,13 +127,15 @@ def extractive_summary(text: str, max_chars: int) -> str:
 
     Sentences are scored by the normalized frequency of their non-stopword
     words, with a bonus for the opening sentence of the text and of each
-    paragraph and penalties for code-like sentences and fragments. Going down
-    the ranking, every sentence that still fits is kept (sentences scoring
-    under a fifth of the best are never used as filler); the kept sentences are
-    emitted in their original order (same-paragraph
-    sentences joined by a space, paragraphs by a blank line). If ``text``
-    already fits, all of its sentences are kept. Only when no single sentence
-    fits is the best one cut at a word boundary, ending with an ellipsis.
+    paragraph and penalties for code-like sentences and fragments. The text's
+    opening sentence, when it ends like one, is taken first: it usually says
+    what the text is about. Going down the ranking, every sentence that still
+    fits is kept (sentences scoring under a fifth of the best are never used as
+    filler); the kept sentences are emitted in their original order
+    (same-paragraph sentences joined by a space, paragraphs by a blank line).
+    If ``text`` already fits, all of its sentences are kept. Only when no
+    single sentence fits is the first-ranked one cut at a word boundary,
+    ending with an ellipsis.
 
     Args:
         text: the document to summarize.
@@ -157,6 +159,11 @@ def extractive_summary(text: str, max_chars: int) -> str:
     ranking = sorted(range(len(sentences)), key=lambda k: (-scores[k], k))
     fits_whole = len(_render(sentences)) <= max_chars
     floor = 0.0 if fits_whole else scores[ranking[0]] * _MIN_RELATIVE_SCORE
+    if _COMPLETE_ENDING.search(sentences[0][2]):
+        # The opening sentence states what the text is about ("This PEP documents...");
+        # a summary without it reads like a list of details. It goes first when whole.
+        ranking.remove(0)
+        ranking.insert(0, 0)
     picked: list[int] = []  # indices, kept sorted
     length = 0
     for k in ranking:

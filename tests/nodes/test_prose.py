@@ -50,6 +50,13 @@ def test_the_design_documents_first_20000_characters_summarize_without_fragments
                               "orchestration engine inspired by LangGraph")
 
 
+def test_a_summary_opens_with_the_documents_opening_sentence() -> None:
+    # PEP 257's abstract: what the PEP is about, though its words are not the commonest.
+    summary = summarize_document(read("pep-0257.rst"), 600)
+    assert summary.startswith("This PEP documents the semantics and conventions associated "
+                              "with Python docstrings.")
+
+
 def test_markdown_links_emphasis_and_inline_code_read_as_their_words() -> None:
     text = ("# Title\n\nThe **engine** runs [graphs](https://example.org/g) with `anyio` "
             "underneath, on either backend.\n\n| a | b |\n|---|---|\n| x | y |\n\n"
