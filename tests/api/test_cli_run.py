@@ -17,6 +17,8 @@ from _server import ACTORFLOW, server
 
 from tests.nodes.prose_oracle import assert_prose_summary
 
+pytestmark = pytest.mark.slow
+
 BACKENDS = ["asyncio", "trio"]
 TIMEOUT = 120  # seconds; a hung command fails the test instead of the suite
 
