@@ -43,10 +43,11 @@ _OPENING = "\"'(\u201c\u2018["
 _CLOSING = "\"')\u201d\u2019]"
 _WHOLE_END = re.compile(rf"[.!?][{re.escape(_CLOSING)}]*$")
 # "etc." ends a list, not a statement: "Pre-built workflows (review, summaries, etc.)".
-_ABBREVIATED_END = re.compile(rf"\b(etc|e\.g|i\.e|vs|cf)\.[{re.escape(_CLOSING)}]*$", re.IGNORECASE)
+_ABBREVIATED_END = re.compile(rf"\b(etc|e\.g|i\.e|vs|cf)\.[{re.escape(_CLOSING)}]*$",
+                              re.IGNORECASE)
 _LIST_MARK = re.compile(r"^(\d+|[A-Za-z])[.)]\s")  # "9. ", "a) ": numbering, not words
 
-# Signs of each markup language, counted line by line to tell them apart.
+# Signs of each markup language: the kinds of sign a text shows tell them apart.
 _MARKDOWN_SIGNS = [
     re.compile(r"^#{1,6}\s+\S", re.MULTILINE),  # ATX heading
     re.compile(r"^\s*(```|~~~)", re.MULTILINE),  # fenced code
