@@ -28,8 +28,10 @@ def build_summarization_graph(name: str = SUMMARIZATION) -> Graph:
     """The summarization graph (uses the tools registered by :mod:`nodes.tools`).
 
     Input: ``{"text": str, "max_length": 1000, "chunk_chars": 2000, "use_llm": false,
-    "max_refine_iterations": 3}`` (only ``text`` is required). Output: ``summary``
-    (at most ``max_length`` characters), ``chunks``, ``chunk_summaries``.
+    "max_refine_iterations": 3, "format": "auto"}`` (only ``text`` is required;
+    ``format`` is ``auto``, ``markdown``, ``rst`` or ``text``). Output: ``summary``
+    (at most ``max_length`` characters, whole prose sentences of the text when
+    offline), ``chunks``, ``chunk_summaries``, ``source_format``.
     """
     import nodes.tools  # noqa: F401  (registers the tools the graph names)
 
