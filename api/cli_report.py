@@ -20,7 +20,6 @@ from enum import IntEnum
 from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
-import anyio
 
 from runtime import Event, EventType, Run
 
@@ -114,32 +113,14 @@ class Progress:
 
 
 async def follow(run: Run, progress: Progress, since: int = 0) -> None:
-    """Print the run's events from ``since`` as they happen, until the run stops.
-
-    Stops when the run does (finished or waiting), whether or not the handle's
-    stream goes on across a pause: nothing in this process would answer it.
-    """
-    last_shown = since - 1
-    caught_up = anyio.Event()
-
-    async def print_events() -> None:
-        nonlocal last_shown
-        async for event in run.events(since, buffer=0):  # unbounded: printing never lags
-            progress.event(event)
-            last_shown = event.seq
-            if run.done and last_shown >= run.hub.next_seq - 1:
-                break
-        caught_up.set()
-
+    """Print the run's events from ``since`` as they happen, until the run stops here
+    (finished, or paused: nothing in this process would answer it)."""
     try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(print_events)
-            await run.wait()
-            # Stopped: every event is published; the log is complete once the printer
-            # has shown the last one (it may be further behind than the run).
-            if last_shown < run.hub.next_seq - 1:
-                await caught_up.wait()
-            tg.cancel_scope.cancel()
+        # Unbounded (printing never lags); follow=False: the stream ends when this
+        # handle stops executing, a pause included.
+        async for event in run.events(since, buffer=0, follow=False):
+            progress.event(event)
+        await run.wait()
     finally:
         progress.close()
 
