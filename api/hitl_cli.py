@@ -11,7 +11,7 @@ from typing import Any
 from runtime import ActorflowError, Runtime
 from runtime.store import open_store
 
-from .cli_report import ExitCode, Progress, follow, outcome, report
+from .cli_report import ExitCode, Progress, follow, outcome, redact, report
 from .cli_signals import cancel_on_signal
 from .settings import Settings
 
@@ -56,8 +56,11 @@ async def resume(args: argparse.Namespace, settings: Settings) -> int:
         except ActorflowError as exc:
             print(f"actorflow resume: {exc}", file=sys.stderr)
             return ExitCode.FAILED
+        progress = Progress(sys.stderr)
+        progress.log(f"run {run.id} of graph {run.graph.name!r} in "
+                     f"{redact(settings.database_url)}: answered")
         async with cancel_on_signal(run):
-            await follow(run, Progress(sys.stderr), since)
+            await follow(run, progress, since)
         return report(outcome(run), sys.stdout, sys.stderr)
 
 

@@ -107,6 +107,9 @@ def test_resume_takes_a_plain_string_answer_and_prints_what_run_prints(
     # The same document, and the same log lines, as `run` printed.
     assert set(outcome) == set(json.loads(started.stdout)) == OUTCOME_KEYS
     assert (outcome["run_id"], outcome["status"]) == (run_id, "completed")
+    # Both name the run, its graph and its database first.
+    assert started.stderr.startswith(f"run {run_id} of graph 'approval' in sqlite:///")
+    assert resumed.stderr.startswith(f"run {run_id} of graph 'approval' in sqlite:///")
     resumed_log = log_lines(resumed.stderr)
     assert resumed_log and "run_completed" in resumed_log[-1]
     assert any("node_completed approve" in line for line in resumed_log)
