@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "else the text itself (no); @file reads it from a file")
     resume.add_argument("--interrupt-id", help="which interrupt (needed when several wait)")
     resume.add_argument("--server", help="resume through a running server (http://host:port)"
-                        " instead of executing the run here")
+                        " instead of executing the run here; prints the same outcome,"
+                        " without the live log")
     history = sub.add_parser("history", help="a run's checkpoints, or its state at one")
     common(history)
     history.add_argument("run_id")
