@@ -165,7 +165,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if not isinstance(data, dict):
         print("actorflow run: --input must be a JSON object", file=sys.stderr)
         return ExitCode.USAGE
-    from runtime import ActorflowError
+    from runtime import ActorflowError, GraphError, StateError, ToolNotFoundError
 
     # Stored where --help says (the settings' database), a graph file's run too.
     try:
@@ -173,7 +173,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                                                 database_url=settings.database_url,
                                                 timeout=args.timeout),
                              backend=settings.backend))
-    except (ActorflowError, OSError, ValueError) as exc:
+    except (GraphError, ToolNotFoundError, StateError, FileNotFoundError, ValueError) as exc:
+        # The graph or the input is wrong (a run's own failure is reported, not raised).
+        print(f"actorflow run: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    except (ActorflowError, OSError) as exc:
         print(f"actorflow run: {exc}", file=sys.stderr)
         return ExitCode.FAILED
 

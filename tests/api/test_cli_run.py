@@ -222,3 +222,19 @@ def test_run_summarization_on_a_markdown_document_prints_prose_sentences(tmp_pat
     # The fragments the summarizer printed for this very text before (issue 17).
     assert "[API Design](#api-design) 9." not in summary
     assert "# Add nodes graph.add_node(" not in summary
+
+
+def test_a_wrong_graph_or_input_exits_2_before_any_run(tmp_path: Path) -> None:
+    missing = actorflow(tmp_path, "run", "nowhere.json")
+    assert missing.returncode == 2 and "nowhere.json" in missing.stderr
+    typo = dict(chain_graph("typo"))
+    typo["nodes"] = [{"name": "a", "tool": "sett", "config": {}}]
+    typo["edges"] = []
+    wrong = actorflow(tmp_path, "run", write_graph(tmp_path, typo))
+    assert wrong.returncode == 2 and "sett" in wrong.stderr and "set" in wrong.stderr
+    unknown = actorflow(tmp_path, "run", "no_such_graph")
+    assert unknown.returncode == 2 and "no graph with id or name 'no_such_graph'" in unknown.stderr
+    assert actorflow(tmp_path, "run", write_graph(tmp_path, APPROVAL),
+                     "--input", "[1]").returncode == 2
+    runs = actorflow(tmp_path, "runs", "--json")
+    assert json.loads(runs.stdout or "[]") == []
