@@ -20,7 +20,6 @@ from enum import IntEnum
 from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
-
 from runtime import Event, EventType, Run
 
 __all__ = ["EXIT_CODES_HELP", "ExitCode", "Progress", "follow", "format_event", "outcome",
