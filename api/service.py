@@ -58,11 +58,11 @@ class ApiService:
     # -- graphs ---------------------------------------------------------------------------
     async def create_graph(self, body: GraphCreate) -> GraphRecord:
         """Validate, compile and store a graph: 400 listing every problem, 409 on a name clash."""
-        problems = [] if self.settings.allow_imports else _import_problems(body)
-        if problems:
-            raise GraphValidationError(body.name, problems)
         try:
-            graph = Graph.from_json(body, registry=self.rt().registry)
+            # Untrusted unless the operator trusts every client: nothing a request names
+            # is imported (runtime.importpath says which fields name code).
+            graph = Graph.from_json(body, registry=self.rt().registry,
+                                    trusted=self.settings.allow_imports)
             compiled = graph.compile()
         except GraphValidationError:
             raise
@@ -127,14 +127,3 @@ def run_state(view: RunView) -> dict[str, Any]:
         "warnings": view.warnings, "errors": view.errors,
         "started_at": view.started_at, "completed_at": view.completed_at,
     }
-
-
-def _import_problems(body: GraphCreate) -> list[str]:
-    problems = [f"node {n.name!r}: 'fn' import paths are disabled on this server; use a "
-                f"registered tool (GET /api/v1/tools lists them)" for n in body.nodes if n.fn]
-    if body.state_schema:
-        problems.append("state_schema import paths are disabled on this server")
-    problems += [f"edge from {e.source!r}: condition_fn import paths are disabled on this "
-                 "server; use a registered condition" for e in body.edges
-                 if e.condition_fn and ":" in e.condition_fn]
-    return problems

@@ -49,8 +49,9 @@ class Settings(BaseModel):
     ws_send_timeout: float = Field(10.0, gt=0)
     #: Longest ``/runs/{id}/wait`` long-poll, in seconds.
     max_wait_seconds: float = Field(300.0, gt=0)
-    #: Allow graphs that name Python import paths (``fn``, ``condition_fn``,
-    #: ``state_schema``, reducer paths). Off: API clients could import any code.
+    #: Trust API clients with Python import paths in graphs (``fn``, ``state_schema``,
+    #: ``retry_on`` "module:qualname"): importing runs code. Off, nothing a request
+    #: names is imported (see runtime.importpath).
     allow_imports: bool = False
     #: Finished runs kept in memory (older ones are served from the database).
     keep_finished_runs: int = Field(1000, ge=0)

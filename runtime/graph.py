@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from .definition import EdgeDef, GraphDef, NodeDef, RetryDef
 from .errors import GraphValidationError
-from .importpath import import_path, load
+from .importpath import import_path, load, untrusted_problems
 from .registry import ToolRegistry
 from .registry import registry as default_registry
 from .retry import RetryPolicy
@@ -223,7 +223,7 @@ class Graph:
 
     # -- forms --------------------------------------------------------------------
     def to_definition(self) -> GraphDef:
-        nodes = [_node_def(n) for n in self.nodes.values()]
+        nodes = [_node_def(n, self.registry) for n in self.nodes.values()]
         edges = [_edge_def(e) for e in self.edges]
         reducers = {}
         for key, r in self.reducers.items():
@@ -242,8 +242,19 @@ class Graph:
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | GraphDef, *,
-                  registry: ToolRegistry | None = None) -> Graph:
-        """Build a graph from its JSON form. Raises GraphValidationError on bad shape."""
+                  registry: ToolRegistry | None = None, trusted: bool = False) -> Graph:
+        """Build a graph from its JSON form.
+
+        JSON is data: by default nothing it names is imported (tools, conditions,
+        reducers and ``retry_on`` exceptions are looked up by name). Only JSON from
+        trusted code may name Python code by "module:qualname" (``fn``,
+        ``state_schema``, ``retry_on``), and only with ``trusted=True``: importing a
+        module runs it. See :mod:`runtime.importpath`.
+
+        Raises GraphValidationError on a bad shape, or listing every import path in
+        untrusted JSON; GraphSerializationError when trusted JSON names code that does
+        not import.
+        """
         if isinstance(data, GraphDef):
             d = data
         else:
@@ -255,6 +266,12 @@ class Graph:
                     f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
                     for err in exc.errors()
                 ]) from exc
+        registry = registry or default_registry
+        if not trusted:
+            # Checked before anything is resolved: untrusted JSON never reaches an import.
+            problems = untrusted_problems(d, registry)
+            if problems:
+                raise GraphValidationError(d.name, problems)
         g = cls(d.name, description=d.description, max_steps=d.max_steps, registry=registry,
                 state_schema=load(d.state_schema, "state_schema") if d.state_schema else None)
         g.reducers = dict(d.reducers)
@@ -263,7 +280,8 @@ class Graph:
             g.add_node(
                 n.name, fn, tool=n.tool if fn is None else None, config=n.config,
                 timeout=n.timeout, concurrency=n.concurrency, writes=n.writes,
-                retry=RetryPolicy.from_dict(n.retry.model_dump()) if n.retry else None,
+                retry=RetryPolicy.from_dict(n.retry.model_dump(), registry.exceptions,
+                                            trusted=trusted) if n.retry else None,
                 on_error=n.on_error, description=n.description,
                 interrupt_before=n.interrupt_before, interrupt_after=n.interrupt_after,
             )
@@ -291,13 +309,13 @@ def _names(x: str | Iterable[str]) -> list[str]:
     return [x] if isinstance(x, str) else list(x)
 
 
-def _node_def(n: NodeSpec) -> NodeDef:
+def _node_def(n: NodeSpec, registry: ToolRegistry) -> NodeDef:
     return NodeDef(
         name=n.name,
         tool=n.tool if n.fn is None else None,
         fn=import_path(n.fn, f"node {n.name!r}") if n.fn is not None else None,
         description=n.description, config=n.config, timeout=n.timeout,
-        retry=RetryDef.model_validate(n.retry.to_dict()) if n.retry else None,
+        retry=RetryDef.model_validate(n.retry.to_dict(registry.exceptions)) if n.retry else None,
         concurrency=n.concurrency, writes=list(n.writes), on_error=n.on_error,
         interrupt_before=n.interrupt_before, interrupt_after=n.interrupt_after,
     )

@@ -1,14 +1,42 @@
-"""Objects named by "module:qualname": how graphs, retry policies and interrupt schemas
-refer to code in JSON and in checkpoints."""
+"""Code named in a graph's JSON, resolved in this one module.
+
+A graph's JSON form names code in these fields, and only these:
+
+=============================  ==============================================================
+``nodes[].fn``                 "module:qualname", imported: trusted JSON only
+``state_schema``               "module:qualname", imported: trusted JSON only
+``nodes[].retry.retry_on``     exception names: a builtin exception (``"TimeoutError"``),
+                               an actorflow error (``"NodeTimeoutError"``) or a name
+                               registered with ``registry.exception()``; "module:qualname"
+                               is imported for trusted JSON only
+``nodes[].tool``               a registered tool name, never imported
+``edges[].condition_fn``       a registered condition name, never imported
+``reducers``                   a built-in or registered reducer name, never imported
+=============================  ==============================================================
+
+Interrupt schemas (``ask(schema=Model)``) are "module:qualname" too, but only ever in
+checkpoints the runtime writes itself, never in a graph's JSON.
+
+JSON is *untrusted* unless its reader says otherwise (``Graph.from_json(...,
+trusted=True)``): importing a module runs its code, so a "module:qualname" from
+untrusted JSON is refused, listed with every other problem, before anything is
+imported. The HTTP API reads request bodies as untrusted (unless the operator sets
+``ACTORFLOW_ALLOW_IMPORTS``); the runtime reads its own store as trusted, since what is
+there was written by trusted code or checked at the API's door.
+"""
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import GraphSerializationError
 
-__all__ = ["import_path", "load"]
+if TYPE_CHECKING:
+    from .definition import GraphDef
+    from .registry import ToolRegistry
+
+__all__ = ["import_path", "load", "untrusted_problems"]
 
 
 def import_path(obj: Any, what: str) -> str:
@@ -26,7 +54,7 @@ def import_path(obj: Any, what: str) -> str:
 
 
 def load(path: str, what: str) -> Any:
-    """The object a "module:qualname" names."""
+    """The object a "module:qualname" names (imports the module: trusted input only)."""
     module, _, qual = path.partition(":")
     try:
         obj: Any = importlib.import_module(module)
@@ -35,3 +63,28 @@ def load(path: str, what: str) -> Any:
     except (ImportError, AttributeError, ValueError) as exc:
         raise GraphSerializationError(f"{what}: cannot import {path!r}: {exc}") from exc
     return obj
+
+
+def untrusted_problems(d: GraphDef, registry: ToolRegistry) -> list[str]:
+    """Every field of ``d`` that would import code, as problems (nothing is imported).
+
+    What the other code-naming fields name is looked up by name only, later, where an
+    unknown name is reported like any other mistake.
+    """
+    from .retry import known_exception
+
+    advice = ("importing code named in untrusted JSON is refused (importing runs a module); "
+              "name a registered tool instead, or pass trusted=True for JSON from trusted code")
+    problems = []
+    if d.state_schema:
+        problems.append(f"state_schema {d.state_schema!r}: {advice}")
+    for n in d.nodes:
+        if n.fn:
+            problems.append(f"node {n.name!r}: fn {n.fn!r}: {advice}")
+        for name in (n.retry.retry_on or []) if n.retry else []:
+            if known_exception(name, registry.exceptions) is None:
+                problems.append(
+                    f"node {n.name!r}: retry_on {name!r} is not a known exception name; use a "
+                    "builtin exception (e.g. 'TimeoutError', 'ConnectionError'), "
+                    "'NodeTimeoutError', or a name registered with registry.exception()")
+    return problems

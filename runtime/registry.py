@@ -1,7 +1,8 @@
-"""The tool registry: named node functions, conditions and reducers.
+"""The tool registry: named node functions, conditions, reducers and exceptions.
 
 Graphs defined in JSON name their node functions (``"tool": "extract_functions"``),
-their condition functions and their reducers; this registry resolves the names::
+their condition functions, their reducers and the exceptions a node retries on;
+this registry resolves the names::
 
     from runtime import registry
 
@@ -23,6 +24,7 @@ from .errors import ToolNotFoundError
 __all__ = ["ToolInfo", "ToolRegistry", "call_style", "registry"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+E = TypeVar("E", bound=type[BaseException])
 
 
 def call_style(fn: Callable[..., Any]) -> tuple[bool, str | None]:
@@ -78,6 +80,7 @@ class ToolRegistry:
         self._tools: dict[str, ToolInfo] = {}
         self._conditions: dict[str, Callable[..., Any]] = {}
         self._reducers: dict[str, Callable[[Any, Any], Any]] = {}
+        self._exceptions: dict[str, type[BaseException]] = {}
 
     def tool(
         self,
@@ -155,6 +158,22 @@ class ToolRegistry:
             return fn
 
         return decorate
+
+    def exception(self, cls: E, *, name: str | None = None) -> E:
+        """Register an exception class for ``retry_on`` in JSON graphs, by ``name``
+        (default: the class name). Usable as a class decorator.
+
+        JSON from untrusted clients (the HTTP API) may name only builtin exceptions,
+        actorflow's errors and these: naming a class by import path would import code.
+        """
+        if not (isinstance(cls, type) and issubclass(cls, Exception)):
+            raise TypeError(f"registry.exception takes an Exception subclass, not {cls!r}")
+        self._exceptions[name or cls.__name__] = cls
+        return cls
+
+    @property
+    def exceptions(self) -> dict[str, type[BaseException]]:
+        return dict(self._exceptions)
 
     def get(self, name: str) -> ToolInfo:
         """The tool named ``name``; raises ToolNotFoundError with close matches."""

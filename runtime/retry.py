@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import builtins
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RetryPolicy"]
+from . import errors
+
+__all__ = ["SAFE_EXCEPTIONS", "RetryPolicy", "known_exception"]
+
+Exceptions = Mapping[str, type[BaseException]]
+
+#: Exception names ``retry_on`` takes from any JSON, untrusted included: Python's
+#: builtin exceptions and actorflow's own errors, none of which needs an import.
+SAFE_EXCEPTIONS: Exceptions = {
+    name: obj for module in (builtins, errors) for name, obj in vars(module).items()
+    if isinstance(obj, type) and issubclass(obj, Exception) and not name.startswith("_")
+}
 
 
 @dataclass(frozen=True)
@@ -41,20 +54,25 @@ class RetryPolicy:
         base = min(self.max_delay, self.initial_delay * self.backoff ** (attempt - 1))
         return random.uniform(base / 2, base) if self.jitter else base
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, registered: Exceptions | None = None) -> dict[str, Any]:
+        """The JSON form; exceptions by name (``registered``: the registry's names)."""
         return {
             "max_attempts": self.max_attempts,
             "initial_delay": self.initial_delay,
             "backoff": self.backoff,
             "max_delay": self.max_delay,
             "jitter": self.jitter,
-            "retry_on": [_qualname(t) for t in self.retry_on],
+            "retry_on": [_name(t, registered or {}) for t in self.retry_on],
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RetryPolicy:
+    def from_dict(cls, d: dict[str, Any], registered: Exceptions | None = None, *,
+                  trusted: bool = True) -> RetryPolicy:
+        """From the JSON form. ``retry_on`` names are looked up in :data:`SAFE_EXCEPTIONS`,
+        then ``registered``; a "module:qualname" is imported only when ``trusted``."""
         names = d.get("retry_on")
-        retry_on = tuple(_resolve_exception(n) for n in names) if names else (Exception,)
+        retry_on = tuple(_resolve(n, registered or {}, trusted) for n in names
+                         ) if names else (Exception,)
         return cls(
             max_attempts=int(d.get("max_attempts", 3)),
             initial_delay=float(d.get("initial_delay", 0.1)),
@@ -65,16 +83,28 @@ class RetryPolicy:
         )
 
 
-def _qualname(t: type[BaseException]) -> str:
-    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}:{t.__qualname__}"
+def known_exception(name: str, registered: Exceptions) -> type[BaseException] | None:
+    """The exception ``name`` names without importing anything, if any."""
+    return SAFE_EXCEPTIONS.get(name) or registered.get(name)
 
 
-def _resolve_exception(name: str) -> type[BaseException]:
-    import builtins
+def _name(t: type[BaseException], registered: Exceptions) -> str:
+    if SAFE_EXCEPTIONS.get(t.__name__) is t:
+        return t.__name__
+    for name, cls in registered.items():
+        if cls is t:
+            return name
+    return f"{t.__module__}:{t.__qualname__}"
 
-    from .importpath import load
 
-    obj = load(name, "retry_on") if ":" in name else getattr(builtins, name, None)
+def _resolve(name: str, registered: Exceptions, trusted: bool) -> type[BaseException]:
+    obj: Any = known_exception(name, registered)
+    if obj is None and trusted and ":" in name:
+        from .importpath import load
+
+        obj = load(name, "retry_on")
     if not (isinstance(obj, type) and issubclass(obj, BaseException)):
-        raise TypeError(f"retry_on: {name!r} is not an exception type")
+        raise errors.GraphSerializationError(
+            f"retry_on: {name!r} is not a known exception type; use a builtin exception, an "
+            "actorflow error or a name registered with registry.exception()")
     return obj

@@ -199,7 +199,9 @@ class Runtime:
             if key in self._graphs:
                 return self._graphs[key], None
             if definition is not None:
-                compiled = Graph.from_json(definition, registry=self.registry).compile()
+                # The store is trusted: what is there was written by this runtime.
+                compiled = Graph.from_json(definition, registry=self.registry,
+                                           trusted=True).compile()
                 self._graphs.setdefault(compiled.name, compiled)
                 return compiled, None
             raise GraphNotFoundError(
@@ -208,7 +210,8 @@ class Runtime:
                 "/api/v1/graph/create, Runtime.save_graph, Runtime(graphs=[...]))", key=key)
         compiled = self._graphs.get(record.name)
         if compiled is None:
-            compiled = Graph.from_json(record.definition, registry=self.registry).compile()
+            compiled = Graph.from_json(record.definition, registry=self.registry,
+                                       trusted=True).compile()
             self._graphs[record.name] = compiled
         self._loaded[record.id] = self._loaded[record.name] = (compiled, record)
         return compiled, record

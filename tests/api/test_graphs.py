@@ -72,7 +72,7 @@ async def test_python_import_paths_are_refused_by_default(anyio_backend: str) ->
     async with serving(anyio_backend) as client:
         response = await client.post("/api/v1/graph/create", json=graph)
         assert response.status_code == 400
-        assert "disabled" in (await response.get_json())["error"]["details"]["problems"][0]
+        assert "importing code named in untrusted JSON is refused" in (await response.get_json())["error"]["details"]["problems"][0]
 
 
 async def test_unknown_graph_is_404_in_the_error_shape(anyio_backend: str) -> None:

@@ -456,11 +456,11 @@ def full_graph() -> Graph:
 
 def test_json_round_trip_keeps_parallel_map_join_and_per_node_options() -> None:
     data = full_graph().to_json()
-    assert Graph.from_json(json.loads(json.dumps(data))).to_json() == data
+    assert Graph.from_json(json.loads(json.dumps(data)), trusted=True).to_json() == data
 
 
 def test_json_round_trip_rebuilds_per_node_options() -> None:
-    g = Graph.from_json(full_graph().to_json())
+    g = Graph.from_json(full_graph().to_json(), trusted=True)
     left = g.nodes["left"]
     assert (left.fn, left.timeout, left.concurrency, left.writes, left.on_error) == (
         sync_step, 2.5, 3, ("out",), "fix")
@@ -474,7 +474,7 @@ def test_json_round_trip_rebuilds_per_node_options() -> None:
 
 
 def test_json_round_trip_rebuilds_graph_options() -> None:
-    g = Graph.from_json(full_graph().to_json())
+    g = Graph.from_json(full_graph().to_json(), trusted=True)
     assert g.description == "everything"
     assert g.state_schema is Schema
     assert g.max_steps == 50
@@ -482,7 +482,7 @@ def test_json_round_trip_rebuilds_graph_options() -> None:
 
 
 def test_json_round_trip_rebuilds_map_and_condition_edges() -> None:
-    g = Graph.from_json(full_graph().to_json())
+    g = Graph.from_json(full_graph().to_json(), trusted=True)
     (m,) = [e for e in g.edges if e.map_over]
     assert (m.source, m.target, m.map_over, m.item_key, m.max_concurrency) == (
         "join", "work", "items", "it", 2)
@@ -533,7 +533,8 @@ def test_lambda_reducer_cannot_be_serialized_and_names_the_key() -> None:
 
 def test_json_naming_a_function_that_does_not_import_fails_clearly() -> None:
     with pytest.raises(GraphSerializationError, match="node 'a': cannot import 'nope_module:fn'"):
-        Graph.from_json({"name": "g", "nodes": [{"name": "a", "fn": "nope_module:fn"}]})
+        Graph.from_json({"name": "g", "nodes": [{"name": "a", "fn": "nope_module:fn"}]},
+                        trusted=True)
 
 
 def test_json_with_bad_shape_lists_every_field_problem() -> None:
@@ -573,3 +574,33 @@ def test_a_fan_out_whose_branches_only_meet_at_end_has_no_join() -> None:
     g = Graph("ends").add_node("s", _nothing).add_node("a", _nothing).add_node("b", _nothing)
     g.add_edge("s", ["a", "b"]).add_edge("a", END).add_edge("b", END)
     assert g.compile().joins == {}
+
+
+def test_json_is_untrusted_by_default_every_import_path_is_listed_and_none_imported() -> None:
+    import sys
+
+    data = {"name": "g", "state_schema": "zz_never_imported:S",
+            "nodes": [{"name": "a", "fn": "zz_never_imported:f",
+                       "retry": {"retry_on": ["zz_never_imported:E", "KeyError"]}}]}
+    with pytest.raises(GraphValidationError) as info:
+        Graph.from_json(data)
+    assert [p.split(":")[0] for p in info.value.problems] == [
+        "state_schema 'zz_never_imported", "node 'a'", "node 'a'"]
+    assert "zz_never_imported" not in sys.modules
+    with pytest.raises(GraphSerializationError, match="No module named 'zz_never_imported'"):
+        Graph.from_json(data, trusted=True)  # trusted: imported (and here, missing)
+
+
+def test_retry_on_names_registered_exceptions_and_writes_them_back_by_name() -> None:
+    from runtime import ToolRegistry
+
+    class Quota(Exception):
+        pass
+
+    reg = ToolRegistry()
+    reg.exception(Quota)
+    g = Graph.from_json({"name": "g", "nodes": [
+        {"name": "a", "tool": "x", "retry": {"retry_on": ["Quota", "OSError"]}}]}, registry=reg)
+    retry = g.nodes["a"].retry
+    assert retry is not None and retry.retry_on == (Quota, OSError)
+    assert g.to_json()["nodes"][0]["retry"]["retry_on"] == ["Quota", "OSError"]

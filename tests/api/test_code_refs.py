@@ -1,0 +1,153 @@
+"""Nothing a request names is imported: every field of a graph that names code, over HTTP.
+
+A tripwire module sits on ``sys.path`` with everything a reference could want
+(a function, an exception, a schema, a reducer, a condition), so a server that
+imported it would succeed; importing it records the fact in a file. Every
+code-naming field of the graph schema names it, one field per request: each answer
+is a 400 naming the field, and the module is never imported.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _api_support import serving
+
+from runtime.definition import EdgeDef, GraphDef, NodeDef, RetryDef
+
+TRIPWIRE = "actorflow_tripwire_http"
+
+TRIPWIRE_SOURCE = '''
+import pathlib
+pathlib.Path(__file__).with_suffix(".imported").write_text("imported")
+from pydantic import BaseModel
+
+def fn(state): return {}
+def cond(state): return True
+def reduce(old, new): return new
+class Boom(Exception): pass
+class Schema(BaseModel): pass
+x = 1
+'''
+
+BASE: dict[str, Any] = {
+    "name": "refs",
+    "nodes": [{"name": "a", "tool": "set", "config": {"values": {"k": 1}}},
+              {"name": "b", "tool": "set"}],
+    "edges": [{"from": "a", "to": "b"}],
+}
+
+#: Every field of the graph schema that names code, how a request sets it to the
+#: tripwire, and what the 400 must say about it.
+CODE_FIELDS: dict[str, tuple[Any, str]] = {
+    "nodes[].fn": (lambda g: g["nodes"][0].update(fn=f"{TRIPWIRE}:fn"), "node 'a': fn"),
+    "nodes[].tool": (lambda g: g["nodes"][0].update(tool=f"{TRIPWIRE}:fn"), "unknown tool"),
+    "nodes[].retry.retry_on": (
+        lambda g: g["nodes"][0].update(retry={"retry_on": [f"{TRIPWIRE}:Boom"]}),
+        f"retry_on '{TRIPWIRE}:Boom' is not a known exception name"),
+    "state_schema": (lambda g: g.update(state_schema=f"{TRIPWIRE}:Schema"), "state_schema"),
+    "reducers": (lambda g: g.update(reducers={"k": f"{TRIPWIRE}:reduce"}), "unknown reducer"),
+    "edges[].condition_fn": (
+        lambda g: g["edges"].append({"from": "a", "to": "b", "condition_fn": f"{TRIPWIRE}:cond"}),
+        "unknown condition"),
+}
+
+#: Every other field: plain data or names of nodes, never code.
+DATA_FIELDS = {
+    GraphDef: {"name", "description", "nodes", "edges", "entry_point", "max_steps"},
+    NodeDef: {"name", "description", "config", "timeout", "retry", "concurrency", "writes",
+              "on_error", "interrupt_before", "interrupt_after"},
+    # condition: a safe expression over state data, parsed, never imported (test below)
+    EdgeDef: {"source", "target", "condition", "map", "item_key", "max_concurrency"},
+    RetryDef: {"max_attempts", "initial_delay", "backoff", "max_delay", "jitter"},
+}
+
+
+@pytest.fixture
+def tripwire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The tripwire module, importable; returns the file its import would write."""
+    (tmp_path / f"{TRIPWIRE}.py").write_text(TRIPWIRE_SOURCE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, TRIPWIRE, raising=False)
+    return tmp_path / f"{TRIPWIRE}.imported"
+
+
+def test_every_field_of_the_graph_schema_is_classified_as_code_or_data() -> None:
+    # A new field that names code must be added to CODE_FIELDS (and so to the test below).
+    code = {name.rpartition(".")[2].removesuffix("[]") for name in CODE_FIELDS}
+    for model, data in DATA_FIELDS.items():
+        fields = set(model.model_fields)
+        assert fields - data <= code, f"{model.__name__}: unclassified {fields - data - code}"
+
+
+@pytest.mark.parametrize("field", list(CODE_FIELDS))
+async def test_a_graph_naming_code_in_any_field_is_400_and_nothing_is_imported(
+        anyio_backend: str, tripwire: Path, field: str) -> None:
+    set_field, expected = CODE_FIELDS[field]
+    graph = copy.deepcopy(BASE)
+    set_field(graph)
+    async with serving(anyio_backend) as client:
+        response = await client.post("/api/v1/graph/create", json=graph)
+        body = await response.get_json()
+    assert response.status_code == 400, body
+    assert body["error"]["code"] == "invalid_graph"
+    problems = "\n".join(body["error"]["details"]["problems"])
+    assert expected in problems
+    assert "No module named" not in problems  # nothing about what is installed
+    assert TRIPWIRE not in sys.modules
+    assert not tripwire.exists()
+
+
+async def test_a_condition_expression_naming_a_module_is_data_and_imports_nothing(
+        anyio_backend: str, tripwire: Path) -> None:
+    graph = copy.deepcopy(BASE)
+    graph["edges"] = [{"from": "a", "to": "b", "condition": f"{TRIPWIRE}.x > 0"}]
+    async with serving(anyio_backend) as client:
+        created = await (await client.post("/api/v1/graph/create", json=graph)).get_json()
+        started = await client.post("/api/v1/graph/run", json={
+            "graph_id": created["graph_id"], "initial_state": {TRIPWIRE: {"x": 1}}})
+        run_id = (await started.get_json())["run_id"]
+        done = await (await client.get(f"/api/v1/runs/{run_id}/wait?timeout=10")).get_json()
+    assert done["status"] == "completed"
+    assert TRIPWIRE not in sys.modules
+    assert not tripwire.exists()
+
+
+async def test_retry_on_naming_a_module_that_runs_code_on_import_is_refused_unimported(
+        anyio_backend: str) -> None:
+    # The security probe's payloads: lib2to3.__main__ made the server process exit and
+    # "this" printed the Zen of Python, both on import.
+    graph = copy.deepcopy(BASE)
+    graph["nodes"][0]["retry"] = {"retry_on": ["this:x", "lib2to3.__main__:x"]}
+    before = {"this", "lib2to3.__main__"} & set(sys.modules)
+    async with serving(anyio_backend) as client:
+        response = await client.post("/api/v1/graph/create", json=graph)
+        body = await response.get_json()
+    assert response.status_code == 400
+    assert len(body["error"]["details"]["problems"]) == 2
+    assert {"this", "lib2to3.__main__"} & set(sys.modules) == before
+
+
+async def test_retry_on_takes_builtin_actorflow_and_registered_exception_names(
+        anyio_backend: str) -> None:
+    from runtime import registry
+
+    class QuotaExceeded(Exception):
+        pass
+
+    registry.exception(QuotaExceeded, name="QuotaExceeded_test_code_refs")
+    graph = copy.deepcopy(BASE)
+    graph["nodes"][0]["retry"] = {
+        "retry_on": ["TimeoutError", "NodeTimeoutError", "QuotaExceeded_test_code_refs"]}
+    async with serving(anyio_backend) as client:
+        created = await client.post("/api/v1/graph/create", json=graph)
+        assert created.status_code == 201, await created.get_json()
+        graph_id = (await created.get_json())["graph_id"]
+        stored = await (await client.get(f"/api/v1/graph/{graph_id}")).get_json()
+    # Stored by name, so reading it back imports nothing either.
+    assert stored["nodes"][0]["retry"]["retry_on"] == [
+        "TimeoutError", "NodeTimeoutError", "QuotaExceeded_test_code_refs"]
