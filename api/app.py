@@ -25,7 +25,7 @@ from .docs import docs
 from .errors import install_error_handlers
 from .examples import save_examples
 from .metrics import Metrics, ObservedStore
-from .openapi import DocsOpenAPIProvider
+from .params import BoundedOpenAPIProvider, install_converters
 from .routes import register_routes
 from .runtime_errors import install_runtime_errors
 from .service import ApiService
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                                description="Workflow graphs as actor runs: REST API and "
                                "WebSocket live logs"),
                 swagger_ui_path=None, redoc_ui_path=None, scalar_ui_path=None,
-                openapi_provider_class=DocsOpenAPIProvider)
+                openapi_provider_class=BoundedOpenAPIProvider)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the seed's field order
     service = ApiService(settings)
     metrics = Metrics(lambda: service.runtime)
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.extensions[METRICS_KEY] = metrics
     install_error_handlers(app)
     install_runtime_errors(app)
+    install_converters(app)  # before any route: rules bind their converters when added
     register_routes(app)
     app.register_blueprint(docs)
 

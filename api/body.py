@@ -6,11 +6,19 @@ that is not ``application/json``, 400 ``malformed_json`` (with line and column)
 for JSON that does not parse, 400 ``validation_error`` (with field paths) for JSON
 that does not fit the model, and 413 (raised by Quart) above the size limit. It
 still registers the model with quart-schema, so OpenAPI documents the body.
+
+Before any model sees it, the JSON must keep the bounds every handler and store can
+hold (400 ``json_limit`` above them): nesting at most ``MAX_JSON_DEPTH`` levels,
+integers of at most ``runtime.portable.MAX_INT_DIGITS`` digits, numbers within a
+double's range; and the one rule of :mod:`runtime.portable` (400
+``validation_error`` with the path): no NUL or lone surrogate in any text, no NaN or
+Infinity. Query strings keep that rule too (``parse_query``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -20,9 +28,15 @@ from quart import request
 from quart_schema import DataSource
 from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
 
+from runtime import portable
+
 from .errors import ApiError, validation_details
 
-__all__ = ["json_body", "parse_query"]
+__all__ = ["MAX_JSON_DEPTH", "json_body", "parse_query", "text_error"]
+
+#: Deepest nesting of arrays and objects in a request body. Far above what a graph or
+#: a state needs, far below where parsing and serializing recurse out of stack.
+MAX_JSON_DEPTH = 64
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[..., Awaitable[Any]]
@@ -60,12 +74,60 @@ async def _read_json() -> Any:
     if not body:
         raise ApiError(400, "malformed_json", "the request body is empty; send a JSON object")
     try:
-        return json.loads(body)
+        value = json.loads(body, parse_constant=_no_constant, parse_int=_bounded_int,
+                           parse_float=_finite_float)
     except UnicodeDecodeError as exc:
         raise ApiError(400, "malformed_json", "the request body is not UTF-8 text") from exc
     except json.JSONDecodeError as exc:
         raise ApiError(400, "malformed_json", f"the request body is not valid JSON: {exc.msg}",
                        {"line": exc.lineno, "column": exc.colno}) from exc
+    except RecursionError as exc:  # the parser recursed out of stack: far too deep
+        raise _too_deep("(body)") from exc
+    found = portable.problem(value, max_depth=MAX_JSON_DEPTH)
+    if found is not None:
+        if found.kind == "too_deep":
+            raise _too_deep(found.path)
+        raise ApiError(400, "validation_error", f"the request body holds a value no store "
+                       f"keeps: {found.path} {found.message}",
+                       [{"path": found.path, "message": found.message, "type": found.kind}])
+    return value
+
+
+def _no_constant(token: str) -> Any:
+    raise ApiError(400, "malformed_json", f"the request body is not valid JSON: {token} is "
+                   "not a JSON number; send a finite number or null", {"token": token})
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > portable.MAX_INT_DIGITS:
+        raise ApiError(400, "json_limit", f"the request body holds an integer of "
+                       f"{len(text.lstrip('-'))} digits; at most {portable.MAX_INT_DIGITS} "
+                       "are accepted", {"limit": portable.MAX_INT_DIGITS, "what": "int_digits"})
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ApiError(400, "json_limit", f"the request body holds the number {text[:40]}, "
+                       "beyond the range of a double (about 1.8e308)",
+                       {"limit": 1.7976931348623157e308, "what": "float_range"})
+    return value
+
+
+def _too_deep(path: str) -> ApiError:
+    return ApiError(400, "json_limit", f"the request body is nested more than "
+                    f"{MAX_JSON_DEPTH} levels deep (at {path}); flatten it",
+                    {"limit": MAX_JSON_DEPTH, "what": "depth", "path": path})
+
+
+def text_error(where: str, text: str) -> ApiError | None:
+    """400 if ``text`` (a path or query parameter) breaks the one rule for text."""
+    bad = portable.text_problem(text)
+    if bad is None:
+        return None
+    return ApiError(400, "validation_error", f"{where} {bad[0]}",
+                    [{"path": where, "message": bad[0], "type": bad[1]}])
 
 
 def parse_query(model: type[M]) -> M:
@@ -73,6 +135,10 @@ def parse_query(model: type[M]) -> M:
     values: dict[str, Any] = {}
     for key in request.args:
         items = request.args.getlist(key)
+        for item in (key, *items):
+            error = text_error(f"query.{portable.shown(key)}", item)
+            if error is not None:
+                raise error
         values[key] = items if len(items) > 1 else items[0]
     try:
         return model.model_validate(values)

@@ -85,8 +85,10 @@ def install_error_handlers(app: Quart) -> None:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             message = f"request body is larger than the limit of {limit} bytes"
             details = {"limit_bytes": limit}
-        response = error_response(status, _HTTP_CODES.get(status, "http_error"),
-                                  message, details)
+        # A converter's BadParameter (api.params) brings its own code and details.
+        code = getattr(exc, "api_code", None) or _HTTP_CODES.get(status, "http_error")
+        details = getattr(exc, "details", details)
+        response = error_response(status, code, message, details)
         if status == 405 and details:
             response.headers["Allow"] = ", ".join(details["allowed"])
         if status == 413:

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runtime.definition import MAX_COUNT
+
 __all__ = [
     "ForkIn",
     "ForkOut",
@@ -69,7 +71,7 @@ class ForkIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    step: int | None = Field(None, ge=0)
+    step: int | None = Field(None, ge=0, le=MAX_COUNT)
     values: dict[str, Any] | None = None
 
 
@@ -78,7 +80,7 @@ class ReplayIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    step: int | None = Field(None, ge=0)
+    step: int | None = Field(None, ge=0, le=MAX_COUNT)
 
 
 class ForkOut(BaseModel):

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from runtime.definition import GraphDef
+from runtime.definition import MAX_COUNT, MAX_SECONDS, GraphDef
 
 __all__ = [
     "CheckpointOut",
@@ -78,9 +78,9 @@ class RunCreate(BaseModel):
     graph_id: str = Field(min_length=1, description="a graph id, or a graph name")
     initial_state: dict[str, Any] = Field(default_factory=dict,
                                           description="becomes the run's state data")
-    timeout: float | None = Field(None, gt=0, le=7 * 24 * 3600,
+    timeout: float | None = Field(None, gt=0, le=MAX_SECONDS,
                                   description="seconds before the run fails")
-    max_steps: int | None = Field(None, ge=1)
+    max_steps: int | None = Field(None, ge=1, le=MAX_COUNT)
     config: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -158,7 +158,7 @@ class PageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(50, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_COUNT)
 
 
 class RunsQuery(PageQuery):
@@ -174,20 +174,21 @@ class RunDetailQuery(BaseModel):
 
     logs_limit: int = Field(100, ge=1, le=1000, description="log rows per page (or `limit`)",
                             validation_alias=AliasChoices("logs_limit", "limit"))
-    logs_offset: int = Field(0, ge=0, description="log rows to skip (or `offset`)",
+    logs_offset: int = Field(0, ge=0, le=MAX_COUNT, description="log rows to skip (or `offset`)",
                              validation_alias=AliasChoices("logs_offset", "offset"))
 
 
 class WaitQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    timeout: float = Field(30.0, ge=0)
+    timeout: float = Field(30.0, ge=0, le=MAX_SECONDS,
+                           description="seconds; the server caps it (max_wait_seconds)")
 
 
 class WsQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    since: int = Field(0, ge=0)
+    since: int = Field(0, ge=0, le=MAX_COUNT)
 
 
 class CheckpointOut(BaseModel):

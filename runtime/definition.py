@@ -22,16 +22,23 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["EdgeDef", "GraphDef", "NodeDef", "RetryDef"]
+__all__ = ["MAX_COUNT", "MAX_SECONDS", "EdgeDef", "GraphDef", "NodeDef", "RetryDef"]
+
+#: The largest step, sequence number, offset or count accepted anywhere: what both
+#: stores hold in their INTEGER columns (32-bit signed on PostgreSQL).
+MAX_COUNT = 2**31 - 1
+#: The longest timeout or delay accepted, in seconds (a week).
+MAX_SECONDS = 7 * 24 * 3600.0
 
 
 class RetryDef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_attempts: int = Field(3, ge=1, le=100)
-    initial_delay: float = Field(0.1, ge=0)
-    backoff: float = Field(2.0, ge=1)
-    max_delay: float = Field(10.0, ge=0)
+    initial_delay: float = Field(0.1, ge=0, le=MAX_SECONDS)
+    # backoff ** 99 must stay a float: 100 ** 99 does, 1e300 ** 2 overflows.
+    backoff: float = Field(2.0, ge=1, le=100)
+    max_delay: float = Field(10.0, ge=0, le=MAX_SECONDS)
     jitter: bool = True
     retry_on: list[str] | None = None
 
@@ -46,9 +53,9 @@ class NodeDef(BaseModel):
     fn: str | None = None
     description: str = ""
     config: dict[str, Any] = Field(default_factory=dict)
-    timeout: float | None = Field(None, gt=0)
+    timeout: float | None = Field(None, gt=0, le=MAX_SECONDS)
     retry: RetryDef | None = None
-    concurrency: int | None = Field(None, ge=1)
+    concurrency: int | None = Field(None, ge=1, le=MAX_COUNT)
     writes: list[str] = Field(default_factory=list)
     on_error: str | None = None
     interrupt_before: bool = False
@@ -66,7 +73,7 @@ class EdgeDef(BaseModel):
     condition_fn: str | None = None
     map: str | None = None
     item_key: str = "item"
-    max_concurrency: int | None = Field(None, ge=1)
+    max_concurrency: int | None = Field(None, ge=1, le=MAX_COUNT)
 
     @field_validator("source", "target")
     @classmethod
@@ -88,4 +95,4 @@ class GraphDef(BaseModel):
     entry_point: str | None = None
     reducers: dict[str, str] = Field(default_factory=dict)
     state_schema: str | None = None
-    max_steps: int | None = Field(None, ge=1)
+    max_steps: int | None = Field(None, ge=1, le=MAX_COUNT)

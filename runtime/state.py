@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
+from . import portable
 from .errors import GraphError, InputValidationError, StateError, StateValidationError
 
 __all__ = ["REDUCERS", "Reducer", "StateUpdate", "WorkflowState", "check_json", "resolve_reducer",
@@ -152,17 +153,35 @@ def resolve_reducer(spec: str | Reducer, conditions: Mapping[str, Reducer] | Non
 
 
 def check_json(values: dict[str, Any], node: str, run_id: str | None) -> None:
-    """Refuse data a durable store could not write, naming the key (and the node)."""
+    """Refuse data a durable store could not write, or would not give back as written
+    (:mod:`runtime.portable`: the same rule on every store), naming the key and node."""
     for key, value in values.items():
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError) as exc:
+        found = _unstorable(key, value)
+        if found is not None:
             who = "the run's input" if node == "input" else f"node {node!r}"
+            where, what = found
             raise StateValidationError(
-                f"{who} wrote data.{key} that cannot be stored as JSON ({exc}); "
-                "write plain JSON values (dict, list, str, int, float, bool, None)",
-                node=None if node == "input" else node, path=key, run_id=run_id,
-            ) from exc
+                f"{who} wrote {where}: it {what}", node=None if node == "input" else node,
+                path=key, run_id=run_id)
+
+
+def _unstorable(key: str, value: Any) -> tuple[str, str] | None:
+    """(where, what is wrong) when ``data[key] = value`` cannot be stored as is."""
+    bad_key = portable.text_problem(key)
+    if bad_key is not None:
+        return "a data key", bad_key[0]
+    try:
+        found = portable.check_encoded(_strict_json(value), value)
+    except (TypeError, ValueError) as exc:
+        return f"data.{key}", (f"cannot be stored as JSON ({exc}); write plain JSON values "
+                               "(dict, list, str, int, float, bool, None)")
+    if found is None:
+        return None
+    return f"data.{key}" + ("" if found.path == "(value)" else f".{found.path}"), found.message
+
+
+#: json.dumps with non-default arguments builds an encoder per call: build it once.
+_strict_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 
 def apply_values(data: dict[str, Any], values: Mapping[str, Any],

@@ -65,7 +65,7 @@ async def resume(run_id: str, data: ResumeIn) -> Response:
 
 
 # "string:" spelled out: quart-schema's path regex would swallow "<run_id>/history/<int:"
-@hitl.get("/api/v1/runs/<string:run_id>/history/<int:step>")
+@hitl.get("/api/v1/runs/<string:run_id>/history/<index:step>")
 @tag(["time travel"])
 @document_response(StepStateOut)
 @document_response(ErrorBody, 404)

@@ -2,8 +2,9 @@
 
 Close codes: 1000 the run ended (after ``complete``); 1012 the server is restarting
 (after ``released``: reconnect with ``?since``); 1013 the client fell behind (after
-an ``error`` with ``code: "lagged"`` and ``resume_from``); 4400 bad query string;
-4404 no such run; 1011 server error.
+an ``error`` with ``code: "lagged"`` and ``resume_from``); 4400 bad query string
+(``since`` must be an integer from 0 to ``MAX_COUNT``, 2147483647; the reason says
+what is wrong); 4404 no such run; 1011 server error.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from quart import Blueprint, websocket
 
 from runtime import Event, RunNotFoundError
+from runtime.definition import MAX_COUNT
 
 from ..current import metrics, service
 from ..feed import Dropped, Feed, FeedEnd
@@ -41,7 +43,8 @@ async def run_feed(run_id: str) -> None:
     try:
         since = WsQuery.model_validate(dict(websocket.args)).since
     except ValidationError:
-        await websocket.close(4400, "since must be a non-negative integer")
+        # A close reason holds at most 123 bytes: the rule, not the (maybe huge) value.
+        await websocket.close(4400, f"since must be an integer from 0 to {MAX_COUNT}")
         return
     if svc.runtime is None:
         await websocket.close(1013, "the server is not ready")

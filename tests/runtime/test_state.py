@@ -272,3 +272,30 @@ async def test_schema_is_checked_on_every_write_not_only_at_the_end() -> None:
     cause = failure_cause(info)
     assert isinstance(cause, StateValidationError)
     assert (cause.node, cause.path) == ("n0", "code")
+
+
+# --- the one rule for stored values (runtime.portable) -----------------------------------
+
+
+@pytest.mark.parametrize("value,words", [
+    ({"x": float("nan")}, "data.x: it cannot be stored as JSON"),
+    ({"x": ["ok", {"y": "a\x00b"}]}, "data.x.1.y: it contains a NUL character"),
+    ({"x": "\ud800"}, "data.x: it contains a lone surrogate (\\ud800)"),
+    ({"bad\x00key": 1}, "a data key: it contains a NUL character"),
+])
+async def test_a_durable_run_refuses_values_a_store_would_not_keep_naming_the_path(
+        tmp_path: Any, value: dict[str, Any], words: str) -> None:
+    # Before: NaN came back as null from SQLite and NUL or a surrogate was stored there,
+    # while PostgreSQL refused all three with its own internals in the error.
+    async with Runtime(f"sqlite:///{tmp_path / 'rule.db'}") as rt:
+        run = await rt.start(chain_of(returning(value)).compile())
+        with pytest.raises(RunFailed) as info:
+            await run.result()
+    cause = failure_cause(info)
+    assert isinstance(cause, StateValidationError)
+    assert f"node 'n0' wrote {words}" in str(cause)
+
+
+async def test_a_memory_run_keeps_any_python_value() -> None:
+    # Nothing is stored, so nothing is refused: the rule is about what stores keep.
+    assert (await run_graph(chain_of(returning({"x": float("inf")})))).data["x"] == float("inf")
