@@ -20,6 +20,7 @@ from quart_schema import Info, QuartSchema
 
 from runtime import Runtime, Store, open_store
 
+from .body import read_whole_body
 from .current import METRICS_KEY, SERVICE_KEY
 from .docs import docs
 from .errors import install_error_handlers
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.extensions[METRICS_KEY] = metrics
     install_error_handlers(app)
     install_runtime_errors(app)
+    app.before_request(read_whole_body)
     install_converters(app)  # before any route: rules bind their converters when added
     register_routes(app)
     app.register_blueprint(docs)

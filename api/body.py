@@ -32,7 +32,7 @@ from runtime import portable
 
 from .errors import ApiError, validation_details
 
-__all__ = ["MAX_JSON_DEPTH", "json_body", "parse_query", "text_error"]
+__all__ = ["MAX_JSON_DEPTH", "json_body", "parse_query", "read_whole_body", "text_error"]
 
 #: Deepest nesting of arrays and objects in a request body. Far above what a graph or
 #: a state needs, far below where parsing and serializing recurse out of stack.
@@ -128,6 +128,19 @@ def text_error(where: str, text: str) -> ApiError | None:
         return None
     return ApiError(400, "validation_error", f"{where} {bad[0]}",
                     [{"path": where, "message": bad[0], "type": bad[1]}])
+
+
+async def read_whole_body() -> None:
+    """Read each request's body (within the size limit, else 413) before it is answered.
+
+    A route that takes no body may still be sent one. Left unread, Hypercorn's trio
+    worker waits for it to be consumed, and the next request on that keep-alive
+    connection hangs (schemathesis found it). Run as a ``before_request`` hook; a
+    handler that wants the body gets it from Quart's cache.
+    """
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if request.content_length or chunked:
+        await request.get_data()
 
 
 def parse_query(model: type[M]) -> M:

@@ -16,13 +16,18 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Quart
+from quart_schema.validation import (
+    QUART_SCHEMA_QUERYSTRING_ATTRIBUTE,
+    QUART_SCHEMA_REQUEST_ATTRIBUTE,
+)
 from werkzeug.exceptions import BadRequest
-from werkzeug.routing import BaseConverter, IntegerConverter, UnicodeConverter
+from werkzeug.routing import BaseConverter, IntegerConverter, Rule, UnicodeConverter
 
 from runtime import portable
 from runtime.definition import MAX_COUNT
 
 from .openapi import DocsOpenAPIProvider
+from .schemas import ErrorBody
 
 __all__ = ["BadParameter", "BoundedOpenAPIProvider", "Index", "Text", "install_converters"]
 
@@ -61,14 +66,34 @@ class Index(IntegerConverter):
     def to_python(self, value: str) -> int:
         digits = value.lstrip("-")
         if value.startswith("-") or len(digits) > len(str(MAX_COUNT)) or int(digits) > MAX_COUNT:
-            raise BadParameter("path parameter step", "path.step", f"must be an integer from 0 to {MAX_COUNT}, not "
-                               f"{value[:30]}{'...' if len(value) > 30 else ''}", "out_of_range")
+            shown = f"{value[:30]}{'...' if len(value) > 30 else ''}"
+            raise BadParameter("path parameter step", "path.step",
+                               f"must be an integer from 0 to {MAX_COUNT}, not {shown}",
+                               "out_of_range")
         return int(digits)
 
 
 class BoundedOpenAPIProvider(DocsOpenAPIProvider):
-    """The docs' provider (prose in Markdown), documenting integer path parameters with
-    their bounds too."""
+    """The docs' provider (prose in Markdown), also documenting what the door does on
+    every route: integer path parameters with their bounds, and the errors the door
+    itself answers (400 for a bad parameter or body, 413 and 415 for a body) in the
+    one error shape."""
+
+    def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
+        paths, components = super().build_paths(rule)
+        func = self._app.view_functions[rule.endpoint]
+        body = getattr(func, QUART_SCHEMA_REQUEST_ATTRIBUTE, None) is not None
+        query = getattr(func, QUART_SCHEMA_QUERYSTRING_ATTRIBUTE, None) is not None
+        statuses = [400, 413, 415] if body else [400] if query or rule.arguments else []
+        if statuses:
+            error, error_components = self.build_response_object(ErrorBody, None)
+            components.update(error_components)
+            for operations in paths.values():
+                for operation in operations.values():
+                    responses = operation["responses"] = dict(operation["responses"])
+                    for status in statuses:
+                        responses.setdefault(status, error)
+        return paths, components
 
     def build_path_parameter(self, name: str, converter: BaseConverter) -> dict[str, Any]:
         parameter = super().build_path_parameter(name, converter)

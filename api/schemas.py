@@ -14,6 +14,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from runtime.definition import MAX_COUNT, MAX_SECONDS, GraphDef
 
 __all__ = [
+    "CancelOut",
     "CheckpointOut",
     "ErrorBody",
     "FailureOut",
@@ -82,6 +83,11 @@ class RunCreate(BaseModel):
                                   description="seconds before the run fails")
     max_steps: int | None = Field(None, ge=1, le=MAX_COUNT)
     config: dict[str, Any] = Field(default_factory=dict)
+
+
+class CancelOut(BaseModel):
+    run_id: str
+    status: str = Field(description="cancelling (it runs here), or the status it now has")
 
 
 class RunAccepted(BaseModel):

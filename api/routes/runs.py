@@ -12,6 +12,7 @@ from runtime.store.base import RunRecord
 from ..body import json_body, parse_query
 from ..current import service
 from ..schemas import (
+    CancelOut,
     CheckpointOut,
     ErrorBody,
     FailureOut,
@@ -102,6 +103,7 @@ async def get_run(run_id: str) -> Response:
 
 @runs.post("/api/v1/runs/<run_id>/cancel")
 @tag(["runs"])
+@document_response(CancelOut, 202)
 @document_response(ErrorBody, 404)
 @document_response(ErrorBody, 409)
 async def cancel_run(run_id: str) -> tuple[dict[str, Any], int]:

@@ -150,3 +150,22 @@ async def test_text_rule_holds_for_path_and_query_parameters(anyio_backend: str,
             answer = await response.get_json()
             assert response.status_code == 400, (url, answer)
             assert answer["error"]["details"][0]["type"] == "nul_character"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_body_sent_to_a_route_that_takes_none_leaves_the_connection_usable(
+        backend: str, tmp_path: Path) -> None:
+    # Found by schemathesis: on trio, Hypercorn waited for the unread body and the next
+    # request on the same keep-alive connection hung.
+    import httpx
+    from _server import server, sqlite_url
+
+    with server(backend, sqlite_url(tmp_path), tmp_path) as srv, \
+            httpx.Client(base_url=srv.url, timeout=10) as client:
+        for method, url in [("GET", "/api/v1/runs"), ("DELETE", "/api/v1/graph/create"),
+                            ("POST", "/api/v1/runs/nope/cancel")]:
+            for body in ({"unread": 1}, {"unread": "x" * 100_000}):
+                sent = client.request(method, url, json=body)
+                assert sent.status_code in (200, 404, 405)
+                assert client.get("/health").status_code == 200  # same connection
