@@ -10,6 +10,7 @@ is a 400 naming the field, and the module is never imported.
 from __future__ import annotations
 
 import copy
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -151,3 +152,31 @@ async def test_retry_on_takes_builtin_actorflow_and_registered_exception_names(
     # Stored by name, so reading it back imports nothing either.
     assert stored["nodes"][0]["retry"]["retry_on"] == [
         "TimeoutError", "NodeTimeoutError", "QuotaExceeded_test_code_refs"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_real_server_imports_nothing_a_client_names_and_keeps_serving(
+        backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The probe's failure was a process exit (lib2to3.__main__ on asyncio): so a real
+    # `actorflow serve`, with the tripwire importable from its PYTHONPATH.
+    import httpx
+    from _server import server, sqlite_url
+
+    (tmp_path / f"{TRIPWIRE}.py").write_text(TRIPWIRE_SOURCE)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    with server(backend, sqlite_url(tmp_path), tmp_path) as srv:
+        for field, (set_field, expected) in CODE_FIELDS.items():
+            graph = copy.deepcopy(BASE)
+            set_field(graph)
+            answer = httpx.post(f"{srv.url}/api/v1/graph/create", json=graph, timeout=10)
+            assert answer.status_code == 400, (field, answer.text)
+            assert expected in answer.text
+        graph = copy.deepcopy(BASE)
+        graph["nodes"][0]["retry"] = {"retry_on": ["lib2to3.__main__:x", "this:x"]}
+        assert httpx.post(f"{srv.url}/api/v1/graph/create", json=graph,
+                          timeout=10).status_code == 400
+        assert httpx.get(f"{srv.url}/health", timeout=10).status_code == 200
+        assert "The Zen of Python" not in srv.log()
+    assert not (tmp_path / f"{TRIPWIRE}.imported").exists()
