@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from .errors import ExpressionError, GraphError, GraphValidationError, ToolNotFoundError
 from .expressions import Expression, compile_expression
 from .graph import END, EdgeSpec, Graph, NodeSpec
+from . import portable
 from .registry import call_style
 from .retry import RetryPolicy
 from .state import Reducer, WorkflowState, resolve_reducer
@@ -93,6 +94,7 @@ class CompiledGraph:
             if node is not None:
                 nodes[spec.name] = node
         _check_names(graph, problems)
+        _check_storable_names(graph, problems)
         reducers: dict[str, Reducer] = {}
         for key, r in graph.reducers.items():
             try:
@@ -284,6 +286,14 @@ def _compile_node(graph: Graph, spec: NodeSpec, problems: list[str]) -> Compiled
         on_error=spec.on_error, writes=writes, interrupt_before=spec.interrupt_before,
         interrupt_after=spec.interrupt_after,
     )
+
+
+def _check_storable_names(graph: Graph, problems: list[str]) -> None:
+    """Names no store keeps as given (runtime.portable: the same rule on every store)."""
+    for what, name in [("graph name", graph.name), *(("node name", n) for n in graph.nodes)]:
+        bad = portable.text_problem(name)
+        if bad is not None:
+            problems.append(f"{what} '{portable.shown(name)}' {bad[0]}")
 
 
 def _check_names(graph: Graph, problems: list[str]) -> None:

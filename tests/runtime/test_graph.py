@@ -604,3 +604,12 @@ def test_retry_on_names_registered_exceptions_and_writes_them_back_by_name() -> 
     retry = g.nodes["a"].retry
     assert retry is not None and retry.retry_on == (Quota, OSError)
     assert g.to_json()["nodes"][0]["retry"]["retry_on"] == ["Quota", "OSError"]
+
+
+@pytest.mark.parametrize("graph_name,node_name", [("g\x00", "a"), ("g", "a\ud800")])
+def test_names_no_store_keeps_are_compile_problems(graph_name: str, node_name: str) -> None:
+    g = Graph(graph_name)
+    g.add_node(node_name, tool="delay")
+    with pytest.raises(GraphValidationError) as info:
+        g.compile()
+    assert any("name" in p and ("NUL" in p or "surrogate" in p) for p in info.value.problems)
