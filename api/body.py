@@ -116,8 +116,9 @@ def _finite_float(text: str) -> float:
 
 
 def _too_deep(path: str) -> ApiError:
+    shown = path if len(path) <= 80 else f"{path[:80]}..."
     return ApiError(400, "json_limit", f"the request body is nested more than "
-                    f"{MAX_JSON_DEPTH} levels deep (at {path}); flatten it",
+                    f"{MAX_JSON_DEPTH} levels deep (at {shown}); flatten it",
                     {"limit": MAX_JSON_DEPTH, "what": "depth", "path": path})
 
 
