@@ -130,15 +130,18 @@ async def test_nul_and_lone_surrogates_are_400_naming_the_path(
         started = await client.post("/api/v1/graph/run", json={"graph_id": graph_id})
         run_id = (await started.get_json())["run_id"]
         await client.get(f"/api/v1/runs/{run_id}/wait?timeout=10")
+        before = [await (await client.get(f"/api/v1/{what}")).get_json()
+                  for what in ("graphs", "runs", f"runs/{run_id}/history")]
         body = (template % char).replace("GRAPH", graph_id)
         status, answer = await _post(client, url.replace("RUN", run_id), body)
-        graphs = await (await client.get("/api/v1/graphs")).get_json()
+        after = [await (await client.get(f"/api/v1/{what}")).get_json()
+                 for what in ("graphs", "runs", f"runs/{run_id}/history")]
     assert status == 400, answer
     error = answer["error"]
     assert error["code"] == "validation_error"
     assert error["details"][0]["type"] == kind
     assert error["details"][0]["path"].startswith(path)
-    assert len(graphs["items"]) == 3  # the two examples and this test's: nothing stored
+    assert after == before  # no graph, run or checkpoint stored
 
 
 async def test_text_rule_holds_for_path_and_query_parameters(anyio_backend: str,
