@@ -133,3 +133,26 @@ async def test_openapi_documents_every_numeric_bound(anyio_backend: str) -> None
     request_models = {"GraphCreate", "RunCreate", "ForkIn", "ReplayIn", "RetryDef", "NodeDef",
                       "EdgeDef"}
     assert [u for u in unbounded if u.split(".")[0] in request_models] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_real_websocket_with_since_past_the_bound_closes_4400_with_the_rule(
+        backend: str, tmp_path: Path) -> None:
+    import httpx
+    from _server import server, sqlite_url
+    from httpx_ws import WebSocketDisconnect, connect_ws
+
+    with server(backend, sqlite_url(tmp_path), tmp_path) as srv, \
+            httpx.Client(timeout=10) as client:
+        graph = client.post(f"{srv.url}/api/v1/graph/create", json=SEED_CREATE).json()
+        run = client.post(f"{srv.url}/api/v1/graph/run",
+                          json={"graph_id": graph["graph_id"]}).json()
+        client.get(f"{srv.url}/api/v1/runs/{run['run_id']}/wait", params={"timeout": 10})
+        for since in (HUGE, "9" * 5000):
+            # Before: SQLite's OverflowError reading events past 2**63 closed with 1011.
+            url = f"{srv.ws_url}/api/v1/graph/ws/{run['run_id']}?since={since}"
+            with pytest.raises(WebSocketDisconnect) as caught, connect_ws(url, client) as ws:
+                ws.receive_text(timeout=10)
+            assert caught.value.code == 4400
+            assert caught.value.reason == f"since must be an integer from 0 to {MAX_COUNT}"
