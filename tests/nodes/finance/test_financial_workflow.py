@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import pytest
 
 from nodes.finance.cache import CachedProvider
@@ -17,7 +18,8 @@ from nodes.llm import CachingProvider
 from nodes.llm import OfflineProvider as OfflineLLM
 from nodes.llm_node import use_provider
 from nodes.workflows import build_financial_analysis_graph, financial_analysis_json
-from runtime import Event, EventType, Graph, Runtime, WorkflowState
+from runtime import Event, EventType, Graph, Runtime, ToolRegistry, WorkflowState
+from runtime import registry as default_registry
 from tests.nodes.finance.finance_fake_servers import FINNHUB_KEY, FakeFinnhub
 from tests.nodes.llm.llm_fake_servers import FAST_RETRY, FakeOpenAI, make_provider, serving
 
@@ -83,10 +85,37 @@ async def test_the_four_analysts_run_as_one_parallel_fan_out_joined_by_the_repor
     report = next(e.seq for e in events
                   if e.type is EventType.NODE_STARTED and e.node == "generate_report")
     assert len(started) == len(done) == 4
-    assert max(started) < min(done)  # all four were running at once
     assert max(done) < report        # the report waited for all of them
     logs = [e.data["message"] for e in events if e.type is EventType.LOG]
     assert any(m.startswith("technical: close 95.60") for m in logs)  # each prints as it ends
+
+
+async def test_the_four_analysts_are_running_at_once() -> None:
+    """Each analyst waits at a barrier until all four have started: run one after another,
+    the first would wait forever (the fail_after turns that into a failure)."""
+    arrived: list[str] = []
+    all_in = anyio.Event()
+    gated = ToolRegistry()
+    for info in default_registry.list():
+        fn = info.fn
+        if info.name in ANALYSTS:
+            fn = _gate(info.name, info.fn, arrived, all_in)
+        gated.add_tool(fn, name=info.name, description=info.description, writes=info.writes)
+    graph = Graph.from_json(financial_analysis_json(), registry=gated)
+    state, _ = await run_offline(graph=graph)
+    assert sorted(arrived) == sorted(ANALYSTS)
+    assert state.errors == [] and state.data["recommendation"]["coverage"] == 1.0
+
+
+def _gate(name: str, fn: Any, arrived: list[str], all_in: anyio.Event) -> Any:
+    async def gated(state: WorkflowState, ctx: Any) -> Any:
+        arrived.append(name)
+        if len(arrived) == len(ANALYSTS):
+            all_in.set()
+        with anyio.fail_after(10):  # not a timing assertion: a deadlock guard
+            await all_in.wait()
+        return await fn(state, ctx)
+    return gated
 
 
 async def test_the_json_form_runs_the_same() -> None:
