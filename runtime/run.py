@@ -199,6 +199,10 @@ class Run:
                                       completed_at=self.completed_at, error=str(self.error),
                                       error_type=type(self.error).__name__)
             return
+        if self._releasing:
+            # Released while it waited for a slot (a shutdown): it never starts here.
+            await self._release_unstarted()
+            return
         try:
             with anyio.CancelScope() as scope:
                 self._scope = scope
@@ -312,6 +316,16 @@ class Run:
                                   "when a runtime opens the same store", run_id=self.id)
         await self._store_run(status="pending", owner=None)
         self.hub.close()
+
+    async def _release_unstarted(self) -> None:
+        self.error = RunCancelled(f"run {self.id} was released by a shutdown before it "
+                                  "started; it starts when a runtime opens the same store",
+                                  run_id=self.id)
+        try:
+            await self._store_run(status=self.status.value, owner=None)
+        finally:
+            self.hub.close()
+            self._done.set()
 
     async def _record(self, status: RunStatus, state: dict[str, Any] | None = None) -> None:
         self.status = self.status.check(status, self.id)

@@ -1,0 +1,43 @@
+"""The engine review's defects (issue 9, item 5): each test failed before its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio import wait_all_tasks_blocked
+
+from runtime import END, Graph, RunStatus, Runtime, WorkflowState
+
+
+# -- shutdown never starts the runs queued for a slot --------------------------------------
+async def test_shutdown_releases_runs_queued_for_a_slot_without_running_them(
+        tmp_path: Path) -> None:
+    gate, started = anyio.Event(), anyio.Event()
+    ran: list[str] = []
+
+    async def work(state: WorkflowState) -> dict[str, Any]:
+        ran.append(state.run_id)
+        if len(ran) == 1:
+            started.set()
+            await gate.wait()
+        return {"done": True}
+
+    g = Graph("queued").add_node("work", work).add_edge("work", END)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    async with Runtime(url, max_concurrent_runs=1) as rt:
+        first = await rt.start(g, {})
+        queued = await rt.start(g, {})
+        await started.wait()
+        await wait_all_tasks_blocked()
+        await rt.shutdown()
+        await queued.wait()
+        record = await rt.store.get_run(queued.id)
+    assert ran == [first.id], "a queued run was started by the shutdown"
+    assert queued.status is RunStatus.PENDING
+    assert record is not None and record.status == "pending" and record.owner is None
+    # Released, not lost: the next runtime on the store runs it.
+    async with Runtime(url, graphs=[g]) as rt:
+        final = await rt.get(queued.id).result()
+    assert final.data == {"done": True}
