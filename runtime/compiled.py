@@ -8,6 +8,9 @@ the evaluation of pre-compiled safe expressions.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
+import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,7 +18,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .errors import ExpressionError, GraphError, GraphValidationError, ToolNotFoundError
+from .errors import (
+    ExpressionError,
+    GraphError,
+    GraphSerializationError,
+    GraphValidationError,
+    ToolNotFoundError,
+)
 from .expressions import Expression, compile_expression
 from .graph import END, EdgeSpec, Graph, NodeSpec
 from . import portable
@@ -26,6 +35,7 @@ from .state import Reducer, WorkflowState, resolve_reducer
 __all__ = ["CompiledGraph", "CompiledNode", "MapRoute", "Route"]
 
 DEFAULT_MAX_STEPS = 10_000
+_UNKNOWN = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +89,8 @@ class CompiledGraph:
         self.state_schema: type[BaseModel] | None = graph.state_schema
         self.max_steps = max_steps
         self._joins: dict[frozenset[str], str | None] = {}
+        self._definition: object = _UNKNOWN
+        self._version: str | None = None
         self._succ = {
             n: {t for t in self._targets(c) if t != END} for n, c in nodes.items()
         }
@@ -260,6 +272,28 @@ class CompiledGraph:
 
     def to_json(self) -> dict[str, Any]:
         return self.graph.to_json()
+
+    def definition(self) -> dict[str, Any] | None:
+        """The JSON form, computed once; None when the graph has none (local functions)."""
+        if self._definition is _UNKNOWN:
+            try:
+                self._definition = self.to_json()
+            except GraphSerializationError:
+                self._definition = None
+        return self._definition  # type: ignore[return-value]
+
+    @property
+    def version(self) -> str:
+        """Which definition this is: a hash of its JSON form, or, for a graph without
+        one, a token unique to this object. Runs record it to go on with this graph."""
+        if self._version is None:
+            d = self.definition()
+            if d is None:
+                self._version = "local:" + uuid.uuid4().hex
+            else:
+                text = json.dumps(d, sort_keys=True, separators=(",", ":"), default=repr)
+                self._version = "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+        return self._version
 
 
 def _compile_node(graph: Graph, spec: NodeSpec, problems: list[str]) -> CompiledNode | None:

@@ -22,11 +22,10 @@ from typing import Any, Self
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
+from .catalog import GraphCatalog
 from .compiled import CompiledGraph
 from .errors import (
     GraphError,
-    GraphNotFoundError,
-    GraphSerializationError,
     RunInterrupted,
     RunNotFoundError,
     RuntimeClosedError,
@@ -92,12 +91,12 @@ class Runtime:
         # limiter acquired inside the run's task would not keep the start order.
         self._waiting: deque[anyio.Event] = deque()
         self._runs: OrderedDict[str, Run] = OrderedDict()
-        self._graphs: dict[str, CompiledGraph] = {}
+        #: The graphs this runtime knows, and which one each run goes on with.
+        self.graphs = GraphCatalog(self.store, registry)
         self._tg: TaskGroup | None = None
         self._accepting = False
         self._feed = Feed(self)
         self._resuming: set[str] = set()
-        self._loaded: dict[str, tuple[CompiledGraph, GraphRecord]] = {}  # by id and name
         self.retention = retention
         self._pruner: anyio.CancelScope | None = None
         for g in graphs:
@@ -170,8 +169,7 @@ class Runtime:
     def register(self, graph: CompiledGraph | Graph) -> CompiledGraph:
         """Make a graph known by name (needed to resume its runs after a crash)."""
         compiled = graph if isinstance(graph, CompiledGraph) else graph.compile()
-        self._graphs[compiled.name] = compiled
-        return compiled
+        return self.graphs.register(compiled)
 
     async def save_graph(self, graph: Graph | CompiledGraph, *, graph_id: str | None = None
                          ) -> GraphRecord:
@@ -189,32 +187,7 @@ class Runtime:
     async def load_graph(self, key: str, *, definition: dict[str, Any] | None = None
                          ) -> tuple[CompiledGraph, GraphRecord | None]:
         """A graph by stored id or name, else registered name, else ``definition``."""
-        cached = self._loaded.get(key)
-        if cached is not None:
-            # Stored graphs never change (a new definition needs a new name), so a graph
-            # read once is served from memory: starting a run costs no graph read.
-            return cached
-        record = await self.store.get_graph(key)
-        if record is None:
-            if key in self._graphs:
-                return self._graphs[key], None
-            if definition is not None:
-                # The store is trusted: what is there was written by this runtime.
-                compiled = Graph.from_json(definition, registry=self.registry,
-                                           trusted=True).compile()
-                self._graphs.setdefault(compiled.name, compiled)
-                return compiled, None
-            raise GraphNotFoundError(
-                f"no graph with id or name {key!r}; list the stored graphs (GET "
-                "/api/v1/graphs, `actorflow graphs`) or store it first (POST "
-                "/api/v1/graph/create, Runtime.save_graph, Runtime(graphs=[...]))", key=key)
-        compiled = self._graphs.get(record.name)
-        if compiled is None:
-            compiled = Graph.from_json(record.definition, registry=self.registry,
-                                       trusted=True).compile()
-            self._graphs[record.name] = compiled
-        self._loaded[record.id] = self._loaded[record.name] = (compiled, record)
-        return compiled, record
+        return await self.graphs.load(key, definition=definition)
 
     # -- runs -----------------------------------------------------------------------------
     async def start(self, graph: CompiledGraph | Graph | str, input: dict[str, Any] | None = None,
@@ -237,7 +210,7 @@ class Runtime:
             compiled = graph.compile()
         else:
             compiled = graph
-        self._graphs.setdefault(compiled.name, compiled)
+        version = self.graphs.adopt(compiled)
         for name in [*(interrupt_before or []), *(interrupt_after or [])]:
             if name not in compiled.nodes:
                 raise GraphError(f"cannot interrupt at {name!r}: graph {compiled.name!r} has no "
@@ -248,13 +221,13 @@ class Runtime:
                               config=dict(config or {}))
         opts = {"timeout": timeout, "max_steps": max_steps,
                 "interrupt_before": list(interrupt_before or []),
-                "interrupt_after": list(interrupt_after or []), **options}
+                "interrupt_after": list(interrupt_after or []), **options,
+                "graph_version": version}
         if self.store.durable and record is None and "graph_def" not in opts:
             # The run carries its graph, so a new process can resume it after a crash.
-            try:
-                opts["graph_def"] = compiled.to_json()
-            except GraphSerializationError:
-                pass
+            definition = compiled.definition()
+            if definition is not None:
+                opts["graph_def"] = definition
         run = self._new_run(compiled, state, opts, record.id if record else None)
         await self.store.create_run(RunRecord(
             id=rid, graph_id=run.graph_id, graph_name=compiled.name, status="pending",

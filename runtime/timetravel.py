@@ -53,8 +53,7 @@ async def _next_seq(rt: Runtime, run_id: str, since: int) -> int:
 async def restore_run(rt: Runtime, record: RunRecord, *, answers: dict[str, Any] | None = None,
                       checkpoint: Checkpoint | None = None) -> Run:
     """A Run object that continues ``record`` from its latest checkpoint."""
-    compiled, _ = await rt.load_graph(record.graph_id or record.graph_name,
-                                      definition=record.options.get("graph_def"))
+    compiled = await rt.graphs.of_run(record)
     state = WorkflowState.model_validate(record.initial_state)
     status = RunStatus.WAITING if record.status == "waiting" else RunStatus.PENDING
     run = rt._new_run(compiled, state, record.options, record.graph_id, status=status)
@@ -163,8 +162,7 @@ async def update_state(rt: Runtime, run_id: str, values: dict[str, Any],
                        as_node: str | None) -> Checkpoint:
     _not_executing(rt, run_id, "edit the state of")
     record = await _record(rt, run_id)
-    compiled, _ = await rt.load_graph(record.graph_id or record.graph_name,
-                                      definition=record.options.get("graph_def"))
+    compiled = await rt.graphs.of_run(record)
     if as_node is not None and as_node not in compiled.nodes:
         raise StateError(f"update_state: graph {compiled.name!r} has no node {as_node!r}")
     cp = await rt.store.latest_checkpoint(run_id)
@@ -220,8 +218,7 @@ async def fork(rt: Runtime, run_id: str, step: int | None, *,
             f"checkpoint {cp.step} of run {run_id} does not record where the run was (its "
             "store is not durable); fork and replay from a step need a SQLite or PostgreSQL "
             "store")
-    compiled, _ = await rt.load_graph(record.graph_id or record.graph_name,
-                                      definition=record.options.get("graph_def"))
+    compiled = await rt.graphs.of_run(record)
     new_id = str(uuid.uuid4())
     state = dict(cp.state, run_id=new_id)
     if values:
@@ -250,8 +247,9 @@ async def _start_over(rt: Runtime, record: RunRecord, extra: dict[str, Any]) -> 
     options = {k: v for k, v in record.options.items()
                if k not in ("forked_from", "replay_of")}
     data = dict((record.initial_state or {}).get("data") or {})
-    return await rt.start(record.graph_id or record.graph_name, data,
-                          parent_run_id=record.id, **{**options, **extra})
+    # A stored graph never changes; any other run starts over with its own definition.
+    graph = record.graph_id or await rt.graphs.of_run(record)
+    return await rt.start(graph, data, parent_run_id=record.id, **{**options, **extra})
 
 
 async def replay(rt: Runtime, run_id: str, step: int | None) -> Run:

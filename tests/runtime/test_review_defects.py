@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from anyio import wait_all_tasks_blocked
 
-from runtime import END, Graph, RunStatus, Runtime, WorkflowState
+from runtime import END, Graph, RunStatus, Runtime, RunWaiting, WorkflowState, ask
 
 
 # -- shutdown never starts the runs queued for a slot --------------------------------------
@@ -41,3 +42,23 @@ async def test_shutdown_releases_runs_queued_for_a_slot_without_running_them(
     async with Runtime(url, graphs=[g]) as rt:
         final = await rt.get(queued.id).result()
     assert final.data == {"done": True}
+
+
+# -- a run resumes with the graph it started with -------------------------------------------
+def _asking_graph(name: str, node: str, value: str) -> Graph:
+    async def asking(state: WorkflowState) -> dict[str, Any]:
+        return {node: value, "answer": await ask({"from": node})}
+
+    return Graph(name).add_node(node, asking).add_edge(node, END)
+
+
+async def test_two_graphs_under_one_name_each_resume_their_own_runs(store_url: str) -> None:
+    first, second = _asking_graph("same", "one", "1"), _asking_graph("same", "two", "2")
+    async with Runtime(store_url) as rt:
+        runs = [await rt.start(first.compile(), {}), await rt.start(second.compile(), {})]
+        for run in runs:
+            with pytest.raises(RunWaiting):
+                await run.result()
+        finals = [await (await rt.resume(run.id, "yes")).result() for run in reversed(runs)]
+    assert finals[0].data == {"two": "2", "answer": "yes"}
+    assert finals[1].data == {"one": "1", "answer": "yes"}
