@@ -344,6 +344,9 @@ def _check_names(graph: Graph, problems: list[str]) -> None:
         if e.target not in graph.nodes and e.target != END:
             problems.append(f"edge {e.source}->{e.target}: unknown target node {e.target!r}"
                             + _did_you_mean(e.target, known, end=True))
+    for source, handler in graph.error_edges.items():
+        problems.append(f"error edge {source}->{handler}: unknown source node {source!r}; "
+                        f"add_node({source!r}, ...) too")
     for spec in graph.nodes.values():
         if spec.on_error and spec.on_error not in graph.nodes:
             problems.append(f"node {spec.name!r}: unknown error handler node {spec.on_error!r}"

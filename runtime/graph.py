@@ -107,6 +107,7 @@ class Graph:
         self.max_steps = max_steps
         self.registry = registry or default_registry
         self.duplicates: list[str] = []
+        self.error_edges: dict[str, str] = {}   # add_error_edge before add_node(source)
 
     # -- building ---------------------------------------------------------------
     def add_node(
@@ -144,6 +145,9 @@ class Graph:
             description=description, interrupt_before=interrupt_before,
             interrupt_after=interrupt_after,
         )
+        handler = self.error_edges.pop(name, None)
+        if handler is not None and on_error is None:
+            self.nodes[name].on_error = handler
         if self.entry_point is None:
             self.entry_point = name
         return self
@@ -201,7 +205,8 @@ class Graph:
         if source in self.nodes:
             self.nodes[source].on_error = handler
         else:
-            self.nodes.setdefault(source, NodeSpec(name=source, tool=source)).on_error = handler
+            # Kept until add_node(source) comes; compile() reports it if it never does.
+            self.error_edges[source] = handler
         return self
 
     def set_entry_point(self, name: str) -> Graph:

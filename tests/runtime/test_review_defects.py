@@ -9,7 +9,16 @@ import anyio
 import pytest
 from anyio import wait_all_tasks_blocked
 
-from runtime import END, Graph, RunStatus, Runtime, RunWaiting, WorkflowState, ask
+from runtime import (
+    END,
+    Graph,
+    GraphValidationError,
+    RunStatus,
+    Runtime,
+    RunWaiting,
+    WorkflowState,
+    ask,
+)
 
 
 # -- shutdown never starts the runs queued for a slot --------------------------------------
@@ -62,3 +71,38 @@ async def test_two_graphs_under_one_name_each_resume_their_own_runs(store_url: s
         finals = [await (await rt.resume(run.id, "yes")).result() for run in reversed(runs)]
     assert finals[0].data == {"two": "2", "answer": "yes"}
     assert finals[1].data == {"one": "1", "answer": "yes"}
+
+
+# -- add_error_edge before add_node ------------------------------------------------------
+async def test_an_error_edge_added_before_its_node_keeps_the_node_and_routes_its_failure(
+        ) -> None:
+    async def risky(state: WorkflowState) -> dict[str, Any]:
+        raise ValueError("boom")
+
+    async def fallback(state: WorkflowState) -> dict[str, Any]:
+        return {"handled": True}
+
+    g = Graph("errors_first")
+    g.add_error_edge("risky", "fallback")
+    g.add_node("risky", risky)
+    g.add_node("fallback", fallback)
+    g.add_edge("risky", END)
+    g.add_edge("fallback", END)
+    g.set_entry_point("risky")
+    async with Runtime() as rt:
+        final = await (await rt.start(g.compile(), {})).result()
+    assert final.data == {"handled": True}
+    assert final.errors == ["risky: ValueError: boom"]
+
+
+def test_an_error_edge_from_a_node_never_added_is_reported_at_compile() -> None:
+    g = Graph("dangling").add_node("a", _noop).add_edge("a", END)
+    g.add_error_edge("ghost", "a")
+    with pytest.raises(GraphValidationError) as caught:
+        g.compile()
+    assert caught.value.problems == [
+        "error edge ghost->a: unknown source node 'ghost'; add_node('ghost', ...) too"]
+
+
+async def _noop(state: WorkflowState) -> None:
+    return None
