@@ -139,7 +139,10 @@ class Store(Protocol):
 
     # checkpoints
     async def save_checkpoint(self, checkpoint: Checkpoint) -> None:
-        """Durable when it returns. Group-committed with other runs' writes."""
+        """Durable when it returns. Group-committed with other runs' writes.
+
+        Saving step ``n`` forks the run's history there: its checkpoints after ``n``
+        are deleted (a run rewound by a restore writes a new future)."""
 
     async def latest_checkpoint(self, run_id: str) -> Checkpoint | None: ...
 

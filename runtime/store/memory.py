@@ -141,7 +141,14 @@ class MemoryStore:
     async def save_checkpoint(self, checkpoint: Checkpoint) -> None:
         # Stored by reference: the supervisor hands over fresh containers and treats
         # state values as immutable, so a copy here would only cost time on the hot path.
-        self._checkpoints.setdefault(checkpoint.run_id, {})[checkpoint.step] = checkpoint
+        steps = self._checkpoints.setdefault(checkpoint.run_id, {})
+        step = checkpoint.step
+        if steps and next(reversed(steps)) > step:
+            # Re-saving an earlier step forks history there: later steps are gone (as
+            # in the SQL stores). Steps are added in order, so the last key is the top.
+            for later in [s for s in steps if s > step]:
+                del steps[later]
+        steps[step] = checkpoint
 
     async def latest_checkpoint(self, run_id: str) -> Checkpoint | None:
         steps = self._checkpoints.get(run_id)
