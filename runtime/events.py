@@ -23,12 +23,16 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from .errors import SubscriberLagged
 
-__all__ = ["DEFAULT_SUBSCRIBER_BUFFER", "Event", "EventHub", "EventType"]
+__all__ = ["DEFAULT_SUBSCRIBER_BUFFER", "EVENTS_KEPT_AFTER_CLOSE", "Event", "EventHub",
+           "EventType"]
 
 #: Events a subscriber may fall behind before it is dropped. Large enough that a
 #: reader doing ordinary I/O (a WebSocket send) never lags on a normal run, small
 #: enough that a reader that never reads costs at most this many references.
 DEFAULT_SUBSCRIBER_BUFFER = 1024
+#: Events a closed hub keeps in memory when older ones can be read back (``history``):
+#: a finished run kept by the runtime costs this much, whatever its length.
+EVENTS_KEPT_AFTER_CLOSE = 64
 
 
 class EventType(str, Enum):
@@ -173,6 +177,9 @@ class EventHub:
         for sub in self._subs:
             sub.send.close()
         self._subs.clear()
+        if self._history is not None:
+            # The store has them all: keep only the tail (readers copied what they read).
+            self.trim(EVENTS_KEPT_AFTER_CLOSE)
 
     def events_since(self, since: int) -> list[Event]:
         """Events kept in memory with ``seq >= since``."""

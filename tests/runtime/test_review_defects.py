@@ -11,6 +11,7 @@ from anyio import wait_all_tasks_blocked
 
 from runtime import (
     END,
+    EventType,
     Graph,
     GraphValidationError,
     RunStatus,
@@ -19,6 +20,7 @@ from runtime import (
     WorkflowState,
     ask,
 )
+from runtime.events import EVENTS_KEPT_AFTER_CLOSE
 
 
 # -- shutdown never starts the runs queued for a slot --------------------------------------
@@ -106,3 +108,24 @@ def test_an_error_edge_from_a_node_never_added_is_reported_at_compile() -> None:
 
 async def _noop(state: WorkflowState) -> None:
     return None
+
+
+# -- a finished run keeps a bounded number of events in memory ---------------------------
+async def test_a_finished_run_keeps_few_events_in_memory_and_replays_all_from_the_store(
+        store_url: str) -> None:
+    async def tick(state: WorkflowState) -> dict[str, Any]:
+        return {"n": state.data.get("n", 0) + 1}
+
+    g = Graph("ticks").add_node("tick", tick)
+    g.add_conditional_edge("tick", "tick", "n < 200")
+    g.add_edge("tick", END)
+    async with Runtime(store_url) as rt:
+        run = await rt.start(g, {})
+        await run.result()
+        kept = run.hub.events_since(0)
+        replayed = [e.seq for e in [e async for e in run.events()]]
+        followed = [e.seq for e in [e async for e in rt.events(run.id)]]
+    assert replayed == followed == list(range(len(replayed)))
+    assert len(replayed) > 400            # started, completed, updated per step, ...
+    assert len(kept) <= EVENTS_KEPT_AFTER_CLOSE
+    assert kept[-1].type is EventType.RUN_COMPLETED
