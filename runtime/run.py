@@ -268,9 +268,9 @@ class Run:
                         f"run {self.id} exceeded its timeout of {self.timeout}s after "
                         f"{self.supervisor.steps} steps; raise timeout or check for slow nodes",
                         run_id=self.id)
-        except* ActorflowError as group:
-            error = _one_error(group, self.id)
         except* Exception as group:  # noqa: BLE001 - one clear RunFailed, never re-raised raw
+            # One handler for the whole group: two (say ActorflowError, then the rest)
+            # would each see part of it, and the second would overwrite the first.
             error = _one_error(group, self.id)
         if error is not None:
             await self._finish(RunStatus.FAILED, error)

@@ -14,9 +14,11 @@ from runtime import (
     EventType,
     Graph,
     GraphValidationError,
+    RunFailed,
     RunStatus,
     Runtime,
     RunWaiting,
+    StateError,
     WorkflowState,
     ask,
 )
@@ -129,3 +131,21 @@ async def test_a_finished_run_keeps_few_events_in_memory_and_replays_all_from_th
     assert len(replayed) > 400            # started, completed, updated per step, ...
     assert len(kept) <= EVENTS_KEPT_AFTER_CLOSE
     assert kept[-1].type is EventType.RUN_COMPLETED
+
+
+# -- one error from a mixed exception group ------------------------------------------------
+async def test_a_run_failing_with_an_actorflow_error_and_another_reports_both() -> None:
+    def check(state: WorkflowState) -> bool:
+        # A condition function that reports every problem it found at once.
+        raise ExceptionGroup("checks failed", [StateError("score is missing"),
+                                               ValueError("threshold is negative")])
+
+    g = Graph("mixed").add_node("a", _noop)
+    g.add_conditional_edge("a", END, check)
+    g.add_edge("a", END)
+    async with Runtime() as rt:
+        run = await rt.start(g, {})
+        with pytest.raises(RunFailed) as caught:
+            await run.result()
+    assert "score is missing" in str(caught.value)
+    assert "threshold is negative" in str(caught.value)
