@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from runtime import Event, EventType, Run, RunView, Store, SubscriberLagged
+from runtime import Event, EventType, Run, RunStatus, RunView, Store, SubscriberLagged
 
 __all__ = ["Dropped", "Feed", "FeedEnd", "log_message"]
 
@@ -35,8 +35,6 @@ _STATUS = {
     EventType.NODE_STARTED: "started", EventType.NODE_COMPLETED: "completed",
     EventType.NODE_FAILED: "failed", EventType.NODE_RETRYING: "retrying",
 }
-_OUTCOME = {EventType.RUN_COMPLETED: "completed", EventType.RUN_FAILED: "failed",
-            EventType.RUN_CANCELLED: "cancelled"}
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Follow = Callable[..., AsyncIterator[Event]]   # Runtime.events(run_id, since, buffer=)
@@ -113,8 +111,9 @@ class Feed:
                                   "when it restarts: reconnect with ?since="
                                   f"{event.seq + 1}"})
                 raise FeedEnd(event.seq + 1)
-            if event.type in _OUTCOME:
-                await self._finish(event)
+            outcome = event.type.outcome
+            if outcome is not None and outcome.finished:
+                await self._finish(event, outcome)
                 return
             if event.type is EventType.WAITING:
                 await self._send({"type": "waiting", "seq": event.seq, "node": event.node,
@@ -143,8 +142,8 @@ class Feed:
         except SubscriberLagged as exc:
             raise Dropped(exc.resume_from, str(exc)) from exc
 
-    async def _finish(self, event: Event) -> None:
-        status = _OUTCOME[event.type]
+    async def _finish(self, event: Event, outcome: RunStatus) -> None:
+        status = outcome.value
         if event.type is EventType.RUN_COMPLETED:
             final = dict((event.data.get("state") or {}).get("data") or {})
         else:

@@ -35,9 +35,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: A scrape answers within this even when the database hangs (with the last counts).
 COUNT_TIMEOUT = 5.0
 
-_FINISHED = {EventType.RUN_COMPLETED: "completed", EventType.RUN_FAILED: "failed",
-             EventType.RUN_CANCELLED: "cancelled", EventType.RUN_RELEASED: "released"}
-
 
 class _RunsByStatus(Collector):
     def __init__(self, runtime: Callable[[], Runtime | None]) -> None:
@@ -89,8 +86,9 @@ class Metrics:
                 ms = event.data.get("duration_ms")
                 if isinstance(ms, int | float):
                     self.node_seconds.labels(event.node).observe(ms / 1000)
-            elif event.type in _FINISHED:
-                self.finished.labels(_FINISHED[event.type]).inc()
+            elif event.type.terminal:
+                # "completed", "failed", "cancelled" or "released".
+                self.finished.labels(event.type.value.removeprefix("run_")).inc()
         except Exception:  # metrics must never break a run
             log.exception("could not record metrics for an event")
 

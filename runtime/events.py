@@ -22,9 +22,10 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from .errors import SubscriberLagged
+from .status import RunStatus
 
-__all__ = ["DEFAULT_SUBSCRIBER_BUFFER", "EVENTS_KEPT_AFTER_CLOSE", "Event", "EventHub",
-           "EventType"]
+__all__ = ["DEFAULT_SUBSCRIBER_BUFFER", "EVENTS_KEPT_AFTER_CLOSE", "OUTCOMES", "Event",
+           "EventHub", "EventType"]
 
 #: Events a subscriber may fall behind before it is dropped. Large enough that a
 #: reader doing ordinary I/O (a WebSocket send) never lags on a normal run, small
@@ -53,13 +54,23 @@ class EventType(str, Enum):
 
     @property
     def terminal(self) -> bool:
-        return self in _TERMINAL
+        """Ends the run's stream in this process (the run may go on elsewhere: released)."""
+        return self in OUTCOMES
+
+    @property
+    def outcome(self) -> RunStatus | None:
+        """The status a run is left in by this event, for the events that end a run."""
+        return OUTCOMES.get(self)
 
 
-_TERMINAL = frozenset(
-    {EventType.RUN_COMPLETED, EventType.RUN_FAILED, EventType.RUN_CANCELLED,
-     EventType.RUN_RELEASED}
-)
+#: The events that end a run's stream, and the status each leaves the run in (a released
+#: run goes back to pending: a runtime on the same store takes it up again).
+OUTCOMES: dict[EventType, RunStatus] = {
+    EventType.RUN_COMPLETED: RunStatus.COMPLETED,
+    EventType.RUN_FAILED: RunStatus.FAILED,
+    EventType.RUN_CANCELLED: RunStatus.CANCELLED,
+    EventType.RUN_RELEASED: RunStatus.PENDING,
+}
 
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__, which

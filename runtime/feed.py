@@ -24,7 +24,6 @@ __all__ = ["Feed"]
 
 #: How often a reader re-reads the store for a run that is not in this process.
 POLL_SECONDS = 0.5
-FINISHED = frozenset({"completed", "failed", "cancelled"})
 
 
 class Feed:
@@ -78,7 +77,7 @@ class Feed:
             for event in await self._rt.store.read_events(run_id, since):
                 yield event
                 since = event.seq + 1
-            if record.status in FINISHED:
+            if record.status.finished:
                 return
             # Waiting for an answer, or executing in another process: look again when
             # this process changes it, or after a while.

@@ -195,7 +195,7 @@ class Run:
         if self.done:
             if self.status is RunStatus.CANCELLED and self.store is not None:
                 # Cancelled before it started: cancel() could not await the store.
-                await self._store_run(status=RunStatus.CANCELLED.value, flush=False,
+                await self._store_run(status=RunStatus.CANCELLED, flush=False,
                                       completed_at=self.completed_at, error=str(self.error),
                                       error_type=type(self.error).__name__)
             return
@@ -244,7 +244,7 @@ class Run:
         self.started_at = datetime.now(UTC)
         self.status = self.status.check(RunStatus.RUNNING, self.id)
         if self.store is not None:
-            fields: dict[str, Any] = {"status": "running", "owner": self.owner}
+            fields: dict[str, Any] = {"status": RunStatus.RUNNING, "owner": self.owner}
             if not self._resumed:
                 fields["started_at"] = self.started_at
             await self.store.update_run(self.id, **fields)
@@ -306,7 +306,7 @@ class Run:
             + ", ".join(i["id"] for i in interrupts), run_id=self.id, interrupts=interrupts)
         self.status = self.status.check(RunStatus.WAITING, self.id)
         self.hub.close()
-        await self._store_run(status="waiting", owner=None,
+        await self._store_run(status=RunStatus.WAITING, owner=None,
                               current_state=self.state.model_dump(mode="json", fallback=repr))
 
     async def _finish_released(self) -> None:
@@ -314,7 +314,7 @@ class Run:
         self.status = self.status.check(RunStatus.PENDING, self.id)
         self.error = RunCancelled(f"run {self.id} was released by a shutdown; it resumes "
                                   "when a runtime opens the same store", run_id=self.id)
-        await self._store_run(status="pending", owner=None)
+        await self._store_run(status=RunStatus.PENDING, owner=None)
         self.hub.close()
 
     async def _release_unstarted(self) -> None:
@@ -322,7 +322,7 @@ class Run:
                                   "started; it starts when a runtime opens the same store",
                                   run_id=self.id)
         try:
-            await self._store_run(status=self.status.value, owner=None)
+            await self._store_run(status=self.status, owner=None)
         finally:
             self.hub.close()
             self._done.set()
@@ -333,7 +333,7 @@ class Run:
         self.hub.close()
         if self.store is None:
             return
-        fields: dict[str, Any] = {"status": status.value, "completed_at": self.completed_at}
+        fields: dict[str, Any] = {"status": status, "completed_at": self.completed_at}
         state = state if state is not None else self.state.model_dump(mode="json",
                                                                       fallback=repr)
         fields["current_state"] = state

@@ -230,7 +230,7 @@ class Runtime:
                 opts["graph_def"] = definition
         run = self._new_run(compiled, state, opts, record.id if record else None)
         await self.store.create_run(RunRecord(
-            id=rid, graph_id=run.graph_id, graph_name=compiled.name, status="pending",
+            id=rid, graph_id=run.graph_id, graph_name=compiled.name, status=RunStatus.PENDING,
             initial_state=state.model_dump(mode="json", fallback=repr), owner=self.instance_id,
             parent_run_id=parent_run_id, options=opts,
         ))
@@ -429,14 +429,14 @@ class Runtime:
     # -- recovery -------------------------------------------------------------------------
     async def _recover(self) -> None:
         for record in await self.store.claim_orphaned_runs(self.instance_id):
-            if record.status == "waiting":
+            if record.status is RunStatus.WAITING:
                 continue  # waits for an answer, not for a process
             await self._resume_after_crash(record)
 
     async def _resume_after_crash(self, record: RunRecord) -> None:
         if record.interruptions > self.max_interruptions:
             await self.store.update_run(
-                record.id, status="failed", error_type="RunInterrupted",
+                record.id, status=RunStatus.FAILED, error_type="RunInterrupted",
                 error=str(RunInterrupted(
                     f"run {record.id} was interrupted {record.interruptions} times by crashes "
                     f"(limit {self.max_interruptions}); not resuming it again", run_id=record.id)))
@@ -444,7 +444,7 @@ class Runtime:
         try:
             run = await restore_run(self, record)
         except (GraphError, StoreError) as exc:
-            await self.store.update_run(record.id, status="failed", error_type=type(exc).__name__,
+            await self.store.update_run(record.id, status=RunStatus.FAILED, error_type=type(exc).__name__,
                                         error=f"cannot resume: {exc}")
             return
         self._launch(run)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from .errors import InvalidTransition
 
-__all__ = ["RunStatus"]
+__all__ = ["ACTIVE", "FINISHED", "RunStatus"]
 
 
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
     WAITING = "waiting"
@@ -19,7 +19,8 @@ class RunStatus(str, Enum):
 
     @property
     def finished(self) -> bool:
-        return self in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+        """Final: the run never changes again."""
+        return self in FINISHED
 
     def check(self, new: RunStatus, run_id: str | None = None) -> RunStatus:
         """Return ``new`` if ``self -> new`` is allowed, else raise InvalidTransition."""
@@ -29,6 +30,12 @@ class RunStatus(str, Enum):
             )
         return new
 
+
+#: The statuses after which a run never changes again (what retention may delete).
+FINISHED: frozenset[RunStatus] = frozenset(
+    {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
+#: The statuses of runs an owner is responsible for (what crash recovery claims).
+ACTIVE: frozenset[RunStatus] = frozenset(RunStatus) - FINISHED
 
 _ALLOWED: dict[RunStatus, frozenset[RunStatus]] = {
     RunStatus.PENDING: frozenset({RunStatus.RUNNING, RunStatus.FAILED, RunStatus.CANCELLED}),

@@ -35,8 +35,6 @@ __all__ = [
     "update_state", "waiting_interrupts",
 ]
 
-FINISHED = frozenset({"completed", "failed", "cancelled"})
-
 
 async def _record(rt: Runtime, run_id: str) -> RunRecord:
     record = await rt.store.get_run(run_id)
@@ -55,7 +53,7 @@ async def restore_run(rt: Runtime, record: RunRecord, *, answers: dict[str, Any]
     """A Run object that continues ``record`` from its latest checkpoint."""
     compiled = await rt.graphs.of_run(record)
     state = WorkflowState.model_validate(record.initial_state)
-    status = RunStatus.WAITING if record.status == "waiting" else RunStatus.PENDING
+    status = RunStatus.WAITING if record.status is RunStatus.WAITING else RunStatus.PENDING
     run = rt._new_run(compiled, state, record.options, record.graph_id, status=status)
     cp = checkpoint or await rt.store.latest_checkpoint(record.id)
     if cp is not None:
@@ -78,7 +76,7 @@ def _waiting(cp: Checkpoint) -> dict[str, WaitEntry]:
 async def waiting_interrupts(rt: Runtime, run_id: str) -> list[dict[str, Any]]:
     """What a stored run waits for (id, kind, node, payload); empty unless waiting."""
     record = await _record(rt, run_id)
-    if record.status != "waiting":
+    if record.status is not RunStatus.WAITING:
         return []
     cp = await rt.store.latest_checkpoint(run_id)
     return [w.public() for w in _waiting(cp).values()] if cp is not None else []
@@ -91,9 +89,9 @@ async def resume_stored(rt: Runtime, run_id: str, answer: Any,
     rt._resuming.add(run_id)
     try:
         record = await _record(rt, run_id)
-        if record.status != "waiting":
+        if record.status is not RunStatus.WAITING:
             raise InvalidResume(
-                f"run {run_id} is {record.status}, not waiting; only a waiting run can be "
+                f"run {run_id} is {record.status.value}, not waiting; only a waiting run can be "
                 "resumed", run_id=run_id)
         cp = await rt.store.latest_checkpoint(run_id)
         if cp is None:
@@ -117,13 +115,13 @@ async def cancel_stored(rt: Runtime, run_id: str) -> RunStatus:
     rt._resuming.add(run_id)  # no resume may start while we end it
     try:
         record = await _record(rt, run_id)
-        if record.status in FINISHED:
-            raise RunFinishedError(f"run {run_id} already {record.status}", run_id=run_id,
-                                   status=record.status)
+        if record.status.finished:
+            raise RunFinishedError(f"run {run_id} already {record.status.value}",
+                                   run_id=run_id, status=record.status)
         seq = await _next_seq(rt, run_id, 0)
         rt.store.append_event(Event(seq, run_id, EventType.RUN_CANCELLED, time.time(), None,
                                     {"error": "cancelled while not executing"}))
-        await rt.store.update_run(run_id, status="cancelled", completed_at=utcnow(),
+        await rt.store.update_run(run_id, status=RunStatus.CANCELLED, completed_at=utcnow(),
                                   error="cancelled while not executing",
                                   error_type="RunCancelled", owner=None)
         await rt.store.flush()
@@ -233,7 +231,7 @@ async def fork(rt: Runtime, run_id: str, step: int | None, *,
                        state=ws.model_dump(mode="json"), changed={}, pending=list(cp.pending),
                        frames=list(cp.frames), next_seq=0, created_at=utcnow())
     await rt.store.create_run(RunRecord(
-        id=new_id, graph_id=record.graph_id, graph_name=record.graph_name, status="pending",
+        id=new_id, graph_id=record.graph_id, graph_name=record.graph_name, status=RunStatus.PENDING,
         initial_state=ws.model_dump(mode="json"), owner=rt.instance_id,
         parent_run_id=run_id, options=opts))
     # Its own first checkpoint, so a crash of the fork resumes the fork.
@@ -254,8 +252,8 @@ async def _start_over(rt: Runtime, record: RunRecord, extra: dict[str, Any]) -> 
 
 async def replay(rt: Runtime, run_id: str, step: int | None) -> Run:
     record = await _record(rt, run_id)
-    if record.status not in FINISHED:
-        raise RunError(f"run {run_id} is {record.status}; only a finished run is replayed",
+    if not record.status.finished:
+        raise RunError(f"run {run_id} is {record.status.value}; only a finished run is replayed",
                        run_id=run_id)
     marker = {"replay_of": {"run_id": run_id, "step": step}}
     if step is None:

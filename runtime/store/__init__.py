@@ -8,7 +8,7 @@ Use :func:`open_store` to get one from a URL::
 
 from __future__ import annotations
 
-from .base import Checkpoint, GraphRecord, RunRecord, RunStatusName, Store, utcnow
+from .base import Checkpoint, GraphRecord, RunRecord, Store, utcnow
 from .errors import GraphExistsError
 from .memory import MemoryStore
 
@@ -18,7 +18,6 @@ __all__ = [
     "GraphRecord",
     "MemoryStore",
     "RunRecord",
-    "RunStatusName",
     "Store",
     "open_store",
     "utcnow",

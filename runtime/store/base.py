@@ -15,10 +15,9 @@ from pydantic import BaseModel, Field
 
 from ..events import Event
 from ..failure import RunFailure
+from ..status import RunStatus
 
-__all__ = ["Checkpoint", "GraphRecord", "RunRecord", "RunStatusName", "Store", "utcnow"]
-
-RunStatusName = str  # "pending" | "running" | "waiting" | "completed" | "failed" | "cancelled"
+__all__ = ["Checkpoint", "GraphRecord", "RunRecord", "Store", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -54,7 +53,7 @@ class RunRecord(BaseModel):
     id: str
     graph_id: str | None = None
     graph_name: str
-    status: RunStatusName = "pending"
+    status: RunStatus = RunStatus.PENDING
     initial_state: dict[str, Any] = Field(default_factory=dict)
     current_state: dict[str, Any] | None = None
     final_state: dict[str, Any] | None = None

@@ -11,16 +11,12 @@ from typing import Any
 
 from ..errors import StoreError
 from ..events import Event
+from ..status import ACTIVE, FINISHED, RunStatus
 from .base import Checkpoint, GraphRecord, RunRecord, utcnow
 from .errors import GraphExistsError
 from .logs import log_row
 
-__all__ = ["ACTIVE", "FINISHED", "MemoryStore"]
-
-#: Run statuses after which a run never changes again (what ``prune`` may delete).
-FINISHED = frozenset({"completed", "failed", "cancelled"})
-#: Run statuses whose runs an owner is responsible for (what recovery claims).
-ACTIVE = frozenset({"running", "pending", "waiting"})
+__all__ = ["MemoryStore"]
 
 _RUN_FIELDS = frozenset(RunRecord.model_fields)
 
@@ -100,6 +96,8 @@ class MemoryStore:
             return
         values = dict(fields)
         values.setdefault("updated_at", utcnow())
+        if "status" in values:
+            values["status"] = RunStatus(values["status"])
         # In place: readers only ever get deep copies (get_run, list_runs), and the
         # values come from the runtime, which does not mutate what it has handed over.
         run.__dict__.update(values)
@@ -129,7 +127,7 @@ class MemoryStore:
         for run in self._runs.values():
             if run.status in ACTIVE and run.owner != owner:
                 run.owner = owner
-                if run.status == "running":
+                if run.status is RunStatus.RUNNING:
                     run.interruptions += 1
                 run.updated_at = now
                 claimed.append(run.model_copy(deep=True))

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..events import Event
+from ..status import RunStatus
 from .base import Checkpoint, GraphRecord, RunRecord
 from .logs import log_row
 from .schema import BULK, Bulk, Dialect, dumps, loads
@@ -38,6 +39,8 @@ def _column(d: Dialect, name: str, value: Any) -> Any:
         return None if value is None else dumps(value)
     if name in RUN_TS:
         return d.ts(value)
+    if name == "status":
+        return RunStatus(value).value
     return value
 
 

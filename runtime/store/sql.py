@@ -19,12 +19,12 @@ import anyio
 
 from ..errors import StoreError
 from ..events import Event
+from ..status import ACTIVE, FINISHED, RunStatus
 from .base import Checkpoint, GraphRecord, RunRecord, utcnow
 from .checkpoints import checkpoint_stmts, fetch_chain, rebuild, storage_query
 from .db import Db, Session
 from .delta import BaseCache
 from .errors import GraphExistsError
-from .memory import ACTIVE, FINISHED
 from .migrations import migrate
 from .portal import StoreLoop
 from .rows import (
@@ -45,8 +45,8 @@ __all__ = ["SQLStore"]
 
 T = TypeVar("T")
 _RUN_FIELDS = frozenset(RunRecord.model_fields) - {"id"}
-_ACTIVE = ", ".join(f"'{s}'" for s in sorted(ACTIVE))
-_FINISHED = ", ".join(f"'{s}'" for s in sorted(FINISHED))
+_ACTIVE = ", ".join(sorted(f"'{s.value}'" for s in ACTIVE))
+_FINISHED = ", ".join(sorted(f"'{s.value}'" for s in FINISHED))
 
 
 UPSERT_CACHE = (
@@ -235,7 +235,7 @@ class SQLStore:
         if unknown:
             raise StoreError(f"update_run: unknown RunRecord field(s) {sorted(unknown)}")
         fields.setdefault("updated_at", utcnow())
-        if fields.get("status") in FINISHED:
+        if "status" in fields and RunStatus(fields["status"]).finished:
             self._bases.drop(run_id)  # no more checkpoints: free the delta base
         await self._w().put(Op([run_update(self.dialect, run_id, fields)], ordered=True))
 
@@ -252,7 +252,7 @@ class SQLStore:
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if status is not None:
             where.append("status = :status")
-            params["status"] = status
+            params["status"] = RunStatus(status).value
         if graph_id is not None:
             where.append("graph_id = :graph_id")
             params["graph_id"] = graph_id
@@ -279,7 +279,8 @@ class SQLStore:
             async with s.transaction():
                 return await s.fetch(
                     "UPDATE runs SET owner = :owner, updated_at = :now, interruptions = "
-                    "interruptions + CASE WHEN status = 'running' THEN 1 ELSE 0 END "
+                    f"interruptions + CASE WHEN status = '{RunStatus.RUNNING.value}' THEN 1 "
+                    "ELSE 0 END "
                     f"WHERE status IN ({_ACTIVE}) AND (owner IS NULL OR owner <> :owner) "
                     "RETURNING *", params)
 
