@@ -24,36 +24,13 @@ from .context import NodeContext
 from .errors import NodeTimeoutError
 from .events import EventHub, EventType
 from .interrupts import Interrupt, current_context
+from .position import NO_ITEM, Activation
 from .state import StateUpdate, WorkflowState
 
-__all__ = ["NO_ITEM", "Activation", "NodeActor", "Result"]
+__all__ = ["NodeActor", "Result"]
 
-NO_ITEM: Any = object()
-
-FrameRef = tuple[int, int]  # (frame id, branch index within the frame)
-
-
-@dataclass(slots=True)
-class Activation:
-    """One execution of a node, as dispatched by the supervisor."""
-
-    id: int
-    node: str
-    frames: tuple[FrameRef, ...]
-    state: WorkflowState
-    item: Any = NO_ITEM
-    index: int | None = None
-    answers: dict[str, Any] | None = None   # interrupt id -> answer, for ask()
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "node": self.node,
-                             "frames": [list(f) for f in self.frames]}
-        if self.item is not NO_ITEM:
-            d["item"] = self.item
-            d["index"] = self.index
-        if self.answers:
-            d["answers"] = self.answers
-        return d
+#: What a node actor receives: an activation and the state its node sees.
+Work = tuple[Activation, WorkflowState]
 
 
 @dataclass(slots=True)
@@ -119,14 +96,14 @@ class NodeActor:
         # workers wait for it. Any other node's worker exits once its mailbox is empty
         # (a wide fan-out then costs one task per branch, like spawning it by hand).
         self._linger = node.persistent
-        self._send: MemoryObjectSendStream[Activation] | None = None
-        self._receive: MemoryObjectReceiveStream[Activation] | None = None
+        self._send: MemoryObjectSendStream[Work] | None = None
+        self._receive: MemoryObjectReceiveStream[Work] | None = None
         if self._linger:
             self._mailbox()
         self.workers = 0
         self.busy = 0
 
-    def _mailbox(self) -> MemoryObjectSendStream[Activation]:
+    def _mailbox(self) -> MemoryObjectSendStream[Work]:
         if self._send is None:
             # Unbounded: the supervisor must never block on a busy node (it would stop
             # reading results and deadlock with the workers). What queues here is
@@ -134,16 +111,16 @@ class NodeActor:
             self._send, self._receive = anyio.create_memory_object_stream(math.inf)
         return self._send
 
-    def submit(self, activation: Activation) -> None:
+    def submit(self, activation: Activation, state: WorkflowState) -> None:
         self.busy += 1
         if self.busy > self.workers and self.workers < self._limit:
             # A new worker takes its first activation directly; the mailbox is for
             # work that arrives while every worker is busy.
             self.workers += 1
-            self._tg.start_soon(self._worker, activation,
+            self._tg.start_soon(self._worker, activation, state,
                                 name=f"node {self.node.name} of run {self.run_id}")
             return
-        self._mailbox().send_nowait(activation)
+        self._mailbox().send_nowait((activation, state))
 
     def done(self) -> None:
         self.busy -= 1
@@ -159,7 +136,7 @@ class NodeActor:
         current.act, current.attempt, current.ctx = act, attempt, None
         return current
 
-    async def _worker(self, first: Activation) -> None:
+    async def _worker(self, first: Activation, state: WorkflowState) -> None:
         # All workers of a node read the one mailbox (anyio streams allow several
         # waiting receivers); the results stream is shared with the supervisor, which
         # owns and closes both.
@@ -171,15 +148,15 @@ class NodeActor:
         try:
             while True:
                 # Unbounded stream: never blocks.
-                results.send_nowait(await self._execute(activation))
-                next_activation = await self._next()
-                if next_activation is None:
+                results.send_nowait(await self._execute(activation, state))
+                work = await self._next()
+                if work is None:
                     return
-                activation = next_activation
+                activation, state = work
         finally:
             self.workers -= 1
 
-    async def _next(self) -> Activation | None:
+    async def _next(self) -> Work | None:
         inbox = self._receive
         if inbox is None and not self._linger:
             return None
@@ -198,7 +175,7 @@ class NodeActor:
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             return None
 
-    async def _execute(self, act: Activation) -> Result:
+    async def _execute(self, act: Activation, state: WorkflowState) -> Result:
         node = self.node
         attempt = 0
         while True:
@@ -206,12 +183,12 @@ class NodeActor:
             # ``input`` is the state data the node sees (a shared, never-mutated snapshot,
             # not a copy): stores write it as the seed's execution_logs.input_state.
             self.hub.publish(EventType.NODE_STARTED, node.name, attempt=attempt,
-                             input=act.state.data,
+                             input=state.data,
                              **({"index": act.index} if act.index is not None else {}))
             started = time.perf_counter()
             try:
-                out = await self._call(act, attempt)
-                update = StateUpdate.from_result(out, act.state, node.name)
+                out = await self._call(act, state, attempt)
+                update = StateUpdate.from_result(out, state, node.name)
                 return Result(act, update, None, attempt, time.perf_counter() - started)
             except Interrupt as interrupt:
                 return Result(act, None, None, attempt, time.perf_counter() - started,
@@ -226,14 +203,14 @@ class NodeActor:
                     continue
                 return Result(act, None, exc, attempt, time.perf_counter() - started)
 
-    async def _call(self, act: Activation, attempt: int) -> Any:
+    async def _call(self, act: Activation, state: WorkflowState, attempt: int) -> Any:
         node = self.node
         current = self._current(act, attempt)
-        args: tuple[Any, ...] = (act.state,)
+        args: tuple[Any, ...] = (state,)
         if node.second_arg == "config":
-            args = (act.state, node.config)
+            args = (state, node.config)
         elif node.second_arg is not None:
-            args = (act.state, current.context())
+            args = (state, current.context())
         if node.timeout is None:
             return await self._invoke(args)
         with anyio.move_on_after(node.timeout) as scope:

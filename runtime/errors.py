@@ -35,7 +35,8 @@ original exception is always reachable as ``__cause__``.
     │   └── SubscriberLagged           an event subscriber fell behind (.resume_from)
     ├── RuntimeClosedError             the Runtime is not running
     └── StoreError                     the store failed (.transient)
-        └── StoreUnavailableError      the database could not be reached in time
+        ├── StoreUnavailableError      the database could not be reached in time
+        └── CheckpointFormatError      a stored checkpoint position this version can't read
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "ActorflowError",
+    "CheckpointFormatError",
     "CheckpointNotFoundError",
     "ExpressionError",
     "GraphError",
@@ -297,3 +299,8 @@ class StoreError(ActorflowError):
 
 class StoreUnavailableError(StoreError):
     """The database could not be reached within the retry budget."""
+
+
+class CheckpointFormatError(StoreError):
+    """A checkpoint's position is in a format this version cannot read (written by a
+    newer version, or damaged); see :mod:`runtime.position`."""

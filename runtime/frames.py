@@ -15,7 +15,7 @@ from typing import Any
 
 from .state import StateUpdate
 
-__all__ = ["Frame"]
+__all__ = ["Frame", "FrameRef"]
 
 FrameRef = tuple[int, int]
 
@@ -44,30 +44,9 @@ class Frame:
     def complete(self) -> bool:
         return self.arrived + self.ended >= self.expected
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "kind": self.kind, "origin": self.origin, "join": self.join,
-            "parent": [list(p) for p in self.parent], "expected": self.expected,
-            "arrived": self.arrived, "ended": self.ended,
-            "writers": {k: list(v) for k, v in self.writers.items()},
-            "target": self.target, "item_key": self.item_key, "items": self.items,
-            "next_index": self.next_index, "limit": self.limit,
-            "results": {str(i): _update_dict(u) for i, u in self.results.items()},
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Frame:
-        return cls(
-            id=d["id"], kind=d["kind"], origin=d["origin"], join=d["join"],
-            parent=tuple((int(a), int(b)) for a, b in d["parent"]), expected=d["expected"],
-            arrived=d["arrived"], ended=d["ended"],
-            writers={k: (int(v[0]), str(v[1])) for k, v in d["writers"].items()},
-            target=d["target"], item_key=d["item_key"], items=list(d["items"]),
-            next_index=d["next_index"], limit=d["limit"],
-            results={int(i): StateUpdate(u["data"], u["errors"], u["warnings"])
-                     for i, u in d["results"].items()},
-        )
-
-
-def _update_dict(u: StateUpdate) -> dict[str, Any]:
-    return {"data": u.data, "errors": u.errors, "warnings": u.warnings}
+    def copy(self) -> Frame:
+        """A copy to keep in a checkpoint (or to restore from one): shares only values
+        that are never changed in place (items, updates)."""
+        return Frame(self.id, self.kind, self.origin, self.join, self.parent, self.expected,
+                     self.arrived, self.ended, dict(self.writers), self.target, self.item_key,
+                     self.items, self.next_index, self.limit, dict(self.results))

@@ -15,18 +15,19 @@ way, without code in the node.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
 from .errors import RunError
 from .importpath import import_path, load
+from .position import WaitEntry
 
 if TYPE_CHECKING:
     from .context import NodeContext
 
-__all__ = ["Interrupt", "InvalidResume", "WaitEntry", "ask", "current_context", "load_schema"]
+__all__ = ["Interrupt", "InvalidResume", "WaitEntry", "ask", "current_context", "load_schema",
+           "validate_answer"]
 
 class CurrentExecution(Protocol):
     """What a worker task stores for ``ask()``: the node context, built on demand."""
@@ -61,42 +62,20 @@ class Interrupt(Exception):
         super().__init__(f"waiting for an answer to interrupt {interrupt_id}")
 
 
-@dataclass(slots=True)
-class WaitEntry:
-    """A branch waiting for an answer."""
-
-    id: str
-    kind: str                      # "ask" | "before" | "after"
-    node: str
-    payload: Any = None
-    schema: str | None = None      # "module:qualname" of a pydantic model for the answer
-    activation: dict[str, Any] = field(default_factory=dict)
-
-    def public(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "node": self.node, "payload": self.payload}
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "node": self.node, "payload": self.payload,
-                "schema": self.schema}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], activation: dict[str, Any]) -> WaitEntry:
-        return cls(d["id"], d["kind"], d["node"], d.get("payload"), d.get("schema"), activation)
-
-    def validate(self, answer: Any, run_id: str) -> Any:
-        """The answer, validated against the interrupt's schema (as JSON-able data)."""
-        if self.schema is None:
-            return answer
-        model = load_schema(self.schema)
-        try:
-            return model.model_validate(answer).model_dump(mode="json")
-        except ValidationError as exc:
-            details = [{"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                       for e in exc.errors()]
-            raise InvalidResume(
-                f"answer to interrupt {self.id!r} does not match {model.__name__}: "
-                + "; ".join(f"{d['path'] or '(root)'}: {d['message']}" for d in details),
-                run_id=run_id, details=details) from exc
+def validate_answer(entry: WaitEntry, answer: Any, run_id: str) -> Any:
+    """The answer, validated against the interrupt's schema (as JSON-able data)."""
+    if entry.schema is None:
+        return answer
+    model = load_schema(entry.schema)
+    try:
+        return model.model_validate(answer).model_dump(mode="json")
+    except ValidationError as exc:
+        details = [{"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                   for e in exc.errors()]
+        raise InvalidResume(
+            f"answer to interrupt {entry.id!r} does not match {model.__name__}: "
+            + "; ".join(f"{d['path'] or '(root)'}: {d['message']}" for d in details),
+            run_id=run_id, details=details) from exc
 
 
 def load_schema(path: str) -> type[BaseModel]:

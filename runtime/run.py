@@ -23,7 +23,7 @@ from .errors import (
 )
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event, EventHub, EventType
 from .failure import RunFailure
-from .interrupts import InvalidResume
+from .interrupts import InvalidResume, validate_answer
 from .state import WorkflowState
 from .status import RunStatus
 from .store.base import Checkpoint, Store
@@ -145,7 +145,7 @@ class Run:
             raise InvalidResume(f"run {self.id} is {self.status.value}; resume it with "
                                 "Runtime.resume()", run_id=self.id)
         entry = pick_interrupt(sup.waiting, interrupt_id, self.id)
-        sup.resume(entry.id, entry.validate(answer, self.id))
+        sup.resume(entry.id, validate_answer(entry, answer, self.id))
 
     async def wait(self) -> None:
         """Wait for the end without raising."""

@@ -74,6 +74,17 @@ class StateUpdate:
         self.warnings = warnings or []
         self.iteration = iteration
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StateUpdate):
+            return NotImplemented
+        return (self.data, self.errors, self.warnings) == (other.data, other.errors,
+                                                           other.warnings)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return f"StateUpdate({self.data!r}, {self.errors!r}, {self.warnings!r})"
+
     @classmethod
     def from_result(cls, result: object, before: WorkflowState, node: str) -> StateUpdate:
         """Turn what a node returned into an update, or say clearly what is wrong."""

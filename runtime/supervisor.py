@@ -18,18 +18,19 @@ from typing import Any
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .actor import NO_ITEM, Activation, NodeActor, Result
+from .actor import NodeActor, Result
 from .compiled import CompiledGraph, CompiledNode, MapRoute
 from .errors import (
     MaxStepsExceeded,
     ParallelWriteConflict,
+    RunError,
     RunFailed,
 )
 from .events import EventHub, EventType
 from .frames import Frame, FrameRef
 from .graph import END
-from .interrupts import WaitEntry
 from .loops import loop_of
+from .position import NO_ITEM, Activation, Counters, Position, WaitEntry
 from .state import StateUpdate, WorkflowState, apply_values, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
 
@@ -87,7 +88,7 @@ class Supervisor:
         self._next_activation = 0
         self._next_frame = 0
         self._actors: dict[str, NodeActor] = {}
-        self._restored: list[dict[str, Any]] | None = None
+        self._restored: Position | None = None
         self._view: WorkflowState | None = None   # what nodes see; rebuilt after a merge
         self.waiting: dict[str, WaitEntry] = {}   # interrupt id -> waiting branch
         self.interrupt_before: frozenset[str] = frozenset()   # per-run static interrupts
@@ -108,20 +109,19 @@ class Supervisor:
     def restore(self, checkpoint: Checkpoint, answers: dict[str, Any] | None = None) -> None:
         """Continue from a checkpoint: its in-flight activations run again (at least
         once); its waiting branches wait on, except those ``answers`` answers."""
+        p = checkpoint.position
+        if p is None:
+            raise RunError(f"checkpoint {checkpoint.step} of run {self.run_id} does not "
+                           "record where the run was; it cannot be continued",
+                           run_id=self.run_id)
         self.state = WorkflowState.model_validate(checkpoint.state)
-        self.steps = self.dispatched = checkpoint.step
-        counters: dict[str, Any] = {}
-        self._frames = {}
-        for f in checkpoint.frames:
-            if f.get("kind") == "counters":
-                counters = f
-            else:
-                self._frames[f["id"]] = Frame.from_dict(f)
-        self._next_frame = max(counters.get("frame", 0), max(self._frames, default=-1) + 1)
-        self._next_activation = max(
-            [counters.get("activation", 0)] + [int(a["id"]) + 1 for a in checkpoint.pending])
-        self.dispatched = int(counters.get("dispatched", self.dispatched))
-        self._restored = list(checkpoint.pending)
+        self.steps = checkpoint.step
+        # Copies: the checkpoint may be held by the store (the memory store keeps it).
+        self._frames = {f.id: f.copy() for f in p.frames}
+        self._next_frame = p.counters.frame
+        self._next_activation = p.counters.activation
+        self.dispatched = p.counters.dispatched
+        self._restored = p
         self._answers = dict(answers or {})
         self._view = None
 
@@ -158,7 +158,7 @@ class Supervisor:
                 if self.waiting:
                     # Nothing runs and someone must answer: pause with a full checkpoint
                     # (whatever the store), which is all a waiting run keeps.
-                    await self._checkpoint([], {}, position=True)
+                    await self._checkpoint([], {})
                 for actor in self._actors.values():
                     actor.close()
         finally:
@@ -171,36 +171,31 @@ class Supervisor:
         return self.state
 
     def _start(self) -> None:
-        if self._restored is None:
+        p = self._restored
+        if p is None:
             self._deliver(self.graph.entry_point, ())
             return
-        for a in self._restored:
-            if a.get("continue_after"):
-                self._after(self.graph.nodes[a["node"]], _frames(a["frames"]))
-                continue
-            wait = a.get("wait")
-            if wait is not None:
-                entry = WaitEntry.from_dict(wait, {k: v for k, v in a.items() if k != "wait"})
-                if entry.id not in self._answers:
-                    self.waiting[entry.id] = entry
-                    continue
+        for a in p.pending:
+            self._dispatch(a.node, a.frames, item=a.item, index=a.index, count=False,
+                           act_id=a.id, answers=a.answers)
+        for entry in p.waiting:
+            if entry.id in self._answers:
                 self._continue(entry, self._answers[entry.id])
-                continue
-            self._dispatch(a["node"], _frames(a["frames"]), item=a.get("item", NO_ITEM),
-                           index=a.get("index"), count=False, act_id=int(a["id"]),
-                           answers=a.get("answers"))
+            else:
+                self.waiting[entry.id] = entry
+        for a in p.continuing:
+            self._after(self.graph.nodes[a.node], a.frames)
 
     def _continue(self, entry: WaitEntry, answer: Any) -> None:
         """Go on with a branch whose interrupt has been answered."""
         a = entry.activation
-        frames = _frames(a["frames"])
         if entry.kind == "after":
-            self._after(self.graph.nodes[entry.node], frames)
+            self._after(self.graph.nodes[entry.node], a.frames)
             return
-        answers = dict(a.get("answers") or {})
+        answers = dict(a.answers or {})
         answers[entry.id] = answer
-        self._dispatch(entry.node, frames, item=a.get("item", NO_ITEM), index=a.get("index"),
-                       count=False, act_id=int(a["id"]), answers=answers)
+        self._dispatch(entry.node, a.frames, item=a.item, index=a.index, count=False,
+                       act_id=a.id, answers=answers)
 
     def resume(self, interrupt_id: str, answer: Any) -> None:
         """Answer a waiting branch while the run is still going (see Run.resume)."""
@@ -218,8 +213,7 @@ class Supervisor:
         node = self.graph.nodes[act.node]
         if result.interrupt is not None:
             i = result.interrupt
-            self._wait(WaitEntry(i.interrupt_id, "ask", act.node, i.payload, i.schema,
-                                 act.to_dict()))
+            self._wait(WaitEntry(i.interrupt_id, "ask", act.node, i.payload, i.schema, act))
             await self._checkpoint([], {})
             return
         if result.error is not None:
@@ -250,7 +244,7 @@ class Supervisor:
         changed = self._merge(result.update, act.node, act.frames)
         if node.interrupt_after or act.node in self.interrupt_after:
             self._wait(WaitEntry(f"{act.node}:{act.id}:after", "after", act.node,
-                                 {"after": act.node}, None, act.to_dict()))
+                                 {"after": act.node}, None, act))
         else:
             self._after(node, act.frames)
         await self._checkpoint([act.node], changed)
@@ -327,23 +321,23 @@ class Supervisor:
         self.waiting[entry.id] = entry
         self.hub.publish(EventType.WAITING, entry.node, interrupt=entry.public())
 
-    def _position(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def _position(self) -> Position:
         """Where the run is: pending and waiting activations, open frames, counters."""
-        pending = [a.to_dict() for a in self._pending.values()]
-        pending += [{**w.activation, "wait": w.to_dict()} for w in self.waiting.values()]
+        pending = list(self._pending.values())
+        continuing: list[Activation] = []
         for entry, answer in self._answered.values():
             if entry.kind == "after":
-                pending.append({**entry.activation, "continue_after": True})
+                continuing.append(entry.activation)
             else:
-                answers = {**(entry.activation.get("answers") or {}), entry.id: answer}
-                pending.append({**entry.activation, "answers": answers})
-        frames = [f.to_dict() for f in self._frames.values()]
-        frames.append({"kind": "counters", "activation": self._next_activation,
-                       "frame": self._next_frame, "dispatched": self.dispatched})
-        return pending, frames
+                a = entry.activation
+                pending.append(Activation(a.id, a.node, a.frames, a.item, a.index,
+                                          {**(a.answers or {}), entry.id: answer}))
+        frames = tuple(f.copy() for f in self._frames.values()) if self._frames else ()
+        return Position(tuple(pending), tuple(self.waiting.values()), tuple(continuing),
+                        frames, Counters(self._next_activation, self._next_frame,
+                                         self.dispatched))
 
-    async def _checkpoint(self, nodes: list[str], changed: dict[str, Any], *,
-                          position: bool = False) -> None:
+    async def _checkpoint(self, nodes: list[str], changed: dict[str, Any]) -> None:
         if self.store is None:
             return
         if self.steps == self._cp_step:
@@ -351,17 +345,13 @@ class Supervisor:
             changed = {**self._cp_changed, **changed}
         self._cp_step, self._cp_nodes, self._cp_changed = self.steps, nodes, changed
         s = self.state
-        # Only a durable store can resume a run after a crash, so only it pays at every
-        # step for the run's position (which grows with fan-out width); a pause always
-        # records it, since that is all a waiting run keeps.
-        pending, frames = self._position() if (self.durable or position) else ([], [])
         cp = trusted(Checkpoint, {
             "run_id": self.run_id, "step": self.steps, "nodes": nodes,
             "state": {"workflow_id": s.workflow_id, "run_id": s.run_id,
                       "timestamp": s.timestamp, "iteration": s.iteration,
                       "data": dict(s.data), "errors": list(s.errors),
                       "warnings": list(s.warnings), "config": s.config},
-            "changed": changed, "pending": pending, "frames": frames,
+            "changed": changed, "position": self._position(),
             "next_seq": self.hub.next_seq, "created_at": datetime.now(UTC),
         })
         await self.store.save_checkpoint(cp)
@@ -498,13 +488,11 @@ class Supervisor:
             self._next_activation += 1
             self._wait(WaitEntry(f"{frame.target}:{act_id}:after", "after", frame.target,
                                  {"after": frame.target}, None,
-                                 {"id": act_id, "node": frame.target,
-                                  "frames": [list(f) for f in frame.parent]}))
+                                 Activation(act_id, frame.target, frame.parent)))
         else:
             self._after(target, frame.parent)
         # After routing, so the checkpoint holds the work it dispatched.
         await self._checkpoint([frame.target], changed)
-
 
     def _dispatch(self, name: str, frames: tuple[FrameRef, ...], *, item: Any = NO_ITEM,
                   index: int | None = None, count: bool = True, act_id: int | None = None,
@@ -528,21 +516,19 @@ class Supervisor:
         if act_id is None:
             act_id = self._next_activation
             self._next_activation += 1
-        act = Activation(act_id, name, frames, view, item, index, answers)
+        act = Activation(act_id, name, frames, item, index, answers)
         node = self.graph.nodes[name]
         if node.interrupt_before or name in self.interrupt_before:
             before = f"{name}:{act_id}:before"
             if not answers or before not in answers:
-                self._wait(WaitEntry(before, "before", name, {"before": name}, None,
-                                     act.to_dict()))
+                self._wait(WaitEntry(before, "before", name, {"before": name}, None, act))
                 return
         self._pending[act.id] = act
         actor = self._actors.get(name)
         if actor is None:
             actor = self._actors[name] = NodeActor(
                 node, self.run_id, self.hub, self._results, self._tg)
-        actor.submit(act)
-
+        actor.submit(act, view)
 
     def _snapshot(self, item: tuple[str, Any] | None) -> WorkflowState:
         # A shallow copy: a node that rebinds keys of its input can't corrupt the run.
@@ -568,6 +554,3 @@ class _Resume:
         self.entry = entry
         self.answer = answer
 
-
-def _frames(raw: Iterable[Iterable[int]]) -> tuple[FrameRef, ...]:
-    return tuple((int(a), int(b)) for a, b in raw)

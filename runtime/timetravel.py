@@ -21,7 +21,8 @@ from .errors import (
     StateError,
 )
 from .events import Event, EventType
-from .interrupts import InvalidResume, WaitEntry
+from .interrupts import InvalidResume, validate_answer
+from .position import Position, WaitEntry
 from .run import Run, pick_interrupt
 from .state import WorkflowState, apply_values, check_json, validate_data
 from .status import RunStatus
@@ -65,12 +66,7 @@ async def restore_run(rt: Runtime, record: RunRecord, *, answers: dict[str, Any]
 
 
 def _waiting(cp: Checkpoint) -> dict[str, WaitEntry]:
-    out: dict[str, WaitEntry] = {}
-    for a in cp.pending:
-        if a.get("wait") is not None:
-            entry = WaitEntry.from_dict(a["wait"], {k: v for k, v in a.items() if k != "wait"})
-            out[entry.id] = entry
-    return out
+    return cp.position.waiting_by_id if cp.position is not None else {}
 
 
 async def waiting_interrupts(rt: Runtime, run_id: str) -> list[dict[str, Any]]:
@@ -97,7 +93,7 @@ async def resume_stored(rt: Runtime, run_id: str, answer: Any,
         if cp is None:
             raise InvalidResume(f"run {run_id} has no checkpoint to resume from", run_id=run_id)
         entry = pick_interrupt(_waiting(cp), interrupt_id, run_id)
-        value = entry.validate(answer, run_id)
+        value = validate_answer(entry, answer, run_id)
         run = await restore_run(rt, record, answers={entry.id: value}, checkpoint=cp)
         run.hub.publish(EventType.RESUMED, entry.node, interrupt_id=entry.id)
         rt._launch(run)
@@ -169,16 +165,16 @@ async def update_state(rt: Runtime, run_id: str, values: dict[str, Any],
     changed = _apply(compiled, state.data, values, as_node or "update_state", run_id)
     if rt.store.durable:
         check_json(changed, as_node or "update_state", run_id)
-    pending = list(cp.pending) if cp is not None else []
-    frames = list(cp.frames) if cp is not None else []
-    if as_node is not None and not pending:
+    position = cp.position if cp is not None else None
+    if position is None:
+        position = Position.empty(cp.step if cp is not None else 0)
+    if as_node is not None and position.idle:
         # "As if as_node wrote it": a fork from here goes on along as_node's edges.
-        pending = [{"id": _next_activation(frames), "node": as_node, "frames": [],
-                    "continue_after": True}]
+        position = position.continuing_after(as_node)
     seq = await _next_seq(rt, run_id, cp.next_seq if cp is not None else 0)
     new = Checkpoint(run_id=run_id, step=(cp.step + 1) if cp is not None else 1,
                      nodes=[as_node or "update_state"], state=state.model_dump(mode="json"),
-                     changed=changed, pending=pending, frames=frames, next_seq=seq + 1)
+                     changed=changed, position=position, next_seq=seq + 1)
     await rt.store.save_checkpoint(new)
     rt.store.append_event(Event(seq, run_id, EventType.STATE_UPDATED, time.time(), as_node,
                                 {"update": changed, "step": new.step, "manual": True}))
@@ -197,13 +193,6 @@ def _apply(compiled: CompiledGraph, data: dict[str, Any], values: dict[str, Any]
     return changed
 
 
-def _next_activation(frames: list[dict[str, Any]]) -> int:
-    for f in frames:
-        if f.get("kind") == "counters":
-            return int(f["activation"])
-    return 1_000_000  # no counters recorded: any id no earlier activation used
-
-
 async def fork(rt: Runtime, run_id: str, step: int | None, *,
                values: dict[str, Any] | None = None, options: dict[str, Any] | None = None
                ) -> Run:
@@ -211,7 +200,7 @@ async def fork(rt: Runtime, run_id: str, step: int | None, *,
     cp = await _checkpoint_at(rt, run_id, step)
     if cp is None:
         return await _start_over(rt, record, options or {"forked_from": {"run_id": run_id}})
-    if not any(f.get("kind") == "counters" for f in cp.frames):
+    if cp.position is None:
         raise ActorflowError(
             f"checkpoint {cp.step} of run {run_id} does not record where the run was (its "
             "store is not durable); fork and replay from a step need a SQLite or PostgreSQL "
@@ -228,8 +217,8 @@ async def fork(rt: Runtime, run_id: str, step: int | None, *,
     ws = WorkflowState.model_validate(state)
     run = rt._new_run(compiled, ws, opts, record.graph_id)
     start = Checkpoint(run_id=new_id, step=cp.step, nodes=list(cp.nodes),
-                       state=ws.model_dump(mode="json"), changed={}, pending=list(cp.pending),
-                       frames=list(cp.frames), next_seq=0, created_at=utcnow())
+                       state=ws.model_dump(mode="json"), changed={}, position=cp.position,
+                       next_seq=0, created_at=utcnow())
     await rt.store.create_run(RunRecord(
         id=new_id, graph_id=record.graph_id, graph_name=record.graph_name, status=RunStatus.PENDING,
         initial_state=ws.model_dump(mode="json"), owner=rt.instance_id,

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..events import Event
 from ..failure import RunFailure
+from ..position import Position
 from ..status import RunStatus
 
 __all__ = ["Checkpoint", "GraphRecord", "RunRecord", "Store", "utcnow"]
@@ -74,18 +75,20 @@ class Checkpoint(BaseModel):
     """The run after one step: enough to resume it exactly there.
 
     ``state`` is the whole WorkflowState dump; ``changed`` the data keys this
-    step wrote (stores keep deltas plus periodic snapshots). ``pending`` lists
-    the activations dispatched but not completed, ``frames`` the open parallel
-    fan-outs; both are opaque dicts owned by the supervisor.
+    step wrote (stores keep deltas plus periodic snapshots). ``position`` is where
+    the run is besides its state (pending activations, waiting branches, open
+    frames, counters): a typed, versioned model that stores write and read only
+    through :mod:`runtime.position`. None when nothing was recorded.
     """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     run_id: str
     step: int
     nodes: list[str] = Field(default_factory=list)
     state: dict[str, Any]
     changed: dict[str, Any] = Field(default_factory=dict)
-    pending: list[dict[str, Any]] = Field(default_factory=list)
-    frames: list[dict[str, Any]] = Field(default_factory=list)
+    position: Position | None = None
     next_seq: int = 0
     created_at: datetime = Field(default_factory=utcnow)
 

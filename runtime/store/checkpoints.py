@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import StoreError
+from ..position import encode
 from .base import Checkpoint
 from .db import Session
 from .delta import apply_delta, make_delta
@@ -18,21 +19,26 @@ from .schema import BULK, Bulk, Dialect, dumps, loads
 
 __all__ = ["checkpoint_stmts", "fetch_chain", "rebuild", "storage_query"]
 
-_COLS = "run_id, step, nodes, kind, state, delta, pending, frames, next_seq, created_at"
+_COLS = ("run_id, step, nodes, kind, state, delta, pending, frames, position, next_seq, "
+         "created_at")
 UPSERT = (
     f"INSERT INTO checkpoints ({_COLS}) VALUES (:run_id, :step, :nodes, :kind, :state, "
-    ":delta, :pending, :frames, :next_seq, :created_at) ON CONFLICT (run_id, step) DO UPDATE "
-    "SET nodes = excluded.nodes, kind = excluded.kind, state = excluded.state, "
+    ":delta, :pending, :frames, :position, :next_seq, :created_at) ON CONFLICT (run_id, step) "
+    "DO UPDATE SET nodes = excluded.nodes, kind = excluded.kind, state = excluded.state, "
     "delta = excluded.delta, pending = excluded.pending, frames = excluded.frames, "
-    "next_seq = excluded.next_seq, created_at = excluded.created_at"
+    "position = excluded.position, next_seq = excluded.next_seq, "
+    "created_at = excluded.created_at"
 )
+#: What the format-1 columns hold in rows written since (``position`` has it all).
+_NONE = "[]"
 # A snapshot starts a new chain: later rows (left by a run rewound to this step)
 # were deltas against a history that no longer holds.
 TRUNCATE = "DELETE FROM checkpoints WHERE run_id = :run_id AND step > :step"
 BULK[UPSERT] = Bulk(
     f"INSERT INTO checkpoints ({_COLS}) SELECT * FROM {{rows}} " + UPSERT[UPSERT.index("ON CONFLICT"):],
     tuple(_COLS.split(", ")),
-    ("text", "int4", "jsonb", "text", "jsonb", "jsonb", "jsonb", "jsonb", "int4", "timestamptz"),
+    ("text", "int4", "jsonb", "text", "jsonb", "jsonb", "jsonb", "jsonb", "jsonb", "int4",
+     "timestamptz"),
     key=("run_id", "step"))
 BULK[TRUNCATE] = Bulk(
     "DELETE FROM checkpoints c USING {rows} AS t(run_id, step) "
@@ -55,8 +61,9 @@ def checkpoint_stmts(d: Dialect, c: Checkpoint, prev: dict[str, Any] | None) -> 
         kind, state, delta = "delta", None, make_delta(prev, c.state, c.changed)
     row = {
         "run_id": c.run_id, "step": c.step, "nodes": dumps(c.nodes), "kind": kind,
-        "state": state, "delta": dumps(delta), "pending": dumps(c.pending),
-        "frames": dumps(c.frames), "next_seq": c.next_seq, "created_at": d.ts(c.created_at),
+        "state": state, "delta": dumps(delta), "pending": _NONE, "frames": _NONE,
+        "position": None if c.position is None else dumps(encode(c.position)),
+        "next_seq": c.next_seq, "created_at": d.ts(c.created_at),
     }
     stmts: list[Stmt] = [(UPSERT, row)]
     if kind == "snapshot":

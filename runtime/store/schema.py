@@ -223,4 +223,9 @@ CREATE TABLE IF NOT EXISTS kv_cache (
     (3, """
 ALTER TABLE runs ADD COLUMN failure {json}
 """),
+    # 4: the checkpoint position as one typed, versioned JSON object (runtime.position,
+    # format 2). Rows written before keep format 1 in ``pending`` and ``frames``.
+    (4, """
+ALTER TABLE checkpoints ADD COLUMN position {json}
+"""),
 ]

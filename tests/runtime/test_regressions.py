@@ -217,7 +217,8 @@ async def test_a_checkpoint_taken_while_a_live_answer_is_queued_still_records_th
         cp = store.saved[-1]
         second.go.set()
         await run.result()
-    where = [a["node"] for a in cp.pending]
+    assert cp.position is not None
+    where = [a.node for a in cp.position.pending] + [w.node for w in cp.position.waiting]
     # A crash now restores from cp: the answered branch must be in it (pending or waiting).
     assert "asker" in where, (
         f"checkpoint at step {cp.step} records neither a pending nor a waiting 'asker' "

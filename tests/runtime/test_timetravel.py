@@ -43,12 +43,17 @@ async def test_fork_goes_on_from_a_checkpoint_and_leaves_the_original_untouched(
         assert [c.step for c in await rt.history(run.id)] == [1, 2, 3, 4, 5]
 
 
-async def test_fork_from_a_step_needs_a_durable_store() -> None:
-    async with Runtime() as rt:
+async def test_fork_and_replay_from_a_step_work_on_every_store(store_url: str) -> None:
+    async with Runtime(store_url) as rt:
         run = await rt.start(hg.counter_graph(3).compile(), {})
         await run.result()
-        with pytest.raises(ActorflowError, match="durable"):
-            await rt.fork(run.id, 1)
+        fork = await rt.fork(run.id, 1, values={"n": -2})
+        replay = await rt.replay(run.id, 2)
+        # From n=-2 the loop steps back up to 3; the replay goes on from n=2 as before.
+        assert (await fork.result()).data["n"] == 3
+        assert (await replay.result()).data["n"] == 3
+        assert [c.state["data"]["n"] for c in await rt.history(fork.id)] == [-2, -1, 0, 1,
+                                                                             2, 3]
 
 
 async def test_replay_runs_a_finished_run_again_with_the_same_inputs(store_url: str) -> None:

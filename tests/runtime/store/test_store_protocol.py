@@ -13,6 +13,9 @@ from _store_support import BACKENDS, KINDS, run_with_store
 
 from runtime.errors import StoreError
 from runtime.events import Event, EventType
+from runtime.frames import Frame
+from runtime.position import Activation, Counters, Position, WaitEntry
+from runtime.state import StateUpdate
 from runtime.store import (
     Checkpoint,
     GraphExistsError,
@@ -114,6 +117,19 @@ def test_claim_orphaned_runs(kind: str, backend: str, tmp_path: Path) -> None:
     run_with_store(kind, backend, tmp_path, body)
 
 
+def position_at(step: int) -> Position:
+    """A position with something of every kind: pending (a map item), waiting, going on,
+    an open map frame with a result; all of it changes with the step."""
+    item = Activation(step, "x", ((0, 1),), item={"n": step}, index=1,
+                      answers={"x:1:1": "yes"})
+    wait = WaitEntry(f"w:{step}:1", "ask", "w", {"q": step}, None, Activation(step + 1, "w", ()))
+    frame = Frame(0, "map", "split", None, (), 3, arrived=1, target="x", items=[1, 2, 3],
+                  next_index=2, limit=2, results={0: StateUpdate({"out": [step]}, [], [])},
+                  writers={"k": (0, "x")})
+    return Position((item,), (wait,), (Activation(step + 2, "c", ()),), (frame,),
+                    Counters(step + 3, 1, step))
+
+
 def state_at(step: int) -> dict[str, Any]:
     """A WorkflowState-like dump whose data changes a little every step."""
     data: dict[str, Any] = {f"k{i}": f"v{i}" * 20 for i in range(30)}
@@ -136,18 +152,17 @@ def test_checkpoints_reconstruct(kind: str, backend: str, tmp_path: Path) -> Non
         for step in range(steps):
             await store.save_checkpoint(Checkpoint(
                 run_id="r", step=step, nodes=[f"n{step}"], state=state_at(step),
-                changed={"counter": step}, pending=[{"node": "x", "step": step}],
-                frames=[{"id": step}], next_seq=step * 3))
+                changed={"counter": step}, position=position_at(step), next_seq=step * 3))
         latest = await store.latest_checkpoint("r")
         assert latest is not None and latest.step == steps - 1
         assert latest.state == state_at(steps - 1)
-        assert latest.pending == [{"node": "x", "step": steps - 1}] and latest.next_seq == 297
+        assert latest.position == position_at(steps - 1) and latest.next_seq == 297
         every = await store.list_checkpoints("r")
         assert [c.step for c in every] == list(range(steps))
         for c in every:
             assert c.state == state_at(c.step), c.step
             assert c.nodes == [f"n{c.step}"] and c.changed == {"counter": c.step}
-            assert c.frames == [{"id": c.step}]
+            assert c.position == position_at(c.step)
         for step in (0, 1, 19, 20, 21, 57, 99):
             got = await store.get_checkpoint("r", step)
             assert got is not None and got.state == state_at(step)

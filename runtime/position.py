@@ -1,0 +1,255 @@
+"""Where a run is, besides its state: the checkpoint *position*, typed and versioned.
+
+A checkpoint holds the run's state and its :class:`Position`: the activations
+dispatched but not completed (they run again on restore: at least once), the branches
+waiting for an answer, the branches that go on along a node's edges (an answered
+``interrupt_after``, a state edit "as" a node), the open parallel frames, and the
+counters that number activations and frames. Crash recovery, resume, state edits,
+fork and replay all start from it, for runs written by this version or an older one,
+so it is a durable format: this module is its only encoder and decoder.
+
+Formats:
+
+- **1** (until the position was typed): two JSON lists, stored in the ``pending`` and
+  ``frames`` columns. ``pending`` held activation dicts, a waiting branch as an
+  activation with a ``"wait"`` key, a branch to go on as one with
+  ``"continue_after": true``; ``frames`` held the frame dicts plus a fake
+  ``{"kind": "counters", ...}`` frame (absent when the store was not durable).
+- **2**: one JSON object, ``{"format": 2, "pending": [...], "waiting": [...],
+  "continuing": [...], "frames": [...], "counters": {...}}`` (see :func:`encode`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import CheckpointFormatError
+from .frames import Frame, FrameRef
+from .state import StateUpdate
+
+__all__ = [
+    "FORMAT",
+    "NO_ITEM",
+    "Activation",
+    "Counters",
+    "Position",
+    "WaitEntry",
+    "decode",
+    "decode_v1",
+    "encode",
+]
+
+#: The format :func:`encode` writes.
+FORMAT = 2
+
+class _NoItem:
+    """The item of an activation that no map edge started: one object, even through
+    the deep copies a store makes (the memory store copies what it hands out)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_ITEM"
+
+    def __copy__(self) -> _NoItem:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _NoItem:
+        return self
+
+    def __reduce__(self) -> str:
+        return "NO_ITEM"
+
+
+NO_ITEM: Any = _NoItem()
+
+
+@dataclass(slots=True)
+class Activation:
+    """One execution of a node, as dispatched. Never changed once dispatched, so a
+    checkpoint may hold it by reference."""
+
+    id: int
+    node: str
+    frames: tuple[FrameRef, ...]
+    item: Any = NO_ITEM
+    index: int | None = None
+    answers: dict[str, Any] | None = None   # interrupt id -> answer, for ask()
+
+
+@dataclass(slots=True)
+class WaitEntry:
+    """A branch waiting for an answer; ``activation`` is what goes on once answered."""
+
+    id: str
+    kind: str                      # "ask" | "before" | "after"
+    node: str
+    payload: Any
+    schema: str | None             # "module:qualname" of a pydantic model for the answer
+    activation: Activation
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "node": self.node, "payload": self.payload}
+
+
+@dataclass(slots=True)
+class Counters:
+    activation: int        # the next activation id
+    frame: int             # the next frame id
+    dispatched: int        # node executions started (what max_steps counts)
+
+
+@dataclass(slots=True)
+class Position:
+    """Where a run is. Its frames are copies: the run goes on changing its own."""
+
+    pending: tuple[Activation, ...]
+    waiting: tuple[WaitEntry, ...]
+    continuing: tuple[Activation, ...]
+    frames: tuple[Frame, ...]
+    counters: Counters
+    format: int = FORMAT
+
+    @property
+    def waiting_by_id(self) -> dict[str, WaitEntry]:
+        return {w.id: w for w in self.waiting}
+
+    @property
+    def idle(self) -> bool:
+        """Nothing pending, waiting or going on: the run had ended here."""
+        return not (self.pending or self.waiting or self.continuing)
+
+    def continuing_after(self, node: str) -> Position:
+        """This position plus a branch that goes on along ``node``'s edges (what a write
+        "as" ``node`` leaves: its edges are taken from the state written)."""
+        c = self.counters
+        return Position(self.pending, self.waiting,
+                        (*self.continuing, Activation(c.activation, node, ())), self.frames,
+                        Counters(c.activation + 1, c.frame, c.dispatched))
+
+    @classmethod
+    def empty(cls, dispatched: int = 0) -> Position:
+        return cls((), (), (), (), Counters(0, 0, dispatched))
+
+    @classmethod
+    def start(cls, entry_point: str) -> Position:
+        """Before the first step: the entry point is dispatched (activation 0)."""
+        return cls((Activation(0, entry_point, ()),), (), (), (), Counters(1, 0, 1))
+
+
+# -- encoding --------------------------------------------------------------------------
+def encode(p: Position) -> dict[str, Any]:
+    """The JSON form of ``p`` (format 2)."""
+    return {
+        "format": FORMAT,
+        "pending": [_activation(a) for a in p.pending],
+        "waiting": [{"id": w.id, "kind": w.kind, "node": w.node, "payload": w.payload,
+                     "schema": w.schema, "activation": _activation(w.activation)}
+                    for w in p.waiting],
+        "continuing": [_activation(a) for a in p.continuing],
+        "frames": [_frame(f) for f in p.frames],
+        "counters": {"activation": p.counters.activation, "frame": p.counters.frame,
+                     "dispatched": p.counters.dispatched},
+    }
+
+
+def _activation(a: Activation) -> dict[str, Any]:
+    d: dict[str, Any] = {"id": a.id, "node": a.node, "frames": [list(f) for f in a.frames]}
+    if a.item is not NO_ITEM:
+        d["item"] = a.item
+        d["index"] = a.index
+    if a.answers:
+        d["answers"] = a.answers
+    return d
+
+
+def _frame(f: Frame) -> dict[str, Any]:
+    return {
+        "id": f.id, "kind": f.kind, "origin": f.origin, "join": f.join,
+        "parent": [list(p) for p in f.parent], "expected": f.expected,
+        "arrived": f.arrived, "ended": f.ended,
+        "writers": {k: list(v) for k, v in f.writers.items()},
+        "target": f.target, "item_key": f.item_key, "items": f.items,
+        "next_index": f.next_index, "limit": f.limit,
+        "results": {str(i): {"data": u.data, "errors": u.errors, "warnings": u.warnings}
+                    for i, u in f.results.items()},
+    }
+
+
+# -- decoding --------------------------------------------------------------------------
+def decode(data: dict[str, Any]) -> Position:
+    """A position from its JSON form (format 2)."""
+    fmt = data.get("format")
+    if fmt != FORMAT:
+        raise CheckpointFormatError(
+            f"checkpoint position format {fmt!r} is not one this version reads ({FORMAT}); "
+            "open the store with the actorflow version that wrote it")
+    c = data["counters"]
+    return Position(
+        pending=tuple(_read_activation(a) for a in data["pending"]),
+        waiting=tuple(WaitEntry(w["id"], w["kind"], w["node"], w.get("payload"),
+                                w.get("schema"), _read_activation(w["activation"]))
+                      for w in data["waiting"]),
+        continuing=tuple(_read_activation(a) for a in data["continuing"]),
+        frames=tuple(_read_frame(f) for f in data["frames"]),
+        counters=Counters(int(c["activation"]), int(c["frame"]), int(c["dispatched"])),
+    )
+
+
+def decode_v1(pending: list[dict[str, Any]], frames: list[dict[str, Any]],
+              step: int) -> Position | None:
+    """A position from format 1's two lists; None when none was recorded (a checkpoint
+    of a store that was not durable, which kept no counters and nothing pending)."""
+    counters: dict[str, Any] | None = None
+    open_frames: list[Frame] = []
+    for f in frames:
+        if f.get("kind") == "counters":
+            counters = f
+        else:
+            open_frames.append(_read_frame(f))
+    if counters is None and not pending and not open_frames:
+        return None
+    plain: list[Activation] = []
+    waiting: list[WaitEntry] = []
+    continuing: list[Activation] = []
+    for a in pending:
+        act = _read_activation(a)
+        wait = a.get("wait")
+        if wait is not None:
+            waiting.append(WaitEntry(wait["id"], wait["kind"], wait["node"],
+                                     wait.get("payload"), wait.get("schema"), act))
+        elif a.get("continue_after"):
+            continuing.append(act)
+        else:
+            plain.append(act)
+    # Format 1 wrote no counters for a state edit of a run without checkpoints:
+    # number on after everything recorded.
+    ids = [a.id for a in plain + continuing] + [w.activation.id for w in waiting]
+    c = counters or {}
+    return Position(
+        pending=tuple(plain), waiting=tuple(waiting), continuing=tuple(continuing),
+        frames=tuple(open_frames),
+        counters=Counters(
+            max([int(c.get("activation", 0))] + [i + 1 for i in ids]),
+            max([int(c.get("frame", 0))] + [f.id + 1 for f in open_frames]),
+            int(c.get("dispatched", step))),
+    )
+
+
+def _read_activation(a: dict[str, Any]) -> Activation:
+    return Activation(int(a["id"]), a["node"], tuple((int(x), int(y)) for x, y in a["frames"]),
+                      a.get("item", NO_ITEM), a.get("index"), a.get("answers"))
+
+
+def _read_frame(d: dict[str, Any]) -> Frame:
+    return Frame(
+        id=int(d["id"]), kind=d["kind"], origin=d["origin"], join=d["join"],
+        parent=tuple((int(a), int(b)) for a, b in d["parent"]), expected=d["expected"],
+        arrived=d["arrived"], ended=d["ended"],
+        writers={k: (int(v[0]), str(v[1])) for k, v in d["writers"].items()},
+        target=d["target"], item_key=d["item_key"], items=list(d["items"]),
+        next_index=d["next_index"], limit=d["limit"],
+        results={int(i): StateUpdate(u["data"], u["errors"], u["warnings"])
+                 for i, u in d["results"].items()},
+    )
