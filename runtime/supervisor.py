@@ -323,19 +323,25 @@ class Supervisor:
 
     def _position(self) -> Position:
         """Where the run is: pending and waiting activations, open frames, counters."""
-        pending = list(self._pending.values())
-        continuing: list[Activation] = []
-        for entry, answer in self._answered.values():
-            if entry.kind == "after":
-                continuing.append(entry.activation)
-            else:
+        # Taken at every step (the memory store included, for fork and replay): the
+        # common case, nothing answered and nothing waiting, costs a tuple and two objects.
+        pending = tuple(self._pending.values())
+        continuing: tuple[Activation, ...] = ()
+        if self._answered:
+            more: list[Activation] = []
+            going: list[Activation] = []
+            for entry, answer in self._answered.values():
                 a = entry.activation
-                pending.append(Activation(a.id, a.node, a.frames, a.item, a.index,
-                                          {**(a.answers or {}), entry.id: answer}))
-        frames = tuple(f.copy() for f in self._frames.values()) if self._frames else ()
-        return Position(tuple(pending), tuple(self.waiting.values()), tuple(continuing),
-                        frames, Counters(self._next_activation, self._next_frame,
-                                         self.dispatched))
+                if entry.kind == "after":
+                    going.append(a)
+                else:
+                    more.append(Activation(a.id, a.node, a.frames, a.item, a.index,
+                                           {**(a.answers or {}), entry.id: answer}))
+            pending, continuing = pending + tuple(more), tuple(going)
+        return Position(
+            pending, tuple(self.waiting.values()) if self.waiting else (), continuing,
+            tuple(f.copy() for f in self._frames.values()) if self._frames else (),
+            Counters(self._next_activation, self._next_frame, self.dispatched))
 
     async def _checkpoint(self, nodes: list[str], changed: dict[str, Any]) -> None:
         if self.store is None:
