@@ -377,9 +377,7 @@ class Supervisor:
             id=0, kind="fanout", origin=node.name, parent=frames, expected=len(targets),
             join=self.graph.join_for(names) if names else None,
         ))
-        for i, target in enumerate(targets):
-            if target == END:
-                frame.ended += 1
+        frame.ended = sum(1 for t in targets if t == END)
         for i, target in enumerate(targets):
             if target != END:
                 self._enter(target, frames + ((frame.id, i),), node.name)
