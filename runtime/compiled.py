@@ -26,8 +26,10 @@ from .errors import (
     ToolNotFoundError,
 )
 from .expressions import Expression, compile_expression
-from .graph import END, EdgeSpec, Graph, NodeSpec
 from . import portable
+from .loops import components, loop_of
+from .mermaid import render
+from .specs import END, EdgeSpec, GraphSpec, NodeSpec
 from .registry import call_style
 from .retry import RetryPolicy
 from .state import Reducer, WorkflowState, resolve_reducer
@@ -79,7 +81,7 @@ class CompiledNode:
 class CompiledGraph:
     """An immutable, validated graph. Build with ``Graph.compile()``."""
 
-    def __init__(self, graph: Graph, nodes: dict[str, CompiledNode],
+    def __init__(self, graph: GraphSpec, nodes: dict[str, CompiledNode],
                  reducers: dict[str, Reducer], max_steps: int) -> None:
         self.graph = graph
         self.name = graph.name
@@ -98,7 +100,7 @@ class CompiledGraph:
 
     # -- building -----------------------------------------------------------------
     @classmethod
-    def build(cls, graph: Graph) -> CompiledGraph:
+    def build(cls, graph: GraphSpec) -> CompiledGraph:
         problems: list[str] = [f"duplicate node name {n!r}" for n in dict.fromkeys(graph.duplicates)]
         nodes: dict[str, CompiledNode] = {}
         for spec in graph.nodes.values():
@@ -127,8 +129,6 @@ class CompiledGraph:
         return compiled
 
     def _mark_persistent(self) -> None:
-        from .loops import components
-
         scc = components(self._succ)
         for name, node in self.nodes.items():
             for m in node.maps:
@@ -266,12 +266,14 @@ class CompiledGraph:
 
     def to_mermaid(self) -> str:
         """The graph as a Mermaid flowchart, joins marked (see ``joins``)."""
-        from .mermaid import render
-
         return render(self.graph, self.joins)
 
     def to_json(self) -> dict[str, Any]:
         return self.graph.to_json()
+
+    def loop_of(self, node: str) -> list[str]:
+        """The nodes of the cycle through ``node``, walking from it (``[node]`` if none)."""
+        return loop_of(self._succ, node)
 
     def definition(self) -> dict[str, Any] | None:
         """The JSON form, computed once; None when the graph has none (local functions)."""
@@ -296,7 +298,7 @@ class CompiledGraph:
         return self._version
 
 
-def _compile_node(graph: Graph, spec: NodeSpec, problems: list[str]) -> CompiledNode | None:
+def _compile_node(graph: GraphSpec, spec: NodeSpec, problems: list[str]) -> CompiledNode | None:
     fn = spec.fn
     writes = spec.writes
     if fn is None:
@@ -322,7 +324,7 @@ def _compile_node(graph: Graph, spec: NodeSpec, problems: list[str]) -> Compiled
     )
 
 
-def _check_storable_names(graph: Graph, problems: list[str]) -> None:
+def _check_storable_names(graph: GraphSpec, problems: list[str]) -> None:
     """Names no store keeps as given (runtime.portable: the same rule on every store)."""
     for what, name in [("graph name", graph.name), *(("node name", n) for n in graph.nodes)]:
         bad = portable.text_problem(name)
@@ -330,7 +332,7 @@ def _check_storable_names(graph: Graph, problems: list[str]) -> None:
             problems.append(f"{what} '{portable.shown(name)}' {bad[0]}")
 
 
-def _check_names(graph: Graph, problems: list[str]) -> None:
+def _check_names(graph: GraphSpec, problems: list[str]) -> None:
     known = list(graph.nodes)
     if graph.entry_point is None:
         problems.append("no entry point: add a node or call set_entry_point()")
@@ -363,7 +365,7 @@ def _did_you_mean(name: str, known: list[str], *, end: bool = False) -> str:
     return f"; did you mean {' or '.join(repr(c) for c in close)}?"
 
 
-def _attach_edges(graph: Graph, nodes: dict[str, CompiledNode], problems: list[str]) -> None:
+def _attach_edges(graph: GraphSpec, nodes: dict[str, CompiledNode], problems: list[str]) -> None:
     by_source: dict[str, list[EdgeSpec]] = {}
     for e in graph.edges:
         by_source.setdefault(e.source, []).append(e)
@@ -391,7 +393,7 @@ def _never(state: WorkflowState) -> bool:
     return False
 
 
-def _condition(graph: Graph, e: EdgeSpec, problems: list[str]) -> Callable[[WorkflowState], bool] | None:
+def _condition(graph: GraphSpec, e: EdgeSpec, problems: list[str]) -> Callable[[WorkflowState], bool] | None:
     where = f"edge {e.source}->{e.target}"
     if e.condition is not None:
         try:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from .events import EventType
+from .interrupts import Interrupt, schema_path
 
 if TYPE_CHECKING:
     from .events import EventHub
@@ -50,8 +51,6 @@ class NodeContext:
 
     async def ask(self, payload: Any = None, *, schema: type[BaseModel] | None = None) -> Any:
         """Pause this branch until someone answers (see ``runtime.ask``)."""
-        from .interrupts import Interrupt, schema_path
-
         # Stable across re-executions and restarts: the node, its activation (whose
         # id is checkpointed) and the how-manieth question of this execution.
         self._asked += 1

@@ -7,63 +7,22 @@ returns an immutable :class:`~runtime.compiled.CompiledGraph` that runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from .compiled import CompiledGraph
 from .definition import EdgeDef, GraphDef, NodeDef, RetryDef
 from .errors import GraphValidationError
 from .importpath import import_path, load, untrusted_problems
 from .registry import ToolRegistry
 from .registry import registry as default_registry
 from .retry import RetryPolicy
+from .mermaid import render
+from .specs import END, JSON_END, Condition, EdgeSpec, NodeSpec
 from .state import Reducer
 
 __all__ = ["END", "EdgeSpec", "Graph", "NodeSpec"]
-
-#: The end of the graph: an edge to END finishes the branch that takes it.
-END = "__end__"
-#: How JSON may also name END (``"to": "END"``), unless a node has that name.
-JSON_END = "END"
-
-Condition = str | Callable[..., Any]
-
-
-@dataclass
-class NodeSpec:
-    """A node as declared (see ``Graph.add_node``)."""
-
-    name: str
-    fn: Callable[..., Any] | None = None
-    tool: str | None = None
-    config: dict[str, Any] = field(default_factory=dict)
-    timeout: float | None = None
-    retry: RetryPolicy | None = None
-    concurrency: int | None = None
-    writes: tuple[str, ...] = ()
-    on_error: str | None = None
-    description: str = ""
-    interrupt_before: bool = False
-    interrupt_after: bool = False
-
-
-@dataclass
-class EdgeSpec:
-    """An edge as declared. ``map_over`` makes it a dynamic map edge."""
-
-    source: str
-    target: str
-    condition: str | None = None
-    condition_fn: str | Callable[..., Any] | None = None
-    map_over: str | None = None
-    item_key: str = "item"
-    max_concurrency: int | None = None
-
-    @property
-    def conditional(self) -> bool:
-        return self.condition is not None or self.condition_fn is not None
-
 
 class Graph:
     """A workflow graph under construction.
@@ -217,13 +176,11 @@ class Graph:
         self.reducers[key] = reducer
         return self
 
-    def compile(self) -> Any:
+    def compile(self) -> CompiledGraph:
         """Validate the whole graph and return a runnable ``CompiledGraph``.
 
         Raises GraphValidationError listing every problem found.
         """
-        from .compiled import CompiledGraph
-
         return CompiledGraph.build(self)
 
     # -- forms --------------------------------------------------------------------
@@ -305,8 +262,6 @@ class Graph:
 
     def to_mermaid(self) -> str:
         """A Mermaid flowchart: parallel edges solid, conditions labelled, maps marked."""
-        from .mermaid import render
-
         return render(self)
 
 

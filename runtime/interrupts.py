@@ -15,7 +15,7 @@ way, without code in the node.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -23,16 +23,20 @@ from .errors import RunError
 from .importpath import import_path, load
 from .position import WaitEntry
 
-if TYPE_CHECKING:
-    from .context import NodeContext
-
 __all__ = ["Interrupt", "InvalidResume", "WaitEntry", "ask", "current_context", "load_schema",
            "validate_answer"]
+
+class Asker(Protocol):
+    """What ``ask()`` calls: a node's context (:class:`~runtime.context.NodeContext`)."""
+
+    async def ask(self, payload: Any = None, *,
+                  schema: type[BaseModel] | None = None) -> Any: ...
+
 
 class CurrentExecution(Protocol):
     """What a worker task stores for ``ask()``: the node context, built on demand."""
 
-    def context(self) -> NodeContext: ...
+    def context(self) -> Asker: ...
 
 
 #: Set once per worker task (each task has its own context), updated per activation.

@@ -4,10 +4,6 @@ keeping the workers of looping nodes alive)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .compiled import CompiledGraph
 
 __all__ = ["components", "loop_of"]
 
@@ -59,10 +55,9 @@ def components(succ: Mapping[str, set[str]]) -> dict[str, frozenset[str]]:
     return out
 
 
-def loop_of(graph: CompiledGraph, node: str) -> list[str]:
-    """The nodes of the cycle through ``node``, in a walking order starting at it;
-    ``[node]`` if it is on no cycle."""
-    succ = graph._succ
+def loop_of(succ: Mapping[str, set[str]], node: str) -> list[str]:
+    """The nodes of the cycle through ``node`` (``succ``: each node's successors), in a
+    walking order starting at it; ``[node]`` if it is on no cycle."""
     component = components(succ).get(node, frozenset({node}))
     order: list[str] = []
     stack = [node]

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .graph import Graph
+from .specs import END, GraphSpec
 
 __all__ = ["render"]
 
@@ -21,14 +18,12 @@ def _label(text: str) -> str:
     return text.replace('"', "#quot;").replace("|", "#124;")
 
 
-def render(graph: Graph, joins: dict[str, str] | None = None) -> str:
+def render(graph: GraphSpec, joins: dict[str, str] | None = None) -> str:
     """Solid arrows: always taken (several from one node run in parallel);
     labelled arrows: conditions (dotted: the default path when none holds);
     thick arrows: map over a list; red dotted arrows: error handlers.
     ``joins`` (fan-out node -> join node, from a compiled graph) draws each join as a
     double-edged box that says which fan-out it waits for."""
-    from .graph import END
-
     joined_by: dict[str, list[str]] = {}
     for fanout, join in (joins or {}).items():
         joined_by.setdefault(join, []).append(fanout)

@@ -91,6 +91,19 @@ class Run:
         # Set by the Runtime: its way to follow a run across pauses and resumes.
         self.follower: Follower | None = None
 
+    @classmethod
+    def from_options(cls, graph: CompiledGraph, state: WorkflowState,
+                     options: dict[str, Any], *, store: Store | None, graph_id: str | None,
+                     owner: str, status: RunStatus = RunStatus.PENDING) -> Run:
+        """A run set up by the options a run record keeps (timeout, max_steps,
+        interrupts), executed by ``owner`` (a runtime's instance id)."""
+        run = cls(graph, state, store=store, timeout=options.get("timeout"),
+                  max_steps=options.get("max_steps"), graph_id=graph_id, status=status,
+                  interrupt_before=frozenset(options.get("interrupt_before") or ()),
+                  interrupt_after=frozenset(options.get("interrupt_after") or ()))
+        run.owner = owner
+        return run
+
     # -- public -------------------------------------------------------------------------
     @property
     def id(self) -> str:

@@ -14,7 +14,6 @@ them: they stay resumable and continue when a runtime opens the same store.
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 from typing import Any, Self
@@ -26,16 +25,17 @@ from .catalog import GraphCatalog
 from .compiled import CompiledGraph
 from .errors import (
     GraphError,
-    RunInterrupted,
     RunNotFoundError,
     RuntimeClosedError,
     StoreError,
 )
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event
-from .feed import Feed
+from .feed import POLL_SECONDS, Feed
 from .graph import Graph
+from .recovery import recover
 from .registry import ToolRegistry
 from .run import Run
+from .runs import RunTable
 from .state import WorkflowState, check_json, validate_input
 from .status import RunStatus
 from .store import open_store
@@ -45,7 +45,6 @@ from .timetravel import (
     fork,
     get_state,
     replay,
-    restore_run,
     resume_stored,
     update_state,
     waiting_interrupts,
@@ -83,20 +82,15 @@ class Runtime:
         self.registry = registry
         self.max_interruptions = max_interruptions
         self.recover = recover
-        self.keep_finished = keep_finished
-        self._limit = max_concurrent_runs or None
-        self._active = 0
-        # Runs waiting for a slot, oldest first. The ticket is taken synchronously when
-        # a run is started: tasks may begin in any order (trio shuffles them), so a
-        # limiter acquired inside the run's task would not keep the start order.
-        self._waiting: deque[anyio.Event] = deque()
-        self._runs: OrderedDict[str, Run] = OrderedDict()
+        #: The runs of this runtime: run table, slots, resume bookkeeping, wake-ups.
+        self.table = RunTable(keep_finished=keep_finished,
+                              max_concurrent=max_concurrent_runs)
         #: The graphs this runtime knows, and which one each run goes on with.
         self.graphs = GraphCatalog(self.store, registry)
         self._tg: TaskGroup | None = None
         self._accepting = False
-        self._feed = Feed(self)
-        self._resuming: set[str] = set()
+        self._feed = Feed(self.table, self.store)
+        self.table.follow = self._feed.follow
         self.retention = retention
         self._pruner: anyio.CancelScope | None = None
         for g in graphs:
@@ -108,12 +102,13 @@ class Runtime:
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
+        self.table.open(tg)
         self._accepting = True
         if self.retention is not None:
             await tg.start(self._prune_forever, self.retention)
         if self.recover:
             try:
-                await self._recover()
+                await recover(self)
             except BaseException:
                 await self.__aexit__(None, None, None)
                 raise
@@ -138,6 +133,7 @@ class Runtime:
             raise
         finally:
             self._tg = None
+            self.table.close()
             with anyio.move_on_after(10, shield=True):
                 await self.store.close()
 
@@ -161,9 +157,7 @@ class Runtime:
         self._release_all()
 
     def _release_all(self) -> None:
-        for run in self._runs.values():
-            if not run.done:
-                run.release()
+        self.table.release_all()
 
     # -- graphs ---------------------------------------------------------------------------
     def register(self, graph: CompiledGraph | Graph) -> CompiledGraph:
@@ -228,13 +222,14 @@ class Runtime:
             definition = compiled.definition()
             if definition is not None:
                 opts["graph_def"] = definition
-        run = self._new_run(compiled, state, opts, record.id if record else None)
+        run = Run.from_options(compiled, state, opts, store=self.store,
+                               graph_id=record.id if record else None, owner=self.instance_id)
         await self.store.create_run(RunRecord(
             id=rid, graph_id=run.graph_id, graph_name=compiled.name, status=RunStatus.PENDING,
             initial_state=state.model_dump(mode="json", fallback=repr), owner=self.instance_id,
             parent_run_id=parent_run_id, options=opts,
         ))
-        self._launch(run)
+        self.table.launch(run)
         return run
 
     def _check_input(self, compiled: CompiledGraph, input: dict[str, Any] | None,
@@ -246,67 +241,22 @@ class Runtime:
         if self.store.durable and input:
             check_json(dict(input), "input", run_id)
 
-    def _new_run(self, compiled: CompiledGraph, state: WorkflowState, opts: dict[str, Any],
-                 graph_id: str | None, status: RunStatus = RunStatus.PENDING) -> Run:
-        run = Run(compiled, state, store=self.store, timeout=opts.get("timeout"),
-                  max_steps=opts.get("max_steps"), graph_id=graph_id, status=status,
-                  interrupt_before=frozenset(opts.get("interrupt_before") or ()),
-                  interrupt_after=frozenset(opts.get("interrupt_after") or ()))
-        run.owner = self.instance_id
-        run.follower = self._feed.follow
-        return run
-
-    def _launch(self, run: Run) -> None:
-        assert self._tg is not None
-        self._track(run)
-        self._tg.start_soon(self._drive, run, self._ticket(), name=f"run {run.id}")
-
     def _check_open(self) -> None:
         if self._tg is None or not self._accepting:
             raise RuntimeClosedError("the runtime is not running; use `async with Runtime()`")
 
-    def _ticket(self) -> anyio.Event | None:
-        """A place in line for a run slot (max_concurrent_runs): set when the run may go."""
-        if self._limit is None:
-            return None
-        ticket = anyio.Event()
-        if self._active < self._limit and not self._waiting:
-            self._active += 1
-            ticket.set()
-        else:
-            self._waiting.append(ticket)
-        return ticket
-
-    async def _drive(self, run: Run, ticket: anyio.Event | None) -> None:
-        try:
-            if ticket is not None:
-                await ticket.wait()
-            await run.execute()
-        finally:
-            if ticket is not None:
-                if not ticket.is_set():
-                    self._waiting.remove(ticket)  # cancelled while waiting in line
-                elif self._waiting:
-                    self._waiting.popleft().set()  # hand the slot to the next in line
-                else:
-                    self._active -= 1
-            if run.status is RunStatus.WAITING:
-                # A waiting run keeps nothing in memory: its record and checkpoint are all.
-                self._runs.pop(run.id, None)
-            self._feed.notify(run.id)
-
     def get(self, run_id: str) -> Run:
         """A run of this runtime by id; raises RunNotFoundError."""
-        try:
-            return self._runs[run_id]
-        except KeyError:
-            raise RunNotFoundError(f"no run {run_id!r} in this runtime", run_id=run_id) from None
+        run = self.table.get(run_id)
+        if run is None:
+            raise RunNotFoundError(f"no run {run_id!r} in this runtime", run_id=run_id)
+        return run
 
     async def view(self, run_id: str) -> RunView:
         """The run as it is now: from memory while this process executes it, else from
         the store. Raises RunNotFoundError."""
-        run = self._runs.get(run_id)
-        if run is not None and not run.done:
+        run = self.table.live(run_id)
+        if run is not None:
             return RunView.of_run(run)
         record = await self.store.get_run(run_id)
         if record is None:
@@ -320,41 +270,29 @@ class Runtime:
         no process executes while this runtime shuts down. Raises RunNotFoundError."""
         with anyio.move_on_after(timeout):
             while True:
-                run = self._runs.get(run_id)
-                if run is not None and not run.done:
+                run = self.table.live(run_id)
+                if run is not None:
                     await run.wait()
                 view = await self.view(run_id)
                 if view.live:
                     continue  # resumed here meanwhile: wait for that run
                 if view.stopped or not self._accepting:
                     return view
-                await self._feed.changed(run_id)
+                await self.table.changed(run_id, POLL_SECONDS)
         return await self.view(run_id)
 
     async def interrupts(self, run_id: str) -> list[dict[str, Any]]:
         """What the run waits for (``id``, ``kind``, ``node``, ``payload`` each): a paused
         run's interrupts, or the branches waiting while others still execute. Empty for a
         run that waits for nothing. Raises RunNotFoundError."""
-        run = self._runs.get(run_id)
-        if run is not None and not run.done:
+        run = self.table.live(run_id)
+        if run is not None:
             return run.interrupts
         return await waiting_interrupts(self, run_id)
 
     def runs(self, status: RunStatus | None = None) -> list[Run]:
         """Runs in this runtime's memory (most recent last), optionally by status."""
-        return [r for r in self._runs.values() if status is None or r.status is status]
-
-    def _track(self, run: Run) -> None:
-        self._runs[run.id] = run
-        if len(self._runs) > self.keep_finished:
-            # Forget the oldest finished runs (the store keeps them). Stops at the first
-            # run still going, so this costs O(evicted), not O(runs), per start.
-            while len(self._runs) > self.keep_finished:
-                oldest_id, oldest = next(iter(self._runs.items()))
-                if not oldest.done:
-                    self._runs.move_to_end(oldest_id)
-                    break
-                del self._runs[oldest_id]
+        return self.table.runs(status)
 
     def events(self, run_id: str, since: int = 0, *,
                buffer: int = DEFAULT_SUBSCRIBER_BUFFER) -> AsyncIterator[Event]:
@@ -374,8 +312,8 @@ class Runtime:
 
         Raises RunNotFoundError, or RunFinishedError if the run already finished.
         """
-        run = self._runs.get(run_id)
-        if run is not None and not run.done:
+        run = self.table.live(run_id)
+        if run is not None:
             run.cancel()
             if wait:
                 await run.wait()
@@ -391,8 +329,8 @@ class Runtime:
         answer that fails the interrupt's schema, or a run that is not waiting.
         """
         self._check_open()
-        run = self._runs.get(run_id)
-        if run is not None and not run.done:
+        run = self.table.live(run_id)
+        if run is not None:
             if run.supervisor.accepting_resume:
                 run.resume(answer, interrupt_id=interrupt_id)
                 return run
@@ -425,26 +363,3 @@ class Runtime:
         same inputs; the new run records that it replays ``run_id``."""
         self._check_open()
         return await replay(self, run_id, step)
-
-    # -- recovery -------------------------------------------------------------------------
-    async def _recover(self) -> None:
-        for record in await self.store.claim_orphaned_runs(self.instance_id):
-            if record.status is RunStatus.WAITING:
-                continue  # waits for an answer, not for a process
-            await self._resume_after_crash(record)
-
-    async def _resume_after_crash(self, record: RunRecord) -> None:
-        if record.interruptions > self.max_interruptions:
-            await self.store.update_run(
-                record.id, status=RunStatus.FAILED, error_type="RunInterrupted",
-                error=str(RunInterrupted(
-                    f"run {record.id} was interrupted {record.interruptions} times by crashes "
-                    f"(limit {self.max_interruptions}); not resuming it again", run_id=record.id)))
-            return
-        try:
-            run = await restore_run(self, record)
-        except (GraphError, StoreError) as exc:
-            await self.store.update_run(record.id, status=RunStatus.FAILED, error_type=type(exc).__name__,
-                                        error=f"cannot resume: {exc}")
-            return
-        self._launch(run)

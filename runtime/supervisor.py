@@ -28,8 +28,7 @@ from .errors import (
 )
 from .events import EventHub, EventType
 from .frames import Frame, FrameRef
-from .graph import END
-from .loops import loop_of
+from .specs import END
 from .position import NO_ITEM, Activation, Counters, Position, WaitEntry
 from .state import StateUpdate, WorkflowState, apply_values, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
@@ -504,7 +503,7 @@ class Supervisor:
         if count:
             self.dispatched += 1
             if self.dispatched > self.max_steps:
-                loop = loop_of(self.graph, name)
+                loop = self.graph.loop_of(name)
                 raise MaxStepsExceeded(
                     f"run exceeded max_steps={self.max_steps} at node {name!r}; it keeps "
                     f"looping through {' -> '.join(loop)}. Check the loop's exit condition "

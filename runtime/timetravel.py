@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .compiled import CompiledGraph
 from .errors import (
@@ -21,55 +21,33 @@ from .errors import (
     StateError,
 )
 from .events import Event, EventType
+from .host import Host
 from .interrupts import InvalidResume, validate_answer
 from .position import Position, WaitEntry
+from .recovery import next_seq, restore_run
 from .run import Run, pick_interrupt
 from .state import WorkflowState, apply_values, check_json, validate_data
 from .status import RunStatus
 from .store.base import Checkpoint, RunRecord, utcnow
 
-if TYPE_CHECKING:
-    from .runtime import Runtime
-
 __all__ = [
-    "cancel_stored", "fork", "get_state", "replay", "restore_run", "resume_stored",
-    "update_state", "waiting_interrupts",
+    "cancel_stored", "fork", "get_state", "replay", "resume_stored", "update_state",
+    "waiting_interrupts",
 ]
 
 
-async def _record(rt: Runtime, run_id: str) -> RunRecord:
+async def _record(rt: Host, run_id: str) -> RunRecord:
     record = await rt.store.get_run(run_id)
     if record is None:
         raise RunNotFoundError(f"no run {run_id!r} in the store", run_id=run_id)
     return record
 
 
-async def _next_seq(rt: Runtime, run_id: str, since: int) -> int:
-    later = await rt.store.read_events(run_id, since)
-    return later[-1].seq + 1 if later else since
-
-
-async def restore_run(rt: Runtime, record: RunRecord, *, answers: dict[str, Any] | None = None,
-                      checkpoint: Checkpoint | None = None) -> Run:
-    """A Run object that continues ``record`` from its latest checkpoint."""
-    compiled = await rt.graphs.of_run(record)
-    state = WorkflowState.model_validate(record.initial_state)
-    status = RunStatus.WAITING if record.status is RunStatus.WAITING else RunStatus.PENDING
-    run = rt._new_run(compiled, state, record.options, record.graph_id, status=status)
-    cp = checkpoint or await rt.store.latest_checkpoint(record.id)
-    if cp is not None:
-        run.restore(cp, answers=answers, next_seq=await _next_seq(rt, record.id, cp.next_seq))
-    else:
-        # Interrupted before its first step: start over, numbering events on.
-        run.continue_events(await _next_seq(rt, record.id, 0))
-    return run
-
-
 def _waiting(cp: Checkpoint) -> dict[str, WaitEntry]:
     return cp.position.waiting_by_id if cp.position is not None else {}
 
 
-async def waiting_interrupts(rt: Runtime, run_id: str) -> list[dict[str, Any]]:
+async def waiting_interrupts(rt: Host, run_id: str) -> list[dict[str, Any]]:
     """What a stored run waits for (id, kind, node, payload); empty unless waiting."""
     record = await _record(rt, run_id)
     if record.status is not RunStatus.WAITING:
@@ -78,12 +56,11 @@ async def waiting_interrupts(rt: Runtime, run_id: str) -> list[dict[str, Any]]:
     return [w.public() for w in _waiting(cp).values()] if cp is not None else []
 
 
-async def resume_stored(rt: Runtime, run_id: str, answer: Any,
+async def resume_stored(rt: Host, run_id: str, answer: Any,
                         interrupt_id: str | None) -> Run:
-    if run_id in rt._resuming:
+    if rt.table.busy(run_id):
         raise InvalidResume(f"run {run_id} is being resumed right now", run_id=run_id)
-    rt._resuming.add(run_id)
-    try:
+    with rt.table.resuming(run_id):
         record = await _record(rt, run_id)
         if record.status is not RunStatus.WAITING:
             raise InvalidResume(
@@ -96,38 +73,33 @@ async def resume_stored(rt: Runtime, run_id: str, answer: Any,
         value = validate_answer(entry, answer, run_id)
         run = await restore_run(rt, record, answers={entry.id: value}, checkpoint=cp)
         run.hub.publish(EventType.RESUMED, entry.node, interrupt_id=entry.id)
-        rt._launch(run)
+        rt.table.launch(run)
         return run
-    finally:
-        rt._resuming.discard(run_id)
 
 
-async def cancel_stored(rt: Runtime, run_id: str) -> RunStatus:
+async def cancel_stored(rt: Host, run_id: str) -> RunStatus:
     """Mark a run no process executes (waiting, or orphaned) cancelled in the store,
     with a final event for its readers."""
-    if run_id in rt._resuming:
+    if rt.table.busy(run_id):
         raise RunError(f"run {run_id} is being resumed right now; cancel it again once "
                        "it executes", run_id=run_id)
-    rt._resuming.add(run_id)  # no resume may start while we end it
-    try:
+    with rt.table.resuming(run_id):  # no resume may start while we end it
         record = await _record(rt, run_id)
         if record.status.finished:
             raise RunFinishedError(f"run {run_id} already {record.status.value}",
                                    run_id=run_id, status=record.status)
-        seq = await _next_seq(rt, run_id, 0)
+        seq = await next_seq(rt, run_id, 0)
         rt.store.append_event(Event(seq, run_id, EventType.RUN_CANCELLED, time.time(), None,
                                     {"error": "cancelled while not executing"}))
         await rt.store.update_run(run_id, status=RunStatus.CANCELLED, completed_at=utcnow(),
                                   error="cancelled while not executing",
                                   error_type="RunCancelled", owner=None)
         await rt.store.flush()
-    finally:
-        rt._resuming.discard(run_id)
-    rt._feed.notify(run_id)
+    rt.table.notify(run_id)
     return RunStatus.CANCELLED
 
 
-async def _checkpoint_at(rt: Runtime, run_id: str, step: int | None) -> Checkpoint | None:
+async def _checkpoint_at(rt: Host, run_id: str, step: int | None) -> Checkpoint | None:
     if step is None:
         return await rt.store.latest_checkpoint(run_id)
     cp = await rt.store.get_checkpoint(run_id, step)
@@ -139,20 +111,19 @@ async def _checkpoint_at(rt: Runtime, run_id: str, step: int | None) -> Checkpoi
     return cp
 
 
-async def get_state(rt: Runtime, run_id: str, step: int | None) -> WorkflowState:
+async def get_state(rt: Host, run_id: str, step: int | None) -> WorkflowState:
     record = await _record(rt, run_id)
     cp = await _checkpoint_at(rt, run_id, step)
     return WorkflowState.model_validate(cp.state if cp is not None else record.initial_state)
 
 
-def _not_executing(rt: Runtime, run_id: str, what: str) -> None:
-    run = rt._runs.get(run_id)
-    if run is not None and not run.done:
+def _not_executing(rt: Host, run_id: str, what: str) -> None:
+    if rt.table.live(run_id) is not None:
         raise RunError(f"cannot {what} run {run_id} while it executes; wait for it to stop "
                        "or pause it with an interrupt", run_id=run_id)
 
 
-async def update_state(rt: Runtime, run_id: str, values: dict[str, Any],
+async def update_state(rt: Host, run_id: str, values: dict[str, Any],
                        as_node: str | None) -> Checkpoint:
     _not_executing(rt, run_id, "edit the state of")
     record = await _record(rt, run_id)
@@ -171,7 +142,7 @@ async def update_state(rt: Runtime, run_id: str, values: dict[str, Any],
     if as_node is not None and position.idle:
         # "As if as_node wrote it": a fork from here goes on along as_node's edges.
         position = position.continuing_after(as_node)
-    seq = await _next_seq(rt, run_id, cp.next_seq if cp is not None else 0)
+    seq = await next_seq(rt, run_id, cp.next_seq if cp is not None else 0)
     new = Checkpoint(run_id=run_id, step=(cp.step + 1) if cp is not None else 1,
                      nodes=[as_node or "update_state"], state=state.model_dump(mode="json"),
                      changed=changed, position=position, next_seq=seq + 1)
@@ -193,7 +164,7 @@ def _apply(compiled: CompiledGraph, data: dict[str, Any], values: dict[str, Any]
     return changed
 
 
-async def fork(rt: Runtime, run_id: str, step: int | None, *,
+async def fork(rt: Host, run_id: str, step: int | None, *,
                values: dict[str, Any] | None = None, options: dict[str, Any] | None = None
                ) -> Run:
     record = await _record(rt, run_id)
@@ -215,7 +186,8 @@ async def fork(rt: Runtime, run_id: str, step: int | None, *,
     opts = {**record.options, **(options or {}),
             "forked_from": {"run_id": run_id, "step": cp.step}}
     ws = WorkflowState.model_validate(state)
-    run = rt._new_run(compiled, ws, opts, record.graph_id)
+    run = Run.from_options(compiled, ws, opts, store=rt.store, graph_id=record.graph_id,
+                           owner=rt.instance_id)
     start = Checkpoint(run_id=new_id, step=cp.step, nodes=list(cp.nodes),
                        state=ws.model_dump(mode="json"), changed={}, position=cp.position,
                        next_seq=0, created_at=utcnow())
@@ -226,11 +198,11 @@ async def fork(rt: Runtime, run_id: str, step: int | None, *,
     # Its own first checkpoint, so a crash of the fork resumes the fork.
     await rt.store.save_checkpoint(start)
     run.restore(start)
-    rt._launch(run)
+    rt.table.launch(run)
     return run
 
 
-async def _start_over(rt: Runtime, record: RunRecord, extra: dict[str, Any]) -> Run:
+async def _start_over(rt: Host, record: RunRecord, extra: dict[str, Any]) -> Run:
     options = {k: v for k, v in record.options.items()
                if k not in ("forked_from", "replay_of")}
     data = dict((record.initial_state or {}).get("data") or {})
@@ -239,7 +211,7 @@ async def _start_over(rt: Runtime, record: RunRecord, extra: dict[str, Any]) -> 
     return await rt.start(graph, data, parent_run_id=record.id, **{**options, **extra})
 
 
-async def replay(rt: Runtime, run_id: str, step: int | None) -> Run:
+async def replay(rt: Host, run_id: str, step: int | None) -> Run:
     record = await _record(rt, run_id)
     if not record.status.finished:
         raise RunError(f"run {run_id} is {record.status.value}; only a finished run is replayed",

@@ -266,5 +266,5 @@ async def test_a_reader_that_stops_following_a_waiting_run_leaves_nothing_behind
             await wait_all_tasks_blocked()
             tg.cancel_scope.cancel()          # the WebSocket client went away
         await checkpoint()
-        leaked = dict(rt._feed._waiters)
-    assert run.id not in leaked, "Feed keeps an anyio.Event per followed run forever"
+        leaked = rt.table.readers_waiting
+    assert leaked == 0, "the feed keeps an anyio.Event per followed run forever"

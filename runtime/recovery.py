@@ -1,0 +1,73 @@
+"""Crash recovery: the runs a crashed process left unfinished go on here.
+
+When a runtime opens its store it claims the runs whose owner is gone (``running`` or
+``pending``: executing, or waiting for a slot, when their process died) and resumes
+each from its last checkpoint: the activations in flight then run again (at least
+once). A run that crashes again and again (``max_interruptions``) is failed instead of
+looping, and one whose graph cannot be found or rebuilt is failed with the reason.
+Runs waiting for an answer are left alone: they wait for a person, not a process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import GraphError, RunInterrupted, StoreError
+from .host import Host
+from .run import Run
+from .state import WorkflowState
+from .status import RunStatus
+from .store.base import Checkpoint, RunRecord
+
+__all__ = ["next_seq", "recover", "restore_run"]
+
+
+async def recover(host: Host) -> None:
+    """Claim the runs an owner that is gone left unfinished, and resume them."""
+    for record in await host.store.claim_orphaned_runs(host.instance_id):
+        if record.status is RunStatus.WAITING:
+            continue  # waits for an answer, not for a process
+        await _resume_after_crash(host, record)
+
+
+async def _resume_after_crash(host: Host, record: RunRecord) -> None:
+    if record.interruptions > host.max_interruptions:
+        await host.store.update_run(
+            record.id, status=RunStatus.FAILED, error_type="RunInterrupted",
+            error=str(RunInterrupted(
+                f"run {record.id} was interrupted {record.interruptions} times by crashes "
+                f"(limit {host.max_interruptions}); not resuming it again", run_id=record.id)))
+        return
+    try:
+        run = await restore_run(host, record)
+    except (GraphError, StoreError) as exc:
+        await host.store.update_run(record.id, status=RunStatus.FAILED,
+                                    error_type=type(exc).__name__,
+                                    error=f"cannot resume: {exc}")
+        return
+    host.table.launch(run)
+
+
+async def restore_run(host: Host, record: RunRecord, *,
+                      answers: dict[str, Any] | None = None,
+                      checkpoint: Checkpoint | None = None) -> Run:
+    """A Run that continues ``record`` from ``checkpoint`` (default: its latest), with
+    the graph it started with; ``answers`` answer its waiting branches."""
+    compiled = await host.graphs.of_run(record)
+    state = WorkflowState.model_validate(record.initial_state)
+    status = RunStatus.WAITING if record.status is RunStatus.WAITING else RunStatus.PENDING
+    run = Run.from_options(compiled, state, record.options, store=host.store,
+                           graph_id=record.graph_id, owner=host.instance_id, status=status)
+    cp = checkpoint or await host.store.latest_checkpoint(record.id)
+    if cp is not None:
+        run.restore(cp, answers=answers, next_seq=await next_seq(host, record.id, cp.next_seq))
+    else:
+        # Interrupted before its first step: start over, numbering events on.
+        run.continue_events(await next_seq(host, record.id, 0))
+    return run
+
+
+async def next_seq(host: Host, run_id: str, since: int) -> int:
+    """The sequence number after the run's last stored event (at least ``since``)."""
+    later = await host.store.read_events(run_id, since)
+    return later[-1].seq + 1 if later else since

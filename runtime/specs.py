@@ -1,0 +1,80 @@
+"""The parts of a graph as declared: nodes, edges, END, and what compiling reads.
+
+Shared by the builder (:mod:`.graph`), the compiler (:mod:`.compiled`) and the
+Mermaid renderer (:mod:`.mermaid`), so that none of them imports another's module
+back (no import cycles).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from .registry import ToolRegistry
+from .retry import RetryPolicy
+from .state import Reducer
+
+__all__ = ["END", "JSON_END", "Condition", "EdgeSpec", "GraphSpec", "NodeSpec"]
+
+#: The end of the graph: an edge to END finishes the branch that takes it.
+END = "__end__"
+#: How JSON may also name END (``"to": "END"``), unless a node has that name.
+JSON_END = "END"
+
+Condition = str | Callable[..., Any]
+
+
+@dataclass
+class NodeSpec:
+    """A node as declared (see ``Graph.add_node``)."""
+
+    name: str
+    fn: Callable[..., Any] | None = None
+    tool: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
+    retry: RetryPolicy | None = None
+    concurrency: int | None = None
+    writes: tuple[str, ...] = ()
+    on_error: str | None = None
+    description: str = ""
+    interrupt_before: bool = False
+    interrupt_after: bool = False
+
+
+@dataclass
+class EdgeSpec:
+    """An edge as declared. ``map_over`` makes it a dynamic map edge."""
+
+    source: str
+    target: str
+    condition: str | None = None
+    condition_fn: str | Callable[..., Any] | None = None
+    map_over: str | None = None
+    item_key: str = "item"
+    max_concurrency: int | None = None
+
+    @property
+    def conditional(self) -> bool:
+        return self.condition is not None or self.condition_fn is not None
+
+
+class GraphSpec(Protocol):
+    """What compiling and drawing read from a graph (``Graph`` is the one there is)."""
+
+    name: str
+    description: str
+    nodes: dict[str, NodeSpec]
+    edges: list[EdgeSpec]
+    entry_point: str | None
+    reducers: dict[str, str | Reducer]
+    state_schema: type[BaseModel] | None
+    max_steps: int | None
+    registry: ToolRegistry
+    duplicates: list[str]
+    error_edges: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]: ...
