@@ -23,7 +23,7 @@ from .errors import (
 from .events import Event, EventType
 from .host import Host
 from .interrupts import InvalidResume, validate_answer
-from .position import Position, WaitEntry
+from .position import NO_ITEM, Activation, Position, WaitEntry
 from .recovery import next_seq, restore_run
 from .run import Run, pick_interrupt
 from .state import WorkflowState, apply_values, check_json, validate_data
@@ -167,39 +167,85 @@ def _apply(compiled: CompiledGraph, data: dict[str, Any], values: dict[str, Any]
 async def fork(rt: Host, run_id: str, step: int | None, *,
                values: dict[str, Any] | None = None, options: dict[str, Any] | None = None
                ) -> Run:
+    """A new run going on from checkpoint ``step`` (0: the input) of ``run_id``.
+
+    ``values`` are written into the state there as the node that wrote that step would
+    have written them (through reducers and schema), and the run routes on from that
+    node with the edited state, as ``update_state(as_node=...)`` does; without values
+    it goes on exactly as the original did from there."""
     record = await _record(rt, run_id)
-    cp = await _checkpoint_at(rt, run_id, step)
+    compiled = await rt.graphs.of_run(record)
+    cp = await _fork_point(rt, record, compiled, step)
     if cp is None:
         return await _start_over(rt, record, options or {"forked_from": {"run_id": run_id}})
     if cp.position is None:
         raise ActorflowError(
-            f"checkpoint {cp.step} of run {run_id} does not record where the run was (its "
-            "store is not durable); fork and replay from a step need a SQLite or PostgreSQL "
-            "store")
-    compiled = await rt.graphs.of_run(record)
+            f"checkpoint {cp.step} of run {run_id} does not record where the run was; "
+            "fork it from another step, or replay it from the start")
     new_id = str(uuid.uuid4())
     state = dict(cp.state, run_id=new_id)
+    position = cp.position
     if values:
         data = dict(state.get("data") or {})
         _apply(compiled, data, values, "fork", run_id)
         state["data"] = data
+        if cp.step > 0:
+            before = await _fork_point(rt, record, compiled, cp.step - 1)
+            if before is not None and before.position is not None:
+                position = _route_again(before.position, cp) or position
     opts = {**record.options, **(options or {}),
             "forked_from": {"run_id": run_id, "step": cp.step}}
     ws = WorkflowState.model_validate(state)
     run = Run.from_options(compiled, ws, opts, store=rt.store, graph_id=record.graph_id,
                            owner=rt.instance_id)
     start = Checkpoint(run_id=new_id, step=cp.step, nodes=list(cp.nodes),
-                       state=ws.model_dump(mode="json"), changed={}, position=cp.position,
+                       state=ws.model_dump(mode="json"), changed={}, position=position,
                        next_seq=0, created_at=utcnow())
     await rt.store.create_run(RunRecord(
-        id=new_id, graph_id=record.graph_id, graph_name=record.graph_name, status=RunStatus.PENDING,
-        initial_state=ws.model_dump(mode="json"), owner=rt.instance_id,
-        parent_run_id=run_id, options=opts))
+        id=new_id, graph_id=record.graph_id, graph_name=record.graph_name,
+        status=RunStatus.PENDING, initial_state=ws.model_dump(mode="json"),
+        owner=rt.instance_id, parent_run_id=run_id, options=opts))
     # Its own first checkpoint, so a crash of the fork resumes the fork.
     await rt.store.save_checkpoint(start)
     run.restore(start)
     rt.table.launch(run)
     return run
+
+
+async def _fork_point(rt: Host, record: RunRecord, compiled: CompiledGraph,
+                      step: int | None) -> Checkpoint | None:
+    """Checkpoint ``step``; for step 0 without one, the input about to enter the graph."""
+    if step == 0:
+        found = await rt.store.get_checkpoint(record.id, 0)
+        return found or Checkpoint(run_id=record.id, step=0, state=record.initial_state,
+                                   position=Position.start(compiled.entry_point))
+    return await _checkpoint_at(rt, record.id, step)
+
+
+def _route_again(before: Position, cp: Checkpoint) -> Position | None:
+    """``cp``'s position with the one activation that completed at its step routed
+    again from its node (what a write "as" that node leaves), or None when that step
+    was not one plain node completing (a map item, a failure, an answer...)."""
+    now = cp.position
+    assert now is not None
+    if before.continuing or {w.id for w in before.waiting} != {w.id for w in now.waiting}:
+        return None
+    still = {a.id for a in now.pending} | {a.id for a in now.continuing} | {
+        w.activation.id for w in now.waiting}
+    done = [a for a in before.pending if a.id not in still]
+    if len(done) != 1 or done[0].item is not NO_ITEM or cp.nodes != [done[0].node]:
+        return None
+    a = done[0]
+    # The frames as they were before its routing, with the writes it made (so that a
+    # parallel branch writing the same key is still caught).
+    written = {f.id: f.writers for f in now.frames}
+    frames = []
+    for f in before.frames:
+        f = f.copy()
+        f.writers.update(written.get(f.id, {}))
+        frames.append(f)
+    return Position(tuple(p for p in before.pending if p.id != a.id), before.waiting,
+                    (Activation(a.id, a.node, a.frames),), tuple(frames), before.counters)
 
 
 async def _start_over(rt: Host, record: RunRecord, extra: dict[str, Any]) -> Run:

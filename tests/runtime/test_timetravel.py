@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import hitlgraphs as hg
 import pytest
 
-from runtime import ActorflowError, Runtime, RunWaiting
+from runtime import END, ActorflowError, Graph, Runtime, RunWaiting, WorkflowState
 
 
 async def test_history_lists_the_state_after_every_step(store_url: str) -> None:
@@ -32,8 +34,9 @@ async def test_fork_goes_on_from_a_checkpoint_and_leaves_the_original_untouched(
         await run.result()
         fork = await rt.fork(run.id, 2, values={"n": 10})
         final = await fork.result()
-        # From step 2 with n edited to 10: one more step, then the loop ends (n >= 5).
-        assert final.data["n"] == 11
+        # n edited to 10 at step 2, as if `step` had written it: routed from there, the
+        # loop's condition (n < 5) no longer holds and the fork ends.
+        assert final.data["n"] == 10
         record = await rt.store.get_run(fork.id)
         assert record is not None and record.parent_run_id == run.id
         assert record.options["forked_from"] == {"run_id": run.id, "step": 2}
@@ -126,3 +129,54 @@ async def test_update_state_of_a_running_run_is_refused() -> None:
             await rt.update_state(run.id, {"x": 1})
         gate.set()
         await run.result()
+
+
+# -- time travel semantics (issue 17, item 6) -----------------------------------------------
+async def _draft(state: WorkflowState) -> dict[str, Any]:
+    return {"draft": "v1"}
+
+
+async def _decide(state: WorkflowState) -> dict[str, Any]:
+    return {"decision": "yes"}
+
+
+async def _publish(state: WorkflowState) -> dict[str, Any]:
+    return {"published": state.data["draft"]}
+
+
+def _publishing_graph() -> Graph:
+    g = Graph("publishing")
+    g.add_node("draft", _draft).add_node("decide", _decide).add_node("publish", _publish)
+    g.add_edge("draft", "decide")
+    g.add_conditional_edge("decide", "publish", "decision == 'yes'")
+    g.add_edge("decide", END)
+    g.add_edge("publish", END)
+    return g
+
+
+async def test_a_fork_with_values_routes_from_the_edited_state(store_url: str) -> None:
+    async with Runtime(store_url) as rt:
+        run = await rt.start(_publishing_graph(), {})
+        assert (await run.result()).data["published"] == "v1"
+        # Step 2: `decide` wrote "yes" and `publish` was routed to. Edited to "no", the
+        # fork routes from `decide` again, as update_state(as_node="decide") would.
+        no = await (await rt.fork(run.id, 2, values={"decision": "no"})).result()
+        yes = await (await rt.fork(run.id, 2)).result()
+    assert no.data == {"draft": "v1", "decision": "no"}
+    assert yes.data == {"draft": "v1", "decision": "yes", "published": "v1"}
+
+
+async def test_forking_step_0_starts_from_the_input_on_every_store(store_url: str) -> None:
+    async with Runtime(store_url) as rt:
+        run = await rt.start(hg.counter_graph(3).compile(), {"n": 1})
+        await run.result()
+        again = await rt.fork(run.id, 0)
+        assert (await again.result()).data["n"] == 3
+        # Its own first checkpoint holds the input (step 0), then every step.
+        assert [c.state["data"]["n"] for c in await rt.history(again.id)] == [1, 2, 3]
+        edited = await rt.fork(run.id, 0, values={"n": 2})
+        assert (await edited.result()).data["n"] == 3
+        record = await rt.store.get_run(edited.id)
+    assert record is not None and record.parent_run_id == run.id
+    assert record.options["forked_from"] == {"run_id": run.id, "step": 0}
+    assert record.initial_state["data"] == {"n": 2}

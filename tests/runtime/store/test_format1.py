@@ -66,9 +66,12 @@ async def test_format1_finished_runs_fork_from_open_fanouts_and_state_edits(
         # Step 7: update_state(n=2, as_node="step") after the run finished.
         from_edit = await (await rt.fork("done-counter", 7)).result()
         from_middle = await (await rt.fork("done-counter", 3)).result()
+        # Edited inside the fan-out: `left` is routed again (to the join) from the edit.
+        edited = await (await rt.fork("done-fanout", 2, values={"rounds": 1})).result()
         record = await rt.store.get_run("done-fanout")
     assert record is not None and record.status == RunStatus.COMPLETED.value
     assert from_fanout.data["rounds"] == original.data["rounds"] == 2
     assert from_fanout.data["seen"] == original.data["seen"]
     assert from_edit.data["n"] == 6
     assert from_middle.data["n"] == 6
+    assert (edited.data["rounds"], edited.data["seen"]) == (2, ["left", "right"])
