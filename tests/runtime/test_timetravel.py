@@ -115,8 +115,6 @@ async def test_update_state_as_a_node_then_fork_goes_on_along_that_nodes_edges(d
 async def test_update_state_of_a_running_run_is_refused() -> None:
     import anyio
 
-    from runtime import END, Graph, WorkflowState
-
     gate = anyio.Event()
 
     async def hold(state: WorkflowState) -> None:
