@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from ..events import Event
 from ..failure import RunFailure
-from ..position import Position
+from ..position import Position, decode, encode
 from ..status import RunStatus
 
 __all__ = ["Checkpoint", "GraphRecord", "RunRecord", "Store", "utcnow"]
@@ -91,6 +91,16 @@ class Checkpoint(BaseModel):
     position: Position | None = None
     next_seq: int = 0
     created_at: datetime = Field(default_factory=utcnow)
+
+    # Dumped and read back in its one JSON form (runtime.position), like the stores do.
+    @field_serializer("position")
+    def _dump_position(self, position: Position | None) -> dict[str, Any] | None:
+        return None if position is None else encode(position)
+
+    @field_validator("position", mode="before")
+    @classmethod
+    def _read_position(cls, value: Any) -> Any:
+        return decode(value) if isinstance(value, dict) else value
 
 
 @runtime_checkable

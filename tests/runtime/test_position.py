@@ -24,6 +24,7 @@ from runtime.position import (
     encode,
 )
 from runtime.state import StateUpdate
+from runtime.store import Checkpoint
 
 
 def _position() -> Position:
@@ -85,3 +86,11 @@ async def test_sql_stores_write_format_2_in_one_column(tmp_path: Path) -> None:
     assert json.loads(position)["format"] == 2
     assert cp is not None and cp.position == decode(json.loads(position))
     assert [w.node for w in cp.position.waiting] == ["approve"]
+
+
+def test_a_checkpoint_dumps_its_position_in_the_json_form_and_reads_it_back() -> None:
+    cp = Checkpoint(run_id="r", step=1, state={"data": {}}, position=_position())
+    dumped = json.loads(cp.model_dump_json())
+    assert dumped["position"] == json.loads(json.dumps(encode(_position())))
+    assert Checkpoint.model_validate(dumped).position == _position()
+    assert cp.model_copy(deep=True).position == _position()
