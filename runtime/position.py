@@ -102,14 +102,23 @@ class Counters:
 
 @dataclass(slots=True)
 class Position:
-    """Where a run is. Its frames are copies: the run goes on changing its own."""
+    """Where a run is. Its frames are copies: the run goes on changing its own.
+
+    The counters are three plain fields (one object less at every step of every
+    run); :attr:`counters` groups them."""
 
     pending: tuple[Activation, ...]
     waiting: tuple[WaitEntry, ...]
     continuing: tuple[Activation, ...]
     frames: tuple[Frame, ...]
-    counters: Counters
+    next_activation: int
+    next_frame: int
+    dispatched: int
     format: int = FORMAT
+
+    @property
+    def counters(self) -> Counters:
+        return Counters(self.next_activation, self.next_frame, self.dispatched)
 
     @property
     def waiting_by_id(self) -> dict[str, WaitEntry]:
@@ -123,19 +132,19 @@ class Position:
     def continuing_after(self, node: str) -> Position:
         """This position plus a branch that goes on along ``node``'s edges (what a write
         "as" ``node`` leaves: its edges are taken from the state written)."""
-        c = self.counters
         return Position(self.pending, self.waiting,
-                        (*self.continuing, Activation(c.activation, node, ())), self.frames,
-                        Counters(c.activation + 1, c.frame, c.dispatched))
+                        (*self.continuing, Activation(self.next_activation, node, ())),
+                        self.frames, self.next_activation + 1, self.next_frame,
+                        self.dispatched)
 
     @classmethod
     def empty(cls, dispatched: int = 0) -> Position:
-        return cls((), (), (), (), Counters(0, 0, dispatched))
+        return cls((), (), (), (), 0, 0, dispatched)
 
     @classmethod
     def start(cls, entry_point: str) -> Position:
         """Before the first step: the entry point is dispatched (activation 0)."""
-        return cls((Activation(0, entry_point, ()),), (), (), (), Counters(1, 0, 1))
+        return cls((Activation(0, entry_point, ()),), (), (), (), 1, 0, 1)
 
 
 # -- encoding --------------------------------------------------------------------------
@@ -149,8 +158,8 @@ def encode(p: Position) -> dict[str, Any]:
                     for w in p.waiting],
         "continuing": [_activation(a) for a in p.continuing],
         "frames": [_frame(f) for f in p.frames],
-        "counters": {"activation": p.counters.activation, "frame": p.counters.frame,
-                     "dispatched": p.counters.dispatched},
+        "counters": {"activation": p.next_activation, "frame": p.next_frame,
+                     "dispatched": p.dispatched},
     }
 
 
@@ -193,7 +202,8 @@ def decode(data: dict[str, Any]) -> Position:
                       for w in data["waiting"]),
         continuing=tuple(_read_activation(a) for a in data["continuing"]),
         frames=tuple(_read_frame(f) for f in data["frames"]),
-        counters=Counters(int(c["activation"]), int(c["frame"]), int(c["dispatched"])),
+        next_activation=int(c["activation"]), next_frame=int(c["frame"]),
+        dispatched=int(c["dispatched"]),
     )
 
 
@@ -230,10 +240,9 @@ def decode_v1(pending: list[dict[str, Any]], frames: list[dict[str, Any]],
     return Position(
         pending=tuple(plain), waiting=tuple(waiting), continuing=tuple(continuing),
         frames=tuple(open_frames),
-        counters=Counters(
-            max([int(c.get("activation", 0))] + [i + 1 for i in ids]),
-            max([int(c.get("frame", 0))] + [f.id + 1 for f in open_frames]),
-            int(c.get("dispatched", step))),
+        next_activation=max([int(c.get("activation", 0))] + [i + 1 for i in ids]),
+        next_frame=max([int(c.get("frame", 0))] + [f.id + 1 for f in open_frames]),
+        dispatched=int(c.get("dispatched", step)),
     )
 
 

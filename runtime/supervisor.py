@@ -29,7 +29,7 @@ from .errors import (
 from .events import EventHub, EventType
 from .frames import Frame, FrameRef
 from .specs import END
-from .position import NO_ITEM, Activation, Counters, Position, WaitEntry
+from .position import NO_ITEM, Activation, Position, WaitEntry
 from .state import StateUpdate, WorkflowState, apply_values, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
 
@@ -117,9 +117,9 @@ class Supervisor:
         self.steps = checkpoint.step
         # Copies: the checkpoint may be held by the store (the memory store keeps it).
         self._frames = {f.id: f.copy() for f in p.frames}
-        self._next_frame = p.counters.frame
-        self._next_activation = p.counters.activation
-        self.dispatched = p.counters.dispatched
+        self._next_frame = p.next_frame
+        self._next_activation = p.next_activation
+        self.dispatched = p.dispatched
         self._restored = p
         self._answers = dict(answers or {})
         self._view = None
@@ -323,7 +323,7 @@ class Supervisor:
     def _position(self) -> Position:
         """Where the run is: pending and waiting activations, open frames, counters."""
         # Taken at every step (the memory store included, for fork and replay): the
-        # common case, nothing answered and nothing waiting, costs a tuple and two objects.
+        # common case, nothing answered, waiting or open, costs a tuple and one object.
         pending = tuple(self._pending.values())
         continuing: tuple[Activation, ...] = ()
         if self._answered:
@@ -339,8 +339,8 @@ class Supervisor:
             pending, continuing = pending + tuple(more), tuple(going)
         return Position(
             pending, tuple(self.waiting.values()) if self.waiting else (), continuing,
-            tuple(f.copy() for f in self._frames.values()) if self._frames else (),
-            Counters(self._next_activation, self._next_frame, self.dispatched))
+            tuple(map(Frame.copy, self._frames.values())) if self._frames else (),
+            self._next_activation, self._next_frame, self.dispatched)
 
     async def _checkpoint(self, nodes: list[str], changed: dict[str, Any]) -> None:
         if self.store is None:

@@ -245,7 +245,8 @@ def _route_again(before: Position, cp: Checkpoint) -> Position | None:
         f.writers.update(written.get(f.id, {}))
         frames.append(f)
     return Position(tuple(p for p in before.pending if p.id != a.id), before.waiting,
-                    (Activation(a.id, a.node, a.frames),), tuple(frames), before.counters)
+                    (Activation(a.id, a.node, a.frames),), tuple(frames), before.next_activation,
+                    before.next_frame, before.dispatched)
 
 
 async def _start_over(rt: Host, record: RunRecord, extra: dict[str, Any]) -> Run:

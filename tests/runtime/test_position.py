@@ -38,7 +38,7 @@ def _position() -> Position:
                            Activation(5, "a", ((3, 0),), answers={"a:5:0": 2})),),
         continuing=(Activation(8, "c", ()),),
         frames=(frame, mapped),
-        counters=Counters(9, 5, 8),
+        next_activation=9, next_frame=5, dispatched=8,
     )
 
 

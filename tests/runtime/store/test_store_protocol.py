@@ -14,7 +14,7 @@ from _store_support import BACKENDS, KINDS, run_with_store
 from runtime.errors import StoreError
 from runtime.events import Event, EventType
 from runtime.frames import Frame
-from runtime.position import Activation, Counters, Position, WaitEntry
+from runtime.position import Activation, Position, WaitEntry
 from runtime.state import StateUpdate
 from runtime.store import (
     Checkpoint,
@@ -127,7 +127,7 @@ def position_at(step: int) -> Position:
                   next_index=2, limit=2, results={0: StateUpdate({"out": [step]}, [], [])},
                   writers={"k": (0, "x")})
     return Position((item,), (wait,), (Activation(step + 2, "c", ()),), (frame,),
-                    Counters(step + 3, 1, step))
+                    step + 3, 1, step)
 
 
 def state_at(step: int) -> dict[str, Any]:
