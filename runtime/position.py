@@ -21,8 +21,10 @@ Formats:
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from .errors import CheckpointFormatError
 from .frames import Frame, FrameRef
@@ -33,6 +35,7 @@ __all__ = [
     "NO_ITEM",
     "Activation",
     "Counters",
+    "PendingLog",
     "Position",
     "WaitEntry",
     "decode",
@@ -93,6 +96,55 @@ class WaitEntry:
         return {"id": self.id, "kind": self.kind, "node": self.node, "payload": self.payload}
 
 
+class PendingLog(Sequence[Activation]):
+    """The pending activations at one step, read off the run's append-only logs of
+    activations dispatched and done (the same objects; an id comes back when an
+    answered branch runs again): taking it costs O(1) at every step (the memory store
+    keeps a position per step); the list is built when first read."""
+
+    __slots__ = ("_done", "_done_upto", "_items", "_log", "_upto")
+
+    def __init__(self, log: list[Activation], done: list[Activation]) -> None:
+        self._log, self._upto = log, len(log)
+        self._done, self._done_upto = done, len(done)
+        self._items: tuple[Activation, ...] | None = None
+
+    def _read(self) -> tuple[Activation, ...]:
+        if self._items is None:
+            done = {id(a) for a in self._done[: self._done_upto]}
+            self._items = tuple(a for a in self._log[: self._upto] if id(a) not in done)
+        return self._items
+
+    @overload
+    def __getitem__(self, i: int) -> Activation: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Activation]: ...
+
+    def __getitem__(self, i: int | slice) -> Activation | Sequence[Activation]:
+        return self._read()[i]
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def __iter__(self) -> Iterator[Activation]:
+        return iter(self._read())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return self._read() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._read())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> tuple[Activation, ...]:
+        # A copy holds only this step's activations, never the whole run's logs.
+        return copy.deepcopy(self._read(), memo)
+
+
 @dataclass(slots=True)
 class Counters:
     activation: int        # the next activation id
@@ -107,7 +159,7 @@ class Position:
     The counters are three plain fields (one object less at every step of every
     run); :attr:`counters` groups them."""
 
-    pending: tuple[Activation, ...]
+    pending: Sequence[Activation]
     waiting: tuple[WaitEntry, ...]
     continuing: tuple[Activation, ...]
     frames: tuple[Frame, ...]

@@ -11,7 +11,7 @@ none of them outlives it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from .errors import (
 from .events import EventHub, EventType
 from .frames import Frame, FrameRef
 from .specs import END
-from .position import NO_ITEM, Activation, Position, WaitEntry
+from .position import NO_ITEM, Activation, PendingLog, Position, WaitEntry
 from .state import StateUpdate, WorkflowState, apply_values, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
 
@@ -47,7 +47,9 @@ class Supervisor:
         "_cp_changed",
         "_cp_nodes",
         "_cp_step",
+        "_done",
         "_frames",
+        "_log",
         "_next_activation",
         "_next_frame",
         "_pending",
@@ -84,6 +86,11 @@ class Supervisor:
         self.dispatched = 0       # node executions started (max_steps counts these)
         self._frames: dict[int, Frame] = {}
         self._pending: dict[int, Activation] = {}
+        # Append-only logs of what entered and left _pending, kept when the store is not
+        # durable: its position at every step is then O(1) to take (PendingLog).
+        self._log: list[Activation] | None = (
+            [] if store is not None and not self.durable else None)
+        self._done: list[Activation] = []
         self._next_activation = 0
         self._next_frame = 0
         self._actors: dict[str, NodeActor] = {}
@@ -207,7 +214,9 @@ class Supervisor:
     # -- results --------------------------------------------------------------------------
     async def _handle(self, result: Result) -> None:
         act = result.activation
-        self._pending.pop(act.id, None)
+        gone = self._pending.pop(act.id, None)
+        if gone is not None and self._log is not None:
+            self._done.append(gone)
         self._actors[act.node].done()
         node = self.graph.nodes[act.node]
         if result.interrupt is not None:
@@ -324,7 +333,8 @@ class Supervisor:
         """Where the run is: pending and waiting activations, open frames, counters."""
         # Taken at every step (the memory store included, for fork and replay): the
         # common case, nothing answered, waiting or open, costs a tuple and one object.
-        pending = tuple(self._pending.values())
+        pending: Sequence[Activation] = (tuple(self._pending.values()) if self._log is None
+                                         else PendingLog(self._log, self._done))
         continuing: tuple[Activation, ...] = ()
         if self._answered:
             more: list[Activation] = []
@@ -336,7 +346,7 @@ class Supervisor:
                 else:
                     more.append(Activation(a.id, a.node, a.frames, a.item, a.index,
                                            {**(a.answers or {}), entry.id: answer}))
-            pending, continuing = pending + tuple(more), tuple(going)
+            pending, continuing = (*pending, *more), tuple(going)
         return Position(
             pending, tuple(self.waiting.values()) if self.waiting else (), continuing,
             tuple(map(Frame.copy, self._frames.values())) if self._frames else (),
@@ -527,6 +537,8 @@ class Supervisor:
                 self._wait(WaitEntry(before, "before", name, {"before": name}, None, act))
                 return
         self._pending[act.id] = act
+        if self._log is not None:
+            self._log.append(act)
         actor = self._actors.get(name)
         if actor is None:
             actor = self._actors[name] = NodeActor(

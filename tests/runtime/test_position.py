@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
 from pathlib import Path
@@ -15,6 +16,7 @@ from runtime.frames import Frame
 from runtime.position import (
     FORMAT,
     NO_ITEM,
+    PendingLog,
     Activation,
     Counters,
     Position,
@@ -94,3 +96,19 @@ def test_a_checkpoint_dumps_its_position_in_the_json_form_and_reads_it_back() ->
     assert dumped["position"] == json.loads(json.dumps(encode(_position())))
     assert Checkpoint.model_validate(dumped).position == _position()
     assert cp.model_copy(deep=True).position == _position()
+
+
+def test_a_pending_log_reads_the_activations_pending_at_its_step() -> None:
+    log: list[Activation] = []
+    done: list[Activation] = []
+    first, second = Activation(0, "a", ()), Activation(1, "b", ())
+    log += [first, second]
+    at_two = PendingLog(log, done)
+    done.append(first)
+    again = Activation(0, "a", (), answers={"a:0:1": "yes"})   # answered: runs again
+    log.append(again)
+    at_three = PendingLog(log, done)
+    assert at_two == (first, second)                 # later appends don't change it
+    assert at_three == (second, again)
+    assert copy.deepcopy(at_three) == (second, again)
+    assert isinstance(copy.deepcopy(at_three), tuple)
