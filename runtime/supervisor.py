@@ -28,8 +28,8 @@ from .errors import (
 )
 from .events import EventHub, EventType
 from .frames import Frame, FrameRef
-from .specs import END
 from .position import NO_ITEM, Activation, PendingLog, Position, WaitEntry
+from .specs import END
 from .state import StateUpdate, WorkflowState, apply_values, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
 
@@ -162,8 +162,8 @@ class Supervisor:
                     await self._handle(result)
                 self.accepting_resume = False
                 if self.waiting:
-                    # Nothing runs and someone must answer: pause with a full checkpoint
-                    # (whatever the store), which is all a waiting run keeps.
+                    # Nothing runs and someone must answer: pause with a checkpoint,
+                    # which is all a waiting run keeps.
                     await self._checkpoint([], {})
                 for actor in self._actors.values():
                     actor.close()
