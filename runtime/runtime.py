@@ -96,6 +96,11 @@ class Runtime:
         for g in graphs:
             self.register(g)
 
+    @property
+    def keep_finished(self) -> int:
+        """Finished runs kept in memory (the run table's)."""
+        return self.table.keep_finished
+
     # -- lifecycle ------------------------------------------------------------------------
     async def __aenter__(self) -> Self:
         await self.store.open()
