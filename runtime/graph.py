@@ -14,10 +14,10 @@ from pydantic import BaseModel, ValidationError
 from .compiled import CompiledGraph
 from .definition import EdgeDef, GraphDef, NodeDef, RetryDef
 from .errors import GraphValidationError
-from .importpath import import_path, load, untrusted_problems
+from .importpath import import_path, load
 from .registry import ToolRegistry
 from .registry import registry as default_registry
-from .retry import RetryPolicy
+from .retry import RetryPolicy, known_exception
 from .mermaid import render
 from .specs import END, JSON_END, Condition, EdgeSpec, NodeSpec
 from .state import Reducer
@@ -231,7 +231,7 @@ class Graph:
         registry = registry or default_registry
         if not trusted:
             # Checked before anything is resolved: untrusted JSON never reaches an import.
-            problems = untrusted_problems(d, registry)
+            problems = _untrusted_problems(d, registry)
             if problems:
                 raise GraphValidationError(d.name, problems)
         g = cls(d.name, description=d.description, max_steps=d.max_steps, registry=registry,
@@ -289,3 +289,26 @@ def _edge_def(e: EdgeSpec) -> EdgeDef:
         else import_path(cfn, f"condition of edge {e.source}->{e.target}"),
         "map": e.map_over, "item_key": e.item_key, "max_concurrency": e.max_concurrency,
     })
+
+
+def _untrusted_problems(d: GraphDef, registry: ToolRegistry) -> list[str]:
+    """Every field of ``d`` that would import code, as problems (nothing is imported).
+
+    What the other code-naming fields name is looked up by name only, later, where an
+    unknown name is reported like any other mistake.
+    """
+    advice = ("importing code named in untrusted JSON is refused (importing runs a module); "
+              "name a registered tool instead, or pass trusted=True for JSON from trusted code")
+    problems = []
+    if d.state_schema:
+        problems.append(f"state_schema {d.state_schema!r}: {advice}")
+    for n in d.nodes:
+        if n.fn:
+            problems.append(f"node {n.name!r}: fn {n.fn!r}: {advice}")
+        for name in (n.retry.retry_on or []) if n.retry else []:
+            if known_exception(name, registry.exceptions) is None:
+                problems.append(
+                    f"node {n.name!r}: retry_on {name!r} is not a known exception name; use a "
+                    "builtin exception (e.g. 'TimeoutError', 'ConnectionError'), "
+                    "'NodeTimeoutError', or a name registered with registry.exception()")
+    return problems

@@ -28,15 +28,11 @@ there was written by trusted code or checked at the API's door.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import GraphSerializationError
 
-if TYPE_CHECKING:
-    from .definition import GraphDef
-    from .registry import ToolRegistry
-
-__all__ = ["import_path", "load", "untrusted_problems"]
+__all__ = ["import_path", "load"]
 
 
 def import_path(obj: Any, what: str) -> str:
@@ -63,28 +59,3 @@ def load(path: str, what: str) -> Any:
     except (ImportError, AttributeError, ValueError) as exc:
         raise GraphSerializationError(f"{what}: cannot import {path!r}: {exc}") from exc
     return obj
-
-
-def untrusted_problems(d: GraphDef, registry: ToolRegistry) -> list[str]:
-    """Every field of ``d`` that would import code, as problems (nothing is imported).
-
-    What the other code-naming fields name is looked up by name only, later, where an
-    unknown name is reported like any other mistake.
-    """
-    from .retry import known_exception
-
-    advice = ("importing code named in untrusted JSON is refused (importing runs a module); "
-              "name a registered tool instead, or pass trusted=True for JSON from trusted code")
-    problems = []
-    if d.state_schema:
-        problems.append(f"state_schema {d.state_schema!r}: {advice}")
-    for n in d.nodes:
-        if n.fn:
-            problems.append(f"node {n.name!r}: fn {n.fn!r}: {advice}")
-        for name in (n.retry.retry_on or []) if n.retry else []:
-            if known_exception(name, registry.exceptions) is None:
-                problems.append(
-                    f"node {n.name!r}: retry_on {name!r} is not a known exception name; use a "
-                    "builtin exception (e.g. 'TimeoutError', 'ConnectionError'), "
-                    "'NodeTimeoutError', or a name registered with registry.exception()")
-    return problems

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import errors
+from .importpath import load
 
 __all__ = ["SAFE_EXCEPTIONS", "RetryPolicy", "known_exception"]
 
@@ -100,8 +101,6 @@ def _name(t: type[BaseException], registered: Exceptions) -> str:
 def _resolve(name: str, registered: Exceptions, trusted: bool) -> type[BaseException]:
     obj: Any = known_exception(name, registered)
     if obj is None and trusted and ":" in name:
-        from .importpath import load
-
         obj = load(name, "retry_on")
     if not (isinstance(obj, type) and issubclass(obj, BaseException)):
         raise errors.GraphSerializationError(

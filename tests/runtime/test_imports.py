@@ -18,7 +18,7 @@ def _module(path: Path) -> str:
     return ".".join(parts)
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path, modules: set[str]) -> set[str]:
     """The runtime modules ``path`` imports, wherever the import statement is."""
     name = _module(path)
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
@@ -33,15 +33,17 @@ def _imports(path: Path) -> set[str]:
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            found.add(target)
-            # ``from . import x`` / ``from .store import memory``: x may be a module.
-            found.update(f"{target}.{a.name}" for a in node.names)
+            # ``from . import x`` / ``from .store import memory`` imports module x; any
+            # other name comes from the module (or package) itself.
+            for a in node.names:
+                sub = f"{target}.{a.name}"
+                found.add(sub if sub in modules else target)
     return found
 
 
 def import_graph() -> dict[str, set[str]]:
     modules = {_module(p): p for p in ROOT.rglob("*.py")}
-    return {m: {i for i in _imports(p) if i in modules and i != m}
+    return {m: {i for i in _imports(p, set(modules)) if i in modules and i != m}
             for m, p in modules.items()}
 
 
