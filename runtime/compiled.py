@@ -13,7 +13,7 @@ import json
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -75,7 +75,6 @@ class CompiledNode:
     static: tuple[str, ...] = ()          # unconditional targets (END included)
     routes: tuple[Route, ...] = ()        # conditional edges
     maps: tuple[MapRoute, ...] = ()       # map edges
-    map_source_of: dict[str, MapRoute] = field(default_factory=dict)
 
 
 class CompiledGraph:

@@ -36,6 +36,7 @@ original exception is always reachable as ``__cause__``.
     ├── RuntimeClosedError             the Runtime is not running
     └── StoreError                     the store failed (.transient)
         ├── StoreUnavailableError      the database could not be reached in time
+        ├── GraphExistsError           a graph by that name is stored already (store.errors)
         └── CheckpointFormatError      a stored checkpoint position this version can't read
 """
 

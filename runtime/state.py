@@ -60,19 +60,17 @@ class WorkflowState(BaseModel):
 class StateUpdate:
     """A normalised node update: new ``data`` values plus appended errors/warnings."""
 
-    __slots__ = ("data", "errors", "iteration", "warnings")
+    __slots__ = ("data", "errors", "warnings")
 
     def __init__(
         self,
         data: dict[str, Any] | None = None,
         errors: list[str] | None = None,
         warnings: list[str] | None = None,
-        iteration: int | None = None,
     ) -> None:
         self.data = data or {}
         self.errors = errors or []
         self.warnings = warnings or []
-        self.iteration = iteration
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, StateUpdate):
@@ -107,7 +105,6 @@ class StateUpdate:
                 changed,
                 list(result.errors[len(before.errors) :]),
                 list(result.warnings[len(before.warnings) :]),
-                result.iteration if result.iteration != before.iteration else None,
             )
         raise StateError(
             f"node {node!r} returned {type(result).__name__}; return a dict of data keys to "

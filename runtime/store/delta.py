@@ -14,13 +14,14 @@ Delta JSON::
      "append": {key: [...]},    # data keys whose list only grew: the new tail
      "removed": [key, ...],     # data keys that disappeared
      "extend": {field: [...]},  # errors/warnings (any top-level list) that only grew
-     "fields": {field: value}}  # any other top-level field that changed
+     "fields": {field: value},  # any other top-level field that changed
+     "gone": [field, ...]}      # top-level fields that disappeared
 """
 
 from __future__ import annotations
 
-import copy
 from collections import OrderedDict
+from collections.abc import Container
 from typing import Any
 
 __all__ = ["BaseCache", "apply_delta", "make_delta"]
@@ -44,40 +45,39 @@ def make_delta(prev: dict[str, Any], state: dict[str, Any],
     (a cheap C-level ``==``), so a caller that forgets to list a key never
     loses data.
     """
-    delta: dict[str, Any] = {"changed": changed}
     old_data: dict[str, Any] = prev.get("data") or {}
     new_data: dict[str, Any] = state.get("data") or {}
-    sets: dict[str, Any] = {}
-    appends: dict[str, Any] = {}
-    for key, value in new_data.items():
-        old = old_data.get(key, _MISSING)
-        if old is value and key not in changed:
-            continue
-        tail = _grew(old, value)
-        if tail is not None:
-            if tail:
-                appends[key] = tail
-        elif old is _MISSING or old is value or old != value:
-            sets[key] = value
-    removed = [k for k in old_data if k not in new_data]
-    fields: dict[str, Any] = {}
-    extend: dict[str, Any] = {}
-    for name, value in state.items():
-        if name == "data":
-            continue
-        old = prev.get(name, _MISSING)
-        tail = _grew(old, value)
-        if tail is not None:
-            if tail:
-                extend[name] = tail
-        elif old is _MISSING or old != value:
-            fields[name] = value
-    gone = [n for n in prev if n not in state and n != "data"]
-    for part, value in (("set", sets), ("append", appends), ("removed", removed),
-                        ("extend", extend), ("fields", fields), ("gone", gone)):
+    sets, appends = _diff(old_data, new_data, changed)
+    fields, extend = _diff(prev, state, (), skip="data")
+    delta: dict[str, Any] = {"changed": changed}
+    for part, value in (("set", sets), ("append", appends),
+                        ("removed", [k for k in old_data if k not in new_data]),
+                        ("extend", extend), ("fields", fields),
+                        ("gone", [n for n in prev if n not in state and n != "data"])):
         if value:
             delta[part] = value
     return delta
+
+
+def _diff(old_map: dict[str, Any], new_map: dict[str, Any], forced: Container[str],
+          skip: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(keys set to a new value, keys whose list only grew: their tails). An unchanged
+    object is skipped without comparing unless its key is in ``forced``."""
+    sets: dict[str, Any] = {}
+    grown: dict[str, Any] = {}
+    for key, value in new_map.items():
+        if key == skip:
+            continue
+        old = old_map.get(key, _MISSING)
+        if old is value and key not in forced:
+            continue
+        tail = _grew(old, value)
+        if tail is not None:
+            if tail:
+                grown[key] = tail
+        elif old is _MISSING or old is value or old != value:
+            sets[key] = value
+    return sets, grown
 
 
 def apply_delta(state: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
@@ -135,6 +135,3 @@ class BaseCache:
     def drop(self, run_id: str) -> None:
         self._bases.pop(run_id, None)
 
-
-def copy_state(state: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(state)

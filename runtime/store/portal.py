@@ -129,16 +129,6 @@ class LoopThread:
         """Schedule ``factory()`` on the worker loop (callable from any thread)."""
         return asyncio.run_coroutine_threadsafe(factory(), self.loop)
 
-    async def call(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Run ``factory()`` on the worker loop and await its result here.
-
-        If the caller is cancelled, the unit of work is cancelled too (it runs
-        in its own transaction, so that rolls it back).
-        """
-        future = self.submit(factory)
-        await wait_future(future)
-        return future.result()
-
 
 async def wait_future(future: concurrent.futures.Future[Any] | asyncio.Future[Any]) -> None:
     """Wait (non-blocking) until ``future`` is done; cancel it if we are cancelled."""
@@ -173,11 +163,6 @@ class StoreLoop:
         if self._loop is None:
             raise RuntimeError("the store's loop is not running; call open() first")
         return self._loop
-
-    @property
-    def threaded(self) -> bool:
-        """True when the work runs on a worker thread (the caller is not on asyncio)."""
-        return self._thread.running
 
     @property
     def running(self) -> bool:
