@@ -1,4 +1,4 @@
-"""``WS /api/v1/graph/ws/{run_id}?since=N``: a run's live log (see :mod:`api.feed`).
+"""``WS /api/v1/graph/ws/{run_id}?since=N``: a run's live log (see :mod:`api.live_log`).
 
 Close codes: 1000 the run ended (after ``complete``); 1012 the server is restarting
 (after ``released``: reconnect with ``?since``); 1013 the client fell behind (after
@@ -22,7 +22,7 @@ from runtime import Event, RunNotFoundError
 from runtime.definition import MAX_COUNT
 
 from ..current import metrics, service
-from ..feed import Dropped, Feed, FeedEnd
+from ..live_log import Dropped, Feed, FeedEnd
 from ..schemas import WsQuery
 
 __all__ = ["ws"]

@@ -1,4 +1,5 @@
-"""The WebSocket log feed of one run: run events turned into the seed's messages.
+"""The WebSocket live log of one run: run events turned into the seed's messages (the engine's
+feed of events is :mod:`runtime.feed`; this module only formats and sends them).
 
 Messages (every one carries ``seq``, the run event's sequence number)::
 

@@ -7,7 +7,7 @@ from typing import Any
 import anyio
 import pytest
 
-from api.feed import Dropped, Feed
+from api.live_log import Dropped, Feed
 from runtime import Graph, MemoryStore, Runtime
 
 
