@@ -6,6 +6,9 @@ Handlers let runtime errors propagate; the app's error handler answers with
     RunNotFoundError          404 run_not_found
     CheckpointNotFoundError   404 checkpoint_not_found
     GraphNotFoundError        404 graph_not_found
+    ThreadNotFoundError       404 thread_not_found
+    ThreadBusyError           409 thread_busy             (details.active_run_id)
+    ThreadExistsError         409 thread_exists
     GraphValidationError      400 invalid_graph           (details.problems)
     InputValidationError      400 invalid_initial_state   (details: [{path, message}])
     InvalidResume             400 invalid_answer (a schema refused it) | 409 not_resumable
@@ -42,6 +45,9 @@ from runtime import (
     StateError,
     StoreError,
     StoreUnavailableError,
+    ThreadBusyError,
+    ThreadExistsError,
+    ThreadNotFoundError,
     ToolNotFoundError,
 )
 
@@ -64,6 +70,19 @@ def _checkpoint_not_found(e: CheckpointNotFoundError) -> ApiError:
 
 def _graph_not_found(e: GraphNotFoundError) -> ApiError:
     return ApiError(404, "graph_not_found", str(e), {"graph_id": e.key})
+
+
+def _thread_not_found(e: ThreadNotFoundError) -> ApiError:
+    return ApiError(404, "thread_not_found", str(e), {"thread_id": e.thread_id})
+
+
+def _thread_busy(e: ThreadBusyError) -> ApiError:
+    return ApiError(409, "thread_busy", str(e),
+                    {"thread_id": e.thread_id, "active_run_id": e.active_run_id})
+
+
+def _thread_exists(e: ThreadExistsError) -> ApiError:
+    return ApiError(409, "thread_exists", str(e), {"thread_id": e.thread_id})
 
 
 def _invalid_graph(e: GraphValidationError) -> ApiError:
@@ -121,6 +140,9 @@ _TABLE: tuple[tuple[type[ActorflowError], Mapper], ...] = (
     (RunNotFoundError, _run_not_found),
     (CheckpointNotFoundError, _checkpoint_not_found),
     (GraphNotFoundError, _graph_not_found),
+    (ThreadNotFoundError, _thread_not_found),
+    (ThreadBusyError, _thread_busy),
+    (ThreadExistsError, _thread_exists),
     (GraphValidationError, _invalid_graph),
     (InputValidationError, _invalid_input),
     (InvalidResume, _invalid_resume),

@@ -210,6 +210,19 @@ class HistoryOut(BaseModel):
     checkpoints: list[CheckpointOut]
 
 
+class SubgraphHistoryOut(BaseModel):
+    id: str = Field(description="where the subgraph's steps are kept: <run>/<node>:<activation>")
+    path: str = Field(description="the subgraph's path in the run, e.g. review/check")
+    checkpoints: list[CheckpointOut]
+
+
+class SubgraphsOut(BaseModel):
+    """``GET /api/v1/runs/{run_id}/subgraphs``: each subgraph execution's own steps."""
+
+    run_id: str
+    subgraphs: list[SubgraphHistoryOut]
+
+
 class ToolOut(BaseModel):
     name: str
     description: str

@@ -20,7 +20,6 @@ from runtime import (
     Runtime,
     RunView,
 )
-from runtime.graph import Graph
 from runtime.store.base import GraphRecord
 
 from .errors import ApiError
@@ -60,10 +59,11 @@ class ApiService:
         """Validate, compile and store a graph: 400 listing every problem, 409 on a name clash."""
         try:
             # Untrusted unless the operator trusts every client: nothing a request names
-            # is imported (runtime.importpath says which fields name code).
-            graph = Graph.from_json(body, registry=self.rt().registry,
-                                    trusted=self.settings.allow_imports)
-            compiled = graph.compile()
+            # is imported (runtime.importpath says which fields name code). Subgraphs may
+            # name stored graphs: the catalog puts their definitions in.
+            compiled = await self.rt().graphs.compile(
+                body.model_dump(by_alias=True, exclude_defaults=True),
+                trusted=self.settings.allow_imports)
         except GraphValidationError:
             raise
         except GraphError as exc:

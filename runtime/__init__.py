@@ -43,6 +43,9 @@ from .errors import (
     StoreError,
     StoreUnavailableError,
     SubscriberLagged,
+    ThreadBusyError,
+    ThreadError,
+    ThreadNotFoundError,
     ToolNotFoundError,
 )
 from .events import Event, EventType
@@ -63,8 +66,11 @@ from .store import (
     MemoryStore,
     RunRecord,
     Store,
+    ThreadExistsError,
+    ThreadRecord,
     open_store,
 )
+from .threads import Multitask
 from .view import RunView
 
 __all__ = [
@@ -90,6 +96,7 @@ __all__ = [
     "InvalidTransition",
     "MaxStepsExceeded",
     "MemoryStore",
+    "Multitask",
     "NodeContext",
     "NodeTimeoutError",
     "ParallelWriteConflict",
@@ -115,6 +122,11 @@ __all__ = [
     "StoreError",
     "StoreUnavailableError",
     "SubscriberLagged",
+    "ThreadBusyError",
+    "ThreadError",
+    "ThreadExistsError",
+    "ThreadNotFoundError",
+    "ThreadRecord",
     "ToolInfo",
     "ToolNotFoundError",
     "ToolRegistry",

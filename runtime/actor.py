@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -22,10 +23,12 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from .compiled import CompiledNode
 from .context import NodeContext
 from .errors import NodeTimeoutError
-from .events import EventHub, EventType
+from .events import EventType, Publisher
 from .interrupts import Interrupt, current_context
 from .position import NO_ITEM, Activation
 from .state import StateUpdate, WorkflowState
+from .store.base import Store
+from .subgraph import Spawn, run_subgraph
 
 __all__ = ["NodeActor", "Result"]
 
@@ -80,13 +83,21 @@ class NodeActor:
         "busy",
         "hub",
         "node",
+        "path",
         "run_id",
+        "spawn",
+        "store",
         "workers",
     )
 
-    def __init__(self, node: CompiledNode, run_id: str, hub: EventHub,
-                 results: MemoryObjectSendStream[Result], tg: TaskGroup) -> None:
+    def __init__(self, node: CompiledNode, run_id: str, hub: Publisher,
+                 results: MemoryObjectSendStream[Result], tg: TaskGroup,
+                 store: Store | None = None, path: str = "",
+                 spawn: Spawn | None = None) -> None:
         self.node = node
+        self.store = store        # a subgraph node checkpoints its child's steps here
+        self.path = path          # where this node's graph is in the run (subgraphs)
+        self.spawn = spawn        # makes a subgraph node's child supervisor
         self.run_id = run_id
         self.hub = hub
         self._results = results
@@ -188,7 +199,8 @@ class NodeActor:
             started = time.perf_counter()
             try:
                 out = await self._call(act, state, attempt)
-                update = StateUpdate.from_result(out, state, node.name)
+                update = (out if isinstance(out, StateUpdate)
+                          else StateUpdate.from_result(out, state, node.name))
                 return Result(act, update, None, attempt, time.perf_counter() - started)
             except Interrupt as interrupt:
                 return Result(act, None, None, attempt, time.perf_counter() - started,
@@ -206,15 +218,24 @@ class NodeActor:
     async def _call(self, act: Activation, state: WorkflowState, attempt: int) -> Any:
         node = self.node
         current = self._current(act, attempt)
+        if node.subgraph is not None:
+            assert self.spawn is not None   # the supervisor gives one to every actor
+            return await self._timed(run_subgraph(
+                node.subgraph, state, act, node=node.name, path=self.path, hub=self.hub,
+                store=self.store, spawn=self.spawn), attempt)
         args: tuple[Any, ...] = (state,)
         if node.second_arg == "config":
             args = (state, node.config)
         elif node.second_arg is not None:
             args = (state, current.context())
+        return await self._timed(self._invoke(args), attempt)
+
+    async def _timed(self, call: Awaitable[Any], attempt: int) -> Any:
+        node = self.node
         if node.timeout is None:
-            return await self._invoke(args)
+            return await call
         with anyio.move_on_after(node.timeout) as scope:
-            return await self._invoke(args)
+            return await call
         if scope.cancelled_caught:
             raise NodeTimeoutError(
                 f"node {node.name!r} timed out after {node.timeout}s (attempt {attempt}); "

@@ -14,9 +14,10 @@ from collections import OrderedDict
 from typing import Any
 
 from .compiled import CompiledGraph
-from .errors import GraphNotFoundError
-from .graph import Graph
+from .errors import GraphNotFoundError, GraphValidationError
+from .graph import Graph, check_untrusted
 from .registry import ToolRegistry
+from .specs import MAX_DEPTH
 from .store.base import GraphRecord, RunRecord, Store
 
 __all__ = ["GraphCatalog"]
@@ -91,6 +92,57 @@ class GraphCatalog:
             return compiled
         compiled, _ = await self.load(record.graph_id or record.graph_name)
         return compiled
+
+    async def compile(self, definition: dict[str, Any], *, trusted: bool = True
+                      ) -> CompiledGraph:
+        """Compile a JSON definition whose subgraphs may name stored (or registered)
+        graphs instead of carrying their definition inline (see ``resolve``).
+
+        With ``trusted=False`` (a request body), what the definition itself says, inline
+        subgraphs included, may import nothing; the stored graphs it names are trusted
+        (the runtime reads its own store as trusted, see runtime.importpath)."""
+        if not trusted:
+            check_untrusted(definition, self._registry)
+        return self._compile(await self.resolve(definition))
+
+    async def resolve(self, definition: dict[str, Any], chain: tuple[str, ...] = ()
+                      ) -> dict[str, Any]:
+        """``definition`` with every subgraph named by graph name given its definition
+        inline, nested ones too. Raises GraphValidationError for an unknown name, a graph
+        that includes itself, or nesting deeper than MAX_DEPTH."""
+        name = str(definition.get("name", "?"))
+        chain = (*chain, name)
+        if name in chain[:-1]:
+            raise GraphValidationError(chain[0], [
+                f"graph {name!r} includes itself ({' -> '.join(chain)}); a graph cannot be "
+                "its own subgraph"])
+        if len(chain) > MAX_DEPTH:
+            raise GraphValidationError(chain[0], [
+                f"subgraphs nest more than {MAX_DEPTH} deep ({' -> '.join(chain)})"])
+        nodes = []
+        for node in definition.get("nodes") or []:
+            sub = node.get("subgraph") if isinstance(node, dict) else None
+            if isinstance(sub, dict):
+                inner = sub.get("definition")
+                if inner is None:
+                    inner = await self._definition_of(str(sub.get("graph")), node, chain)
+                node = {**node, "subgraph": {**sub, "definition":
+                                             await self.resolve(inner, chain)}}
+            nodes.append(node)
+        return {**definition, "nodes": nodes}
+
+    async def _definition_of(self, graph: str, node: dict[str, Any], chain: tuple[str, ...]
+                             ) -> dict[str, Any]:
+        record = await self._store.get_graph(graph)
+        if record is not None:
+            return record.definition
+        named = self._named.get(graph)
+        definition = named.definition() if named is not None else None
+        if definition is None:
+            raise GraphValidationError(chain[0], [
+                f"node {node.get('name')!r} of graph {chain[-1]!r}: no stored graph "
+                f"{graph!r} to use as its subgraph; store it first (POST /api/v1/graph/create)"])
+        return definition
 
     def _compile(self, definition: dict[str, Any]) -> CompiledGraph:
         # Trusted: the store and a run's own definition were written by a runtime, not

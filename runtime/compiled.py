@@ -29,14 +29,17 @@ from .expressions import Expression, compile_expression
 from . import portable
 from .loops import components, loop_of
 from .mermaid import render
-from .specs import END, EdgeSpec, GraphSpec, NodeSpec
+from .specs import END, MAX_DEPTH, EdgeSpec, GraphSpec, NodeSpec
 from .registry import call_style
 from .retry import RetryPolicy
 from .state import Reducer, WorkflowState, resolve_reducer
 
-__all__ = ["CompiledGraph", "CompiledNode", "MapRoute", "Route"]
+__all__ = ["CompiledGraph", "CompiledNode", "CompiledSubgraph", "MapRoute", "Route"]
 
 DEFAULT_MAX_STEPS = 10_000
+#: The graphs being compiled, outermost first: a Graph added as its own subgraph
+#: (directly or further down) is a cycle to report, not a recursion to overflow.
+_BUILDING: list[GraphSpec] = []
 _UNKNOWN = object()
 
 
@@ -57,6 +60,23 @@ class Route:
     label: str
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledSubgraph:
+    """The graph a subgraph node runs (see :mod:`runtime.subgraph`), with its mappings:
+    ``inputs`` parent key -> child key, ``outputs`` child key -> parent key."""
+
+    graph: CompiledGraph
+    inputs: dict[str, str]
+    outputs: dict[str, str]
+
+    def child_input(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        return {child: data[parent] for parent, child in self.inputs.items() if parent in data}
+
+
+async def _run_elsewhere(*args: Any) -> None:
+    raise AssertionError("a subgraph node is run by its node actor (runtime.subgraph)")
+
+
 @dataclass(slots=True)
 class CompiledNode:
     name: str
@@ -75,6 +95,7 @@ class CompiledNode:
     static: tuple[str, ...] = ()          # unconditional targets (END included)
     routes: tuple[Route, ...] = ()        # conditional edges
     maps: tuple[MapRoute, ...] = ()       # map edges
+    subgraph: CompiledSubgraph | None = None   # a graph run as this node
 
 
 class CompiledGraph:
@@ -95,11 +116,22 @@ class CompiledGraph:
         self._succ = {
             n: {t for t in self._targets(c) if t != END} for n, c in nodes.items()
         }
+        #: 1 for a graph without subgraphs, else 1 + its deepest subgraph's depth.
+        self.depth: int = 1 + max((n.subgraph.graph.depth for n in nodes.values()
+                                   if n.subgraph is not None), default=0)
         self._mark_persistent()
 
     # -- building -----------------------------------------------------------------
     @classmethod
     def build(cls, graph: GraphSpec) -> CompiledGraph:
+        _BUILDING.append(graph)
+        try:
+            return cls._build(graph)
+        finally:
+            _BUILDING.pop()
+
+    @classmethod
+    def _build(cls, graph: GraphSpec) -> CompiledGraph:
         problems: list[str] = [f"duplicate node name {n!r}" for n in dict.fromkeys(graph.duplicates)]
         nodes: dict[str, CompiledNode] = {}
         for spec in graph.nodes.values():
@@ -264,7 +296,8 @@ class CompiledGraph:
         return out
 
     def to_mermaid(self) -> str:
-        """The graph as a Mermaid flowchart, joins marked (see ``joins``)."""
+        """The graph as a Mermaid flowchart, joins marked (see ``joins``), each subgraph
+        drawn inside its node."""
         return render(self.graph, self.joins)
 
     def to_json(self) -> dict[str, Any]:
@@ -297,7 +330,39 @@ class CompiledGraph:
         return self._version
 
 
+def _compile_subgraph(spec: NodeSpec, problems: list[str]) -> CompiledNode | None:
+    sub = spec.subgraph
+    assert sub is not None
+    child = sub.graph
+    if not isinstance(child, CompiledGraph):
+        if any(child is g for g in _BUILDING):
+            chain = " -> ".join([g.name for g in _BUILDING] + [child.name])
+            problems.append(f"subgraph node {spec.name!r}: graph {child.name!r} includes "
+                            f"itself ({chain}); a graph cannot be its own subgraph")
+            return None
+        try:
+            child = CompiledGraph.build(child)
+        except GraphValidationError as exc:
+            problems.append(f"subgraph node {spec.name!r}: {exc}")
+            return None
+    if child.depth + 1 > MAX_DEPTH:
+        problems.append(
+            f"subgraph node {spec.name!r}: subgraphs nest {child.depth + 1} deep (graph "
+            f"{child.name!r} inside), more than {MAX_DEPTH}; a graph that includes itself "
+            "recurses forever: break the cycle")
+        return None
+    return CompiledNode(
+        name=spec.name, fn=_run_elsewhere, is_async=True, second_arg=None, config=spec.config,
+        timeout=spec.timeout, retry=spec.retry, concurrency=spec.concurrency,
+        on_error=spec.on_error, writes=tuple(sub.outputs.values()),
+        interrupt_before=spec.interrupt_before, interrupt_after=spec.interrupt_after,
+        subgraph=CompiledSubgraph(child, sub.inputs, sub.outputs),
+    )
+
+
 def _compile_node(graph: GraphSpec, spec: NodeSpec, problems: list[str]) -> CompiledNode | None:
+    if spec.subgraph is not None:
+        return _compile_subgraph(spec, problems)
     fn = spec.fn
     writes = spec.writes
     if fn is None:

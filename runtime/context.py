@@ -10,7 +10,7 @@ from .events import EventType
 from .interrupts import Interrupt, schema_path
 
 if TYPE_CHECKING:
-    from .events import EventHub
+    from .events import Publisher
 
 __all__ = ["NodeContext"]
 
@@ -36,7 +36,7 @@ class NodeContext:
     )
 
     def __init__(self, run_id: str, node: str, attempt: int, config: dict[str, Any],
-                 item: Any, index: int | None, hub: EventHub, activation: int = 0,
+                 item: Any, index: int | None, hub: Publisher, activation: int = 0,
                  answers: dict[str, Any] | None = None) -> None:
         self.run_id = run_id
         self.node = node

@@ -22,7 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["MAX_COUNT", "MAX_SECONDS", "EdgeDef", "GraphDef", "NodeDef", "RetryDef"]
+__all__ = ["MAX_COUNT", "MAX_SECONDS", "EdgeDef", "GraphDef", "NodeDef", "RetryDef",
+           "SubgraphDef"]
 
 #: The largest step, sequence number, offset or count accepted anywhere: what both
 #: stores hold in their INTEGER columns (32-bit signed on PostgreSQL).
@@ -43,6 +44,22 @@ class RetryDef(BaseModel):
     retry_on: list[str] | None = None
 
 
+class SubgraphDef(BaseModel):
+    """A graph used as a node: a stored graph by ``graph`` name (and, optionally, the
+    ``version`` it must be: its ``sha256:...`` hash), or its whole ``definition``
+    inline (what ``to_json`` writes, so a run carries every graph it needs).
+    ``inputs`` maps parent keys to the child's (a list: same names), ``outputs`` the
+    child's keys to the parent's, merged through the parent's reducers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    graph: str = Field(min_length=1, max_length=200)
+    version: str | None = None
+    inputs: dict[str, str] | list[str] = Field(default_factory=dict)
+    outputs: dict[str, str] | list[str] = Field(default_factory=dict)
+    definition: dict[str, Any] | None = None
+
+
 class NodeDef(BaseModel):
     """One node: a registered ``tool`` or an importable function ``fn`` ("module:qualname")."""
 
@@ -60,6 +77,7 @@ class NodeDef(BaseModel):
     on_error: str | None = None
     interrupt_before: bool = False
     interrupt_after: bool = False
+    subgraph: SubgraphDef | None = None
 
 
 class EdgeDef(BaseModel):

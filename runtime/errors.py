@@ -33,16 +33,21 @@ original exception is always reachable as ``__cause__``.
     │   ├── RunWaiting                 the run paused for an answer (.interrupts)
     │   ├── InvalidResume              a resume was refused (interrupts module)
     │   └── SubscriberLagged           an event subscriber fell behind (.resume_from)
+    ├── ThreadError                    about one thread (.thread_id)
+    │   ├── ThreadNotFoundError        no thread with that id
+    │   └── ThreadBusyError            a run of the thread is active (.active_run_id)
     ├── RuntimeClosedError             the Runtime is not running
     └── StoreError                     the store failed (.transient)
         ├── StoreUnavailableError      the database could not be reached in time
-        ├── GraphExistsError           a graph by that name is stored already (store.errors)
-        └── CheckpointFormatError      a stored checkpoint position this version can't read
+        ├── CheckpointFormatError      a stored checkpoint position this version can't read
+        ├── GraphExistsError           a graph of that name is stored (store.errors)
+        └── ThreadExistsError          a thread with that id exists (store.errors)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "ActorflowError",
@@ -66,6 +71,9 @@ __all__ = [
     "RunNotFoundError",
     "RunTimeoutError",
     "RunWaiting",
+    "ThreadBusyError",
+    "ThreadError",
+    "ThreadNotFoundError",
     "RuntimeClosedError",
     "StateError",
     "StateValidationError",
@@ -305,3 +313,58 @@ class StoreUnavailableError(StoreError):
 class CheckpointFormatError(StoreError):
     """A checkpoint's position is in a format this version cannot read (written by a
     newer version, or damaged); see :mod:`runtime.position`."""
+
+
+class ThreadError(ActorflowError):
+    """About one thread (a conversation over many runs): ``thread_id`` says which."""
+
+    def __init__(self, message: str, *, thread_id: str) -> None:
+        self.thread_id = thread_id
+        super().__init__(message)
+
+
+class ThreadNotFoundError(ThreadError, LookupError):
+    """No thread with that id."""
+
+
+class ThreadBusyError(ThreadError):
+    """A run of the thread is active (``active_run_id``) and the second run's strategy
+    is ``reject``: wait for it, or start with ``multitask="enqueue"`` or ``"interrupt"``."""
+
+    def __init__(self, message: str, *, thread_id: str, active_run_id: str) -> None:
+        self.active_run_id = active_run_id
+        super().__init__(message, thread_id=thread_id)
+
+
+def error_of_group(group: BaseExceptionGroup[Any], run_id: str) -> ActorflowError:
+    """One clear error from a task group's exception group (all leaves kept as cause):
+    what a run (or a subgraph's run) ends with when its task group raises."""
+    leaves: list[BaseException] = []
+
+    def walk(g: BaseException) -> None:
+        if isinstance(g, BaseExceptionGroup):
+            for e in g.exceptions:
+                walk(e)
+        else:
+            leaves.append(g)
+
+    walk(group)
+    if len(leaves) == 1 and isinstance(leaves[0], ActorflowError):
+        err = leaves[0]
+        if isinstance(err, RunError) and err.run_id is None:
+            err.run_id = run_id
+        if not isinstance(err, RunFailed):
+            wrapped = RunFailed(str(err), run_id=run_id, node=getattr(err, "node", None))
+            wrapped.__cause__ = err
+            return wrapped
+        return err
+    if len(leaves) == 1:
+        failed = RunFailed(f"run {run_id} failed: {type(leaves[0]).__name__}: {leaves[0]}",
+                           run_id=run_id)
+        failed.__cause__ = leaves[0]
+        return failed
+    failed = RunFailed(
+        f"run {run_id} failed with {len(leaves)} errors: "
+        + "; ".join(f"{type(e).__name__}: {e}" for e in leaves), run_id=run_id)
+    failed.__cause__ = group
+    return failed

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
@@ -25,7 +25,7 @@ from .errors import SubscriberLagged
 from .status import RunStatus
 
 __all__ = ["DEFAULT_SUBSCRIBER_BUFFER", "EVENTS_KEPT_AFTER_CLOSE", "OUTCOMES", "Event",
-           "EventHub", "EventType"]
+           "EventHub", "EventType", "Publisher"]
 
 #: Events a subscriber may fall behind before it is dropped. Large enough that a
 #: reader doing ordinary I/O (a WebSocket send) never lags on a normal run, small
@@ -116,6 +116,16 @@ class _Subscriber:
         self.send = send
         self.lagged_at: int | None = None
         self.alive = True
+
+
+class Publisher(Protocol):
+    """Where a supervisor and its node actors publish: a run's :class:`EventHub`, or a
+    subgraph's view of its parent's (``runtime.subgraph.SubgraphHub``)."""
+
+    @property
+    def next_seq(self) -> int: ...
+
+    def publish(self, type: EventType, node: str | None = None, **data: Any) -> Any: ...
 
 
 class EventHub:

@@ -6,23 +6,23 @@ returns an immutable :class:`~runtime.compiled.CompiledGraph` that runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from .compiled import CompiledGraph
-from .definition import EdgeDef, GraphDef, NodeDef, RetryDef
-from .errors import GraphValidationError
+from .definition import EdgeDef, GraphDef, NodeDef, RetryDef, SubgraphDef
+from .errors import GraphSerializationError, GraphValidationError
 from .importpath import import_path, load
 from .registry import ToolRegistry
 from .registry import registry as default_registry
 from .retry import RetryPolicy, known_exception
 from .mermaid import render
-from .specs import END, JSON_END, Condition, EdgeSpec, NodeSpec
+from .specs import END, JSON_END, Condition, EdgeSpec, NodeSpec, SubgraphSpec, key_mapping
 from .state import Reducer
 
-__all__ = ["END", "EdgeSpec", "Graph", "NodeSpec"]
+__all__ = ["END", "EdgeSpec", "Graph", "NodeSpec", "check_untrusted"]
 
 class Graph:
     """A workflow graph under construction.
@@ -103,6 +103,48 @@ class Graph:
             retry=retry, concurrency=concurrency, writes=tuple(writes), on_error=on_error,
             description=description, interrupt_before=interrupt_before,
             interrupt_after=interrupt_after,
+        )
+        handler = self.error_edges.pop(name, None)
+        if handler is not None and on_error is None:
+            self.nodes[name].on_error = handler
+        if self.entry_point is None:
+            self.entry_point = name
+        return self
+
+    def add_subgraph(
+        self,
+        name: str,
+        graph: CompiledGraph | Graph,
+        *,
+        inputs: Mapping[str, str] | list[str] | None = None,
+        outputs: Mapping[str, str] | list[str] | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        concurrency: int | None = None,
+        on_error: str | None = None,
+        description: str = "",
+        interrupt_before: bool = False,
+        interrupt_after: bool = False,
+    ) -> Graph:
+        """Add a node that runs ``graph`` to its end (a subgraph).
+
+        ``inputs`` maps this graph's data keys to the child's (a list keeps the names),
+        ``outputs`` the child's keys back to this graph's, merged through this graph's
+        reducers. The child's steps are checkpointed under the parent run, so a crash
+        resumes inside it; an ``ask`` inside surfaces on the parent run. Example::
+
+            g.add_subgraph("review", review_graph, inputs={"code": "source"},
+                           outputs={"issues": "issues"})
+        """
+        if name in self.nodes:
+            self.duplicates.append(name)
+            return self
+        self.nodes[name] = NodeSpec(
+            name=name, config={}, timeout=timeout, retry=retry, concurrency=concurrency,
+            on_error=on_error, description=description, interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            subgraph=SubgraphSpec(graph, key_mapping(inputs, "inputs"),
+                                  key_mapping(outputs, "outputs")),
         )
         handler = self.error_edges.pop(name, None)
         if handler is not None and on_error is None:
@@ -217,17 +259,7 @@ class Graph:
         untrusted JSON; GraphSerializationError when trusted JSON names code that does
         not import.
         """
-        if isinstance(data, GraphDef):
-            d = data
-        else:
-            try:
-                d = GraphDef.model_validate(data)
-            except ValidationError as exc:
-                name = data.get("name", "?") if isinstance(data, dict) else "?"
-                raise GraphValidationError(str(name), [
-                    f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
-                    for err in exc.errors()
-                ]) from exc
+        d = data if isinstance(data, GraphDef) else _parse(data)
         registry = registry or default_registry
         if not trusted:
             # Checked before anything is resolved: untrusted JSON never reaches an import.
@@ -238,6 +270,9 @@ class Graph:
                 state_schema=load(d.state_schema, "state_schema") if d.state_schema else None)
         g.reducers = dict(d.reducers)
         for n in d.nodes:
+            if n.subgraph is not None:
+                _add_subgraph_def(g, n, registry, trusted)
+                continue
             fn = load(n.fn, f"node {n.name!r}") if n.fn else None
             g.add_node(
                 n.name, fn, tool=n.tool if fn is None else None, config=n.config,
@@ -269,7 +304,52 @@ def _names(x: str | Iterable[str]) -> list[str]:
     return [x] if isinstance(x, str) else list(x)
 
 
+def _add_subgraph_def(g: Graph, n: NodeDef, registry: ToolRegistry, trusted: bool) -> None:
+    sub = n.subgraph
+    assert sub is not None
+    if sub.definition is None:
+        raise GraphValidationError(g.name, [
+            f"node {n.name!r}: subgraph {sub.graph!r} is named but not resolved; load JSON "
+            "that names stored graphs through the runtime (POST /api/v1/graph/create, "
+            "Runtime.graphs.resolve), or give the subgraph's definition inline"])
+    # An inline definition is checked as its own graph (untrusted: no import in it).
+    child = Graph.from_json(sub.definition, registry=registry, trusted=trusted)
+    if sub.version is not None:
+        version = child.compile().version
+        if version != sub.version:
+            raise GraphValidationError(g.name, [
+                f"node {n.name!r}: subgraph {sub.graph!r} is version {version}, not the "
+                f"{sub.version} asked for"])
+    g.add_subgraph(
+        n.name, child, inputs=sub.inputs, outputs=sub.outputs, timeout=n.timeout,
+        concurrency=n.concurrency, on_error=n.on_error, description=n.description,
+        retry=RetryPolicy.from_dict(n.retry.model_dump(), registry.exceptions,
+                                    trusted=trusted) if n.retry else None,
+        interrupt_before=n.interrupt_before, interrupt_after=n.interrupt_after)
+
+
+def _subgraph_def(n: NodeSpec) -> SubgraphDef:
+    assert n.subgraph is not None
+    child = n.subgraph.graph
+    compiled = child if isinstance(child, CompiledGraph) else child.compile()
+    definition = compiled.definition()
+    if definition is None:
+        raise GraphSerializationError(
+            f"node {n.name!r}: its subgraph {compiled.name!r} has no JSON form (a node of it "
+            "is not importable); use module-level functions or tools")
+    return SubgraphDef(graph=compiled.name, version=compiled.version, inputs=n.subgraph.inputs,
+                       outputs=n.subgraph.outputs, definition=definition)
+
+
 def _node_def(n: NodeSpec, registry: ToolRegistry) -> NodeDef:
+    if n.subgraph is not None:
+        return NodeDef(
+            name=n.name, description=n.description, timeout=n.timeout,
+            retry=RetryDef.model_validate(n.retry.to_dict(registry.exceptions))
+            if n.retry else None,
+            concurrency=n.concurrency, on_error=n.on_error, subgraph=_subgraph_def(n),
+            interrupt_before=n.interrupt_before, interrupt_after=n.interrupt_after,
+        )
     return NodeDef(
         name=n.name,
         tool=n.tool if n.fn is None else None,
@@ -289,6 +369,28 @@ def _edge_def(e: EdgeSpec) -> EdgeDef:
         else import_path(cfn, f"condition of edge {e.source}->{e.target}"),
         "map": e.map_over, "item_key": e.item_key, "max_concurrency": e.max_concurrency,
     })
+
+
+def check_untrusted(data: dict[str, Any] | GraphDef, registry: ToolRegistry | None = None
+                    ) -> None:
+    """Refuse untrusted JSON that would import code, its inline subgraphs' included,
+    listing every such field (GraphValidationError); nothing is imported. For a
+    definition whose named subgraphs are resolved later (``GraphCatalog.compile``)."""
+    d = data if isinstance(data, GraphDef) else _parse(data)
+    problems = _untrusted_problems(d, registry or default_registry)
+    if problems:
+        raise GraphValidationError(d.name, problems)
+
+
+def _parse(data: dict[str, Any]) -> GraphDef:
+    try:
+        return GraphDef.model_validate(data)
+    except ValidationError as exc:
+        name = data.get("name", "?") if isinstance(data, dict) else "?"
+        raise GraphValidationError(str(name), [
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+            for err in exc.errors()
+        ]) from exc
 
 
 def _untrusted_problems(d: GraphDef, registry: ToolRegistry) -> list[str]:
@@ -311,4 +413,8 @@ def _untrusted_problems(d: GraphDef, registry: ToolRegistry) -> list[str]:
                     f"node {n.name!r}: retry_on {name!r} is not a known exception name; use a "
                     "builtin exception (e.g. 'TimeoutError', 'ConnectionError'), "
                     "'NodeTimeoutError', or a name registered with registry.exception()")
+        inline = n.subgraph.definition if n.subgraph is not None else None
+        if inline is not None:
+            problems += [f"subgraph {n.name!r}: {p}"
+                         for p in _untrusted_problems(_parse(inline), registry)]
     return problems

@@ -13,6 +13,7 @@ from .compiled import CompiledGraph
 from .graph import Graph
 from .run import Run
 from .runs import RunTable
+from .status import RunStatus
 from .store.base import Store
 
 __all__ = ["Host"]
@@ -27,3 +28,5 @@ class Host(Protocol):
 
     async def start(self, graph: CompiledGraph | Graph | str,
                     input: dict[str, Any] | None = None, **options: Any) -> Run: ...
+
+    async def cancel(self, run_id: str, *, wait: bool = True) -> RunStatus: ...

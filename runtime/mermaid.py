@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .specs import END, EdgeSpec, GraphSpec, NodeSpec
 
 __all__ = ["render"]
+
+#: A node's id in the chart: the subgraph path is part of it, so a child's nodes
+#: never collide with the parent's.
+Ids = Callable[[str], str]
 
 
 def _id(name: str) -> str:
@@ -24,43 +29,69 @@ def render(graph: GraphSpec, joins: dict[str, str] | None = None) -> str:
     labelled arrows: conditions (dotted: the default path when none holds);
     thick arrows: map over a list; red dotted arrows: error handlers.
     ``joins`` (fan-out node -> join node, from a compiled graph) draws each join as a
-    double-edged box that says which fan-out it waits for."""
-    joined_by: dict[str, list[str]] = {}
-    for fanout, join in (joins or {}).items():
-        joined_by.setdefault(join, []).append(fanout)
-    lines = ["flowchart TD", "    __start__([start])", "    __end__([end])"]
-    lines += [_node_line(spec, joined_by.get(spec.name)) for spec in graph.nodes.values()]
-    if graph.entry_point:
-        lines.append(f"    __start__ --> {_id(graph.entry_point)}")
-    has_conditions = {e.source for e in graph.edges if e.conditional}
-    lines += [_edge_line(e, e.source in has_conditions) for e in graph.edges]
-    for spec in graph.nodes.values():
-        if not any(e.source == spec.name for e in graph.edges):
-            lines.append(f"    {_id(spec.name)} --> __end__")
-        if spec.on_error:
-            lines.append(f'    {_id(spec.name)} -.->|"on error"| {_id(spec.on_error)}')
+    double-edged box that says which fan-out it waits for. A subgraph node is drawn as
+    a Mermaid ``subgraph`` box holding its graph (with its own start and end)."""
+    lines = ["flowchart TD"]
+    _body(graph, joins, "", lines, "    ")
     return "\n".join(lines) + "\n"
 
 
-def _node_line(spec: NodeSpec, joins_of: list[str] | None) -> str:
+def _body(graph: GraphSpec, joins: dict[str, str] | None, prefix: str, lines: list[str],
+          ind: str) -> None:
+    def nid(name: str) -> str:
+        return _id(prefix + name)
+
+    start, end = ("__start__", "__end__") if not prefix else (nid("__start__"), nid("__end__"))
+    joined_by: dict[str, list[str]] = {}
+    for fanout, join in (joins or {}).items():
+        joined_by.setdefault(join, []).append(fanout)
+    lines += [f"{ind}{start}([start])", f"{ind}{end}([end])"]
+    for spec in graph.nodes.values():
+        if spec.subgraph is not None:
+            _subgraph(spec, prefix, lines, ind)
+        else:
+            lines.append(ind + _node_line(spec, nid, joined_by.get(spec.name)))
+    if graph.entry_point:
+        lines.append(f"{ind}{start} --> {nid(graph.entry_point)}")
+    has_conditions = {e.source for e in graph.edges if e.conditional}
+    lines += [ind + _edge_line(e, nid, end, e.source in has_conditions) for e in graph.edges]
+    for spec in graph.nodes.values():
+        if not any(e.source == spec.name for e in graph.edges):
+            lines.append(f"{ind}{nid(spec.name)} --> {end}")
+        if spec.on_error:
+            lines.append(f'{ind}{nid(spec.name)} -.->|"on error"| {nid(spec.on_error)}')
+
+
+def _subgraph(spec: NodeSpec, prefix: str, lines: list[str], ind: str) -> None:
+    assert spec.subgraph is not None
+    child = spec.subgraph.graph
+    child_spec = getattr(child, "graph", child)   # a CompiledGraph or a Graph
+    lines.append(f'{ind}subgraph {_id(prefix + spec.name)}["{_label(spec.name)}'
+                 f'<br/><small>subgraph: {_label(child_spec.name)}</small>"]')
+    _body(child_spec, getattr(child, "joins", None), prefix + spec.name + "/", lines,
+          ind + "    ")
+    lines.append(f"{ind}end")
+
+
+def _node_line(spec: NodeSpec, nid: Ids, joins_of: list[str] | None) -> str:
     kind = f"tool: {spec.tool}" if spec.fn is None else getattr(spec.fn, "__name__", "fn")
     label = f"{_label(spec.name)}<br/><small>{_label(kind)}</small>"
     if joins_of:
         waits = ", ".join(sorted(joins_of))
-        return (f'    {_id(spec.name)}[["{label}<br/><small>joins the branches of '
+        return (f'{nid(spec.name)}[["{label}<br/><small>joins the branches of '
                 f'{_label(waits)}</small>"]]')
-    return f'    {_id(spec.name)}["{label}"]'
+    return f'{nid(spec.name)}["{label}"]'
 
 
-def _edge_line(e: EdgeSpec, source_has_conditions: bool) -> str:
-    dst = "__end__" if e.target == END else _id(e.target)
-    src = _id(e.source)
+def _edge_line(e: EdgeSpec, nid: Ids, end: str, source_has_conditions: bool) -> str:
+    dst = end if e.target == END else nid(e.target)
+    src = nid(e.source)
     if e.map_over is not None:
         limit = f", max {e.max_concurrency}" if e.max_concurrency else ""
-        return f'    {src} ==>|"map over {_label(e.map_over)}{limit}"| {dst}'
+        return f'{src} ==>|"map over {_label(e.map_over)}{limit}"| {dst}'
     if e.conditional:
         cond = e.condition or f"fn:{getattr(e.condition_fn, '__name__', e.condition_fn)}"
-        return f'    {src} -->|"{_label(cond)}"| {dst}'
+        return f'{src} -->|"{_label(cond)}"| {dst}'
     if source_has_conditions:
-        return f'    {src} -.->|"otherwise"| {dst}'
-    return f"    {src} --> {dst}"
+        return f'{src} -.->|"otherwise"| {dst}'
+    return f"{src} --> {dst}"

@@ -16,7 +16,11 @@ Formats:
   ``"continue_after": true``; ``frames`` held the frame dicts plus a fake
   ``{"kind": "counters", ...}`` frame (absent when the store was not durable).
 - **2**: one JSON object, ``{"format": 2, "pending": [...], "waiting": [...],
-  "continuing": [...], "frames": [...], "counters": {...}}`` (see :func:`encode`).
+  "continuing": [...], "frames": [...], "counters": {...}}``.
+- **3**: format 2 plus ``"path"``: where in the run the position is. ``""`` for the run's
+  own graph; for a subgraph's run the parent node path (``"review"``, or
+  ``"outer/inner"`` nested), whose steps are checkpointed under the parent run (see
+  :mod:`runtime.subgraph`). A format 2 position reads as path ``""``.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ __all__ = [
     "NO_ITEM",
     "Activation",
     "Counters",
+    "READS",
     "PendingLog",
     "Position",
     "WaitEntry",
@@ -44,7 +49,9 @@ __all__ = [
 ]
 
 #: The format :func:`encode` writes.
-FORMAT = 2
+FORMAT = 3
+#: Every format :func:`decode` reads (format 1 is two lists: :func:`decode_v1`).
+READS = (2, 3)
 
 class _NoItem:
     """The item of an activation that no map edge started: one object, even through
@@ -166,6 +173,7 @@ class Position:
     next_activation: int
     next_frame: int
     dispatched: int
+    path: str = ""        # "" for a run's own graph, "node/node" for a subgraph's
     format: int = FORMAT
 
     @property
@@ -187,7 +195,7 @@ class Position:
         return Position(self.pending, self.waiting,
                         (*self.continuing, Activation(self.next_activation, node, ())),
                         self.frames, self.next_activation + 1, self.next_frame,
-                        self.dispatched)
+                        self.dispatched, self.path)
 
     @classmethod
     def empty(cls, dispatched: int = 0) -> Position:
@@ -201,9 +209,10 @@ class Position:
 
 # -- encoding --------------------------------------------------------------------------
 def encode(p: Position) -> dict[str, Any]:
-    """The JSON form of ``p`` (format 2)."""
+    """The JSON form of ``p`` (format 3)."""
     return {
         "format": FORMAT,
+        "path": p.path,
         "pending": [_activation(a) for a in p.pending],
         "waiting": [{"id": w.id, "kind": w.kind, "node": w.node, "payload": w.payload,
                      "schema": w.schema, "activation": _activation(w.activation)}
@@ -240,11 +249,12 @@ def _frame(f: Frame) -> dict[str, Any]:
 
 # -- decoding --------------------------------------------------------------------------
 def decode(data: dict[str, Any]) -> Position:
-    """A position from its JSON form (format 2)."""
+    """A position from its JSON form (format 2 or 3)."""
     fmt = data.get("format")
-    if fmt != FORMAT:
+    if fmt not in READS:
         raise CheckpointFormatError(
-            f"checkpoint position format {fmt!r} is not one this version reads ({FORMAT}); "
+            f"checkpoint position format {fmt!r} is not one this version reads "
+            f"({', '.join(map(str, READS))}); "
             "open the store with the actorflow version that wrote it")
     c = data["counters"]
     return Position(
@@ -255,7 +265,7 @@ def decode(data: dict[str, Any]) -> Position:
         continuing=tuple(_read_activation(a) for a in data["continuing"]),
         frames=tuple(_read_frame(f) for f in data["frames"]),
         next_activation=int(c["activation"]), next_frame=int(c["frame"]),
-        dispatched=int(c["dispatched"]),
+        dispatched=int(c["dispatched"]), path=str(data.get("path") or ""),
     )
 
 

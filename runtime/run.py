@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,12 +14,12 @@ from .compiled import CompiledGraph
 from .errors import (
     ActorflowError,
     RunCancelled,
-    RunError,
     RunFailed,
     RunTimeoutError,
     RunWaiting,
     StoreError,
     StoreUnavailableError,
+    error_of_group,
 )
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event, EventHub, EventType
 from .failure import RunFailure
@@ -90,6 +90,12 @@ class Run:
         self.owner: str | None = None
         # Set by the Runtime: its way to follow a run across pauses and resumes.
         self.follower: Follower | None = None
+        #: The thread this run is a turn of (runtime.threads), and whether its input has
+        #: been merged into the thread's state (done once, before its first step).
+        self.thread_id: str | None = None
+        self.thread_merged = False
+        # Set by the Runtime for a thread's run: waits until the run holds its thread.
+        self.admission: Callable[[Run], Awaitable[None]] | None = None
 
     @classmethod
     def from_options(cls, graph: CompiledGraph, state: WorkflowState,
@@ -102,6 +108,8 @@ class Run:
                   interrupt_before=frozenset(options.get("interrupt_before") or ()),
                   interrupt_after=frozenset(options.get("interrupt_after") or ()))
         run.owner = owner
+        run.thread_id = options.get("thread_id")
+        run.thread_merged = bool(options.get("thread_merged"))
         return run
 
     # -- public -------------------------------------------------------------------------
@@ -221,6 +229,9 @@ class Run:
                 self._scope = scope
                 if self._cancel_requested:
                     scope.cancel()
+                if self.admission is not None:
+                    # A thread's run: wait (pending) until it holds its thread.
+                    await self.admission(self)
                 await self._begin()
                 await self._supervise()
             stopped = scope.cancelled_caught or self._cancel_requested or self._releasing
@@ -284,7 +295,7 @@ class Run:
         except* Exception as group:  # noqa: BLE001 - one clear RunFailed, never re-raised raw
             # One handler for the whole group: two (say ActorflowError, then the rest)
             # would each see part of it, and the second would overwrite the first.
-            error = _one_error(group, self.id)
+            error = error_of_group(group, self.id)
         if error is not None:
             await self._finish(RunStatus.FAILED, error)
             return
@@ -426,36 +437,3 @@ def pick_interrupt(waiting: dict[str, Any], interrupt_id: str | None, run_id: st
             f"run {run_id} has no waiting interrupt {interrupt_id!r} (already answered, or "
             f"never asked); it waits for: {', '.join(waiting) or 'nothing'}", run_id=run_id)
     return waiting[interrupt_id]
-
-
-def _one_error(group: BaseExceptionGroup[Any], run_id: str) -> ActorflowError:
-    """One clear error from a task group's exception group (all leaves kept as cause)."""
-    leaves: list[BaseException] = []
-
-    def walk(g: BaseException) -> None:
-        if isinstance(g, BaseExceptionGroup):
-            for e in g.exceptions:
-                walk(e)
-        else:
-            leaves.append(g)
-
-    walk(group)
-    if len(leaves) == 1 and isinstance(leaves[0], ActorflowError):
-        err = leaves[0]
-        if isinstance(err, RunError) and err.run_id is None:
-            err.run_id = run_id
-        if not isinstance(err, RunFailed):
-            wrapped = RunFailed(str(err), run_id=run_id, node=getattr(err, "node", None))
-            wrapped.__cause__ = err
-            return wrapped
-        return err
-    if len(leaves) == 1:
-        failed = RunFailed(f"run {run_id} failed: {type(leaves[0]).__name__}: {leaves[0]}",
-                           run_id=run_id)
-        failed.__cause__ = leaves[0]
-        return failed
-    failed = RunFailed(
-        f"run {run_id} failed with {len(leaves)} errors: "
-        + "; ".join(f"{type(e).__name__}: {e}" for e in leaves), run_id=run_id)
-    failed.__cause__ = group
-    return failed

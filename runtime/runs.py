@@ -18,7 +18,7 @@ travel and the event feed use its small surface:
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
 import anyio
@@ -36,6 +36,8 @@ class RunTable:
         self.keep_finished = keep_finished
         #: How every launched run's ``events()`` follows it across pauses (the feed).
         self.follow: Follower | None = None
+        #: What a thread's run awaits before it starts (``Threads.admit``).
+        self.admit: Callable[[Run], Awaitable[None]] | None = None
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._limit = max_concurrent or None
         self._active = 0
@@ -89,6 +91,8 @@ class RunTable:
         if self._tg is None:
             raise RuntimeClosedError("the runtime is not running; use `async with Runtime()`")
         run.follower = self.follow
+        if run.thread_id is not None:
+            run.admission = self.admit
         self._track(run)
         self._tg.start_soon(self._drive, run, self._ticket(), name=f"run {run.id}")
 

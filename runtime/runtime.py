@@ -40,6 +40,8 @@ from .state import WorkflowState, check_json, validate_input
 from .status import RunStatus
 from .store import open_store
 from .store.base import Checkpoint, GraphRecord, RunRecord, Store
+from .subgraph import child_runs
+from .threads import Multitask, Threads
 from .timetravel import (
     cancel_stored,
     fork,
@@ -91,6 +93,9 @@ class Runtime:
         self._accepting = False
         self._feed = Feed(self.table, self.store)
         self.table.follow = self._feed.follow
+        #: Conversations over many runs (``start(..., thread_id=...)``).
+        self.threads = Threads(self)
+        self.table.admit = self.threads.admit
         self.retention = retention
         self._pruner: anyio.CancelScope | None = None
         for g in graphs:
@@ -194,12 +199,19 @@ class Runtime:
                     max_steps: int | None = None, config: dict[str, Any] | None = None,
                     interrupt_before: list[str] | None = None,
                     interrupt_after: list[str] | None = None,
-                    parent_run_id: str | None = None, **options: Any) -> Run:
+                    parent_run_id: str | None = None, thread_id: str | None = None,
+                    multitask: Multitask | str = Multitask.REJECT, **options: Any) -> Run:
         """Start a run and return its handle at once (status ``pending``).
 
         ``graph`` is a compiled graph, a Graph (compiled here) or a stored graph's id
         or name. ``input`` becomes ``state.data``. ``interrupt_before`` /
         ``interrupt_after`` pause the run around the named nodes (for this run).
+
+        With ``thread_id`` the run is a turn of that conversation (created on first
+        use): it starts from the thread's latest state with ``input`` merged through
+        the graph's reducers. While another run of the thread is active, ``multitask``
+        decides: ``"reject"`` raises ThreadBusyError, ``"enqueue"`` waits for it,
+        ``"interrupt"`` cancels it (see :mod:`runtime.threads`).
         """
         self._check_open()
         record: GraphRecord | None = None
@@ -216,6 +228,10 @@ class Runtime:
                                  f"such node (nodes: {', '.join(compiled.nodes)})")
         rid = run_id or str(uuid.uuid4())
         self._check_input(compiled, input, rid)
+        if thread_id is not None:
+            strategy = Multitask(multitask)
+            await self.threads.ensure(thread_id, compiled.name)
+            options["thread_id"] = thread_id
         state = WorkflowState(workflow_id=compiled.name, run_id=rid, data=dict(input or {}),
                               config=dict(config or {}))
         opts = {"timeout": timeout, "max_steps": max_steps,
@@ -229,11 +245,16 @@ class Runtime:
                 opts["graph_def"] = definition
         run = Run.from_options(compiled, state, opts, store=self.store,
                                graph_id=record.id if record else None, owner=self.instance_id)
-        await self.store.create_run(RunRecord(
+        record_of_run = RunRecord(
             id=rid, graph_id=run.graph_id, graph_name=compiled.name, status=RunStatus.PENDING,
             initial_state=state.model_dump(mode="json", fallback=repr), owner=self.instance_id,
-            parent_run_id=parent_run_id, options=opts,
-        ))
+            parent_run_id=parent_run_id, options=opts, thread_id=thread_id,
+        )
+        if thread_id is not None and strategy is not Multitask.ENQUEUE:
+            # Created only if it takes the thread, in the same transaction.
+            await self.threads.take(thread_id, record_of_run, strategy)
+        else:
+            await self.store.create_run(record_of_run)
         self.table.launch(run)
         return run
 
@@ -346,6 +367,15 @@ class Runtime:
     async def history(self, run_id: str) -> list[Checkpoint]:
         """The run's checkpoints, oldest first, each with its full state."""
         return await self.store.list_checkpoints(run_id)
+
+    async def subgraph_runs(self, run_id: str) -> list[str]:
+        """The ids under which ``run_id``'s subgraphs kept their steps
+        (``<run>/<node>:<activation>``, nested ones after their parent): ``history``,
+        ``get_state`` and ``fork`` take them like run ids. Raises RunNotFoundError."""
+        record = await self.store.get_run(run_id)
+        if record is None:
+            raise RunNotFoundError(f"no run {run_id!r}", run_id=run_id)
+        return await child_runs(self.store, run_id, await self.graphs.of_run(record))
 
     async def get_state(self, run_id: str, step: int | None = None) -> WorkflowState:
         """The state after ``step`` (default: the latest checkpoint)."""

@@ -7,7 +7,7 @@ back (no import cycles).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -17,7 +17,8 @@ from .registry import ToolRegistry
 from .retry import RetryPolicy
 from .state import Reducer
 
-__all__ = ["END", "JSON_END", "Condition", "EdgeSpec", "GraphSpec", "NodeSpec"]
+__all__ = ["END", "JSON_END", "MAX_DEPTH", "Condition", "EdgeSpec", "GraphSpec", "NodeSpec",
+           "SubgraphSpec", "key_mapping"]
 
 #: The end of the graph: an edge to END finishes the branch that takes it.
 END = "__end__"
@@ -25,6 +26,34 @@ END = "__end__"
 JSON_END = "END"
 
 Condition = str | Callable[..., Any]
+
+#: How deep subgraphs may nest (a graph that includes itself, through stored names,
+#: would otherwise nest forever).
+MAX_DEPTH = 8
+
+
+def key_mapping(keys: Mapping[str, str] | list[str] | tuple[str, ...] | None, what: str
+                ) -> dict[str, str]:
+    """A subgraph's ``inputs``/``outputs`` as ``{from key: to key}``; a list maps keys to
+    themselves."""
+    if keys is None:
+        return {}
+    out = dict(keys) if isinstance(keys, Mapping) else {k: k for k in keys}
+    for k, v in out.items():
+        if not (isinstance(k, str) and isinstance(v, str) and k and v):
+            raise TypeError(f"subgraph {what} must map data keys to data keys, got {k!r}: {v!r}")
+    return out
+
+
+@dataclass
+class SubgraphSpec:
+    """A graph used as a node (see ``Graph.add_subgraph``): ``graph`` is a CompiledGraph
+    or a Graph (compiled with the parent); ``inputs`` maps parent keys to the child's,
+    ``outputs`` the child's keys to the parent's."""
+
+    graph: Any
+    inputs: dict[str, str]
+    outputs: dict[str, str]
 
 
 @dataclass
@@ -43,6 +72,7 @@ class NodeSpec:
     description: str = ""
     interrupt_before: bool = False
     interrupt_after: bool = False
+    subgraph: SubgraphSpec | None = None
 
 
 @dataclass

@@ -26,7 +26,7 @@ from .errors import (
     RunError,
     RunFailed,
 )
-from .events import EventHub, EventType
+from .events import EventType, Publisher
 from .frames import Frame, FrameRef
 from .position import NO_ITEM, Activation, PendingLog, Position, WaitEntry
 from .specs import END
@@ -66,6 +66,7 @@ class Supervisor:
         "interrupt_after",
         "interrupt_before",
         "max_steps",
+        "path",
         "run_id",
         "state",
         "steps",
@@ -73,9 +74,11 @@ class Supervisor:
         "waiting",
     )
 
-    def __init__(self, graph: CompiledGraph, state: WorkflowState, hub: EventHub, *,
-                 store: Store | None = None, max_steps: int | None = None) -> None:
+    def __init__(self, graph: CompiledGraph, state: WorkflowState, hub: Publisher, *,
+                 store: Store | None = None, max_steps: int | None = None,
+                 path: str = "") -> None:
         self.graph = graph
+        self.path = path          # "" for a run's graph, "node/node" for a subgraph's
         self.run_id = state.run_id
         self.hub = hub
         self.store = store
@@ -350,7 +353,7 @@ class Supervisor:
         return Position(
             pending, tuple(self.waiting.values()) if self.waiting else (), continuing,
             tuple(map(Frame.copy, self._frames.values())) if self._frames else (),
-            self._next_activation, self._next_frame, self.dispatched)
+            self._next_activation, self._next_frame, self.dispatched, self.path)
 
     async def _checkpoint(self, nodes: list[str], changed: dict[str, Any]) -> None:
         if self.store is None:
@@ -542,8 +545,14 @@ class Supervisor:
         actor = self._actors.get(name)
         if actor is None:
             actor = self._actors[name] = NodeActor(
-                node, self.run_id, self.hub, self._results, self._tg)
+                node, self.run_id, self.hub, self._results, self._tg, self.store, self.path,
+                self._spawn)
         actor.submit(act, view)
+
+    def _spawn(self, graph: CompiledGraph, state: WorkflowState, hub: Publisher,
+               path: str) -> Supervisor:
+        """A subgraph's supervisor, checkpointing to this run's store under ``path``."""
+        return Supervisor(graph, state, hub, store=self.store, path=path)
 
     def _snapshot(self, item: tuple[str, Any] | None) -> WorkflowState:
         # A shallow copy: a node that rebinds keys of its input can't corrupt the run.

@@ -29,6 +29,7 @@ from .run import Run, pick_interrupt
 from .state import WorkflowState, apply_values, check_json, validate_data
 from .status import RunStatus
 from .store.base import Checkpoint, RunRecord, utcnow
+from .subgraph import carry_children
 
 __all__ = [
     "cancel_stored", "fork", "get_state", "replay", "resume_stored", "update_state",
@@ -112,6 +113,11 @@ async def _checkpoint_at(rt: Host, run_id: str, step: int | None) -> Checkpoint 
 
 
 async def get_state(rt: Host, run_id: str, step: int | None) -> WorkflowState:
+    if "/" in run_id:
+        # A subgraph's steps (``<run>/<node>:<activation>``) have checkpoints, no record.
+        sub = await _checkpoint_at(rt, run_id, step)
+        if sub is not None:
+            return WorkflowState.model_validate(sub.state)
     record = await _record(rt, run_id)
     cp = await _checkpoint_at(rt, run_id, step)
     return WorkflowState.model_validate(cp.state if cp is not None else record.initial_state)
@@ -207,6 +213,7 @@ async def fork(rt: Host, run_id: str, step: int | None, *,
         owner=rt.instance_id, parent_run_id=run_id, options=opts))
     # Its own first checkpoint, so a crash of the fork resumes the fork.
     await rt.store.save_checkpoint(start)
+    await carry_children(rt.store, run_id, new_id, position, compiled, cp.created_at)
     run.restore(start)
     rt.table.launch(run)
     return run

@@ -18,6 +18,9 @@ EXPECTED = {
     "WorkflowState", "REDUCERS", "NodeContext",
     # human in the loop
     "ask",
+    # threads (conversations over many runs)
+    "Multitask", "ThreadRecord", "ThreadError", "ThreadNotFoundError", "ThreadBusyError",
+    "ThreadExistsError",
     # events
     "Event", "EventType",
     # conditions

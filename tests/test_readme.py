@@ -51,3 +51,24 @@ def test_the_readmes_sample_financial_report_is_what_the_workflow_prints() -> No
                 return str((await run.result()).data["report"]["text"])
 
     assert match.group(1).rstrip("\n") == anyio.run(report)
+
+
+@pytest.mark.parametrize("section", ["Subgraphs", "Threads (conversations)"])
+def test_the_readme_composition_examples_run_and_print_what_they_say(
+        tmp_path: Path, section: str) -> None:
+    text = README.read_text()
+    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    code = re.findall(r"```python\n(.*?)```", body, flags=re.DOTALL)[0]
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    out = subprocess.run([sys.executable, str(script)], check=False, capture_output=True,
+                         text=True, timeout=120, cwd=README.parent)
+    assert out.returncode == 0, out.stderr
+    # Each "# value" comment after a print is what that print shows.
+    printed = out.stdout.splitlines()
+    if section == "Subgraphs":
+        assert printed[0] == "{'n': 21, 'results': [1, 42]}"
+        assert printed[1].endswith("/calc:0']")
+    else:
+        assert printed[0] == "{'messages': ['hi', 'echo: hi', 'again', 'echo: again']}"
+        assert printed[1] == "['completed', 'completed']"

@@ -21,7 +21,8 @@ def register_routes(app: Quart) -> None:
     from .hitl import hitl
     from .runs import runs
     from .system import system
+    from .threads import threads
     from .ws import ws
 
-    for bp in (graphs, runs, hitl, ws, system):
+    for bp in (graphs, runs, hitl, threads, ws, system):
         app.register_blueprint(bp)

@@ -7,7 +7,7 @@ from typing import Any
 from quart import Blueprint, Response
 from quart_schema import document_querystring, document_response, tag
 
-from runtime.store.base import RunRecord
+from runtime.store.base import Checkpoint, RunRecord
 
 from ..body import json_body, parse_query
 from ..current import service
@@ -25,12 +25,14 @@ from ..schemas import (
     RunsQuery,
     RunState,
     RunSummary,
+    SubgraphHistoryOut,
+    SubgraphsOut,
     WaitQuery,
 )
 from ..service import run_state as state_of
 from . import reply
 
-__all__ = ["runs"]
+__all__ = ["runs", "summary"]
 
 runs = Blueprint("runs", __name__)
 
@@ -73,7 +75,7 @@ async def list_runs() -> Response:
     svc = service()
     records = await svc.rt().store.list_runs(status=q.status, graph_id=q.graph_id,
                                              limit=q.limit, offset=q.offset)
-    return reply(RunList(items=[_summary(r) for r in records], limit=q.limit, offset=q.offset,
+    return reply(RunList(items=[summary(r) for r in records], limit=q.limit, offset=q.offset,
                          next_offset=q.offset + q.limit if len(records) == q.limit else None))
 
 
@@ -136,7 +138,29 @@ async def run_history(run_id: str) -> Response:
                       changed=c.changed, created_at=c.created_at) for c in checkpoints]))
 
 
-def _summary(r: RunRecord) -> RunSummary:
+@runs.get("/api/v1/runs/<run_id>/subgraphs")
+@tag(["runs"])
+@document_response(SubgraphsOut)
+@document_response(ErrorBody, 404)
+async def run_subgraphs(run_id: str) -> Response:
+    """The steps of each subgraph the run executed (nested ones after their parent),
+    checkpointed under the run: its history reaching into its subgraphs."""
+    rt = service().rt()
+    out = []
+    for child in await rt.subgraph_runs(run_id):
+        checkpoints = await rt.history(child)
+        path = next((c.position.path for c in checkpoints if c.position is not None), "")
+        out.append(SubgraphHistoryOut(id=child, path=path, checkpoints=[
+            _checkpoint(c) for c in checkpoints]))
+    return reply(SubgraphsOut(run_id=run_id, subgraphs=out))
+
+
+def _checkpoint(c: Checkpoint) -> CheckpointOut:
+    return CheckpointOut(step=c.step, nodes=c.nodes, state=dict(c.state.get("data") or {}),
+                         changed=c.changed, created_at=c.created_at)
+
+
+def summary(r: RunRecord) -> RunSummary:
     return RunSummary(run_id=r.id, graph_id=r.graph_id, graph_name=r.graph_name,
                       status=r.status, error=r.error, created_at=r.created_at,
                       started_at=r.started_at, completed_at=r.completed_at,

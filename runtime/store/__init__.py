@@ -8,8 +8,8 @@ Use :func:`open_store` to get one from a URL::
 
 from __future__ import annotations
 
-from .base import Checkpoint, GraphRecord, RunRecord, Store, utcnow
-from .errors import GraphExistsError
+from .base import Checkpoint, GraphRecord, RunRecord, Store, ThreadRecord, utcnow
+from .errors import GraphExistsError, ThreadExistsError
 from .memory import MemoryStore
 
 __all__ = [
@@ -19,6 +19,8 @@ __all__ = [
     "MemoryStore",
     "RunRecord",
     "Store",
+    "ThreadExistsError",
+    "ThreadRecord",
     "open_store",
     "utcnow",
 ]

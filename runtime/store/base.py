@@ -18,7 +18,7 @@ from ..failure import RunFailure
 from ..position import Position, decode, encode
 from ..status import RunStatus
 
-__all__ = ["Checkpoint", "GraphRecord", "RunRecord", "Store", "utcnow"]
+__all__ = ["Checkpoint", "GraphRecord", "RunRecord", "Store", "ThreadRecord", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -63,11 +63,31 @@ class RunRecord(BaseModel):
     failure: RunFailure | None = None  # a failed run's exception, node, attempt, traceback
     options: dict[str, Any] = Field(default_factory=dict)   # timeout, max_steps, ...
     parent_run_id: str | None = None
+    thread_id: str | None = None      # the conversation (thread) it is a turn of
     owner: str | None = None          # runtime instance currently executing it
     interruptions: int = 0            # times a crash interrupted it
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ThreadRecord(BaseModel):
+    """A conversation over many runs (see :mod:`runtime.threads`).
+
+    ``writer`` is the run that holds the thread (or last held it): at most one run
+    of a thread is active (pending, running or waiting) at a time. ``state`` is the
+    data a thread starts from before any run of its own completed (a copy's)."""
+
+    id: str
+    #: Whose thread it is. One tenant for now; tenants (issue 14) will scope it.
+    tenant: str = "default"
+    graph_name: str | None = None
+    state: dict[str, Any] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    copied_from: str | None = None
+    writer: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -138,9 +158,9 @@ class Store(Protocol):
 
     async def list_runs(
         self, *, status: str | None = None, graph_id: str | None = None,
-        limit: int = 100, offset: int = 0,
+        limit: int = 100, offset: int = 0, thread_id: str | None = None,
     ) -> list[RunRecord]:
-        """Runs, newest first (a page at a time), optionally by status and graph."""
+        """Runs, newest first (a page at a time), optionally by status, graph, thread."""
 
     async def count_runs(self, status: str) -> int:
         """How many runs have ``status`` (for metrics: runs waiting hold no process)."""
@@ -148,6 +168,27 @@ class Store(Protocol):
     async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:
         """Runs left ``running``/``pending`` by an owner that is gone; mark them ours and
         count the interruption. (One process per store for now: every other owner is gone.)"""
+
+    # threads
+    async def create_thread(self, record: ThreadRecord) -> ThreadRecord:
+        """Insert a thread. Raises ThreadExistsError on a duplicate id."""
+
+    async def get_thread(self, thread_id: str) -> ThreadRecord | None: ...
+
+    async def list_threads(self, *, limit: int = 100, offset: int = 0) -> list[ThreadRecord]:
+        """Threads, newest first, a page at a time."""
+
+    async def claim_thread(self, thread_id: str, run_id: str, *,
+                           create: RunRecord | None = None) -> str | None:
+        """Make ``run_id`` the thread's writer unless another run of it is active
+        (pending, running or waiting); return None when ``run_id`` holds it, else the
+        holder's id (``""``: no such thread). ``create`` inserts the run's record in the
+        same transaction, only if the claim succeeds. Atomic in the database: two
+        processes never both hold a thread."""
+
+    async def delete_thread(self, thread_id: str) -> bool:
+        """Delete the thread and its runs (their checkpoints, subgraph steps, events
+        and logs). False when there was no such thread."""
 
     # checkpoints
     async def save_checkpoint(self, checkpoint: Checkpoint) -> None:

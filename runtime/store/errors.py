@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import StoreError
 
-__all__ = ["GraphExistsError"]
+__all__ = ["GraphExistsError", "ThreadExistsError"]
 
 
 class GraphExistsError(StoreError):
@@ -17,3 +17,12 @@ class GraphExistsError(StoreError):
             "a new version a new name (e.g. with a version suffix)",
             transient=False,
         )
+
+
+class ThreadExistsError(StoreError):
+    """A thread with that id exists already; ``thread_id`` says which."""
+
+    def __init__(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+        super().__init__(f"a thread with id {thread_id!r} already exists; pick another id "
+                         "or continue that thread", transient=False)

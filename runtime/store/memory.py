@@ -12,8 +12,8 @@ from typing import Any
 from ..errors import StoreError
 from ..events import Event
 from ..status import ACTIVE, FINISHED, RunStatus
-from .base import Checkpoint, GraphRecord, RunRecord, utcnow
-from .errors import GraphExistsError
+from .base import Checkpoint, GraphRecord, RunRecord, ThreadRecord, utcnow
+from .errors import GraphExistsError, ThreadExistsError
 from .logs import log_row
 
 __all__ = ["MemoryStore"]
@@ -39,6 +39,7 @@ class MemoryStore:
         self._runs: dict[str, RunRecord] = {}
         self._checkpoints: dict[str, dict[int, Checkpoint]] = {}
         self._events: dict[str, dict[int, Event]] = {}
+        self._threads: dict[str, ThreadRecord] = {}
 
     async def open(self) -> None:
         """Nothing to connect to."""
@@ -108,12 +109,13 @@ class MemoryStore:
 
     async def list_runs(
         self, *, status: str | None = None, graph_id: str | None = None,
-        limit: int = 100, offset: int = 0,
+        limit: int = 100, offset: int = 0, thread_id: str | None = None,
     ) -> list[RunRecord]:
         runs = [
             r for r in self._runs.values()
             if (status is None or r.status == status)
             and (graph_id is None or r.graph_id == graph_id)
+            and (thread_id is None or r.thread_id == thread_id)
         ]
         runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)  # newest first
         return [r.model_copy(deep=True) for r in runs[offset : offset + limit]]
@@ -133,6 +135,48 @@ class MemoryStore:
                 claimed.append(run.model_copy(deep=True))
         claimed.sort(key=lambda r: (r.created_at, r.id))
         return claimed
+
+    # threads --------------------------------------------------------------
+
+    async def create_thread(self, record: ThreadRecord) -> ThreadRecord:
+        if record.id in self._threads:
+            raise ThreadExistsError(record.id)
+        self._threads[record.id] = record.model_copy(deep=True)
+        return record.model_copy(deep=True)
+
+    async def get_thread(self, thread_id: str) -> ThreadRecord | None:
+        found = self._threads.get(thread_id)
+        return None if found is None else found.model_copy(deep=True)
+
+    async def list_threads(self, *, limit: int = 100, offset: int = 0) -> list[ThreadRecord]:
+        found = sorted(self._threads.values(), key=lambda t: (t.created_at, t.id), reverse=True)
+        return [t.model_copy(deep=True) for t in found[offset : offset + limit]]
+
+    async def claim_thread(self, thread_id: str, run_id: str, *,
+                           create: RunRecord | None = None) -> str | None:
+        thread = self._threads.get(thread_id)
+        if thread is None:
+            return ""
+        writer = thread.writer
+        if writer is not None and writer != run_id:
+            holder = self._runs.get(writer)
+            if holder is not None and holder.status in ACTIVE:
+                return writer
+        if create is not None:
+            await self.create_run(create)
+        thread.writer = run_id
+        thread.updated_at = utcnow()
+        return None
+
+    async def delete_thread(self, thread_id: str) -> bool:
+        if self._threads.pop(thread_id, None) is None:
+            return False
+        for rid in [r.id for r in self._runs.values() if r.thread_id == thread_id]:
+            del self._runs[rid]
+            for table in (self._checkpoints, self._events):
+                for key in [k for k in table if k == rid or k.startswith(rid + "/")]:
+                    del table[key]
+        return True
 
     # checkpoints ----------------------------------------------------------
 
@@ -213,6 +257,9 @@ class MemoryStore:
             del self._runs[run_id]
             self._checkpoints.pop(run_id, None)
             self._events.pop(run_id, None)
+            # Its subgraphs' steps, kept under "<run id>/..." (runtime.subgraph).
+            for key in [k for k in self._checkpoints if k.startswith(run_id + "/")]:
+                del self._checkpoints[key]
         return len(doomed)
 
     async def healthy(self) -> bool:

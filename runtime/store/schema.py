@@ -228,4 +228,22 @@ ALTER TABLE runs ADD COLUMN failure {json}
     (4, """
 ALTER TABLE checkpoints ADD COLUMN position {json}
 """),
+    # 5: threads (conversations over many runs); a run records the thread it is a turn
+    # of. ``writer`` is the run holding the thread, taken by a conditional UPDATE (a row
+    # lock on PostgreSQL), so two processes never both write one thread.
+    (5, """
+ALTER TABLE runs ADD COLUMN thread_id TEXT;
+CREATE INDEX IF NOT EXISTS runs_thread ON runs (thread_id, created_at);
+CREATE TABLE IF NOT EXISTS threads (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL DEFAULT 'default',
+    graph_name TEXT,
+    state {json},
+    metadata {json} NOT NULL,
+    copied_from TEXT,
+    writer TEXT,
+    created_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL
+)
+"""),
 ]

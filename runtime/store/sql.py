@@ -20,11 +20,11 @@ import anyio
 from ..errors import StoreError
 from ..events import Event
 from ..status import ACTIVE, FINISHED, RunStatus
-from .base import Checkpoint, GraphRecord, RunRecord, utcnow
+from .base import Checkpoint, GraphRecord, RunRecord, ThreadRecord, utcnow
 from .checkpoints import checkpoint_stmts, fetch_chain, rebuild, storage_query
 from .db import Db, Session
 from .delta import BaseCache
-from .errors import GraphExistsError
+from .errors import GraphExistsError, ThreadExistsError
 from .migrations import migrate
 from .portal import StoreLoop
 from .rows import (
@@ -39,6 +39,10 @@ from .rows import (
     run_update,
 )
 from .schema import POSTGRES, SQLITE, dumps, loads
+from .threads import claim as claim_thread_sql
+from .threads import delete as delete_thread_sql
+from .threads import insert as insert_thread_sql
+from .threads import thread_from_row
 from .writer import Op, Writer, WriterStats
 
 __all__ = ["SQLStore"]
@@ -247,9 +251,13 @@ class SQLStore:
         return run_from_row(self.dialect, rows[0]) if rows else None
 
     async def list_runs(self, *, status: str | None = None, graph_id: str | None = None,
-                        limit: int = 100, offset: int = 0) -> list[RunRecord]:
+                        limit: int = 100, offset: int = 0,
+                        thread_id: str | None = None) -> list[RunRecord]:
         where = ["1 = 1"]
         params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if thread_id is not None:
+            where.append("thread_id = :thread_id")
+            params["thread_id"] = thread_id
         if status is not None:
             where.append("status = :status")
             params["status"] = RunStatus(status).value
@@ -286,6 +294,58 @@ class SQLStore:
 
         runs = [run_from_row(self.dialect, r) for r in await self._run(claim, writer=True)]
         return sorted(runs, key=lambda r: (r.created_at, r.id))
+
+    # threads ----------------------------------------------------------------
+
+    async def create_thread(self, record: ThreadRecord) -> ThreadRecord:
+        d = self.dialect
+
+        async def insert(s: Session) -> bool:
+            return await insert_thread_sql(s, d, record)
+
+        try:
+            inserted = await self._run(insert, writer=True)
+        except StoreError:
+            raise
+        except Exception as exc:  # a concurrent insert won the primary key race
+            if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
+                raise ThreadExistsError(record.id) from exc
+            raise StoreError(f"create_thread failed: {type(exc).__name__}: {exc}") from exc
+        if not inserted:
+            raise ThreadExistsError(record.id)
+        return record.model_copy(deep=True)
+
+    async def get_thread(self, thread_id: str) -> ThreadRecord | None:
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch("SELECT * FROM threads WHERE id = :id", {"id": thread_id})
+
+        rows = await self._run(get)
+        return thread_from_row(self.dialect, rows[0]) if rows else None
+
+    async def list_threads(self, *, limit: int = 100, offset: int = 0) -> list[ThreadRecord]:
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch("SELECT * FROM threads ORDER BY created_at DESC, id DESC "
+                                 "LIMIT :limit OFFSET :offset", {"limit": limit, "offset": offset})
+
+        return [thread_from_row(self.dialect, r) for r in await self._run(get)]
+
+    async def claim_thread(self, thread_id: str, run_id: str, *,
+                           create: RunRecord | None = None) -> str | None:
+        await self.flush()   # the runs whose status decides are written first
+        d = self.dialect
+
+        async def claim(s: Session) -> str | None:
+            return await claim_thread_sql(s, d, thread_id, run_id, create)
+
+        return await self._run(claim, writer=True)
+
+    async def delete_thread(self, thread_id: str) -> bool:
+        await self.flush()
+
+        async def delete(s: Session) -> bool:
+            return await delete_thread_sql(s, thread_id)
+
+        return await self._run(delete, writer=True)
 
     # checkpoints ------------------------------------------------------------
 
@@ -372,6 +432,11 @@ class SQLStore:
                 for table in ("checkpoints", "events", "execution_logs"):
                     await s.execute(f"DELETE FROM {table} WHERE run_id IN ({doomed})",
                                     {"cutoff": cutoff})
+                # Its subgraphs' steps, kept under "<run id>/..." (runtime.subgraph).
+                await s.execute(
+                    "DELETE FROM checkpoints WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id IN "
+                    f"({doomed}) AND substr(checkpoints.run_id, 1, length(r.id) + 1) "
+                    "= r.id || '/')", {"cutoff": cutoff})
                 gone = await s.fetch(f"DELETE FROM runs WHERE id IN ({doomed}) RETURNING id",
                                      {"cutoff": cutoff})
                 return len(gone)

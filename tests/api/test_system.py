@@ -76,8 +76,14 @@ async def test_openapi_paths_are_the_real_routes(anyio_backend: str) -> None:
         spec = await (await client.get("/openapi.json")).get_json()
     paths = set(spec["paths"])
     for path in ("/api/v1/runs/{run_id}/history/{step}", "/api/v1/runs/{run_id}/resume",
-                 "/api/v1/runs/{run_id}/fork", "/api/v1/graph/state/{run_id}"):
+                 "/api/v1/runs/{run_id}/fork", "/api/v1/graph/state/{run_id}",
+                 "/api/v1/threads", "/api/v1/threads/{thread_id}",
+                 "/api/v1/threads/{thread_id}/runs", "/api/v1/threads/{thread_id}/state",
+                 "/api/v1/threads/{thread_id}/history", "/api/v1/threads/{thread_id}/copy",
+                 "/api/v1/runs/{run_id}/subgraphs"):
         assert path in paths
+    threads = spec["paths"]["/api/v1/threads/{thread_id}/runs"]["post"]
+    assert "requestBody" in threads and "409" in threads["responses"]
     # Every path parameter a route declares appears in its path.
     for path, item in spec["paths"].items():
         for op in item.values():

@@ -2,7 +2,7 @@
 
     python -m tests.bench                 # everything on asyncio and trio, ~2-3 minutes
     python -m tests.bench --quick         # fewer repetitions
-    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 HTTP REVIEW FINANCE)
+    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 SUB HTTP REVIEW FINANCE)
     python -m tests.bench --profile       # cProfile W1 and W2 on asyncio instead
 
 Workloads: W1..W4 are DESIGN.md's; HTTP is issue 4's (``http.py``: runs/s through a
@@ -10,7 +10,8 @@ real ``actorflow serve`` on SQLite with 50 concurrent clients, and WebSocket eve
 latency); REVIEW is issue 5's (``code_review.py``: the code-review workflow on a
 2,000-line standard-library module); FINANCE is issue 15's (``financial.py``: the
 financial-analysis workflow for one symbol offline, beside its four analysts run one
-after another).
+after another); SUB is issue 13's (``subgraph_overhead_us``: what a node that is a
+one-node subgraph costs beyond a plain node, in W1 terms).
 
 Each backend runs in its own subprocess (W1, W2, W4, HTTP, REVIEW), and W3 in a further fresh
 subprocess per backend, so its peak RSS is that of a process that did only W3 (after
@@ -43,16 +44,18 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 RESULTS = HERE / "results.json"
 BACKENDS = ("asyncio", "trio")
-ALL = ("W1", "W2", "W3", "W4", "HTTP", "REVIEW", "FINANCE")
+ALL = ("W1", "W2", "W3", "W4", "SUB", "HTTP", "REVIEW", "FINANCE")
 CHILD_TIMEOUT_S = 400
 
 FIGURES = ("w1_us_per_node", "w2_ms", "w3_ms", "w3_peak_rss_mib", "w4_sqlite_us_per_node",
            "w4_postgres_us_per_node", "w4_concurrent_runs_per_s", "http_runs_per_s",
-           "code_review_ms", "financial_analysis_ms", "financial_analysis_latency_ms")
+           "code_review_ms", "financial_analysis_ms", "financial_analysis_latency_ms",
+           "subgraph_overhead_us")
 EXTRA_FIGURES = ("w4_sequential_runs_per_s", "raw_roundtrip_nowait_us")
 BASELINES = ("raw_roundtrip_us", "raw_spawn_join_100_ms", "raw_w3_ms",
              "http_plain_requests_per_s", "code_review_direct_ms",
-             "financial_analysts_sequential_ms", "financial_analysts_latency_sequential_ms")
+             "financial_analysts_sequential_ms", "financial_analysts_latency_sequential_ms",
+             "subgraph_plain_node_us")
 #: Figures written as ``{backend: {part: value}}``: results key -> {part: median key}.
 NESTED_FIGURES = {"ws_event_latency_ms": {"p50": "ws_event_latency_ms_p50",
                                           "p99": "ws_event_latency_ms_p99"}}
@@ -61,6 +64,8 @@ NESTED_FIGURES = {"ws_event_latency_ms": {"p50": "ws_event_latency_ms_p50",
 ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
     ("W1 loop", "µs/node", "w1_us_per_node", "raw_roundtrip_us",
      "<=1.5x raw round trip", lambda f, b, be: f <= 1.5 * b),
+    ("SUB one-node subgraph", "µs extra", "subgraph_overhead_us", "subgraph_plain_node_us",
+     "<=1x plain node (subgraph <=2x)", lambda f, b, be: f <= b),
     ("W2 fan-out 100", "ms/run", "w2_ms", "raw_spawn_join_100_ms",
      "<=2x raw spawn+join", lambda f, b, be: f <= 2 * b),
     ("W3 1000 runs", "ms", "w3_ms", "raw_w3_ms",
@@ -96,6 +101,8 @@ def row_workload(key: str) -> str:
         return "REVIEW"
     if key.startswith("financial"):
         return "FINANCE"
+    if key.startswith("subgraph"):
+        return "SUB"
     return key[:2].upper()
 
 

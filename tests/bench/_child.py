@@ -154,6 +154,27 @@ async def do_w1(rec: Recorder, p: Params) -> None:
             rec.add("w1_us_per_node", await wl.w1_sample(rt, compiled, p.w1_iterations))
 
 
+async def do_sub(rec: Recorder, p: Params) -> None:
+    """``subgraph_overhead_us``: what a one-node subgraph adds to a plain node, per
+    execution, in W1 terms (the same W1, node A once plain and once a subgraph, both in
+    memory, alternating in one process)."""
+    from runtime import Runtime
+
+    plain, sub = wl.build_w1(p.w1_iterations), wl.build_sub_w1(p.w1_iterations)
+    async with Runtime() as rt:
+        await wl.w1_sample(rt, plain, p.w1_iterations)             # warm-up
+        await wl.w1_sample(rt, sub, p.w1_iterations)
+        for _ in range(p.w1_reps):
+            gc.collect()
+            per_node = await wl.w1_sample(rt, plain, p.w1_iterations)
+            gc.collect()
+            with_sub = await wl.w1_sample(rt, sub, p.w1_iterations)
+            rec.add("subgraph_plain_node_us", per_node)
+            # Both runs execute 2 nodes per iteration, one of them A: the difference
+            # per iteration is what A being a subgraph costs.
+            rec.add("subgraph_overhead_us", (with_sub - per_node) * 2)
+
+
 async def do_w2(rec: Recorder, p: Params) -> None:
     from runtime import Runtime
 
@@ -307,6 +328,8 @@ async def child_main(workloads: list[str], p: Params, pg_url: str | None,
             await _guard(rec, ["w1_us_per_node"], "W1", lambda: do_w1(rec, p))
         elif w == "W2":
             await _guard(rec, ["w2_ms"], "W2", lambda: do_w2(rec, p))
+        elif w == "SUB":
+            await _guard(rec, ["subgraph_overhead_us"], "SUB", lambda: do_sub(rec, p))
         elif w == "W3":
             await _guard(rec, ["w3_ms", "w3_peak_rss_mib"], "W3", lambda: do_w3(rec, p))
         elif w == "W4":
@@ -328,7 +351,7 @@ async def child_main(workloads: list[str], p: Params, pg_url: str | None,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.bench._child")
     ap.add_argument("--backend", choices=["asyncio", "trio"], required=True)
-    ap.add_argument("--workloads", default="W1,W2,W3,W4,HTTP,REVIEW,FINANCE")
+    ap.add_argument("--workloads", default="W1,W2,W3,W4,SUB,HTTP,REVIEW,FINANCE")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)

@@ -16,6 +16,7 @@ import anyio
 from runtime import END, Graph, Runtime
 
 __all__ = [
+    "build_sub_w1",
     "build_w1",
     "build_w2",
     "build_w3",
@@ -68,6 +69,21 @@ def build_w1(iterations: int = 1000, name: str = "bench_w1") -> Any:
     """
     g = Graph(name, max_steps=2 * iterations + 10)
     g.add_node("A", w1_a)
+    g.add_node("B", w1_b)
+    g.add_edge("A", "B")
+    g.add_conditional_edge("B", "A", f"counter < {iterations}")
+    g.add_edge("B", END)
+    return g.compile()
+
+
+def build_sub_w1(iterations: int = 1000) -> Any:
+    """W1 whose node A is a one-node subgraph running W1's A (issue 13's
+    ``subgraph_overhead_us``): the same work as W1, one subgraph per iteration."""
+    inner = Graph("bench_sub_inner")
+    inner.add_node("A", w1_a)
+    inner.add_edge("A", END)
+    g = Graph("bench_sub_w1", max_steps=2 * iterations + 10)
+    g.add_subgraph("A", inner.compile(), inputs=["counter"], outputs=["counter"])
     g.add_node("B", w1_b)
     g.add_edge("A", "B")
     g.add_conditional_edge("B", "A", f"counter < {iterations}")

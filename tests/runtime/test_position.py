@@ -47,13 +47,29 @@ def _position() -> Position:
 def test_a_position_survives_its_json_form() -> None:
     p = _position()
     data = json.loads(json.dumps(encode(p)))
-    assert data["format"] == FORMAT == 2
+    assert data["format"] == FORMAT == 3
     assert decode(data) == p
 
 
+def test_a_subgraph_position_keeps_its_path_through_format_3() -> None:
+    p = _position()
+    p.path = "review/check"
+    data = json.loads(json.dumps(encode(p)))
+    assert data["path"] == "review/check"
+    assert decode(data).path == "review/check"
+
+
+def test_a_format_2_position_still_reads_as_the_run_s_own_graph() -> None:
+    data = json.loads(json.dumps(encode(_position())))
+    del data["path"]
+    data["format"] = 2
+    assert decode(data) == _position()
+    assert decode(data).path == ""
+
+
 def test_a_position_in_a_format_this_version_does_not_know_is_refused_clearly() -> None:
-    with pytest.raises(CheckpointFormatError, match="format 3"):
-        decode({**encode(_position()), "format": 3})
+    with pytest.raises(CheckpointFormatError, match="format 4"):
+        decode({**encode(_position()), "format": 4})
 
 
 def test_format_1_lists_decode_to_the_same_model() -> None:
@@ -73,7 +89,7 @@ def test_format_1_lists_decode_to_the_same_model() -> None:
     assert decode_v1([], [], step=3) is None
 
 
-async def test_sql_stores_write_format_2_in_one_column(tmp_path: Path) -> None:
+async def test_sql_stores_write_format_3_in_one_column(tmp_path: Path) -> None:
     db = tmp_path / "store.db"
     async with Runtime(f"sqlite:///{db}") as rt:
         run = await rt.start(hg.approval_graph().compile(), {})
@@ -85,7 +101,7 @@ async def test_sql_stores_write_format_2_in_one_column(tmp_path: Path) -> None:
             "SELECT position, pending, frames FROM checkpoints WHERE run_id = ? "
             "ORDER BY step DESC LIMIT 1", (run.id,)).fetchone()
     assert (pending, frames) == ("[]", "[]")
-    assert json.loads(position)["format"] == 2
+    assert json.loads(position)["format"] == 3
     assert cp is not None and cp.position == decode(json.loads(position))
     assert [w.node for w in cp.position.waiting] == ["approve"]
 

@@ -282,3 +282,37 @@ def test_execution_logs_record_each_nodes_input_and_output_state(tmp_path: Path)
 
     for url in ("memory://", f"sqlite:///{tmp_path / 'logs.db'}"):
         anyio.run(main, url)
+
+
+@parametrized
+def test_threads_have_one_writer_and_go_with_their_runs(kind: str, backend: str,
+                                                        tmp_path: Path) -> None:
+    from runtime.store import ThreadExistsError, ThreadRecord
+
+    async def body(store: Store) -> None:
+        await store.create_thread(ThreadRecord(id="t", metadata={"who": "me"}))
+        with pytest.raises(ThreadExistsError):
+            await store.create_thread(ThreadRecord(id="t"))
+        found = await store.get_thread("t")
+        assert found is not None and found.tenant == "default" and found.metadata == {"who": "me"}
+        first = RunRecord(id="r1", graph_name="g", thread_id="t")
+        assert await store.claim_thread("t", "r1", create=first) is None
+        assert (await store.get_run("r1")) is not None            # created with the claim
+        # Busy: the holder is active; the refused run's record is not created.
+        assert await store.claim_thread("t", "r2", create=RunRecord(
+            id="r2", graph_name="g", thread_id="t")) == "r1"
+        assert await store.get_run("r2") is None
+        assert await store.claim_thread("t", "r1") is None        # the holder again: fine
+        assert await store.claim_thread("nope", "r9") == ""
+        await store.update_run("r1", status="completed")
+        assert await store.claim_thread("t", "r2", create=RunRecord(
+            id="r2", graph_name="g", thread_id="t")) is None
+        assert [r.id for r in await store.list_runs(thread_id="t")] == ["r2", "r1"]
+        await store.save_checkpoint(Checkpoint(run_id="r1/sub:0", step=1, state={"data": {}}))
+        assert await store.delete_thread("t") is True
+        assert await store.delete_thread("t") is False
+        assert await store.get_run("r1") is None and await store.get_run("r2") is None
+        assert await store.latest_checkpoint("r1/sub:0") is None
+        assert await store.list_threads() == []
+
+    run_with_store(kind, backend, tmp_path, body)

@@ -1,0 +1,154 @@
+"""Threads: conversations over many runs (create, list, get, state, runs, history,
+copy, delete), one writer at a time."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response
+from quart_schema import document_querystring, document_response, tag
+
+from runtime.store.base import ThreadRecord
+from runtime.status import ACTIVE
+
+from ..body import json_body, parse_query
+from ..current import service
+from ..schemas import CheckpointOut, ErrorBody, PageQuery, RunAccepted
+from ..thread_schemas import (
+    ThreadCopyIn,
+    ThreadCreate,
+    ThreadHistoryOut,
+    ThreadList,
+    ThreadOut,
+    ThreadRunCreate,
+    ThreadRunList,
+    ThreadStateOut,
+)
+from . import reply
+from .runs import summary
+
+__all__ = ["threads"]
+
+threads = Blueprint("threads", __name__)
+
+
+async def _out(t: ThreadRecord) -> ThreadOut:
+    active = None
+    if t.writer is not None:
+        holder = await service().rt().store.get_run(t.writer)
+        active = t.writer if holder is not None and holder.status in ACTIVE else None
+    return ThreadOut(thread_id=t.id, tenant=t.tenant, graph_name=t.graph_name,
+                     metadata=t.metadata, copied_from=t.copied_from, active_run_id=active,
+                     created_at=t.created_at, updated_at=t.updated_at)
+
+
+@threads.post("/api/v1/threads")
+@tag(["threads"])
+@document_response(ThreadOut, 201)
+@document_response(ErrorBody, 400)
+@document_response(ErrorBody, 409)
+@json_body(ThreadCreate)
+async def create_thread(data: ThreadCreate) -> Response:
+    """Create an empty thread (201); 409 if the id is taken."""
+    rt = service().rt()
+    graph = None
+    if data.graph_id is not None:
+        graph = (await rt.load_graph(data.graph_id))[0].name
+    record = await rt.threads.create(data.thread_id, graph=graph, metadata=data.metadata)
+    return reply(await _out(record), 201)
+
+
+@threads.get("/api/v1/threads")
+@tag(["threads"])
+@document_querystring(PageQuery)
+@document_response(ThreadList)
+async def list_threads() -> Response:
+    """Threads, newest first, a page at a time."""
+    q = parse_query(PageQuery)
+    records = await service().rt().threads.list(limit=q.limit, offset=q.offset)
+    return reply(ThreadList(items=[await _out(t) for t in records], limit=q.limit,
+                            offset=q.offset,
+                            next_offset=q.offset + q.limit if len(records) == q.limit else None))
+
+
+@threads.get("/api/v1/threads/<thread_id>")
+@tag(["threads"])
+@document_response(ThreadOut)
+@document_response(ErrorBody, 404)
+async def get_thread(thread_id: str) -> Response:
+    """A thread, with the run holding it (if one is active)."""
+    return reply(await _out(await service().rt().threads.get(thread_id)))
+
+
+@threads.delete("/api/v1/threads/<thread_id>")
+@tag(["threads"])
+@document_response(ErrorBody, 404)
+@document_response(ErrorBody, 409)
+async def delete_thread(thread_id: str) -> tuple[str, int]:
+    """Delete a thread and its runs (204); 409 while a run of it is active."""
+    await service().rt().threads.delete(thread_id)
+    return "", 204
+
+
+@threads.get("/api/v1/threads/<thread_id>/state")
+@tag(["threads"])
+@document_response(ThreadStateOut)
+@document_response(ErrorBody, 404)
+async def thread_state(thread_id: str) -> Response:
+    """The data the thread's next run starts from (before its input is merged in)."""
+    state = await service().rt().threads.state(thread_id)
+    return reply(ThreadStateOut(thread_id=thread_id, state=state))
+
+
+@threads.post("/api/v1/threads/<thread_id>/runs")
+@tag(["threads"])
+@document_response(RunAccepted, 202)
+@document_response(ErrorBody, 400)
+@document_response(ErrorBody, 404)
+@document_response(ErrorBody, 409)
+@json_body(ThreadRunCreate)
+async def start_thread_run(thread_id: str, data: ThreadRunCreate) -> Response:
+    """Start a turn of the conversation (202): the thread's latest state with ``input``
+    merged in. 409 ``thread_busy`` when a run of the thread is active and
+    ``multitask`` is ``reject``; ``enqueue`` waits for it, ``interrupt`` cancels it."""
+    svc = service()
+    svc.check_accepting()
+    run = await svc.rt().start(data.graph_id, data.input, thread_id=thread_id,
+                               multitask=data.multitask, timeout=data.timeout,
+                               max_steps=data.max_steps, config=data.config)
+    return reply(RunAccepted(run_id=run.id, graph_id=run.graph_id, status=run.status.value,
+                             started_at=run.created_at, initial_state=data.input), 202)
+
+
+@threads.get("/api/v1/threads/<thread_id>/runs")
+@tag(["threads"])
+@document_response(ThreadRunList)
+@document_response(ErrorBody, 404)
+async def thread_runs(thread_id: str) -> Response:
+    """The thread's runs, oldest first."""
+    runs = await service().rt().threads.runs(thread_id)
+    return reply(ThreadRunList(thread_id=thread_id, runs=[summary(r) for r in runs]))
+
+
+@threads.get("/api/v1/threads/<thread_id>/history")
+@tag(["threads"])
+@document_response(ThreadHistoryOut)
+@document_response(ErrorBody, 404)
+async def thread_history(thread_id: str) -> Response:
+    """Every checkpoint of every run of the thread, run by run, oldest first."""
+    checkpoints = await service().rt().threads.history(thread_id)
+    return reply(ThreadHistoryOut(
+        thread_id=thread_id, run_ids=[c.run_id for c in checkpoints],
+        checkpoints=[CheckpointOut(step=c.step, nodes=c.nodes,
+                                   state=dict(c.state.get("data") or {}), changed=c.changed,
+                                   created_at=c.created_at) for c in checkpoints]))
+
+
+@threads.post("/api/v1/threads/<thread_id>/copy")
+@tag(["threads"])
+@document_response(ThreadOut, 201)
+@document_response(ErrorBody, 404)
+@document_response(ErrorBody, 409)
+@json_body(ThreadCopyIn)
+async def copy_thread(thread_id: str, data: ThreadCopyIn) -> Response:
+    """Copy a thread (201): a new conversation starting from this one's latest state."""
+    record = await service().rt().threads.copy(thread_id, data.thread_id)
+    return reply(await _out(record), 201)
