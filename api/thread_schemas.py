@@ -12,6 +12,7 @@ from .schemas import CheckpointOut, RunSummary
 __all__ = [
     "ThreadCopyIn",
     "ThreadCreate",
+    "ThreadDeleted",
     "ThreadHistoryOut",
     "ThreadList",
     "ThreadOut",
@@ -27,7 +28,8 @@ class ThreadCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     thread_id: str | None = Field(None, min_length=1, max_length=200)
-    graph_id: str | None = Field(None, description="the graph its runs use, if one")
+    graph_id: str | None = Field(None, min_length=1,
+                                 description="the graph its runs use, if one")
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -40,6 +42,12 @@ class ThreadOut(BaseModel):
     active_run_id: str | None = Field(None, description="the run holding the thread, if any")
     created_at: datetime
     updated_at: datetime
+
+
+class ThreadDeleted(BaseModel):
+    thread_id: str
+    deleted: bool
+    runs_deleted: int
 
 
 class ThreadList(BaseModel):

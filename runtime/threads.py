@@ -129,16 +129,19 @@ class Threads:
                               copied_from=thread_id)
         return await self._host.store.create_thread(record)
 
-    async def delete(self, thread_id: str) -> None:
-        """Delete the thread and its runs. Raises ThreadBusyError while a run of it is
-        active (cancel it first), ThreadNotFoundError for an unknown thread."""
+    async def delete(self, thread_id: str) -> int:
+        """Delete the thread and its runs; return how many runs went. Raises
+        ThreadBusyError while a run of it is active (cancel it first),
+        ThreadNotFoundError for an unknown thread."""
         await self.get(thread_id)
-        for run in await self.runs(thread_id):
+        runs = await self.runs(thread_id)
+        for run in runs:
             if run.status in ACTIVE:
                 raise ThreadBusyError(
                     f"thread {thread_id!r} has a {run.status.value} run ({run.id}); cancel it "
                     "before deleting the thread", thread_id=thread_id, active_run_id=run.id)
         await self._host.store.delete_thread(thread_id)
+        return len(runs)
 
     # -- one writer -------------------------------------------------------------------------
     async def take(self, thread_id: str, record: RunRecord, strategy: Multitask) -> None:

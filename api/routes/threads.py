@@ -15,6 +15,7 @@ from ..schemas import CheckpointOut, ErrorBody, PageQuery, RunAccepted
 from ..thread_schemas import (
     ThreadCopyIn,
     ThreadCreate,
+    ThreadDeleted,
     ThreadHistoryOut,
     ThreadList,
     ThreadOut,
@@ -44,10 +45,12 @@ async def _out(t: ThreadRecord) -> ThreadOut:
 @tag(["threads"])
 @document_response(ThreadOut, 201)
 @document_response(ErrorBody, 400)
+@document_response(ErrorBody, 404)
 @document_response(ErrorBody, 409)
 @json_body(ThreadCreate)
 async def create_thread(data: ThreadCreate) -> Response:
-    """Create an empty thread (201); 409 if the id is taken."""
+    """Create an empty thread (201); 404 for an unknown ``graph_id``, 409 if the id is
+    taken."""
     rt = service().rt()
     graph = None
     if data.graph_id is not None:
@@ -80,12 +83,13 @@ async def get_thread(thread_id: str) -> Response:
 
 @threads.delete("/api/v1/threads/<thread_id>")
 @tag(["threads"])
+@document_response(ThreadDeleted)
 @document_response(ErrorBody, 404)
 @document_response(ErrorBody, 409)
-async def delete_thread(thread_id: str) -> tuple[str, int]:
-    """Delete a thread and its runs (204); 409 while a run of it is active."""
-    await service().rt().threads.delete(thread_id)
-    return "", 204
+async def delete_thread(thread_id: str) -> Response:
+    """Delete a thread and its runs; 409 while a run of it is active."""
+    gone = await service().rt().threads.delete(thread_id)
+    return reply(ThreadDeleted(thread_id=thread_id, deleted=True, runs_deleted=gone))
 
 
 @threads.get("/api/v1/threads/<thread_id>/state")

@@ -62,7 +62,8 @@ def test_a_conversation_over_http(backend: str, kind: str, tmp_path: Path) -> No
         assert copied.status_code == 201 and copied.json()["copied_from"] == "c1"
         assert http.get("/api/v1/threads/c2/state").json()["state"] == state
 
-        assert http.delete("/api/v1/threads/c1").status_code == 204
+        deleted = http.delete("/api/v1/threads/c1")
+        assert deleted.status_code == 200 and deleted.json()["runs_deleted"] == 2
         assert http.get("/api/v1/threads/c1").status_code == 404
         assert http.get(f"/api/v1/runs/{runs[0]['run_id']}").status_code == 404
         assert http.get("/api/v1/threads/c2").status_code == 200
