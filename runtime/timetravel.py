@@ -37,6 +37,10 @@ __all__ = [
 ]
 
 
+#: What a run of a thread records about it (runtime.threads); a fork or replay drops it.
+_THREAD_OPTIONS = ("thread_id", "thread_merged")
+
+
 async def _record(rt: Host, run_id: str) -> RunRecord:
     record = await rt.store.get_run(run_id)
     if record is None:
@@ -199,8 +203,9 @@ async def fork(rt: Host, run_id: str, step: int | None, *,
             before = await _fork_point(rt, record, compiled, cp.step - 1)
             if before is not None and before.position is not None:
                 position = _route_again(before.position, cp) or position
-    opts = {**record.options, **(options or {}),
-            "forked_from": {"run_id": run_id, "step": cp.step}}
+    # A fork or replay is a run of its own, not a turn of the original's thread.
+    kept = {k: v for k, v in record.options.items() if k not in _THREAD_OPTIONS}
+    opts = {**kept, **(options or {}), "forked_from": {"run_id": run_id, "step": cp.step}}
     ws = WorkflowState.model_validate(state)
     run = Run.from_options(compiled, ws, opts, store=rt.store, graph_id=record.graph_id,
                            owner=rt.instance_id)
@@ -258,7 +263,7 @@ def _route_again(before: Position, cp: Checkpoint) -> Position | None:
 
 async def _start_over(rt: Host, record: RunRecord, extra: dict[str, Any]) -> Run:
     options = {k: v for k, v in record.options.items()
-               if k not in ("forked_from", "replay_of")}
+               if k not in ("forked_from", "replay_of", *_THREAD_OPTIONS)}
     data = dict((record.initial_state or {}).get("data") or {})
     # A stored graph never changes; any other run starts over with its own definition.
     graph = record.graph_id or await rt.graphs.of_run(record)

@@ -202,3 +202,17 @@ async def test_a_queued_run_cancelled_while_it_waits_never_runs(store_url: str) 
         assert await rt.threads.state("cq") == {"messages": ["a", "slow:a"]}
         record = await rt.store.get_run(queued.id)
     assert record is not None and record.status is RunStatus.CANCELLED
+
+
+async def test_a_fork_of_a_thread_s_run_is_not_a_turn_of_the_thread(store_url: str) -> None:
+    async with Runtime(store_url) as rt:
+        run = await rt.start(chat(), {"messages": ["hi"]}, thread_id="f")
+        await run.result()
+        fork = await rt.fork(run.id, 0)
+        await fork.result()
+        replay = await rt.replay(run.id)
+        await replay.result()
+        assert [r.id for r in await rt.threads.runs("f")] == [run.id]
+        # The thread is free for its next turn: neither holds it.
+        nxt = await rt.start(chat(), {"messages": ["next"]}, thread_id="f")
+        assert (await nxt.result()).data["messages"] == ["hi", "echo:hi", "next", "echo:next"]
