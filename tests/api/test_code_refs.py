@@ -20,7 +20,8 @@ from _api_support import serving
 
 from api.hitl_schemas import ForkIn, ReplayIn, ResumeIn, StateEditIn
 from api.schemas import RunCreate
-from runtime.definition import EdgeDef, GraphDef, NodeDef, RetryDef
+from api.thread_schemas import ThreadCopyIn, ThreadCreate, ThreadRunCreate
+from runtime.definition import EdgeDef, GraphDef, NodeDef, RetryDef, SubgraphDef
 
 TRIPWIRE = "actorflow_tripwire_http"
 
@@ -57,13 +58,22 @@ CODE_FIELDS: dict[str, tuple[Any, str]] = {
     "edges[].condition_fn": (
         lambda g: g["edges"].append({"from": "a", "to": "b", "condition_fn": f"{TRIPWIRE}:cond"}),
         "unknown condition"),
+    # An inline subgraph is a graph of its own: every field above, one level down.
+    "nodes[].subgraph.definition": (
+        lambda g: g["nodes"].__setitem__(0, {"name": "a", "subgraph": {
+            "graph": "inner", "definition": {
+                "name": "inner", "nodes": [{"name": "x", "fn": f"{TRIPWIRE}:fn"}]}}}),
+        "subgraph 'a': node 'x': fn"),
 }
 
 #: Every other field: plain data or names of nodes, never code.
 DATA_FIELDS = {
     GraphDef: {"name", "description", "nodes", "edges", "entry_point", "max_steps"},
     NodeDef: {"name", "description", "config", "timeout", "retry", "concurrency", "writes",
-              "on_error", "interrupt_before", "interrupt_after"},
+              "on_error", "interrupt_before", "interrupt_after", "subgraph"},
+    # graph: a stored graph's name, looked up in the store (trusted: stored by trusted
+    # code or checked at this door); inputs/outputs: data keys.
+    SubgraphDef: {"graph", "version", "inputs", "outputs"},
     # condition: a safe expression over state data, parsed, never imported (test below)
     EdgeDef: {"source", "target", "condition", "map", "item_key", "max_concurrency"},
     RetryDef: {"max_attempts", "initial_delay", "backoff", "max_delay", "jitter"},
@@ -74,6 +84,9 @@ DATA_FIELDS = {
     StateEditIn: {"values", "as_node"},
     ForkIn: {"step", "values"},
     ReplayIn: {"step"},
+    ThreadCreate: {"thread_id", "graph_id", "metadata"},
+    ThreadCopyIn: {"thread_id"},
+    ThreadRunCreate: {"graph_id", "input", "multitask", "timeout", "max_steps", "config"},
 }
 
 
@@ -90,9 +103,10 @@ def test_every_field_of_every_request_body_is_classified_as_code_or_data() -> No
     # A new field that names code must be added to CODE_FIELDS (and so to the test below).
     from pydantic import BaseModel
 
-    from api import hitl_schemas, schemas
+    from api import hitl_schemas, schemas, thread_schemas
 
-    bodies = {m for module in (schemas, hitl_schemas) for m in vars(module).values()
+    bodies = {m for module in (schemas, hitl_schemas, thread_schemas)
+              for m in vars(module).values()
               if isinstance(m, type) and issubclass(m, BaseModel)
               and m.model_config.get("extra") == "forbid"} - {schemas.PageQuery,
                                                              schemas.RunsQuery,
