@@ -31,6 +31,7 @@ from .routes import register_routes
 from .runtime_errors import install_runtime_errors
 from .service import ApiService
 from .settings import Settings
+from .studio import studio
 
 __all__ = ["create_app"]
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     install_converters(app)  # before any route: rules bind their converters when added
     register_routes(app)
     app.register_blueprint(docs)
+    app.register_blueprint(studio)
 
     @app.after_request
     async def _count(response: Response) -> Response:

@@ -32,7 +32,8 @@ from runtime import portable
 
 from .errors import ApiError, validation_details
 
-__all__ = ["MAX_JSON_DEPTH", "json_body", "parse_query", "read_whole_body", "text_error"]
+__all__ = ["MAX_JSON_DEPTH", "json_body", "parse_query", "read_json", "read_whole_body",
+           "text_error"]
 
 #: Deepest nesting of arrays and objects in a request body. Far above what a graph or
 #: a state needs, far below where parsing and serializing recurse out of stack.
@@ -61,6 +62,11 @@ def json_body(model: type[BaseModel]) -> Callable[[Handler], Handler]:
         return wrapper
 
     return decorate
+
+
+async def read_json() -> Any:
+    """The body as parsed JSON (415, 400 ``malformed_json`` as for ``json_body``)."""
+    return await _read_json()
 
 
 async def _read_json() -> Any:

@@ -57,6 +57,14 @@ class ApiService:
     # -- graphs ---------------------------------------------------------------------------
     async def create_graph(self, body: GraphCreate) -> GraphRecord:
         """Validate, compile and store a graph: 400 listing every problem, 409 on a name clash."""
+        compiled, problems = await self.compile_graph(body)
+        if compiled is None:
+            raise GraphValidationError(body.name, problems)
+        return await self.rt().save_graph(compiled, graph_id=str(uuid.uuid4()))
+
+    async def compile_graph(self, body: GraphCreate) -> tuple[Any, list[str]]:
+        """``(compiled graph, [])``, or ``(None, every problem found)``: what create
+        refuses with 400, and what ``POST /api/v1/graph/validate`` reports."""
         try:
             # Untrusted unless the operator trusts every client: nothing a request names
             # is imported (runtime.importpath says which fields name code). Subgraphs may
@@ -64,11 +72,11 @@ class ApiService:
             compiled = await self.rt().graphs.compile(
                 body.model_dump(by_alias=True, exclude_defaults=True),
                 trusted=self.settings.allow_imports)
-        except GraphValidationError:
-            raise
+            return compiled, []
+        except GraphValidationError as exc:
+            return None, exc.problems
         except GraphError as exc:
-            raise GraphValidationError(body.name, [str(exc)]) from exc
-        return await self.rt().save_graph(compiled, graph_id=str(uuid.uuid4()))
+            return None, [str(exc)]
 
     async def get_graph(self, key: str) -> GraphRecord:
         record = await self.rt().store.get_graph(key)

@@ -22,7 +22,8 @@ def register_routes(app: Quart) -> None:
     from .runs import runs
     from .system import system
     from .threads import threads
+    from .validate import validate
     from .ws import ws
 
-    for bp in (graphs, runs, hitl, threads, ws, system):
+    for bp in (graphs, validate, runs, hitl, threads, ws, system):
         app.register_blueprint(bp)

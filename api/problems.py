@@ -1,0 +1,133 @@
+"""Where each problem of a graph definition is: the node, the edge, the field, the column.
+
+The runtime reports a graph's problems as sentences (``GraphValidationError.problems``,
+the ``details.problems`` of a 400 from ``POST /api/v1/graph/create``). An editor needs
+to draw each one at the node or edge concerned, so :func:`locate` reads the subject
+each sentence starts with (``node 'x'``, ``edge a->b``, a pydantic field path...) and
+finds it in the definition the client sent. A sentence whose subject is not found is
+still reported, with no position: a problem is never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from runtime import ExpressionError
+from runtime.expressions import compile_expression
+
+from .schemas import GraphCreate
+
+__all__ = ["GraphValidation", "Problem", "locate", "shape_problems"]
+
+
+class Problem(BaseModel):
+    """One problem and where it is; every position field is null when it does not apply."""
+
+    message: str
+    node: str | None = Field(None, description="the node concerned (its name)")
+    nodes: list[str] = Field(default_factory=list,
+                             description="every node concerned (e.g. two parallel branches)")
+    edge: int | None = Field(None, description="index in the definition's `edges`")
+    path: str | None = Field(None, description="field path in the definition, e.g. "
+                             "`nodes.2.timeout` or `edges.0.condition`")
+    column: int | None = Field(None, description="1-based column in the edge's condition")
+
+
+class GraphValidation(BaseModel):
+    """``POST /api/v1/graph/validate``: whether the graph compiles, and every problem."""
+
+    valid: bool
+    problems: list[Problem]
+
+
+_NODE = re.compile(r"^(?:duplicate node name |node )'((?:[^'\\]|\\.)*)'")
+_EDGE = re.compile(r"^(?:map )?edge (.+?)->(.+?)(?::| )")
+_EDGE_FROM = re.compile(r"^edge from (.+?): ")
+_BRANCHES = re.compile(r"^parallel branches '([^']*)' and '([^']*)'")
+_FIELD = re.compile(r"^((?:nodes|edges)\.\d+(?:\.[\w]+)*|[a-z_]+(?:\.[\w]+)*): ")
+
+
+def shape_problems(definition: Any) -> tuple[GraphCreate | None, list[str]]:
+    """The definition as a model, or the field-path problems that stop it being one."""
+    try:
+        return GraphCreate.model_validate(definition), []
+    except ValidationError as exc:
+        return None, [f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+                      for err in exc.errors(include_url=False)]
+
+
+def locate(message: str, definition: Any) -> Problem:
+    """``message`` with the position of its subject in ``definition`` (raw JSON)."""
+    nodes = _list(definition, "nodes")
+    edges = _list(definition, "edges")
+    if m := _BRANCHES.match(message):
+        return Problem(message=message, node=m[1], nodes=[m[1], m[2]])
+    if m := _EDGE_FROM.match(message):
+        index = _edge_index(edges, m[1].strip("'[]\""), None)
+        return Problem(message=message, edge=index, path=_path("edges", index))
+    if m := _EDGE.match(message):
+        index = _edge_index(edges, m[1], m[2])
+        return Problem(message=message, edge=index, path=_path("edges", index),
+                       column=_column(edges, index) if "condition" in message else None)
+    if m := _NODE.match(message):
+        name = m[1]
+        index = next((i for i, n in enumerate(nodes) if _get(n, "name") == name), None)
+        return Problem(message=message, node=name, nodes=[name], path=_path("nodes", index))
+    if m := _FIELD.match(message):
+        return _field_problem(message, m[1], nodes, edges)
+    if message.startswith(("entry point", "no entry point")):
+        return Problem(message=message, path="entry_point")
+    return Problem(message=message)
+
+
+def _field_problem(message: str, path: str, nodes: list[Any], edges: list[Any]) -> Problem:
+    parts = path.split(".")
+    index = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    if parts[0] == "nodes" and index is not None and index < len(nodes):
+        name = _get(nodes[index], "name")
+        if isinstance(name, str):
+            return Problem(message=message, node=name, nodes=[name], path=path)
+    if parts[0] == "edges" and index is not None:
+        return Problem(message=message, edge=index, path=path)
+    return Problem(message=message, path=path)
+
+
+def _edge_index(edges: list[Any], source: str, target: str | None) -> int | None:
+    """The first edge from ``source`` (to ``target``); edges may list several of each."""
+    for i, e in enumerate(edges):
+        if source in _names(_get(e, "from")) and (target is None or target in _names(_get(e, "to"))):
+            return i
+    return None
+
+
+def _column(edges: list[Any], index: int | None) -> int | None:
+    condition = _get(edges[index], "condition") if index is not None else None
+    if not isinstance(condition, str):
+        return None
+    try:
+        compile_expression(condition)
+    except ExpressionError as exc:
+        return exc.position
+    return None
+
+
+def _names(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _list(definition: Any, key: str) -> list[Any]:
+    value = _get(definition, key)
+    return value if isinstance(value, list) else []
+
+
+def _get(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, dict) else None
+
+
+def _path(kind: str, index: int | None) -> str | None:
+    return None if index is None else f"{kind}.{index}"

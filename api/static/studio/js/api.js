@@ -1,0 +1,123 @@
+// The Studio's only door to the server: the public HTTP API and the WebSocket feed.
+// Authentication slots in here and nowhere else: once the server checks API keys or
+// JWTs, setToken() (from a sign-in form) makes every request and feed carry it.
+
+let token = null;
+
+/** Use ``value`` as the bearer token of every later request (null: none). */
+export function setToken(value) {
+  token = value || null;
+}
+
+function headers(extra) {
+  const out = { accept: "application/json", ...extra };
+  if (token) out.authorization = `Bearer ${token}`;
+  return out;
+}
+
+/** An error answer of the API ({"error": {code, message, details}}) or no answer. */
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details ?? null;
+  }
+}
+
+export const UNREACHABLE = "unreachable";
+
+async function request(method, path, body) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: headers(body === undefined ? {} : { "content-type": "application/json" }),
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new ApiError(0, UNREACHABLE,
+      `The actorflow server at ${location.origin} is unreachable: is it running? ` +
+      "(start it with `make run` or `actorflow serve`)");
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const err = data && data.error;
+    throw new ApiError(response.status, err ? err.code : `http_${response.status}`,
+      err ? err.message : `${method} ${path} answered ${response.status}`,
+      err ? err.details : null);
+  }
+  return data;
+}
+
+export const get = (path) => request("GET", path);
+export const post = (path, body) => request("POST", path, body ?? {});
+
+const enc = encodeURIComponent;
+
+export const api = {
+  health: () => get("/health"),
+  tools: () => get("/api/v1/tools"),
+  graphs: (limit = 200, offset = 0) => get(`/api/v1/graphs?limit=${limit}&offset=${offset}`),
+  graph: (id) => get(`/api/v1/graph/${enc(id)}`),
+  createGraph: (definition) => post("/api/v1/graph/create", definition),
+  validateGraph: (definition) => post("/api/v1/graph/validate", definition),
+  startRun: (graphId, initialState) =>
+    post("/api/v1/graph/run", { graph_id: graphId, initial_state: initialState || {} }),
+  runs: (status, limit = 100) =>
+    get(`/api/v1/runs?limit=${limit}${status ? `&status=${enc(status)}` : ""}`),
+  run: (id) => get(`/api/v1/runs/${enc(id)}?logs_limit=1`),
+  history: (id) => get(`/api/v1/runs/${enc(id)}/history`),
+  interrupts: (id) => get(`/api/v1/runs/${enc(id)}/interrupts`),
+  resume: (id, answer, interruptId) =>
+    post(`/api/v1/runs/${enc(id)}/resume`, { answer, interrupt_id: interruptId }),
+  cancel: (id) => post(`/api/v1/runs/${enc(id)}/cancel`),
+  editState: (id, values, asNode) =>
+    post(`/api/v1/runs/${enc(id)}/state`, { values, as_node: asNode || null }),
+  fork: (id, step, values) => post(`/api/v1/runs/${enc(id)}/fork`, { step, values }),
+  replay: (id, step) => post(`/api/v1/runs/${enc(id)}/replay`, { step: step ?? null }),
+};
+
+/**
+ * Follow a run's WebSocket feed from ``since``: onMessage(msg) for each message,
+ * onClose({code, reason}) once at the end. Reconnects after a lag or a server restart
+ * (close codes 1013 and 1012) from the last sequence number seen. Returns stop().
+ */
+export function follow(runId, since, onMessage, onClose) {
+  let next = since;
+  let stopped = false;
+  let socket = null;
+  let retries = 0;
+  const open = () => {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    // Browsers cannot set headers on a WebSocket: a token would travel as a query
+    // parameter or subprotocol here, decided with the server's auth.
+    socket = new WebSocket(`${scheme}://${location.host}/api/v1/graph/ws/${enc(runId)}?since=${next}`);
+    socket.onmessage = (ev) => {
+      const msg = JSON.parse(ev.data);
+      if (typeof msg.seq === "number" && msg.type !== "complete") next = msg.seq + 1;
+      retries = 0;
+      onMessage(msg);
+    };
+    socket.onclose = (ev) => {
+      if (stopped) return;
+      if ((ev.code === 1012 || ev.code === 1013 || ev.code === 1006) && retries < 5) {
+        retries += 1;
+        setTimeout(() => { if (!stopped) open(); }, 500 * retries);
+        return;
+      }
+      onClose({ code: ev.code, reason: ev.reason });
+    };
+  };
+  open();
+  return () => {
+    stopped = true;
+    if (socket) socket.close(1000);
+  };
+}

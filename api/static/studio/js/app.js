@@ -1,0 +1,50 @@
+// The Studio's router: each view is a #fragment of the one page, so links, the back
+// button and reloads all work, and the server serves a single HTML file.
+import { h, clear } from "./dom.js";
+import { banner, showError } from "./ui.js";
+import * as graphs from "./views/graphs.js";
+import * as editor from "./views/editor.js";
+import * as runs from "./views/runs.js";
+import * as run from "./views/run.js";
+
+const routes = [
+  [/^#\/graphs\/(.+)$/, graphs.detail, "graphs"],
+  [/^#\/graphs\/?$/, graphs.list, "graphs"],
+  [/^#\/editor\/(.+)$/, editor.render, "editor"],
+  [/^#\/editor\/?$/, editor.render, "editor"],
+  [/^#\/runs\/?(?:\?(.*))?$/, runs.render, "runs"],
+  [/^#\/runs\/(.+)$/, run.render, "runs"],
+];
+
+let cleanup = null;
+let generation = 0;
+
+async function route() {
+  const hash = location.hash || "#/graphs";
+  const main = document.getElementById("view");
+  if (cleanup) { try { cleanup(); } catch { /* a view's cleanup failing must not stop navigation */ } }
+  cleanup = null;
+  banner("");
+  const mine = ++generation;
+  for (const [pattern, view, nav] of routes) {
+    const m = hash.match(pattern);
+    if (!m) continue;
+    for (const a of document.querySelectorAll("[data-nav]")) {
+      if (a.dataset.nav === nav) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+    }
+    clear(main).append(h("p", { class: "muted" }, "Loading…"));
+    try {
+      const done = await view(main, m[1] ? decodeURIComponent(m[1]) : null, { stale: () => mine !== generation });
+      if (mine === generation) cleanup = done || null; else if (done) done();
+    } catch (err) {
+      if (mine === generation) showError(main, err);
+    }
+    return;
+  }
+  clear(main).append(h("div", { class: "error-box", role: "alert" }, h("h1", {}, "No such page"),
+    h("p", {}, `Nothing lives at ${hash}.`), h("p", {}, h("a", { href: "#/graphs" }, "Go to the graphs"))));
+}
+
+window.addEventListener("hashchange", route);
+if (!location.hash) history.replaceState(null, "", "#/graphs");
+route();

@@ -1,0 +1,82 @@
+// A graph definition (the API's JSON) as a drawing model: nodes and edges with kinds.
+// The renderer only reads this model, so new kinds (subgraphs: a node with a
+// ``parent``; threads) slot in here without touching the drawing code.
+
+export const END = "__end__";
+
+function names(x) {
+  return Array.isArray(x) ? x : x === null || x === undefined ? [] : [x];
+}
+
+/** {nodes: [{id, label, sub, kind, entry, join, parent}], edges: [{from, to, kind, label, index}]} */
+export function modelOf(def) {
+  const defNodes = Array.isArray(def.nodes) ? def.nodes : [];
+  const entry = def.entry_point || (defNodes[0] && defNodes[0].name);
+  const nodes = defNodes.map((n) => ({
+    id: String(n.name), label: String(n.name), sub: n.tool ? String(n.tool) : n.fn ? "fn" : "",
+    kind: "node", entry: n.name === entry, join: false, parent: n.parent ?? null,
+    interrupt: Boolean(n.interrupt_before || n.interrupt_after),
+  }));
+  const known = new Set(nodes.map((n) => n.id));
+  const edges = [];
+  (Array.isArray(def.edges) ? def.edges : []).forEach((e, index) => {
+    for (const from of names(e.from)) {
+      for (const to of names(e.to)) {
+        let kind = "static";
+        let label = "";
+        if (e.map) { kind = "map"; label = `map over ${e.map}`; }
+        else if (e.condition || e.condition_fn) { kind = "cond"; label = String(e.condition || e.condition_fn); }
+        edges.push({ from: String(from), to: String(to), kind, label, index });
+      }
+    }
+  });
+  for (const n of defNodes) {
+    if (n.on_error) edges.push({ from: n.name, to: n.on_error, kind: "error", label: "on error", index: null });
+  }
+  markParallel(edges);
+  markLoops(edges);
+  const incoming = {};
+  for (const e of edges) if (e.kind === "static" || e.kind === "map") (incoming[e.to] ||= new Set()).add(e.from);
+  for (const n of nodes) n.join = (incoming[n.id]?.size || 0) > 1 && edges.some((e) => e.kind === "parallel" || e.kind === "map");
+  const ends = edges.some((e) => e.to === END) || nodes.some((n) => !edges.some((e) => e.from === n.id));
+  if (ends) nodes.push({ id: END, label: "END", sub: "", kind: "end", entry: false, join: false, parent: null });
+  // Nodes that edges name but the definition lacks are drawn too, as problems.
+  for (const e of edges) {
+    for (const id of [e.from, e.to]) {
+      if (!known.has(id) && id !== END) {
+        known.add(id);
+        nodes.push({ id, label: id, sub: "unknown", kind: "missing", entry: false, join: false, parent: null });
+      }
+    }
+  }
+  // A node with no outgoing edge ends the run: draw that edge to END.
+  for (const n of nodes) {
+    if (n.kind === "node" && !edges.some((e) => e.from === n.id)) edges.push({ from: n.id, to: END, kind: "implicit", label: "", index: null });
+  }
+  return { nodes, edges };
+}
+
+function markParallel(edges) {
+  const statics = {};
+  for (const e of edges) if (e.kind === "static" && e.to !== END) (statics[e.from] ||= []).push(e);
+  for (const list of Object.values(statics)) {
+    const hasRoutes = edges.some((e) => e.from === list[0].from && e.kind === "cond");
+    if (list.length > 1 && !hasRoutes) for (const e of list) e.kind = "parallel";
+  }
+}
+
+function markLoops(edges) {
+  const succ = {};
+  for (const e of edges) (succ[e.from] ||= []).push(e.to);
+  const reaches = (start, goal) => {
+    const seen = new Set([start]);
+    const stack = [start];
+    while (stack.length) {
+      const n = stack.pop();
+      if (n === goal) return true;
+      for (const m of succ[n] || []) if (!seen.has(m)) { seen.add(m); stack.push(m); }
+    }
+    return false;
+  };
+  for (const e of edges) e.loop = e.from === e.to || reaches(e.to, e.from);
+}

@@ -1,0 +1,390 @@
+// The editor: drag tools from the catalog onto the canvas, connect nodes by dragging,
+// set each node's config and options, type conditions checked by the server as you
+// type (POST /api/v1/graph/validate), and save as a new graph or a new version.
+import { api } from "../api.js";
+import { h, clear, field, parseJson, pretty, download } from "../dom.js";
+import { drawGraph } from "../graphview.js";
+import { modelOf, END } from "../graphmodel.js";
+import { note, errorList } from "../ui.js";
+import { definitionOf, legend } from "./graphs.js";
+
+//: Milliseconds of quiet typing before the graph is sent for validation.
+const VALIDATE_DELAY = 250;
+
+export async function render(main, graphId) {
+  const [tools, base] = await Promise.all([api.tools(), graphId ? api.graph(graphId) : null]);
+  const editor = new Editor(main, tools.tools, base);
+  editor.mount();
+  return () => editor.stop();
+}
+
+function uniqueName(taken, stem) {
+  if (!taken.has(stem)) return stem;
+  for (let i = 2; ; i += 1) if (!taken.has(`${stem}_${i}`)) return `${stem}_${i}`;
+}
+
+function names(x) {
+  return Array.isArray(x) ? x : [x];
+}
+
+class Editor {
+  constructor(main, tools, base) {
+    this.main = main;
+    this.tools = new Map(tools.map((t) => [t.name, t]));
+    this.base = base;
+    this.def = base ? structuredClone(definitionOf(base)) : { name: "new_graph", description: "", nodes: [], edges: [], reducers: {} };
+    if (base) this.def.name = `${base.name}_copy`;
+    this.selection = null;
+    this.problems = [];
+    this.timer = null;
+    this.seq = 0;
+  }
+
+  mount() {
+    this.canvas = h("div", { class: "canvas", "aria-label": "canvas: drop tools here", tabindex: -1 });
+    this.inspector = h("section", { class: "panel inspector", "aria-label": "inspector" });
+    this.problemsEl = h("div", { class: "problems", "aria-live": "polite" });
+    this.saveOut = h("div");
+    const catalog = h("ul", { class: "catalog", "aria-label": "tool catalog" },
+      [...this.tools.values()].map((t) => h("li", {}, this.catalogItem(t))));
+    const importBox = h("textarea", { rows: 5, class: "code", "aria-label": "graph JSON to import" });
+    const doImport = () => {
+      const parsed = parseJson(importBox.value);
+      if (parsed.error || !parsed.value || typeof parsed.value !== "object") return note(this.saveOut, parsed.error || "not a graph", "error");
+      this.def = { nodes: [], edges: [], reducers: {}, ...definitionOf(parsed.value) };
+      this.select(null);
+      this.changed();
+    };
+    clear(this.main).append(
+      h("h1", {}, this.base ? `Edit a copy of ${this.base.name}` : "New graph"),
+      h("div", { class: "toolbar" },
+        h("button", { type: "button", class: "primary", onClick: () => this.save(false) }, "Save as new graph"),
+        this.base ? h("button", { type: "button", onClick: () => this.save(true) }, "Save as new version") : null,
+        h("button", { type: "button", onClick: () => download(`${this.def.name}.json`, pretty(this.def)) }, "Export JSON"),
+        h("button", { type: "button", onClick: () => this.select(null) }, "Graph settings")),
+      this.saveOut,
+      h("div", { class: "editor" },
+        h("section", { class: "panel", "aria-label": "tools" }, h("h2", {}, "Tools"),
+          h("p", { class: "hint" }, "Drag a tool onto the canvas, or press Enter on it."), catalog),
+        h("section", { class: "panel canvas-panel", "aria-label": "graph being edited" }, h("h2", {}, "Canvas"), legend(),
+          h("p", { class: "hint" }, "Drag from a node's round handle to another node to connect them. Click a node or an edge to edit it."),
+          this.canvas, this.problemsEl),
+        this.inspector),
+      h("details", { class: "panel" }, h("summary", {}, "Import JSON into the editor"), importBox,
+        h("button", { type: "button", onClick: doImport }, "Load into the editor")));
+    this.draw();
+    this.inspect();
+    this.validate();
+  }
+
+  stop() { clearTimeout(this.timer); }
+
+  // -- catalog: click or drag ---------------------------------------------------
+  catalogItem(tool) {
+    const item = h("button", { type: "button", class: "tool", "data-tool": tool.name, title: tool.doc || tool.description },
+      h("strong", {}, tool.name), h("small", {}, tool.description));
+    item.addEventListener("click", () => this.addNode(tool.name));
+    item.addEventListener("pointerdown", (ev) => {
+      if (ev.button !== 0) return;
+      const start = { x: ev.clientX, y: ev.clientY };
+      let ghost = null;
+      const move = (e) => {
+        if (!ghost && Math.hypot(e.clientX - start.x, e.clientY - start.y) < 5) return;
+        if (!ghost) { ghost = h("div", { class: "ghost" }, tool.name); document.body.append(ghost); }
+        ghost.style.left = `${e.clientX + 8}px`;
+        ghost.style.top = `${e.clientY + 8}px`;
+      };
+      const up = (e) => {
+        window.removeEventListener("pointermove", move);
+        window.removeEventListener("pointerup", up);
+        if (!ghost) return;
+        ghost.remove();
+        const r = this.canvas.getBoundingClientRect();
+        if (e.clientX >= r.left && e.clientX <= r.right && e.clientY >= r.top && e.clientY <= r.bottom) this.addNode(tool.name);
+      };
+      window.addEventListener("pointermove", move);
+      window.addEventListener("pointerup", up);
+    });
+    return item;
+  }
+
+  // -- changes ------------------------------------------------------------------
+  taken() { return new Set(this.def.nodes.map((n) => n.name)); }
+
+  addNode(toolName) {
+    const name = uniqueName(this.taken(), toolName);
+    this.def.nodes.push({ name, tool: toolName, config: {} });
+    if (!this.def.entry_point) this.def.entry_point = name;
+    this.changed();
+    this.select({ node: name });
+    this.drawing.node(name)?.focus();
+  }
+
+  connect(from, to) {
+    if (from === to && this.def.edges.some((e) => e.from === from && e.to === to)) return;
+    this.def.edges.push({ from, to });
+    this.changed();
+    this.select({ edge: this.def.edges.length - 1 });
+  }
+
+  renameNode(node, name) {
+    const old = node.name;
+    if (!name || name === old || this.taken().has(name)) return false;
+    node.name = name;
+    const swap = (x) => (Array.isArray(x) ? x.map((v) => (v === old ? name : v)) : x === old ? name : x);
+    for (const e of this.def.edges) { e.from = swap(e.from); e.to = swap(e.to); }
+    for (const n of this.def.nodes) if (n.on_error === old) n.on_error = name;
+    if (this.def.entry_point === old) this.def.entry_point = name;
+    this.selection = { node: name };
+    this.changed();
+    return true;
+  }
+
+  removeNode(name) {
+    this.def.nodes = this.def.nodes.filter((n) => n.name !== name);
+    this.def.edges = this.def.edges.filter((e) => !names(e.from).includes(name) && !names(e.to).includes(name));
+    for (const n of this.def.nodes) if (n.on_error === name) delete n.on_error;
+    if (this.def.entry_point === name) this.def.entry_point = this.def.nodes[0]?.name;
+    this.select(null);
+    this.changed();
+  }
+
+  changed() {
+    this.draw();
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.validate(), VALIDATE_DELAY);
+  }
+
+  draw() {
+    this.drawing = drawGraph(modelOf(this.def), { editable: true, label: "graph being edited",
+      onSelect: (sel) => this.select(sel), onConnect: (a, b) => this.connect(a, b) });
+    clear(this.canvas).append(this.def.nodes.length ? this.drawing.el
+      : h("p", { class: "drop-here" }, "Drop tools here"));
+    this.drawing.markProblems(this.problems);
+    if (this.selection) this.drawing.select(this.selection.node !== undefined ? "node" : "edge", this.selection.node ?? this.selection.edge);
+  }
+
+  select(sel) {
+    this.selection = sel;
+    if (this.drawing) this.drawing.select(sel && sel.node !== undefined ? "node" : sel ? "edge" : null, sel ? sel.node ?? sel.edge : null);
+    this.inspect();
+  }
+
+  // -- validation ---------------------------------------------------------------
+  async validate() {
+    const mine = ++this.seq;
+    if (!this.def.nodes.length) { this.showProblems([{ message: "add a node: drag a tool onto the canvas" }]); return; }
+    try {
+      const result = await api.validateGraph(this.def);
+      if (mine === this.seq) this.showProblems(result.problems);
+    } catch (err) {
+      if (mine === this.seq) clear(this.problemsEl).append(errorList(err));
+    }
+  }
+
+  showProblems(problems) {
+    this.problems = problems;
+    this.drawing.markProblems(problems);
+    const where = (p) => (p.node ? `node ${p.node}` : p.edge !== null && p.edge !== undefined ? `edge ${p.edge + 1}` : p.path || "graph");
+    clear(this.problemsEl).append(problems.length
+      ? h("div", { class: "note note-error" }, h("p", {}, `${problems.length} problem${problems.length === 1 ? "" : "s"}`),
+        h("ul", {}, problems.map((p) => h("li", { "data-problem": where(p) },
+          h("button", { type: "button", class: "link", onClick: () => this.select(p.node ? { node: p.node } : p.edge !== null && p.edge !== undefined ? { edge: p.edge } : null) }, where(p)),
+          `: ${p.message}`))))
+      : h("p", { class: "note note-ok", role: "status" }, "The graph is valid."));
+    this.edgeProblems();
+  }
+
+  edgeProblems() {
+    const box = this.inspector.querySelector("[data-condition-problems]");
+    if (!box || !this.selection || this.selection.edge === undefined) return;
+    const mine = this.problems.filter((p) => p.edge === this.selection.edge);
+    clear(box).append(...mine.map((p) => h("p", { class: "note note-error" }, p.column ? `column ${p.column}: ${p.message}` : p.message)));
+    const input = this.inspector.querySelector("[data-condition]");
+    if (input) input.setAttribute("aria-invalid", mine.length ? "true" : "false");
+  }
+
+  // -- saving -------------------------------------------------------------------
+  async save(asVersion) {
+    const def = structuredClone(this.def);
+    if (asVersion) def.name = await nextVersion(this.base.name);
+    try {
+      const made = await api.createGraph(def);
+      location.hash = `#/graphs/${encodeURIComponent(made.graph_id)}`;
+    } catch (err) {
+      clear(this.saveOut).append(errorList(err));
+      if (err.details && Array.isArray(err.details.problems)) this.validate();
+    }
+  }
+
+  // -- inspector ----------------------------------------------------------------
+  inspect() {
+    const sel = this.selection;
+    if (sel && sel.node !== undefined) {
+      const node = this.def.nodes.find((n) => n.name === sel.node);
+      if (node) return this.inspectNode(node);
+    }
+    if (sel && sel.edge !== undefined && this.def.edges[sel.edge]) return this.inspectEdge(sel.edge);
+    this.inspectGraph();
+  }
+
+  inspectGraph() {
+    const d = this.def;
+    const name = h("input", { type: "text", value: d.name, required: true });
+    name.addEventListener("input", () => { d.name = name.value; this.changed(); });
+    const desc = h("textarea", { rows: 2 }, d.description || "");
+    desc.addEventListener("input", () => { d.description = desc.value; });
+    const entry = nodeSelect(d.nodes, d.entry_point, false);
+    entry.addEventListener("change", () => { d.entry_point = entry.value; this.changed(); });
+    const reducers = h("textarea", { rows: 3, class: "code" }, pretty(d.reducers || {}));
+    const reducersOut = h("div");
+    reducers.addEventListener("input", () => {
+      const parsed = parseJson(reducers.value);
+      if (parsed.error) return note(reducersOut, parsed.error, "error");
+      clear(reducersOut);
+      d.reducers = parsed.value;
+      this.changed();
+    });
+    const from = nodeSelect(d.nodes, d.nodes[0]?.name, false);
+    const to = nodeSelect(d.nodes, END, true);
+    clear(this.inspector).append(h("h2", {}, "Graph"),
+      field("Name", name), field("Description", desc), field("Entry point", entry),
+      field("Reducers (JSON: data key → replace, append, add, merge)", reducers), reducersOut,
+      h("h3", {}, "Connect two nodes"),
+      h("div", { class: "toolbar" }, field("From", from), field("To", to),
+        h("button", { type: "button", onClick: () => from.value && this.connect(from.value, to.value) }, "Add edge")));
+  }
+
+  inspectNode(node) {
+    const tool = this.tools.get(node.tool);
+    const name = h("input", { type: "text", value: node.name });
+    const nameOut = h("div");
+    name.addEventListener("change", () => {
+      if (!this.renameNode(node, name.value.trim())) note(nameOut, `"${name.value}" is empty or taken`, "error");
+      else this.inspect();
+    });
+    const opt = (key, control, read) => {
+      control.addEventListener("change", () => {
+        const v = read(control);
+        if (v === null || v === undefined || v === "" || Number.isNaN(v)) delete node[key]; else node[key] = v;
+        this.changed();
+      });
+      return control;
+    };
+    const num = (c) => (c.value === "" ? null : Number(c.value));
+    const timeout = opt("timeout", h("input", { type: "number", min: 0, step: "any", value: node.timeout ?? "" }), num);
+    const concurrency = opt("concurrency", h("input", { type: "number", min: 1, step: 1, value: node.concurrency ?? "" }), num);
+    const retry = h("input", { type: "number", min: 1, max: 100, step: 1, value: node.retry?.max_attempts ?? "" });
+    retry.addEventListener("change", () => {
+      if (retry.value === "") delete node.retry; else node.retry = { ...(node.retry || {}), max_attempts: Number(retry.value) };
+      this.changed();
+    });
+    const onError = opt("on_error", nodeSelect(this.def.nodes.filter((n) => n.name !== node.name), node.on_error || "", false, "none"), (c) => c.value || null);
+    const before = opt("interrupt_before", h("input", { type: "checkbox", checked: Boolean(node.interrupt_before) }), (c) => c.checked || null);
+    const after = opt("interrupt_after", h("input", { type: "checkbox", checked: Boolean(node.interrupt_after) }), (c) => c.checked || null);
+    clear(this.inspector).append(h("h2", {}, `Node ${node.name}`),
+      tool ? h("p", { class: "hint" }, `${tool.name}: ${tool.doc || tool.description}`) : h("p", { class: "note note-error" }, `unknown tool ${node.tool}`),
+      field("Name", name), nameOut,
+      h("h3", {}, "Config"), this.configForm(node, tool),
+      h("h3", {}, "Options"),
+      field("Timeout (seconds)", timeout), field("Retry: max attempts", retry), field("Concurrency", concurrency),
+      field("On error, go to", onError),
+      h("div", { class: "checks" }, field("Ask before running (interrupt before)", before), field("Ask after running (interrupt after)", after)),
+      h("div", { class: "toolbar" },
+        h("button", { type: "button", onClick: () => { this.def.entry_point = node.name; this.changed(); } }, "Make entry point"),
+        h("button", { type: "button", class: "danger", onClick: () => this.removeNode(node.name) }, "Delete node")));
+  }
+
+  // A form from the tool's config schema when it has one; otherwise the config as JSON.
+  configForm(node, tool) {
+    const schema = tool && tool.config_schema;
+    node.config ||= {};
+    if (schema && schema.properties) {
+      return h("div", {}, Object.entries(schema.properties).map(([key, prop]) => {
+        const current = node.config[key];
+        const kind = prop.type;
+        const control = kind === "boolean" ? h("input", { type: "checkbox", checked: Boolean(current) })
+          : kind === "number" || kind === "integer" ? h("input", { type: "number", value: current ?? "", step: kind === "integer" ? 1 : "any" })
+          : kind === "string" ? h("input", { type: "text", value: current ?? "" })
+          : h("textarea", { rows: 2, class: "code" }, current === undefined ? "" : pretty(current));
+        control.addEventListener("change", () => {
+          const raw = kind === "boolean" ? control.checked : kind === "number" || kind === "integer" ? (control.value === "" ? undefined : Number(control.value))
+            : kind === "string" ? control.value : control.value.trim() ? parseJson(control.value).value : undefined;
+          if (raw === undefined) delete node.config[key]; else node.config[key] = raw;
+          this.changed();
+        });
+        return field(prop.title || key, control, prop.description);
+      }));
+    }
+    const text = h("textarea", { rows: 6, class: "code", "data-config": node.name }, pretty(node.config));
+    const out = h("div");
+    text.addEventListener("input", () => {
+      const parsed = parseJson(text.value);
+      if (parsed.error || typeof parsed.value !== "object" || Array.isArray(parsed.value) || parsed.value === null) {
+        text.setAttribute("aria-invalid", "true");
+        return note(out, parsed.error || "config must be a JSON object", "error");
+      }
+      text.setAttribute("aria-invalid", "false");
+      clear(out);
+      node.config = parsed.value;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.validate(), VALIDATE_DELAY);
+    });
+    return h("div", {}, field("Config (JSON object)", text, "this tool declares no config schema"), out);
+  }
+
+  inspectEdge(index) {
+    const e = this.def.edges[index];
+    const multi = Array.isArray(e.from) || Array.isArray(e.to);
+    const kind = e.map ? "map" : e.condition !== undefined && e.condition !== null ? "cond" : "plain";
+    const kindSel = h("select", {}, h("option", { value: "plain" }, "always"), h("option", { value: "cond" }, "conditional"),
+      h("option", { value: "map" }, "map over a list"));
+    kindSel.value = kind;
+    const cond = h("input", { type: "text", class: "code", value: e.condition ?? "", "data-condition": index,
+      placeholder: "count < limit", spellcheck: "false", autocomplete: "off" });
+    const over = h("input", { type: "text", value: e.map ?? "", placeholder: "items" });
+    const condField = field("Condition (an expression over the run's data)", cond, "checked by the server as you type");
+    const overField = field("Map over the data key", over);
+    const show = () => { condField.hidden = kindSel.value !== "cond"; overField.hidden = kindSel.value !== "map"; };
+    kindSel.addEventListener("change", () => {
+      delete e.condition; delete e.map;
+      if (kindSel.value === "cond") e.condition = cond.value;
+      if (kindSel.value === "map") e.map = over.value;
+      show();
+      this.changed();
+    });
+    cond.addEventListener("input", () => { e.condition = cond.value; this.changed(); });
+    over.addEventListener("input", () => { e.map = over.value; this.changed(); });
+    show();
+    const from = nodeSelect(this.def.nodes, e.from, false);
+    const to = nodeSelect(this.def.nodes, e.to, true);
+    from.addEventListener("change", () => { e.from = from.value; this.changed(); });
+    to.addEventListener("change", () => { e.to = to.value; this.changed(); });
+    clear(this.inspector).append(h("h2", {}, `Edge ${index + 1}`),
+      multi ? h("pre", { class: "json" }, `${JSON.stringify(e.from)} → ${JSON.stringify(e.to)}`)
+        : h("div", { class: "toolbar" }, field("From", from), field("To", to)),
+      field("Taken", kindSel), condField, overField,
+      h("div", { "data-condition-problems": index }),
+      h("button", { type: "button", class: "danger", onClick: () => { this.def.edges.splice(index, 1); this.select(null); this.changed(); } }, "Delete edge"));
+    this.edgeProblems();
+  }
+}
+
+function nodeSelect(nodes, selected, withEnd, noneLabel) {
+  const el = h("select", {}, noneLabel ? h("option", { value: "" }, noneLabel) : null,
+    nodes.map((n) => h("option", { value: n.name }, n.name)), withEnd ? h("option", { value: END }, "END") : null);
+  el.value = Array.isArray(selected) ? selected[0] : selected ?? "";
+  return el;
+}
+
+/** "review" -> "review_v2" (or the next free _vN among the stored graphs). */
+async function nextVersion(name) {
+  const stem = name.replace(/_v\d+$/, "");
+  const taken = new Set();
+  for (let offset = 0; ; offset += 200) {
+    const page = await api.graphs(200, offset);
+    for (const g of page.items) taken.add(g.name);
+    if (page.next_offset === null) break;
+  }
+  for (let i = 2; ; i += 1) if (!taken.has(`${stem}_v${i}`)) return `${stem}_v${i}`;
+}

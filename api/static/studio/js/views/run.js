@@ -1,0 +1,358 @@
+// One run: its graph coloured live from the WebSocket feed, a timeline of node
+// executions, the event log, the state at any checkpoint, and what a person can do to
+// it (answer, edit, fork, replay, cancel).
+import { api, follow } from "../api.js";
+import { h, clear, field, parseJson, pretty, formatTime } from "../dom.js";
+import { drawGraph } from "../graphview.js";
+import { modelOf } from "../graphmodel.js";
+import { jsonTree, jsonDiff, diffTable } from "../jsontree.js";
+import { note, errorList } from "../ui.js";
+import { definitionOf, legend } from "./graphs.js";
+import { interruptForm } from "./interrupts.js";
+import { timeline } from "./timeline.js";
+
+//: Rows of the event log drawn at once; the filters reach the rest.
+const LOG_ROWS = 400;
+const FINAL = new Set(["completed", "failed", "cancelled"]);
+
+export async function render(main, runId) {
+  let detail;
+  try {
+    detail = await api.run(runId);
+  } catch (err) {
+    if (err.status !== 404) throw err;
+    clear(main).append(h("div", { class: "error-box", role: "alert" }, h("h1", {}, "Unknown run"),
+      h("p", {}, `The server has no run with id ${runId}. It may have been pruned, or the link is wrong.`),
+      h("p", {}, h("a", { href: "#/runs" }, "See the runs it has"))));
+    return null;
+  }
+  const view = new RunView(main, detail);
+  await view.mount();
+  return () => view.stop();
+}
+
+class RunView {
+  constructor(main, detail) {
+    this.main = main;
+    this.detail = detail;
+    this.id = detail.run_id;
+    this.status = detail.status;
+    this.nodes = new Map();        // name -> {state, retries, attempt}
+    this.executions = [];          // {node, start, end, state, attempt}
+    this.open = new Map();         // node -> execution in progress
+    this.messages = [];
+    this.failure = null;           // {node, attempt, message}
+    this.checkpoints = [];
+    this.stopFeed = null;
+    this.pending = false;
+    this.drawing = null;
+  }
+
+  async mount() {
+    let graph = null;
+    if (this.detail.graph_id) {
+      try { graph = await api.graph(this.detail.graph_id); } catch { graph = null; }
+    }
+    this.graph = graph;
+    const model = modelOf(graph ? definitionOf(graph) : { nodes: [] });
+    this.drawing = drawGraph(model, { label: `graph of run ${this.id}`, onSelect: (sel) => this.focusNode(sel.node) });
+    for (const n of model.nodes) if (n.kind === "node") this.drawing.setState(n.id, "pending", "", "not run yet");
+    this.statusEl = h("span", { class: `status status-${this.status}`, role: "status", "aria-live": "polite" }, this.status);
+    this.errorEl = h("div");
+    this.interruptsEl = h("section", { class: "panel", "aria-label": "waiting for an answer", hidden: true });
+    this.timelineEl = h("div", { class: "timeline-wrap" });
+    this.logBody = h("tbody");
+    this.logCount = h("p", { class: "muted" });
+    this.feedNote = h("div");
+    this.actionsOut = h("div");
+    this.historyEl = h("section", { class: "panel", "aria-labelledby": "history-h" });
+    const logType = h("select", { "aria-label": "event type" }, h("option", { value: "" }, "every event"),
+      ["run_started", "node_started", "node_completed", "node_failed", "node_retrying", "state_updated", "waiting", "resumed", "error", "complete"]
+        .map((t) => h("option", { value: t }, t)));
+    const logNode = h("input", { type: "search", placeholder: "node", "aria-label": "node name" });
+    this.logType = logType;
+    this.logNode = logNode;
+    logType.addEventListener("change", () => this.drawLog());
+    logNode.addEventListener("input", () => this.drawLog());
+    const d = this.detail;
+    clear(this.main).append(
+      h("h1", {}, `Run ${this.id.slice(0, 8)} `, this.statusEl),
+      h("p", { class: "lead" }, "of ", graph ? h("a", { href: `#/graphs/${encodeURIComponent(graph.graph_id)}` }, graph.name) : d.graph_name,
+        ` · created ${formatTime(d.created_at)} · id `, h("code", {}, this.id)),
+      h("div", { class: "toolbar" },
+        h("button", { type: "button", onClick: () => this.act("cancel") }, "Cancel run"),
+        h("button", { type: "button", onClick: () => this.act("replay") }, "Replay"),
+        h("a", { class: "button", href: "#/runs" }, "All runs")),
+      this.actionsOut, this.errorEl, this.interruptsEl,
+      h("div", { class: "split" },
+        h("section", { class: "panel", "aria-label": "graph" }, h("h2", {}, "Graph"), stateLegend(), legend(), this.drawing.el),
+        h("section", { class: "panel", "aria-label": "timeline" }, h("h2", {}, "Timeline"), this.timelineEl)),
+      this.historyEl,
+      h("section", { class: "panel", "aria-labelledby": "log-h" }, h("h2", { id: "log-h" }, "Event log"),
+        h("div", { class: "toolbar" }, field("Event", logType), field("Node", logNode)), this.logCount,
+        h("div", { class: "scroll-x log-scroll" }, h("table", { class: "list log" },
+          h("thead", {}, h("tr", {}, ["seq", "time", "event", "node", "detail"].map((t) => h("th", {}, t)))), this.logBody))),
+      this.feedNote);
+    this.showFailure();
+    await this.loadHistory();
+    if (this.status === "waiting") await this.loadInterrupts();
+    this.stopFeed = follow(this.id, 0, (m) => this.onMessage(m), (c) => this.onClose(c));
+  }
+
+  stop() {
+    if (this.stopFeed) this.stopFeed();
+    this.stopFeed = null;
+  }
+
+  // -- the feed -----------------------------------------------------------------
+  onMessage(msg) {
+    this.messages.push(msg);
+    const ts = Date.parse(msg.timestamp) || Date.now();
+    if (msg.type === "log") this.onLog(msg, ts);
+    else if (msg.type === "waiting") {
+      this.setNode(msg.node, "waiting", "waits for an answer");
+      this.setStatus("waiting");
+      this.loadInterrupts();
+      this.loadHistory();
+    } else if (msg.type === "resumed") {
+      this.setStatus("running");
+      this.interruptsEl.hidden = true;
+    } else if (msg.type === "error" && msg.node) {
+      this.failure = { node: msg.node, attempt: this.nodes.get(msg.node)?.attempt ?? null, message: msg.message, type: msg.error_type };
+    } else if (msg.type === "complete") {
+      this.setStatus(msg.status);
+      for (const [name, n] of this.nodes) if (n.state === "running" || n.state === "waiting") this.setNode(name, msg.status === "cancelled" ? "cancelled" : "failed");
+      this.interruptsEl.hidden = true;
+      this.main.dataset.feed = "complete";
+      this.loadHistory();
+      if (msg.status === "failed") this.reloadDetail();
+    }
+    this.schedule();
+  }
+
+  onLog(msg, ts) {
+    const node = msg.node;
+    const attempt = msg.data && msg.data.attempt;
+    if (msg.event === "run_started" || msg.event === "run_resumed") this.setStatus("running");
+    if (!node) return;
+    const n = this.nodeInfo(node);
+    if (attempt) n.attempt = attempt;
+    if (msg.event === "node_started") {
+      const ex = { node, start: ts, end: null, state: "running", attempt };
+      this.executions.push(ex);
+      this.open.set(node, ex);
+      n.runs += 1;
+      this.setNode(node, "running");
+    } else if (msg.event === "node_completed" || msg.event === "node_failed" || msg.event === "node_retrying") {
+      const ex = this.open.get(node);
+      if (ex) { ex.end = ts; ex.state = msg.event === "node_completed" ? "done" : "failed"; this.open.delete(node); }
+      if (msg.event === "node_retrying") { n.retries += 1; this.setNode(node, "retrying"); }
+      else if (msg.event === "node_failed") {
+        this.failure = { node, attempt: attempt ?? n.attempt, message: msg.error, type: null };
+        this.setNode(node, "failed");
+      } else this.setNode(node, "done");
+    }
+  }
+
+  nodeInfo(name) {
+    if (!this.nodes.has(name)) this.nodes.set(name, { state: "pending", retries: 0, attempt: null, runs: 0 });
+    return this.nodes.get(name);
+  }
+
+  setNode(name, state, tip) {
+    const n = this.nodeInfo(name);
+    n.state = state;
+    const badges = [];
+    if (n.retries) badges.push(`↻${n.retries}`);
+    if (n.runs > 1) badges.push(`×${n.runs}`);
+    const notes = [state];
+    if (n.retries) notes.push(`retried ${n.retries} time${n.retries === 1 ? "" : "s"}`);
+    if (n.runs > 1) notes.push(`ran ${n.runs} times`);
+    this.drawing.setState(name, n.retries && state !== "failed" ? `${state} retried` : state, badges.join(" "), tip || notes.join(", "));
+  }
+
+  setStatus(status) {
+    this.status = status;
+    this.statusEl.textContent = status;
+    this.statusEl.className = `status status-${status}`;
+  }
+
+  // Messages arrive in bursts (a replay sends thousands at once): draw once a frame.
+  schedule() {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      clear(this.timelineEl).append(timeline(this.executions));
+      this.drawLog();
+      this.showFailure();
+    });
+  }
+
+  onClose({ code, reason }) {
+    this.stopFeed = null;
+    if (code === 1000) return;
+    const why = code === 4404 ? "the server knows no such run" : reason || `closed with code ${code}`;
+    note(this.feedNote, `The live feed stopped: ${why}. Reload the page to reconnect.`, "error");
+  }
+
+  drawLog() {
+    const type = this.logType.value;
+    const node = this.logNode.value.trim();
+    const kind = (m) => (m.type === "log" ? m.event : m.type);
+    const shown = this.messages.filter((m) => (!type || kind(m) === type) && (!node || (m.node || "").includes(node)));
+    const rows = shown.slice(-LOG_ROWS);
+    clear(this.logBody).append(...rows.map((m) => h("tr", { class: `ev-${kind(m)}` },
+      h("td", { class: "num" }, String(m.seq ?? "")),
+      h("td", {}, m.timestamp ? new Date(m.timestamp).toLocaleTimeString() : ""),
+      h("td", {}, kind(m)), h("td", {}, m.node || ""),
+      h("td", { class: "detail" }, summary(m)))));
+    this.logCount.textContent = shown.length > rows.length ? `the last ${rows.length} of ${shown.length} events` : `${shown.length} events`;
+  }
+
+  showFailure() {
+    const f = this.failure;
+    const error = (f && f.message) || this.detail.error;
+    if (!error || this.status !== "failed") return clear(this.errorEl);
+    const where = f ? `at node ${f.node}${f.attempt ? `, attempt ${f.attempt}` : ""}` : "";
+    clear(this.errorEl).append(h("section", { class: "error-box", role: "alert", "aria-label": "run failed" },
+      h("h2", {}, `Failed ${where}`), h("p", {}, h("code", {}, this.detail.error_type || (f && f.type) || "error")),
+      h("pre", { class: "json" }, error)));
+    if (f) this.drawing.node(f.node)?.classList.add("culprit");
+  }
+
+  async reloadDetail() {
+    try { this.detail = await api.run(this.id); this.showFailure(); } catch { /* the feed already said it */ }
+  }
+
+  focusNode(name) {
+    this.logNode.value = name;
+    this.logType.value = "";
+    this.drawLog();
+  }
+
+  // -- actions ------------------------------------------------------------------
+  async act(what) {
+    try {
+      if (what === "cancel") {
+        await api.cancel(this.id);
+        note(this.actionsOut, "Cancelling the run.");
+      } else {
+        const made = await api.replay(this.id, null);
+        location.hash = `#/runs/${encodeURIComponent(made.run_id)}`;
+      }
+    } catch (err) {
+      clear(this.actionsOut).append(errorList(err));
+    }
+  }
+
+  async loadInterrupts() {
+    let list;
+    try { list = await api.interrupts(this.id); } catch (err) { clear(this.interruptsEl).append(errorList(err)); return; }
+    if (!list.interrupts.length) { this.interruptsEl.hidden = true; return; }
+    this.interruptsEl.hidden = false;
+    clear(this.interruptsEl).append(h("h2", {}, "Waiting for an answer"),
+      ...list.interrupts.map((i) => interruptForm(this.id, i, list.interrupts.length > 1)));
+  }
+
+  // -- history ------------------------------------------------------------------
+  async loadHistory() {
+    try { this.checkpoints = (await api.history(this.id)).checkpoints; } catch (err) {
+      clear(this.historyEl).append(h("h2", { id: "history-h" }, "State"), errorList(err));
+      return;
+    }
+    this.drawHistory();
+  }
+
+  drawHistory() {
+    const cps = this.checkpoints;
+    const head = h("h2", { id: "history-h" }, "State");
+    if (!cps.length) {
+      clear(this.historyEl).append(head, h("p", { class: "muted" }, "No checkpoint yet."),
+        h("h3", {}, "Current state"), jsonTree(this.detail.current_state, 2));
+      return;
+    }
+    const slider = h("input", { type: "range", min: 0, max: cps.length - 1, value: cps.length - 1, step: 1, "aria-label": "checkpoint" });
+    const where = h("p", { role: "status" });
+    const tree = h("div", { class: "tree" });
+    const edit = h("textarea", { rows: 8, class: "code", "aria-label": "state values to edit" });
+    const out = h("div");
+    const pick = () => {
+      const cp = cps[Number(slider.value)];
+      where.textContent = `step ${cp.step} of ${cps[cps.length - 1].step}: after ${cp.nodes.join(", ") || "an edit"} · ${formatTime(cp.created_at)}`;
+      clear(tree).append(jsonTree(cp.state, 2));
+      edit.value = pretty(cp.state);
+    };
+    slider.addEventListener("input", pick);
+    pick();
+    const edited = () => {
+      const parsed = parseJson(edit.value);
+      if (parsed.error || typeof parsed.value !== "object" || Array.isArray(parsed.value) || parsed.value === null) {
+        note(out, parsed.error || "the state must be a JSON object", "error");
+        return null;
+      }
+      // Only the keys that changed: a fork or edit writes through the graph's reducers,
+      // so sending an unchanged "add" counter would add it again.
+      const before = cps[Number(slider.value)].state;
+      return Object.fromEntries(Object.entries(parsed.value).filter(([k, v]) => JSON.stringify(before[k]) !== JSON.stringify(v)));
+    };
+    const fork = async () => {
+      const values = edited();
+      if (!values) return;
+      try {
+        const made = await api.fork(this.id, cps[Number(slider.value)].step, values);
+        location.hash = `#/runs/${encodeURIComponent(made.run_id)}`;
+      } catch (err) { clear(out).append(errorList(err)); }
+    };
+    const save = async () => {
+      const values = edited();
+      if (!values) return;
+      try {
+        const cp = await api.editState(this.id, values, null);
+        note(out, `Saved as step ${cp.step}.`);
+        await this.loadHistory();
+      } catch (err) { clear(out).append(errorList(err)); }
+    };
+    const a = stepSelect(cps, 0, "from step");
+    const b = stepSelect(cps, cps.length - 1, "to step");
+    const diffOut = h("div");
+    const diff = () => clear(diffOut).append(diffTable(jsonDiff(cps[Number(a.value)].state, cps[Number(b.value)].state)));
+    a.addEventListener("change", diff);
+    b.addEventListener("change", diff);
+    diff();
+    clear(this.historyEl).append(head,
+      h("div", { class: "split" },
+        h("div", {}, field("Checkpoint", slider), where, tree),
+        h("div", {},
+          h("h3", {}, "Edit and fork"),
+          field("State at this step (JSON); changed keys are written", edit),
+          h("div", { class: "toolbar" },
+            h("button", { type: "button", class: "primary", onClick: fork }, "Fork from this step"),
+            h("button", { type: "button", onClick: save, disabled: !FINAL.has(this.status) && this.status !== "waiting" }, "Edit this run's state")),
+          out)),
+      h("h3", {}, "Difference between two steps"),
+      h("div", { class: "toolbar" }, field("From", a), field("To", b)), diffOut);
+  }
+}
+
+function stepSelect(cps, selected, label) {
+  const el = h("select", { "aria-label": label }, cps.map((cp, i) => h("option", { value: i }, `step ${cp.step} (${cp.nodes.join(", ") || "edit"})`)));
+  el.value = String(selected);
+  return el;
+}
+
+function summary(m) {
+  if (m.type === "complete") return `${m.status}${m.error ? `: ${m.error}` : ""}`;
+  if (m.type === "waiting") return m.interrupt && m.interrupt.payload !== undefined ? JSON.stringify(m.interrupt.payload) : "";
+  if (m.type === "error") return m.message || "";
+  if (m.error) return m.error;
+  const d = m.data || {};
+  if (d.update) return JSON.stringify(d.update);
+  if (d.attempt) return `attempt ${d.attempt}${d.duration_ms !== undefined ? `, ${d.duration_ms} ms` : ""}`;
+  return Object.keys(d).length ? JSON.stringify(d) : "";
+}
+
+function stateLegend() {
+  const item = (st) => h("li", {}, h("span", { class: `swatch state-${st}` }), st);
+  return h("ul", { class: "legend", "aria-label": "node states" }, ["pending", "running", "done", "failed", "waiting", "retrying"].map(item));
+}
