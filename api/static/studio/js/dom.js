@@ -1,5 +1,5 @@
 // Building the page without HTML strings: every value from the API becomes a text
-// node or an attribute value, never markup (nothing here touches innerHTML).
+// node or an attribute value, never markup: no HTML string is ever parsed.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 

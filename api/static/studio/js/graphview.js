@@ -18,11 +18,21 @@ function layout(model) {
   for (const n of model.nodes) g.setNode(n.id, nodeSize(n));
   for (const n of model.nodes) if (n.parent && g.hasNode(n.parent)) g.setParent(n.id, n.parent);
   model.edges.forEach((e, i) => {
+    if (e.from === e.to) return;   // self-loops are drawn beside their node (selfLoop)
     const label = e.label ? { width: Math.min(e.label.length, 40) * CHAR + 10, height: 18, labelpos: "c" } : {};
     g.setEdge(e.from, e.to, { ...label, minlen: 1 }, `e${i}`);
   });
   dagre.layout(g);
   return g;
+}
+
+// A loop from a node back to itself: an arc on its right side, label beyond it.
+function selfLoop(n) {
+  const x = n.x + n.width / 2;
+  const top = n.y - n.height / 4;
+  const bottom = n.y + n.height / 4;
+  return { d: `M${x},${top} C${x + 40},${top - 18} ${x + 40},${bottom + 18} ${x + 1},${bottom}`,
+    x: x + 36, y: n.y, loop: true };
 }
 
 function pathOf(points) {
@@ -38,7 +48,14 @@ export function drawGraph(model, options = {}) {
   const id = `g${++counter}`;
   const g = layout(model);
   const graph = g.graph();
-  const width = Math.max(graph.width || 0, 120);
+  // Room on the right for self-loops and their labels, which dagre does not place.
+  let right = graph.width || 0;
+  for (const e of model.edges) {
+    if (e.from !== e.to) continue;
+    const n = g.node(e.from);
+    right = Math.max(right, n.x + n.width / 2 + 34 + (e.label ? Math.min(e.label.length, 40) * CHAR + 14 : 0));
+  }
+  const width = Math.max(right, 120);
   const height = Math.max(graph.height || 0, 60);
   const svg = s("svg", { class: "graph", viewBox: `0 0 ${width} ${height}`, width, height,
     role: "group", "aria-label": options.label || "graph drawing" });
@@ -52,15 +69,16 @@ export function drawGraph(model, options = {}) {
   const nodes = new Map();
   const edges = [];
   model.edges.forEach((e, i) => {
-    const lay = g.edge(e.from, e.to, `e${i}`);
+    const lay = e.from === e.to ? selfLoop(g.node(e.from)) : g.edge(e.from, e.to, `e${i}`);
     if (!lay) return;
     const group = s("g", { class: `edge kind-${e.kind}${e.loop ? " loop" : ""}`, "data-from": e.from,
       "data-to": e.to, "data-edge": e.index ?? "" });
-    const d = pathOf(lay.points);
+    const d = lay.d || pathOf(lay.points);
     group.append(s("path", { d, class: "edge-line", "marker-end": `url(#${id}-arrow-${e.kind})` }));
     group.append(s("path", { d, class: "edge-hit" }));
     if (e.label) {
       const w = Math.min(e.label.length, 40) * CHAR + 10;
+      if (lay.loop) lay.x += w / 2;
       const text = e.label.length > 40 ? `${e.label.slice(0, 39)}…` : e.label;
       group.append(s("g", { class: "edge-label", transform: `translate(${lay.x - w / 2},${lay.y - 9})` },
         s("rect", { width: w, height: 18, rx: 4 }),
