@@ -1,0 +1,410 @@
+"""The Studio in a real browser: headless Chromium against a real ``actorflow serve``.
+
+One server for the module (the tests create their own graphs, with their own names);
+one browser context per test, whose console must stay free of errors. Each test leaves
+a screenshot in tests/artifacts/ (``studio-<test>.png``) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from _browser import ARTIFACTS, chromium
+from _server import server, sqlite_url
+
+pytestmark = pytest.mark.slow
+
+#: Milliseconds Playwright waits for something to appear (a ceiling, not a timing
+#: assertion: the loaded CI machine can be slow).
+WAIT = 30_000
+
+#: Records every state each graph node shows, in order, so a test can tell that a node
+#: changed colour while the page watched (a MutationObserver on ``data-state``).
+_RECORD_STATES = """
+window.__states = {};
+new MutationObserver((changes) => {
+  for (const c of changes) {
+    const el = c.target;
+    if (el.dataset && el.dataset.node) (window.__states[el.dataset.node] ||= []).push(el.dataset.state);
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-state"]});
+"""
+
+XSS_IMG = '<img src=x onerror="window.__xss_hit=1">'
+XSS_SCRIPT = "<script>window.__xss_hit=2</script>"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from chromium()
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("studio")
+    with server("asyncio", sqlite_url(tmp), tmp) as srv:
+        yield srv.url
+
+
+def _open(browser: Any, request: pytest.FixtureRequest, width: int = 1280,
+          height: int = 800) -> tuple[Any, Any]:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(WAIT)
+    page.add_init_script(_RECORD_STATES)
+    page.console_errors = []
+    page.allowed_console = []
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda e: page.console_errors.append(f"uncaught: {e}"))
+    return context, page
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A 1280x800 page; at the end, a screenshot and no console errors."""
+    context, page = _open(browser, request)
+    try:
+        yield page
+        _no_console_errors(page)
+    finally:
+        _screenshot(page, request.node.name)
+        context.close()
+
+
+def _no_console_errors(page: Any) -> None:
+    errors = [e for e in page.console_errors
+              if not any(re.search(p, e) for p in page.allowed_console)]
+    assert not errors, f"console errors: {errors}"
+
+
+def _screenshot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"studio-{name}.png"), full_page=True)
+
+
+# -- helpers over the public API ------------------------------------------------------
+
+def _create(base: str, graph: dict[str, Any]) -> str:
+    response = httpx.post(base + "/api/v1/graph/create", json=graph, timeout=30)
+    assert response.status_code == 201, response.text
+    return str(response.json()["graph_id"])
+
+
+def _run(base: str, graph_id: str, initial: dict[str, Any] | None = None, *,
+         until: str | None = "stopped") -> str:
+    response = httpx.post(base + "/api/v1/graph/run", timeout=30,
+                          json={"graph_id": graph_id, "initial_state": initial or {}})
+    assert response.status_code == 202, response.text
+    run_id = str(response.json()["run_id"])
+    if until:
+        httpx.get(f"{base}/api/v1/runs/{run_id}/wait?timeout=30", timeout=40)
+    return run_id
+
+
+def _state(base: str, run_id: str) -> dict[str, Any]:
+    return dict(httpx.get(f"{base}/api/v1/graph/state/{run_id}", timeout=30).json())
+
+
+def _approval_graph(name: str) -> dict[str, Any]:
+    return {"name": name, "nodes": [
+        {"name": "draft", "tool": "set", "config": {"values": {"draft": "Release notes"}}},
+        {"name": "approve", "tool": "ask",
+         "config": {"question": "Publish this draft?", "show": ["draft"], "key": "approved"}},
+        {"name": "publish", "tool": "set", "config": {"values": {"published": True}}},
+    ], "edges": [{"from": "draft", "to": "approve"},
+                 {"from": "approve", "to": "publish", "condition": "approved == true"},
+                 {"from": "approve", "to": "__end__"}], "entry_point": "draft"}
+
+
+def _drag(page: Any, source: Any, target: Any) -> None:
+    """Press on ``source``, move in steps onto ``target``, release (pointer events)."""
+    source.scroll_into_view_if_needed()
+    a = source.bounding_box()
+    b = target.bounding_box()
+    page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=12)
+    page.mouse.up()
+
+
+# -- pages load, from this origin only -------------------------------------------------
+
+def test_studio_at_root_lists_graphs_and_loads_nothing_from_other_hosts(page: Any, base: str) -> None:
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    # Anything not from this server would fail as it would with the cable pulled.
+    page.route(re.compile(r"^(?!" + re.escape(base) + ").*"), lambda route: route.abort())
+    page.goto(base + "/")
+    page.get_by_role("link", name="code_review").wait_for()
+    page.get_by_label("Search").fill("summar")
+    page.get_by_role("link", name="summarization").wait_for()
+    assert page.get_by_role("link", name="code_review").count() == 0
+    page.goto(base + "/studio#/graphs/code_review")
+    page.locator('svg.graph [data-node="analyze_function"]').wait_for()
+    assert page.locator(".edge.kind-map").count() >= 1
+    assert page.locator(".edge.kind-error").count() >= 1
+    assert page.locator(".edge.kind-cond .edge-label").count() >= 1
+    assert page.locator('[data-node="__end__"]').count() == 1
+    assert '"name": "code_review"' in page.locator("pre.json").inner_text()
+    foreign = [u for u in requested if not u.startswith(base + "/")]
+    assert not foreign
+
+
+def test_graph_json_exports_and_imports_as_a_new_graph(page: Any, base: str) -> None:
+    _create(base, _approval_graph("export_me"))
+    page.goto(base + "/#/graphs/export_me")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export JSON").click()
+    exported = json.loads(open(download.value.path()).read())
+    assert exported["name"] == "export_me" and len(exported["nodes"]) == 3
+    exported["name"] = "imported_copy"
+    page.goto(base + "/#/graphs")
+    page.get_by_text("Import a graph from JSON").click()
+    page.get_by_label("Graph JSON").fill(json.dumps(exported))
+    page.get_by_role("button", name="Import").click()
+    page.get_by_role("heading", name="imported_copy").wait_for()
+    stored = httpx.get(base + "/api/v1/graph/imported_copy").json()
+    assert stored["edges"] == exported["edges"]
+
+
+# -- the editor -----------------------------------------------------------------------
+
+def test_build_a_graph_by_drag_and_drop_and_save_it(page: Any, base: str) -> None:
+    page.goto(base + "/#/editor")
+    canvas = page.locator(".canvas")
+    _drag(page, page.locator('[data-tool="set"]'), canvas)
+    page.locator('[data-node="set"]').wait_for()
+    page.locator('[data-config="set"]').fill('{"values": {"greeting": "hi"}}')
+    _drag(page, page.locator('[data-tool="delay"]'), canvas)
+    page.locator('[data-node="delay"]').wait_for()
+    _drag(page, page.locator('[data-connect="set"]'), page.locator('[data-node="delay"] rect'))
+    page.locator('.edge[data-from="set"][data-to="delay"]').wait_for(state="attached")
+    page.get_by_role("button", name="Graph settings").click()
+    page.get_by_label("Name").fill("built_by_dragging")
+    page.get_by_text("The graph is valid.").wait_for()
+    page.get_by_role("button", name="Save as new graph").click()
+    page.get_by_role("heading", name="built_by_dragging").wait_for()
+    stored = httpx.get(base + "/api/v1/graph/built_by_dragging").json()
+    assert [(n["name"], n["tool"]) for n in stored["nodes"]] == [("set", "set"), ("delay", "delay")]
+    assert stored["nodes"][0]["config"] == {"values": {"greeting": "hi"}}
+    assert stored["edges"] == [{"from": "set", "to": "delay"}]
+    assert stored["entry_point"] == "set"
+
+
+def test_a_condition_is_checked_as_you_type_and_problems_show_on_the_canvas(page: Any, base: str) -> None:
+    gid = _create(base, _approval_graph("to_edit"))
+    page.goto(base + f"/#/editor/{gid}")
+    page.locator('.edge[data-edge="1"] .edge-hit').click(force=True)
+    condition = page.locator('[data-condition="1"]')
+    condition.fill("approved == true and (")
+    page.locator('.edge[data-edge="1"].problem').wait_for(state="attached")
+    problem = page.locator("[data-condition-problems] .note-error")
+    problem.wait_for()
+    assert re.search(r"column \d+", problem.inner_text())
+    assert condition.get_attribute("aria-invalid") == "true"
+    condition.fill("approved == true")
+    page.get_by_text("The graph is valid.").wait_for()
+    assert page.locator(".edge.problem").count() == 0
+    # An unknown tool is shown at its node; a save is refused with every problem.
+    page.locator('[data-node="publish"]').click()
+    page.locator('[data-config="publish"]').fill('{"values": 1}')
+    page.get_by_role("button", name="Graph settings").click()
+    page.get_by_text("Import JSON into the editor").click()
+    graph = _approval_graph("to_edit_v9")
+    graph["nodes"][2]["tool"] = "sett"
+    page.get_by_label("graph JSON to import").fill(json.dumps(graph))
+    page.get_by_role("button", name="Load into the editor").click()
+    page.locator('[data-node="publish"].problem').wait_for()
+    assert "did you mean 'set'" in page.locator(".problems").inner_text()
+    page.get_by_role("button", name="Save as new graph").click()
+    page.get_by_text("is invalid (1 problem(s))").wait_for()
+    assert httpx.get(base + "/api/v1/graph/to_edit_v9").status_code == 404
+    page.allowed_console = [r"status of 400"]
+
+
+def test_save_as_new_version_stores_name_v2_beside_the_original(page: Any, base: str) -> None:
+    gid = _create(base, _approval_graph("versioned"))
+    page.goto(base + f"/#/editor/{gid}")
+    page.locator('[data-node="approve"]').click()
+    page.get_by_label("Timeout (seconds)").fill("12")
+    page.get_by_label("Timeout (seconds)").press("Tab")
+    page.get_by_label("Ask before running (interrupt before)").check()
+    page.get_by_text("The graph is valid.").wait_for()
+    page.get_by_role("button", name="Save as new version").click()
+    page.get_by_role("heading", name="versioned_v2").wait_for()
+    node = httpx.get(base + "/api/v1/graph/versioned_v2").json()["nodes"][1]
+    assert (node["timeout"], node["interrupt_before"]) == (12, True)
+    assert httpx.get(base + "/api/v1/graph/versioned").json()["nodes"][1].get("timeout") is None
+
+
+# -- runs -----------------------------------------------------------------------------
+
+def test_a_run_colours_its_nodes_live_and_its_question_is_answered_in_a_form(page: Any, base: str) -> None:
+    gid = _create(base, _approval_graph("live_approval"))
+    run_id = _run(base, gid)
+    assert _state(base, run_id)["status"] == "waiting"
+    page.goto(base + f"/#/runs/{run_id}")
+    page.locator('[data-node="approve"][data-state="waiting"]').wait_for()
+    assert page.locator('[data-node="draft"]').get_attribute("data-state") == "done"
+    assert page.locator('[data-node="publish"]').get_attribute("data-state") == "pending"
+    form = page.locator(".interrupt")
+    assert "Publish this draft?" in form.inner_text()
+    assert "Release notes" in form.inner_text()
+    _screenshot(page, "run-waiting")
+    form.get_by_role("button", name="Yes").click()
+    page.locator('[data-node="publish"][data-state="done"]').wait_for()
+    page.locator("h1 .status-completed").wait_for()
+    # The page saw publish go from pending through running to done after the answer.
+    states = page.evaluate("window.__states")["publish"]
+    assert states[-2:] == ["running", "done"], states
+    assert _state(base, run_id)["current_state"]["published"] is True
+
+
+def test_parallel_branches_overlap_on_the_timeline(page: Any, base: str) -> None:
+    gid = _create(base, {"name": "two_slow_branches", "nodes": [
+        {"name": "start", "tool": "set", "config": {"values": {"n": 0}}},
+        {"name": "left", "tool": "delay", "config": {"seconds": 0.3}},
+        {"name": "right", "tool": "delay", "config": {"seconds": 0.3}},
+        {"name": "join", "tool": "set", "config": {"values": {"joined": True}}},
+    ], "edges": [{"from": "start", "to": ["left", "right"]},
+                 {"from": ["left", "right"], "to": "join"}]})
+    run_id = _run(base, gid)
+    page.goto(base + f"/#/runs/{run_id}")
+    page.locator("h1 .status-completed").wait_for()
+    page.locator(".timeline .bar").nth(3).wait_for()
+    lanes = {page.locator(f'.timeline .bar[data-node="{n}"]').get_attribute("data-lane")
+             for n in ("left", "right")}
+    assert lanes == {"0", "1"}
+    assert page.locator('[data-node="join"].join').count() == 1
+    assert page.locator(".edge.kind-parallel").count() == 2
+
+
+def test_a_failed_run_shows_its_error_node_and_attempt(page: Any, base: str) -> None:
+    gid = _create(base, {"name": "fails_twice", "nodes": [
+        {"name": "first", "tool": "set", "config": {"values": {"x": 1}}},
+        {"name": "boom", "tool": "fail", "config": {"message": "the disk is full"},
+         "retry": {"max_attempts": 2, "initial_delay": 0}},
+    ], "edges": [{"from": "first", "to": "boom"}]})
+    run_id = _run(base, gid)
+    page.goto(base + f"/#/runs/{run_id}")
+    box = page.get_by_role("alert", name="run failed")
+    box.wait_for()
+    assert "at node boom, attempt 2" in box.inner_text()
+    assert "the disk is full" in box.inner_text()
+    node = page.locator('[data-node="boom"]')
+    assert node.get_attribute("data-state") == "failed"
+    assert "retried 1 time" in node.get_attribute("aria-label")
+    page.goto(base + "/#/runs?status=failed")
+    page.locator(f'tr[data-run="{run_id}"]').wait_for()
+    statuses = page.locator("#run-list .status").all_inner_texts()
+    assert statuses and set(statuses) == {"failed"}
+
+
+def test_history_slider_diff_and_fork_from_a_step_with_edited_values(page: Any, base: str) -> None:
+    graph = json.loads(open("nodes/examples/graphs/count_to_three.json").read())
+    graph["name"] = "count_for_fork"
+    gid = _create(base, graph)
+    run_id = _run(base, gid, {"count": 0, "limit": 3})
+    page.goto(base + f"/#/runs/{run_id}")
+    slider = page.get_by_label("Checkpoint")
+    slider.wait_for()
+    slider.focus()
+    page.keyboard.press("Home")
+    page.get_by_text("step 1 of 4").wait_for()
+    assert "count: 1" in page.locator(".tree").inner_text()
+    diff = page.locator("table.diff").inner_text()
+    assert "finished" in diff and "added" in diff
+    page.get_by_label("State at this step (JSON); changed keys are written").fill(
+        json.dumps({"count": 1, "limit": 5}))
+    page.get_by_role("button", name="Fork from this step").click()
+    page.wait_for_url(re.compile(r"#/runs/(?!" + run_id + ")"))
+    page.locator("h1 .status-completed").wait_for()
+    fork_id = page.url.rsplit("/", 1)[1]
+    assert _state(base, fork_id)["current_state"]["count"] == 5
+    assert _state(base, run_id)["current_state"]["count"] == 3
+
+
+# -- sturdy and accessible ------------------------------------------------------------
+
+def test_nothing_from_the_api_is_inserted_as_html(page: Any, base: str) -> None:
+    gid = _create(base, {"name": f"xss {XSS_IMG}", "description": XSS_SCRIPT, "nodes": [
+        {"name": "n<b>1</b>", "tool": "set", "config": {"values": {"html": XSS_SCRIPT}}},
+    ], "edges": [{"from": "n<b>1</b>", "to": "__end__", "condition": f"html != '{XSS_IMG}'"}]})
+    run_id = _run(base, gid, {"payload": XSS_IMG, XSS_SCRIPT: XSS_IMG})
+    for url in ("/#/graphs", f"/#/graphs/{gid}", f"/#/runs/{run_id}", "/#/runs", f"/#/editor/{gid}"):
+        page.goto(base + url)
+        page.get_by_text(XSS_IMG).first.wait_for()
+        assert page.locator("main img, main script, main b").count() == 0, url
+    page.goto(base + f"/#/runs/{run_id}")
+    page.locator("h1 .status-completed").wait_for()
+    assert page.get_by_text(XSS_SCRIPT).count() >= 1
+    assert page.evaluate("window.__xss_hit") is None
+
+
+def test_main_views_work_from_the_keyboard(page: Any, base: str) -> None:
+    page.goto(base + "/#/graphs")
+    page.get_by_role("link", name="code_review").wait_for()
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Runs":
+            break
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Runs").wait_for()
+    page.goto(base + "/#/editor")
+    page.locator('[data-tool="delay"]').focus()
+    page.keyboard.press("Enter")
+    page.locator('[data-node="delay"]').wait_for()
+    assert page.evaluate("document.activeElement.dataset.node") == "delay"
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Node delay").wait_for()
+    gid = _create(base, _approval_graph("keyboard_run"))
+    run_id = _run(base, gid)
+    page.goto(base + f"/#/runs/{run_id}")
+    page.locator('[data-node="draft"][data-state="done"]').focus()
+    page.keyboard.press("Enter")
+    assert page.get_by_label("node name").input_value() == "draft"
+
+
+@pytest.mark.parametrize("view", ["graphs", "graph", "editor", "runs", "run"])
+def test_pages_fit_a_phone_width_screen(browser: Any, base: str, view: str,
+                                        request: pytest.FixtureRequest) -> None:
+    context, page = _open(browser, request, width=390, height=844)
+    try:
+        gid = _create(base, _approval_graph(f"phone_{view}"))
+        url = {"graphs": "#/graphs", "graph": f"#/graphs/{gid}", "editor": f"#/editor/{gid}",
+               "runs": "#/runs", "run": f"#/runs/{_run(base, gid)}"}[view]
+        page.goto(f"{base}/{url}")
+        page.locator("main h1").wait_for()
+        page.wait_for_load_state("networkidle")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{view} is {overflow}px wider than the screen"
+        _no_console_errors(page)
+    finally:
+        _screenshot(page, f"phone-{view}")
+        context.close()
+
+
+def test_an_unknown_run_says_so(page: Any, base: str) -> None:
+    page.goto(base + "/#/runs/no-such-run")
+    page.get_by_role("heading", name="Unknown run").wait_for()
+    assert "no run with id no-such-run" in page.locator("main").inner_text()
+    page.allowed_console = [r"status of 404"]
+
+
+def test_an_unreachable_server_is_reported_in_the_banner(page: Any, tmp_path: Any) -> None:
+    with server("asyncio", sqlite_url(tmp_path), tmp_path) as srv:
+        page.goto(srv.url + "/#/graphs")
+        page.get_by_role("link", name="code_review").wait_for()
+        srv.terminate()
+        # The page is loaded; its next request finds nobody listening.
+        page.evaluate("location.hash = '#/graphs/code_review'")
+        banner = page.locator("#banner")
+        banner.wait_for()
+        assert "is unreachable" in banner.inner_text()
+        assert "make run" in page.get_by_role("alert").first.inner_text()
+    page.allowed_console = [r"ERR_CONNECTION_REFUSED", r"Failed to load resource"]
