@@ -277,7 +277,7 @@ def test_parallel_branches_overlap_on_the_timeline(page: Any, base: str) -> None
     page.goto(base + f"/#/runs/{run_id}")
     page.locator("h1 .status-completed").wait_for()
     page.locator(".timeline .bar").nth(3).wait_for()
-    lanes = {page.locator(f'.timeline .bar[data-node="{n}"]').get_attribute("data-lane")
+    lanes = {page.locator(f'.timeline .bar[data-bar-node="{n}"]').get_attribute("data-lane")
              for n in ("left", "right")}
     assert lanes == {"0", "1"}
     assert page.locator('[data-node="join"].join').count() == 1
@@ -293,7 +293,7 @@ def test_a_failed_run_shows_its_error_node_and_attempt(page: Any, base: str) -> 
     run_id = _run(base, gid)
     page.goto(base + f"/#/runs/{run_id}")
     box = page.get_by_role("alert", name="run failed")
-    box.wait_for()
+    box.get_by_text("at node boom, attempt 2").wait_for()   # once the feed has told
     assert "at node boom, attempt 2" in box.inner_text()
     assert "the disk is full" in box.inner_text()
     node = page.locator('[data-node="boom"]')
@@ -319,7 +319,7 @@ def test_history_slider_diff_and_fork_from_a_step_with_edited_values(page: Any, 
     assert "count: 1" in page.locator(".tree").inner_text()
     diff = page.locator("table.diff").inner_text()
     assert "finished" in diff and "added" in diff
-    page.get_by_label("State at this step (JSON); changed keys are written").fill(
+    page.get_by_label("state values to edit").fill(
         json.dumps({"count": 1, "limit": 5}))
     page.get_by_role("button", name="Fork from this step").click()
     page.wait_for_url(re.compile(r"#/runs/(?!" + run_id + ")"))
@@ -342,7 +342,8 @@ def test_nothing_from_the_api_is_inserted_as_html(page: Any, base: str) -> None:
         assert page.locator("main img, main script, main b").count() == 0, url
     page.goto(base + f"/#/runs/{run_id}")
     page.locator("h1 .status-completed").wait_for()
-    assert page.get_by_text(XSS_SCRIPT).count() >= 1
+    page.get_by_text(XSS_SCRIPT).first.wait_for()   # the state tree and the event log
+    assert page.locator("main img, main script, main b").count() == 0
     assert page.evaluate("window.__xss_hit") is None
 
 

@@ -57,7 +57,8 @@ export async function list(main) {
     h("h1", {}, "Graphs"),
     h("div", { class: "toolbar" }, field("Search", search), h("a", { class: "button", href: "#/editor" }, "New graph")),
     count,
-    h("table", { class: "list" }, h("thead", {}, h("tr", {}, h("th", {}, "name"), h("th", {}, "description"), h("th", { class: "num" }, "nodes"))), body),
+    h("div", { class: "scroll-x" }, h("table", { class: "list" },
+      h("thead", {}, h("tr", {}, h("th", {}, "name"), h("th", {}, "description"), h("th", { class: "num" }, "nodes"))), body)),
     h("details", { class: "panel" }, h("summary", {}, "Import a graph from JSON"),
       field("JSON file", file), field("Graph JSON", importBox),
       h("button", { type: "button", onClick: doImport }, "Import"), out));

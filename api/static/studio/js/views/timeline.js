@@ -20,7 +20,7 @@ export function timeline(executions) {
     const left = ((e.start - t0) / span) * 100;
     const width = Math.max(((end - e.start) / span) * 100, 0.4);
     const ms = (end - e.start).toFixed(1);
-    return h("div", { class: `bar state-${e.state}`, "data-node": e.node, "data-lane": lane,
+    return h("div", { class: `bar state-${e.state}`, "data-bar-node": e.node, "data-lane": lane,
       style: `left:${left.toFixed(3)}%;width:${width.toFixed(3)}%;top:${lane * 22}px`,
       title: `${e.node}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ""}: ${ms} ms` },
     h("span", {}, e.node));
