@@ -259,23 +259,30 @@ def test_a_run_colours_its_nodes_live_and_its_question_is_answered_in_a_form(pag
     form.get_by_role("button", name="Yes").click()
     page.locator('[data-node="publish"][data-state="done"]').wait_for()
     page.locator("h1 .status-completed").wait_for()
-    # The page saw publish go from pending through running to done after the answer.
-    states = page.evaluate("window.__states")["publish"]
-    assert states[-2:] == ["running", "done"], states
+    # The page saw approve turn from waiting to done, and publish from pending (checked
+    # above, before the answer) to done.
+    states = page.evaluate("window.__states")
+    assert states["approve"] == ["waiting", "done"], states
+    assert states["publish"] == ["done"], states
     assert _state(base, run_id)["current_state"]["published"] is True
 
 
-def test_parallel_branches_overlap_on_the_timeline(page: Any, base: str) -> None:
+def test_parallel_branches_run_side_by_side_and_overlap_on_the_timeline(page: Any, base: str) -> None:
     gid = _create(base, {"name": "two_slow_branches", "nodes": [
         {"name": "start", "tool": "set", "config": {"values": {"n": 0}}},
-        {"name": "left", "tool": "delay", "config": {"seconds": 0.3}},
-        {"name": "right", "tool": "delay", "config": {"seconds": 0.3}},
+        {"name": "left", "tool": "delay", "config": {"seconds": 2}},
+        {"name": "right", "tool": "delay", "config": {"seconds": 2}},
         {"name": "join", "tool": "set", "config": {"values": {"joined": True}}},
     ], "edges": [{"from": "start", "to": ["left", "right"]},
                  {"from": ["left", "right"], "to": "join"}]})
-    run_id = _run(base, gid)
+    run_id = _run(base, gid, until=None)
     page.goto(base + f"/#/runs/{run_id}")
+    # Both branches show as running at once while they wait (2 s each), then done.
+    page.locator('[data-node="left"][data-state="running"]').wait_for()
+    page.locator('[data-node="right"][data-state="running"]').wait_for()
+    assert page.locator('[data-node="join"]').get_attribute("data-state") == "pending"
     page.locator("h1 .status-completed").wait_for()
+    page.locator('[data-node="join"][data-state="done"]').wait_for()
     page.locator(".timeline .bar").nth(3).wait_for()
     lanes = {page.locator(f'.timeline .bar[data-bar-node="{n}"]').get_attribute("data-lane")
              for n in ("left", "right")}

@@ -2,7 +2,7 @@
 
     python -m tests.bench                 # everything on asyncio and trio, ~2-3 minutes
     python -m tests.bench --quick         # fewer repetitions
-    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 SUB HTTP REVIEW FINANCE)
+    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 SUB HTTP REVIEW FINANCE STUDIO)
     python -m tests.bench --profile       # cProfile W1 and W2 on asyncio instead
 
 Workloads: W1..W4 are DESIGN.md's; HTTP is issue 4's (``http.py``: runs/s through a
@@ -11,7 +11,8 @@ latency); REVIEW is issue 5's (``code_review.py``: the code-review workflow on a
 2,000-line standard-library module); FINANCE is issue 15's (``financial.py``: the
 financial-analysis workflow for one symbol offline, beside its four analysts run one
 after another); SUB is issue 13's (``subgraph_overhead_us``: what a node that is a
-one-node subgraph costs beyond a plain node, in W1 terms).
+one-node subgraph costs beyond a plain node, in W1 terms); STUDIO is issue 14's
+(``studio.py``: the Studio's run view of a 1,000-execution run drawn in headless Chromium).
 
 Each backend runs in its own subprocess (W1, W2, W4, HTTP, REVIEW), and W3 in a further fresh
 subprocess per backend, so its peak RSS is that of a process that did only W3 (after
@@ -44,13 +45,13 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 RESULTS = HERE / "results.json"
 BACKENDS = ("asyncio", "trio")
-ALL = ("W1", "W2", "W3", "W4", "SUB", "HTTP", "REVIEW", "FINANCE")
+ALL = ("W1", "W2", "W3", "W4", "SUB", "HTTP", "REVIEW", "FINANCE", "STUDIO")
 CHILD_TIMEOUT_S = 400
 
 FIGURES = ("w1_us_per_node", "w2_ms", "w3_ms", "w3_peak_rss_mib", "w4_sqlite_us_per_node",
            "w4_postgres_us_per_node", "w4_concurrent_runs_per_s", "http_runs_per_s",
            "code_review_ms", "financial_analysis_ms", "financial_analysis_latency_ms",
-           "subgraph_overhead_us")
+           "subgraph_overhead_us", "studio_render_ms")
 EXTRA_FIGURES = ("w4_sequential_runs_per_s", "raw_roundtrip_nowait_us")
 BASELINES = ("raw_roundtrip_us", "raw_spawn_join_100_ms", "raw_w3_ms",
              "http_plain_requests_per_s", "code_review_direct_ms",
@@ -90,6 +91,8 @@ ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
      "-", lambda f, b, be: None),
     ("FINANCE 50 ms provider", "ms", "financial_analysis_latency_ms",
      "financial_analysts_latency_sequential_ms", "< sequential", lambda f, b, be: f < b),
+    ("Studio run view, 1,000 executions", "ms", "studio_render_ms", None,
+     "<1000 ms", lambda f, b, be: f < 1000),
 ]
 
 
@@ -103,6 +106,8 @@ def row_workload(key: str) -> str:
         return "FINANCE"
     if key.startswith("subgraph"):
         return "SUB"
+    if key.startswith("studio"):
+        return "STUDIO"
     return key[:2].upper()
 
 
@@ -305,7 +310,7 @@ def results_json(per_backend: dict[str, dict[str, Any]], args: argparse.Namespac
                   "W3 3 reps (own process per backend), W4 3x W1 + 2x100 concurrent runs "
                   "of 100 steps + 100 sequential runs, HTTP 3x1500 runs by 50 clients "
                   "(+3x2000 GET /health) and 300 WebSocket ticks, REVIEW 7 runs, "
-                  "FINANCE 7 runs (--quick: fewer)",
+                  "FINANCE 7 runs, STUDIO 5 page loads after a warm-up (--quick: fewer)",
     }
     return doc
 

@@ -11,6 +11,7 @@ the code-review workflow (``code_review.py``). Usable alone::
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -85,6 +86,9 @@ QUICK = Params(w1_reps=2, w1_iterations=1000, w2_runs=10, w3_reps=1, w4_reps=1,
                w4_conc_runs=100, w4_conc_iterations=50, w4_conc_reps=1, w4_seq_runs=20,
                http_reps=1, http_runs=500, http_warmup_runs=50, http_plain_requests=500,
                ws_steps=100, review_reps=3, finance_reps=3)
+
+#: STUDIO: page loads measured (full, quick).
+STUDIO_REPS = {False: 5, True: 2}
 
 #: HTTP: concurrent clients (issue 4), and a cap on one runs/s sample.
 HTTP_CLIENTS = 50
@@ -318,6 +322,18 @@ async def do_finance(rec: Recorder, p: Params) -> None:
         f"answering after {LATENCY_S * 1000:.0f} ms; {p.finance_reps} runs after a warm-up")
 
 
+async def do_studio(rec: Recorder, p: Params, backend: str) -> None:
+    # Playwright's sync API runs its own loop: in a worker thread, off this one.
+    from .studio import bench_studio
+
+    res = await anyio.to_thread.run_sync(
+        functools.partial(bench_studio, backend=backend, reps=STUDIO_REPS[p is QUICK]))
+    for x in res["studio_render_ms_samples"]:
+        rec.add("studio_render_ms", x)
+    rec.extra["studio_shape"] = (f"run view of a finished run of {res['studio_executions']} "
+                                 "node executions, navigation to fully drawn, Chromium")
+
+
 async def child_main(workloads: list[str], p: Params, pg_url: str | None,
                      pg_note: str | None, backend: str) -> dict[str, Any]:
     rec = Recorder()
@@ -342,6 +358,8 @@ async def child_main(workloads: list[str], p: Params, pg_url: str | None,
             await _guard(rec, ["code_review_ms"], "REVIEW", lambda: do_review(rec, p))
         elif w == "FINANCE":
             await _guard(rec, ["financial_analysis_ms"], "FINANCE", lambda: do_finance(rec, p))
+        elif w == "STUDIO":
+            await _guard(rec, ["studio_render_ms"], "STUDIO", lambda: do_studio(rec, p, backend))
         rec.extra[f"{w}_wall_s"] = round(time.perf_counter() - t0, 2)
     rec.extra["wall_s"] = round(time.perf_counter() - started, 2)
     rec.extra["process_peak_rss_mib"] = _mib(_peak_kib())
@@ -351,7 +369,7 @@ async def child_main(workloads: list[str], p: Params, pg_url: str | None,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.bench._child")
     ap.add_argument("--backend", choices=["asyncio", "trio"], required=True)
-    ap.add_argument("--workloads", default="W1,W2,W3,W4,SUB,HTTP,REVIEW,FINANCE")
+    ap.add_argument("--workloads", default="W1,W2,W3,W4,SUB,HTTP,REVIEW,FINANCE,STUDIO")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)

@@ -25,6 +25,7 @@ async function route() {
   if (cleanup) { try { cleanup(); } catch { /* a view's cleanup failing must not stop navigation */ } }
   cleanup = null;
   banner("");
+  delete main.dataset.feed;   // set by the run view once a finished run is all drawn
   const mine = ++generation;
   for (const [pattern, view, nav] of routes) {
     const m = hash.match(pattern);

@@ -40,7 +40,7 @@ export async function render(main, query) {
     h("div", { class: "toolbar" }, field("Status", status),
       graph ? h("p", {}, "of one graph · ", h("a", { href: "#/runs" }, "all runs")) : null),
     count,
-    h("div", { class: "scroll-x" }, h("table", { class: "list" },
+    h("div", { class: "scroll-x" }, h("table", { class: "list runs" },
       h("thead", {}, h("tr", {}, ["run", "graph", "status", "created", "error"].map((t) => h("th", {}, t)))), body)));
   await load();
   return () => { stopped = true; clearTimeout(timer); };
