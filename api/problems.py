@@ -27,13 +27,13 @@ class Problem(BaseModel):
     """One problem and where it is; every position field is null when it does not apply."""
 
     message: str
-    node: str | None = Field(None, description="the node concerned (its name)")
+    node: str | None = Field(default=None, description="the node concerned (its name)")
     nodes: list[str] = Field(default_factory=list,
                              description="every node concerned (e.g. two parallel branches)")
-    edge: int | None = Field(None, description="index in the definition's `edges`")
-    path: str | None = Field(None, description="field path in the definition, e.g. "
+    edge: int | None = Field(default=None, description="index in the definition's `edges`")
+    path: str | None = Field(default=None, description="field path in the definition, e.g. "
                              "`nodes.2.timeout` or `edges.0.condition`")
-    column: int | None = Field(None, description="1-based column in the edge's condition")
+    column: int | None = Field(default=None, description="1-based column in the edge's condition")
 
 
 class GraphValidation(BaseModel):
