@@ -38,6 +38,8 @@ def assets() -> dict[str, Traversable]:
 
 def _walk(folder: Traversable, prefix: str) -> None:
     for entry in folder.iterdir():
+        if entry.is_dir() and prefix + entry.name == "docs":
+            continue  # the README's screenshot: in the repository, not the app
         if entry.is_dir():
             _walk(entry, f"{prefix}{entry.name}/")
         elif entry.name.endswith(_SERVED):

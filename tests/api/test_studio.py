@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
+import pytest
 from _api_support import serving
 
 from api.studio import ASSET_DIR, assets
@@ -75,3 +81,19 @@ def test_no_studio_module_inserts_html() -> None:
             text = entry.read_text()
             for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
                 assert sink not in text, f"{name} uses {sink}"
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_every_studio_file(tmp_path: Path) -> None:
+    # A copy: pip builds in the source folder, and the checkout should stay clean.
+    root = Path(__file__).parents[2]
+    source = tmp_path / "src"
+    shutil.copytree(root, source, ignore=shutil.ignore_patterns(
+        ".*", "tests", "build", "*.egg-info", "__pycache__", "*.db"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                    str(tmp_path), str(source)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("actorflow-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in [*assets(), "vendor/dagre/LICENSE", "vendor/dagre/VERSION"]:
+        assert f"api/static/studio/{name}" in names
+    assert not [n for n in names if n.startswith("api/static/studio/docs/")]

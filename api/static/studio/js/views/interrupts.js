@@ -30,7 +30,7 @@ export function interruptForm(runId, interrupt, several) {
 }
 
 function freeForm(send, out) {
-  const text = h("textarea", { rows: 3, class: "code" }, "");
+  const text = h("textarea", { rows: 2, class: "code" }, "");
   const other = () => {
     const parsed = parseJson(text.value);
     if (parsed.error) return note(out, parsed.error, "error");

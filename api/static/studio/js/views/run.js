@@ -119,11 +119,15 @@ class RunView {
     const ts = Date.parse(msg.timestamp) || Date.now();
     if (msg.type === "log") this.onLog(msg, ts);
     else if (msg.type === "waiting") {
+      const open = this.open.get(msg.node);
+      if (open) open.state = "waiting";
       this.setNode(msg.node, "waiting", "waits for an answer");
       this.setStatus("waiting");
       this.loadInterrupts();
       this.loadHistory();
     } else if (msg.type === "resumed") {
+      const open = this.open.get(msg.node);
+      if (open) open.state = "running";
       this.setStatus("running");
       this.interruptsEl.hidden = true;
     } else if (msg.type === "error" && msg.node) {
