@@ -46,8 +46,21 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The module's server (asyncio): pages that only read and write through HTTP."""
     tmp = tmp_path_factory.mktemp("studio")
     with server("asyncio", sqlite_url(tmp), tmp) as srv:
+        yield srv.url
+
+
+@pytest.fixture(scope="module", params=["asyncio", "trio"])
+def run_base(request: pytest.FixtureRequest, base: str,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server per backend for the run views, whose live feed differs by backend."""
+    if request.param == "asyncio":
+        yield base
+        return
+    tmp = tmp_path_factory.mktemp(f"studio-{request.param}")
+    with server(request.param, sqlite_url(tmp), tmp) as srv:
         yield srv.url
 
 
@@ -244,11 +257,11 @@ def test_save_as_new_version_stores_name_v2_beside_the_original(page: Any, base:
 
 # -- runs -----------------------------------------------------------------------------
 
-def test_a_run_colours_its_nodes_live_and_its_question_is_answered_in_a_form(page: Any, base: str) -> None:
-    gid = _create(base, _approval_graph("live_approval"))
-    run_id = _run(base, gid)
-    assert _state(base, run_id)["status"] == "waiting"
-    page.goto(base + f"/#/runs/{run_id}")
+def test_a_run_colours_its_nodes_live_and_its_question_is_answered_in_a_form(page: Any, run_base: str) -> None:
+    gid = _create(run_base, _approval_graph("live_approval"))
+    run_id = _run(run_base, gid)
+    assert _state(run_base, run_id)["status"] == "waiting"
+    page.goto(run_base + f"/#/runs/{run_id}")
     page.locator('[data-node="approve"][data-state="waiting"]').wait_for()
     assert page.locator('[data-node="draft"]').get_attribute("data-state") == "done"
     assert page.locator('[data-node="publish"]').get_attribute("data-state") == "pending"
@@ -264,19 +277,19 @@ def test_a_run_colours_its_nodes_live_and_its_question_is_answered_in_a_form(pag
     states = page.evaluate("window.__states")
     assert states["approve"] == ["waiting", "done"], states
     assert states["publish"] == ["done"], states
-    assert _state(base, run_id)["current_state"]["published"] is True
+    assert _state(run_base, run_id)["current_state"]["published"] is True
 
 
-def test_parallel_branches_run_side_by_side_and_overlap_on_the_timeline(page: Any, base: str) -> None:
-    gid = _create(base, {"name": "two_slow_branches", "nodes": [
+def test_parallel_branches_run_side_by_side_and_overlap_on_the_timeline(page: Any, run_base: str) -> None:
+    gid = _create(run_base, {"name": "two_slow_branches", "nodes": [
         {"name": "start", "tool": "set", "config": {"values": {"n": 0}}},
         {"name": "left", "tool": "delay", "config": {"seconds": 2}},
         {"name": "right", "tool": "delay", "config": {"seconds": 2}},
         {"name": "join", "tool": "set", "config": {"values": {"joined": True}}},
     ], "edges": [{"from": "start", "to": ["left", "right"]},
                  {"from": ["left", "right"], "to": "join"}]})
-    run_id = _run(base, gid, until=None)
-    page.goto(base + f"/#/runs/{run_id}")
+    run_id = _run(run_base, gid, until=None)
+    page.goto(run_base + f"/#/runs/{run_id}")
     # Both branches show as running at once while they wait (2 s each), then done.
     page.locator('[data-node="left"][data-state="running"]').wait_for()
     page.locator('[data-node="right"][data-state="running"]').wait_for()
@@ -291,14 +304,14 @@ def test_parallel_branches_run_side_by_side_and_overlap_on_the_timeline(page: An
     assert page.locator(".edge.kind-parallel").count() == 2
 
 
-def test_a_failed_run_shows_its_error_node_and_attempt(page: Any, base: str) -> None:
-    gid = _create(base, {"name": "fails_twice", "nodes": [
+def test_a_failed_run_shows_its_error_node_and_attempt(page: Any, run_base: str) -> None:
+    gid = _create(run_base, {"name": "fails_twice", "nodes": [
         {"name": "first", "tool": "set", "config": {"values": {"x": 1}}},
         {"name": "boom", "tool": "fail", "config": {"message": "the disk is full"},
          "retry": {"max_attempts": 2, "initial_delay": 0}},
     ], "edges": [{"from": "first", "to": "boom"}]})
-    run_id = _run(base, gid)
-    page.goto(base + f"/#/runs/{run_id}")
+    run_id = _run(run_base, gid)
+    page.goto(run_base + f"/#/runs/{run_id}")
     box = page.get_by_role("alert", name="run failed")
     box.get_by_text("at node boom, attempt 2").wait_for()   # once the feed has told
     assert "at node boom, attempt 2" in box.inner_text()
@@ -306,18 +319,18 @@ def test_a_failed_run_shows_its_error_node_and_attempt(page: Any, base: str) -> 
     node = page.locator('[data-node="boom"]')
     assert node.get_attribute("data-state") == "failed"
     assert "retried 1 time" in node.get_attribute("aria-label")
-    page.goto(base + "/#/runs?status=failed")
+    page.goto(run_base + "/#/runs?status=failed")
     page.locator(f'tr[data-run="{run_id}"]').wait_for()
     statuses = page.locator("#run-list .status").all_inner_texts()
     assert statuses and set(statuses) == {"failed"}
 
 
-def test_history_slider_diff_and_fork_from_a_step_with_edited_values(page: Any, base: str) -> None:
+def test_history_slider_diff_and_fork_from_a_step_with_edited_values(page: Any, run_base: str) -> None:
     graph = json.loads(open("nodes/examples/graphs/count_to_three.json").read())
     graph["name"] = "count_for_fork"
-    gid = _create(base, graph)
-    run_id = _run(base, gid, {"count": 0, "limit": 3})
-    page.goto(base + f"/#/runs/{run_id}")
+    gid = _create(run_base, graph)
+    run_id = _run(run_base, gid, {"count": 0, "limit": 3})
+    page.goto(run_base + f"/#/runs/{run_id}")
     slider = page.get_by_label("Checkpoint")
     slider.wait_for()
     slider.focus()
@@ -332,8 +345,44 @@ def test_history_slider_diff_and_fork_from_a_step_with_edited_values(page: Any, 
     page.wait_for_url(re.compile(r"#/runs/(?!" + run_id + ")"))
     page.locator("h1 .status-completed").wait_for()
     fork_id = page.url.rsplit("/", 1)[1]
-    assert _state(base, fork_id)["current_state"]["count"] == 5
-    assert _state(base, run_id)["current_state"]["count"] == 3
+    assert _state(run_base, fork_id)["current_state"]["count"] == 5
+    assert _state(run_base, run_id)["current_state"]["count"] == 3
+
+
+def test_a_waiting_run_is_edited_cancelled_and_replayed_from_its_page(page: Any, run_base: str) -> None:
+    gid = _create(run_base, _approval_graph("edit_cancel_replay"))
+    run_id = _run(run_base, gid)
+    page.goto(run_base + f"/#/runs/{run_id}")
+    page.locator(".interrupt").wait_for()
+    page.get_by_label("state values to edit").fill(json.dumps({"draft": "Edited notes"}))
+    page.get_by_role("button", name="Edit this run's state").click()
+    page.get_by_text("Saved as step 2.").wait_for()
+    assert _state(run_base, run_id)["current_state"]["draft"] == "Edited notes"
+    page.get_by_role("button", name="Cancel run").click()
+    page.locator("h1 .status-cancelled").wait_for()
+    assert _state(run_base, run_id)["status"] == "cancelled"
+    page.get_by_role("button", name="Replay").click()
+    page.wait_for_url(re.compile(r"#/runs/(?!" + run_id + ")"))
+    page.locator('[data-node="approve"][data-state="waiting"]').wait_for()
+    replay_id = page.url.rsplit("/", 1)[1]
+    assert _state(run_base, replay_id)["status"] == "waiting"
+
+
+def test_a_run_of_1000_node_executions_is_drawn_whole(page: Any, base: str) -> None:
+    # The time this takes is `make bench`'s studio_render_ms, not asserted here.
+    from bench_studio_graph import EXECUTIONS, LOOP
+
+    gid = _create(base, LOOP)
+    run_id = _run(base, gid, {"count": 0})
+    assert _state(base, run_id)["status"] == "completed"
+    page.goto(base + f"/#/runs/{run_id}")
+    page.locator('main[data-feed="complete"]').wait_for()
+    assert page.locator(".timeline .bar").count() == EXECUTIONS
+    assert f"{EXECUTIONS} node executions" in page.locator(".timeline-wrap").inner_text()
+    assert page.locator('[data-node="step"]').get_attribute("data-state") == "done"
+    assert f"ran {EXECUTIONS - 1} times" in page.locator('[data-node="step"]').get_attribute("aria-label")
+    assert page.locator("table.log tbody tr").count() == 400   # the last 400 drawn
+    assert re.search(r"the last 400 of 3\d{3} events", page.locator("main").inner_text())
 
 
 # -- sturdy and accessible ------------------------------------------------------------
@@ -370,6 +419,11 @@ def test_main_views_work_from_the_keyboard(page: Any, base: str) -> None:
     assert page.evaluate("document.activeElement.dataset.node") == "delay"
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Node delay").wait_for()
+    page.get_by_role("button", name="Graph settings").click()
+    page.get_by_role("button", name="Add edge").click()          # delay -> END
+    page.get_by_role("button", name="edge delay to __end__").first.focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Edge 1").wait_for()
     gid = _create(base, _approval_graph("keyboard_run"))
     run_id = _run(base, gid)
     page.goto(base + f"/#/runs/{run_id}")
@@ -395,6 +449,31 @@ def test_pages_fit_a_phone_width_screen(browser: Any, base: str, view: str,
     finally:
         _screenshot(page, f"phone-{view}")
         context.close()
+
+
+def test_the_drawing_takes_nested_nodes_from_the_model_for_subgraphs(page: Any, base: str) -> None:
+    # Subgraphs do not exist yet; the model already carries a node's parent, and the
+    # drawing frames the children of a parent, so they slot in without a new renderer.
+    page.goto(base + "/#/graphs")
+    page.get_by_role("link", name="code_review").wait_for()
+    page.evaluate("""async () => {
+      const { drawGraph } = await import("/studio/js/graphview.js");
+      const model = {nodes: [
+        {id: "outer", label: "outer", sub: "", kind: "node", parent: null},
+        {id: "a", label: "a", sub: "set", kind: "node", parent: "outer"},
+        {id: "b", label: "b", sub: "set", kind: "node", parent: "outer"},
+        {id: "c", label: "c", sub: "set", kind: "node", parent: null}],
+        edges: [{from: "a", to: "b", kind: "static", label: "", index: 0},
+                {from: "b", to: "c", kind: "static", label: "", index: 1}]};
+      document.querySelector("main").append(drawGraph(model).el);
+    }""")
+    frame = page.locator('[data-cluster="outer"] rect').bounding_box()
+    for child in ("a", "b"):
+        box = page.locator(f'[data-node="{child}"] rect').bounding_box()
+        assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"]
+        assert frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["height"]
+    outside = page.locator('[data-node="c"] rect').bounding_box()
+    assert outside["y"] >= frame["y"] + frame["height"]
 
 
 def test_an_unknown_run_says_so(page: Any, base: str) -> None:

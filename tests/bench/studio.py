@@ -26,18 +26,8 @@ __all__ = ["bench_studio"]
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 from _browser import CHROMIUM
+from bench_studio_graph import EXECUTIONS, LOOP
 from _server import server
-
-EXECUTIONS = 1000
-
-#: A loop that runs ``step`` EXECUTIONS - 1 times and then ``done``: 1,000 executions.
-LOOP = {
-    "name": "bench_studio_loop", "reducers": {"count": "add"},
-    "nodes": [{"name": "step", "tool": "set", "config": {"values": {"count": 1}}},
-              {"name": "done", "tool": "set", "config": {"values": {"finished": True}}}],
-    "edges": [{"from": "step", "to": "step", "condition": f"count < {EXECUTIONS - 1}"},
-              {"from": "step", "to": "done"}],
-}
 
 _ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -46,6 +46,15 @@ async function route() {
     h("p", {}, `Nothing lives at ${hash}.`), h("p", {}, h("a", { href: "#/graphs" }, "Go to the graphs"))));
 }
 
-window.addEventListener("hashchange", route);
+// After a navigation the new view's heading gets the focus, so keyboard and screen
+// reader users start at the top of what changed, not on the link they followed.
+window.addEventListener("hashchange", async () => {
+  await route();
+  const heading = document.querySelector("#view h1");
+  if (heading && !document.querySelector("#view").contains(document.activeElement)) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+  }
+});
 if (!location.hash) history.replaceState(null, "", "#/graphs");
 route();

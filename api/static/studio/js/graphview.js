@@ -86,13 +86,27 @@ export function drawGraph(model, options = {}) {
     }
     group.append(s("title", {}, `${e.from} → ${e.to}${e.label ? `: ${e.label}` : ""}`));
     if (options.onSelect && e.index !== null) {
-      group.addEventListener("click", (ev) => { ev.stopPropagation(); options.onSelect({ edge: e.index }); });
+      const pick = (ev) => { ev.stopPropagation(); ev.preventDefault(); options.onSelect({ edge: e.index }); };
+      group.setAttribute("tabindex", 0);
+      group.setAttribute("role", "button");
+      group.setAttribute("aria-label", `edge ${e.from} to ${e.to}${e.label ? `: ${e.label}` : ""}`);
+      group.addEventListener("click", pick);
+      group.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") pick(ev); });
     }
     edges.push({ model: e, el: group });
     edgeLayer.append(group);
   });
+  const parents = new Set(model.nodes.map((n) => n.parent).filter(Boolean));
   for (const n of model.nodes) {
     const lay = g.node(n.id);
+    if (parents.has(n.id)) {
+      // A node holding others (a subgraph): a frame around its children, drawn first.
+      const frame = s("g", { class: "cluster", "data-cluster": n.id, transform: `translate(${lay.x},${lay.y})` },
+        s("rect", { x: -lay.width / 2, y: -lay.height / 2, width: lay.width, height: lay.height, rx: 10 }),
+        s("text", { class: "label", x: -lay.width / 2 + 8, y: -lay.height / 2 + 15 }, n.label));
+      nodeLayer.prepend(frame);
+      continue;
+    }
     const classes = ["node", `kind-${n.kind}`, "state-idle"];
     if (n.entry) classes.push("entry");
     if (n.join) classes.push("join");

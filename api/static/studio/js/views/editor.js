@@ -173,7 +173,11 @@ class Editor {
   // -- validation ---------------------------------------------------------------
   async validate() {
     const mine = ++this.seq;
-    if (!this.def.nodes.length) { this.showProblems([{ message: "add a node: drag a tool onto the canvas" }]); return; }
+    if (!this.def.nodes.length) {
+      this.problems = [];
+      clear(this.problemsEl).append(h("p", { class: "note", role: "status" }, "Add a node: drag a tool onto the canvas."));
+      return;
+    }
     try {
       const result = await api.validateGraph(this.def);
       if (mine === this.seq) this.showProblems(result.problems);

@@ -49,6 +49,7 @@ class RunView {
     this.pending = false;
     this.completed = false;
     this.dirty = new Set();      // nodes whose state changed since the last paint
+    this.historyOut = null;
     this.finalAtOpen = false;
     this.historyLoaded = Promise.resolve();
     this.drawing = null;
@@ -72,6 +73,7 @@ class RunView {
     this.feedNote = h("div");
     this.actionsOut = h("div");
     this.historyEl = h("section", { class: "panel", "aria-labelledby": "history-h" });
+    this.historyOut = h("div");
     const logType = h("select", { "aria-label": "event type" }, h("option", { value: "" }, "every event"),
       ["run_started", "node_started", "node_completed", "node_failed", "node_retrying", "state_updated", "waiting", "resumed", "error", "complete"]
         .map((t) => h("option", { value: t }, t)));
@@ -317,7 +319,7 @@ class RunView {
     const where = h("p", { role: "status" });
     const tree = h("div", { class: "tree" });
     const edit = h("textarea", { rows: 8, class: "code", "aria-label": "state values to edit" });
-    const out = h("div");
+    const out = this.historyOut;   // kept across redraws: "saved" outlives the reload
     const pick = () => {
       const cp = cps[Number(slider.value)];
       where.textContent = `step ${cp.step} of ${cps[cps.length - 1].step}: after ${cp.nodes.join(", ") || "an edit"} · ${formatTime(cp.created_at)}`;
@@ -350,8 +352,8 @@ class RunView {
       if (!values) return;
       try {
         const cp = await api.editState(this.id, values, null);
-        note(out, `Saved as step ${cp.step}.`);
         await this.loadHistory();
+        note(out, `Saved as step ${cp.step}.`);
       } catch (err) { clear(out).append(errorList(err)); }
     };
     const a = stepSelect(cps, 0, "from step");
