@@ -70,8 +70,8 @@ export const api = {
   validateGraph: (definition) => post("/api/v1/graph/validate", definition),
   startRun: (graphId, initialState) =>
     post("/api/v1/graph/run", { graph_id: graphId, initial_state: initialState || {} }),
-  runs: (status, limit = 100) =>
-    get(`/api/v1/runs?limit=${limit}${status ? `&status=${enc(status)}` : ""}`),
+  runs: (status, graphId, limit = 100) =>
+    get(`/api/v1/runs?limit=${limit}${status ? `&status=${enc(status)}` : ""}${graphId ? `&graph_id=${enc(graphId)}` : ""}`),
   run: (id) => get(`/api/v1/runs/${enc(id)}?logs_limit=1`),
   history: (id) => get(`/api/v1/runs/${enc(id)}/history`),
   interrupts: (id) => get(`/api/v1/runs/${enc(id)}/interrupts`),

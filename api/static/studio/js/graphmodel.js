@@ -36,8 +36,10 @@ export function modelOf(def) {
   markParallel(edges);
   markLoops(edges);
   const incoming = {};
-  for (const e of edges) if (e.kind === "static" || e.kind === "map") (incoming[e.to] ||= new Set()).add(e.from);
-  for (const n of nodes) n.join = (incoming[n.id]?.size || 0) > 1 && edges.some((e) => e.kind === "parallel" || e.kind === "map");
+  // A join: reached by several branches (not by a loop's way back) in a graph that fans out.
+  const fansOut = edges.some((e) => e.kind === "parallel" || e.kind === "map");
+  for (const e of edges) if ((e.kind === "static" || e.kind === "map") && !e.loop) (incoming[e.to] ||= new Set()).add(e.from);
+  for (const n of nodes) n.join = fansOut && (incoming[n.id]?.size || 0) > 1;
   const ends = edges.some((e) => e.to === END) || nodes.some((n) => !edges.some((e) => e.from === n.id));
   if (ends) nodes.push({ id: END, label: "END", sub: "", kind: "end", entry: false, join: false, parent: null });
   // Nodes that edges name but the definition lacks are drawn too, as problems.

@@ -2,14 +2,12 @@
 // set each node's config and options, type conditions checked by the server as you
 // type (POST /api/v1/graph/validate), and save as a new graph or a new version.
 import { api } from "../api.js";
-import { h, clear, field, parseJson, pretty, download } from "../dom.js";
+import { h, clear, parseJson, pretty, download } from "../dom.js";
 import { drawGraph } from "../graphview.js";
-import { modelOf, END } from "../graphmodel.js";
+import { modelOf } from "../graphmodel.js";
 import { note, errorList } from "../ui.js";
 import { definitionOf, legend } from "./graphs.js";
-
-//: Milliseconds of quiet typing before the graph is sent for validation.
-const VALIDATE_DELAY = 250;
+import { VALIDATE_DELAY, inspectEdge, inspectGraph, inspectNode } from "./inspector.js";
 
 export async function render(main, graphId) {
   const [tools, base] = await Promise.all([api.tools(), graphId ? api.graph(graphId) : null]);
@@ -226,159 +224,11 @@ class Editor {
     const sel = this.selection;
     if (sel && sel.node !== undefined) {
       const node = this.def.nodes.find((n) => n.name === sel.node);
-      if (node) return this.inspectNode(node);
+      if (node) return inspectNode(this, node);
     }
-    if (sel && sel.edge !== undefined && this.def.edges[sel.edge]) return this.inspectEdge(sel.edge);
-    this.inspectGraph();
+    if (sel && sel.edge !== undefined && this.def.edges[sel.edge]) return inspectEdge(this, sel.edge);
+    return inspectGraph(this);
   }
-
-  inspectGraph() {
-    const d = this.def;
-    const name = h("input", { type: "text", value: d.name, required: true });
-    name.addEventListener("input", () => { d.name = name.value; this.changed(); });
-    const desc = h("textarea", { rows: 2 }, d.description || "");
-    desc.addEventListener("input", () => { d.description = desc.value; });
-    const entry = nodeSelect(d.nodes, d.entry_point, false);
-    entry.addEventListener("change", () => { d.entry_point = entry.value; this.changed(); });
-    const reducers = h("textarea", { rows: 3, class: "code" }, pretty(d.reducers || {}));
-    const reducersOut = h("div");
-    reducers.addEventListener("input", () => {
-      const parsed = parseJson(reducers.value);
-      if (parsed.error) return note(reducersOut, parsed.error, "error");
-      clear(reducersOut);
-      d.reducers = parsed.value;
-      this.changed();
-    });
-    const from = nodeSelect(d.nodes, d.nodes[0]?.name, false);
-    const to = nodeSelect(d.nodes, END, true);
-    clear(this.inspector).append(h("h2", {}, "Graph"),
-      field("Name", name), field("Description", desc), field("Entry point", entry),
-      field("Reducers (JSON: data key → replace, append, add, merge)", reducers), reducersOut,
-      h("h3", {}, "Connect two nodes"),
-      h("div", { class: "toolbar" }, field("From", from), field("To", to),
-        h("button", { type: "button", onClick: () => from.value && this.connect(from.value, to.value) }, "Add edge")));
-  }
-
-  inspectNode(node) {
-    const tool = this.tools.get(node.tool);
-    const name = h("input", { type: "text", value: node.name });
-    const nameOut = h("div");
-    name.addEventListener("change", () => {
-      if (!this.renameNode(node, name.value.trim())) note(nameOut, `"${name.value}" is empty or taken`, "error");
-      else this.inspect();
-    });
-    const opt = (key, control, read) => {
-      control.addEventListener("change", () => {
-        const v = read(control);
-        if (v === null || v === undefined || v === "" || Number.isNaN(v)) delete node[key]; else node[key] = v;
-        this.changed();
-      });
-      return control;
-    };
-    const num = (c) => (c.value === "" ? null : Number(c.value));
-    const timeout = opt("timeout", h("input", { type: "number", min: 0, step: "any", value: node.timeout ?? "" }), num);
-    const concurrency = opt("concurrency", h("input", { type: "number", min: 1, step: 1, value: node.concurrency ?? "" }), num);
-    const retry = h("input", { type: "number", min: 1, max: 100, step: 1, value: node.retry?.max_attempts ?? "" });
-    retry.addEventListener("change", () => {
-      if (retry.value === "") delete node.retry; else node.retry = { ...(node.retry || {}), max_attempts: Number(retry.value) };
-      this.changed();
-    });
-    const onError = opt("on_error", nodeSelect(this.def.nodes.filter((n) => n.name !== node.name), node.on_error || "", false, "none"), (c) => c.value || null);
-    const before = opt("interrupt_before", h("input", { type: "checkbox", checked: Boolean(node.interrupt_before) }), (c) => c.checked || null);
-    const after = opt("interrupt_after", h("input", { type: "checkbox", checked: Boolean(node.interrupt_after) }), (c) => c.checked || null);
-    clear(this.inspector).append(h("h2", {}, `Node ${node.name}`),
-      tool ? h("p", { class: "hint" }, `${tool.name}: ${tool.doc || tool.description}`) : h("p", { class: "note note-error" }, `unknown tool ${node.tool}`),
-      field("Name", name), nameOut,
-      h("h3", {}, "Config"), this.configForm(node, tool),
-      h("h3", {}, "Options"),
-      field("Timeout (seconds)", timeout), field("Retry: max attempts", retry), field("Concurrency", concurrency),
-      field("On error, go to", onError),
-      h("div", { class: "checks" }, field("Ask before running (interrupt before)", before), field("Ask after running (interrupt after)", after)),
-      h("div", { class: "toolbar" },
-        h("button", { type: "button", onClick: () => { this.def.entry_point = node.name; this.changed(); } }, "Make entry point"),
-        h("button", { type: "button", class: "danger", onClick: () => this.removeNode(node.name) }, "Delete node")));
-  }
-
-  // A form from the tool's config schema when it has one; otherwise the config as JSON.
-  configForm(node, tool) {
-    const schema = tool && tool.config_schema;
-    node.config ||= {};
-    if (schema && schema.properties) {
-      return h("div", {}, Object.entries(schema.properties).map(([key, prop]) => {
-        const current = node.config[key];
-        const kind = prop.type;
-        const control = kind === "boolean" ? h("input", { type: "checkbox", checked: Boolean(current) })
-          : kind === "number" || kind === "integer" ? h("input", { type: "number", value: current ?? "", step: kind === "integer" ? 1 : "any" })
-          : kind === "string" ? h("input", { type: "text", value: current ?? "" })
-          : h("textarea", { rows: 2, class: "code" }, current === undefined ? "" : pretty(current));
-        control.addEventListener("change", () => {
-          const raw = kind === "boolean" ? control.checked : kind === "number" || kind === "integer" ? (control.value === "" ? undefined : Number(control.value))
-            : kind === "string" ? control.value : control.value.trim() ? parseJson(control.value).value : undefined;
-          if (raw === undefined) delete node.config[key]; else node.config[key] = raw;
-          this.changed();
-        });
-        return field(prop.title || key, control, prop.description);
-      }));
-    }
-    const text = h("textarea", { rows: 6, class: "code", "data-config": node.name }, pretty(node.config));
-    const out = h("div");
-    text.addEventListener("input", () => {
-      const parsed = parseJson(text.value);
-      if (parsed.error || typeof parsed.value !== "object" || Array.isArray(parsed.value) || parsed.value === null) {
-        text.setAttribute("aria-invalid", "true");
-        return note(out, parsed.error || "config must be a JSON object", "error");
-      }
-      text.setAttribute("aria-invalid", "false");
-      clear(out);
-      node.config = parsed.value;
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.validate(), VALIDATE_DELAY);
-    });
-    return h("div", {}, field("Config (JSON object)", text, "this tool declares no config schema"), out);
-  }
-
-  inspectEdge(index) {
-    const e = this.def.edges[index];
-    const multi = Array.isArray(e.from) || Array.isArray(e.to);
-    const kind = e.map ? "map" : e.condition !== undefined && e.condition !== null ? "cond" : "plain";
-    const kindSel = h("select", {}, h("option", { value: "plain" }, "always"), h("option", { value: "cond" }, "conditional"),
-      h("option", { value: "map" }, "map over a list"));
-    kindSel.value = kind;
-    const cond = h("input", { type: "text", class: "code", value: e.condition ?? "", "data-condition": index,
-      placeholder: "count < limit", spellcheck: "false", autocomplete: "off" });
-    const over = h("input", { type: "text", value: e.map ?? "", placeholder: "items" });
-    const condField = field("Condition (an expression over the run's data)", cond, "checked by the server as you type");
-    const overField = field("Map over the data key", over);
-    const show = () => { condField.hidden = kindSel.value !== "cond"; overField.hidden = kindSel.value !== "map"; };
-    kindSel.addEventListener("change", () => {
-      delete e.condition; delete e.map;
-      if (kindSel.value === "cond") e.condition = cond.value;
-      if (kindSel.value === "map") e.map = over.value;
-      show();
-      this.changed();
-    });
-    cond.addEventListener("input", () => { e.condition = cond.value; this.changed(); });
-    over.addEventListener("input", () => { e.map = over.value; this.changed(); });
-    show();
-    const from = nodeSelect(this.def.nodes, e.from, false);
-    const to = nodeSelect(this.def.nodes, e.to, true);
-    from.addEventListener("change", () => { e.from = from.value; this.changed(); });
-    to.addEventListener("change", () => { e.to = to.value; this.changed(); });
-    clear(this.inspector).append(h("h2", {}, `Edge ${index + 1}`),
-      multi ? h("pre", { class: "json" }, `${JSON.stringify(e.from)} → ${JSON.stringify(e.to)}`)
-        : h("div", { class: "toolbar" }, field("From", from), field("To", to)),
-      field("Taken", kindSel), condField, overField,
-      h("div", { "data-condition-problems": index }),
-      h("button", { type: "button", class: "danger", onClick: () => { this.def.edges.splice(index, 1); this.select(null); this.changed(); } }, "Delete edge"));
-    this.edgeProblems();
-  }
-}
-
-function nodeSelect(nodes, selected, withEnd, noneLabel) {
-  const el = h("select", {}, noneLabel ? h("option", { value: "" }, noneLabel) : null,
-    nodes.map((n) => h("option", { value: n.name }, n.name)), withEnd ? h("option", { value: END }, "END") : null);
-  el.value = Array.isArray(selected) ? selected[0] : selected ?? "";
-  return el;
 }
 
 /** "review" -> "review_v2" (or the next free _vN among the stored graphs). */

@@ -2,12 +2,12 @@
 // executions, the event log, the state at any checkpoint, and what a person can do to
 // it (answer, edit, fork, replay, cancel).
 import { api, follow } from "../api.js";
-import { h, clear, field, parseJson, pretty, formatTime } from "../dom.js";
+import { h, clear, field, formatTime } from "../dom.js";
 import { drawGraph } from "../graphview.js";
 import { modelOf } from "../graphmodel.js";
-import { jsonTree, jsonDiff, diffTable } from "../jsontree.js";
 import { note, errorList } from "../ui.js";
 import { definitionOf, legend } from "./graphs.js";
+import { HistoryPanel } from "./history.js";
 import { interruptForm } from "./interrupts.js";
 import { timeline } from "./timeline.js";
 
@@ -44,12 +44,10 @@ class RunView {
     this.open = new Map();         // node -> execution in progress
     this.messages = [];
     this.failure = null;           // {node, attempt, message}
-    this.checkpoints = [];
     this.stopFeed = null;
     this.pending = false;
     this.completed = false;
     this.dirty = new Set();      // nodes whose state changed since the last paint
-    this.historyOut = null;
     this.finalAtOpen = false;
     this.historyLoaded = Promise.resolve();
     this.drawing = null;
@@ -72,8 +70,7 @@ class RunView {
     this.logCount = h("p", { class: "muted" });
     this.feedNote = h("div");
     this.actionsOut = h("div");
-    this.historyEl = h("section", { class: "panel", "aria-labelledby": "history-h" });
-    this.historyOut = h("div");
+    this.history = new HistoryPanel(this.id, () => this.detail, () => this.status);
     const logType = h("select", { "aria-label": "event type" }, h("option", { value: "" }, "every event"),
       ["run_started", "node_started", "node_completed", "node_failed", "node_retrying", "state_updated", "waiting", "resumed", "error", "complete"]
         .map((t) => h("option", { value: t }, t)));
@@ -95,7 +92,7 @@ class RunView {
       h("div", { class: "split" },
         h("section", { class: "panel", "aria-label": "graph" }, h("h2", {}, "Graph"), stateLegend(), legend(), this.drawing.el),
         h("section", { class: "panel", "aria-label": "timeline" }, h("h2", {}, "Timeline"), this.timelineEl)),
-      this.historyEl,
+      this.history.el,
       h("section", { class: "panel", "aria-labelledby": "log-h" }, h("h2", { id: "log-h" }, "Event log"),
         h("div", { class: "toolbar" }, field("Event", logType), field("Node", logNode)), this.logCount,
         h("div", { class: "scroll-x log-scroll" }, h("table", { class: "list log" },
@@ -104,7 +101,7 @@ class RunView {
     this.showFailure();
     // The history and the feed load side by side; a run that was over when the page
     // opened needs no second history read when its feed ends.
-    this.historyLoaded = this.loadHistory();
+    this.historyLoaded = this.history.load();
     this.finalAtOpen = FINAL.has(this.status);
     if (this.status === "waiting") this.loadInterrupts();
     this.stopFeed = follow(this.id, 0, (m) => this.onMessage(m), (c) => this.onClose(c));
@@ -126,7 +123,7 @@ class RunView {
       this.setNode(msg.node, "waiting", "waits for an answer");
       this.setStatus("waiting");
       this.loadInterrupts();
-      this.loadHistory();
+      this.history.load();
     } else if (msg.type === "resumed") {
       const open = this.open.get(msg.node);
       if (open) open.state = "running";
@@ -139,7 +136,7 @@ class RunView {
       for (const [name, n] of this.nodes) if (n.state === "running" || n.state === "waiting") this.setNode(name, msg.status === "cancelled" ? "cancelled" : "failed");
       this.interruptsEl.hidden = true;
       this.completed = true;
-      if (!this.finalAtOpen) this.historyLoaded = this.loadHistory();
+      if (!this.finalAtOpen) this.historyLoaded = this.history.load();
       if (msg.status === "failed") this.reloadDetail();
     }
     this.schedule();
@@ -297,91 +294,6 @@ class RunView {
     clear(this.interruptsEl).append(h("h2", {}, "Waiting for an answer"),
       ...list.interrupts.map((i) => interruptForm(this.id, i, list.interrupts.length > 1)));
   }
-
-  // -- history ------------------------------------------------------------------
-  async loadHistory() {
-    try { this.checkpoints = (await api.history(this.id)).checkpoints; } catch (err) {
-      clear(this.historyEl).append(h("h2", { id: "history-h" }, "State"), errorList(err));
-      return;
-    }
-    this.drawHistory();
-  }
-
-  drawHistory() {
-    const cps = this.checkpoints;
-    const head = h("h2", { id: "history-h" }, "State");
-    if (!cps.length) {
-      clear(this.historyEl).append(head, h("p", { class: "muted" }, "No checkpoint yet."),
-        h("h3", {}, "Current state"), jsonTree(this.detail.current_state, 2));
-      return;
-    }
-    const slider = h("input", { type: "range", min: 0, max: cps.length - 1, value: cps.length - 1, step: 1, "aria-label": "checkpoint" });
-    const where = h("p", { role: "status" });
-    const tree = h("div", { class: "tree" });
-    const edit = h("textarea", { rows: 8, class: "code", "aria-label": "state values to edit" });
-    const out = this.historyOut;   // kept across redraws: "saved" outlives the reload
-    const pick = () => {
-      const cp = cps[Number(slider.value)];
-      where.textContent = `step ${cp.step} of ${cps[cps.length - 1].step}: after ${cp.nodes.join(", ") || "an edit"} · ${formatTime(cp.created_at)}`;
-      clear(tree).append(jsonTree(cp.state, 2));
-      edit.value = pretty(cp.state);
-    };
-    slider.addEventListener("input", pick);
-    pick();
-    const edited = () => {
-      const parsed = parseJson(edit.value);
-      if (parsed.error || typeof parsed.value !== "object" || Array.isArray(parsed.value) || parsed.value === null) {
-        note(out, parsed.error || "the state must be a JSON object", "error");
-        return null;
-      }
-      // Only the keys that changed: a fork or edit writes through the graph's reducers,
-      // so sending an unchanged "add" counter would add it again.
-      const before = cps[Number(slider.value)].state;
-      return Object.fromEntries(Object.entries(parsed.value).filter(([k, v]) => JSON.stringify(before[k]) !== JSON.stringify(v)));
-    };
-    const fork = async () => {
-      const values = edited();
-      if (!values) return;
-      try {
-        const made = await api.fork(this.id, cps[Number(slider.value)].step, values);
-        location.hash = `#/runs/${encodeURIComponent(made.run_id)}`;
-      } catch (err) { clear(out).append(errorList(err)); }
-    };
-    const save = async () => {
-      const values = edited();
-      if (!values) return;
-      try {
-        const cp = await api.editState(this.id, values, null);
-        await this.loadHistory();
-        note(out, `Saved as step ${cp.step}.`);
-      } catch (err) { clear(out).append(errorList(err)); }
-    };
-    const a = stepSelect(cps, 0, "from step");
-    const b = stepSelect(cps, cps.length - 1, "to step");
-    const diffOut = h("div");
-    const diff = () => clear(diffOut).append(diffTable(jsonDiff(cps[Number(a.value)].state, cps[Number(b.value)].state)));
-    a.addEventListener("change", diff);
-    b.addEventListener("change", diff);
-    diff();
-    clear(this.historyEl).append(head,
-      h("div", { class: "split" },
-        h("div", {}, field("Checkpoint", slider), where, tree),
-        h("div", {},
-          h("h3", {}, "Edit and fork"),
-          field("State at this step (JSON); changed keys are written", edit),
-          h("div", { class: "toolbar" },
-            h("button", { type: "button", class: "primary", onClick: fork }, "Fork from this step"),
-            h("button", { type: "button", onClick: save, disabled: !FINAL.has(this.status) && this.status !== "waiting" }, "Edit this run's state")),
-          out)),
-      h("h3", {}, "Difference between two steps"),
-      h("div", { class: "toolbar" }, field("From", a), field("To", b)), diffOut);
-  }
-}
-
-function stepSelect(cps, selected, label) {
-  const el = h("select", { "aria-label": label }, cps.map((cp, i) => h("option", { value: i }, `step ${cp.step} (${cp.nodes.join(", ") || "edit"})`)));
-  el.value = String(selected);
-  return el;
 }
 
 function summary(m) {

@@ -19,9 +19,9 @@ export async function render(main, query) {
   let stopped = false;
   const load = async () => {
     try {
-      const page = await api.runs(status.value || null, 200);
+      const page = await api.runs(status.value || null, graph, 200);
       banner("");
-      const items = graph ? page.items.filter((r) => r.graph_id === graph) : page.items;
+      const items = page.items;
       clear(body).append(...items.map((r) => h("tr", { "data-run": r.run_id },
         h("td", {}, h("a", { href: `#/runs/${encodeURIComponent(r.run_id)}` }, r.run_id.slice(0, 8))),
         h("td", {}, r.graph_name),
