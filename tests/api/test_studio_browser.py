@@ -382,6 +382,9 @@ def test_a_run_of_1000_node_executions_is_drawn_whole(page: Any, base: str) -> N
     assert page.locator('[data-node="step"]').get_attribute("data-state") == "done"
     assert f"ran {EXECUTIONS - 1} times" in page.locator('[data-node="step"]').get_attribute("aria-label")
     assert page.locator("table.log tbody tr").count() == 400   # the last 400 drawn
+    # The replay's intermediate "running" never stood for the finished run's status.
+    assert page.locator("h1 .status").inner_text() == "completed"
+    assert page.get_by_role("button", name="Edit this run's state").is_enabled()
     assert re.search(r"the last 400 of 3\d{3} events", page.locator("main").inner_text())
 
 
@@ -472,6 +475,8 @@ def test_the_drawing_takes_nested_nodes_from_the_model_for_subgraphs(page: Any, 
         box = page.locator(f'[data-node="{child}"] rect').bounding_box()
         assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"]
         assert frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["height"]
+    # The edge inside the frame is drawn over it, not hidden under it.
+    assert page.locator('.clusters + .edges .edge[data-from="a"][data-to="b"] path').count() == 2
     outside = page.locator('[data-node="c"] rect').bounding_box()
     assert outside["y"] >= frame["y"] + frame["height"]
 

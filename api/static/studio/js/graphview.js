@@ -13,7 +13,7 @@ function nodeSize(n) {
 
 function layout(model) {
   const g = new dagre.graphlib.Graph({ multigraph: true, compound: true });
-  g.setGraph({ rankdir: "TB", nodesep: 28, ranksep: 46, edgesep: 16, marginx: 12, marginy: 12 });
+  g.setGraph({ rankdir: "TB", nodesep: 28, ranksep: 46, edgesep: 16, marginx: 12, marginy: 18 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of model.nodes) g.setNode(n.id, nodeSize(n));
   for (const n of model.nodes) if (n.parent && g.hasNode(n.parent)) g.setParent(n.id, n.parent);
@@ -63,9 +63,10 @@ export function drawGraph(model, options = {}) {
     s("marker", { id: `${id}-arrow-${k}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7,
       markerHeight: 7, orient: "auto-start-reverse" },
     s("path", { d: "M0,0 L10,5 L0,10 z", class: `arrow kind-${k}` })))));
+  const clusterLayer = s("g", { class: "clusters" });   // under the edges they hold
   const edgeLayer = s("g", { class: "edges" });
   const nodeLayer = s("g", { class: "nodes" });
-  svg.append(edgeLayer, nodeLayer);
+  svg.append(clusterLayer, edgeLayer, nodeLayer);
   const nodes = new Map();
   const edges = [];
   model.edges.forEach((e, i) => {
@@ -104,14 +105,15 @@ export function drawGraph(model, options = {}) {
       const frame = s("g", { class: "cluster", "data-cluster": n.id, transform: `translate(${lay.x},${lay.y})` },
         s("rect", { x: -lay.width / 2, y: -lay.height / 2, width: lay.width, height: lay.height, rx: 10 }),
         s("text", { class: "label", x: -lay.width / 2 + 8, y: -lay.height / 2 + 15 }, n.label));
-      nodeLayer.prepend(frame);
+      clusterLayer.append(frame);
       continue;
     }
     const classes = ["node", `kind-${n.kind}`, "state-idle"];
     if (n.entry) classes.push("entry");
     if (n.join) classes.push("join");
     if (n.interrupt) classes.push("interrupt");
-    const badge = s("text", { class: "badge", x: lay.width / 2 - 6, y: -lay.height / 2 + 12, "text-anchor": "end" });
+    // Above the node's top right corner, clear of its label.
+    const badge = s("text", { class: "badge", x: lay.width / 2, y: -lay.height / 2 - 4, "text-anchor": "end" });
     const state = s("title", {}, n.label);
     const group = s("g", { class: classes.join(" "), transform: `translate(${lay.x},${lay.y})`,
       "data-node": n.id, tabindex: n.kind === "end" ? null : 0, role: "button",

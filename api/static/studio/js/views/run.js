@@ -198,6 +198,9 @@ class RunView {
   }
 
   setStatus(status) {
+    // Replaying a run that was over when the page opened: its status is already known,
+    // and the replayed "running" must not flash over it.
+    if (this.finalAtOpen && !FINAL.has(status)) return;
     this.status = status;
     this.statusEl.textContent = status;
     this.statusEl.className = `status status-${status}`;
