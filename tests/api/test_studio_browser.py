@@ -319,6 +319,7 @@ def test_a_failed_run_shows_its_error_node_and_attempt(page: Any, run_base: str)
     node = page.locator('[data-node="boom"]')
     assert node.get_attribute("data-state") == "failed"
     assert "retried 1 time" in node.get_attribute("aria-label")
+    _screenshot(page, "run-failed")
     page.goto(run_base + "/#/runs?status=failed")
     page.locator(f'tr[data-run="{run_id}"]').wait_for()
     statuses = page.locator("#run-list .status").all_inner_texts()
@@ -498,5 +499,6 @@ def test_an_unreachable_server_is_reported_in_the_banner(page: Any, tmp_path: An
         banner = page.locator("#banner")
         banner.wait_for()
         assert "is unreachable" in banner.inner_text()
-        assert "make run" in page.get_by_role("alert").first.inner_text()
+        assert "make run" in banner.inner_text()
+        page.get_by_role("heading", name="Cannot reach the server").wait_for()
     page.allowed_console = [r"ERR_CONNECTION_REFUSED", r"Failed to load resource"]

@@ -38,7 +38,7 @@ async function request(method, path, body) {
   } catch (e) {
     throw new ApiError(0, UNREACHABLE,
       `The actorflow server at ${location.origin} is unreachable: is it running? ` +
-      "(start it with `make run` or `actorflow serve`)");
+      "Start it with make run (or actorflow serve), then reload this page.");
   }
   const text = await response.text();
   let data = null;

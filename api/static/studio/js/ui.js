@@ -11,10 +11,12 @@ export function banner(message) {
 
 /** A view's error, in the view: what happened and what to do. */
 export function showError(main, err, what) {
-  const text = err && err.code === UNREACHABLE ? err.message
+  const unreachable = err && err.code === UNREACHABLE;
+  if (unreachable) banner(err.message);
+  const text = unreachable ? "Nothing could be loaded: the server did not answer."
     : `${what ? `${what}: ` : ""}${err && err.message ? err.message : String(err)}`;
-  if (err && err.code === UNREACHABLE) banner(err.message);
-  clear(main).append(h("div", { class: "error-box", role: "alert" }, h("h1", {}, "Something went wrong"), h("p", {}, text),
+  clear(main).append(h("div", { class: "error-box", role: "alert" },
+    h("h1", {}, unreachable ? "Cannot reach the server" : "Something went wrong"), h("p", {}, text),
     h("p", {}, h("a", { href: "#/graphs" }, "Back to the graphs"))));
 }
 
