@@ -269,14 +269,16 @@ def test_a_run_colours_its_nodes_live_and_its_question_is_answered_in_a_form(pag
     assert "Publish this draft?" in form.inner_text()
     assert "Release notes" in form.inner_text()
     _screenshot(page, "run-waiting")
+    before = page.evaluate("window.__states")
     form.get_by_role("button", name="Yes").click()
     page.locator('[data-node="publish"][data-state="done"]').wait_for()
     page.locator("h1 .status-completed").wait_for()
-    # The page saw approve turn from waiting to done, and publish from pending (checked
-    # above, before the answer) to done.
-    states = page.evaluate("window.__states")
-    assert states["approve"] == ["waiting", "done"], states
-    assert states["publish"] == ["done"], states
+    # After the answer, the page saw approve turn from waiting to done, and publish from
+    # pending (it had shown nothing else) to done.
+    after = page.evaluate("window.__states")
+    assert before["approve"][-1] == "waiting" and "publish" not in before, before
+    assert after["approve"][len(before["approve"]):][-1] == "done", after
+    assert after["publish"][-1] == "done", after
     assert _state(run_base, run_id)["current_state"]["published"] is True
 
 
