@@ -24,6 +24,15 @@ async def test_root_and_studio_serve_the_studio_page(anyio_backend: str) -> None
             assert "actorflow Studio" in await response.get_data(as_text=True)
 
 
+async def test_the_page_may_run_only_this_servers_scripts_and_contact_only_it(anyio_backend: str) -> None:
+    async with serving(anyio_backend) as client:
+        policy = (await client.get("/studio")).headers["Content-Security-Policy"]
+    rules = dict(rule.strip().split(" ", 1) for rule in policy.split(";"))
+    assert rules["script-src"] == "'self'" and rules["style-src"] == "'self'"
+    assert rules["connect-src"].startswith("'self' ws://")
+    assert rules["object-src"] == "'none'"
+
+
 async def test_every_file_the_page_and_modules_import_is_served_from_this_origin(anyio_backend: str) -> None:
     # Follow index.html's links and every module's imports: nothing from other hosts.
     async with serving(anyio_backend) as client:

@@ -8,6 +8,9 @@ function build(el, attrs, children) {
     if (value === null || value === undefined || value === false) continue;
     if (key.startsWith("on") && typeof value === "function") {
       el.addEventListener(key.slice(2).toLowerCase(), value);
+    } else if (key === "style") {
+      // Through the CSSOM: the page's Content-Security-Policy refuses style attributes.
+      Object.assign(el.style, value);
     } else if (key === "dataset") {
       Object.assign(el.dataset, value);
     } else if (key === "value" && "value" in el && !(el instanceof SVGElement)) {

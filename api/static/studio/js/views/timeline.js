@@ -21,7 +21,7 @@ export function timeline(executions) {
     const width = Math.max(((end - e.start) / span) * 100, 0.4);
     const ms = (end - e.start).toFixed(1);
     return h("div", { class: `bar state-${e.state}`, "data-bar-node": e.node, "data-lane": lane,
-      style: `left:${left.toFixed(3)}%;width:${width.toFixed(3)}%;top:${lane * 22}px`,
+      style: { left: `${left.toFixed(3)}%`, width: `${width.toFixed(3)}%`, top: `${lane * 22}px` },
       title: `${e.node}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ""}: ${ms} ms` },
     h("span", {}, e.node));
   });
@@ -29,5 +29,5 @@ export function timeline(executions) {
   return h("div", {},
     h("p", { class: "muted" }, `${executions.length} node executions over ${span.toFixed(0)} ms` +
       `${executions.length > list.length ? ` (the last ${list.length} drawn)` : ""}; ${laneEnds.length} at most at once`),
-    h("div", { class: "timeline", role: "img", "aria-label": "timeline of node executions", style: `height:${lanes * 22 + 4}px` }, bars));
+    h("div", { class: "timeline", role: "img", "aria-label": "timeline of node executions", style: { height: `${lanes * 22 + 4}px` } }, bars));
 }
