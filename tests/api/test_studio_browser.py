@@ -321,6 +321,8 @@ def test_a_failed_run_shows_its_error_node_and_attempt(page: Any, run_base: str)
     node = page.locator('[data-node="boom"]')
     assert node.get_attribute("data-state") == "failed"
     assert "retried 1 time" in node.get_attribute("aria-label")
+    assert "retried" in node.get_attribute("class").split()
+    assert node.locator(".badge").text_content() == "↻1 ×2"
     _screenshot(page, "run-failed")
     page.goto(run_base + "/#/runs?status=failed")
     page.locator(f'tr[data-run="{run_id}"]').wait_for()

@@ -141,10 +141,12 @@ export function drawGraph(model, options = {}) {
     el: wrap,
     svg,
     node: (nid) => nodes.get(nid)?.el,
-    setState(nid, stateName, badgeText, tip) {
+    setState(nid, stateName, badgeText, tip, retried = false) {
       const n = nodes.get(nid);
       if (!n) return;
-      n.el.setAttribute("class", n.el.getAttribute("class").replace(/state-\S+/, `state-${stateName}`));
+      n.el.classList.remove(`state-${n.el.dataset.state || "idle"}`);
+      n.el.classList.add(`state-${stateName}`);
+      n.el.classList.toggle("retried", retried);
       n.el.dataset.state = stateName;
       n.badge.textContent = badgeText || "";
       n.title.textContent = `${n.model.label}: ${tip || stateName}`;

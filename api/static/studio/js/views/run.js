@@ -194,7 +194,7 @@ class RunView {
     const notes = [state];
     if (n.retries) notes.push(`retried ${n.retries} time${n.retries === 1 ? "" : "s"}`);
     if (n.runs > 1) notes.push(`ran ${n.runs} times`);
-    this.drawing.setState(name, n.retries && state !== "failed" ? `${state} retried` : state, badges.join(" "), tip || notes.join(", "));
+    this.drawing.setState(name, state, badges.join(" "), tip || notes.join(", "), n.retries > 0);
   }
 
   setStatus(status) {
