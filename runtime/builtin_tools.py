@@ -56,14 +56,35 @@ async def ask_tool(state: WorkflowState, config: dict[str, Any]) -> dict[str, An
     return {str(config.get("key", "answer")): await ask(payload)}
 
 
+#: JSON schemas of the built-ins' configs, published by ``GET /api/v1/tools`` so that a
+#: client (the Studio's editor) can offer a form instead of raw JSON.
+CONFIG_SCHEMAS: dict[str, dict[str, Any]] = {
+    "delay": {"type": "object", "properties": {
+        "seconds": {"type": "number", "minimum": 0, "description": "how long to wait"}}},
+    "set": {"type": "object", "required": ["values"], "properties": {
+        "values": {"type": "object", "description": "the data keys to write, with their values"}}},
+    "fail": {"type": "object", "properties": {
+        "message": {"type": "string", "description": "the error's message"},
+        "error": {"type": "string", "description": "a builtin exception name (RuntimeError)"},
+        "probability": {"type": "number", "minimum": 0, "maximum": 1,
+                        "description": "chance of failing (1)"}}},
+    "ask": {"type": "object", "properties": {
+        "question": {"type": "string", "description": "what the person is asked"},
+        "key": {"type": "string", "description": "the data key of the answer (answer)"},
+        "show": {"type": "array", "items": {"type": "string"},
+                 "description": "data keys shown with the question"}}},
+}
+
+
 def register_builtins(target: ToolRegistry = registry) -> None:
-    target.add_tool(delay, name="delay", description="Wait config.seconds", replace=True)
-    target.add_tool(set_values, name="set", description="Write config.values into data",
-                    replace=True)
-    target.add_tool(fail, name="fail", description="Raise an error (fault testing)",
-                    replace=True)
-    target.add_tool(ask_tool, name="ask", description="Wait for a person's answer",
-                    replace=True)
+    for fn, name, description in (
+        (delay, "delay", "Wait config.seconds"),
+        (set_values, "set", "Write config.values into data"),
+        (fail, "fail", "Raise an error (fault testing)"),
+        (ask_tool, "ask", "Wait for a person's answer"),
+    ):
+        target.add_tool(fn, name=name, description=description,
+                        config_schema=CONFIG_SCHEMAS[name], replace=True)
 
 
 register_builtins()

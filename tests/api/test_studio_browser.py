@@ -192,9 +192,10 @@ def test_build_a_graph_by_drag_and_drop_and_save_it(page: Any, base: str) -> Non
     canvas = page.locator(".canvas")
     _drag(page, page.locator('[data-tool="set"]'), canvas)
     page.locator('[data-node="set"]').wait_for()
-    page.locator('[data-config="set"]').fill('{"values": {"greeting": "hi"}}')
+    page.locator('[data-config-field="set.values"]').fill('{"greeting": "hi"}')
     _drag(page, page.locator('[data-tool="delay"]'), canvas)
     page.locator('[data-node="delay"]').wait_for()
+    page.locator('[data-config-field="delay.seconds"]').fill("0.5")
     _drag(page, page.locator('[data-connect="set"]'), page.locator('[data-node="delay"] rect'))
     page.locator('.edge[data-from="set"][data-to="delay"]').wait_for(state="attached")
     page.get_by_role("button", name="Graph settings").click()
@@ -205,6 +206,7 @@ def test_build_a_graph_by_drag_and_drop_and_save_it(page: Any, base: str) -> Non
     stored = httpx.get(base + "/api/v1/graph/built_by_dragging").json()
     assert [(n["name"], n["tool"]) for n in stored["nodes"]] == [("set", "set"), ("delay", "delay")]
     assert stored["nodes"][0]["config"] == {"values": {"greeting": "hi"}}
+    assert stored["nodes"][1]["config"] == {"seconds": 0.5}
     assert stored["edges"] == [{"from": "set", "to": "delay"}]
     assert stored["entry_point"] == "set"
 
@@ -225,7 +227,10 @@ def test_a_condition_is_checked_as_you_type_and_problems_show_on_the_canvas(page
     assert page.locator(".edge.problem").count() == 0
     # An unknown tool is shown at its node; a save is refused with every problem.
     page.locator('[data-node="publish"]').click()
-    page.locator('[data-config="publish"]').fill('{"values": 1}')
+    values = page.locator('[data-config-field="publish.values"]')
+    values.fill("[1]")   # the schema says an object: refused before it reaches the graph
+    assert values.get_attribute("aria-invalid") == "true"
+    assert "values must be a JSON object" in page.locator(".inspector").inner_text()
     page.get_by_role("button", name="Graph settings").click()
     page.get_by_text("Import JSON into the editor").click()
     graph = _approval_graph("to_edit_v9")

@@ -76,27 +76,15 @@ export function inspectNode(ed, node) {
       h("button", { type: "button", class: "danger", onClick: () => ed.removeNode(node.name) }, "Delete node")));
 }
 
-// A form from the tool's config schema when it has one; otherwise the config as JSON.
-
+// A form from the tool's config schema when it has one (GET /api/v1/tools publishes
+// it); otherwise the whole config as JSON.
 function configForm(ed, node, tool) {
   const schema = tool && tool.config_schema;
   node.config ||= {};
   if (schema && schema.properties) {
-    return h("div", {}, Object.entries(schema.properties).map(([key, prop]) => {
-      const current = node.config[key];
-      const kind = prop.type;
-      const control = kind === "boolean" ? h("input", { type: "checkbox", checked: Boolean(current) })
-        : kind === "number" || kind === "integer" ? h("input", { type: "number", value: current ?? "", step: kind === "integer" ? 1 : "any" })
-        : kind === "string" ? h("input", { type: "text", value: current ?? "" })
-        : h("textarea", { rows: 2, class: "code" }, current === undefined ? "" : pretty(current));
-      control.addEventListener("change", () => {
-        const raw = kind === "boolean" ? control.checked : kind === "number" || kind === "integer" ? (control.value === "" ? undefined : Number(control.value))
-          : kind === "string" ? control.value : control.value.trim() ? parseJson(control.value).value : undefined;
-        if (raw === undefined) delete node.config[key]; else node.config[key] = raw;
-        ed.changed();
-      });
-      return field(prop.title || key, control, prop.description);
-    }));
+    const required = new Set(schema.required || []);
+    return h("div", {}, Object.entries(schema.properties).map(([key, prop]) =>
+      configField(ed, node, key, prop, required.has(key))));
   }
   const text = h("textarea", { rows: 6, class: "code", "data-config": node.name }, pretty(node.config));
   const out = h("div");
@@ -157,4 +145,38 @@ function nodeSelect(nodes, selected, withEnd, noneLabel) {
     nodes.map((n) => h("option", { value: n.name }, n.name)), withEnd ? h("option", { value: END }, "END") : null);
   el.value = Array.isArray(selected) ? selected[0] : selected ?? "";
   return el;
+}
+
+// One field of a schema form: checkbox, number, text, or JSON for objects and arrays.
+function configField(ed, node, key, prop, required) {
+  const current = node.config[key];
+  const kind = prop.type;
+  const out = h("div");
+  const control = kind === "boolean" ? h("input", { type: "checkbox", checked: Boolean(current) })
+    : kind === "number" || kind === "integer" ? h("input", { type: "number", value: current ?? "", step: kind === "integer" ? 1 : "any", min: prop.minimum, max: prop.maximum })
+    : kind === "string" ? h("input", { type: "text", value: current ?? "" })
+    : h("textarea", { rows: 3, class: "code" }, current === undefined ? "" : pretty(current));
+  control.dataset.configField = `${node.name}.${key}`;
+  const read = () => {
+    if (kind === "boolean") return { value: control.checked };
+    if (control.value.trim() === "") return { value: undefined };
+    if (kind === "number" || kind === "integer") return { value: Number(control.value) };
+    if (kind === "string") return { value: control.value };
+    const parsed = parseJson(control.value);
+    if (parsed.error) return parsed;
+    const ok = kind === "array" ? Array.isArray(parsed.value)
+      : kind === "object" ? parsed.value !== null && typeof parsed.value === "object" && !Array.isArray(parsed.value) : true;
+    return ok ? parsed : { error: `${key} must be a JSON ${kind}` };
+  };
+  control.addEventListener(kind === "boolean" ? "change" : "input", () => {
+    const { value, error } = read();
+    control.setAttribute("aria-invalid", error ? "true" : "false");
+    if (error) return note(out, error, "error");
+    clear(out);
+    if (value === undefined) delete node.config[key]; else node.config[key] = value;
+    clearTimeout(ed.timer);
+    ed.timer = setTimeout(() => ed.validate(), VALIDATE_DELAY);
+  });
+  const label = `${prop.title || key}${required ? " (required)" : ""}${kind === "object" || kind === "array" ? " (JSON)" : ""}`;
+  return h("div", {}, field(label, control, prop.description), out);
 }
