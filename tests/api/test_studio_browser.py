@@ -255,6 +255,7 @@ def test_save_as_new_version_stores_name_v2_beside_the_original(page: Any, base:
     page.get_by_text("The graph is valid.").wait_for()
     page.get_by_role("button", name="Save as new version").click()
     page.get_by_role("heading", name="versioned_v2").wait_for()
+    assert "null" not in page.locator("main").inner_text()   # no description, no "null"
     node = httpx.get(base + "/api/v1/graph/versioned_v2").json()["nodes"][1]
     assert (node["timeout"], node["interrupt_before"]) == (12, True)
     assert httpx.get(base + "/api/v1/graph/versioned").json()["nodes"][1].get("timeout") is None

@@ -1,6 +1,6 @@
 // The Studio's router: each view is a #fragment of the one page, so links, the back
 // button and reloads all work, and the server serves a single HTML file.
-import { h, clear } from "./dom.js";
+import { h, fill } from "./dom.js";
 import { banner, showError } from "./ui.js";
 import * as graphs from "./views/graphs.js";
 import * as editor from "./views/editor.js";
@@ -33,7 +33,7 @@ async function route() {
     for (const a of document.querySelectorAll("[data-nav]")) {
       if (a.dataset.nav === nav) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
     }
-    clear(main).append(h("p", { class: "muted" }, "Loading…"));
+    fill(main, h("p", { class: "muted" }, "Loading…"));
     try {
       const done = await view(main, m[1] ? decodeURIComponent(m[1]) : null, { stale: () => mine !== generation });
       if (mine === generation) cleanup = done || null; else if (done) done();
@@ -42,7 +42,7 @@ async function route() {
     }
     return;
   }
-  clear(main).append(h("div", { class: "error-box", role: "alert" }, h("h1", {}, "No such page"),
+  fill(main, h("div", { class: "error-box", role: "alert" }, h("h1", {}, "No such page"),
     h("p", {}, `Nothing lives at ${hash}.`), h("p", {}, h("a", { href: "#/graphs" }, "Go to the graphs"))));
 }
 

@@ -47,6 +47,12 @@ export function clear(el) {
   return el;
 }
 
+/** Replace ``el``'s children with ``children`` (as append(): null and false skipped). */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
 /** Pretty JSON for <pre> blocks (as text). */
 export function pretty(value) {
   return JSON.stringify(value, null, 2);

@@ -1,5 +1,5 @@
 // What every view shows the same way: the banner, a view's error, a busy button.
-import { h, clear } from "./dom.js";
+import { h, fill } from "./dom.js";
 import { UNREACHABLE } from "./api.js";
 
 /** Show a problem in the banner (an unreachable server, a failed request). */
@@ -15,14 +15,14 @@ export function showError(main, err, what) {
   if (unreachable) banner(err.message);
   const text = unreachable ? "Nothing could be loaded: the server did not answer."
     : `${what ? `${what}: ` : ""}${err && err.message ? err.message : String(err)}`;
-  clear(main).append(h("div", { class: "error-box", role: "alert" },
+  fill(main, h("div", { class: "error-box", role: "alert" },
     h("h1", {}, unreachable ? "Cannot reach the server" : "Something went wrong"), h("p", {}, text),
     h("p", {}, h("a", { href: "#/graphs" }, "Back to the graphs"))));
 }
 
 /** A short-lived note in a view (saved, started...), read out by screen readers. */
 export function note(el, message, kind = "ok") {
-  clear(el).append(h("p", { class: `note note-${kind}`, role: kind === "error" ? "alert" : "status" }, message));
+  fill(el, h("p", { class: `note note-${kind}`, role: kind === "error" ? "alert" : "status" }, message));
 }
 
 /** Problems of an API error as a list (graph problems, field paths), else its message. */

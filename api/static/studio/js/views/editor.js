@@ -2,7 +2,7 @@
 // set each node's config and options, type conditions checked by the server as you
 // type (POST /api/v1/graph/validate), and save as a new graph or a new version.
 import { api } from "../api.js";
-import { h, clear, parseJson, pretty, download } from "../dom.js";
+import { h, fill, parseJson, pretty, download } from "../dom.js";
 import { drawGraph } from "../graphview.js";
 import { modelOf } from "../graphmodel.js";
 import { note, errorList } from "../ui.js";
@@ -53,7 +53,7 @@ class Editor {
       this.select(null);
       this.changed();
     };
-    clear(this.main).append(
+    fill(this.main,
       h("h1", {}, this.base ? `Edit a copy of ${this.base.name}` : "New graph"),
       h("div", { class: "toolbar" },
         h("button", { type: "button", class: "primary", onClick: () => this.save(false) }, "Save as new graph"),
@@ -156,7 +156,7 @@ class Editor {
   draw() {
     this.drawing = drawGraph(modelOf(this.def), { editable: true, label: "graph being edited",
       onSelect: (sel) => this.select(sel), onConnect: (a, b) => this.connect(a, b) });
-    clear(this.canvas).append(this.def.nodes.length ? this.drawing.el
+    fill(this.canvas, this.def.nodes.length ? this.drawing.el
       : h("p", { class: "drop-here" }, "Drop tools here"));
     this.drawing.markProblems(this.problems);
     if (this.selection) this.drawing.select(this.selection.node !== undefined ? "node" : "edge", this.selection.node ?? this.selection.edge);
@@ -173,14 +173,14 @@ class Editor {
     const mine = ++this.seq;
     if (!this.def.nodes.length) {
       this.problems = [];
-      clear(this.problemsEl).append(h("p", { class: "note", role: "status" }, "Add a node: drag a tool onto the canvas."));
+      fill(this.problemsEl, h("p", { class: "note", role: "status" }, "Add a node: drag a tool onto the canvas."));
       return;
     }
     try {
       const result = await api.validateGraph(this.def);
       if (mine === this.seq) this.showProblems(result.problems);
     } catch (err) {
-      if (mine === this.seq) clear(this.problemsEl).append(errorList(err));
+      if (mine === this.seq) fill(this.problemsEl, errorList(err));
     }
   }
 
@@ -188,7 +188,7 @@ class Editor {
     this.problems = problems;
     this.drawing.markProblems(problems);
     const where = (p) => (p.node ? `node ${p.node}` : p.edge !== null && p.edge !== undefined ? `edge ${p.edge + 1}` : p.path || "graph");
-    clear(this.problemsEl).append(problems.length
+    fill(this.problemsEl, problems.length
       ? h("div", { class: "note note-error" }, h("p", {}, `${problems.length} problem${problems.length === 1 ? "" : "s"}`),
         h("ul", {}, problems.map((p) => h("li", { "data-problem": where(p) },
           h("button", { type: "button", class: "link", onClick: () => this.select(p.node ? { node: p.node } : p.edge !== null && p.edge !== undefined ? { edge: p.edge } : null) }, where(p)),
@@ -201,7 +201,7 @@ class Editor {
     const box = this.inspector.querySelector("[data-condition-problems]");
     if (!box || !this.selection || this.selection.edge === undefined) return;
     const mine = this.problems.filter((p) => p.edge === this.selection.edge);
-    clear(box).append(...mine.map((p) => h("p", { class: "note note-error" }, p.column ? `column ${p.column}: ${p.message}` : p.message)));
+    fill(box, ...mine.map((p) => h("p", { class: "note note-error" }, p.column ? `column ${p.column}: ${p.message}` : p.message)));
     const input = this.inspector.querySelector("[data-condition]");
     if (input) input.setAttribute("aria-invalid", mine.length ? "true" : "false");
   }
@@ -214,7 +214,7 @@ class Editor {
       const made = await api.createGraph(def);
       location.hash = `#/graphs/${encodeURIComponent(made.graph_id)}`;
     } catch (err) {
-      clear(this.saveOut).append(errorList(err));
+      fill(this.saveOut, errorList(err));
       if (err.details && Array.isArray(err.details.problems)) this.validate();
     }
   }

@@ -1,6 +1,6 @@
 // Graphs: the list (search, import) and one graph drawn beside its JSON (export, run).
 import { api } from "../api.js";
-import { h, clear, pretty, download, field, parseJson } from "../dom.js";
+import { h, fill, pretty, download, field, parseJson } from "../dom.js";
 import { drawGraph } from "../graphview.js";
 import { modelOf } from "../graphmodel.js";
 import { note, errorList } from "../ui.js";
@@ -31,7 +31,7 @@ export async function list(main) {
   const show = () => {
     const q = search.value.trim().toLowerCase();
     const shown = items.filter((g) => !q || g.name.toLowerCase().includes(q) || (g.description || "").toLowerCase().includes(q));
-    clear(body).append(...shown.map((g) => h("tr", {},
+    fill(body, ...shown.map((g) => h("tr", {},
       h("td", {}, h("a", { href: `#/graphs/${encodeURIComponent(g.graph_id)}` }, g.name)),
       h("td", {}, g.description || ""),
       h("td", { class: "num" }, String(g.nodes.length)))));
@@ -49,11 +49,11 @@ export async function list(main) {
       const made = await api.createGraph(parsed.value);
       location.hash = `#/graphs/${encodeURIComponent(made.graph_id)}`;
     } catch (err) {
-      clear(out).append(errorList(err));
+      fill(out, errorList(err));
     }
   };
   show();
-  clear(main).append(
+  fill(main, 
     h("h1", {}, "Graphs"),
     h("div", { class: "toolbar" }, field("Search", search), h("a", { class: "button", href: "#/editor" }, "New graph")),
     count,
@@ -77,10 +77,10 @@ export async function detail(main, id) {
       const started = await api.startRun(graph.graph_id, parsed.value);
       location.hash = `#/runs/${encodeURIComponent(started.run_id)}`;
     } catch (err) {
-      clear(out).append(errorList(err));
+      fill(out, errorList(err));
     }
   };
-  clear(main).append(
+  fill(main, 
     h("h1", {}, graph.name),
     graph.description ? h("p", { class: "lead" }, graph.description) : null,
     h("div", { class: "toolbar" },

@@ -1,7 +1,7 @@
 // The run's checkpoints: the state after any step (a slider), the difference between
 // two steps, and editing: a fork from a step with edited values, or an edit of the run.
 import { api } from "../api.js";
-import { h, clear, field, parseJson, pretty, formatTime } from "../dom.js";
+import { h, fill, field, parseJson, pretty, formatTime } from "../dom.js";
 import { jsonTree, jsonDiff, diffTable } from "../jsontree.js";
 import { note, errorList } from "../ui.js";
 
@@ -21,7 +21,7 @@ export class HistoryPanel {
 
   async load() {
     try { this.checkpoints = (await api.history(this.runId)).checkpoints; } catch (err) {
-      clear(this.el).append(h("h2", { id: "history-h" }, "State"), errorList(err));
+      fill(this.el, h("h2", { id: "history-h" }, "State"), errorList(err));
       return;
     }
     this.draw();
@@ -31,7 +31,7 @@ export class HistoryPanel {
     const cps = this.checkpoints;
     const head = h("h2", { id: "history-h" }, "State");
     if (!cps.length) {
-      clear(this.el).append(head, h("p", { class: "muted" }, "No checkpoint yet."),
+      fill(this.el, head, h("p", { class: "muted" }, "No checkpoint yet."),
         h("h3", {}, "Current state"), jsonTree(this.detail().current_state, 2));
       return;
     }
@@ -43,7 +43,7 @@ export class HistoryPanel {
     const pick = () => {
       const cp = cps[Number(slider.value)];
       where.textContent = `step ${cp.step} of ${cps[cps.length - 1].step}: after ${cp.nodes.join(", ") || "an edit"} · ${formatTime(cp.created_at)}`;
-      clear(tree).append(jsonTree(cp.state, 2));
+      fill(tree, jsonTree(cp.state, 2));
       edit.value = pretty(cp.state);
     };
     slider.addEventListener("input", pick);
@@ -65,7 +65,7 @@ export class HistoryPanel {
       try {
         const made = await api.fork(this.runId, cps[Number(slider.value)].step, values);
         location.hash = `#/runs/${encodeURIComponent(made.run_id)}`;
-      } catch (err) { clear(out).append(errorList(err)); }
+      } catch (err) { fill(out, errorList(err)); }
     };
     const save = async () => {
       const values = edited();
@@ -74,16 +74,16 @@ export class HistoryPanel {
         const cp = await api.editState(this.runId, values, null);
         await this.load();
         note(out, `Saved as step ${cp.step}.`);
-      } catch (err) { clear(out).append(errorList(err)); }
+      } catch (err) { fill(out, errorList(err)); }
     };
     const a = stepSelect(cps, 0, "from step");
     const b = stepSelect(cps, cps.length - 1, "to step");
     const diffOut = h("div");
-    const diff = () => clear(diffOut).append(diffTable(jsonDiff(cps[Number(a.value)].state, cps[Number(b.value)].state)));
+    const diff = () => fill(diffOut, diffTable(jsonDiff(cps[Number(a.value)].state, cps[Number(b.value)].state)));
     a.addEventListener("change", diff);
     b.addEventListener("change", diff);
     diff();
-    clear(this.el).append(head,
+    fill(this.el, head,
       h("div", { class: "split" },
         h("div", {}, field("Checkpoint", slider), where, tree),
         h("div", {},

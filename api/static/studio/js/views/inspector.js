@@ -1,7 +1,7 @@
 // The editor's inspector: the graph's settings, a node's config and options, an
 // edge's kind and condition. Each function fills ``ed.inspector`` for the editor ``ed``
 // (views/editor.js) and calls back into it on every change.
-import { h, clear, field, parseJson, pretty } from "../dom.js";
+import { h, clear, fill, field, parseJson, pretty } from "../dom.js";
 import { END } from "../graphmodel.js";
 import { note } from "../ui.js";
 
@@ -27,7 +27,7 @@ export function inspectGraph(ed) {
   });
   const from = nodeSelect(d.nodes, d.nodes[0]?.name, false);
   const to = nodeSelect(d.nodes, END, true);
-  clear(ed.inspector).append(h("h2", {}, "Graph"),
+  fill(ed.inspector, h("h2", {}, "Graph"),
     field("Name", name), field("Description", desc), field("Entry point", entry),
     field("Reducers (JSON: data key → replace, append, add, merge)", reducers), reducersOut,
     h("h3", {}, "Connect two nodes"),
@@ -63,7 +63,7 @@ export function inspectNode(ed, node) {
   const onError = opt("on_error", nodeSelect(ed.def.nodes.filter((n) => n.name !== node.name), node.on_error || "", false, "none"), (c) => c.value || null);
   const before = opt("interrupt_before", h("input", { type: "checkbox", checked: Boolean(node.interrupt_before) }), (c) => c.checked || null);
   const after = opt("interrupt_after", h("input", { type: "checkbox", checked: Boolean(node.interrupt_after) }), (c) => c.checked || null);
-  clear(ed.inspector).append(h("h2", {}, `Node ${node.name}`),
+  fill(ed.inspector, h("h2", {}, `Node ${node.name}`),
     tool ? h("p", { class: "hint" }, `${tool.name}: ${tool.doc || tool.description}`) : h("p", { class: "note note-error" }, `unknown tool ${node.tool}`),
     field("Name", name), nameOut,
     h("h3", {}, "Config"), configForm(ed, node, tool),
@@ -131,7 +131,7 @@ export function inspectEdge(ed, index) {
   const to = nodeSelect(ed.def.nodes, e.to, true);
   from.addEventListener("change", () => { e.from = from.value; ed.changed(); });
   to.addEventListener("change", () => { e.to = to.value; ed.changed(); });
-  clear(ed.inspector).append(h("h2", {}, `Edge ${index + 1}`),
+  fill(ed.inspector, h("h2", {}, `Edge ${index + 1}`),
     multi ? h("pre", { class: "json" }, `${JSON.stringify(e.from)} → ${JSON.stringify(e.to)}`)
       : h("div", { class: "toolbar" }, field("From", from), field("To", to)),
     field("Taken", kindSel), condField, overField,

@@ -1,7 +1,7 @@
 // The form answering one interrupt: fields from a JSON schema when the question carries
 // one (payload.schema), else yes / no and a free JSON answer.
 import { api } from "../api.js";
-import { h, clear, field, parseJson } from "../dom.js";
+import { h, fill, field, parseJson } from "../dom.js";
 import { jsonTree } from "../jsontree.js";
 import { note, errorList } from "../ui.js";
 
@@ -16,7 +16,7 @@ export function interruptForm(runId, interrupt, several) {
       note(out, "Answer sent; the run goes on.");
       for (const b of box.querySelectorAll("button")) b.disabled = true;
     } catch (err) {
-      clear(out).append(errorList(err));
+      fill(out, errorList(err));
     }
   };
   const schema = payload && typeof payload === "object" ? payload.schema : null;

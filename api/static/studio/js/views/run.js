@@ -2,7 +2,7 @@
 // executions, the event log, the state at any checkpoint, and what a person can do to
 // it (answer, edit, fork, replay, cancel).
 import { api, follow } from "../api.js";
-import { h, clear, field, formatTime } from "../dom.js";
+import { h, clear, fill, field, formatTime } from "../dom.js";
 import { drawGraph } from "../graphview.js";
 import { modelOf } from "../graphmodel.js";
 import { note, errorList } from "../ui.js";
@@ -23,7 +23,7 @@ export async function render(main, runId) {
     detail = await api.run(runId);
   } catch (err) {
     if (err.status !== 404) throw err;
-    clear(main).append(h("div", { class: "error-box", role: "alert" }, h("h1", {}, "Unknown run"),
+    fill(main, h("div", { class: "error-box", role: "alert" }, h("h1", {}, "Unknown run"),
       h("p", {}, `The server has no run with id ${runId}. It may have been pruned, or the link is wrong.`),
       h("p", {}, h("a", { href: "#/runs" }, "See the runs it has"))));
     return null;
@@ -80,7 +80,7 @@ class RunView {
     logType.addEventListener("change", () => this.drawLog());
     logNode.addEventListener("input", () => this.drawLog());
     const d = this.detail;
-    clear(this.main).append(
+    fill(this.main,
       h("h1", {}, `Run ${this.id.slice(0, 8)} `, this.statusEl),
       h("p", { class: "lead" }, "of ", graph ? h("a", { href: `#/graphs/${encodeURIComponent(graph.graph_id)}` }, graph.name) : d.graph_name,
         ` · created ${formatTime(d.created_at)} · id `, h("code", {}, this.id)),
@@ -220,7 +220,7 @@ class RunView {
     {
       this.pending = false;
       this.paintNodes();
-      clear(this.timelineEl).append(timeline(this.executions));
+      fill(this.timelineEl, timeline(this.executions));
       this.drawLog();
       this.showFailure();
       if (this.completed && !this.main.dataset.feed) {
@@ -245,7 +245,7 @@ class RunView {
     const kind = (m) => (m.type === "log" ? m.event : m.type);
     const shown = this.messages.filter((m) => (!type || kind(m) === type) && (!node || (m.node || "").includes(node)));
     const rows = shown.slice(-LOG_ROWS);
-    clear(this.logBody).append(...rows.map((m) => h("tr", { class: `ev-${kind(m)}` },
+    fill(this.logBody, ...rows.map((m) => h("tr", { class: `ev-${kind(m)}` },
       h("td", { class: "num" }, String(m.seq ?? "")),
       h("td", {}, m.timestamp ? new Date(m.timestamp).toLocaleTimeString() : ""),
       h("td", {}, kind(m)), h("td", {}, m.node || ""),
@@ -258,7 +258,7 @@ class RunView {
     const error = (f && f.message) || this.detail.error;
     if (!error || this.status !== "failed") return clear(this.errorEl);
     const where = f ? `at node ${f.node}${f.attempt ? `, attempt ${f.attempt}` : ""}` : "";
-    clear(this.errorEl).append(h("section", { class: "error-box", role: "alert", "aria-label": "run failed" },
+    fill(this.errorEl, h("section", { class: "error-box", role: "alert", "aria-label": "run failed" },
       h("h2", {}, `Failed ${where}`), h("p", {}, h("code", {}, this.detail.error_type || (f && f.type) || "error")),
       h("pre", { class: "json" }, error)));
     if (f) this.drawing.node(f.node)?.classList.add("culprit");
@@ -285,16 +285,16 @@ class RunView {
         location.hash = `#/runs/${encodeURIComponent(made.run_id)}`;
       }
     } catch (err) {
-      clear(this.actionsOut).append(errorList(err));
+      fill(this.actionsOut, errorList(err));
     }
   }
 
   async loadInterrupts() {
     let list;
-    try { list = await api.interrupts(this.id); } catch (err) { clear(this.interruptsEl).append(errorList(err)); return; }
+    try { list = await api.interrupts(this.id); } catch (err) { fill(this.interruptsEl, errorList(err)); return; }
     if (!list.interrupts.length) { this.interruptsEl.hidden = true; return; }
     this.interruptsEl.hidden = false;
-    clear(this.interruptsEl).append(h("h2", {}, "Waiting for an answer"),
+    fill(this.interruptsEl, h("h2", {}, "Waiting for an answer"),
       ...list.interrupts.map((i) => interruptForm(this.id, i, list.interrupts.length > 1)));
   }
 }

@@ -1,6 +1,6 @@
 // Runs: newest first, filtered by status (and graph), refreshed while the page is open.
 import { api } from "../api.js";
-import { h, clear, field, formatTime } from "../dom.js";
+import { h, fill, field, formatTime } from "../dom.js";
 import { banner } from "../ui.js";
 
 export const STATUSES = ["pending", "running", "waiting", "completed", "failed", "cancelled"];
@@ -22,7 +22,7 @@ export async function render(main, query) {
       const page = await api.runs(status.value || null, graph, 200);
       banner("");
       const items = page.items;
-      clear(body).append(...items.map((r) => h("tr", { "data-run": r.run_id },
+      fill(body, ...items.map((r) => h("tr", { "data-run": r.run_id },
         h("td", {}, h("a", { href: `#/runs/${encodeURIComponent(r.run_id)}` }, r.run_id.slice(0, 8))),
         h("td", {}, r.graph_name),
         h("td", {}, h("span", { class: `status status-${r.status}` }, r.status)),
@@ -35,7 +35,7 @@ export async function render(main, query) {
     if (!stopped) timer = setTimeout(load, REFRESH_MS);
   };
   status.addEventListener("change", () => { clearTimeout(timer); load(); });
-  clear(main).append(
+  fill(main, 
     h("h1", {}, "Runs"),
     h("div", { class: "toolbar" }, field("Status", status),
       graph ? h("p", {}, "of one graph · ", h("a", { href: "#/runs" }, "all runs")) : null),
