@@ -196,6 +196,7 @@ def test_build_a_graph_by_drag_and_drop_and_save_it(page: Any, base: str) -> Non
     _drag(page, page.locator('[data-tool="delay"]'), canvas)
     page.locator('[data-node="delay"]').wait_for()
     page.locator('[data-config-field="delay.seconds"]').fill("0.5")
+    _screenshot(page, "editor")
     _drag(page, page.locator('[data-connect="set"]'), page.locator('[data-node="delay"] rect'))
     page.locator('.edge[data-from="set"][data-to="delay"]').wait_for(state="attached")
     page.get_by_role("button", name="Graph settings").click()

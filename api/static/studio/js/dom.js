@@ -85,6 +85,11 @@ export function parseJson(text) {
   }
 }
 
+/** A docstring as plain text: reStructuredText's ``literals`` lose their backticks. */
+export function prose(text) {
+  return String(text || "").replace(/``/g, "");
+}
+
 export function formatTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);

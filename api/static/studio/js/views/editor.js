@@ -2,7 +2,7 @@
 // set each node's config and options, type conditions checked by the server as you
 // type (POST /api/v1/graph/validate), and save as a new graph or a new version.
 import { api } from "../api.js";
-import { h, fill, parseJson, pretty, download } from "../dom.js";
+import { h, fill, parseJson, pretty, download, prose } from "../dom.js";
 import { drawGraph } from "../graphview.js";
 import { modelOf } from "../graphmodel.js";
 import { note, errorList } from "../ui.js";
@@ -79,7 +79,7 @@ class Editor {
 
   // -- catalog: click or drag ---------------------------------------------------
   catalogItem(tool) {
-    const item = h("button", { type: "button", class: "tool", "data-tool": tool.name, title: tool.doc || tool.description },
+    const item = h("button", { type: "button", class: "tool", "data-tool": tool.name, title: prose(tool.doc || tool.description) },
       h("strong", {}, tool.name), h("small", {}, tool.description));
     item.addEventListener("click", () => this.addNode(tool.name));
     item.addEventListener("pointerdown", (ev) => {

@@ -1,7 +1,7 @@
 // The editor's inspector: the graph's settings, a node's config and options, an
 // edge's kind and condition. Each function fills ``ed.inspector`` for the editor ``ed``
 // (views/editor.js) and calls back into it on every change.
-import { h, clear, fill, field, parseJson, pretty } from "../dom.js";
+import { h, clear, fill, field, parseJson, pretty, prose } from "../dom.js";
 import { END } from "../graphmodel.js";
 import { note } from "../ui.js";
 
@@ -64,7 +64,7 @@ export function inspectNode(ed, node) {
   const before = opt("interrupt_before", h("input", { type: "checkbox", checked: Boolean(node.interrupt_before) }), (c) => c.checked || null);
   const after = opt("interrupt_after", h("input", { type: "checkbox", checked: Boolean(node.interrupt_after) }), (c) => c.checked || null);
   fill(ed.inspector, h("h2", {}, `Node ${node.name}`),
-    tool ? h("p", { class: "hint" }, `${tool.name}: ${tool.doc || tool.description}`) : h("p", { class: "note note-error" }, `unknown tool ${node.tool}`),
+    tool ? h("p", { class: "hint" }, `${tool.name}: ${prose(tool.doc || tool.description)}`) : h("p", { class: "note note-error" }, `unknown tool ${node.tool}`),
     field("Name", name), nameOut,
     h("h3", {}, "Config"), configForm(ed, node, tool),
     h("h3", {}, "Options"),
