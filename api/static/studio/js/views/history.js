@@ -5,6 +5,8 @@ import { h, fill, field, parseJson, pretty, formatTime } from "../dom.js";
 import { jsonTree, jsonDiff, diffTable } from "../jsontree.js";
 import { note, errorList } from "../ui.js";
 
+//: Milliseconds between reloads of a live run's checkpoints.
+const HISTORY_MS = 1000;
 //: A run's state can be edited while it is stopped: waiting or finished.
 const EDITABLE = new Set(["waiting", "completed", "failed", "cancelled"]);
 
@@ -17,6 +19,19 @@ export class HistoryPanel {
     this.checkpoints = [];
     this.el = h("section", { class: "panel", "aria-labelledby": "history-h" });
     this.out = h("div");   // kept across redraws: "saved" outlives the reload
+    this.typed = null;     // {step, text} while the person edits the state
+    this.timer = null;
+  }
+
+  /** Reload soon (at most once per HISTORY_MS): checkpoints keep coming while it runs. */
+  soon() {
+    if (this.timer) return;
+    this.timer = setTimeout(() => { this.timer = null; this.load(); }, HISTORY_MS);
+  }
+
+  stop() {
+    clearTimeout(this.timer);
+    this.timer = null;
   }
 
   async load() {
@@ -48,6 +63,16 @@ export class HistoryPanel {
     };
     slider.addEventListener("input", pick);
     pick();
+    // A redraw (new checkpoints arrived) keeps what the person was typing.
+    const typed = this.typed;
+    if (typed && typed.step < cps.length) {
+      slider.value = String(typed.step);
+      pick();
+      edit.value = typed.text;
+    }
+    this.typed = null;
+    edit.addEventListener("input", () => { this.typed = { step: Number(slider.value), text: edit.value }; });
+    slider.addEventListener("input", () => { this.typed = null; });
     const edited = () => {
       const parsed = parseJson(edit.value);
       if (parsed.error || typeof parsed.value !== "object" || Array.isArray(parsed.value) || parsed.value === null) {
@@ -57,7 +82,12 @@ export class HistoryPanel {
       // Only the keys that changed: a fork or edit writes through the graph's reducers,
       // so sending an unchanged "add" counter would add it again.
       const before = cps[Number(slider.value)].state;
-      return Object.fromEntries(Object.entries(parsed.value).filter(([k, v]) => JSON.stringify(before[k]) !== JSON.stringify(v)));
+      const changed = Object.fromEntries(Object.entries(parsed.value).filter(([k, v]) => JSON.stringify(before[k]) !== JSON.stringify(v)));
+      if (!Object.keys(changed).length) {
+        note(out, "Nothing changed: edit a value in the state first.", "error");
+        return null;
+      }
+      return changed;
     };
     const fork = async () => {
       const values = edited();
@@ -72,6 +102,7 @@ export class HistoryPanel {
       if (!values) return;
       try {
         const cp = await api.editState(this.runId, values, null);
+        this.typed = null;
         await this.load();
         note(out, `Saved as step ${cp.step}.`);
       } catch (err) { fill(out, errorList(err)); }

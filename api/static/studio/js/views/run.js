@@ -108,6 +108,7 @@ class RunView {
   }
 
   stop() {
+    this.history.stop();
     if (this.stopFeed) this.stopFeed();
     this.stopFeed = null;
   }
@@ -143,6 +144,8 @@ class RunView {
   }
 
   onLog(msg, ts) {
+    // A new checkpoint of a live run (a finished run's history is read once, whole).
+    if (msg.event === "state_updated" && !this.finalAtOpen) this.history.soon();
     const node = msg.node;
     const attempt = msg.data && msg.data.attempt;
     if (msg.event === "run_started" || msg.event === "run_resumed") this.setStatus("running");
