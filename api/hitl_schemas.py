@@ -43,6 +43,8 @@ class InterruptOut(BaseModel):
     kind: str = Field(description="ask | before | after")
     node: str
     payload: Any = None
+    answer_schema: dict[str, Any] | None = Field(
+        None, description="JSON Schema the answer must match (null: any JSON answer)")
 
 
 class InterruptList(BaseModel):

@@ -30,8 +30,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-from .errors import CheckpointFormatError
+from .errors import CheckpointFormatError, GraphSerializationError
 from .frames import Frame, FrameRef
+from .importpath import load
 from .state import StateUpdate
 
 __all__ = [
@@ -100,7 +101,21 @@ class WaitEntry:
     activation: Activation
 
     def public(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "node": self.node, "payload": self.payload}
+        return {"id": self.id, "kind": self.kind, "node": self.node, "payload": self.payload,
+                "answer_schema": answer_schema(self.schema)}
+
+
+def answer_schema(path: str | None) -> dict[str, Any] | None:
+    """The JSON Schema of an interrupt's answer model, for clients that build a form
+    (``None`` when any answer is accepted or the model can no longer be imported)."""
+    if path is None:
+        return None
+    try:
+        model = load(path, "interrupt schema")
+        schema: dict[str, Any] = model.model_json_schema()
+    except (GraphSerializationError, AttributeError, TypeError):
+        return None  # the answer is still validated (and refused clearly) at resume
+    return schema
 
 
 class PendingLog(Sequence[Activation]):

@@ -144,6 +144,25 @@ async def test_an_answer_failing_the_interrupt_schema_is_refused_with_the_field(
         assert (await resumed.result()).data["approved"] is True
 
 
+async def test_an_interrupt_with_a_schema_publishes_it_for_forms(store_url: str) -> None:
+    async with Runtime(store_url) as rt:
+        run = await rt.start(hg.approval_graph().compile(), {})
+        [waiting] = (await _waiting(run)).interrupts
+        schema = waiting["answer_schema"]
+        assert schema["required"] == ["approved"]
+        assert schema["properties"]["approved"]["type"] == "boolean"
+        # Read back from the store, as another process (or the API) sees it.
+        [stored] = await rt.interrupts(run.id)
+        assert stored["answer_schema"] == schema
+
+
+async def test_an_interrupt_without_a_schema_publishes_none(store_url: str) -> None:
+    async with Runtime(store_url) as rt:
+        run = await rt.start(hg.parallel_graph().compile(), {})
+        interrupts = (await _waiting(run)).interrupts
+        assert interrupts and all(i["answer_schema"] is None for i in interrupts)
+
+
 async def test_interrupt_before_a_node_pauses_before_it_runs(store_url: str) -> None:
     hg.CALLS.clear()
     async with Runtime(store_url) as rt:

@@ -1,5 +1,6 @@
-// The form answering one interrupt: fields from a JSON schema when the question carries
-// one (payload.schema), else yes / no and a free JSON answer.
+// The form answering one interrupt: fields from the answer's JSON schema when the interrupt
+// has one (interrupt.answer_schema, from the node's ask(schema=...), or a payload.schema the
+// node sent), else yes / no and a free JSON answer.
 import { api } from "../api.js";
 import { h, fill, field, parseJson } from "../dom.js";
 import { jsonTree } from "../jsontree.js";
@@ -19,7 +20,8 @@ export function interruptForm(runId, interrupt, several) {
       fill(out, errorList(err));
     }
   };
-  const schema = payload && typeof payload === "object" ? payload.schema : null;
+  const schema = interrupt.answer_schema
+    || (payload && typeof payload === "object" ? payload.schema : null);
   const form = schema && schema.properties ? schemaForm(schema, send, out) : freeForm(send, out);
   const shown = payload && typeof payload === "object" && payload.data !== undefined ? payload.data : null;
   const box = h("div", { class: "interrupt", "data-interrupt": interrupt.id },
