@@ -21,6 +21,9 @@ Formats:
   own graph; for a subgraph's run the parent node path (``"review"``, or
   ``"outer/inner"`` nested), whose steps are checkpointed under the parent run (see
   :mod:`runtime.subgraph`). A format 2 position reads as path ``""``.
+  In formats 2 and 3 a frame may carry ``prefix``, ``seqs``, ``base`` and ``log`` (the
+  order of its parallel writes, see :mod:`.order`); a frame written without them (before
+  they existed) merges the writes still to come in arrival order, as it did then.
 """
 
 from __future__ import annotations
@@ -259,6 +262,10 @@ def _frame(f: Frame) -> dict[str, Any]:
         "next_index": f.next_index, "limit": f.limit,
         "results": {str(i): {"data": u.data, "errors": u.errors, "warnings": u.warnings}
                     for i, u in f.results.items()},
+        **({"prefix": [list(p) for p in f.prefix]} if f.prefix else {}),
+        **({"seqs": {str(b): n for b, n in f.seqs.items()}} if f.seqs else {}),
+        **({"base": f.base, "log": [[[list(p) for p in k], w] for k, w in f.log]}
+           if f.log else {}),
     }
 
 
@@ -338,4 +345,12 @@ def _read_frame(d: dict[str, Any]) -> Frame:
         next_index=d["next_index"], limit=d["limit"],
         results={int(i): StateUpdate(u["data"], u["errors"], u["warnings"])
                  for i, u in d["results"].items()},
+        prefix=_read_key(d.get("prefix", ())),
+        seqs={int(b): int(n) for b, n in d.get("seqs", {}).items()},
+        base=dict(d.get("base", {})),
+        log=[(_read_key(k), list(w)) for k, w in d.get("log", ())],
     )
+
+
+def _read_key(k: Any) -> tuple[tuple[int, int], ...]:
+    return tuple((int(b), int(n)) for b, n in k)

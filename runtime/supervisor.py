@@ -11,7 +11,7 @@ none of them outlives it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,9 +28,10 @@ from .errors import (
 )
 from .events import EventType, Publisher
 from .frames import Frame, FrameRef
+from .order import apply_ordered, next_key
 from .position import NO_ITEM, Activation, PendingLog, Position, WaitEntry
 from .specs import END
-from .state import StateUpdate, WorkflowState, apply_values, check_json, trusted, validate_data
+from .state import StateUpdate, WorkflowState, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
 
 __all__ = ["Supervisor"]
@@ -290,7 +291,7 @@ class Supervisor:
         self._deliver(node.on_error, frames)
 
     # -- state ----------------------------------------------------------------------------
-    def _merge(self, update: StateUpdate, node: str, frames: Iterable[FrameRef]) -> dict[str, Any]:
+    def _merge(self, update: StateUpdate, node: str, frames: tuple[FrameRef, ...]) -> dict[str, Any]:
         reducers = self.graph.reducers
         data = self.state.data
         for fid, branch in frames:
@@ -305,8 +306,8 @@ class Supervisor:
                     frame.writers[key] = (branch, node)
                 elif first[0] != branch:
                     raise ParallelWriteConflict(key, (first[1], node), run_id=self.run_id)
-        changed = apply_values(data, update.data, reducers, f"node {node!r}", node=node,
-                               run_id=self.run_id)
+        changed = apply_ordered(data, [update.data], reducers, next_key(self._frames, frames),
+                                f"node {node!r}", node=node, run_id=self.run_id)
         return self._record(changed, update, node)
 
     def _record(self, changed: dict[str, Any], update: StateUpdate, node: str) -> dict[str, Any]:
@@ -439,6 +440,11 @@ class Supervisor:
     def _open(self, frame: Frame) -> Frame:
         frame.id = self._next_frame
         self._next_frame += 1
+        # The frame takes a place in its enclosing branch's order, so writes inside it
+        # sort after the writes before it there and before those after its join.
+        where = next_key(self._frames, frame.parent)
+        if where is not None:
+            frame.prefix = where[1]
         self._frames[frame.id] = frame
         return frame
 
@@ -475,8 +481,7 @@ class Supervisor:
         del self._frames[frame.id]
         assert frame.target is not None
         # The items' updates, in item order, through the reducers, as one write.
-        working = dict(self.state.data)
-        written: set[str] = set()
+        updates: list[dict[str, Any]] = []
         writers: dict[str, int] = {}
         errors: list[str] = []
         warnings: list[str] = []
@@ -491,12 +496,12 @@ class Supervisor:
                             key, (f"{frame.target}[{writers[key]}]", f"{frame.target}[{i}]"),
                             run_id=self.run_id)
                     writers[key] = i
-            written |= apply_values(working, values, reducers, f"node {frame.target!r}",
-                                    node=frame.target, run_id=self.run_id).keys()
+            updates.append(values)
             errors += u.errors
             warnings += u.warnings
-        changed = {k: working[k] for k in written}
-        self.state.data.update(changed)
+        changed = apply_ordered(self.state.data, updates, reducers,
+                                next_key(self._frames, frame.parent), f"node {frame.target!r}",
+                                node=frame.target, run_id=self.run_id)
         changed = self._record(changed, StateUpdate(changed, errors, warnings), frame.target)
         target = self.graph.nodes[frame.target]
         if target.interrupt_after or frame.target in self.interrupt_after:

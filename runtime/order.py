@@ -1,0 +1,82 @@
+"""Deterministic merges: parallel branches writing one reducer key merge in a fixed order.
+
+Branches of a fan-out (and items of a map) finish in whatever order the scheduler
+and the world make them finish. Merging each update as it arrives would make an
+``append`` key come out ``a,c,b`` in one run and ``a,b,c`` in the next. Instead
+every write inside a parallel frame gets an *order key*: the branch indices and
+per-branch sequence numbers that lead to it, which depend only on the graph and
+its inputs. The outermost open frame keeps the writes to reducer keys, sorted by
+that key, and the value a reducer key holds is always the fold, in key order, of
+those writes over the value it had before the frame's first write of it. A write
+that arrives in order (the common case) costs one reducer call as before; one that
+arrives early recomputes only the keys it wrote.
+
+So the state is always readable: it holds the writes arrived so far, in branch
+declaration order, and once the frame closes it is the same on every run, replay and
+fork (the log and the base travel in the checkpoint with the frame).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .frames import Frame, FrameRef, OrderKey
+from .state import Reducer, apply_values
+
+__all__ = ["apply_ordered", "next_key"]
+
+
+def next_key(frames: Mapping[int, Frame], refs: tuple[FrameRef, ...]) -> tuple[Frame, OrderKey] | None:
+    """The outermost open frame of ``refs`` and the order key of the next write (or
+    frame opening) inside ``refs``'s innermost branch; None outside every frame."""
+    if not refs:
+        return None
+    top = frames.get(refs[-1][0])
+    root = frames.get(refs[0][0])
+    if top is None or root is None:
+        return None
+    branch = refs[-1][1]
+    n = top.seqs.get(branch, 0)
+    top.seqs[branch] = n + 1
+    return root, (*top.prefix, (branch, n))
+
+
+def apply_ordered(data: dict[str, Any], updates: Sequence[Mapping[str, Any]],
+                  reducers: Mapping[str, Reducer], where: tuple[Frame, OrderKey] | None,
+                  who: str, *, node: str | None, run_id: str | None) -> dict[str, Any]:
+    """Write ``updates`` (in their order) into ``data``; keys with a reducer take their
+    place among the parallel writes of ``where``'s frame. Returns the new values of
+    the keys written."""
+    if where is None:
+        changed: dict[str, Any] = {}
+        for values in updates:
+            changed.update(apply_values(data, values, reducers, who, node=node, run_id=run_id))
+        return changed
+    root, key = where
+    reduced = [{k: v for k, v in u.items() if k in reducers} for u in updates]
+    keys = {k for u in reduced for k in u}
+    if not keys:
+        return apply_ordered(data, updates, reducers, None, who, node=node, run_id=run_id)
+    for k in keys:
+        if k not in root.base:
+            root.base[k] = data.get(k)
+    log = root.log
+    entry = (key, reduced)
+    if not log or log[-1][0] < key:
+        log.append(entry)
+        return apply_ordered(data, updates, reducers, None, who, node=node, run_id=run_id)
+    # Early: a branch declared later wrote before. Fold these keys again, in order.
+    bisect.insort(log, entry, key=lambda e: e[0])
+    plain = [{k: v for k, v in u.items() if k not in reducers} for u in updates]
+    changed = apply_ordered(data, plain, reducers, None, who, node=node, run_id=run_id)
+    for k in keys:
+        data[k] = root.base[k]
+        for _, writes in log:
+            for values in writes:
+                if k in values:
+                    apply_values(data, {k: values[k]}, reducers, who, node=node,
+                                 run_id=run_id)
+        changed[k] = data[k]
+    return changed
