@@ -55,6 +55,7 @@ from .graph import END, Graph
 from .interrupts import InvalidResume, ask
 from .registry import ToolInfo, ToolRegistry, registry
 from .retry import RetryPolicy
+from .routing import START, Send
 from .run import Run
 from .runtime import Runtime
 from .state import REDUCERS, WorkflowState
@@ -75,6 +76,7 @@ from .view import RunView
 
 __all__ = [
     "END",
+    "START",
     "REDUCERS",
     "ActorflowError",
     "Checkpoint",
@@ -114,6 +116,7 @@ __all__ = [
     "RunTimeoutError",
     "RunView",
     "RunWaiting",
+    "Send",
     "Runtime",
     "RuntimeClosedError",
     "StateError",

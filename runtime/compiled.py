@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from .errors import (
     ExpressionError,
+    RunFailed,
     GraphError,
     GraphSerializationError,
     GraphValidationError,
@@ -32,6 +33,7 @@ from .mermaid import render
 from .specs import END, MAX_DEPTH, EdgeSpec, GraphSpec, NodeSpec
 from .registry import call_style
 from .retry import RetryPolicy
+from .routing import Router, Send
 from .state import Reducer, WorkflowState, resolve_reducer
 
 __all__ = ["CompiledGraph", "CompiledNode", "CompiledSubgraph", "MapRoute", "Route"]
@@ -96,6 +98,7 @@ class CompiledNode:
     routes: tuple[Route, ...] = ()        # conditional edges
     maps: tuple[MapRoute, ...] = ()       # map edges
     subgraph: CompiledSubgraph | None = None   # a graph run as this node
+    routers: tuple[Router, ...] = ()      # routing functions
 
 
 class CompiledGraph:
@@ -169,10 +172,14 @@ class CompiledGraph:
                 node.persistent = True
 
     # -- routing --------------------------------------------------------------------
-    def route(self, node: CompiledNode, state: WorkflowState) -> list[str]:
-        """The targets that fire after ``node``: every holding condition, else the default."""
-        if node.routes:
-            fired = [r.target for r in node.routes if r.test(state)]
+    def route(self, node: CompiledNode, state: WorkflowState) -> list[str | Send]:
+        """The targets that fire after ``node``: what its routers return and every holding
+        condition, else the default."""
+        if node.routes or node.routers:
+            fired: list[str | Send] = []
+            for router in node.routers:
+                fired += router.pick(state, END)
+            fired += [r.target for r in node.routes if r.test(state)]
             if fired:
                 return fired
         return list(node.static)
@@ -194,6 +201,15 @@ class CompiledGraph:
         self._joins[targets] = join
         return join
 
+    def join_after(self, name: str) -> str | None:
+        """Where branches that all start at ``name`` (Sends to one node) meet: after it."""
+        succ = self._succ.get(name, set())
+        if not succ:
+            return None
+        if len(succ) == 1:
+            return next(iter(succ))
+        return self.join_for(frozenset(succ))
+
     def _distances(self, start: str) -> dict[str, int]:
         dist = {start: 0}
         queue = deque([start])
@@ -208,6 +224,8 @@ class CompiledGraph:
     @staticmethod
     def _targets(node: CompiledNode) -> list[str]:
         out = list(node.static) + [r.target for r in node.routes] + [m.target for m in node.maps]
+        for router in node.routers:
+            out += router.targets
         if node.on_error:
             out.append(node.on_error)
         return out
@@ -220,7 +238,8 @@ class CompiledGraph:
                 problems.append(f"node {name!r} is unreachable from entry point {self.entry_point!r}")
         # Nodes that can reach END, walking edges backwards from the terminal nodes.
         ends = {n for n, c in self.nodes.items() if END in c.static or not self._targets(c)
-                or any(r.target == END for r in c.routes)}
+                or any(r.target == END for r in c.routes)
+                or any(END in r.targets for r in c.routers)}
         # An unknown target is reported on its own; assume it may end, to add no noise.
         ends |= {m for succ in self._succ.values() for m in succ if m not in self.nodes}
         preds: dict[str, set[str]] = {n: set() for n in self.nodes}
@@ -403,7 +422,14 @@ def _check_names(graph: GraphSpec, problems: list[str]) -> None:
     elif graph.entry_point not in graph.nodes:
         problems.append(f"entry point {graph.entry_point!r} is not a node"
                         + _did_you_mean(graph.entry_point, known))
+    if len(graph.starts) > 1:
+        problems.append(f"START leads to {', '.join(map(repr, graph.starts))}: a graph has "
+                        "one entry point; add a first node that fans out to them")
     for e in graph.edges:
+        if e.router is not None and e.target == "":
+            problems.append(f"router {_router_label(e.router)} of node {e.source!r}: "
+                            f"{e.route_key}")
+            continue
         if e.source not in graph.nodes:
             problems.append(f"edge {e.source}->{e.target}: unknown source node {e.source!r}"
                             + _did_you_mean(e.source, known))
@@ -437,7 +463,13 @@ def _attach_edges(graph: GraphSpec, nodes: dict[str, CompiledNode], problems: li
         static: list[str] = []
         routes: list[Route] = []
         maps: list[MapRoute] = []
+        routers: dict[int, tuple[Callable[..., Any] | str, dict[str, str]]] = {}
         for e in by_source.get(name, []):
+            if e.router is not None:
+                if e.target:
+                    _, paths = routers.setdefault(id(e.router), (e.router, {}))
+                    paths[e.route_key if e.route_key is not None else e.target] = e.target
+                continue
             if e.map_over is not None:
                 if e.target == END:
                     problems.append(f"map edge {name}->END: a map edge needs a node to run")
@@ -451,6 +483,27 @@ def _attach_edges(graph: GraphSpec, nodes: dict[str, CompiledNode], problems: li
             elif e.target not in static:
                 static.append(e.target)
         node.static, node.routes, node.maps = tuple(static), tuple(routes), tuple(maps)
+        node.routers = tuple(r for r in (_router(graph, name, fn, paths, problems)
+                                         for fn, paths in routers.values()) if r is not None)
+
+
+def _router_label(fn: Callable[..., Any] | str) -> str:
+    return repr(fn if isinstance(fn, str) else getattr(fn, "__name__", repr(fn)))
+
+
+def _router(graph: GraphSpec, source: str, fn: Callable[..., Any] | str,
+            paths: dict[str, str], problems: list[str]) -> Router | None:
+    label = _router_label(fn)
+    if isinstance(fn, str):
+        try:
+            fn = graph.registry.get_condition(fn)
+        except ToolNotFoundError as exc:
+            problems.append(f"router of node {source!r}: {exc}")
+            return None
+    if not callable(fn):
+        problems.append(f"router {label} of node {source!r} is not callable")
+        return None
+    return Router(source, fn, paths, label)
 
 
 def _never(state: WorkflowState) -> bool:
@@ -466,8 +519,17 @@ def _condition(graph: GraphSpec, e: EdgeSpec, problems: list[str]) -> Callable[[
             problems.append(f"{where}: {exc}")
             return None
 
+        names = sorted(expr.names)
+
         def test_expr(state: WorkflowState) -> bool:
-            return bool(expr.evaluate(state.data))
+            data = state.data
+            for n in names:
+                if n not in data:
+                    raise _missing(e, n, data)
+            try:
+                return bool(expr.evaluate(data))
+            except ExpressionError as exc:
+                raise RunFailed(f"{where}: {exc}", node=e.source) from exc
 
         return test_expr
     cfn = e.condition_fn
@@ -481,6 +543,26 @@ def _condition(graph: GraphSpec, e: EdgeSpec, problems: list[str]) -> Callable[[
     fn = cfn
 
     def test_fn(state: WorkflowState) -> bool:
-        return bool(fn(state))
+        out = fn(state)
+        if isinstance(out, (str, list, tuple, Send)):
+            # A LangGraph-style router given as a condition: a name is truthy and would
+            # silently take this edge whatever it names.
+            raise RunFailed(
+                f"{where}: condition {_router_label(fn)} returned {out!r}, not True or "
+                "False; a function that names where to go is a router: use "
+                f"add_conditional_edges({e.source!r}, {getattr(fn, '__name__', 'router')}, "
+                "path_map)", node=e.source)
+        return bool(out)
 
     return test_fn
+
+
+def _missing(e: EdgeSpec, name: str, data: dict[str, Any]) -> RunFailed:
+    """A condition reading a data key nothing has set: an error, never a silent None."""
+    close = difflib.get_close_matches(name, list(data), n=3, cutoff=0.6)
+    hint = (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close
+            else f" (data keys: {', '.join(map(repr, list(data)[:20])) or 'none'})")
+    return RunFailed(
+        f"edge {e.source}->{e.target}: condition {e.condition!r} reads data key {name!r}, "
+        f"which is not set{hint}; set it in the run's input or in a node before "
+        f"{e.source!r} (None counts as set)", node=e.source)

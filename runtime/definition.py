@@ -92,6 +92,10 @@ class EdgeDef(BaseModel):
     map: str | None = None
     item_key: str = "item"
     max_concurrency: int | None = Field(None, ge=1, le=MAX_COUNT)
+    #: a routing function ("module:qualname" or a registered condition name) and the
+    #: result of it that takes this edge (default: the target's name)
+    router: str | None = None
+    when: str | None = None
 
     @field_validator("source", "target")
     @classmethod

@@ -19,10 +19,11 @@ from .registry import ToolRegistry
 from .registry import registry as default_registry
 from .retry import RetryPolicy, known_exception
 from .mermaid import render
+from .routing import START, declared_targets
 from .specs import END, JSON_END, Condition, EdgeSpec, NodeSpec, SubgraphSpec, key_mapping
 from .state import Reducer
 
-__all__ = ["END", "EdgeSpec", "Graph", "NodeSpec", "check_untrusted"]
+__all__ = ["END", "START", "EdgeSpec", "Graph", "NodeSpec", "check_untrusted"]
 
 class Graph:
     """A workflow graph under construction.
@@ -67,6 +68,7 @@ class Graph:
         self.registry = registry or default_registry
         self.duplicates: list[str] = []
         self.error_edges: dict[str, str] = {}   # add_error_edge before add_node(source)
+        self.starts: list[str] = []             # add_edge(START, ...): one is allowed
 
     # -- building ---------------------------------------------------------------
     def add_node(
@@ -154,10 +156,16 @@ class Graph:
         return self
 
     def add_edge(self, source: str | Iterable[str], target: str | Iterable[str]) -> Graph:
-        """Unconditional edge(s). Several targets fan out in parallel; several sources join."""
+        """Unconditional edge(s). Several targets fan out in parallel; several sources join.
+
+        ``add_edge(START, "first")`` makes ``first`` the entry point."""
         for s in _names(source):
             for t in _names(target):
-                self.edges.append(EdgeSpec(s, t))
+                if s == START and START not in self.nodes:
+                    self.entry_point = t
+                    self.starts.append(t)
+                else:
+                    self.edges.append(EdgeSpec(s, t))
         return self
 
     def add_join(self, sources: Iterable[str], target: str) -> Graph:
@@ -178,6 +186,36 @@ class Graph:
             self.edges.append(EdgeSpec(source, target, condition_fn=condition[3:]))
         else:
             self.edges.append(EdgeSpec(source, target, condition=condition))
+        return self
+
+    def add_conditional_edges(self, source: str, router: Callable[..., Any] | str,
+                              path_map: dict[str, str] | Iterable[str] | None = None) -> Graph:
+        """Route by a function of the state (LangGraph's ``add_conditional_edges``).
+
+        ``router(state)`` returns a key of ``path_map`` (or, with a list path map or
+        none, a node name), a list of them (run in parallel), ``Send(node, payload)``
+        items (a branch per payload), or None for ``source``'s default edges. The
+        possible targets are declared by ``path_map`` (a dict result -> node, or a
+        list of nodes) or by the router's ``Literal[...]`` return annotation; anything
+        else it returns fails the run naming the router and the node. ``router`` may
+        be ``"fn:NAME"`` for a registered condition function (then ``path_map`` is
+        needed). END is a valid target.
+        """
+        fn: Callable[..., Any] | str = router[3:] if isinstance(router, str) and \
+            router.startswith("fn:") else router
+        if callable(fn):
+            paths, missing = declared_targets(fn, path_map)
+        elif path_map is not None:
+            paths, missing = declared_targets(lambda s: None, path_map)
+        else:
+            paths, missing = {}, "a registered router needs path_map=[...]"
+        if missing is not None:
+            # No target to draw: an edge to nowhere that compile() reports with the reason.
+            self.edges.append(EdgeSpec(source, "", router=fn, route_key=missing))
+        for key, target in paths.items():
+            if target == JSON_END and target not in self.nodes:
+                target = END
+            self.edges.append(EdgeSpec(source, target, router=fn, route_key=key))
         return self
 
     def add_map_edge(
@@ -269,6 +307,7 @@ class Graph:
         g = cls(d.name, description=d.description, max_steps=d.max_steps, registry=registry,
                 state_schema=load(d.state_schema, "state_schema") if d.state_schema else None)
         g.reducers = dict(d.reducers)
+        routers: dict[str, Callable[..., Any]] = {}
         for n in d.nodes:
             if n.subgraph is not None:
                 _add_subgraph_def(g, n, registry, trusted)
@@ -287,9 +326,18 @@ class Graph:
                 for t in _names(e.target):
                     if t == JSON_END and t not in g.nodes:
                         t = END  # LangGraph users write "END"; a node of that name wins
+                    if s in ("START", START) and s not in g.nodes:
+                        g.add_edge(START, t)
+                        continue
+                    router: str | Callable[..., Any] | None = e.router
+                    if e.router is not None and ":" in e.router:
+                        # One object per router, so its edges group into one Router.
+                        router = routers.get(e.router) or routers.setdefault(
+                            e.router, load(e.router, f"router of edge {s}->{t}"))
                     g.edges.append(EdgeSpec(
                         s, t, condition=e.condition, condition_fn=e.condition_fn,
                         map_over=e.map, item_key=e.item_key, max_concurrency=e.max_concurrency,
+                        router=router, route_key=e.when,
                     ))
         if d.entry_point is not None:
             g.entry_point = d.entry_point
@@ -363,7 +411,11 @@ def _node_def(n: NodeSpec, registry: ToolRegistry) -> NodeDef:
 
 def _edge_def(e: EdgeSpec) -> EdgeDef:
     cfn = e.condition_fn
+    r = e.router
     return EdgeDef.model_validate({
+        "router": r if (r is None or isinstance(r, str))
+        else import_path(r, f"router of edge {e.source}->{e.target}"),
+        "when": e.route_key if e.route_key not in (None, e.target) else None,
         "from": e.source, "to": e.target, "condition": e.condition,
         "condition_fn": cfn if (cfn is None or isinstance(cfn, str))
         else import_path(cfn, f"condition of edge {e.source}->{e.target}"),
@@ -417,4 +469,8 @@ def _untrusted_problems(d: GraphDef, registry: ToolRegistry) -> list[str]:
         if inline is not None:
             problems += [f"subgraph {n.name!r}: {p}"
                          for p in _untrusted_problems(_parse(inline), registry)]
+    for e in d.edges:
+        if e.router and ":" in e.router:
+            problems.append(f"edge from {e.source!r}: router {e.router!r}: {advice} (a "
+                            "registered condition function works as a router)")
     return problems

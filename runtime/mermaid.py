@@ -24,6 +24,14 @@ def _label(text: str) -> str:
     return text.replace('"', "#quot;").replace("|", "#124;")
 
 
+def _condition_label(e: EdgeSpec) -> str:
+    if e.router is not None:
+        name = getattr(e.router, "__name__", e.router)
+        key = e.route_key if e.route_key not in (None, e.target) else None
+        return f"{name}: {key}" if key is not None else f"{name}"
+    return e.condition or f"fn:{getattr(e.condition_fn, '__name__', e.condition_fn)}"
+
+
 def render(graph: GraphSpec, joins: dict[str, str] | None = None) -> str:
     """Solid arrows: always taken (several from one node run in parallel);
     labelled arrows: conditions (dotted: the default path when none holds);
@@ -54,7 +62,9 @@ def _body(graph: GraphSpec, joins: dict[str, str] | None, prefix: str, lines: li
     if graph.entry_point:
         lines.append(f"{ind}{start} --> {nid(graph.entry_point)}")
     has_conditions = {e.source for e in graph.edges if e.conditional}
-    lines += [ind + _edge_line(e, nid, end, e.source in has_conditions) for e in graph.edges]
+    # (A router with no declared targets has an edge to "": compile() says why.)
+    lines += [ind + _edge_line(e, nid, end, e.source in has_conditions) for e in graph.edges
+              if e.target]
     for spec in graph.nodes.values():
         if not any(e.source == spec.name for e in graph.edges):
             lines.append(f"{ind}{nid(spec.name)} --> {end}")
@@ -90,8 +100,7 @@ def _edge_line(e: EdgeSpec, nid: Ids, end: str, source_has_conditions: bool) -> 
         limit = f", max {e.max_concurrency}" if e.max_concurrency else ""
         return f'{src} ==>|"map over {_label(e.map_over)}{limit}"| {dst}'
     if e.conditional:
-        cond = e.condition or f"fn:{getattr(e.condition_fn, '__name__', e.condition_fn)}"
-        return f'{src} -->|"{_label(cond)}"| {dst}'
+        return f'{src} -->|"{_label(_condition_label(e))}"| {dst}'
     if source_has_conditions:
         return f'{src} -.->|"otherwise"| {dst}'
     return f"{src} --> {dst}"

@@ -86,10 +86,14 @@ class EdgeSpec:
     map_over: str | None = None
     item_key: str = "item"
     max_concurrency: int | None = None
+    # a routing function's edge: taken when the router returns ``route_key`` (or target)
+    router: str | Callable[..., Any] | None = None
+    route_key: str | None = None
 
     @property
     def conditional(self) -> bool:
-        return self.condition is not None or self.condition_fn is not None
+        return (self.condition is not None or self.condition_fn is not None
+                or self.router is not None)
 
 
 class GraphSpec(Protocol):
@@ -106,5 +110,6 @@ class GraphSpec(Protocol):
     registry: ToolRegistry
     duplicates: list[str]
     error_edges: dict[str, str]
+    starts: list[str]
 
     def to_json(self) -> dict[str, Any]: ...

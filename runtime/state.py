@@ -56,6 +56,20 @@ class WorkflowState(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     config: dict[str, Any] = Field(default_factory=dict)
 
+    # LangGraph's state is a dict: ``state["key"]`` and ``state.get("key")`` read ``data``.
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self.data[key]
+        except KeyError:
+            raise KeyError(f"{key!r} is not in the state's data (keys: "
+                           f"{', '.join(map(repr, self.data)) or 'none'})") from None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.data
+
 
 class StateUpdate:
     """A normalised node update: new ``data`` values plus appended errors/warnings."""

@@ -30,6 +30,7 @@ from .events import EventType, Publisher
 from .frames import Frame, FrameRef
 from .order import apply_ordered, next_key
 from .position import NO_ITEM, Activation, PendingLog, Position, WaitEntry
+from .routing import Send
 from .specs import END
 from .state import StateUpdate, WorkflowState, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
@@ -377,18 +378,20 @@ class Supervisor:
 
     # -- routing --------------------------------------------------------------------------
     def _after(self, node: CompiledNode, frames: tuple[FrameRef, ...]) -> None:
-        targets: list[str | MapRoute] = list(self.graph.route(node, self.state))
+        targets: list[str | MapRoute | Send] = list(self.graph.route(node, self.state))
         targets.extend(node.maps)
         if not targets:
             self._end(frames)
             return
-        if len(targets) == 1:
+        if len(targets) == 1 and not isinstance(targets[0], Send):
+            # (A Send always opens a frame: its payload belongs to its branch.)
             self._enter(targets[0], frames, node.name)
             return
-        names = frozenset(t.target if isinstance(t, MapRoute) else t for t in targets) - {END}
+        names = frozenset(t.target if isinstance(t, MapRoute) else
+                          t.node if isinstance(t, Send) else t for t in targets) - {END}
         frame = self._open(Frame(
             id=0, kind="fanout", origin=node.name, parent=frames, expected=len(targets),
-            join=self.graph.join_for(names) if names else None,
+            join=self._join(names, targets),
         ))
         frame.ended = sum(1 for t in targets if t == END)
         for i, target in enumerate(targets):
@@ -399,15 +402,26 @@ class Supervisor:
             del self._frames[frame.id]
             self._end(frames)
 
-    def _enter(self, target: str | MapRoute, frames: tuple[FrameRef, ...], origin: str) -> None:
+    def _join(self, names: frozenset[str], targets: list[str | MapRoute | Send]) -> str | None:
+        if not names:
+            return None
+        if len(names) == 1 and any(isinstance(t, Send) for t in targets):
+            # Sends to one node: its branches meet after it, not at it.
+            return self.graph.join_after(next(iter(names)))
+        return self.graph.join_for(names)
+
+    def _enter(self, target: str | MapRoute | Send, frames: tuple[FrameRef, ...],
+               origin: str) -> None:
         if isinstance(target, MapRoute):
             self._start_map(target, frames, origin)
+        elif isinstance(target, Send):
+            self._deliver(target.node, frames, target.arg)
         elif target == END:
             self._end(frames)
         else:
             self._deliver(target, frames)
 
-    def _deliver(self, node: str, frames: tuple[FrameRef, ...]) -> None:
+    def _deliver(self, node: str, frames: tuple[FrameRef, ...], item: Any = NO_ITEM) -> None:
         """Send a branch to ``node``, arriving at a join if ``node`` joins its frame."""
         while frames:
             frame = self._frames.get(frames[-1][0])
@@ -418,7 +432,7 @@ class Supervisor:
                 return
             del self._frames[frame.id]
             frames = frame.parent
-        self._dispatch(node, frames)
+        self._dispatch(node, frames, item=item)
 
     def _end(self, frames: tuple[FrameRef, ...]) -> None:
         """A branch reached END."""
@@ -533,7 +547,11 @@ class Supervisor:
                 view = self._view = self._snapshot(None)
         else:
             frame = self._frames.get(frames[-1][0]) if frames else None
-            view = self._snapshot((frame.item_key if frame is not None else "item", item))
+            if frame is not None and frame.kind == "fanout":
+                # A Send's payload: laid over the data its branch's node sees.
+                view = self._snapshot(None, item if isinstance(item, dict) else None)
+            else:
+                view = self._snapshot((frame.item_key if frame is not None else "item", item))
         if act_id is None:
             act_id = self._next_activation
             self._next_activation += 1
@@ -559,7 +577,8 @@ class Supervisor:
         """A subgraph's supervisor, checkpointing to this run's store under ``path``."""
         return Supervisor(graph, state, hub, store=self.store, path=path)
 
-    def _snapshot(self, item: tuple[str, Any] | None) -> WorkflowState:
+    def _snapshot(self, item: tuple[str, Any] | None,
+                  overlay: dict[str, Any] | None = None) -> WorkflowState:
         # A shallow copy: a node that rebinds keys of its input can't corrupt the run.
         # Activations dispatched between two merges share it (nodes must not mutate
         # their input; they return updates).
@@ -567,6 +586,8 @@ class Supervisor:
         data = dict(s.data)
         if item is not None:
             data[item[0]] = item[1]
+        if overlay:
+            data.update(overlay)
         return trusted(WorkflowState, {
             "workflow_id": s.workflow_id, "run_id": s.run_id, "timestamp": s.timestamp,
             "iteration": s.iteration, "data": data, "errors": list(s.errors),

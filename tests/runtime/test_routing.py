@@ -171,7 +171,7 @@ async def test_condition_on_a_missing_key_fails_the_run_with_a_hint() -> None:
     g = Trace().add(Graph("cond"), "a", "b")
     g.add_conditional_edge("a", "b", "score < 3")
     g.add_edge("a", END)
-    with pytest.raises(RunFailed, match="'score' set in data"):
+    with pytest.raises(RunFailed, match="reads data key 'score', which is not set"):
         await run_graph(g)
 
 
