@@ -55,7 +55,7 @@ from .graph import END, Graph
 from .interrupts import InvalidResume, ask
 from .registry import ToolInfo, ToolRegistry, registry
 from .retry import RetryPolicy
-from .routing import START, Send
+from .routing import START, Command, Send
 from .run import Run
 from .runtime import Runtime
 from .state import REDUCERS, WorkflowState
@@ -81,6 +81,7 @@ __all__ = [
     "ActorflowError",
     "Checkpoint",
     "CheckpointNotFoundError",
+    "Command",
     "CompiledGraph",
     "Event",
     "EventType",

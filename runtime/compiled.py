@@ -99,6 +99,7 @@ class CompiledNode:
     maps: tuple[MapRoute, ...] = ()       # map edges
     subgraph: CompiledSubgraph | None = None   # a graph run as this node
     routers: tuple[Router, ...] = ()      # routing functions
+    goto: tuple[str, ...] = ()            # where a Command it returns may go
 
 
 class CompiledGraph:
@@ -226,6 +227,7 @@ class CompiledGraph:
         out = list(node.static) + [r.target for r in node.routes] + [m.target for m in node.maps]
         for router in node.routers:
             out += router.targets
+        out += node.goto
         if node.on_error:
             out.append(node.on_error)
         return out
@@ -239,7 +241,7 @@ class CompiledGraph:
         # Nodes that can reach END, walking edges backwards from the terminal nodes.
         ends = {n for n, c in self.nodes.items() if END in c.static or not self._targets(c)
                 or any(r.target == END for r in c.routes)
-                or any(END in r.targets for r in c.routers)}
+                or any(END in r.targets for r in c.routers) or END in c.goto}
         # An unknown target is reported on its own; assume it may end, to add no noise.
         ends |= {m for succ in self._succ.values() for m in succ if m not in self.nodes}
         preds: dict[str, set[str]] = {n: set() for n in self.nodes}
@@ -403,7 +405,7 @@ def _compile_node(graph: GraphSpec, spec: NodeSpec, problems: list[str]) -> Comp
         name=spec.name, fn=fn, is_async=is_async, second_arg=second, config=spec.config,
         timeout=spec.timeout, retry=spec.retry, concurrency=spec.concurrency,
         on_error=spec.on_error, writes=writes, interrupt_before=spec.interrupt_before,
-        interrupt_after=spec.interrupt_after,
+        interrupt_after=spec.interrupt_after, goto=spec.goto,
     )
 
 
@@ -422,9 +424,7 @@ def _check_names(graph: GraphSpec, problems: list[str]) -> None:
     elif graph.entry_point not in graph.nodes:
         problems.append(f"entry point {graph.entry_point!r} is not a node"
                         + _did_you_mean(graph.entry_point, known))
-    if len(graph.starts) > 1:
-        problems.append(f"START leads to {', '.join(map(repr, graph.starts))}: a graph has "
-                        "one entry point; add a first node that fans out to them")
+    _check_starts_and_gotos(graph, known, problems)
     for e in graph.edges:
         if e.router is not None and e.target == "":
             problems.append(f"router {_router_label(e.router)} of node {e.source!r}: "
@@ -443,6 +443,17 @@ def _check_names(graph: GraphSpec, problems: list[str]) -> None:
         if spec.on_error and spec.on_error not in graph.nodes:
             problems.append(f"node {spec.name!r}: unknown error handler node {spec.on_error!r}"
                             + _did_you_mean(spec.on_error, known))
+
+
+def _check_starts_and_gotos(graph: GraphSpec, known: list[str], problems: list[str]) -> None:
+    if len(graph.starts) > 1:
+        problems.append(f"START leads to {', '.join(map(repr, graph.starts))}: a graph has "
+                        "one entry point; add a first node that fans out to them")
+    for spec in graph.nodes.values():
+        for t in spec.goto:
+            if t not in graph.nodes and t != END:
+                problems.append(f"node {spec.name!r}: unknown goto target {t!r}"
+                                + _did_you_mean(t, known, end=True))
 
 
 def _did_you_mean(name: str, known: list[str], *, end: bool = False) -> str:

@@ -78,6 +78,8 @@ class NodeDef(BaseModel):
     interrupt_before: bool = False
     interrupt_after: bool = False
     subgraph: SubgraphDef | None = None
+    #: the targets a Command returned by this node may name ("END" for the end)
+    goto: list[str] = Field(default_factory=list)
 
 
 class EdgeDef(BaseModel):

@@ -86,11 +86,13 @@ class Graph:
         description: str = "",
         interrupt_before: bool = False,
         interrupt_after: bool = False,
+        goto: Iterable[str] = (),
     ) -> Graph:
         """Add a node running ``fn`` (a callable) or a registered ``tool`` (by name).
 
         ``fn`` may be a string, taken as a tool name. The first node added is the
-        entry point unless ``set_entry_point`` says otherwise. Returns the graph.
+        entry point unless ``set_entry_point`` says otherwise. ``goto`` declares where
+        a ``Command`` the node returns may send the run. Returns the graph.
         """
         if isinstance(fn, str):
             tool, fn = fn, None
@@ -105,6 +107,7 @@ class Graph:
             retry=retry, concurrency=concurrency, writes=tuple(writes), on_error=on_error,
             description=description, interrupt_before=interrupt_before,
             interrupt_after=interrupt_after,
+            goto=tuple(END if t == JSON_END and t not in self.nodes else t for t in goto),
         )
         handler = self.error_edges.pop(name, None)
         if handler is not None and on_error is None:
@@ -320,6 +323,7 @@ class Graph:
                                             trusted=trusted) if n.retry else None,
                 on_error=n.on_error, description=n.description,
                 interrupt_before=n.interrupt_before, interrupt_after=n.interrupt_after,
+                goto=n.goto,
             )
         for e in d.edges:
             for s in _names(e.source):
@@ -406,6 +410,7 @@ def _node_def(n: NodeSpec, registry: ToolRegistry) -> NodeDef:
         retry=RetryDef.model_validate(n.retry.to_dict(registry.exceptions)) if n.retry else None,
         concurrency=n.concurrency, writes=list(n.writes), on_error=n.on_error,
         interrupt_before=n.interrupt_before, interrupt_after=n.interrupt_after,
+        goto=[JSON_END if t == END else t for t in n.goto],
     )
 
 

@@ -32,6 +32,17 @@ def _condition_label(e: EdgeSpec) -> str:
     return e.condition or f"fn:{getattr(e.condition_fn, '__name__', e.condition_fn)}"
 
 
+def _tail(spec: NodeSpec, has_edges: bool, nid: Ids, end: str, ind: str) -> list[str]:
+    """A node's arrows besides its edges: goto targets, error handler, implicit end."""
+    out = [f'{ind}{nid(spec.name)} -.->|"goto"| {end if t == END else nid(t)}'
+           for t in spec.goto]
+    if not has_edges and not spec.goto:
+        out.append(f"{ind}{nid(spec.name)} --> {end}")
+    if spec.on_error:
+        out.append(f'{ind}{nid(spec.name)} -.->|"on error"| {nid(spec.on_error)}')
+    return out
+
+
 def render(graph: GraphSpec, joins: dict[str, str] | None = None) -> str:
     """Solid arrows: always taken (several from one node run in parallel);
     labelled arrows: conditions (dotted: the default path when none holds);
@@ -66,10 +77,7 @@ def _body(graph: GraphSpec, joins: dict[str, str] | None, prefix: str, lines: li
     lines += [ind + _edge_line(e, nid, end, e.source in has_conditions) for e in graph.edges
               if e.target]
     for spec in graph.nodes.values():
-        if not any(e.source == spec.name for e in graph.edges):
-            lines.append(f"{ind}{nid(spec.name)} --> {end}")
-        if spec.on_error:
-            lines.append(f'{ind}{nid(spec.name)} -.->|"on error"| {nid(spec.on_error)}')
+        lines += _tail(spec, any(e.source == spec.name for e in graph.edges), nid, end, ind)
 
 
 def _subgraph(spec: NodeSpec, prefix: str, lines: list[str], ind: str) -> None:

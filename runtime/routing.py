@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import RunFailed
 
-__all__ = ["START", "Router", "Send", "declared_targets"]
+__all__ = ["START", "Command", "Router", "Send", "check_goto", "declared_targets"]
 
 #: The start of the graph: ``add_edge(START, "first")`` sets the entry point.
 START = "__start__"
@@ -37,6 +37,36 @@ class Send:
 
     node: str
     arg: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """What a node returns to write ``update`` and say where to go next (LangGraph's
+    ``Command``): ``goto`` is a node name, END, ``Send(...)`` or a list of them (they
+    run in parallel), each one of the targets the node declares with
+    ``add_node(..., goto=[...])``. It replaces the node's edges for this step; with no
+    ``goto`` the edges are followed as usual."""
+
+    update: Any = None
+    goto: str | Send | list[str | Send] | tuple[str | Send, ...] | None = None
+
+
+def check_goto(node: str, declared: tuple[str, ...], goto: Any, end: str) -> list[str | Send]:
+    """``goto`` as a list of targets, each checked against the node's declared ones."""
+    items = goto if isinstance(goto, (list, tuple)) else [goto]
+    out: list[str | Send] = []
+    for x in items:
+        name = x.node if isinstance(x, Send) else x
+        if name == "END" and end in declared and "END" not in declared:
+            name = x = end
+        if not isinstance(name, str) or name not in declared:
+            listed = ", ".join(repr(d) for d in declared) or "none"
+            raise RunFailed(
+                f"node {node!r} returned Command(goto={x!r}), but {name!r} is not one of the "
+                f"targets it declares ({listed}); declare it with add_node({node!r}, ..., "
+                "goto=[...]) (\"goto\" in JSON)", node=node)
+        out.append(x)
+    return out
 
 
 def declared_targets(fn: Callable[..., Any], path_map: Mapping[str, str] | Iterable[str] | None

@@ -73,6 +73,7 @@ class NodeSpec:
     interrupt_before: bool = False
     interrupt_after: bool = False
     subgraph: SubgraphSpec | None = None
+    goto: tuple[str, ...] = ()     # where a Command it returns may send the run
 
 
 @dataclass

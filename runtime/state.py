@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from . import portable
 from .errors import GraphError, InputValidationError, StateError, StateValidationError
+from .routing import Command
 
 __all__ = ["REDUCERS", "Reducer", "StateUpdate", "WorkflowState", "check_json", "resolve_reducer",
            "trusted", "validate_input"]
@@ -74,7 +75,7 @@ class WorkflowState(BaseModel):
 class StateUpdate:
     """A normalised node update: new ``data`` values plus appended errors/warnings."""
 
-    __slots__ = ("data", "errors", "warnings")
+    __slots__ = ("data", "errors", "goto", "warnings")
 
     def __init__(
         self,
@@ -85,6 +86,7 @@ class StateUpdate:
         self.data = data or {}
         self.errors = errors or []
         self.warnings = warnings or []
+        self.goto: Any = None      # a Command's goto: where to go instead of the edges
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, StateUpdate):
@@ -102,6 +104,10 @@ class StateUpdate:
         """Turn what a node returned into an update, or say clearly what is wrong."""
         if result is None:
             return cls()
+        if isinstance(result, Command):
+            update = cls.from_result(result.update, before, node)
+            update.goto = result.goto
+            return update
         if isinstance(result, Mapping):
             bad = [k for k in result if not isinstance(k, str)]
             if bad:
@@ -122,7 +128,7 @@ class StateUpdate:
             )
         raise StateError(
             f"node {node!r} returned {type(result).__name__}; return a dict of data keys to "
-            "update, a WorkflowState, or None",
+            "update, a WorkflowState, a Command, or None",
             node=node,
         )
 

@@ -30,7 +30,7 @@ from .events import EventType, Publisher
 from .frames import Frame, FrameRef
 from .order import apply_ordered, next_key
 from .position import NO_ITEM, Activation, PendingLog, Position, WaitEntry
-from .routing import Send
+from .routing import Send, check_goto
 from .specs import END
 from .state import StateUpdate, WorkflowState, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
@@ -246,6 +246,11 @@ class Supervisor:
                          update=result.update.data,
                          **({"index": act.index} if act.index is not None else {}))
         if top is not None and top.kind == "map" and top.target == act.node:
+            if result.update.goto is not None:
+                raise RunFailed(
+                    f"node {act.node!r} returned a Command with goto while run by a map edge; "
+                    "a map's items go on together along its edges: return the update only",
+                    run_id=self.run_id, node=act.node)
             top.results[act.index or 0] = result.update
             top.arrived += 1
             self._feed_map(top)
@@ -254,12 +259,15 @@ class Supervisor:
             else:
                 await self._checkpoint([act.node], {})
             return
+        # Checked before the write: a wrong goto fails the run with its state untouched.
+        goto = None if result.update.goto is None else check_goto(
+            node.name, node.goto, result.update.goto, END)
         changed = self._merge(result.update, act.node, act.frames)
         if node.interrupt_after or act.node in self.interrupt_after:
             self._wait(WaitEntry(f"{act.node}:{act.id}:after", "after", act.node,
                                  {"after": act.node}, None, act))
         else:
-            self._after(node, act.frames)
+            self._after(node, act.frames, goto)
         await self._checkpoint([act.node], changed)
 
     def _failed(self, node: CompiledNode, result: Result) -> None:
@@ -377,9 +385,14 @@ class Supervisor:
         await self.store.save_checkpoint(cp)
 
     # -- routing --------------------------------------------------------------------------
-    def _after(self, node: CompiledNode, frames: tuple[FrameRef, ...]) -> None:
-        targets: list[str | MapRoute | Send] = list(self.graph.route(node, self.state))
-        targets.extend(node.maps)
+    def _after(self, node: CompiledNode, frames: tuple[FrameRef, ...],
+               goto: list[str | Send] | None = None) -> None:
+        targets: list[str | MapRoute | Send]
+        if goto:
+            targets = list(goto)   # a Command's goto: instead of the node's edges
+        else:
+            targets = list(self.graph.route(node, self.state))
+            targets.extend(node.maps)
         if not targets:
             self._end(frames)
             return

@@ -21,6 +21,8 @@ EXPECTED = {
     # threads (conversations over many runs)
     "Multitask", "ThreadRecord", "ThreadError", "ThreadNotFoundError", "ThreadBusyError",
     "ThreadExistsError",
+    # routing from code (LangGraph's START, Send, Command)
+    "START", "Send", "Command",
     # events
     "Event", "EventType",
     # conditions
