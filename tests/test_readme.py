@@ -72,3 +72,23 @@ def test_the_readme_composition_examples_run_and_print_what_they_say(
     else:
         assert printed[0] == "{'messages': ['hi', 'echo: hi', 'again', 'echo: again']}"
         assert printed[1] == "['completed', 'completed']"
+
+
+def test_the_readmes_routing_example_runs_as_described() -> None:
+    import anyio
+
+    from runtime import Runtime
+
+    [code] = [b for b in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+              if "add_conditional_edges" in b]
+    ns: dict[str, object] = {}
+    exec(code, ns)  # noqa: S102 - the README's own example
+
+    async def run(data: dict[str, object]) -> dict[str, object]:
+        async with Runtime() as rt:
+            run = await rt.start(ns["g"].compile(), data)  # type: ignore[attr-defined]
+            return dict((await run.result()).data)
+
+    hard = anyio.run(run, {"hard": True, "queries": ["a", "b", "c"]})
+    assert hard["found"] == ["A", "B", "C"] and hard["reply"] == "A, B, C"
+    assert anyio.run(run, {"hard": False, "queries": []})["reply"] == "easy"
