@@ -15,6 +15,22 @@ Messages (every one carries ``seq``, the run event's sequence number)::
     {"type": "released", "seq": 7, "resume_from": 8, "message": "..."}   # server restart
     {"type": "error", "code": "lagged", "resume_from": 120, "message": "..."}  # too slow
 
+What else a client receives is chosen with ``?mode=`` (several, comma-separated; the
+default is ``debug``, the seed's feed as above):
+
+- ``debug``: a ``log`` message per run event (as above);
+- ``updates``: ``{"type": "update", "seq", "node", "update": {key: new value}}`` per write;
+- ``values``: ``{"type": "values", "seq", "node", "data": {...}}``, the whole ``data``
+  after each write;
+- ``tokens``: ``{"type": "token", "seq", "node", "call_id", "index", "text"}``, a model's
+  output as it is written (live only: a client that connects later gets the node's
+  final update, not the tokens);
+- ``custom``: ``{"type": "custom", "seq", "node", "kind", "payload"}``, what nodes
+  ``ctx.emit`` (live only too).
+
+``waiting``, ``resumed``, ``released``, ``error`` and ``complete`` are sent in every mode.
+A live message's ``seq`` is that of the last stored event before it.
+
 Events come from ``Runtime.events``: a run this process executes is streamed from its
 event hub (replay from ``since``, then live); a run that waits for an answer is
 followed across its pause and resume; any other run is replayed from the store, and
@@ -30,7 +46,24 @@ from typing import Any
 
 from runtime import Event, EventType, Run, RunStatus, RunView, Store, SubscriberLagged
 
-__all__ = ["Dropped", "Feed", "FeedEnd", "log_message"]
+__all__ = ["DEFAULT_MODES", "MODES", "Dropped", "Feed", "FeedEnd", "log_message",
+           "parse_modes"]
+
+#: What ``?mode=`` may list, and what a client gets without it.
+MODES = ("values", "updates", "tokens", "custom", "debug")
+DEFAULT_MODES = frozenset({"debug"})
+
+
+def parse_modes(text: str | None) -> frozenset[str]:
+    """The modes of ``?mode=a,b``; ValueError naming what is unknown."""
+    if text is None or not text.strip():
+        return DEFAULT_MODES
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise ValueError(f"unknown mode {', '.join(map(repr, bad))}; use any of "
+                         f"{', '.join(MODES)}, comma-separated")
+    return frozenset(modes)
 
 _STATUS = {
     EventType.NODE_STARTED: "started", EventType.NODE_COMPLETED: "completed",
@@ -84,7 +117,8 @@ class Feed:
 
     def __init__(self, run_id: str, send: Send, *, follow: Follow, store: Store,
                  run: Run | None, buffer: int, draining: Callable[[], bool] = lambda: False,
-                 on_sent: Callable[[Event], None] | None = None) -> None:
+                 on_sent: Callable[[Event], None] | None = None,
+                 modes: frozenset[str] = DEFAULT_MODES) -> None:
         self.run_id = run_id
         self._follow = follow
         self._send = send
@@ -93,6 +127,8 @@ class Feed:
         self._buffer = buffer
         self._on_sent = on_sent
         self._draining = draining
+        self._modes = modes
+        self._values: dict[str, Any] | None = {} if "values" in modes else None
         self.next_seq = 0
 
     async def stream(self, since: int) -> None:
@@ -100,11 +136,18 @@ class Feed:
 
         Raises Dropped (client too slow) or FeedEnd (run released by a shutdown).
         """
-        self.next_seq = since
+        # ``values`` needs the whole data: read from the start, send from ``since``.
+        self.next_seq = 0 if self._values is not None else since
         async for event in self._followed():
+            if event.live:
+                await self._live(event)
+                continue
             if event.seq < self.next_seq:
                 continue
             self.next_seq = event.seq + 1
+            if event.seq < since:
+                self._track(event)
+                continue
             if event.type is EventType.RUN_RELEASED and self._released_here():
                 await self._send({"type": "released", "seq": event.seq,
                                   "resume_from": event.seq + 1,
@@ -125,10 +168,45 @@ class Feed:
                                   "interrupt_id": event.data.get("interrupt_id"),
                                   "timestamp": _iso(event.ts)})
             else:
-                await self._send(log_message(event))
+                await self._modal(event)
             if self._on_sent is not None:
                 self._on_sent(event)
         await self._finish_without_event()
+
+    def _track(self, event: Event) -> None:
+        """Keep the whole data up to date for ``values``."""
+        if self._values is None:
+            return
+        if event.type is EventType.RUN_STARTED:
+            self._values = dict(event.data.get("input") or {})
+        elif event.type is EventType.STATE_UPDATED:
+            self._values.update(event.data.get("update") or {})
+
+    async def _modal(self, event: Event) -> None:
+        """The messages an ordinary event makes in the client's modes."""
+        modes = self._modes
+        if "debug" in modes:
+            await self._send(log_message(event))
+        self._track(event)
+        if event.type is not EventType.STATE_UPDATED:
+            return
+        if "updates" in modes:
+            await self._send({"type": "update", "seq": event.seq, "node": event.node,
+                              "update": event.data.get("update") or {},
+                              "timestamp": _iso(event.ts)})
+        if self._values is not None:
+            await self._send({"type": "values", "seq": event.seq, "node": event.node,
+                              "data": dict(self._values), "timestamp": _iso(event.ts)})
+
+    async def _live(self, event: Event) -> None:
+        d = event.data
+        if event.type is EventType.TOKEN and "tokens" in self._modes:
+            await self._send({"type": "token", "seq": event.seq, "node": event.node,
+                              "call_id": d.get("call_id"), "index": d.get("index"),
+                              "text": d.get("text")})
+        elif event.type is EventType.CUSTOM and "custom" in self._modes:
+            await self._send({"type": "custom", "seq": event.seq, "node": event.node,
+                              "kind": d.get("kind"), "payload": d.get("payload")})
 
     def _released_here(self) -> bool:
         """A release ends the feed only if it is this process letting the run go now

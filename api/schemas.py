@@ -195,6 +195,7 @@ class WsQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     since: int = Field(0, ge=0, le=MAX_COUNT)
+    mode: str | None = None
 
 
 class CheckpointOut(BaseModel):

@@ -29,6 +29,7 @@ from nodes.llm import (
     MemoryCache,
     ResponseCache,
     provider_from_env,
+    stream_or_complete,
 )
 from nodes.llm.store_cache import StoreCache, TieredCache
 from runtime import NodeContext, Store
@@ -114,14 +115,31 @@ def usage_totals(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def ask(
-    ctx: NodeContext, request: LLMRequest, *, purpose: str
+    ctx: NodeContext, request: LLMRequest, *, purpose: str, stream: bool = False
 ) -> tuple[LLMResponse, dict[str, Any]]:
     """Send ``request`` to the current provider; log and return ``(response, usage record)``.
+
+    With ``stream=True`` the answer is also published as it is written, as live
+    ``token`` events of this node (one call id per call: :meth:`NodeContext.new_call`);
+    a stream cut off half way raises ``LLMError`` and the node's retry policy applies
+    (the retry streams under a new call id).
 
     Raises:
         LLMError: when the provider fails (after its own retries).
     """
-    response = await get_provider().complete(request)
+    provider = get_provider()
+    if stream:
+        call_id = ctx.new_call()
+        count = 0
+
+        def on_token(text: str) -> None:
+            nonlocal count
+            ctx.token(call_id, text, count)
+            count += 1
+
+        response = await stream_or_complete(provider, request, on_token)
+    else:
+        response = await provider.complete(request)
     record = usage_record(response, node=ctx.node, purpose=purpose)
     ctx.log(
         f"llm {purpose}: {record['total_tokens']} tokens, ${record['cost_usd']:.6f}"

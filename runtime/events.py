@@ -7,6 +7,12 @@ events. Each subscriber has a bounded buffer: publishing never waits, and a
 subscriber that falls more than ``buffer`` events behind is dropped and told to
 resume from its last sequence number (:class:`SubscriberLagged`). A slow reader
 can therefore never slow the run or the other readers.
+
+*Live* events (``token``: a model's output as it is written; ``custom``: what a node
+emits with ``ctx.emit``) reach the subscribers of the moment and nobody else: they
+are not kept, not stored and not replayed (the node's final update is). They take no
+sequence number of their own: ``seq`` is that of the last kept event (``-1`` before
+any), so a reader's "resume from ``seq + 1``" stays right after them too.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ class EventType(str, Enum):
     RUN_FAILED = "run_failed"
     RUN_CANCELLED = "run_cancelled"
     RUN_RELEASED = "run_released"
+    TOKEN = "token"           # live only: part of a model's output, as written
+    CUSTOM = "custom"         # live only: ctx.emit(kind, payload)
 
     @property
     def terminal(self) -> bool:
@@ -90,9 +98,10 @@ class Event:
     ts: float
     node: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    live: bool = False        # a live-only event (token, custom): never stored
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "seq": self.seq,
             "run_id": self.run_id,
             "type": self.type.value,
@@ -100,6 +109,9 @@ class Event:
             "node": self.node,
             "data": self.data,
         }
+        if self.live:
+            d["live"] = True
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Event:
@@ -172,6 +184,12 @@ class EventHub:
         if self._subs:
             self._deliver(event)
         return event
+
+    def publish_live(self, type: EventType, node: str | None = None, **data: Any) -> None:
+        """Hand a live-only event to the current subscribers; keep and store nothing."""
+        if self._subs:
+            self._deliver(Event(self._next - 1, self.run_id, type, time.time(), node, data,
+                                True))
 
     def _deliver(self, event: Event) -> None:
         dropped = False

@@ -1,4 +1,5 @@
-"""``WS /api/v1/graph/ws/{run_id}?since=N``: a run's live log (see :mod:`api.live_log`).
+"""``WS /api/v1/graph/ws/{run_id}?since=N&mode=debug,tokens``: a run's live log (see
+:mod:`api.live_log` for the messages of each mode; the default mode is ``debug``).
 
 Close codes: 1000 the run ended (after ``complete``); 1012 the server is restarting
 (after ``released``: reconnect with ``?since``); 1013 the client fell behind (after
@@ -22,7 +23,7 @@ from runtime import Event, RunNotFoundError
 from runtime.definition import MAX_COUNT
 
 from ..current import metrics, service
-from ..live_log import Dropped, Feed, FeedEnd
+from ..live_log import Dropped, Feed, FeedEnd, parse_modes
 from ..schemas import WsQuery
 
 __all__ = ["ws"]
@@ -41,10 +42,15 @@ async def run_feed(run_id: str) -> None:
     svc = service()
     await websocket.accept()
     try:
-        since = WsQuery.model_validate(dict(websocket.args)).since
+        query = WsQuery.model_validate(dict(websocket.args))
     except ValidationError:
         # A close reason holds at most 123 bytes: the rule, not the (maybe huge) value.
         await websocket.close(4400, f"since must be an integer from 0 to {MAX_COUNT}")
+        return
+    try:
+        modes = parse_modes(query.mode)
+    except ValueError as exc:
+        await websocket.close(4400, str(exc)[:120])
         return
     if svc.runtime is None:
         await websocket.close(1013, "the server is not ready")
@@ -58,12 +64,12 @@ async def run_feed(run_id: str) -> None:
     gauge = metrics().ws_clients
     gauge.inc()
     try:
-        await _serve(run_id, run, since)
+        await _serve(run_id, run, query.since, modes)
     finally:
         gauge.dec()
 
 
-async def _serve(run_id: str, run: Any, since: int) -> None:
+async def _serve(run_id: str, run: Any, since: int, modes: frozenset[str]) -> None:
     svc = service()
     assert svc.runtime is not None
     timeout = svc.settings.ws_send_timeout
@@ -79,7 +85,8 @@ async def _serve(run_id: str, run: Any, since: int) -> None:
         lag.observe(max(0.0, time.time() - event.ts))
 
     feed = Feed(run_id, send, follow=svc.runtime.events, store=svc.runtime.store, run=run,
-                buffer=svc.settings.ws_buffer, draining=lambda: svc.draining, on_sent=sent)
+                buffer=svc.settings.ws_buffer, draining=lambda: svc.draining, on_sent=sent,
+                modes=modes)
     async with anyio.create_task_group() as tg:
         # Read (and ignore) what the client sends, so its messages never pile up.
         tg.start_soon(_discard_incoming)

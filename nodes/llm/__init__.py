@@ -9,10 +9,21 @@ deployment decision (:func:`provider_from_env`)::
 
 Providers: :class:`OfflineProvider` (deterministic, no network, the default),
 :class:`GeminiProvider`, :class:`OpenAICompatProvider` (OpenAI, Ollama, vLLM...).
-All failures are :class:`LLMError`; all run on asyncio and trio.
+All failures are :class:`LLMError`; all run on asyncio and trio. Each can also
+``stream(request, on_token)`` (:class:`StreamingProvider`): the text handed over as
+the model writes it, through server-sent events for the network providers.
 """
 
-from .base import LLMProvider, LLMRequest, LLMResponse, Usage, estimate_tokens
+from .base import (
+    LLMProvider,
+    LLMRequest,
+    LLMResponse,
+    StreamingProvider,
+    TokenSink,
+    Usage,
+    estimate_tokens,
+    stream_or_complete,
+)
 from .cache import CachingProvider, MemoryCache, ResponseCache, cache_key
 from .config import provider_from_env
 from .errors import LLMConfigError, LLMError, LLMTimeoutError
@@ -40,8 +51,11 @@ __all__ = [
     "PriceTable",
     "ResponseCache",
     "RetryPolicy",
+    "StreamingProvider",
+    "TokenSink",
     "Usage",
     "cache_key",
     "estimate_tokens",
     "provider_from_env",
+    "stream_or_complete",
 ]

@@ -12,11 +12,16 @@ between many callers, so nobody may mutate it in place (use ``model_copy``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["LLMProvider", "LLMRequest", "LLMResponse", "Usage", "estimate_tokens"]
+__all__ = ["LLMProvider", "LLMRequest", "LLMResponse", "StreamingProvider", "TokenSink", "Usage",
+           "estimate_tokens", "stream_or_complete"]
+
+#: Called with each piece of a model's output as it arrives.
+TokenSink = Callable[[str], None]
 
 
 class LLMRequest(BaseModel):
@@ -89,6 +94,28 @@ class LLMProvider(Protocol):
     async def complete(self, request: LLMRequest) -> LLMResponse:
         """Answer ``request``."""
         ...
+
+
+@runtime_checkable
+class StreamingProvider(LLMProvider, Protocol):
+    """A provider that can also hand over its output as the model writes it."""
+
+    async def stream(self, request: LLMRequest, on_token: TokenSink) -> LLMResponse:
+        """Answer ``request``, calling ``on_token`` with each piece of text in order; the
+        response holds the whole text. A stream cut off before the model finished
+        raises :class:`nodes.llm.errors.LLMError` (``retryable=True``)."""
+        ...
+
+
+async def stream_or_complete(provider: LLMProvider, request: LLMRequest,
+                             on_token: TokenSink) -> LLMResponse:
+    """Stream when ``provider`` can; otherwise the whole answer is one piece."""
+    if isinstance(provider, StreamingProvider):
+        return await provider.stream(request, on_token)
+    response = await provider.complete(request)
+    if response.text:
+        on_token(response.text)
+    return response
 
 
 _WORD = re.compile(r"\S+")

@@ -20,7 +20,7 @@ import json
 from collections import OrderedDict
 from typing import Protocol, runtime_checkable
 
-from .base import LLMProvider, LLMRequest, LLMResponse
+from .base import LLMProvider, LLMRequest, LLMResponse, TokenSink, stream_or_complete
 
 __all__ = ["CachingProvider", "MemoryCache", "ResponseCache", "cache_key"]
 
@@ -113,5 +113,17 @@ class CachingProvider:
         if hit is not None:
             return hit.model_copy(update={"cached": True, "cost_usd": 0.0})
         response = await self.provider.complete(request)
+        await self.cache.set(key, response)
+        return response
+
+    async def stream(self, request: LLMRequest, on_token: TokenSink) -> LLMResponse:
+        """A hit is handed over as one piece; a miss streams from the provider."""
+        key = cache_key(self.provider.name, self.provider.model, request)
+        hit = await self.cache.get(key)
+        if hit is not None:
+            if hit.text:
+                on_token(hit.text)
+            return hit.model_copy(update={"cached": True, "cost_usd": 0.0})
+        response = await stream_or_complete(self.provider, request, on_token)
         await self.cache.set(key, response)
         return response

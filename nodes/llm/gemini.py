@@ -14,18 +14,24 @@ Wire format (https://ai.google.dev/api/generate-content)::
                            "totalTokenCount": t},
          "modelVersion": "gemini-2.0-flash-001"}
 
+Streaming (``stream``) posts the same body to ``:streamGenerateContent?alt=sse``; the
+answer is server-sent events, each ``data:`` a ``GenerateContentResponse`` holding the
+next part of the text; the last one carries ``finishReason`` and ``usageMetadata``.
+A stream that ends without a ``finishReason`` was cut off.
+
 The key travels in the ``x-goog-api-key`` header rather than the documented
 ``?key=`` alternative, so that it can never leak through a logged URL.
 """
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
 import httpx
 
-from .base import LLMRequest, LLMResponse, Usage
+from .base import LLMRequest, LLMResponse, TokenSink, Usage
 from .errors import LLMError
 from .http import HttpProviderBase, HttpTransport, RetryPolicy
 from .pricing import DEFAULT_PRICES, PriceTable
@@ -87,6 +93,15 @@ class GeminiProvider(HttpProviderBase):
         )
         return self.parse_response(data)
 
+    async def stream(self, request: LLMRequest, on_token: TokenSink) -> LLMResponse:
+        """Answer ``request`` as a stream (see the module doc); ``on_token`` gets each
+        piece of text as it arrives."""
+        acc = _Stream(self.name, on_token)
+        await self._transport.stream_sse(
+            f"/v1beta/models/{self.model}:streamGenerateContent", self.build_body(request),
+            acc.feed, params={"alt": "sse"})
+        return self.parse_response(acc.whole())
+
     def parse_response(self, data: dict[str, Any]) -> LLMResponse:
         """Turn a ``GenerateContentResponse`` into an :class:`LLMResponse`."""
         candidates = data.get("candidates")
@@ -139,6 +154,53 @@ class GeminiProvider(HttpProviderBase):
             usage=usage,
             cost_usd=self.prices.cost_usd(model, usage),
         )
+
+
+class _Stream:
+    """The chunks of one streamed answer, folded into one ``GenerateContentResponse``."""
+
+    def __init__(self, provider: str, on_token: TokenSink) -> None:
+        self.provider = provider
+        self.on_token = on_token
+        self.parts: list[dict[str, Any]] = []
+        self.finish: Any = None
+        self.last: dict[str, Any] = {}
+        self.chunks = 0
+
+    def feed(self, data: str) -> None:
+        try:
+            chunk = json.loads(data)
+        except ValueError as exc:
+            raise LLMError(f"stream chunk {self.chunks + 1} is not JSON: {data[:200]!r}",
+                           provider=self.provider, status=200) from exc
+        self.chunks += 1
+        if not isinstance(chunk, dict):
+            return
+        self.last = chunk
+        candidates = chunk.get("candidates")
+        first = candidates[0] if isinstance(candidates, list) and candidates else {}
+        content = first.get("content") if isinstance(first, dict) else None
+        parts = content.get("parts") if isinstance(content, dict) else None
+        for p in parts if isinstance(parts, list) else []:
+            if not isinstance(p, dict):
+                continue
+            self.parts.append(p)
+            if isinstance(p.get("text"), str) and p["text"] and not p.get("thought"):
+                self.on_token(p["text"])
+        if isinstance(first, dict) and first.get("finishReason"):
+            self.finish = first["finishReason"]
+
+    def whole(self) -> dict[str, Any]:
+        if self.finish is None and not (self.chunks and "promptFeedback" in self.last):
+            raise LLMError(
+                f"the stream ended after {self.chunks} chunk(s) without a finishReason: "
+                "it was cut off before the model finished", provider=self.provider,
+                status=200, retryable=True)
+        out = dict(self.last)
+        if self.finish is not None:
+            out["candidates"] = [{"content": {"parts": self.parts, "role": "model"},
+                                  "finishReason": self.finish}]
+        return out
 
 
 def _int(value: object) -> int:

@@ -25,7 +25,7 @@ import email.utils
 import logging
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -305,6 +305,75 @@ class HttpTransport:
             message, provider=self.provider, status=status, retryable=True, attempts=attempt
         )
         return _Failure(error, retry_after=parse_retry_after(response.headers))
+
+    async def stream_sse(self, path: str, body: Mapping[str, Any],
+                         on_data: Callable[[str], None], *,
+                         params: Mapping[str, str] | None = None) -> None:
+        """POST ``body`` and hand each server-sent event's ``data`` to ``on_data`` as it
+        arrives (``text/event-stream``, as Gemini's ``alt=sse`` and OpenAI's
+        ``stream: true`` answer).
+
+        Retries like :meth:`post_json` only while nothing has been received (a refused
+        connection, a 429 or 5xx before the stream starts); once data flowed, a broken
+        stream raises :class:`LLMError` (``retryable=True``) and the caller decides
+        (a graph node's retry policy). ``timeout`` bounds each wait for the next bytes,
+        not the whole stream, which may legitimately take minutes.
+        """
+        url = self.base_url + "/" + path.lstrip("/")
+        policy = self.retry
+        for attempt in range(1, policy.max_attempts + 1):
+            started = False
+
+            def deliver(data: str) -> None:
+                nonlocal started
+                started = True
+                on_data(data)
+
+            try:
+                await self._stream_once(url, body, params, deliver, attempt)
+                return
+            except LLMError as exc:
+                if started or not exc.retryable or attempt == policy.max_attempts:
+                    raise
+                delay = policy.backoff(attempt, self._rng)
+                logger.warning("LLM %s stream attempt %d/%d failed (%s); retrying in %.2fs",
+                               self.provider, attempt, policy.max_attempts, exc.reason, delay)
+                await anyio.sleep(delay)
+
+    async def _stream_once(self, url: str, body: Mapping[str, Any],
+                           params: Mapping[str, str] | None, on_data: Callable[[str], None],
+                           attempt: int) -> None:
+        client = self._get_client()
+        try:
+            async with client.stream("POST", url, json=dict(body), headers=self._headers,
+                                     params=params, timeout=self.timeout) as response:
+                status = response.status_code
+                if not 200 <= status < 300:
+                    await response.aread()
+                    raise LLMError(
+                        f"HTTP {status}: {error_message_from_response(response)}",
+                        provider=self.provider, status=status,
+                        retryable=self.retry.is_retryable_status(status), attempts=attempt)
+                data: list[str] = []
+                async for line in response.aiter_lines():
+                    if not line:
+                        if data:     # a blank line ends an event
+                            on_data("\n".join(data))
+                            data = []
+                        continue
+                    name, _, value = line.partition(":")
+                    if name == "data":   # comments (":...") and other fields are skipped
+                        data.append(value[1:] if value.startswith(" ") else value)
+                if data:
+                    on_data("\n".join(data))
+        except httpx.TimeoutException as exc:
+            raise LLMTimeoutError(f"the stream stalled for more than {self.timeout:g}s",
+                                  provider=self.provider, retryable=True,
+                                  attempts=attempt) from exc
+        except httpx.TransportError as exc:  # refused, reset, or cut off mid-body
+            raise LLMError(f"stream from {self.base_url} broke off: {type(exc).__name__}: "
+                           f"{exc}", provider=self.provider, retryable=True,
+                           attempts=attempt) from exc
 
     def _timeout_error(self, attempt: int) -> LLMTimeoutError:
         return LLMTimeoutError(

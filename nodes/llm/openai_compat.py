@@ -10,18 +10,24 @@ Wire format::
     200 {"model": ..., "choices": [{"message": {"role": "assistant", "content": ...}}],
          "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": t}}
 
+Streaming (``stream``) adds ``"stream": true, "stream_options": {"include_usage": true}``;
+the answer is server-sent events, each ``data:`` a ``chat.completion.chunk`` whose
+``choices[0].delta.content`` is the next part of the text, then one with ``usage``,
+then ``data: [DONE]``. A stream that ends without ``[DONE]`` was cut off.
+
 ``base_url`` includes the version prefix, as in every OpenAI client
 (``https://api.openai.com/v1``, ``http://localhost:11434/v1`` for Ollama).
 """
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
 import httpx
 
-from .base import LLMRequest, LLMResponse, Usage
+from .base import LLMRequest, LLMResponse, TokenSink, Usage
 from .errors import LLMError
 from .http import HttpProviderBase, HttpTransport, RetryPolicy
 from .pricing import DEFAULT_PRICES, PriceTable
@@ -88,6 +94,15 @@ class OpenAICompatProvider(HttpProviderBase):
         data = await self._transport.post_json("/chat/completions", self.build_body(request))
         return self.parse_response(data)
 
+    async def stream(self, request: LLMRequest, on_token: TokenSink) -> LLMResponse:
+        """Answer ``request`` as a stream (see the module doc); ``on_token`` gets each
+        piece of text as it arrives."""
+        body = {**self.build_body(request), "stream": True,
+                "stream_options": {"include_usage": True}}
+        acc = _Stream(self.name, on_token)
+        await self._transport.stream_sse("/chat/completions", body, acc.feed)
+        return self.parse_response(acc.whole())
+
     def parse_response(self, data: dict[str, Any]) -> LLMResponse:
         """Turn a ``ChatCompletion`` object into an :class:`LLMResponse`."""
         choices = data.get("choices")
@@ -120,6 +135,58 @@ class OpenAICompatProvider(HttpProviderBase):
             usage=usage,
             cost_usd=self.prices.cost_usd(model, usage),
         )
+
+
+class _Stream:
+    """The chunks of one streamed answer, folded into one ``ChatCompletion``."""
+
+    def __init__(self, provider: str, on_token: TokenSink) -> None:
+        self.provider = provider
+        self.on_token = on_token
+        self.text: list[str] = []
+        self.done = False
+        self.model: Any = None
+        self.usage: Any = None
+        self.finish: Any = None
+        self.chunks = 0
+
+    def feed(self, data: str) -> None:
+        if data.strip() == "[DONE]":
+            self.done = True
+            return
+        try:
+            chunk = json.loads(data)
+        except ValueError as exc:
+            raise LLMError(f"stream chunk {self.chunks + 1} is not JSON: {data[:200]!r}",
+                           provider=self.provider, status=200) from exc
+        self.chunks += 1
+        if not isinstance(chunk, dict):
+            return
+        if isinstance(chunk.get("error"), dict):
+            raise LLMError(f"the server reported an error mid-stream: "
+                           f"{chunk['error'].get('message')}", provider=self.provider,
+                           status=200, retryable=True)
+        self.model = chunk.get("model") or self.model
+        self.usage = chunk.get("usage") or self.usage
+        for choice in chunk.get("choices") or []:
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta")
+            content = delta.get("content") if isinstance(delta, dict) else None
+            if isinstance(content, str) and content:
+                self.text.append(content)
+                self.on_token(content)
+            self.finish = choice.get("finish_reason") or self.finish
+
+    def whole(self) -> dict[str, Any]:
+        if not self.done:
+            raise LLMError(
+                f"the stream ended after {self.chunks} chunk(s) without [DONE]: it was cut "
+                "off before the model finished", provider=self.provider, status=200,
+                retryable=True)
+        return {"model": self.model, "usage": self.usage,
+                "choices": [{"index": 0, "finish_reason": self.finish,
+                             "message": {"role": "assistant", "content": "".join(self.text)}}]}
 
 
 def _int(value: object) -> int:

@@ -1,7 +1,8 @@
 """Fake LLM servers for the tests: real HTTP on loopback, no mocks of httpx.
 
 Each fake is a plain ASGI app that speaks one provider's wire format (checks
-the path, the credentials and the body shape, answers like the real API) and
+the path, the credentials and the body shape, answers like the real API; a
+streaming request is answered with server-sent events, a word per chunk) and
 records every request it receives with its arrival time. A test can *script*
 the next responses (status, headers, body, delay) to simulate rate limits,
 outages and slow answers; once the script is used up, the fake answers
@@ -57,6 +58,11 @@ class Scripted:
     body: Any = None  # JSON-serialisable, or bytes sent verbatim; None = normal answer
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering
+    # streams: stop after this many chunks, abruptly (the connection is reset) or, with
+    # ``cut_cleanly``, by ending the body early as a proxy timing out would
+    cut_after: int | None = None
+    cut_cleanly: bool = False
+    chunk_delay: float = 0.0  # seconds between streamed chunks
 
 
 class FakeServer:
@@ -101,6 +107,9 @@ class FakeServer:
             await anyio.sleep(scripted.delay)
         if scripted.body is None and scripted.status == 200:
             status, payload = self.answer(request)
+            if status == 200 and self.is_stream(request):
+                await self._stream(send, self.chunks(request, payload), scripted)
+                return
         else:
             status, payload = scripted.status, scripted.body
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -112,6 +121,28 @@ class FakeServer:
     def answer(self, request: Recorded) -> tuple[int, Any]:
         raise NotImplementedError
 
+    def is_stream(self, request: Recorded) -> bool:
+        return False
+
+    def chunks(self, request: Recorded, whole: Any) -> list[str]:
+        """The ``data:`` payloads that stream ``whole`` (the non-streamed answer)."""
+        raise NotImplementedError
+
+    async def _stream(self, send: Send, chunks: list[str], scripted: Scripted) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream")]})
+        for i, data in enumerate(chunks):
+            if scripted.cut_after is not None and i >= scripted.cut_after:
+                if scripted.cut_cleanly:
+                    break
+                # An app that dies mid-body: Hypercorn resets the connection.
+                raise ConnectionResetError("fake server: stream cut off")
+            await send({"type": "http.response.body", "body": f"data: {data}\n\n".encode(),
+                        "more_body": True})
+            if scripted.chunk_delay:
+                await anyio.sleep(scripted.chunk_delay)
+        await send({"type": "http.response.body", "body": b""})
+
 
 def words(text: str) -> int:
     return len(text.split())
@@ -120,7 +151,8 @@ def words(text: str) -> int:
 class FakeGemini(FakeServer):
     """Speaks ``POST /v1beta/models/{model}:generateContent`` like the Gemini API."""
 
-    PATH = re.compile(r"^/v1beta/models/(?P<model>[^/:]+):generateContent$")
+    PATH = re.compile(r"^/v1beta/models/(?P<model>[^/:]+):(?P<method>generateContent|"
+                      r"streamGenerateContent)$")
 
     def __init__(self, script: Iterable[Scripted] = (), *, api_key: str = "test-key") -> None:
         super().__init__(script)
@@ -153,6 +185,8 @@ class FakeGemini(FakeServer):
             system = body["systemInstruction"]["parts"][0]["text"]
         text = f"echo: {prompt}"
         prompt_tokens = words(prompt) + words(system)
+        if match["method"] == "streamGenerateContent" and "alt=sse" not in request.query:
+            return 400, self.error(400, "fake: stream without alt=sse", "INVALID_ARGUMENT")
         return 200, {
             "candidates": [
                 {
@@ -168,6 +202,27 @@ class FakeGemini(FakeServer):
             },
             "modelVersion": match["model"],
         }
+
+
+    def is_stream(self, request: Recorded) -> bool:
+        return request.path.endswith(":streamGenerateContent")
+
+    def chunks(self, request: Recorded, whole: Any) -> list[str]:
+        # As the API streams: each chunk a GenerateContentResponse with the next text;
+        # the last one carries finishReason and usageMetadata.
+        text = whole["candidates"][0]["content"]["parts"][0]["text"]
+        pieces = re.findall(r"\S+\s*", text)
+        out = []
+        for i, piece in enumerate(pieces):
+            chunk: dict[str, Any] = {
+                "candidates": [{"content": {"parts": [{"text": piece}], "role": "model"},
+                                "index": 0}],
+                "modelVersion": whole["modelVersion"]}
+            if i == len(pieces) - 1:
+                chunk["candidates"][0]["finishReason"] = "STOP"
+                chunk["usageMetadata"] = whole["usageMetadata"]
+            out.append(json.dumps(chunk))
+        return out
 
 
 class FakeOpenAI(FakeServer):
@@ -218,6 +273,30 @@ class FakeOpenAI(FakeServer):
                 "total_tokens": prompt_tokens + words(text),
             },
         }
+
+
+    def is_stream(self, request: Recorded) -> bool:
+        return isinstance(request.body, dict) and request.body.get("stream") is True
+
+    def chunks(self, request: Recorded, whole: Any) -> list[str]:
+        # As OpenAI streams: a role chunk, a chunk per piece of content, a finish chunk,
+        # the usage chunk (stream_options.include_usage) with no choices, then [DONE].
+        text = whole["choices"][0]["message"]["content"]
+        base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0,
+                "model": whole["model"]}
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+            return json.dumps({**base, "choices": [{"index": 0, "delta": delta,
+                                                    "finish_reason": finish}]})
+
+        out = [chunk({"role": "assistant", "content": ""})]
+        out += [chunk({"content": piece}) for piece in re.findall(r"\S+\s*", text)]
+        out.append(chunk({}, "stop"))
+        options = request.body.get("stream_options") or {}
+        if options.get("include_usage"):
+            out.append(json.dumps({**base, "choices": [], "usage": whole["usage"]}))
+        out.append("[DONE]")
+        return out
 
 
 def listening_socket() -> socket.socket:
