@@ -18,7 +18,13 @@ import anyio
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nodes" / "llm"))
-from llm_fake_servers import Scripted, make_provider, make_server, serving  # noqa: E402
+from llm_fake_servers import (  # noqa: E402
+    FakeServer,
+    Scripted,
+    make_provider,
+    make_server,
+    serving,
+)
 
 from api import Settings, create_app  # noqa: E402
 from nodes.llm import LLMRequest  # noqa: E402
@@ -66,9 +72,9 @@ def chat_graph(name: str = "stream_chat", *, attempts: int = 1) -> dict[str, Any
 
 @asynccontextmanager
 async def streaming_stack(backend: str, kind: str, script: list[Scripted] | None = None
-                          ) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+                          ) -> AsyncIterator[tuple[httpx.AsyncClient, str, FakeServer]]:
     """A fake ``kind`` LLM, the app answering through it, and an HTTP client of the app;
-    yields (client, ws base URL). ``gate`` is armed for the duration."""
+    yields (client, ws base URL, the fake). ``gate`` is armed for the duration."""
     llm = make_server(kind, script or [])
     app = create_app(Settings(backend=backend, database_url="memory://"), store=MemoryStore())
     gate.event = anyio.Event()
@@ -76,6 +82,6 @@ async def streaming_stack(backend: str, kind: str, script: list[Scripted] | None
         async with serving(llm) as llm_url, make_provider(kind, llm_url) as provider, \
                 serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:  # type: ignore[arg-type]
             with use_provider(provider):
-                yield client, url.replace("http://", "ws://")
+                yield client, url.replace("http://", "ws://"), llm
     finally:
         gate.event = None

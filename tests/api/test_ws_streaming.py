@@ -42,7 +42,7 @@ async def _feed(client: httpx.AsyncClient, ws_url: str) -> list[dict[str, Any]]:
 async def test_every_token_arrives_in_order_before_the_node_s_update(kind: str,
                                                                     anyio_backend: str) -> None:
     prompt = " ".join(f"w{i}" for i in range(40))
-    async with streaming_stack(anyio_backend, kind) as (client, ws):
+    async with streaming_stack(anyio_backend, kind) as (client, ws, _):
         run_id = await _start(client, chat_graph(), {"prompt": prompt})
         messages = await _feed(client, f"{ws}/api/v1/graph/ws/{run_id}?mode=debug,tokens,updates")
     tokens = [m for m in messages if m["type"] == "token"]
@@ -60,7 +60,7 @@ async def test_every_token_arrives_in_order_before_the_node_s_update(kind: str,
 @KINDS
 async def test_a_stream_cut_half_way_is_retried_by_the_node_under_a_new_call_id(
         kind: str, anyio_backend: str) -> None:
-    async with streaming_stack(anyio_backend, kind, [Scripted(cut_after=3)]) as (client, ws):
+    async with streaming_stack(anyio_backend, kind, [Scripted(cut_after=3)]) as (client, ws, _):
         run_id = await _start(client, chat_graph(attempts=2), {"prompt": "a b c d e f"})
         messages = await _feed(client, f"{ws}/api/v1/graph/ws/{run_id}?mode=debug,tokens")
     calls: dict[str, list[str]] = {}
@@ -78,7 +78,7 @@ async def test_a_stream_cut_half_way_is_retried_by_the_node_under_a_new_call_id(
 
 
 async def test_modes_choose_what_a_client_gets(anyio_backend: str) -> None:
-    async with streaming_stack(anyio_backend, "openai") as (client, ws):
+    async with streaming_stack(anyio_backend, "openai") as (client, ws, _):
         run_id = await _start(client, chat_graph(), {"prompt": "x y"})
         gate.open()   # nothing comes before the write in this mode: don't wait for it
         messages = await _feed(client, f"{ws}/api/v1/graph/ws/{run_id}?mode=values")

@@ -2,7 +2,7 @@
 
     python -m tests.bench                 # everything on asyncio and trio, ~2-3 minutes
     python -m tests.bench --quick         # fewer repetitions
-    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 SUB HTTP REVIEW FINANCE STUDIO)
+    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 SUB HTTP REVIEW FINANCE STUDIO STREAM)
     python -m tests.bench --profile       # cProfile W1 and W2 on asyncio instead
 
 Workloads: W1..W4 are DESIGN.md's; HTTP is issue 4's (``http.py``: runs/s through a
@@ -12,7 +12,9 @@ latency); REVIEW is issue 5's (``code_review.py``: the code-review workflow on a
 financial-analysis workflow for one symbol offline, beside its four analysts run one
 after another); SUB is issue 13's (``subgraph_overhead_us``: what a node that is a
 one-node subgraph costs beyond a plain node, in W1 terms); STUDIO is issue 14's
-(``studio.py``: the Studio's run view of a 1,000-execution run drawn in headless Chromium).
+(``studio.py``: the Studio's run view of a 1,000-execution run drawn in headless Chromium);
+STREAM is issue 13's too (``tokens.py``: a fake provider's token to a
+WebSocket client, p50/p99).
 
 Each backend runs in its own subprocess (W1, W2, W4, HTTP, REVIEW), and W3 in a further fresh
 subprocess per backend, so its peak RSS is that of a process that did only W3 (after
@@ -45,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 RESULTS = HERE / "results.json"
 BACKENDS = ("asyncio", "trio")
-ALL = ("W1", "W2", "W3", "W4", "SUB", "HTTP", "REVIEW", "FINANCE", "STUDIO")
+ALL = ("W1", "W2", "W3", "W4", "SUB", "HTTP", "REVIEW", "FINANCE", "STUDIO", "STREAM")
 CHILD_TIMEOUT_S = 400
 
 FIGURES = ("w1_us_per_node", "w2_ms", "w3_ms", "w3_peak_rss_mib", "w4_sqlite_us_per_node",
@@ -59,7 +61,9 @@ BASELINES = ("raw_roundtrip_us", "raw_spawn_join_100_ms", "raw_w3_ms",
              "subgraph_plain_node_us")
 #: Figures written as ``{backend: {part: value}}``: results key -> {part: median key}.
 NESTED_FIGURES = {"ws_event_latency_ms": {"p50": "ws_event_latency_ms_p50",
-                                          "p99": "ws_event_latency_ms_p99"}}
+                                          "p99": "ws_event_latency_ms_p99"},
+                  "token_stream_latency_ms": {"p50": "token_stream_latency_ms_p50",
+                                              "p99": "token_stream_latency_ms_p99"}}
 
 # (label, unit, figure key, baseline key or callable, target text, test of "meets")
 ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
@@ -93,6 +97,10 @@ ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
      "financial_analysts_latency_sequential_ms", "< sequential", lambda f, b, be: f < b),
     ("Studio run view, 1,000 executions", "ms", "studio_render_ms", None,
      "<1000 ms", lambda f, b, be: f < 1000),
+    ("Token to WS p50", "ms", "token_stream_latency_ms_p50", None,
+     "-", lambda f, b, be: None),
+    ("Token to WS p99", "ms", "token_stream_latency_ms_p99", None,
+     "<10 ms", lambda f, b, be: f < 10),
 ]
 
 
@@ -108,6 +116,8 @@ def row_workload(key: str) -> str:
         return "SUB"
     if key.startswith("studio"):
         return "STUDIO"
+    if key.startswith("token_"):
+        return "STREAM"
     return key[:2].upper()
 
 

@@ -76,6 +76,8 @@ class Params:
     ws_steps: int             # ticks of the WebSocket latency graph (~6 events each)
     review_reps: int
     finance_reps: int
+    stream_reps: int = 3      # runs of the token-latency graph
+    stream_tokens: int = 300  # tokens per run
 
 
 FULL = Params(w1_reps=5, w1_iterations=1000, w2_runs=30, w3_reps=3, w4_reps=3,
@@ -85,7 +87,7 @@ FULL = Params(w1_reps=5, w1_iterations=1000, w2_runs=30, w3_reps=3, w4_reps=3,
 QUICK = Params(w1_reps=2, w1_iterations=1000, w2_runs=10, w3_reps=1, w4_reps=1,
                w4_conc_runs=100, w4_conc_iterations=50, w4_conc_reps=1, w4_seq_runs=20,
                http_reps=1, http_runs=500, http_warmup_runs=50, http_plain_requests=500,
-               ws_steps=100, review_reps=3, finance_reps=3)
+               ws_steps=100, review_reps=3, finance_reps=3, stream_reps=1, stream_tokens=200)
 
 #: STUDIO: page loads measured (full, quick).
 STUDIO_REPS = {False: 5, True: 2}
@@ -333,6 +335,17 @@ async def do_studio(rec: Recorder, p: Params, backend: str) -> None:
     rec.extra["studio_shape"] = (f"run view of a finished run of {res['studio_executions']} "
                                  "node executions, navigation to fully drawn, Chromium")
 
+async def do_stream(rec: Recorder, p: Params, backend: str) -> None:
+    from .tokens import CHUNK_DELAY_S, token_latency_samples
+
+    for _ in range(p.stream_reps):
+        res = await token_latency_samples(backend, p.stream_tokens)
+        rec.add("token_stream_latency_ms_p50", res["token_stream_latency_ms_p50"])
+        rec.add("token_stream_latency_ms_p99", res["token_stream_latency_ms_p99"])
+    rec.extra["token_stream_shape"] = (
+        f"{p.stream_reps} x {p.stream_tokens} tokens from the fake OpenAI-compatible "
+        f"server, {CHUNK_DELAY_S * 1000:.0f} ms apart, to a WebSocket client (?mode=tokens)")
+
 
 async def child_main(workloads: list[str], p: Params, pg_url: str | None,
                      pg_note: str | None, backend: str) -> dict[str, Any]:
@@ -360,6 +373,9 @@ async def child_main(workloads: list[str], p: Params, pg_url: str | None,
             await _guard(rec, ["financial_analysis_ms"], "FINANCE", lambda: do_finance(rec, p))
         elif w == "STUDIO":
             await _guard(rec, ["studio_render_ms"], "STUDIO", lambda: do_studio(rec, p, backend))
+        elif w == "STREAM":
+            await _guard(rec, ["token_stream_latency_ms_p50", "token_stream_latency_ms_p99"],
+                         "STREAM", lambda: do_stream(rec, p, backend))
         rec.extra[f"{w}_wall_s"] = round(time.perf_counter() - t0, 2)
     rec.extra["wall_s"] = round(time.perf_counter() - started, 2)
     rec.extra["process_peak_rss_mib"] = _mib(_peak_kib())
@@ -369,7 +385,7 @@ async def child_main(workloads: list[str], p: Params, pg_url: str | None,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.bench._child")
     ap.add_argument("--backend", choices=["asyncio", "trio"], required=True)
-    ap.add_argument("--workloads", default="W1,W2,W3,W4,SUB,HTTP,REVIEW,FINANCE,STUDIO")
+    ap.add_argument("--workloads", default="W1,W2,W3,W4,SUB,HTTP,REVIEW,FINANCE,STUDIO,STREAM")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)

@@ -71,6 +71,7 @@ class FakeServer:
     def __init__(self, script: Iterable[Scripted] = ()) -> None:
         self.requests: list[Recorded] = []
         self.script: deque[Scripted] = deque(script)
+        self.sent_at: list[float] = []   # time.monotonic() each streamed chunk was sent
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -139,6 +140,7 @@ class FakeServer:
                 raise ConnectionResetError("fake server: stream cut off")
             await send({"type": "http.response.body", "body": f"data: {data}\n\n".encode(),
                         "more_body": True})
+            self.sent_at.append(time.monotonic())
             if scripted.chunk_delay:
                 await anyio.sleep(scripted.chunk_delay)
         await send({"type": "http.response.body", "body": b""})
