@@ -8,6 +8,8 @@
 - ``actorflow_websocket_clients``: WebSocket log-feed clients connected now.
 - ``actorflow_ws_event_lag_seconds``: from an event's publication to its WebSocket send.
 - ``actorflow_http_requests_total{method,status}``: requests answered.
+- ``actorflow_node_cache_hits_total`` / ``actorflow_node_cache_misses_total``: lookups of
+  nodes with a cache policy in this process (``CachePolicy``), read at scrape time.
 
 Run events are observed where they leave the runtime: :class:`ObservedStore` wraps
 the store the Runtime writes events to, so metrics need no hook in the runtime.
@@ -22,7 +24,7 @@ from typing import Any
 
 import anyio
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from runtime import Event, EventType, RunStatus, Runtime, Store, StoreError
@@ -56,6 +58,20 @@ class _RunsByStatus(Collector):
         yield family
 
 
+class _NodeCache(Collector):
+    def __init__(self, runtime: Callable[[], Runtime | None]) -> None:
+        self._runtime = runtime
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        rt = self._runtime()
+        cache = rt.node_cache if rt is not None else None
+        yield CounterMetricFamily("actorflow_node_cache_hits", "Node cache lookups that hit",
+                                  value=cache.hits if cache is not None else 0)
+        yield CounterMetricFamily("actorflow_node_cache_misses",
+                                  "Node cache lookups that missed (the node ran)",
+                                  value=cache.misses if cache is not None else 0)
+
+
 class Metrics:
     """The metrics of one app; ``observe`` is fed every run event."""
 
@@ -64,6 +80,7 @@ class Metrics:
         self._runtime = runtime
         self._runs = _RunsByStatus(runtime)
         self.registry.register(self._runs)
+        self.registry.register(_NodeCache(runtime))
         self.finished = Counter("actorflow_runs_finished", "Runs that ended in this process",
                                 ["status"], registry=self.registry)
         self.node_seconds = Histogram(

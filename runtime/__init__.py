@@ -54,6 +54,7 @@ from .failure import RunFailure
 from .graph import END, Graph
 from .interrupts import InvalidResume, ask
 from .registry import ToolInfo, ToolRegistry, registry
+from .node_cache import CachePolicy
 from .retry import RetryPolicy
 from .routing import START, Command, Send
 from .run import Run
@@ -80,6 +81,7 @@ __all__ = [
     "REDUCERS",
     "ActorflowError",
     "Checkpoint",
+    "CachePolicy",
     "CheckpointNotFoundError",
     "Command",
     "CompiledGraph",

@@ -9,6 +9,7 @@ stream. Workers never raise: every outcome, failure included, is a message.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Awaitable
@@ -25,12 +26,15 @@ from .context import NodeContext
 from .errors import NodeTimeoutError
 from .events import EventType, Publisher
 from .interrupts import Interrupt, current_context
+from .node_cache import NodeCache
 from .position import NO_ITEM, Activation
 from .state import StateUpdate, WorkflowState
 from .store.base import Store
 from .subgraph import Spawn, run_subgraph
 
 __all__ = ["NodeActor", "Result"]
+
+log = logging.getLogger("actorflow.cache")
 
 #: What a node actor receives: an activation and the state its node sees.
 Work = tuple[Activation, WorkflowState]
@@ -46,6 +50,7 @@ class Result:
     attempt: int
     duration: float
     interrupt: Interrupt | None = None
+    cached: bool = False          # the update came from the node cache
 
 
 class _Execution:
@@ -81,6 +86,8 @@ class NodeActor:
         "_send",
         "_tg",
         "busy",
+        "cache",
+        "graph",
         "hub",
         "node",
         "path",
@@ -93,11 +100,15 @@ class NodeActor:
     def __init__(self, node: CompiledNode, run_id: str, hub: Publisher,
                  results: MemoryObjectSendStream[Result], tg: TaskGroup,
                  store: Store | None = None, path: str = "",
-                 spawn: Spawn | None = None) -> None:
+                 spawn: Spawn | None = None, cache: NodeCache | None = None,
+                 graph: str = "") -> None:
         self.node = node
         self.store = store        # a subgraph node checkpoints its child's steps here
         self.path = path          # where this node's graph is in the run (subgraphs)
         self.spawn = spawn        # makes a subgraph node's child supervisor
+        # Used only for a node with a cache policy: the runtime's cache, the graph name.
+        self.cache = cache if node.cache is not None else None
+        self.graph = graph
         self.run_id = run_id
         self.hub = hub
         self._results = results
@@ -187,6 +198,32 @@ class NodeActor:
             return None
 
     async def _execute(self, act: Activation, state: WorkflowState) -> Result:
+        if self.cache is None:
+            return await self._run(act, state)
+        policy = self.node.cache
+        assert policy is not None
+        started = time.perf_counter()
+        try:
+            key = self.cache.key(self.graph, self.node.name, self.node.config, state, policy)
+            hit = await self.cache.get(key)
+        except Exception as exc:  # noqa: BLE001 - a failing key function fails the node
+            return Result(act, None, exc, 1, time.perf_counter() - started)
+        if hit is not None:
+            # Skipped: its update is written as if it had run; its events say it came
+            # from the cache.
+            log.info("node %s of run %s: cache hit (%s)", self.node.name, self.run_id,
+                     key[:12])
+            self.hub.publish(EventType.NODE_STARTED, self.node.name, attempt=1,
+                             input=state.data, cached=True,
+                             **({"index": act.index} if act.index is not None else {}))
+            return Result(act, hit, None, 1, time.perf_counter() - started, cached=True)
+        result = await self._run(act, state)
+        if result.update is not None and result.update.goto is None:
+            # (A Command's goto may hold Sends that are not JSON: not cached.)
+            self.cache.put(key, result.update, policy.ttl)
+        return result
+
+    async def _run(self, act: Activation, state: WorkflowState) -> Result:
         node = self.node
         attempt = 0
         while True:

@@ -29,6 +29,7 @@ from .errors import (
 from .expressions import Expression, compile_expression
 from . import portable
 from .loops import components, loop_of
+from .node_cache import CachePolicy
 from .mermaid import render
 from .specs import END, MAX_DEPTH, EdgeSpec, GraphSpec, NodeSpec
 from .registry import call_style
@@ -100,6 +101,7 @@ class CompiledNode:
     subgraph: CompiledSubgraph | None = None   # a graph run as this node
     routers: tuple[Router, ...] = ()      # routing functions
     goto: tuple[str, ...] = ()            # where a Command it returns may go
+    cache: CachePolicy | None = None      # with ``key`` resolved to a function
 
 
 class CompiledGraph:
@@ -401,11 +403,18 @@ def _compile_node(graph: GraphSpec, spec: NodeSpec, problems: list[str]) -> Comp
         problems.append(f"node {spec.name!r}: {fn!r} is not callable")
         return None
     is_async, second = call_style(fn)
+    cache = spec.cache
+    if cache is not None and isinstance(cache.key, str):
+        try:
+            cache = CachePolicy(cache.ttl, cache.key_fn())
+        except GraphError as exc:
+            problems.append(f"node {spec.name!r}: cache key: {exc}")
+            return None
     return CompiledNode(
         name=spec.name, fn=fn, is_async=is_async, second_arg=second, config=spec.config,
         timeout=spec.timeout, retry=spec.retry, concurrency=spec.concurrency,
         on_error=spec.on_error, writes=writes, interrupt_before=spec.interrupt_before,
-        interrupt_after=spec.interrupt_after, goto=spec.goto,
+        interrupt_after=spec.interrupt_after, goto=spec.goto, cache=cache,
     )
 
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["MAX_COUNT", "MAX_SECONDS", "EdgeDef", "GraphDef", "NodeDef", "RetryDef",
-           "SubgraphDef"]
+__all__ = ["MAX_COUNT", "MAX_SECONDS", "CacheDef", "EdgeDef", "GraphDef", "NodeDef",
+           "RetryDef", "SubgraphDef"]
 
 #: The largest step, sequence number, offset or count accepted anywhere: what both
 #: stores hold in their INTEGER columns (32-bit signed on PostgreSQL).
@@ -60,6 +60,16 @@ class SubgraphDef(BaseModel):
     definition: dict[str, Any] | None = None
 
 
+class CacheDef(BaseModel):
+    """A node's cache: ``ttl`` seconds (None: until replaced), ``key`` a function's
+    "module:qualname" (default: the data the node sees)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ttl: float | None = Field(None, gt=0)
+    key: str | None = None
+
+
 class NodeDef(BaseModel):
     """One node: a registered ``tool`` or an importable function ``fn`` ("module:qualname")."""
 
@@ -80,6 +90,7 @@ class NodeDef(BaseModel):
     subgraph: SubgraphDef | None = None
     #: the targets a Command returned by this node may name ("END" for the end)
     goto: list[str] = Field(default_factory=list)
+    cache: CacheDef | None = None
 
 
 class EdgeDef(BaseModel):

@@ -139,6 +139,8 @@ class Publisher(Protocol):
 
     def publish(self, type: EventType, node: str | None = None, **data: Any) -> Any: ...
 
+    def publish_live(self, type: EventType, node: str | None = None, **data: Any) -> None: ...
+
 
 class EventHub:
     """The event log of one run plus its live subscribers.

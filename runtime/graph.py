@@ -12,13 +12,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .compiled import CompiledGraph
-from .definition import EdgeDef, GraphDef, NodeDef, RetryDef, SubgraphDef
+from .definition import CacheDef, EdgeDef, GraphDef, NodeDef, RetryDef, SubgraphDef
 from .errors import GraphSerializationError, GraphValidationError
 from .importpath import import_path, load
 from .registry import ToolRegistry
 from .registry import registry as default_registry
 from .retry import RetryPolicy, known_exception
 from .mermaid import render
+from .node_cache import CachePolicy
 from .routing import START, declared_targets
 from .specs import END, JSON_END, Condition, EdgeSpec, NodeSpec, SubgraphSpec, key_mapping
 from .state import Reducer
@@ -87,12 +88,15 @@ class Graph:
         interrupt_before: bool = False,
         interrupt_after: bool = False,
         goto: Iterable[str] = (),
+        cache: CachePolicy | None = None,
     ) -> Graph:
         """Add a node running ``fn`` (a callable) or a registered ``tool`` (by name).
 
         ``fn`` may be a string, taken as a tool name. The first node added is the
         entry point unless ``set_entry_point`` says otherwise. ``goto`` declares where
-        a ``Command`` the node returns may send the run. Returns the graph.
+        a ``Command`` the node returns may send the run. ``cache=CachePolicy(ttl=...)``
+        reuses its result for the same input (see :mod:`runtime.node_cache`). Returns
+        the graph.
         """
         if isinstance(fn, str):
             tool, fn = fn, None
@@ -108,6 +112,7 @@ class Graph:
             description=description, interrupt_before=interrupt_before,
             interrupt_after=interrupt_after,
             goto=tuple(END if t == JSON_END and t not in self.nodes else t for t in goto),
+            cache=cache,
         )
         handler = self.error_edges.pop(name, None)
         if handler is not None and on_error is None:
@@ -324,6 +329,7 @@ class Graph:
                 on_error=n.on_error, description=n.description,
                 interrupt_before=n.interrupt_before, interrupt_after=n.interrupt_after,
                 goto=n.goto,
+                cache=CachePolicy(n.cache.ttl, n.cache.key) if n.cache else None,
             )
         for e in d.edges:
             for s in _names(e.source):
@@ -411,6 +417,9 @@ def _node_def(n: NodeSpec, registry: ToolRegistry) -> NodeDef:
         concurrency=n.concurrency, writes=list(n.writes), on_error=n.on_error,
         interrupt_before=n.interrupt_before, interrupt_after=n.interrupt_after,
         goto=[JSON_END if t == END else t for t in n.goto],
+        cache=None if n.cache is None else CacheDef(
+            ttl=n.cache.ttl, key=n.cache.key if n.cache.key is None or isinstance(
+                n.cache.key, str) else import_path(n.cache.key, f"cache key of {n.name!r}")),
     )
 
 
@@ -464,6 +473,8 @@ def _untrusted_problems(d: GraphDef, registry: ToolRegistry) -> list[str]:
     for n in d.nodes:
         if n.fn:
             problems.append(f"node {n.name!r}: fn {n.fn!r}: {advice}")
+        if n.cache is not None and n.cache.key:
+            problems.append(f"node {n.name!r}: cache key {n.cache.key!r}: {advice}")
         for name in (n.retry.retry_on or []) if n.retry else []:
             if known_exception(name, registry.exceptions) is None:
                 problems.append(

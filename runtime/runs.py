@@ -25,6 +25,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from .errors import RuntimeClosedError
+from .node_cache import NodeCache
 from .run import Follower, Run
 from .status import RunStatus
 
@@ -38,6 +39,8 @@ class RunTable:
         self.follow: Follower | None = None
         #: What a thread's run awaits before it starts (``Threads.admit``).
         self.admit: Callable[[Run], Awaitable[None]] | None = None
+        #: The runtime's node cache, handed to every launched run.
+        self.node_cache: NodeCache | None = None
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._limit = max_concurrent or None
         self._active = 0
@@ -93,6 +96,7 @@ class RunTable:
         run.follower = self.follow
         if run.thread_id is not None:
             run.admission = self.admit
+        run.supervisor.node_cache = self.node_cache
         self._track(run)
         self._tg.start_soon(self._drive, run, self._ticket(), name=f"run {run.id}")
 

@@ -38,6 +38,7 @@ from .run import Run
 from .runs import RunTable
 from .state import WorkflowState, check_json, validate_input
 from .status import RunStatus
+from .node_cache import NodeCache
 from .store import open_store
 from .store.base import Checkpoint, GraphRecord, RunRecord, Store
 from .subgraph import child_runs
@@ -89,6 +90,9 @@ class Runtime:
                               max_concurrent=max_concurrent_runs)
         #: The graphs this runtime knows, and which one each run goes on with.
         self.graphs = GraphCatalog(self.store, registry)
+        #: Nodes' cached results (``cache=CachePolicy(...)``): memory, then the store.
+        self.node_cache = NodeCache(self.store)
+        self.table.node_cache = self.node_cache
         self._tg: TaskGroup | None = None
         self._accepting = False
         self._feed = Feed(self.table, self.store)

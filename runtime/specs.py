@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from .node_cache import CachePolicy
 from .registry import ToolRegistry
 from .retry import RetryPolicy
 from .state import Reducer
@@ -74,6 +75,7 @@ class NodeSpec:
     interrupt_after: bool = False
     subgraph: SubgraphSpec | None = None
     goto: tuple[str, ...] = ()     # where a Command it returns may send the run
+    cache: CachePolicy | None = None
 
 
 @dataclass

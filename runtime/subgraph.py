@@ -78,6 +78,10 @@ class SubgraphHub:
             return None
         return self._parent.publish(type, self._prefix + (node or ""), **data)
 
+    def publish_live(self, type: EventType, node: str | None = None, **data: Any) -> None:
+        # Tokens and custom events of a subgraph's nodes carry the path too.
+        self._parent.publish_live(type, self._prefix + (node or ""), **data)
+
 
 async def run_subgraph(sub: CompiledSubgraph, state: WorkflowState, act: Activation, *,
                        node: str, path: str, hub: Publisher, store: Store | None,

@@ -28,6 +28,7 @@ from .errors import (
 )
 from .events import EventType, Publisher
 from .frames import Frame, FrameRef
+from .node_cache import NodeCache
 from .order import apply_ordered, next_key
 from .position import NO_ITEM, Activation, PendingLog, Position, WaitEntry
 from .routing import Send, check_goto
@@ -68,6 +69,7 @@ class Supervisor:
         "interrupt_after",
         "interrupt_before",
         "max_steps",
+        "node_cache",
         "path",
         "run_id",
         "state",
@@ -105,6 +107,7 @@ class Supervisor:
         self.interrupt_before: frozenset[str] = frozenset()   # per-run static interrupts
         self.interrupt_after: frozenset[str] = frozenset()
         self.accepting_resume = False             # the loop is running and reads resumes
+        self.node_cache: NodeCache | None = None  # the runtime's (see RunTable.launch)
         self._answers: dict[str, Any] = {}        # answers given at restore
         self._resumes = 0                         # live answers queued in the mailbox
         # Answered live but not yet dispatched (the answer waits in the mailbox): still
@@ -244,7 +247,8 @@ class Supervisor:
         self.hub.publish(EventType.NODE_COMPLETED, act.node, attempt=result.attempt,
                          duration_ms=round(result.duration * 1000, 3),
                          update=result.update.data,
-                         **({"index": act.index} if act.index is not None else {}))
+                         **({"index": act.index} if act.index is not None else {}),
+                         **({"cached": True} if result.cached else {}))
         if top is not None and top.kind == "map" and top.target == act.node:
             if result.update.goto is not None:
                 raise RunFailed(
@@ -582,13 +586,16 @@ class Supervisor:
         if actor is None:
             actor = self._actors[name] = NodeActor(
                 node, self.run_id, self.hub, self._results, self._tg, self.store, self.path,
-                self._spawn)
+                self._spawn, self.node_cache, self.graph.name)
         actor.submit(act, view)
 
     def _spawn(self, graph: CompiledGraph, state: WorkflowState, hub: Publisher,
                path: str) -> Supervisor:
-        """A subgraph's supervisor, checkpointing to this run's store under ``path``."""
-        return Supervisor(graph, state, hub, store=self.store, path=path)
+        """A subgraph's supervisor, checkpointing to this run's store under ``path``
+        (and caching its nodes' results in the runtime's node cache, as this one)."""
+        child = Supervisor(graph, state, hub, store=self.store, path=path)
+        child.node_cache = self.node_cache
+        return child
 
     def _snapshot(self, item: tuple[str, Any] | None,
                   overlay: dict[str, Any] | None = None) -> WorkflowState:

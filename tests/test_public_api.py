@@ -23,6 +23,8 @@ EXPECTED = {
     "ThreadExistsError",
     # routing from code (LangGraph's START, Send, Command)
     "START", "Send", "Command",
+    # node caching
+    "CachePolicy",
     # events
     "Event", "EventType",
     # conditions

@@ -90,3 +90,19 @@ async def test_openapi_paths_are_the_real_routes(anyio_backend: str) -> None:
             for p in op.get("parameters", []):
                 if p.get("in") == "path":
                     assert "{" + p["name"] + "}" in path, (path, p["name"])
+
+
+async def test_metrics_count_node_cache_hits_and_misses(anyio_backend: str) -> None:
+    graph = {"name": "cached_set", "nodes": [
+        {"name": "a", "tool": "set", "config": {"values": {"x": 1}}, "cache": {"ttl": 60}}]}
+    async with serving(anyio_backend) as client:
+        created = await client.post("/api/v1/graph/create", json=graph)
+        assert created.status_code == 201, await created.get_json()
+        graph_id = (await created.get_json())["graph_id"]
+        for _ in range(3):
+            run = await (await client.post("/api/v1/graph/run", json={
+                "graph_id": graph_id, "initial_state": {"q": 1}})).get_json()
+            await client.get(f"/api/v1/runs/{run['run_id']}/wait?timeout=10")
+        text = (await (await client.get("/metrics")).get_data()).decode()
+        assert "actorflow_node_cache_hits_total 2.0" in text
+        assert "actorflow_node_cache_misses_total 1.0" in text
