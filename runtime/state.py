@@ -158,11 +158,51 @@ def _replace(old: Any, new: Any) -> Any:
     return new
 
 
+#: ``{"remove": REMOVE_ALL}`` in a ``messages`` update clears the list.
+REMOVE_ALL = "__all__"
+
+
+def _messages(old: Any, new: Any) -> Any:
+    """A chat's message list (LangGraph's ``add_messages``): each message a dict; one
+    whose ``id`` is already there replaces it in place, ``{"remove": id}`` removes one
+    (``{"remove": "__all__"}`` all), any other is appended. A message without an ``id``
+    gets ``"m<n>"``, n its position when added (the run's input too, when first
+    reduced): the same on every run and replay."""
+    out = [dict(m) for m in old] if old else []
+    for i, m in enumerate(out):
+        m.setdefault("id", f"m{i}")
+    for m in new if isinstance(new, (list, tuple)) else [new]:
+        if not isinstance(m, Mapping):
+            raise TypeError(f"messages must be dicts (role, content, ...), got {m!r}")
+        if "remove" in m:
+            gone = m["remove"]
+            if gone == REMOVE_ALL:
+                out = []
+                continue
+            kept = [x for x in out if x.get("id") != gone]
+            if len(kept) == len(out):
+                raise TypeError(f"no message with id {gone!r} to remove (ids: "
+                                f"{', '.join(repr(x.get('id')) for x in out) or 'none'})")
+            out = kept
+            continue
+        m = dict(m)
+        at = next((i for i, x in enumerate(out) if "id" in m and x.get("id") == m["id"]), None)
+        if at is not None:
+            out[at] = m
+        else:
+            m.setdefault("id", f"m{len(out)}")
+            while any(x.get("id") == m["id"] for x in out):
+                m["id"] = f"{m['id']}'"   # never two messages with one id
+            out.append(m)
+    return out
+
+
 REDUCERS: dict[str, Reducer] = {
     "replace": _replace,
     "append": _append,
     "add": _add,
     "merge": _merge,
+    "messages": _messages,
 }
 
 
