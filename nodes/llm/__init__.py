@@ -20,6 +20,8 @@ from .base import (
     LLMResponse,
     StreamingProvider,
     TokenSink,
+    ToolCall,
+    ToolSpec,
     Usage,
     estimate_tokens,
     stream_or_complete,
@@ -32,6 +34,7 @@ from .http import HttpTransport, RetryPolicy
 from .offline import OfflineProvider
 from .openai_compat import OpenAICompatProvider
 from .pricing import DEFAULT_PRICES, ModelPrice, PriceTable
+from .tools import Tool, Toolbox
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -53,6 +56,10 @@ __all__ = [
     "RetryPolicy",
     "StreamingProvider",
     "TokenSink",
+    "Tool",
+    "ToolCall",
+    "ToolSpec",
+    "Toolbox",
     "Usage",
     "cache_key",
     "estimate_tokens",

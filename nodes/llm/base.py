@@ -15,18 +15,48 @@ import re
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["LLMProvider", "LLMRequest", "LLMResponse", "StreamingProvider", "TokenSink", "Usage",
-           "estimate_tokens", "stream_or_complete"]
+__all__ = ["LLMProvider", "LLMRequest", "LLMResponse", "StreamingProvider", "TokenSink",
+           "ToolCall", "ToolSpec", "Usage", "estimate_tokens", "stream_or_complete"]
+
+
+class ToolSpec(BaseModel):
+    """A function the model may call: its name, what it does, its arguments' JSON schema
+    (sent as Gemini ``functionDeclarations`` / OpenAI ``tools``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object",
+                                                                "properties": {}})
+
+
+class ToolCall(BaseModel):
+    """A call the model asks for; answer it with a ``{"role": "tool", "tool_call_id":
+    id, "name": name, "content": result}`` message."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
 
 #: Called with each piece of a model's output as it arrives.
 TokenSink = Callable[[str], None]
 
 
 class LLMRequest(BaseModel):
-    """One single-turn completion request.
+    """One completion request: a ``prompt``, or a conversation in ``messages`` (then
+    ``prompt``, if any, is one more user turn), with ``tools`` the model may call.
 
+    Messages are dicts: ``{"role": "user" | "assistant" | "system", "content": ...}``,
+    an assistant turn that called tools with ``"tool_calls": [{"id", "name",
+    "arguments"}]``, and each result as ``{"role": "tool", "tool_call_id", "name",
+    "content"}`` (other keys, such as the ``messages`` reducer's ``id``, are ignored).
     ``max_tokens=None`` leaves the output limit to the provider's default.
     ``temperature`` defaults to 0 because workflow nodes want reproducible
     answers far more often than creative ones.
@@ -34,10 +64,19 @@ class LLMRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    prompt: str
+    prompt: str = ""
     system: str | None = None
     max_tokens: int | None = Field(default=None, ge=1)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    messages: tuple[dict[str, Any], ...] = ()
+    tools: tuple[ToolSpec, ...] = ()
+
+    def turns(self) -> list[dict[str, Any]]:
+        """The conversation: ``messages``, then ``prompt`` as a user turn."""
+        out = list(self.messages)
+        if self.prompt or not self.messages:
+            out.append({"role": "user", "content": self.prompt})
+        return out
 
 
 class Usage(BaseModel):
@@ -76,6 +115,14 @@ class LLMResponse(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     cost_usd: float = Field(default=0.0, ge=0.0)
     cached: bool = False
+    tool_calls: tuple[ToolCall, ...] = ()
+
+    def message(self) -> dict[str, Any]:
+        """This answer as the assistant turn of a conversation (``messages``)."""
+        out: dict[str, Any] = {"role": "assistant", "content": self.text}
+        if self.tool_calls:
+            out["tool_calls"] = [c.model_dump() for c in self.tool_calls]
+        return out
 
 
 @runtime_checkable

@@ -35,6 +35,9 @@ def cache_key(provider: str, model: str, request: LLMRequest) -> str:
             request.prompt,
             request.max_tokens,
             request.temperature,
+            # Only when used, so the keys of plain prompts stay what they were.
+            *([list(request.messages), [t.model_dump() for t in request.tools]]
+              if request.messages or request.tools else []),
         ],
         ensure_ascii=False,
         separators=(",", ":"),

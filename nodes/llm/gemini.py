@@ -19,6 +19,12 @@ answer is server-sent events, each ``data:`` a ``GenerateContentResponse`` holdi
 next part of the text; the last one carries ``finishReason`` and ``usageMetadata``.
 A stream that ends without a ``finishReason`` was cut off.
 
+Conversations and tools: ``messages`` become ``contents`` (assistant turns as role
+``model``, a tool call as a ``functionCall`` part, its result as a ``functionResponse``
+part of a ``user`` turn); ``tools`` become ``{"tools": [{"functionDeclarations":
+[{"name", "description", "parameters"}]}]}``; the ``functionCall`` parts of an answer
+are its ``tool_calls``.
+
 The key travels in the ``x-goog-api-key`` header rather than the documented
 ``?key=`` alternative, so that it can never leak through a logged URL.
 """
@@ -31,7 +37,7 @@ from typing import Any
 
 import httpx
 
-from .base import LLMRequest, LLMResponse, TokenSink, Usage
+from .base import LLMRequest, LLMResponse, TokenSink, ToolCall, Usage
 from .errors import LLMError
 from .http import HttpProviderBase, HttpTransport, RetryPolicy
 from .pricing import DEFAULT_PRICES, PriceTable
@@ -79,12 +85,36 @@ class GeminiProvider(HttpProviderBase):
         config: dict[str, Any] = {"temperature": request.temperature}
         if request.max_tokens is not None:
             config["maxOutputTokens"] = request.max_tokens
-        body: dict[str, Any] = {
-            "contents": [{"role": "user", "parts": [{"text": request.prompt}]}],
-            "generationConfig": config,
-        }
-        if request.system:
-            body["systemInstruction"] = {"parts": [{"text": request.system}]}
+        system = [request.system] if request.system else []
+        contents: list[dict[str, Any]] = []
+        for m in request.turns():
+            role = m.get("role")
+            if role == "system":
+                system.append(str(m.get("content") or ""))
+            elif role == "assistant":
+                parts: list[dict[str, Any]] = ([{"text": m["content"]}]
+                                               if m.get("content") else [])
+                for c in m.get("tool_calls") or []:
+                    call = {"name": c["name"], "args": c.get("arguments") or {}}
+                    if c.get("id"):
+                        call["id"] = c["id"]
+                    parts.append({"functionCall": call})
+                contents.append({"role": "model", "parts": parts})
+            elif role == "tool":
+                response: dict[str, Any] = {"name": m.get("name") or "",
+                                            "response": {"result": m.get("content")}}
+                if m.get("tool_call_id"):
+                    response["id"] = m["tool_call_id"]
+                contents.append({"role": "user", "parts": [{"functionResponse": response}]})
+            else:
+                contents.append({"role": "user", "parts": [{"text": str(m.get("content"))}]})
+        body: dict[str, Any] = {"contents": contents, "generationConfig": config}
+        if system:
+            body["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
+        if request.tools:
+            body["tools"] = [{"functionDeclarations": [
+                {"name": t.name, "description": t.description, "parameters": t.parameters}
+                for t in request.tools]}]
         return body
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
@@ -124,8 +154,15 @@ class GeminiProvider(HttpProviderBase):
             # "thought" parts are the model's reasoning summary, not its answer.
             if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought")
         ]
+        calls = [
+            ToolCall(id=str(fc.get("id") or f"call_{i}"), name=str(fc.get("name")),
+                     arguments=fc.get("args") if isinstance(fc.get("args"), dict) else {})
+            for i, fc in enumerate(
+                p["functionCall"] for p in (parts if isinstance(parts, list) else [])
+                if isinstance(p, dict) and isinstance(p.get("functionCall"), dict))
+        ]
         finish = first.get("finishReason")
-        if not texts and finish not in (None, "STOP", "MAX_TOKENS"):
+        if not texts and not calls and finish not in (None, "STOP", "MAX_TOKENS"):
             # e.g. SAFETY / RECITATION: the answer was withheld; retrying won't help.
             raise LLMError(
                 f"no text in response (finishReason={finish})",
@@ -153,6 +190,7 @@ class GeminiProvider(HttpProviderBase):
             provider=self.name,
             usage=usage,
             cost_usd=self.prices.cost_usd(model, usage),
+            tool_calls=tuple(calls),
         )
 
 

@@ -15,6 +15,13 @@ the answer is server-sent events, each ``data:`` a ``chat.completion.chunk`` who
 ``choices[0].delta.content`` is the next part of the text, then one with ``usage``,
 then ``data: [DONE]``. A stream that ends without ``[DONE]`` was cut off.
 
+Conversations and tools: ``messages`` are sent as they are (an assistant turn's
+``tool_calls`` as ``{"id", "type": "function", "function": {"name", "arguments": <JSON
+text>}}``, a result as ``{"role": "tool", "tool_call_id", "content"}``); ``tools`` as
+``[{"type": "function", "function": {"name", "description", "parameters"}}]``; the
+answer's ``message.tool_calls`` (in a stream, ``delta.tool_calls`` pieces by ``index``)
+are its ``tool_calls``.
+
 ``base_url`` includes the version prefix, as in every OpenAI client
 (``https://api.openai.com/v1``, ``http://localhost:11434/v1`` for Ollama).
 """
@@ -27,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from .base import LLMRequest, LLMResponse, TokenSink, Usage
+from .base import LLMRequest, LLMResponse, TokenSink, ToolCall, Usage
 from .errors import LLMError
 from .http import HttpProviderBase, HttpTransport, RetryPolicy
 from .pricing import DEFAULT_PRICES, PriceTable
@@ -77,10 +84,25 @@ class OpenAICompatProvider(HttpProviderBase):
 
     def build_body(self, request: LLMRequest) -> dict[str, Any]:
         """The Chat Completions request body for ``request``."""
-        messages: list[dict[str, str]] = []
+        messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
-        messages.append({"role": "user", "content": request.prompt})
+        for m in request.turns():
+            role = m.get("role") or "user"
+            if role == "assistant":
+                out: dict[str, Any] = {"role": "assistant", "content": m.get("content") or None}
+                if m.get("tool_calls"):
+                    out["tool_calls"] = [
+                        {"id": c["id"], "type": "function",
+                         "function": {"name": c["name"],
+                                      "arguments": json.dumps(c.get("arguments") or {})}}
+                        for c in m["tool_calls"]]
+                messages.append(out)
+            elif role == "tool":
+                messages.append({"role": "tool", "tool_call_id": m.get("tool_call_id"),
+                                 "content": str(m.get("content"))})
+            else:
+                messages.append({"role": role, "content": m.get("content")})
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -88,6 +110,10 @@ class OpenAICompatProvider(HttpProviderBase):
         }
         if request.max_tokens is not None:
             body[self.max_tokens_field] = request.max_tokens
+        if request.tools:
+            body["tools"] = [{"type": "function", "function": {
+                "name": t.name, "description": t.description, "parameters": t.parameters}}
+                for t in request.tools]
         return body
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
@@ -111,6 +137,9 @@ class OpenAICompatProvider(HttpProviderBase):
         if not isinstance(message, dict):
             raise LLMError("response has no choices[0].message", provider=self.name, status=200)
         content = message.get("content")
+        calls = self._tool_calls(message.get("tool_calls"))
+        if calls and content is None:
+            content = ""
         if not isinstance(content, str):
             # content is null for refusals (and tool calls, which we never request).
             refusal = message.get("refusal")
@@ -134,7 +163,26 @@ class OpenAICompatProvider(HttpProviderBase):
             provider=self.name,
             usage=usage,
             cost_usd=self.prices.cost_usd(model, usage),
+            tool_calls=tuple(calls),
         )
+
+    def _tool_calls(self, raw: Any) -> list[ToolCall]:
+        out: list[ToolCall] = []
+        for c in raw if isinstance(raw, list) else []:
+            fn = c.get("function") if isinstance(c, dict) else None
+            if not isinstance(fn, dict):
+                continue
+            text = fn.get("arguments") or "{}"
+            try:
+                args = json.loads(text) if isinstance(text, str) else text
+            except ValueError as exc:
+                raise LLMError(f"tool call {fn.get('name')!r} has arguments that are not "
+                               f"JSON: {text[:200]!r}", provider=self.name, status=200,
+                               retryable=True) from exc
+            out.append(ToolCall(id=str(c.get("id") or f"call_{len(out)}"),
+                                name=str(fn.get("name")),
+                                arguments=args if isinstance(args, dict) else {}))
+        return out
 
 
 class _Stream:
@@ -149,6 +197,7 @@ class _Stream:
         self.usage: Any = None
         self.finish: Any = None
         self.chunks = 0
+        self.calls: dict[int, dict[str, Any]] = {}   # index -> id, name, arguments text
 
     def feed(self, data: str) -> None:
         if data.strip() == "[DONE]":
@@ -176,6 +225,13 @@ class _Stream:
             if isinstance(content, str) and content:
                 self.text.append(content)
                 self.on_token(content)
+            for piece in (delta.get("tool_calls") if isinstance(delta, dict) else None) or []:
+                call = self.calls.setdefault(int(piece.get("index", 0)),
+                                             {"id": None, "name": "", "arguments": ""})
+                fn = piece.get("function") or {}
+                call["id"] = piece.get("id") or call["id"]
+                call["name"] += fn.get("name") or ""
+                call["arguments"] += fn.get("arguments") or ""
             self.finish = choice.get("finish_reason") or self.finish
 
     def whole(self) -> dict[str, Any]:
@@ -184,9 +240,14 @@ class _Stream:
                 f"the stream ended after {self.chunks} chunk(s) without [DONE]: it was cut "
                 "off before the model finished", provider=self.provider, status=200,
                 retryable=True)
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(self.text)}
+        if self.calls:
+            message["tool_calls"] = [
+                {"id": c["id"], "type": "function",
+                 "function": {"name": c["name"], "arguments": c["arguments"] or "{}"}}
+                for _, c in sorted(self.calls.items())]
         return {"model": self.model, "usage": self.usage,
-                "choices": [{"index": 0, "finish_reason": self.finish,
-                             "message": {"role": "assistant", "content": "".join(self.text)}}]}
+                "choices": [{"index": 0, "finish_reason": self.finish, "message": message}]}
 
 
 def _int(value: object) -> int:

@@ -178,21 +178,41 @@ class FakeGemini(FakeServer):
             )
         body = request.body
         try:
-            prompt = body["contents"][0]["parts"][0]["text"]
-            assert body["contents"][0]["role"] == "user"
+            contents = body["contents"]
+            assert contents and all(c["role"] in ("user", "model") for c in contents)
+            assert all(isinstance(c["parts"], list) for c in contents)
+            last = contents[-1]["parts"][0]
+            assert contents[-1]["role"] == "user"
+            declared = [d["name"] for t in body.get("tools", [])
+                        for d in t["functionDeclarations"]
+                        if isinstance(d["parameters"], dict)]
         except (KeyError, IndexError, TypeError, AssertionError):
             return 400, self.error(400, "Invalid JSON payload received.", "INVALID_ARGUMENT")
         system = ""
         if "systemInstruction" in body:
             system = body["systemInstruction"]["parts"][0]["text"]
-        text = f"echo: {prompt}"
+        # Tools: "use NAME QUERY" calls NAME({"query": QUERY}); a function's result is
+        # answered with "result: ...".
+        part: dict[str, Any]
+        if "functionResponse" in last:
+            prompt = json.dumps(last["functionResponse"])
+            part = {"text": f"result: {last['functionResponse']['response']['result']}"}
+        else:
+            prompt = last["text"]
+            use = re.match(r"use (\S+) (.*)", prompt)
+            if use and use[1] in declared:
+                part = {"functionCall": {"id": "call-1", "name": use[1],
+                                         "args": {"query": use[2]}}}
+            else:
+                part = {"text": f"echo: {prompt}"}
+        text = part.get("text", "")
         prompt_tokens = words(prompt) + words(system)
         if match["method"] == "streamGenerateContent" and "alt=sse" not in request.query:
             return 400, self.error(400, "fake: stream without alt=sse", "INVALID_ARGUMENT")
         return 200, {
             "candidates": [
                 {
-                    "content": {"parts": [{"text": text}], "role": "model"},
+                    "content": {"parts": [part], "role": "model"},
                     "finishReason": "STOP",
                     "index": 0,
                 }
@@ -212,8 +232,10 @@ class FakeGemini(FakeServer):
     def chunks(self, request: Recorded, whole: Any) -> list[str]:
         # As the API streams: each chunk a GenerateContentResponse with the next text;
         # the last one carries finishReason and usageMetadata.
-        text = whole["candidates"][0]["content"]["parts"][0]["text"]
-        pieces = re.findall(r"\S+\s*", text)
+        part = whole["candidates"][0]["content"]["parts"][0]
+        if "functionCall" in part:
+            return [json.dumps(whole)]   # a call comes whole, in one chunk
+        pieces = re.findall(r"\S+\s*", part["text"])
         out = []
         for i, piece in enumerate(pieces):
             chunk: dict[str, Any] = {
@@ -251,12 +273,38 @@ class FakeOpenAI(FakeServer):
         try:
             messages = body["messages"]
             model = body["model"]
-            prompt = next(m["content"] for m in messages if m["role"] == "user")
+            prompt = [m["content"] for m in messages if m["role"] == "user"][-1]
             system = next((m["content"] for m in messages if m["role"] == "system"), "")
-        except (KeyError, TypeError, StopIteration):
+            declared = [t["function"]["name"] for t in body.get("tools", [])
+                        if t["type"] == "function"]
+            called = {c["id"] for m in messages if m["role"] == "assistant"
+                      for c in m.get("tool_calls") or []
+                      if json.loads(c["function"]["arguments"]) is not None}
+        except (KeyError, TypeError, IndexError, ValueError):
             return 400, self.error("'messages' is a required property", "invalid_request_error")
-        text = f"echo: {prompt}"
+        last = messages[-1]
+        if last["role"] == "tool" and last.get("tool_call_id") not in called:
+            return 400, self.error("Invalid parameter: messages with role 'tool' must be a "
+                                   "response to a preceeding message with 'tool_calls'.",
+                                   "invalid_request_error")
+        # Tools: "use NAME QUERY" calls NAME({"query": QUERY}); a tool's result is
+        # answered with "result: ...".
+        calls: list[dict[str, Any]] = []
+        if last["role"] == "tool":
+            text: str | None = f"result: {last['content']}"
+        else:
+            use = re.match(r"use (\S+) (.*)", prompt) if last["role"] == "user" else None
+            if use and use[1] in declared:
+                text = None
+                calls = [{"id": "call_1", "type": "function", "function": {
+                    "name": use[1], "arguments": json.dumps({"query": use[2]})}}]
+            else:
+                text = f"echo: {prompt}"
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        if calls:
+            message["tool_calls"] = calls
         prompt_tokens = words(prompt) + words(system)
+        text = text or ""
         return 200, {
             "id": "chatcmpl-1",
             "object": "chat.completion",
@@ -265,8 +313,8 @@ class FakeOpenAI(FakeServer):
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
+                    "message": message,
+                    "finish_reason": "tool_calls" if calls else "stop",
                 }
             ],
             "usage": {
@@ -283,7 +331,8 @@ class FakeOpenAI(FakeServer):
     def chunks(self, request: Recorded, whole: Any) -> list[str]:
         # As OpenAI streams: a role chunk, a chunk per piece of content, a finish chunk,
         # the usage chunk (stream_options.include_usage) with no choices, then [DONE].
-        text = whole["choices"][0]["message"]["content"]
+        message = whole["choices"][0]["message"]
+        text = message["content"] or ""
         base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0,
                 "model": whole["model"]}
 
@@ -293,7 +342,16 @@ class FakeOpenAI(FakeServer):
 
         out = [chunk({"role": "assistant", "content": ""})]
         out += [chunk({"content": piece}) for piece in re.findall(r"\S+\s*", text)]
-        out.append(chunk({}, "stop"))
+        for i, call in enumerate(message.get("tool_calls") or []):
+            # A call streams as pieces by index: id and name first, the arguments split.
+            args = call["function"]["arguments"]
+            half = len(args) // 2
+            out.append(chunk({"tool_calls": [{"index": i, "id": call["id"], "type": "function",
+                                              "function": {"name": call["function"]["name"],
+                                                           "arguments": args[:half]}}]}))
+            out.append(chunk({"tool_calls": [{"index": i, "function": {
+                "arguments": args[half:]}}]}))
+        out.append(chunk({}, whole["choices"][0]["finish_reason"]))
         options = request.body.get("stream_options") or {}
         if options.get("include_usage"):
             out.append(json.dumps({**base, "choices": [], "usage": whole["usage"]}))
