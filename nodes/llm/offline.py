@@ -13,6 +13,11 @@ and are byte-for-byte reproducible (no randomness, no clock, no I/O):
   normalised by length), kept in their original order, within
   ``max_tokens * 4`` characters (~4 chars per token).
 
+With ``tools``, a user turn that names one as ``NAME: text`` calls it with ``text`` as
+its first argument, and a turn answering a call is answered with ``NAME says: result``
+(enough for an agent's tool loop to run offline, the same way every time). In a
+conversation the last user turn is what gets summarized.
+
 Token counts are word counts (:func:`nodes.llm.base.estimate_tokens`), cost is 0.
 """
 
@@ -24,7 +29,7 @@ from collections import Counter
 
 import anyio.lowlevel
 
-from .base import LLMRequest, LLMResponse, TokenSink, Usage, estimate_tokens
+from .base import LLMRequest, LLMResponse, TokenSink, ToolCall, Usage, estimate_tokens
 
 __all__ = ["OfflineProvider", "extractive_answer"]
 
@@ -110,6 +115,23 @@ def _code_to_revise(prompt: str) -> str | None:
     return max(blocks, key=len) if blocks else None
 
 
+def _tool_calls(request: LLMRequest, last: dict[str, object], n: int) -> list[ToolCall]:
+    """``NAME: text`` in the last user turn calls tool NAME with ``text``."""
+    if not request.tools or last.get("role", "user") != "user":
+        return []
+    content = str(last.get("content") or "")
+    for tool in request.tools:
+        m = re.search(rf"(?<![\w.-]){re.escape(tool.name)}\s*:\s*(.+)", content,
+                      re.IGNORECASE | re.DOTALL)
+        if m is None:
+            continue
+        params = tool.parameters
+        required = params.get("required") or list(params.get("properties") or {})
+        args = {required[0]: m.group(1).strip()} if required else {}
+        return [ToolCall(id=f"call_{n}", name=tool.name, arguments=args)]
+    return []
+
+
 class OfflineProvider:
     """Deterministic :class:`~nodes.llm.base.LLMProvider` that never touches the network.
 
@@ -131,19 +153,26 @@ class OfflineProvider:
         # A real checkpoint: the call is cancellable and lets other tasks run,
         # like a network provider would, so graphs behave the same offline.
         await anyio.lowlevel.checkpoint()
-        code = _code_to_revise(request.prompt)
-        if code is not None:
+        turns = request.turns()
+        last = turns[-1]
+        prompt = request.prompt if not request.messages else str(last.get("content") or "")
+        calls = _tool_calls(request, last, len(turns))
+        code = _code_to_revise(prompt)
+        if calls or last.get("role") == "tool":
+            text = "" if calls else f"{last.get('name')} says: {last.get('content')}"
+        elif code is not None:
             text = code
         else:
             max_tokens = request.max_tokens or self.default_max_tokens
-            text = extractive_answer(request.prompt, max_tokens * _CHARS_PER_TOKEN)
-        prompt_tokens = estimate_tokens(request.prompt) + estimate_tokens(request.system or "")
+            text = extractive_answer(prompt, max_tokens * _CHARS_PER_TOKEN)
+        prompt_tokens = estimate_tokens(prompt) + estimate_tokens(request.system or "")
         return LLMResponse(
             text=text,
             model=self.model,
             provider=self.name,
             usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=estimate_tokens(text)),
             cost_usd=0.0,
+            tool_calls=tuple(calls),
         )
 
     async def stream(self, request: LLMRequest, on_token: TokenSink) -> LLMResponse:
