@@ -315,7 +315,6 @@ class Graph:
         g = cls(d.name, description=d.description, max_steps=d.max_steps, registry=registry,
                 state_schema=load(d.state_schema, "state_schema") if d.state_schema else None)
         g.reducers = dict(d.reducers)
-        routers: dict[str, Callable[..., Any]] = {}
         for n in d.nodes:
             if n.subgraph is not None:
                 _add_subgraph_def(g, n, registry, trusted)
@@ -331,24 +330,7 @@ class Graph:
                 goto=n.goto,
                 cache=CachePolicy(n.cache.ttl, n.cache.key) if n.cache else None,
             )
-        for e in d.edges:
-            for s in _names(e.source):
-                for t in _names(e.target):
-                    if t == JSON_END and t not in g.nodes:
-                        t = END  # LangGraph users write "END"; a node of that name wins
-                    if s in ("START", START) and s not in g.nodes:
-                        g.add_edge(START, t)
-                        continue
-                    router: str | Callable[..., Any] | None = e.router
-                    if e.router is not None and ":" in e.router:
-                        # One object per router, so its edges group into one Router.
-                        router = routers.get(e.router) or routers.setdefault(
-                            e.router, load(e.router, f"router of edge {s}->{t}"))
-                    g.edges.append(EdgeSpec(
-                        s, t, condition=e.condition, condition_fn=e.condition_fn,
-                        map_over=e.map, item_key=e.item_key, max_concurrency=e.max_concurrency,
-                        router=router, route_key=e.when,
-                    ))
+        _add_json_edges(g, d)
         if d.entry_point is not None:
             g.entry_point = d.entry_point
         return g
@@ -356,6 +338,30 @@ class Graph:
     def to_mermaid(self) -> str:
         """A Mermaid flowchart: parallel edges solid, conditions labelled, maps marked."""
         return render(self)
+
+
+def _add_json_edges(g: Graph, d: GraphDef) -> None:
+    """The JSON form's edges into ``g`` ("START" and "END" understood; routers loaded
+    once each, so a router's edges group into one Router)."""
+    routers: dict[str, Callable[..., Any]] = {}
+    for e in d.edges:
+        for s in _names(e.source):
+            for t in _names(e.target):
+                if t == JSON_END and t not in g.nodes:
+                    t = END  # LangGraph users write "END"; a node of that name wins
+                if s in ("START", START) and s not in g.nodes:
+                    g.add_edge(START, t)
+                    continue
+                router: str | Callable[..., Any] | None = e.router
+                if e.router is not None and ":" in e.router:
+                    # One object per router, so its edges group into one Router.
+                    router = routers.get(e.router) or routers.setdefault(
+                        e.router, load(e.router, f"router of edge {s}->{t}"))
+                g.edges.append(EdgeSpec(
+                    s, t, condition=e.condition, condition_fn=e.condition_fn,
+                    map_over=e.map, item_key=e.item_key, max_concurrency=e.max_concurrency,
+                    router=router, route_key=e.when,
+                ))
 
 
 def _names(x: str | Iterable[str]) -> list[str]:
