@@ -175,3 +175,25 @@ def test_a_frame_stored_before_ordering_existed_still_decodes() -> None:
         stored["frames"][0].pop(key, None)
     back = decode(stored).frames[0]
     assert (back.prefix, back.seqs, back.base, back.log) == ((), {}, {}, [])
+
+
+async def test_a_replay_and_a_fork_end_with_the_same_order() -> None:
+    # Every execution forces the reverse completion order (c, then b, then a).
+    def fns() -> dict[str, Any]:
+        async def a(state: WorkflowState) -> dict[str, Any]:
+            await anyio.sleep(0.02)
+            return {"out": "a"}
+
+        async def b(state: WorkflowState) -> dict[str, Any]:
+            await anyio.sleep(0.01)
+            return {"out": "b"}
+
+        return {"a": a, "b": b, "c": _appender("c")}
+
+    compiled = _fan(["a", "b", "c"], fns()).compile()
+    async with Runtime("memory://") as rt:
+        run = await rt.start(compiled, {})
+        first = (await run.result()).data["out"]
+        replayed = (await (await rt.replay(run.id)).result()).data["out"]
+        forked = (await (await rt.fork(run.id, 1)).result()).data["out"]
+    assert first == replayed == forked == ["start", "a", "b", "c", "join"]
