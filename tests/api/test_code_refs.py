@@ -21,7 +21,7 @@ from _api_support import serving
 from api.hitl_schemas import ForkIn, ReplayIn, ResumeIn, StateEditIn
 from api.schemas import RunCreate
 from api.thread_schemas import ThreadCopyIn, ThreadCreate, ThreadRunCreate
-from runtime.definition import EdgeDef, GraphDef, NodeDef, RetryDef, SubgraphDef
+from runtime.definition import CacheDef, EdgeDef, GraphDef, NodeDef, RetryDef, SubgraphDef
 
 TRIPWIRE = "actorflow_tripwire_http"
 
@@ -64,18 +64,27 @@ CODE_FIELDS: dict[str, tuple[Any, str]] = {
             "graph": "inner", "definition": {
                 "name": "inner", "nodes": [{"name": "x", "fn": f"{TRIPWIRE}:fn"}]}}}),
         "subgraph 'a': node 'x': fn"),
+    "edges[].router": (
+        lambda g: g["edges"].append({"from": "a", "to": "b", "router": f"{TRIPWIRE}:cond"}),
+        f"router '{TRIPWIRE}:cond'"),
+    "nodes[].cache.key": (
+        lambda g: g["nodes"][0].update(cache={"ttl": 5, "key": f"{TRIPWIRE}:fn"}),
+        f"cache key '{TRIPWIRE}:fn'"),
 }
 
 #: Every other field: plain data or names of nodes, never code.
 DATA_FIELDS = {
     GraphDef: {"name", "description", "nodes", "edges", "entry_point", "max_steps"},
     NodeDef: {"name", "description", "config", "timeout", "retry", "concurrency", "writes",
-              "on_error", "interrupt_before", "interrupt_after", "subgraph"},
+              "on_error", "interrupt_before", "interrupt_after", "subgraph", "goto",
+              "cache"},
     # graph: a stored graph's name, looked up in the store (trusted: stored by trusted
     # code or checked at this door); inputs/outputs: data keys.
     SubgraphDef: {"graph", "version", "inputs", "outputs"},
-    # condition: a safe expression over state data, parsed, never imported (test below)
-    EdgeDef: {"source", "target", "condition", "map", "item_key", "max_concurrency"},
+    CacheDef: {"ttl"},
+    # condition: a safe expression over state data, parsed, never imported (test below);
+    # when: a value a router returns
+    EdgeDef: {"source", "target", "condition", "map", "item_key", "max_concurrency", "when"},
     RetryDef: {"max_attempts", "initial_delay", "backoff", "max_delay", "jitter"},
     # The other request bodies: graph_id is looked up in the store, as_node is a node
     # name; interrupt schemas are set by node code (ask(schema=...)), never by a request.
