@@ -16,9 +16,9 @@ decides. Run it::
 
     python -m nodes.workflows.chat_agent "calculator: 2 + 3 * 4" "glossary: join"
 
-Each argument is one turn: a run that starts from the conversation so far (the
-previous run's ``messages``) plus the new user message, printing the answer's tokens
-as they arrive.
+Each argument is one turn of a thread (``rt.start(..., thread_id=...)``): a run that
+starts from the thread's conversation so far, the new user message appended by the
+``messages`` reducer, printing the answer's tokens as they arrive.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from nodes.llm_node import ask
 from runtime import (
     END,
     START,
+    CompiledGraph,
     EventType,
     Graph,
     NodeContext,
@@ -103,12 +104,23 @@ def build_chat_agent_graph() -> Graph:
     return g
 
 
-async def chat_turn(rt: Runtime, messages: list[dict[str, Any]], text: str, *,
+_compiled: CompiledGraph | None = None
+
+
+def _graph() -> CompiledGraph:
+    global _compiled
+    if _compiled is None:
+        _compiled = build_chat_agent_graph().compile()
+    return _compiled
+
+
+async def chat_turn(rt: Runtime, thread_id: str, text: str, *,
                     on_token: Any = None) -> list[dict[str, Any]]:
-    """One turn: the conversation plus ``text``, through the agent; the conversation
-    after it. ``on_token(text)`` gets the answer's tokens as they arrive."""
-    run = await rt.start(build_chat_agent_graph().compile(),
-                         {"messages": [*messages, {"role": "user", "content": text}]})
+    """One turn of the conversation ``thread_id``: its messages so far plus ``text``,
+    through the agent; the conversation after it. ``on_token(text)`` gets the answer's
+    tokens as they arrive."""
+    run = await rt.start(_graph(), {"messages": [{"role": "user", "content": text}]},
+                         thread_id=thread_id)
     async for event in run.events():
         if event.type is EventType.TOKEN and on_token is not None:
             on_token(event.data["text"])
@@ -116,12 +128,10 @@ async def chat_turn(rt: Runtime, messages: list[dict[str, Any]], text: str, *,
 
 
 async def _main(turns: list[str]) -> None:
-    messages: list[dict[str, Any]] = []
     async with Runtime() as rt:
         for text in turns:
             print(f"> {text}")
-            messages = await chat_turn(rt, messages, text,
-                                       on_token=lambda t: print(t, end="", flush=True))
+            await chat_turn(rt, "cli", text, on_token=lambda t: print(t, end="", flush=True))
             print()
 
 

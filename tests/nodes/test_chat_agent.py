@@ -17,7 +17,7 @@ async def test_a_turn_calls_the_tool_then_streams_the_answer() -> None:
     # Uncached, so the answer streams word by word (a cached one comes in one piece).
     with use_provider(OfflineProvider()):
         async with Runtime() as rt:
-            messages = await chat_turn(rt, [], "calculator: 2 + 3 * 4",
+            messages = await chat_turn(rt, "t", "calculator: 2 + 3 * 4",
                                        on_token=tokens.append)
     user, call, result, answer = messages
     assert user == {"role": "user", "content": "calculator: 2 + 3 * 4", "id": "m0"}
@@ -29,10 +29,12 @@ async def test_a_turn_calls_the_tool_then_streams_the_answer() -> None:
     assert "".join(tokens) == "calculator says: 14" and len(tokens) > 1
 
 
-async def test_a_conversation_goes_on_over_turns() -> None:
+async def test_a_conversation_goes_on_over_turns_of_a_thread() -> None:
     async with Runtime() as rt:
-        messages = await chat_turn(rt, [], "glossary: joins")
-        messages = await chat_turn(rt, messages, "calculator: 10 / 4")
+        await chat_turn(rt, "t", "glossary: joins")
+        messages = await chat_turn(rt, "t", "calculator: 10 / 4")
+        assert (await rt.threads.state("t"))["messages"] == messages
+        assert len(await rt.threads.runs("t")) == 2
     assert [m["id"] for m in messages] == [f"m{i}" for i in range(8)]
     assert messages[3]["content"].startswith("glossary says: the node where")
     assert messages[-1]["content"] == "calculator says: 2.5"
@@ -40,7 +42,7 @@ async def test_a_conversation_goes_on_over_turns() -> None:
 
 async def test_a_bad_tool_argument_is_told_to_the_model_and_the_run_ends() -> None:
     async with Runtime() as rt:
-        messages = await chat_turn(rt, [], "calculator: 2 +")
+        messages = await chat_turn(rt, "t", "calculator: 2 +")
     assert messages[2]["content"].startswith("error: ExpressionError")
     assert messages[-1]["content"].startswith("calculator says: error")
 
