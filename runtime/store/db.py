@@ -138,9 +138,12 @@ class Session:
             async with self.raw.transaction():
                 yield self
             return
-        await self.raw.execute_fetchall("BEGIN IMMEDIATE", ())
         committed = False
         try:
+            # Inside the try: a caller cancelled while BEGIN runs in aiosqlite's thread
+            # must still roll back, or the connection stays in a transaction and every
+            # later unit fails with "cannot start a transaction within a transaction".
+            await self.raw.execute_fetchall("BEGIN IMMEDIATE", ())
             yield self
             await self.raw.execute_fetchall("COMMIT", ())
             committed = True
