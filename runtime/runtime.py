@@ -40,7 +40,7 @@ from .state import WorkflowState, check_json, validate_input
 from .status import RunStatus
 from .node_cache import NodeCache
 from .store import open_store
-from .store.base import Checkpoint, GraphRecord, RunRecord, Store
+from .store.base import DEFAULT_TENANT, Checkpoint, GraphRecord, RunRecord, Store
 from .subgraph import child_runs
 from .threads import Multitask, Threads
 from .timetravel import (
@@ -179,13 +179,14 @@ class Runtime:
         compiled = graph if isinstance(graph, CompiledGraph) else graph.compile()
         return self.graphs.register(compiled)
 
-    async def save_graph(self, graph: Graph | CompiledGraph, *, graph_id: str | None = None
-                         ) -> GraphRecord:
-        """Validate, register and store a graph. Raises GraphExistsError on a duplicate name."""
+    async def save_graph(self, graph: Graph | CompiledGraph, *, graph_id: str | None = None,
+                         tenant: str = DEFAULT_TENANT) -> GraphRecord:
+        """Validate, register and store a graph (owned by ``tenant``). Raises
+        GraphExistsError on a duplicate name."""
         compiled = graph if isinstance(graph, CompiledGraph) else graph.compile()
         record = GraphRecord(id=graph_id or str(uuid.uuid4()), name=compiled.name,
                              description=compiled.graph.description,
-                             definition=compiled.to_json())
+                             definition=compiled.to_json(), tenant=tenant)
         saved = await self.store.save_graph(record)
         # Registered only once stored: a duplicate name must not replace the graph
         # that the existing record's runs resolve to.
@@ -204,11 +205,13 @@ class Runtime:
                     interrupt_before: list[str] | None = None,
                     interrupt_after: list[str] | None = None,
                     parent_run_id: str | None = None, thread_id: str | None = None,
+                    tenant: str = DEFAULT_TENANT,
                     multitask: Multitask | str = Multitask.REJECT, **options: Any) -> Run:
         """Start a run and return its handle at once (status ``pending``).
 
         ``graph`` is a compiled graph, a Graph (compiled here) or a stored graph's id
-        or name. ``input`` becomes ``state.data``. ``interrupt_before`` /
+        or name. ``input`` becomes ``state.data``. ``tenant`` is who owns the run (data the
+        runtime keeps and never interprets). ``interrupt_before`` /
         ``interrupt_after`` pause the run around the named nodes (for this run).
 
         With ``thread_id`` the run is a turn of that conversation (created on first
@@ -252,7 +255,7 @@ class Runtime:
         record_of_run = RunRecord(
             id=rid, graph_id=run.graph_id, graph_name=compiled.name, status=RunStatus.PENDING,
             initial_state=state.model_dump(mode="json", fallback=repr), owner=self.instance_id,
-            parent_run_id=parent_run_id, options=opts, thread_id=thread_id,
+            parent_run_id=parent_run_id, options=opts, thread_id=thread_id, tenant=tenant,
         )
         if thread_id is not None and strategy is not Multitask.ENQUEUE:
             # Created only if it takes the thread, in the same transaction.

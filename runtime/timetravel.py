@@ -215,7 +215,8 @@ async def fork(rt: Host, run_id: str, step: int | None, *,
     await rt.store.create_run(RunRecord(
         id=new_id, graph_id=record.graph_id, graph_name=record.graph_name,
         status=RunStatus.PENDING, initial_state=ws.model_dump(mode="json"),
-        owner=rt.instance_id, parent_run_id=run_id, options=opts))
+        owner=rt.instance_id, parent_run_id=run_id, options=opts,
+        tenant=record.tenant))
     # Its own first checkpoint, so a crash of the fork resumes the fork.
     await rt.store.save_checkpoint(start)
     await carry_children(rt.store, run_id, new_id, position, compiled, cp.created_at)
@@ -267,7 +268,8 @@ async def _start_over(rt: Host, record: RunRecord, extra: dict[str, Any]) -> Run
     data = dict((record.initial_state or {}).get("data") or {})
     # A stored graph never changes; any other run starts over with its own definition.
     graph = record.graph_id or await rt.graphs.of_run(record)
-    return await rt.start(graph, data, parent_run_id=record.id, **{**options, **extra})
+    return await rt.start(graph, data, parent_run_id=record.id, tenant=record.tenant,
+                          **{**options, **extra})
 
 
 async def replay(rt: Host, run_id: str, step: int | None) -> Run:

@@ -8,11 +8,25 @@ Use :func:`open_store` to get one from a URL::
 
 from __future__ import annotations
 
-from .base import Checkpoint, GraphRecord, RunRecord, Store, ThreadRecord, utcnow
+from .access import AccessStore, ApiKeyRecord, AuditQuery, AuditRecord
+from .base import (
+    DEFAULT_TENANT,
+    Checkpoint,
+    GraphRecord,
+    RunRecord,
+    Store,
+    ThreadRecord,
+    utcnow,
+)
 from .errors import GraphExistsError, ThreadExistsError
 from .memory import MemoryStore
 
 __all__ = [
+    "DEFAULT_TENANT",
+    "AccessStore",
+    "ApiKeyRecord",
+    "AuditQuery",
+    "AuditRecord",
     "Checkpoint",
     "GraphExistsError",
     "GraphRecord",

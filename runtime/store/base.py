@@ -18,7 +18,11 @@ from ..failure import RunFailure
 from ..position import Position, decode, encode
 from ..status import RunStatus
 
-__all__ = ["Checkpoint", "GraphRecord", "RunRecord", "Store", "ThreadRecord", "utcnow"]
+__all__ = ["DEFAULT_TENANT", "Checkpoint", "GraphRecord", "RunRecord", "Store", "ThreadRecord",
+           "utcnow"]
+
+#: The tenant of everything created without one (embedding, `make run`, auth off).
+DEFAULT_TENANT = "default"
 
 
 def utcnow() -> datetime:
@@ -32,6 +36,8 @@ class GraphRecord(BaseModel):
     name: str
     description: str = ""
     definition: dict[str, Any]          # the full JSON form (GraphDef)
+    #: Who owns it: the API shows a graph only to principals of this tenant.
+    tenant: str = DEFAULT_TENANT
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -66,6 +72,8 @@ class RunRecord(BaseModel):
     thread_id: str | None = None      # the conversation (thread) it is a turn of
     owner: str | None = None          # runtime instance currently executing it
     interruptions: int = 0            # times a crash interrupted it
+    #: Who owns it (forks and replays inherit it): the API's tenant filter reads it.
+    tenant: str = DEFAULT_TENANT
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
     completed_at: datetime | None = None
@@ -144,7 +152,9 @@ class Store(Protocol):
     async def get_graph(self, key: str) -> GraphRecord | None:
         """By id, or else by name."""
 
-    async def list_graphs(self, *, limit: int = 100, offset: int = 0) -> list[GraphRecord]: ...
+    async def list_graphs(self, *, limit: int = 100, offset: int = 0,
+                          tenant: str | None = None) -> list[GraphRecord]:
+        """Graphs, oldest first; only ``tenant``'s when given."""
 
     async def delete_graph(self, key: str) -> bool: ...
 
@@ -159,8 +169,10 @@ class Store(Protocol):
     async def list_runs(
         self, *, status: str | None = None, graph_id: str | None = None,
         limit: int = 100, offset: int = 0, thread_id: str | None = None,
+        tenant: str | None = None,
     ) -> list[RunRecord]:
-        """Runs, newest first (a page at a time), optionally by status, graph, thread."""
+        """Runs, newest first (a page at a time), optionally by status, graph, thread
+        and tenant."""
 
     async def count_runs(self, status: str) -> int:
         """How many runs have ``status`` (for metrics: runs waiting hold no process)."""

@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import StoreError
 from ..events import Event
 from ..status import ACTIVE, FINISHED, RunStatus
+from .access_memory import MemoryAccess
 from .base import Checkpoint, GraphRecord, RunRecord, ThreadRecord, utcnow
 from .errors import GraphExistsError, ThreadExistsError
 from .logs import log_row
@@ -21,7 +22,7 @@ __all__ = ["MemoryStore"]
 _RUN_FIELDS = frozenset(RunRecord.model_fields)
 
 
-class MemoryStore:
+class MemoryStore(MemoryAccess):
     """The whole :class:`~runtime.store.base.Store` protocol on plain dicts.
 
     Methods never await anything, so each one is atomic with respect to other
@@ -32,6 +33,7 @@ class MemoryStore:
     durable = False
 
     def __init__(self, url: str = "memory://") -> None:
+        super().__init__()
         self.url = url
         self.durable = False
         self._cache: dict[tuple[str, str], Any] = {}
@@ -64,8 +66,11 @@ class MemoryStore:
             found = next((g for g in self._graphs.values() if g.name == key), None)
         return None if found is None else found.model_copy(deep=True)
 
-    async def list_graphs(self, *, limit: int = 100, offset: int = 0) -> list[GraphRecord]:
-        ordered = sorted(self._graphs.values(), key=lambda g: (g.created_at, g.id))
+    async def list_graphs(self, *, limit: int = 100, offset: int = 0,
+                          tenant: str | None = None) -> list[GraphRecord]:
+        ordered = sorted((g for g in self._graphs.values()
+                          if tenant is None or g.tenant == tenant),
+                         key=lambda g: (g.created_at, g.id))
         return [g.model_copy(deep=True) for g in ordered[offset : offset + limit]]
 
     async def delete_graph(self, key: str) -> bool:
@@ -110,10 +115,12 @@ class MemoryStore:
     async def list_runs(
         self, *, status: str | None = None, graph_id: str | None = None,
         limit: int = 100, offset: int = 0, thread_id: str | None = None,
+        tenant: str | None = None,
     ) -> list[RunRecord]:
         runs = [
             r for r in self._runs.values()
             if (status is None or r.status == status)
+            and (tenant is None or r.tenant == tenant)
             and (graph_id is None or r.graph_id == graph_id)
             and (thread_id is None or r.thread_id == thread_id)
         ]

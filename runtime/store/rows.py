@@ -49,7 +49,7 @@ def graph_params(d: Dialect, g: GraphRecord) -> dict[str, Any]:
     return {
         "id": g.id, "name": g.name, "description": g.description,
         "nodes": dumps(g.nodes), "edges": dumps(g.edges), "entry_point": g.entry_point,
-        "definition": dumps(g.definition),
+        "definition": dumps(g.definition), "tenant": g.tenant,
         "created_at": d.ts(g.created_at), "updated_at": d.ts(g.updated_at),
     }
 
@@ -57,7 +57,7 @@ def graph_params(d: Dialect, g: GraphRecord) -> dict[str, Any]:
 def graph_from_row(d: Dialect, r: dict[str, Any]) -> GraphRecord:
     return GraphRecord(
         id=r["id"], name=r["name"], description=r["description"],
-        definition=loads(r["definition"]),
+        definition=loads(r["definition"]), tenant=r["tenant"],
         created_at=_ts(d, r["created_at"]), updated_at=_ts(d, r["updated_at"]),
     )
 

@@ -246,4 +246,42 @@ CREATE TABLE IF NOT EXISTS threads (
     updated_at {ts} NOT NULL
 )
 """),
+    # 6: tenants (every graph and run belongs to one, as threads do since 5), hashed
+    # API keys, and the audit log. Graph names stay unique across
+    # tenants: the runtime resolves stored graphs by name.
+    (6, """
+ALTER TABLE graphs ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+CREATE INDEX IF NOT EXISTS runs_tenant_created ON runs (tenant, created_at);
+CREATE INDEX IF NOT EXISTS graphs_tenant ON graphs (tenant);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    prefix TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    name TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    scopes {json} NOT NULL,
+    created_at {ts} NOT NULL,
+    last_used_at {ts},
+    revoked_at {ts},
+    replaced_by TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS api_keys_prefix ON api_keys (prefix);
+CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id {serial},
+    ts {ts} NOT NULL,
+    tenant TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    actor_kind TEXT NOT NULL,
+    ip TEXT,
+    action TEXT NOT NULL,
+    resource TEXT,
+    outcome TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    request_id TEXT,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_log_tenant_ts ON audit_log (tenant, ts)
+"""),
 ]

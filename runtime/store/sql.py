@@ -20,6 +20,7 @@ import anyio
 from ..errors import StoreError
 from ..events import Event
 from ..status import ACTIVE, FINISHED, RunStatus
+from .access_sql import SQLAccess
 from .base import Checkpoint, GraphRecord, RunRecord, ThreadRecord, utcnow
 from .checkpoints import checkpoint_stmts, fetch_chain, rebuild, storage_query
 from .db import Db, Session
@@ -60,7 +61,7 @@ UPSERT_CACHE = (
 )
 
 
-class SQLStore:
+class SQLStore(SQLAccess):
     """A durable store. ``url``: ``sqlite:///path.db`` or ``postgresql://user@host/db``.
 
     ``pool_min``/``pool_max``/``pool_idle_lifetime`` size the asyncpg pool (idle
@@ -185,8 +186,9 @@ class SQLStore:
                     return False
                 await s.execute(
                     "INSERT INTO graphs (id, name, description, nodes, edges, entry_point, "
-                    "definition, created_at, updated_at) VALUES (:id, :name, :description, "
-                    ":nodes, :edges, :entry_point, :definition, :created_at, :updated_at)",
+                    "definition, tenant, created_at, updated_at) VALUES (:id, :name, "
+                    ":description, :nodes, :edges, :entry_point, :definition, :tenant, "
+                    ":created_at, :updated_at)",
                     params)
                 return True
 
@@ -210,10 +212,16 @@ class SQLStore:
         rows = await self._run(get)
         return graph_from_row(self.dialect, rows[0]) if rows else None
 
-    async def list_graphs(self, *, limit: int = 100, offset: int = 0) -> list[GraphRecord]:
+    async def list_graphs(self, *, limit: int = 100, offset: int = 0,
+                          tenant: str | None = None) -> list[GraphRecord]:
+        where = "" if tenant is None else "WHERE tenant = :tenant "
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if tenant is not None:
+            params["tenant"] = tenant
+
         async def get(s: Session) -> list[dict[str, Any]]:
-            return await s.fetch("SELECT * FROM graphs ORDER BY created_at, id "
-                                 "LIMIT :limit OFFSET :offset", {"limit": limit, "offset": offset})
+            return await s.fetch(f"SELECT * FROM graphs {where}ORDER BY created_at, id "
+                                 "LIMIT :limit OFFSET :offset", params)
 
         return [graph_from_row(self.dialect, r) for r in await self._run(get)]
 
@@ -252,12 +260,16 @@ class SQLStore:
 
     async def list_runs(self, *, status: str | None = None, graph_id: str | None = None,
                         limit: int = 100, offset: int = 0,
-                        thread_id: str | None = None) -> list[RunRecord]:
+                        thread_id: str | None = None,
+                        tenant: str | None = None) -> list[RunRecord]:
         where = ["1 = 1"]
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if thread_id is not None:
             where.append("thread_id = :thread_id")
             params["thread_id"] = thread_id
+        if tenant is not None:
+            where.append("tenant = :tenant")
+            params["tenant"] = tenant
         if status is not None:
             where.append("status = :status")
             params["status"] = RunStatus(status).value
