@@ -20,6 +20,7 @@ from quart_schema import Info, QuartSchema
 
 from runtime import Runtime, Store, open_store
 
+from .auth import install_auth
 from .body import read_whole_body
 from .current import METRICS_KEY, SERVICE_KEY
 from .docs import docs
@@ -32,6 +33,7 @@ from .runtime_errors import install_runtime_errors
 from .service import ApiService
 from .settings import Settings
 from .studio import studio
+from .transport import install_transport
 
 __all__ = ["create_app"]
 
@@ -63,6 +65,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     install_runtime_errors(app)
     app.before_request(read_whole_body)
     install_converters(app)  # before any route: rules bind their converters when added
+    # After the body is read (a refusal must not leave a body on the wire: see body.py);
+    # request ids and Host before authentication.
+    install_transport(app, settings)
+    install_auth(app, settings)
     register_routes(app)
     app.register_blueprint(docs)
     app.register_blueprint(studio)
@@ -90,6 +96,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             use_market_cache(rt.store)  # market-data answers too, with their TTL
             service.runtime = rt
             service.draining = False
+            await _prune_audit(rt.store, settings)
             try:
                 yield
             finally:
@@ -105,6 +112,16 @@ def _app_class(backend: str) -> type[Quart]:
 
         return QuartTrio
     return Quart
+
+
+async def _prune_audit(store: Store, settings: Settings) -> None:
+    """Drop audit entries past the retention (at each start: cheap, and enough for a
+    retention counted in days)."""
+    if settings.audit_retention_days > 0:
+        from runtime.store import AccessStore
+
+        if isinstance(store, AccessStore):
+            await store.prune_audit(older_than_seconds=settings.audit_retention_days * 86400)
 
 
 def _load_tools() -> None:

@@ -51,7 +51,13 @@ class ApiError(Exception):
 def error_response(status: int, code: str, message: str, details: Any = None,
                    headers: dict[str, str] | None = None) -> Response:
     """The one error body, as a response."""
-    response = jsonify({"error": {"code": code, "message": message, "details": details}})
+    from .transport import current_request_id
+
+    body: dict[str, Any] = {"code": code, "message": message, "details": details}
+    rid = current_request_id()
+    if rid is not None:
+        body["request_id"] = rid  # quote it when reporting: the server log has the same id
+    response = jsonify({"error": body})
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value

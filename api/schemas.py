@@ -256,6 +256,7 @@ class ErrorDetail(BaseModel):
     code: str
     message: str
     details: Any = None
+    request_id: str | None = None
 
 
 class ErrorBody(BaseModel):

@@ -20,7 +20,7 @@ from runtime import (
     Runtime,
     RunView,
 )
-from runtime.store.base import GraphRecord
+from runtime.store.base import DEFAULT_TENANT, GraphRecord
 
 from .errors import ApiError
 from .schemas import GraphCreate, RunCreate
@@ -55,12 +55,13 @@ class ApiService:
             await self.runtime.shutdown()
 
     # -- graphs ---------------------------------------------------------------------------
-    async def create_graph(self, body: GraphCreate) -> GraphRecord:
+    async def create_graph(self, body: GraphCreate, *, tenant: str = DEFAULT_TENANT
+                           ) -> GraphRecord:
         """Validate, compile and store a graph: 400 listing every problem, 409 on a name clash."""
         compiled, problems = await self.compile_graph(body)
         if compiled is None:
             raise GraphValidationError(body.name, problems)
-        return await self.rt().save_graph(compiled, graph_id=str(uuid.uuid4()))
+        return await self.rt().save_graph(compiled, graph_id=str(uuid.uuid4()), tenant=tenant)
 
     async def compile_graph(self, body: GraphCreate) -> tuple[Any, list[str]]:
         """``(compiled graph, [])``, or ``(None, every problem found)``: what create
@@ -97,12 +98,17 @@ class ApiService:
                            "new runs; retry on another instance or after the restart",
                            headers={"Retry-After": "5"})
 
-    async def start_run(self, body: RunCreate) -> Run:
-        """Start a run of a stored graph (the runtime checks the input against the
-        graph's state schema before anything runs)."""
+    async def start_run(self, body: RunCreate, *, graph: str | None = None,
+                        tenant: str = DEFAULT_TENANT, config: dict[str, Any] | None = None
+                        ) -> Run:
+        """Start a run of a stored graph (``graph``: its resolved id, else the body's
+        id or name), owned by ``tenant``; the runtime checks the input against the
+        graph's state schema before anything runs."""
         self.check_accepting()
-        return await self.rt().start(body.graph_id, body.initial_state, timeout=body.timeout,
-                                     max_steps=body.max_steps, config=body.config)
+        return await self.rt().start(graph or body.graph_id, body.initial_state,
+                                     timeout=body.timeout, max_steps=body.max_steps,
+                                     config=body.config if config is None else config,
+                                     tenant=tenant)
 
     def live(self, run_id: str) -> Run | None:
         """The run if this process executes it (the WebSocket feed streams its hub)."""

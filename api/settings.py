@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 __all__ = ["ENV_PREFIX", "Settings", "SettingsError"]
 
@@ -55,6 +55,53 @@ class Settings(BaseModel):
     allow_imports: bool = False
     #: Finished runs kept in memory (older ones are served from the database).
     keep_finished_runs: int = Field(1000, ge=0)
+
+    # -- the guarded door (api/auth) ------------------------------------------------------
+    #: Who may call the API: nobody is asked ("none", loopback only unless ``insecure``),
+    #: API keys ("keys"), JWT bearer tokens ("jwt"), or a Python handler ("handler").
+    auth: Literal["none", "keys", "jwt", "handler"] = "none"
+    #: Serve without authentication on a non-loopback address anyway.
+    insecure: bool = False
+    #: HS256 secret for ``auth=jwt`` (never logged).
+    jwt_secret: SecretStr | None = None
+    #: JWKS URL for RS256/ES256 tokens, fetched and cached ``jwks_cache_seconds``.
+    jwt_jwks_url: str | None = None
+    #: Comma-separated accepted algorithms (default HS256 with a secret, RS256,ES256 with JWKS).
+    jwt_algorithms: str = ""
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    #: Claims naming the principal's tenant and scopes (space-separated string or list).
+    jwt_tenant_claim: str = "tenant"
+    jwt_scopes_claim: str = "scope"
+    jwks_cache_seconds: float = Field(300.0, ge=0)
+    #: ``module:function`` for ``auth=handler``: gets an AuthRequest, returns a Principal.
+    auth_handler: str | None = None
+    #: ``module:object`` with resource rules (``on_create``/``can_read``) for all modes.
+    auth_rules: str | None = None
+    #: Seconds a WebSocket ticket (``POST /api/v1/ws-tickets``) stays valid; single use.
+    ws_ticket_seconds: float = Field(30.0, gt=0, le=600)
+    #: Requests per second per key (or subject) and per client IP; 0 turns one off.
+    rate_per_key: float = Field(50.0, ge=0)
+    rate_per_ip: float = Field(100.0, ge=0)
+    #: Requests a client may send at once above its rate (token-bucket size).
+    rate_burst: int = Field(100, ge=1)
+    #: WebSocket feeds one key (or subject) may hold open at once.
+    max_ws_per_key: int = Field(16, ge=1)
+    #: Days audit entries are kept (pruned when the server starts); 0 keeps them forever.
+    audit_retention_days: float = Field(90.0, ge=0)
+    #: Comma-separated origins allowed by CORS (empty: no cross-origin browser access).
+    cors_origins: str = ""
+    #: Comma-separated host names accepted in ``Host`` and WebSocket ``Origin``
+    #: (empty: the loopback names when serving on loopback, else the bound host).
+    allowed_hosts: str = ""
+    #: TLS: certificate and key files (PEM) for Hypercorn.
+    certfile: str | None = None
+    keyfile: str | None = None
+
+    def csv(self, name: str) -> list[str]:
+        """A comma-separated setting as a list (blank items dropped)."""
+        return [item.strip() for item in str(getattr(self, name) or "").split(",")
+                if item.strip()]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -17,6 +17,7 @@ def reply(model: BaseModel, status: int = 200) -> Response:
 
 def register_routes(app: Quart) -> None:
     """Attach every blueprint to ``app``."""
+    from .access import access
     from .graphs import graphs
     from .hitl import hitl
     from .runs import runs
@@ -25,5 +26,5 @@ def register_routes(app: Quart) -> None:
     from .validate import validate
     from .ws import ws
 
-    for bp in (graphs, validate, runs, hitl, threads, ws, system):
+    for bp in (graphs, validate, runs, hitl, threads, ws, system, access):
         app.register_blueprint(bp)

@@ -7,6 +7,7 @@ from quart_schema import document_querystring, document_response, tag
 
 from runtime.store.base import GraphRecord
 
+from ..auth import readable, tenant
 from ..body import json_body, parse_query
 from ..current import service
 from ..schemas import (
@@ -48,7 +49,7 @@ async def create_graph(data: GraphCreate) -> Response:
     unreachable nodes, parallel write conflicts, bad conditions); 409 if the name
     is taken.
     """
-    record = await service().create_graph(data)
+    record = await service().create_graph(data, tenant=tenant())
     return reply(GraphCreated(graph_id=record.id, name=record.name,
                               description=record.description, created_at=record.created_at),
                  201)
@@ -70,7 +71,8 @@ async def get_graph(graph_id: str) -> Response:
 async def list_graphs() -> Response:
     """Stored graphs, oldest first, a page at a time."""
     q = parse_query(PageQuery)
-    records = await service().rt().store.list_graphs(limit=q.limit, offset=q.offset)
+    records = readable("graph", await service().rt().store.list_graphs(
+        limit=q.limit, offset=q.offset, tenant=tenant()))
     return reply(GraphList(
         items=[graph_out(r) for r in records], limit=q.limit, offset=q.offset,
         next_offset=q.offset + q.limit if len(records) == q.limit else None))

@@ -9,6 +9,7 @@ from quart_schema import document_querystring, document_response, tag
 
 from runtime.store.base import Checkpoint, RunRecord
 
+from ..auth import readable, stamp, tenant, visible_graph
 from ..body import json_body, parse_query
 from ..current import service
 from ..schemas import (
@@ -50,7 +51,9 @@ async def start_run(data: RunCreate) -> Response:
     Watch it at ``WS /api/v1/graph/ws/{run_id}``, or poll
     ``GET /api/v1/graph/state/{run_id}``, or long-poll ``GET /api/v1/runs/{id}/wait``.
     """
-    run = await service().start_run(data)
+    graph = await visible_graph(data.graph_id)  # 404 for another tenant's graph
+    run = await service().start_run(data, graph=graph.id if graph else None, tenant=tenant(),
+                                    config=stamp("run", data.config))
     return reply(RunAccepted(run_id=run.id, graph_id=run.graph_id, status="pending",
                              started_at=run.created_at, initial_state=data.initial_state), 202)
 
@@ -73,8 +76,8 @@ async def list_runs() -> Response:
     """Runs, newest first, filtered by status and graph, a page at a time."""
     q = parse_query(RunsQuery)
     svc = service()
-    records = await svc.rt().store.list_runs(status=q.status, graph_id=q.graph_id,
-                                             limit=q.limit, offset=q.offset)
+    records = readable("run", await svc.rt().store.list_runs(
+        status=q.status, graph_id=q.graph_id, limit=q.limit, offset=q.offset, tenant=tenant()))
     return reply(RunList(items=[summary(r) for r in records], limit=q.limit, offset=q.offset,
                          next_offset=q.offset + q.limit if len(records) == q.limit else None))
 

@@ -17,11 +17,12 @@ from typing import Any
 
 import anyio
 from pydantic import ValidationError
-from quart import Blueprint, websocket
+from quart import Blueprint, g, websocket
 
 from runtime import Event, RunNotFoundError
 from runtime.definition import MAX_COUNT
 
+from ..auth import audit, visible_run
 from ..current import metrics, service
 from ..live_log import Dropped, Feed, FeedEnd, parse_modes
 from ..schemas import WsQuery
@@ -56,8 +57,13 @@ async def run_feed(run_id: str) -> None:
         await websocket.close(1013, "the server is not ready")
         return
     try:
+        await visible_run(run_id)  # another tenant's run: the same 4404 as an unknown one
         await svc.runtime.view(run_id)
     except RunNotFoundError:
+        if g.get("audit_denied"):
+            audit.record(action="WS /api/v1/graph/ws/<run_id>", status=404, outcome="denied",
+                         resource=f"run:{run_id}", detail=g.audit_denied,
+                         ip=websocket.remote_addr)
         await websocket.close(4404, f"no run with id {run_id}")
         return
     run = svc.live(run_id)

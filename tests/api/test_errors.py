@@ -6,6 +6,7 @@ from _api_support import SEED_CREATE, make_settings, serving
 from quart import Blueprint
 
 from api import create_app
+from api.auth import PUBLIC, declare
 from runtime import MemoryStore
 
 
@@ -62,6 +63,7 @@ async def test_unexpected_errors_are_500_without_internals(anyio_backend: str) -
         raise RuntimeError("secret internal detail")
 
     app.register_blueprint(boom)
+    declare(app, "boom.explode", PUBLIC)
     async with app.test_app() as test_app:
         response = await test_app.test_client().get("/boom")
         assert response.status_code == 500
