@@ -52,6 +52,39 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-body-bytes", type=int, help="ACTORFLOW_MAX_BODY_BYTES")
     serve.add_argument("--max-concurrent-runs", type=int, help="ACTORFLOW_MAX_CONCURRENT_RUNS")
     serve.add_argument("--access-log", action="store_true", default=None)
+    serve.add_argument("--auth", choices=["none", "keys", "jwt", "handler"],
+                       help="who may call the API (ACTORFLOW_AUTH; default none: loopback only)")
+    serve.add_argument("--insecure", action="store_true", default=None,
+                       help="serve without authentication on a non-loopback address anyway")
+    serve.add_argument("--jwt-secret", help="HS256 secret (prefer ACTORFLOW_JWT_SECRET: "
+                       "flags show in the process list)")
+    serve.add_argument("--jwks-url", dest="jwt_jwks_url", help="JWKS URL for RS256/ES256 tokens")
+    serve.add_argument("--jwt-audience", help="required 'aud' claim")
+    serve.add_argument("--jwt-issuer", help="required 'iss' claim")
+    serve.add_argument("--auth-handler", help="module:function for --auth handler")
+    serve.add_argument("--cors-origins", help="comma-separated origins allowed by CORS")
+    serve.add_argument("--allowed-hosts", help="comma-separated names accepted in Host")
+    serve.add_argument("--certfile", help="TLS certificate (PEM)")
+    serve.add_argument("--keyfile", help="TLS private key (PEM)")
+
+    keys = sub.add_parser("keys", help="create, list, revoke and rotate API keys")
+    common(keys)
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="make a key and print it (this once)")
+    create.add_argument("--name", required=True)
+    create.add_argument("--tenant", default="default")
+    create.add_argument("--scopes", required=True,
+                        help="comma-separated: graphs:read,graphs:write,runs:read,runs:write,"
+                        "runs:resume,admin (or *)")
+    listing = keys_sub.add_parser("list", help="list keys (never the keys themselves)")
+    listing.add_argument("--tenant")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key now")
+    revoke.add_argument("key_id")
+    rotate = keys_sub.add_parser("rotate", help="replace a key; print the new one")
+    rotate.add_argument("key_id")
+    rotate.add_argument("--grace", type=float, default=0.0,
+                        help="seconds the old key keeps working")
 
     run = sub.add_parser(
         "run", help="run a graph here, store the run, print its log and outcome",
@@ -101,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Settings of `serve` whose flag has the setting's name.
+_SERVE_SETTINGS = ("auth", "insecure", "jwt_secret", "jwt_jwks_url", "jwt_audience",
+                   "jwt_issuer", "auth_handler", "cors_origins", "allowed_hosts", "certfile",
+                   "keyfile")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``actorflow`` command; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -110,12 +149,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_level=getattr(args, "log_level", None), host=getattr(args, "host", None),
             port=getattr(args, "port", None), max_body_bytes=getattr(args, "max_body_bytes", None),
             max_concurrent_runs=getattr(args, "max_concurrent_runs", None),
-            access_log=getattr(args, "access_log", None))
+            access_log=getattr(args, "access_log", None),
+            **{name: getattr(args, name, None) for name in _SERVE_SETTINGS})
     except SettingsError as exc:
         print(f"actorflow: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                        format="%(asctime)s %(levelname)s %(name)s [%(request_id)s]: "
+                        "%(message)s")
+    from .transport import request_id_logging
+
+    for handler in logging.getLogger().handlers:
+        request_id_logging(handler)
     if settings.log_level != "debug":  # one line per connect/disconnect otherwise
         logging.getLogger("databases").setLevel(logging.WARNING)
     try:
@@ -138,9 +183,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         from .server import serve
+        from .exposure import check_exposure
 
+        try:
+            check_exposure(settings)
+        except SettingsError as exc:
+            print(f"actorflow serve: {exc}", file=sys.stderr)
+            return 2
         serve(settings)
         return 0
+    if args.command == "keys":
+        from .keys_cli import keys
+
+        return int(anyio.run(keys, args, settings, backend=settings.backend))
     if args.command == "run":
         return _run(args, settings)
     if args.command == "tools":

@@ -34,11 +34,20 @@ def hypercorn_config(settings: Settings) -> Config:
     config.accesslog = logging.getLogger("hypercorn.access") if settings.access_log else None
     config.errorlog = logging.getLogger("hypercorn.error")
     config.loglevel = settings.log_level.upper()
+    if settings.certfile and settings.keyfile:
+        config.certfile = settings.certfile
+        config.keyfile = settings.keyfile
     return config
 
 
 def serve(settings: Settings, app: Quart | None = None) -> None:
-    """Serve until SIGTERM/SIGINT, then drain and stop. Blocks."""
+    """Serve until SIGTERM/SIGINT, then drain and stop. Blocks.
+
+    Raises SettingsError for an unsafe configuration (see :mod:`api.exposure`).
+    """
+    from .exposure import check_exposure
+
+    check_exposure(settings)
     app = app or create_app(settings)
     anyio.run(_serve, app, settings, backend=settings.backend)
 
@@ -55,8 +64,9 @@ async def _serve(app: Quart, settings: Settings) -> None:
         await service.drain()
 
     config = hypercorn_config(settings)
-    log.info("actorflow serving on http://%s:%s (backend %s, database %s)", settings.host,
-             settings.port, settings.backend, _redact(settings.database_url))
+    log.info("actorflow serving on %s://%s:%s (backend %s, database %s, auth %s)",
+             "https" if settings.certfile else "http", settings.host, settings.port,
+             settings.backend, _redact(settings.database_url), settings.auth)
     if settings.backend == "trio":
         from hypercorn.trio import serve as trio_serve
 
