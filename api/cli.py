@@ -68,7 +68,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--keyfile", help="TLS private key (PEM)")
 
     keys = sub.add_parser("keys", help="create, list, revoke and rotate API keys")
-    common(keys)
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="make a key and print it (this once)")
     create.add_argument("--name", required=True)
@@ -85,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("key_id")
     rotate.add_argument("--grace", type=float, default=0.0,
                         help="seconds the old key keeps working")
+    for p in (create, listing, revoke, rotate):
+        common(p)
 
     run = sub.add_parser(
         "run", help="run a graph here, store the run, print its log and outcome",

@@ -55,7 +55,13 @@ def install_auth(app: Quart, settings: Settings) -> None:
 
     @app.after_request
     async def _audit(response: Response) -> Response:
-        if request.method not in SAFE_METHODS or _refused(response.status_code):
+        refused = _refused(response.status_code)
+        if refused:
+            who = g.get("principal")
+            log.warning("refused %s %s with %s for %s from %s", request.method, request.path,
+                        response.status_code, who.actor if who else "anonymous",
+                        request.remote_addr)
+        if request.method not in SAFE_METHODS or refused:
             await audit_request(response)
         return response
 
