@@ -74,6 +74,8 @@ class Settings(BaseModel):
     jwt_tenant_claim: str = "tenant"
     jwt_scopes_claim: str = "scope"
     jwks_cache_seconds: float = Field(300.0, ge=0)
+    #: Shortest time between two JWKS fetches caused by tokens with an unknown ``kid``.
+    jwks_refetch_seconds: float = Field(10.0, ge=0)
     #: ``module:function`` for ``auth=handler``: gets an AuthRequest, returns a Principal.
     auth_handler: str | None = None
     #: ``module:object`` with resource rules (``on_create``/``can_read``) for all modes.

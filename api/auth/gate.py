@@ -30,6 +30,12 @@ def check_auth_settings(settings: Settings) -> None:
     if settings.auth == "jwt" and settings.jwt_secret is None and not settings.jwt_jwks_url:
         raise SettingsError("--auth jwt needs --jwt-secret (HS256) or --jwks-url "
                             "(RS256/ES256): ACTORFLOW_JWT_SECRET or ACTORFLOW_JWT_JWKS_URL")
+    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+    if settings.auth == "jwt" and secret is not None and len(secret.encode()) < 32:
+        # RFC 7518 3.2: an HS256 key shorter than the hash is guessable offline.
+        raise SettingsError("the JWT secret must be at least 32 bytes (RFC 7518 3.2); "
+                            "generate one with `python -c 'import secrets; "
+                            "print(secrets.token_urlsafe(32))'`")
     if settings.auth == "handler" and not settings.auth_handler:
         raise SettingsError("--auth handler needs --auth-handler module:function "
                             "(ACTORFLOW_AUTH_HANDLER)")
