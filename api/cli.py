@@ -158,10 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s [%(request_id)s]: "
                         "%(message)s")
+    from .secrets import SecretFilter, known_secrets
     from .transport import request_id_logging
 
+    hide = SecretFilter(known_secrets(settings))
     for handler in logging.getLogger().handlers:
         request_id_logging(handler)
+        handler.addFilter(hide)
     if settings.log_level != "debug":  # one line per connect/disconnect otherwise
         logging.getLogger("databases").setLevel(logging.WARNING)
     try:

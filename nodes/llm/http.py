@@ -203,6 +203,12 @@ class HttpTransport:
         self.timeout = timeout
         self.retry = retry if retry is not None else RetryPolicy()
         self._headers = {"user-agent": _USER_AGENT, **(headers or {})}
+        # Credentials sent in headers (the bearer token, not the word "Bearer"): a
+        # provider may echo them in an error body, which must not reach a run's error.
+        self._secrets = tuple(
+            v.split(" ", 1)[-1] for k, v in self._headers.items()
+            if k.lower() != "user-agent" and len(v.split(" ", 1)[-1]) >= 8
+        )
         self._external_client = client
         self._client: httpx.AsyncClient | None = None
         self._client_loop: object | None = None
@@ -296,7 +302,7 @@ class HttpTransport:
         status = response.status_code
         if 200 <= status < 300:
             return self._decode(response, attempt)
-        message = f"HTTP {status}: {error_message_from_response(response)}"
+        message = self._scrub(f"HTTP {status}: {error_message_from_response(response)}")
         if not self.retry.is_retryable_status(status):
             raise LLMError(
                 message, provider=self.provider, status=status, retryable=False, attempts=attempt
@@ -351,7 +357,7 @@ class HttpTransport:
                 if not 200 <= status < 300:
                     await response.aread()
                     raise LLMError(
-                        f"HTTP {status}: {error_message_from_response(response)}",
+                        self._scrub(f"HTTP {status}: {error_message_from_response(response)}"),
                         provider=self.provider, status=status,
                         retryable=self.retry.is_retryable_status(status), attempts=attempt)
                 data: list[str] = []
@@ -371,9 +377,15 @@ class HttpTransport:
                                   provider=self.provider, retryable=True,
                                   attempts=attempt) from exc
         except httpx.TransportError as exc:  # refused, reset, or cut off mid-body
-            raise LLMError(f"stream from {self.base_url} broke off: {type(exc).__name__}: "
-                           f"{exc}", provider=self.provider, retryable=True,
-                           attempts=attempt) from exc
+            raise LLMError(self._scrub(f"stream from {self.base_url} broke off: "
+                                       f"{type(exc).__name__}: {exc}"),
+                           provider=self.provider, retryable=True, attempts=attempt) from exc
+
+    def _scrub(self, text: str) -> str:
+        """``text`` with this transport's credentials replaced by ``***``."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def _timeout_error(self, attempt: int) -> LLMTimeoutError:
         return LLMTimeoutError(
@@ -388,7 +400,8 @@ class HttpTransport:
             data: Any = response.json()
         except ValueError as exc:
             raise LLMError(
-                f"HTTP {response.status_code} with a body that is not JSON: {response.text[:200]!r}",
+                self._scrub(f"HTTP {response.status_code} with a body that is not JSON: "
+                            f"{response.text[:200]!r}"),
                 provider=self.provider,
                 status=response.status_code,
                 retryable=False,
