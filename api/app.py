@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     @app.after_request
     async def _count(response: Response) -> Response:
-        metrics.requests.labels(request.method, str(response.status_code)).inc()
+        metrics.requests.labels(metrics.request_method(request.method),
+                                str(response.status_code)).inc()
         return response
 
     @app.while_serving

@@ -58,6 +58,12 @@ class _RunsByStatus(Collector):
         yield family
 
 
+#: Distinct node names given their own duration series; later ones share OTHER_LABEL.
+MAX_NODE_LABELS = 500
+OTHER_LABEL = "_other"
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class _NodeCache(Collector):
     def __init__(self, runtime: Callable[[], Runtime | None]) -> None:
         self._runtime = runtime
@@ -95,6 +101,19 @@ class Metrics:
             registry=self.registry)
         self.requests = Counter("actorflow_http_requests", "HTTP requests answered",
                                 ["method", "status"], registry=self.registry)
+        self._node_labels: set[str] = set()
+
+    def _node_label(self, node: str) -> str:
+        """The node's own label for the first MAX_NODE_LABELS names, then one shared:
+        every distinct label is a series scraped forever, and graph authors choose names."""
+        if node in self._node_labels or len(self._node_labels) < MAX_NODE_LABELS:
+            self._node_labels.add(node)
+            return node
+        return OTHER_LABEL
+
+    def request_method(self, method: str) -> str:
+        """The method as a label (any other spelling a client sends counts as OTHER)."""
+        return method if method in HTTP_METHODS else "OTHER"
 
     def observe(self, event: Event) -> None:
         """Called for every event a run publishes; must never raise."""
@@ -102,7 +121,7 @@ class Metrics:
             if event.type is EventType.NODE_COMPLETED and event.node is not None:
                 ms = event.data.get("duration_ms")
                 if isinstance(ms, int | float):
-                    self.node_seconds.labels(event.node).observe(ms / 1000)
+                    self.node_seconds.labels(self._node_label(event.node)).observe(ms / 1000)
             elif event.type.terminal:
                 # "completed", "failed", "cancelled" or "released".
                 self.finished.labels(event.type.value.removeprefix("run_")).inc()

@@ -22,6 +22,7 @@ from runtime import (
 )
 from runtime.store.base import DEFAULT_TENANT, GraphRecord
 
+from .bounds import check_graph, check_run, check_tenant_runs, run_timeout
 from .errors import ApiError
 from .schemas import GraphCreate, RunCreate
 from .settings import Settings
@@ -58,6 +59,7 @@ class ApiService:
     async def create_graph(self, body: GraphCreate, *, tenant: str = DEFAULT_TENANT
                            ) -> GraphRecord:
         """Validate, compile and store a graph: 400 listing every problem, 409 on a name clash."""
+        check_graph(body, self.settings)
         compiled, problems = await self.compile_graph(body)
         if compiled is None:
             raise GraphValidationError(body.name, problems)
@@ -105,8 +107,11 @@ class ApiService:
         id or name), owned by ``tenant``; the runtime checks the input against the
         graph's state schema before anything runs."""
         self.check_accepting()
+        check_run(body, self.settings)
+        await check_tenant_runs(self.rt(), tenant, self.settings)
         return await self.rt().start(graph or body.graph_id, body.initial_state,
-                                     timeout=body.timeout, max_steps=body.max_steps,
+                                     timeout=run_timeout(body, self.settings),
+                                     max_steps=body.max_steps,
                                      config=body.config if config is None else config,
                                      tenant=tenant)
 

@@ -56,6 +56,20 @@ class Settings(BaseModel):
     #: Finished runs kept in memory (older ones are served from the database).
     keep_finished_runs: int = Field(1000, ge=0)
 
+    # -- bounds on what one request may ask (api/bounds.py) ------------------------------
+    #: Nodes and edges one graph may have.
+    max_graph_nodes: int = Field(500, ge=1)
+    max_graph_edges: int = Field(2000, ge=1)
+    #: Characters and nesting depth of one edge condition expression.
+    max_expression_chars: int = Field(500, ge=1)
+    max_expression_depth: int = Field(12, ge=1)
+    #: Largest ``max_steps`` a run may ask for (a run asking none gets the graph's).
+    max_steps_cap: int = Field(100_000, ge=1)
+    #: Seconds a run may take when it asks no ``timeout`` (0: unbounded).
+    default_run_timeout: float = Field(3600.0, ge=0)
+    #: Runs of one tenant pending or running at once, counted in the database (0: no limit).
+    max_runs_per_tenant: int = Field(100, ge=0)
+
     # -- the guarded door (api/auth) ------------------------------------------------------
     #: Who may call the API: nobody is asked ("none", loopback only unless ``insecure``),
     #: API keys ("keys"), JWT bearer tokens ("jwt"), or a Python handler ("handler").

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -14,8 +15,13 @@ __all__ = ["register_builtins"]
 
 
 async def delay(state: WorkflowState, config: dict[str, Any]) -> None:
-    """Wait ``config.seconds`` (default 0)."""
-    await anyio.sleep(float(config.get("seconds", 0)))
+    """Wait ``config.seconds`` (default 0): a finite, non-negative number."""
+    seconds = float(config.get("seconds", 0))
+    if not math.isfinite(seconds) or seconds < 0:
+        # anyio.sleep(inf) would hold the run (and its slot) until it is cancelled.
+        raise ValueError(f"delay: config.seconds must be a finite number >= 0, not {seconds}; "
+                         "bound a wait with the run's timeout instead")
+    await anyio.sleep(seconds)
 
 
 async def set_values(state: WorkflowState, config: dict[str, Any]) -> dict[str, Any]:

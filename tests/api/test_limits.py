@@ -1,0 +1,149 @@
+"""Limits: request rates per key and per IP, WebSocket feeds per key, runs per tenant,
+graph size and condition bounds, max_steps and default wall time, ``delay`` refusing
+``inf``, and bounded ``/metrics`` labels. Each refusal names its limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _api_support import SEED_CREATE, chain_graph, serving
+from _auth_support import APPROVAL, bearer, handshake_refusal, make_key, start_waiting
+
+from api.metrics import MAX_NODE_LABELS, Metrics
+from runtime import EventType
+from runtime.events import Event
+from runtime.store import MemoryStore
+
+# A rate so low no token comes back during a test: only the burst counts.
+NO_REFILL = 1e-6
+
+
+async def _error(response: Any) -> dict[str, Any]:
+    return dict((await response.get_json())["error"])
+
+
+async def test_a_key_past_its_rate_gets_429_with_retry_after(anyio_backend: str) -> None:
+    store = MemoryStore()
+    async with serving(anyio_backend, store=store, auth="keys", rate_per_key=NO_REFILL,
+                       rate_burst=3, rate_per_ip=0) as client:
+        key, _ = await make_key(store, "acme")
+        other, _ = await make_key(store, "acme", name="other")
+        answers = [await client.get("/api/v1/runs", headers=bearer(key)) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        error = await _error(answers[-1])
+        assert error["details"]["limit"] == "rate_per_key" and "rate_per_key" in error["message"]
+        assert int(answers[-1].headers["Retry-After"]) >= 1
+        # another key is not held back by the first one's bucket
+        assert (await client.get("/api/v1/runs", headers=bearer(other))).status_code == 200
+
+
+async def test_an_address_past_its_rate_gets_429_before_authentication(
+        anyio_backend: str) -> None:
+    async with serving(anyio_backend, auth="keys", rate_per_ip=NO_REFILL, rate_burst=2,
+                       rate_per_key=0) as client:
+        answers = [await client.get("/api/v1/runs") for _ in range(3)]
+        assert [a.status_code for a in answers] == [401, 401, 429]
+        assert (await _error(answers[-1]))["details"]["limit"] == "rate_per_ip"
+
+
+async def test_websocket_feeds_per_key_are_bounded(anyio_backend: str) -> None:
+    store = MemoryStore()
+    async with serving(anyio_backend, store=store, auth="keys", max_ws_per_key=1) as client:
+        key, _ = await make_key(store, "acme")
+        _, run_id = await start_waiting(client, bearer(key), APPROVAL)
+        path = f"/api/v1/graph/ws/{run_id}"
+        async with client.websocket(path, headers=bearer(key)) as first:
+            await first.receive()
+            assert await handshake_refusal(client, path, bearer(key)) == 429
+        # closed: the slot is free again (the feed of a waiting run stays open, so the
+        # second one is accepted and sends its first event)
+        async with client.websocket(path, headers=bearer(key)) as again:
+            assert await again.receive()
+
+
+async def test_runs_per_tenant_are_bounded_across_the_store(anyio_backend: str) -> None:
+    store = MemoryStore()
+    async with serving(anyio_backend, store=store, auth="keys", max_runs_per_tenant=1) as client:
+        acme, _ = await make_key(store, "acme")
+        other, _ = await make_key(store, "other")
+        graph = chain_graph("slow", delay=30)
+        for who in (acme, other):
+            created = await client.post("/api/v1/graph/create", headers=bearer(who),
+                                        json={**graph, "name": f"slow_{who[-6:]}"})
+            graph_id = (await created.get_json())["graph_id"]
+            first = await client.post("/api/v1/graph/run", headers=bearer(who),
+                                      json={"graph_id": graph_id})
+            assert first.status_code == 202
+        acme_graph = (await store.list_graphs(tenant="acme"))[0]
+        second = await client.post("/api/v1/graph/run", headers=bearer(acme),
+                                   json={"graph_id": acme_graph.id})
+        assert second.status_code == 429
+        error = await _error(second)
+        assert error["details"]["limit"] == "max_runs_per_tenant"
+        for run in await store.list_runs(tenant="acme") + await store.list_runs(tenant="other"):
+            await client.post(f"/api/v1/runs/{run.id}/cancel",
+                              headers=bearer(acme if run.tenant == "acme" else other))
+
+
+async def test_graph_size_and_condition_bounds_name_the_limit(anyio_backend: str) -> None:
+    async with serving(anyio_backend, max_graph_nodes=3, max_graph_edges=2,
+                       max_expression_chars=40, max_expression_depth=4) as client:
+        nodes = [{"name": f"n{i}", "tool": "set"} for i in range(4)]
+        cases = {
+            "max_graph_nodes": {"name": "big", "nodes": nodes},
+            "max_graph_edges": {"name": "edgy", "nodes": nodes[:2], "edges": [
+                {"from": "n0", "to": "n1"}] * 3},
+            "max_expression_chars": {"name": "long", "nodes": nodes[:2], "edges": [
+                {"from": "n0", "to": "n1", "condition": "x < " + "1" * 60}]},
+            "max_expression_depth": {"name": "deep", "nodes": nodes[:2], "edges": [
+                {"from": "n0", "to": "n1", "condition": "(" * 8 + "x" + ")" * 8}]},
+        }
+        for limit, graph in cases.items():
+            answer = await client.post("/api/v1/graph/create", json=graph)
+            assert answer.status_code == 400, limit
+            error = await _error(answer)
+            assert error["code"] == "limit_exceeded" and error["details"]["limit"] == limit
+            assert f"ACTORFLOW_{limit.upper()}" in error["message"]
+
+
+async def test_max_steps_is_capped_and_runs_get_a_default_wall_time(
+        anyio_backend: str) -> None:
+    store = MemoryStore()
+    async with serving(anyio_backend, store=store, max_steps_cap=1000,
+                       default_run_timeout=120) as client:
+        created = await (await client.post("/api/v1/graph/create", json=SEED_CREATE)
+                         ).get_json()
+        huge = await client.post("/api/v1/graph/run", json={
+            "graph_id": created["graph_id"], "max_steps": 10**12})
+        assert huge.status_code == 400
+        assert (await _error(huge))["details"]["limit"] == "max_steps_cap"
+        started = await (await client.post("/api/v1/graph/run", json={
+            "graph_id": created["graph_id"]})).get_json()
+        record = await store.get_run(started["run_id"])
+        assert record is not None and record.options["timeout"] == 120
+
+
+async def test_delay_refuses_an_infinite_wait(anyio_backend: str) -> None:
+    async with serving(anyio_backend) as client:
+        graph = {"name": "forever", "nodes": [
+            {"name": "wait", "tool": "delay", "config": {"seconds": "inf"}}]}
+        created = await (await client.post("/api/v1/graph/create", json=graph)).get_json()
+        started = await (await client.post("/api/v1/graph/run", json={
+            "graph_id": created["graph_id"]})).get_json()
+        done = await (await client.get(f"/api/v1/runs/{started['run_id']}/wait?timeout=10")
+                      ).get_json()
+        assert done["status"] == "failed"
+        assert "finite" in done["error"]
+
+
+def test_metrics_keep_a_bounded_number_of_node_series() -> None:
+    metrics = Metrics(lambda: None)
+    for i in range(MAX_NODE_LABELS + 200):
+        metrics.observe(Event(run_id="r", seq=i, type=EventType.NODE_COMPLETED, ts=0.0,
+                              node=f"n{i}",
+                              data={"duration_ms": 1.0}))
+    text = metrics.render().decode()
+    series = {line.split('node="')[1].split('"')[0] for line in text.splitlines()
+              if line.startswith("actorflow_node_duration_seconds_count")}
+    assert len(series) == MAX_NODE_LABELS + 1 and "_other" in series
+    assert metrics.request_method("BREW") == "OTHER"
