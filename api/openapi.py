@@ -17,6 +17,8 @@ from typing import Any
 from quart_schema import OpenAPIProvider
 from werkzeug.routing import Rule
 
+from .auth.policy import decision
+
 __all__ = ["DocsOpenAPIProvider", "markdown", "plain"]
 
 _LITERAL = re.compile(r"``(.+?)``", re.DOTALL)
@@ -40,6 +42,11 @@ class DocsOpenAPIProvider(OpenAPIProvider):
 
     def schema(self) -> dict[str, Any]:
         spec = super().schema()
+        spec.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+            "type": "http", "scheme": "bearer",
+            "description": "An API key (`actorflow keys create`) or a JWT, as "
+                           "`Authorization: Bearer ...`; unused when the server runs "
+                           "without authentication (loopback only)."}
         _convert_prose(spec)
         return spec
 
@@ -52,7 +59,32 @@ class DocsOpenAPIProvider(OpenAPIProvider):
                 for operation in item.values():
                     operation["summary"] = " ".join(summary.split())
                     operation["description"] = description.strip()
+        rule_of = decision(rule.endpoint)
+        if rule_of is not None and not rule_of.public:
+            for item in paths.values():
+                for operation in item.values():
+                    _guarded(operation)
         return paths, components
+
+
+#: What the door answers on any guarded operation (api/auth).
+_REFUSALS = {"401": "no valid credential", "403": "the credential lacks the scope",
+             "429": "a rate or concurrency limit was reached"}
+
+
+#: ErrorBody as quart-schema writes it (inline, its detail in the components).
+_ERROR_BODY = {"title": "ErrorBody", "type": "object", "required": ["error"],
+               "properties": {"error": {"$ref": "#/components/schemas/ErrorDetail"}}}
+
+
+def _guarded(operation: dict[str, Any]) -> None:
+    operation["security"] = [{"bearer": []}]
+    responses = operation.setdefault("responses", {})
+    for status, text in _REFUSALS.items():
+        if int(status) in responses:  # quart-schema keys responses by int
+            continue
+        responses.setdefault(status, {"description": text, "content": {"application/json": {
+            "schema": _ERROR_BODY}}})
 
 
 def _convert_prose(node: Any) -> None:

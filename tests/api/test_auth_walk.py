@@ -223,3 +223,24 @@ async def test_the_websocket_hides_another_tenants_run_and_needs_its_scope(
         async with client.websocket(f"/api/v1/graph/ws/{run_id}", headers=world["b"]) as ws:
             first = json.loads(await ws.receive())
         assert first["type"] == "log" and first["seq"] == 0
+
+
+async def test_guarded_operations_declare_bearer_security_and_the_refusals(
+        anyio_backend: str) -> None:
+    async with serving(anyio_backend, auth="keys") as client:
+        text = (await (await client.get("/openapi.json")).get_data()).decode()
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        assert len(keys) == len(set(keys)), f"duplicate keys {keys}"
+        return dict(pairs)
+
+    spec = json.loads(text, object_pairs_hook=no_duplicates)
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if path == "/health":
+                assert "security" not in op
+                continue
+            assert op["security"] == [{"bearer": []}], (method, path)
+            assert {"401", "403", "429"} <= set(op["responses"]), (method, path)
