@@ -7,8 +7,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from _api_support import SEED_CREATE, serving
 from _auth_support import bearer, make_key
+from quart.testing.connections import WebsocketDisconnectError
 
 from runtime.store import AuditQuery, AuditRecord, MemoryStore, open_store, utcnow
 
@@ -113,3 +115,24 @@ async def test_old_audit_entries_are_pruned_when_the_server_starts(
         rows = await client.app.extensions["actorflow"].rt().store.list_audit(
             AuditQuery(tenant="acme"))
     assert [r.action for r in rows] == ["POST /x/1"]
+
+
+async def test_websocket_refusals_are_audited(anyio_backend: str) -> None:
+    from _auth_support import APPROVAL, handshake_refusal, start_waiting
+
+    store = MemoryStore()
+    async with serving(anyio_backend, store=store, auth="keys") as client:
+        owner, _ = await make_key(store, "acme")
+        stranger, stranger_id = await make_key(store, "other")
+        _, run_id = await start_waiting(client, bearer(owner), APPROVAL)
+        path = f"/api/v1/graph/ws/{run_id}"
+        assert await handshake_refusal(client, path, {}) == 401
+        async with client.websocket(path, headers=bearer(stranger)) as ws:
+            with pytest.raises(WebsocketDisconnectError) as closed:
+                await ws.receive()
+        assert closed.value.args[0] == 4404  # as for an unknown run
+    refused = await store.list_audit(AuditQuery(action="WS /api/v1/graph/ws/<run_id>"))
+    assert {(e.actor, e.status, e.outcome) for e in refused} == {
+        ("anonymous", 401, "denied"), (stranger_id, 404, "denied")}
+    hidden = next(e for e in refused if e.status == 404)
+    assert hidden.tenant == "other" and hidden.resource == f"run:{run_id}"

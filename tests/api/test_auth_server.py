@@ -243,3 +243,31 @@ def test_serving_beyond_loopback_without_auth_is_refused_with_the_reason() -> No
     jwt = subprocess.run([ACTORFLOW, "serve", "--auth", "jwt", "--database-url", "memory://"],
                          capture_output=True, text=True, timeout=60, env=env)
     assert jwt.returncode == 2 and "--jwt-secret" in jwt.stderr
+
+
+def test_the_cli_rotates_a_key_with_a_grace_period(tmp_path: Path) -> None:
+    import anyio
+
+    from api.auth import KeyRing
+    from runtime.store import open_store
+
+    url = sqlite_url(tmp_path)
+    old = _new_key(url, "acme", ALL)
+    listed = json.loads(_cli("keys", "list", "--json", url=url).stdout)
+    rotated = _cli("keys", "rotate", listed[0]["id"], "--grace", "3600", url=url)
+    assert rotated.returncode == 0, rotated.stderr
+    new = rotated.stdout.strip()
+    assert new.startswith("af_") and new != old and "3600" in rotated.stderr
+
+    async def check() -> tuple[Any, Any]:
+        store = open_store(url)
+        await store.open()
+        try:
+            ring = KeyRing(store)  # type: ignore[arg-type]
+            return await ring.verify(old), await ring.verify(new)
+        finally:
+            await store.close()
+
+    still, fresh = anyio.run(check)
+    assert still is not None and fresh is not None  # the old one works during the grace
+    assert fresh.tenant == "acme" and fresh.scopes == still.scopes
