@@ -48,6 +48,7 @@ POLICY: dict[str, Rule] = {
     "graphs.get_graph": Rule(Scope.GRAPHS_READ, graph="graph_id"),
     "graphs.list_graphs": Rule(Scope.GRAPHS_READ),
     "graphs.graph_mermaid": Rule(Scope.GRAPHS_READ, graph="graph_id"),
+    "validate.validate_graph": Rule(Scope.GRAPHS_READ),  # compiles, stores nothing
     # runs
     "runs.start_run": Rule(Scope.RUNS_WRITE),  # the graph's tenant is checked by the service
     "runs.run_state": Rule(Scope.RUNS_READ, run=_RUN),
