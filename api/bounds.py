@@ -10,6 +10,7 @@ are 400 (the request is too big) or 429 (the tenant has too much going on), with
 from __future__ import annotations
 
 import ast
+import json
 
 from runtime import Runtime
 
@@ -72,6 +73,10 @@ def _bracket_depth(text: str) -> int:
 
 
 def check_run(body: RunCreate, settings: Settings) -> None:
+    size = len(json.dumps(body.initial_state, separators=(",", ":"), default=str).encode())
+    if size > settings.max_initial_state_bytes:
+        raise _too_big("max_initial_state_bytes", size, "the initial state (bytes of JSON)",
+                       settings)
     if body.max_steps is not None and body.max_steps > settings.max_steps_cap:
         raise _too_big("max_steps_cap", body.max_steps, "max_steps", settings)
 

@@ -63,6 +63,8 @@ class Settings(BaseModel):
     #: Characters and nesting depth of one edge condition expression.
     max_expression_chars: int = Field(500, ge=1)
     max_expression_depth: int = Field(12, ge=1)
+    #: Bytes of a run's initial state (as compact JSON).
+    max_initial_state_bytes: int = Field(256 * 1024, ge=1)
     #: Largest ``max_steps`` a run may ask for (a run asking none gets the graph's).
     max_steps_cap: int = Field(100_000, ge=1)
     #: Seconds a run may take when it asks no ``timeout`` (0: unbounded).

@@ -110,13 +110,17 @@ async def test_max_steps_is_capped_and_runs_get_a_default_wall_time(
         anyio_backend: str) -> None:
     store = MemoryStore()
     async with serving(anyio_backend, store=store, max_steps_cap=1000,
-                       default_run_timeout=120) as client:
+                       default_run_timeout=120, max_initial_state_bytes=100) as client:
         created = await (await client.post("/api/v1/graph/create", json=SEED_CREATE)
                          ).get_json()
         huge = await client.post("/api/v1/graph/run", json={
             "graph_id": created["graph_id"], "max_steps": 10**12})
         assert huge.status_code == 400
         assert (await _error(huge))["details"]["limit"] == "max_steps_cap"
+        fat = await client.post("/api/v1/graph/run", json={
+            "graph_id": created["graph_id"], "initial_state": {"blob": "x" * 200}})
+        assert fat.status_code == 400
+        assert (await _error(fat))["details"]["limit"] == "max_initial_state_bytes"
         started = await (await client.post("/api/v1/graph/run", json={
             "graph_id": created["graph_id"]})).get_json()
         record = await store.get_run(started["run_id"])
