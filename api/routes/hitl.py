@@ -7,7 +7,9 @@ from __future__ import annotations
 from quart import Blueprint, Response
 from quart_schema import document_response, tag
 
+from ..auth import tenant
 from ..body import json_body
+from ..bounds import check_tenant_runs
 from ..current import service
 from ..hitl_schemas import (
     ForkIn,
@@ -102,6 +104,7 @@ async def fork(run_id: str, data: ForkIn) -> Response:
     untouched (202)."""
     svc = service()
     svc.check_accepting()
+    await check_tenant_runs(svc.rt(), tenant(), svc.settings)
     run = await svc.rt().fork(run_id, data.step, values=data.values)
     return reply(ForkOut(run_id=run.id, parent_run_id=run_id, status=run.status.value,
                          step=data.step), 202)
@@ -118,6 +121,7 @@ async def replay(run_id: str, data: ReplayIn) -> Response:
     the new run records that it is a replay (202)."""
     svc = service()
     svc.check_accepting()
+    await check_tenant_runs(svc.rt(), tenant(), svc.settings)
     run = await svc.rt().replay(run_id, data.step)
     return reply(ForkOut(run_id=run.id, parent_run_id=run_id, status=run.status.value,
                          step=data.step), 202)

@@ -85,6 +85,23 @@ async def test_runs_per_tenant_are_bounded_across_the_store(anyio_backend: str) 
                               headers=bearer(acme if run.tenant == "acme" else other))
 
 
+async def test_forks_count_against_the_tenants_runs(anyio_backend: str) -> None:
+    store = MemoryStore()
+    async with serving(anyio_backend, store=store, auth="keys", max_runs_per_tenant=1) as client:
+        key, _ = await make_key(store, "acme")
+        _, waiting = await start_waiting(client, bearer(key), APPROVAL)  # waiting: not counted
+        slow = await (await client.post("/api/v1/graph/create", headers=bearer(key),
+                                        json=chain_graph("slow", delay=30))).get_json()
+        running = await client.post("/api/v1/graph/run", headers=bearer(key),
+                                    json={"graph_id": slow["graph_id"]})
+        assert running.status_code == 202
+        fork = await client.post(f"/api/v1/runs/{waiting}/fork", json={}, headers=bearer(key))
+        assert fork.status_code == 429
+        assert (await _error(fork))["details"]["limit"] == "max_runs_per_tenant"
+        await client.post(f"/api/v1/runs/{(await running.get_json())['run_id']}/cancel",
+                          headers=bearer(key))
+
+
 async def test_graph_size_and_condition_bounds_name_the_limit(anyio_backend: str) -> None:
     async with serving(anyio_backend, max_graph_nodes=3, max_graph_edges=2,
                        max_expression_chars=40, max_expression_depth=4) as client:
