@@ -100,6 +100,7 @@ async def revoke_key(key_id: str) -> Response:
 @access.post("/api/v1/keys/<key_id>/rotate")
 @tag(["access"])
 @document_response(KeyCreated, 201)
+@document_response(ErrorBody, 400)
 @document_response(ErrorBody, 404)
 @json_body(KeyRotate)
 async def rotate_key(key_id: str, data: KeyRotate) -> Response:
@@ -115,6 +116,7 @@ async def rotate_key(key_id: str, data: KeyRotate) -> Response:
 @tag(["access"])
 @document_querystring(AuditQueryIn)
 @document_response(AuditList)
+@document_response(ErrorBody, 400)
 async def audit() -> Response:
     """The tenant's audit log, newest first: writes and refusals, filtered."""
     q = parse_query(AuditQueryIn)
