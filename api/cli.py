@@ -186,14 +186,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
-        from .server import serve
         from .exposure import check_exposure
+        from .server import serve
 
         try:
             check_exposure(settings)
         except SettingsError as exc:
             print(f"actorflow serve: {exc}", file=sys.stderr)
-            return 2
+            return ExitCode.USAGE
         serve(settings)
         return 0
     if args.command == "keys":
