@@ -8,6 +8,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import cast
 
+from runtime.errors import GraphSerializationError
+from runtime.importpath import load
 from runtime.store import AccessStore
 
 from ..errors import ApiError
@@ -39,6 +41,14 @@ def check_auth_settings(settings: Settings) -> None:
     if settings.auth == "handler" and not settings.auth_handler:
         raise SettingsError("--auth handler needs --auth-handler module:function "
                             "(ACTORFLOW_AUTH_HANDLER)")
+    for name in ("auth_handler", "auth_rules"):
+        path = getattr(settings, name)
+        if path:
+            try:
+                load(path, name)
+            except GraphSerializationError as exc:
+                raise SettingsError(f"ACTORFLOW_{name.upper()} (or its flag): {exc}; give it "
+                                    "as module:attribute, importable by the server") from exc
     if bool(settings.certfile) != bool(settings.keyfile):
         raise SettingsError("TLS needs both --certfile and --keyfile")
 

@@ -225,3 +225,15 @@ def test_a_short_hs256_secret_is_refused_at_start() -> None:
 
     with pytest.raises(SettingsError, match="at least 32 bytes"):
         check_auth_settings(Settings(auth="jwt", jwt_secret="short"))
+
+
+def test_a_handler_or_rules_path_that_does_not_import_is_refused_at_start() -> None:
+    import pytest
+
+    from api import Settings, SettingsError
+    from api.auth import check_auth_settings
+
+    with pytest.raises(SettingsError, match="ACTORFLOW_AUTH_HANDLER"):
+        check_auth_settings(Settings(auth="handler", auth_handler="_auth_handlers:nope"))
+    with pytest.raises(SettingsError, match="ACTORFLOW_AUTH_RULES"):
+        check_auth_settings(Settings(auth="keys", auth_rules="no_such_module:rules"))
