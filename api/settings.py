@@ -47,6 +47,8 @@ class Settings(BaseModel):
     ws_buffer: int = Field(1024, ge=1)
     #: Seconds one WebSocket send may block (a client not reading) before it is dropped.
     ws_send_timeout: float = Field(10.0, gt=0)
+    #: Largest WebSocket message; a bigger event is sent as a stub saying so.
+    ws_max_event_bytes: int = Field(1024 * 1024, ge=1024)
     #: Longest ``/runs/{id}/wait`` long-poll, in seconds.
     max_wait_seconds: float = Field(300.0, gt=0)
     #: Trust API clients with Python import paths in graphs (``fn``, ``state_schema``,

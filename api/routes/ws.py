@@ -82,8 +82,9 @@ async def _serve(run_id: str, run: Any, since: int, modes: frozenset[str]) -> No
     lag = metrics().ws_lag
 
     async def send(message: dict[str, Any]) -> None:
+        text = _bounded(json.dumps(message, default=str), message, svc.settings.ws_max_event_bytes)
         with anyio.move_on_after(timeout) as scope:
-            await websocket.send(json.dumps(message, default=str))
+            await websocket.send(text)
         if scope.cancelled_caught:
             raise Dropped(feed.next_seq, f"a send blocked for more than {timeout}s")
 
@@ -112,6 +113,20 @@ async def _serve(run_id: str, run: Any, since: int, modes: frozenset[str]) -> No
                            1011, "server error")
         finally:
             tg.cancel_scope.cancel()
+
+
+def _bounded(text: str, message: dict[str, Any], limit: int) -> str:
+    """The message, or a stub in its place when it is larger than ``limit`` bytes: one
+    huge state must not be queued to every client watching the run."""
+    size = len(text.encode())
+    if size <= limit:
+        return text
+    stub = {k: message[k] for k in ("type", "seq", "event", "node", "status", "run_id")
+            if k in message}
+    stub.update(truncated=True, bytes=size, message=(
+        f"this message is {size} bytes, above the limit ws_max_event_bytes={limit}; read "
+        "the run's state over HTTP (GET /api/v1/runs/{run_id})"))
+    return json.dumps(stub)
 
 
 async def _discard_incoming() -> None:

@@ -168,3 +168,24 @@ def test_metrics_keep_a_bounded_number_of_node_series() -> None:
               if line.startswith("actorflow_node_duration_seconds_count")}
     assert len(series) == MAX_NODE_LABELS + 1 and "_other" in series
     assert metrics.request_method("BREW") == "OTHER"
+
+
+async def test_an_event_above_the_websocket_bound_is_sent_as_a_stub(anyio_backend: str) -> None:
+    import json
+
+    async with serving(anyio_backend, ws_max_event_bytes=2048) as client:
+        graph = {"name": "fat", "nodes": [
+            {"name": "big", "tool": "set", "config": {"values": {"blob": "x" * 5000}}}]}
+        created = await (await client.post("/api/v1/graph/create", json=graph)).get_json()
+        started = await (await client.post("/api/v1/graph/run", json={
+            "graph_id": created["graph_id"]})).get_json()
+        await client.get(f"/api/v1/runs/{started['run_id']}/wait?timeout=10")
+        messages = []
+        async with client.websocket(f"/api/v1/graph/ws/{started['run_id']}") as ws:
+            while not messages or messages[-1]["type"] != "complete":
+                raw = await ws.receive()
+                assert len(raw.encode()) <= 2048
+                messages.append(json.loads(raw))
+    stubs = [m for m in messages if m.get("truncated")]
+    assert stubs and all("ws_max_event_bytes=2048" in m["message"] for m in stubs)
+    assert [m["seq"] for m in messages] == list(range(len(messages)))  # none skipped
