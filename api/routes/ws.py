@@ -121,8 +121,8 @@ def _bounded(text: str, message: dict[str, Any], limit: int) -> str:
     size = len(text.encode())
     if size <= limit:
         return text
-    stub = {k: message[k] for k in ("type", "seq", "event", "node", "status", "run_id")
-            if k in message}
+    stub: dict[str, Any] = {k: message[k] for k in ("type", "seq", "event", "node", "status",
+                                                    "run_id") if k in message}
     stub.update(truncated=True, bytes=size, message=(
         f"this message is {size} bytes, above the limit ws_max_event_bytes={limit}; read "
         "the run's state over HTTP (GET /api/v1/runs/{run_id})"))
