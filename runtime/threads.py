@@ -31,7 +31,7 @@ from .errors import RunFinishedError, ThreadBusyError, ThreadNotFoundError
 from .feed import POLL_SECONDS
 from .state import apply_values
 from .status import ACTIVE, RunStatus
-from .store.base import Checkpoint, RunRecord, ThreadRecord, utcnow
+from .store.base import DEFAULT_TENANT, Checkpoint, RunRecord, ThreadRecord, utcnow
 from .store.errors import ThreadExistsError
 
 if TYPE_CHECKING:
@@ -63,10 +63,11 @@ class Threads:
 
     # -- records --------------------------------------------------------------------------
     async def create(self, thread_id: str | None = None, *, graph: str | None = None,
-                     metadata: dict[str, Any] | None = None) -> ThreadRecord:
-        """A new, empty thread. Raises ThreadExistsError for an id in use."""
+                     metadata: dict[str, Any] | None = None,
+                     tenant: str = DEFAULT_TENANT) -> ThreadRecord:
+        """A new, empty thread of ``tenant``. Raises ThreadExistsError for an id in use."""
         record = ThreadRecord(id=thread_id or str(uuid.uuid4()), graph_name=graph,
-                              metadata=dict(metadata or {}))
+                              metadata=dict(metadata or {}), tenant=tenant)
         return await self._host.store.create_thread(record)
 
     async def get(self, thread_id: str) -> ThreadRecord:
@@ -124,7 +125,8 @@ class Threads:
         """A new thread that starts from ``thread_id``'s latest state (a fork of the
         conversation); the original is untouched."""
         source = await self.get(thread_id)
-        record = ThreadRecord(id=new_id or str(uuid.uuid4()), graph_name=source.graph_name,
+        record = ThreadRecord(id=new_id or str(uuid.uuid4()), tenant=source.tenant,
+                              graph_name=source.graph_name,
                               state=await self.state(thread_id), metadata=dict(source.metadata),
                               copied_from=thread_id)
         return await self._host.store.create_thread(record)

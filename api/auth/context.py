@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 from quart import Quart, current_app, g
 
 from runtime import GraphNotFoundError, RunNotFoundError
+from runtime.errors import ThreadNotFoundError
 from runtime.importpath import load
 from runtime.store import DEFAULT_TENANT, AccessStore, GraphRecord, RunRecord
 
@@ -27,7 +28,7 @@ from .principal import LOCAL, Principal
 
 __all__ = ["AUTH_KEY", "AuthState", "access_store", "declare", "principal", "readable", "stamp", "state",
            "tenant",
-           "visible_graph", "visible_key", "visible_run"]
+           "visible_graph", "visible_key", "visible_run", "visible_thread"]
 
 AUTH_KEY = "actorflow.auth"
 T = TypeVar("T")
@@ -117,6 +118,19 @@ async def visible_graph(key: str) -> GraphRecord | None:
         # Graphs only registered in memory (not stored) belong to the default tenant.
         raise GraphNotFoundError(f"no graph with id or name {key!r}", key=key)
     return record
+
+
+async def visible_thread(thread_id: str) -> None:
+    """Raises ThreadNotFoundError (404, as for an unknown thread) for another tenant's
+    thread. A thread not stored yet (a run may create it) is the default tenant's."""
+    record = await service().rt().store.get_thread(thread_id)
+    theirs = record.tenant != tenant() if record is not None else tenant() != DEFAULT_TENANT
+    if theirs or (record is not None and not _can_read("thread", record)):
+        if record is not None:
+            _denied(f"thread {thread_id} belongs to another tenant or a rule hides it")
+        raise ThreadNotFoundError(f"no thread {thread_id!r}; create it (POST "
+                                  "/api/v1/threads) or start a run with that thread_id",
+                                  thread_id=thread_id)
 
 
 async def visible_key(key_id: str) -> None:

@@ -16,7 +16,15 @@ from quart import Quart, Response, g, request, websocket
 from ..errors import ApiError
 from ..settings import Settings
 from .audit import audit_request, audit_websocket
-from .context import AUTH_KEY, AuthState, state, visible_graph, visible_key, visible_run
+from .context import (
+    AUTH_KEY,
+    AuthState,
+    state,
+    visible_graph,
+    visible_key,
+    visible_run,
+    visible_thread,
+)
 from .handler import AuthRequest
 from .limits import retry_after
 from .policy import Rule, decision
@@ -127,6 +135,8 @@ async def _check_resources(rule: Rule, args: dict[str, Any]) -> None:
         await visible_graph(str(args[rule.graph]))
     if rule.key is not None:
         await visible_key(str(args[rule.key]))
+    if rule.thread is not None:
+        await visible_thread(str(args[rule.thread]))
 
 
 def _count_websocket() -> None:

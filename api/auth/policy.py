@@ -20,13 +20,14 @@ __all__ = ["PUBLIC", "PUBLIC_BLUEPRINTS", "Rule", "decision", "policy"]
 @dataclass(frozen=True)
 class Rule:
     """``scope``: needed scope ("" any authenticated caller; None public). ``run``,
-    ``graph``, ``key``: the path argument naming a resource of the caller's tenant.
+    ``graph``, ``key``, ``thread``: the path argument naming a resource of the caller's tenant.
     ``in_route``: the route checks the resource itself (the WebSocket closes with 4404)."""
 
     scope: str | None
     run: str | None = None
     graph: str | None = None
     key: str | None = None
+    thread: str | None = None
     in_route: bool = False
 
     @property
@@ -36,6 +37,7 @@ class Rule:
 
 PUBLIC = Rule(None)
 _RUN = "run_id"
+_THREAD = "thread_id"
 
 POLICY: dict[str, Rule] = {
     # operations and docs
@@ -64,6 +66,17 @@ POLICY: dict[str, Rule] = {
     "hitl.edit_state": Rule(Scope.RUNS_WRITE, run=_RUN),
     "hitl.fork": Rule(Scope.RUNS_WRITE, run=_RUN),
     "hitl.replay": Rule(Scope.RUNS_WRITE, run=_RUN),
+    "runs.run_subgraphs": Rule(Scope.RUNS_READ, run=_RUN),
+    # threads (conversations over many runs)
+    "threads.create_thread": Rule(Scope.RUNS_WRITE),
+    "threads.list_threads": Rule(Scope.RUNS_READ),
+    "threads.get_thread": Rule(Scope.RUNS_READ, thread=_THREAD),
+    "threads.delete_thread": Rule(Scope.RUNS_WRITE, thread=_THREAD),
+    "threads.thread_state": Rule(Scope.RUNS_READ, thread=_THREAD),
+    "threads.start_thread_run": Rule(Scope.RUNS_WRITE, thread=_THREAD),
+    "threads.thread_runs": Rule(Scope.RUNS_READ, thread=_THREAD),
+    "threads.thread_history": Rule(Scope.RUNS_READ, thread=_THREAD),
+    "threads.copy_thread": Rule(Scope.RUNS_WRITE, thread=_THREAD),
     # the live feed
     "ws.run_feed": Rule(Scope.RUNS_READ, run=_RUN, in_route=True),
     # access: keys, tickets, audit

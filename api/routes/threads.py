@@ -9,6 +9,8 @@ from quart_schema import document_querystring, document_response, tag
 from runtime.store.base import ThreadRecord
 from runtime.status import ACTIVE
 
+from ..auth import readable, stamp, tenant, visible_graph
+from ..bounds import check_tenant_runs
 from ..body import json_body, parse_query
 from ..current import service
 from ..schemas import CheckpointOut, ErrorBody, PageQuery, RunAccepted
@@ -54,8 +56,10 @@ async def create_thread(data: ThreadCreate) -> Response:
     rt = service().rt()
     graph = None
     if data.graph_id is not None:
+        await visible_graph(data.graph_id)  # 404 for another tenant's graph
         graph = (await rt.load_graph(data.graph_id))[0].name
-    record = await rt.threads.create(data.thread_id, graph=graph, metadata=data.metadata)
+    record = await rt.threads.create(data.thread_id, graph=graph, metadata=data.metadata,
+                                     tenant=tenant())
     return reply(await _out(record), 201)
 
 
@@ -66,8 +70,11 @@ async def create_thread(data: ThreadCreate) -> Response:
 async def list_threads() -> Response:
     """Threads, newest first, a page at a time."""
     q = parse_query(PageQuery)
+    # Filtered after the page is read (the store lists threads of every tenant): a page
+    # may hold fewer than ``limit`` of the caller's; ``next_offset`` still pages on.
     records = await service().rt().threads.list(limit=q.limit, offset=q.offset)
-    return reply(ThreadList(items=[await _out(t) for t in records], limit=q.limit,
+    mine = readable("thread", [t for t in records if t.tenant == tenant()])
+    return reply(ThreadList(items=[await _out(t) for t in mine], limit=q.limit,
                             offset=q.offset,
                             next_offset=q.offset + q.limit if len(records) == q.limit else None))
 
@@ -115,9 +122,13 @@ async def start_thread_run(thread_id: str, data: ThreadRunCreate) -> Response:
     ``multitask`` is ``reject``; ``enqueue`` waits for it, ``interrupt`` cancels it."""
     svc = service()
     svc.check_accepting()
-    run = await svc.rt().start(data.graph_id, data.input, thread_id=thread_id,
-                               multitask=data.multitask, timeout=data.timeout,
-                               max_steps=data.max_steps, config=data.config)
+    graph = await visible_graph(data.graph_id)  # 404 for another tenant's graph
+    await check_tenant_runs(svc.rt(), tenant(), svc.settings)
+    run = await svc.rt().start(graph.id if graph else data.graph_id, data.input,
+                               thread_id=thread_id, multitask=data.multitask,
+                               timeout=data.timeout or svc.settings.default_run_timeout or None,
+                               max_steps=data.max_steps, config=stamp("run", data.config),
+                               tenant=tenant())
     return reply(RunAccepted(run_id=run.id, graph_id=run.graph_id, status=run.status.value,
                              started_at=run.created_at, initial_state=data.input), 202)
 

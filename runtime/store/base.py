@@ -88,8 +88,8 @@ class ThreadRecord(BaseModel):
     data a thread starts from before any run of its own completed (a copy's)."""
 
     id: str
-    #: Whose thread it is. One tenant for now; tenants (issue 14) will scope it.
-    tenant: str = "default"
+    #: Whose thread it is: the API shows it only to principals of this tenant.
+    tenant: str = DEFAULT_TENANT
     graph_name: str | None = None
     state: dict[str, Any] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)

@@ -44,6 +44,16 @@ CROSS_TENANT: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/runs/{run_id}/state"): "resource",
     ("POST", "/api/v1/runs/{run_id}/fork"): "resource",
     ("POST", "/api/v1/runs/{run_id}/replay"): "resource",
+    ("GET", "/api/v1/runs/{run_id}/subgraphs"): "resource",
+    ("POST", "/api/v1/threads"): "none",
+    ("GET", "/api/v1/threads"): "list",
+    ("GET", "/api/v1/threads/{thread_id}"): "resource",
+    ("DELETE", "/api/v1/threads/{thread_id}"): "resource",
+    ("GET", "/api/v1/threads/{thread_id}/state"): "resource",
+    ("POST", "/api/v1/threads/{thread_id}/runs"): "resource",
+    ("GET", "/api/v1/threads/{thread_id}/runs"): "resource",
+    ("GET", "/api/v1/threads/{thread_id}/history"): "resource",
+    ("POST", "/api/v1/threads/{thread_id}/copy"): "resource",
     ("GET", "/health"): "none",
     ("GET", "/api/v1/tools"): "none",
     ("GET", "/api/v1/auth/whoami"): "none",
@@ -64,6 +74,9 @@ BODIES: dict[str, Any] = {
     "/api/v1/runs/{run_id}/replay": {},
     "/api/v1/keys": {"name": "k", "scopes": ["runs:read"]},
     "/api/v1/keys/{key_id}/rotate": {},
+    "/api/v1/threads": {},
+    "/api/v1/threads/{thread_id}/runs": {"graph_id": "approval", "input": {}},
+    "/api/v1/threads/{thread_id}/copy": {},
 }
 
 
@@ -119,14 +132,20 @@ async def _setup(client: Any, store: MemoryStore) -> dict[str, Any]:
     b_key, b_key_id = await make_key(store, "b")
     a_key, _ = await make_key(store, "a")
     graph_id, run_id = await start_waiting(client, bearer(b_key), APPROVAL)
+    thread = await client.post("/api/v1/threads", json={}, headers=bearer(b_key))
+    assert thread.status_code == 201, await thread.get_json()
+    thread_id = (await thread.get_json())["thread_id"]
     return {"a": bearer(a_key), "b": bearer(b_key),
-            "ids": {"run_id": run_id, "graph_id": graph_id, "key_id": b_key_id, "step": "0"}}
+            "ids": {"run_id": run_id, "graph_id": graph_id, "key_id": b_key_id, "step": "0",
+                    "thread_id": thread_id}}
 
 
 async def _call(client: Any, method: str, path: str, headers: dict[str, str],
                 template: str) -> Any:
     if method == "GET":
         return await client.get(path, headers=headers)
+    if method == "DELETE":
+        return await client.delete(path, headers=headers)
     return await client.post(path, headers=headers, json=BODIES.get(template, {}))
 
 
@@ -153,7 +172,7 @@ async def test_every_route_hides_another_tenants_resources(anyio_backend: str) -
                 for body in (a, b):
                     body["error"].pop("request_id", None)
                 leaked = json.dumps(a).replace(ids.get("run_id", "?"), "no-such-id")
-                for name in ("graph_id", "key_id"):
+                for name in ("graph_id", "key_id", "thread_id"):
                     leaked = leaked.replace(ids[name], "no-such-id")
                 assert json.loads(leaked) == b, (method, template)
             elif kind == "list":
@@ -162,7 +181,7 @@ async def test_every_route_hides_another_tenants_resources(anyio_backend: str) -
                 listed = await answer.get_json()
                 text = json.dumps(listed)
                 assert all(item.get("tenant", "a") == "a" for item in listed["items"])
-                for name in ("run_id", "graph_id", "key_id"):
+                for name in ("run_id", "graph_id", "key_id", "thread_id"):
                     assert ids[name] not in text, (template, name)
         started = await client.post("/api/v1/graph/run", headers=world["a"],
                                     json={"graph_id": ids["graph_id"]})
