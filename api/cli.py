@@ -87,6 +87,27 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (create, listing, revoke, rotate):
         common(p)
 
+    def cluster(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--concurrency", type=int,
+                       help="runs this process executes at once (ACTORFLOW_CONCURRENCY; "
+                       "default 100)")
+        p.add_argument("--cluster", choices=["auto", "on", "off"],
+                       help="share the database's runs with other processes (ACTORFLOW_"
+                       "CLUSTER; default auto: on for PostgreSQL)")
+        p.add_argument("--lease-seconds", type=float,
+                       help="a crashed process's runs are taken over after about this long "
+                       "(ACTORFLOW_LEASE_SECONDS; default 8)")
+        p.add_argument("--heartbeat-seconds", type=float,
+                       help="lease renewal period (ACTORFLOW_HEARTBEAT_SECONDS; default 2)")
+
+    cluster(serve)
+    serve.add_argument("--no-execute", dest="execute", action="store_false", default=None,
+                       help="serve the API only: queue runs for the workers, claim none")
+    worker = sub.add_parser("worker", help="execute queued runs of the database (no HTTP); "
+                            "SIGTERM hands its runs back at once")
+    common(worker)
+    cluster(worker)
+
     run = sub.add_parser(
         "run", help="run a graph here, store the run, print its log and outcome",
         description="Run a graph in this process. The run is stored in --database-url\n"
@@ -138,7 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
 #: Settings of `serve` whose flag has the setting's name.
 _SERVE_SETTINGS = ("auth", "insecure", "jwt_secret", "jwt_jwks_url", "jwt_audience",
                    "jwt_issuer", "auth_handler", "cors_origins", "allowed_hosts", "certfile",
-                   "keyfile")
+                   "keyfile", "concurrency", "cluster", "execute", "lease_seconds",
+                   "heartbeat_seconds")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,6 +222,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from .keys_cli import keys
 
         return int(anyio.run(keys, args, settings, backend=settings.backend))
+    if args.command == "worker":
+        from .worker import work
+
+        return work(settings)
     if args.command == "run":
         return _run(args, settings)
     if args.command == "tools":

@@ -102,18 +102,21 @@ class ApiService:
 
     async def start_run(self, body: RunCreate, *, graph: str | None = None,
                         tenant: str = DEFAULT_TENANT, config: dict[str, Any] | None = None
-                        ) -> Run:
+                        ) -> Run | RunView:
         """Start a run of a stored graph (``graph``: its resolved id, else the body's
         id or name), owned by ``tenant``; the runtime checks the input against the
-        graph's state schema before anything runs."""
+        graph's state schema before anything runs. In a cluster it is queued for
+        whichever process has capacity."""
         self.check_accepting()
         check_run(body, self.settings)
-        await check_tenant_runs(self.rt(), tenant, self.settings)
-        return await self.rt().start(graph or body.graph_id, body.initial_state,
-                                     timeout=run_timeout(body, self.settings),
-                                     max_steps=body.max_steps,
-                                     config=body.config if config is None else config,
-                                     tenant=tenant)
+        rt = self.rt()
+        await check_tenant_runs(rt, tenant, self.settings)
+        start = rt.submit if rt.cluster is not None else rt.start
+        return await start(graph or body.graph_id, body.initial_state,
+                           timeout=run_timeout(body, self.settings),
+                           max_steps=body.max_steps,
+                           config=body.config if config is None else config,
+                           tenant=tenant)
 
     def live(self, run_id: str) -> Run | None:
         """The run if this process executes it (the WebSocket feed streams its hub)."""

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from runtime.lease import ClusterSettings
+
 __all__ = ["ENV_PREFIX", "Settings", "SettingsError"]
 
 ENV_PREFIX = "ACTORFLOW_"
@@ -57,6 +59,19 @@ class Settings(BaseModel):
     allow_imports: bool = False
     #: Finished runs kept in memory (older ones are served from the database).
     keep_finished_runs: int = Field(1000, ge=0)
+    #: Share the database's runs with other processes (queue, leases, takeover):
+    #: "auto" is on for PostgreSQL, off for SQLite (one executor per file) and memory.
+    cluster: Literal["auto", "on", "off"] = "auto"
+    #: Claim and execute runs (off: serve the API and queue runs for the workers).
+    execute: bool = True
+    #: Runs this process executes at once, in a cluster.
+    concurrency: int = Field(100, ge=1)
+    #: Seconds a lease holds without renewal: about the takeover time after a crash.
+    lease_seconds: float = Field(8.0, gt=0)
+    #: Seconds between lease renewals (below ``lease_seconds``).
+    heartbeat_seconds: float = Field(2.0, gt=0)
+    #: Seconds between looks for claimable runs when no notification wakes us.
+    poll_seconds: float = Field(1.0, gt=0)
 
     # -- bounds on what one request may ask (api/bounds.py) ------------------------------
     #: Nodes and edges one graph may have.
@@ -143,6 +158,20 @@ class Settings(BaseModel):
                 f"{ENV_PREFIX}{'.'.join(str(p) for p in e['loc']).upper()} "
                 f"(or its flag): {e['msg']}" for e in exc.errors())
             raise SettingsError(f"invalid settings: {problems}") from exc
+
+    def cluster_settings(self) -> ClusterSettings | None:
+        """The runtime's cluster settings, or None for a process alone on its database."""
+        on = (self.cluster == "on" or self.cluster == "auto"
+              and self.database_url.startswith(("postgresql", "postgres:")))
+        if not on:
+            return None
+        try:
+            return ClusterSettings(execute=self.execute, concurrency=self.concurrency,
+                                   lease_seconds=self.lease_seconds,
+                                   heartbeat_seconds=self.heartbeat_seconds,
+                                   poll_seconds=self.poll_seconds)
+        except ValueError as exc:
+            raise SettingsError(f"invalid settings: {exc}") from exc
 
 
 def _parse_env(name: str, raw: str) -> Any:

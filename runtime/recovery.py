@@ -6,6 +6,9 @@ each from its last checkpoint: the activations in flight then run again (at leas
 once). A run that crashes again and again (``max_interruptions``) is failed instead of
 looping, and one whose graph cannot be found or rebuilt is failed with the reason.
 Runs waiting for an answer are left alone: they wait for a person, not a process.
+
+In a cluster (:mod:`runtime.lease`) nothing is claimed at open: the claimer takes runs
+whose lease expired, and each goes on through :func:`resume_claimed`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from .state import WorkflowState
 from .status import RunStatus
 from .store.base import Checkpoint, RunRecord
 
-__all__ = ["next_seq", "recover", "restore_run"]
+__all__ = ["next_seq", "recover", "restore_run", "resume_claimed"]
 
 
 async def recover(host: Host) -> None:
@@ -27,25 +30,28 @@ async def recover(host: Host) -> None:
     for record in await host.store.claim_orphaned_runs(host.instance_id):
         if record.status is RunStatus.WAITING:
             continue  # waits for an answer, not for a process
-        await _resume_after_crash(host, record)
+        await resume_claimed(host, record)
 
 
-async def _resume_after_crash(host: Host, record: RunRecord) -> None:
+async def resume_claimed(host: Host, record: RunRecord) -> bool:
+    """Resume a run just claimed from a process that is gone (or from the queue); False
+    when it was failed instead (too many crashes, graph gone)."""
     if record.interruptions > host.max_interruptions:
         await host.store.update_run(
             record.id, status=RunStatus.FAILED, error_type="RunInterrupted",
             error=str(RunInterrupted(
                 f"run {record.id} was interrupted {record.interruptions} times by crashes "
                 f"(limit {host.max_interruptions}); not resuming it again", run_id=record.id)))
-        return
+        return False
     try:
         run = await restore_run(host, record)
     except (GraphError, StoreError) as exc:
         await host.store.update_run(record.id, status=RunStatus.FAILED,
                                     error_type=type(exc).__name__,
                                     error=f"cannot resume: {exc}")
-        return
+        return False
     host.table.launch(run)
+    return True
 
 
 async def restore_run(host: Host, record: RunRecord, *,

@@ -86,6 +86,7 @@ class Run:
         self._scope: anyio.CancelScope | None = None
         self._cancel_requested = False
         self._releasing = False
+        self._abandoned = False  # another process took the run over: write nothing
         self._resumed = False
         self.owner: str | None = None
         # Set by the Runtime: its way to follow a run across pauses and resumes.
@@ -191,6 +192,12 @@ class Run:
         self._releasing = True
         if self._scope is not None:
             self._scope.cancel()
+
+    def abandon(self) -> None:
+        """Stop at once and write nothing more: another process executes the run now (its
+        lease was taken over), so its record is not this handle's to change."""
+        self._abandoned = True
+        self.release()
 
     def __repr__(self) -> str:
         return f"<Run {self.id} of {self.graph.name!r}: {self.status.value}>"
@@ -378,7 +385,7 @@ class Run:
         how it ended. If the run failed because the database is unreachable, don't wait
         long: the write stays queued in the store and lands when the database is back.
         Returns the store's error, if any (the run goes on with its own outcome)."""
-        if self.store is None:
+        if self.store is None or self._abandoned:
             return None
         store_down = _caused_by(self.error, StoreUnavailableError)
         with anyio.move_on_after(STORE_DOWN_WAIT if store_down else CLEANUP_TIMEOUT,

@@ -20,16 +20,27 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 import anyio
 from anyio.abc import TaskGroup
 
-from .errors import RuntimeClosedError
+from .errors import RuntimeClosedError, StoreError
 from .node_cache import NodeCache
 from .run import Follower, Run
 from .status import RunStatus
 
-__all__ = ["RunTable"]
+__all__ = ["Gate", "RunTable"]
+
+
+class Gate(Protocol):
+    """What a run passes before and after it executes here (a cluster's leases)."""
+
+    async def acquire(self, run: Run) -> bool:
+        """May this process execute the run (False: another process holds it)?"""
+
+    async def release(self, run: Run) -> None:
+        """The run stopped executing here."""
 
 
 class RunTable:
@@ -41,6 +52,8 @@ class RunTable:
         self.admit: Callable[[Run], Awaitable[None]] | None = None
         #: The runtime's node cache, handed to every launched run.
         self.node_cache: NodeCache | None = None
+        #: Passed by every run before it executes, and told when it stops (leases).
+        self.gate: Gate | None = None
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._limit = max_concurrent or None
         self._active = 0
@@ -119,12 +132,28 @@ class RunTable:
             self._line.append(ticket)
         return ticket
 
+    @property
+    def executing(self) -> int:
+        """Runs launched here and not done (executing, or waiting for a slot)."""
+        return sum(1 for r in self._runs.values() if not r.done)
+
     async def _drive(self, run: Run, ticket: anyio.Event | None) -> None:
+        gate, held = self.gate, False
         try:
             if ticket is not None:
                 await ticket.wait()
+            if gate is not None:
+                try:
+                    held = await gate.acquire(run)
+                except StoreError:
+                    held = False  # its lease lapses; a claimer (maybe us) takes it then
+                if not held:
+                    run.abandon()  # another process executes it: end this handle quietly
             await run.execute()
         finally:
+            if held and gate is not None:
+                with anyio.move_on_after(10, shield=True):
+                    await gate.release(run)
             if ticket is not None:
                 if not ticket.is_set():
                     self._line.remove(ticket)  # cancelled while waiting in line
@@ -132,7 +161,7 @@ class RunTable:
                     self._line.popleft().set()  # hand the slot to the next in line
                 else:
                     self._active -= 1
-            if run.status is RunStatus.WAITING:
+            if run.status is RunStatus.WAITING or not held and gate is not None:
                 # A waiting run keeps nothing in memory: its record and checkpoint are all.
                 self._runs.pop(run.id, None)
             self.notify(run.id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterable
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -32,6 +33,7 @@ from .errors import (
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event
 from .feed import POLL_SECONDS, Feed
 from .graph import Graph
+from .lease import ClusterSettings, Leases, LeaseStore
 from .recovery import recover
 from .registry import ToolRegistry
 from .run import Run
@@ -40,7 +42,7 @@ from .state import WorkflowState, check_json, validate_input
 from .status import RunStatus
 from .node_cache import NodeCache
 from .store import open_store
-from .store.base import DEFAULT_TENANT, Checkpoint, GraphRecord, RunRecord, Store
+from .store.base import DEFAULT_TENANT, Checkpoint, GraphRecord, RunRecord, Store, utcnow
 from .subgraph import child_runs
 from .threads import Multitask, Threads
 from .timetravel import (
@@ -71,6 +73,9 @@ class Runtime:
         keep_finished: finished runs kept in memory (older ones are read from the store).
         retention: seconds after which finished runs (with their checkpoints, events
             and logs) are deleted from the store; None keeps them forever.
+        cluster: share the store's runs with other processes (runtime.lease): queue,
+            leases, takeover, fencing. Needs a SQL store. None: this process alone
+            executes the store's runs (it resumes every unfinished one at open).
     """
 
     def __init__(self, store: Store | str | None = None, *,
@@ -78,9 +83,17 @@ class Runtime:
                  max_interruptions: int = 3, keep_finished: int = 1000,
                  registry: ToolRegistry | None = None, instance_id: str | None = None,
                  graphs: Iterable[CompiledGraph | Graph] = (),
-                 retention: float | None = None) -> None:
+                 retention: float | None = None,
+                 cluster: ClusterSettings | None = None) -> None:
         self.store: Store = (store if isinstance(store, Store)
                              else open_store(store or "memory://"))
+        if cluster is not None and not isinstance(self.store, LeaseStore):
+            raise ValueError(
+                f"a cluster shares runs through a SQL database, and {self.store.url!r} is "
+                "not one (a memory store lives in one process): use sqlite:///file.db on "
+                "one host, or postgresql://... across machines")
+        if cluster is not None and max_concurrent_runs is None:
+            max_concurrent_runs = cluster.concurrency
         self.instance_id = instance_id or uuid.uuid4().hex
         self.registry = registry
         self.max_interruptions = max_interruptions
@@ -102,6 +115,10 @@ class Runtime:
         self.table.admit = self.threads.admit
         self.retention = retention
         self._pruner: anyio.CancelScope | None = None
+        self.cluster = cluster
+        #: This process's leases, while open in a cluster.
+        self.leases: Leases | None = None
+        self._lease_tg: TaskGroup | None = None
         for g in graphs:
             self.register(g)
 
@@ -113,6 +130,8 @@ class Runtime:
     # -- lifecycle ------------------------------------------------------------------------
     async def __aenter__(self) -> Self:
         await self.store.open()
+        if self.cluster is not None:
+            await self._open_leases(self.cluster)
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
@@ -120,7 +139,7 @@ class Runtime:
         self._accepting = True
         if self.retention is not None:
             await tg.start(self._prune_forever, self.retention)
-        if self.recover:
+        if self.recover and self.cluster is None:
             try:
                 await recover(self)
             except BaseException:
@@ -148,8 +167,28 @@ class Runtime:
         finally:
             self._tg = None
             self.table.close()
+            await self._close_leases()
             with anyio.move_on_after(10, shield=True):
                 await self.store.close()
+
+    async def _open_leases(self, settings: ClusterSettings) -> None:
+        """Leases live in a task group around the runs' one: the heartbeat goes on
+        while the runs finish, and stops after them."""
+        assert isinstance(self.store, LeaseStore)
+        self.leases = Leases(self, self.store, settings)
+        self.table.gate = self.leases
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._lease_tg = tg
+        await tg.start(self.leases.serve)
+
+    async def _close_leases(self) -> None:
+        tg, self._lease_tg = self._lease_tg, None
+        if tg is not None:
+            # Cancelled, its exit returns at once; entered before the runs' task group, it
+            # is left after it (scopes nest).
+            tg.cancel_scope.cancel()
+            await tg.__aexit__(None, None, None)
 
     async def _prune_forever(self, retention: float, *,
                              task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -166,8 +205,11 @@ class Runtime:
                 await anyio.sleep(min(max(retention / 10, 1.0), 600.0))
 
     async def shutdown(self) -> None:
-        """Stop taking runs and release the running ones (resumable later)."""
+        """Stop taking runs and release the running ones (resumable later; in a cluster,
+        handed back at once for another process to claim)."""
         self._accepting = False
+        if self.leases is not None:
+            self.leases.claiming = False
         self._release_all()
 
     def _release_all(self) -> None:
@@ -219,7 +261,50 @@ class Runtime:
         the graph's reducers. While another run of the thread is active, ``multitask``
         decides: ``"reject"`` raises ThreadBusyError, ``"enqueue"`` waits for it,
         ``"interrupt"`` cancels it (see :mod:`runtime.threads`).
+
+        In a cluster the run executes here, under a lease taken as it is created;
+        :meth:`submit` queues it for any process instead.
         """
+        run, record, strategy = await self._new_run(
+            graph, input, run_id=run_id, timeout=timeout, max_steps=max_steps, config=config,
+            interrupt_before=interrupt_before, interrupt_after=interrupt_after,
+            parent_run_id=parent_run_id, thread_id=thread_id, multitask=multitask, **options)
+        if self.cluster is not None:
+            record.lease_epoch = 1
+            record.lease_until = utcnow() + timedelta(seconds=self.cluster.lease_seconds)
+        if thread_id is not None and strategy is not Multitask.ENQUEUE:
+            # Created only if it takes the thread, in the same transaction.
+            await self.threads.take(thread_id, record, strategy)
+        else:
+            await self.store.create_run(record)
+        self.table.launch(run)
+        return run
+
+    async def submit(self, graph: CompiledGraph | Graph | str,
+                     input: dict[str, Any] | None = None, **options: Any) -> RunView:
+        """Queue a run for whichever process of the cluster has capacity; its view
+        (status ``pending``). Same arguments as :meth:`start`. Without a cluster, the
+        run starts here."""
+        if self.cluster is None or options.get("thread_id") is not None:
+            # A thread's turns are ordered by the process that takes the thread.
+            return RunView.of_run(await self.start(graph, input, **options))
+        run, record, _ = await self._new_run(graph, input, **options)
+        record.owner = None
+        await self.store.create_run(record)
+        assert self.leases is not None
+        self.leases.wake()
+        return RunView.of_record(record)
+
+    async def _new_run(self, graph: CompiledGraph | Graph | str,
+                       input: dict[str, Any] | None = None,
+                       *, run_id: str | None = None, timeout: float | None = None,
+                       max_steps: int | None = None, config: dict[str, Any] | None = None,
+                       interrupt_before: list[str] | None = None,
+                       interrupt_after: list[str] | None = None,
+                       parent_run_id: str | None = None, thread_id: str | None = None,
+                       multitask: Multitask | str = Multitask.REJECT, **options: Any
+                       ) -> tuple[Run, RunRecord, Multitask]:
+        """A new run's handle and record (not yet stored, not launched)."""
         self._check_open()
         record: GraphRecord | None = None
         if isinstance(graph, str):
@@ -235,8 +320,8 @@ class Runtime:
                                  f"such node (nodes: {', '.join(compiled.nodes)})")
         rid = run_id or str(uuid.uuid4())
         self._check_input(compiled, input, rid)
+        strategy = Multitask(multitask)
         if thread_id is not None:
-            strategy = Multitask(multitask)
             await self.threads.ensure(thread_id, compiled.name)
             options["thread_id"] = thread_id
         state = WorkflowState(workflow_id=compiled.name, run_id=rid, data=dict(input or {}),
@@ -256,14 +341,9 @@ class Runtime:
             id=rid, graph_id=run.graph_id, graph_name=compiled.name, status=RunStatus.PENDING,
             initial_state=state.model_dump(mode="json", fallback=repr), owner=self.instance_id,
             parent_run_id=parent_run_id, options=opts, thread_id=thread_id, tenant=tenant,
+            created_at=run.created_at,
         )
-        if thread_id is not None and strategy is not Multitask.ENQUEUE:
-            # Created only if it takes the thread, in the same transaction.
-            await self.threads.take(thread_id, record_of_run, strategy)
-        else:
-            await self.store.create_run(record_of_run)
-        self.table.launch(run)
-        return run
+        return run, record_of_run, strategy
 
     def _check_input(self, compiled: CompiledGraph, input: dict[str, Any] | None,
                      run_id: str) -> None:

@@ -74,6 +74,8 @@ class RunRecord(BaseModel):
     interruptions: int = 0            # times a crash interrupted it
     #: Who owns it (forks and replays inherit it): the API's tenant filter reads it.
     tenant: str = DEFAULT_TENANT
+    lease_epoch: int = 0              # claims so far (runtime.lease): fences stale writers
+    lease_until: datetime | None = None  # the owner's lease holds until then (None: none)
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
     completed_at: datetime | None = None

@@ -68,6 +68,13 @@ class Session:
         else:
             await self.raw.execute_fetchall(text, args)
 
+    async def raw_execute(self, sql: str) -> None:
+        """A statement with no parameters, as written (``$$`` bodies, trigger bodies)."""
+        if self.dialect.postgres:
+            await self.raw.execute(sql)
+        else:
+            await self.raw.execute_fetchall(sql, ())
+
     async def executemany(self, sql: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .base import utcnow
 from .db import Session
-from .schema import MIGRATIONS
+from .schema import MIGRATIONS, RAW_MIGRATIONS
 
 __all__ = ["LOCK_KEY", "migrate"]
 
@@ -35,6 +35,8 @@ async def migrate(s: Session) -> list[int]:
                 continue
             for statement in d.ddl(template):
                 await s.execute(statement)
+            for statement in RAW_MIGRATIONS.get(version, {}).get(d.name, []):
+                await s.raw_execute(statement)
             await s.execute("INSERT INTO schema_migrations (version, applied_at) "
                             "VALUES (:v, :at)", {"v": version, "at": d.ts(utcnow())})
             applied.append(version)

@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 RUN_JSON = frozenset({"initial_state", "current_state", "final_state", "options", "failure"})
-RUN_TS = frozenset({"created_at", "started_at", "completed_at", "updated_at"})
+RUN_TS = frozenset({"created_at", "started_at", "completed_at", "updated_at", "lease_until"})
 _RUN_COLUMNS = tuple(RunRecord.model_fields)
 
 
@@ -89,10 +89,13 @@ def run_from_row(d: Dialect, r: dict[str, Any]) -> RunRecord:
     return RunRecord.model_validate(values)
 
 
-def run_update(d: Dialect, run_id: str, fields: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """``UPDATE runs`` for exactly ``fields`` (already validated names)."""
+def run_update(d: Dialect, run_id: str, fields: dict[str, Any], *,
+               also: str = "") -> tuple[str, dict[str, Any]]:
+    """``UPDATE runs`` for exactly ``fields`` (already validated names); ``also``: more
+    assignments, as SQL."""
     names = sorted(fields)
-    sql = f"UPDATE runs SET {', '.join(f'{n} = :{n}' for n in names)} WHERE id = :id"
+    sets = [f"{n} = :{n}" for n in names] + ([also] if also else [])
+    sql = f"UPDATE runs SET {', '.join(sets)} WHERE id = :id"
     params = {n: _column(d, n, fields[n]) for n in names}
     params["id"] = run_id
     return sql, params

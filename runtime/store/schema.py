@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["BULK", "MIGRATIONS", "POSTGRES", "SQLITE", "Bulk", "Dialect", "dumps", "loads"]
+__all__ = ["BULK", "MIGRATIONS", "POSTGRES", "RAW_MIGRATIONS", "SQLITE", "Bulk", "Dialect", "dumps",
+           "loads"]
 
 
 _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
@@ -284,4 +285,48 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 CREATE INDEX IF NOT EXISTS audit_log_tenant_ts ON audit_log (tenant, ts)
 """),
+    # 7: leases (runtime.lease): the epoch of the run's current claim and until when it
+    # holds; ``lease_fence`` is where a write proves its epoch (see RAW_MIGRATIONS).
+    (7, """
+ALTER TABLE runs ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN lease_until {ts};
+CREATE INDEX IF NOT EXISTS runs_claimable ON runs (status, lease_until);
+CREATE TABLE IF NOT EXISTS lease_fence (run_id TEXT NOT NULL, epoch INTEGER NOT NULL)
+"""),
 ]
+
+#: Statements of a migration that differ per dialect and hold semicolons of their own
+#: (function and trigger bodies), run whole after the version's template:
+#: version -> dialect name -> statements.
+RAW_MIGRATIONS: dict[int, dict[str, list[str]]] = {
+    # Fencing: inserting (run_id, epoch) into lease_fence fails unless the run's lease is
+    # at that epoch, and stores nothing. Every write of a leased run does it first, in
+    # the same transaction: a process whose lease was taken over writes nothing.
+    7: {
+        "postgresql": [
+            """
+CREATE OR REPLACE FUNCTION actorflow_fence() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    held INTEGER;
+BEGIN
+    -- FOR SHARE: a claim bumping the epoch waits until this write commits.
+    SELECT lease_epoch INTO held FROM runs WHERE id = NEW.run_id FOR SHARE;
+    IF held IS DISTINCT FROM NEW.epoch THEN
+        RAISE EXCEPTION 'stale lease: run % is at lease epoch %, this write carries epoch %',
+            NEW.run_id, held, NEW.epoch;
+    END IF;
+    RETURN NULL;
+END
+$$""",
+            "CREATE TRIGGER lease_fence_check BEFORE INSERT ON lease_fence FOR EACH ROW "
+            "EXECUTE FUNCTION actorflow_fence()",
+        ],
+        "sqlite": [
+            "CREATE TRIGGER IF NOT EXISTS lease_fence_check BEFORE INSERT ON lease_fence "
+            "WHEN (SELECT lease_epoch FROM runs WHERE id = NEW.run_id) IS NOT NEW.epoch "
+            "BEGIN SELECT RAISE(ABORT, 'stale lease: another process holds this run now'); END",
+            "CREATE TRIGGER IF NOT EXISTS lease_fence_drop AFTER INSERT ON lease_fence "
+            "BEGIN DELETE FROM lease_fence WHERE rowid = NEW.rowid; END",
+        ],
+    },
+}

@@ -12,7 +12,7 @@ Checkpoints are stored as deltas plus periodic snapshots (:mod:`.delta`).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Self, TypeVar
 
 import anyio
@@ -28,6 +28,7 @@ from .delta import BaseCache
 from .errors import GraphExistsError, ThreadExistsError
 from .migrations import migrate
 from .portal import StoreLoop
+from .queue import FENCE, NOTIFY_CHANNEL, acquire, claim, release, renew, revoke
 from .rows import (
     INSERT_RUN,
     event_from_row,
@@ -98,6 +99,9 @@ class SQLStore(SQLAccess):
         self._home = StoreLoop(f"actorflow-store-{self.dialect.name}")
         self._writer: Writer | None = None
         self._bases = BaseCache()
+        #: run id -> epoch of each lease this process holds (runtime.lease): every write
+        #: of such a run proves that epoch first, and the database refuses a stale one.
+        self.fences: dict[str, int] = {}
 
     @property
     def stats(self) -> WriterStats:
@@ -238,8 +242,19 @@ class SQLStore(SQLAccess):
     # runs -------------------------------------------------------------------
 
     async def create_run(self, record: RunRecord) -> None:
-        await self._w().put(Op([(INSERT_RUN, run_params(self.dialect, record))],
-                               ordered=True, run_id=record.id))
+        stmts = [(INSERT_RUN, run_params(self.dialect, record))]
+        if record.owner is None and self.dialect.postgres:
+            stmts.append((f"NOTIFY {NOTIFY_CHANNEL}", {}))  # queued: wake the claimers
+        if record.lease_epoch:
+            self.fences[record.id] = record.lease_epoch
+        await self._w().put(Op(stmts, ordered=True, run_id=record.id))
+
+    def _fenced(self, run_id: str, stmts: list[tuple[str, dict[str, Any]]]
+                ) -> list[tuple[str, dict[str, Any]]]:
+        epoch = self.fences.get(run_id)
+        if epoch is None:
+            return stmts
+        return [(FENCE, {"run_id": run_id, "epoch": epoch}), *stmts]
 
     async def update_run(self, run_id: str, **fields: Any) -> None:
         """Set fields of a run; an unknown run is ignored (it is an SQL UPDATE)."""
@@ -249,7 +264,12 @@ class SQLStore(SQLAccess):
         fields.setdefault("updated_at", utcnow())
         if "status" in fields and RunStatus(fields["status"]).finished:
             self._bases.drop(run_id)  # no more checkpoints: free the delta base
-        await self._w().put(Op([run_update(self.dialect, run_id, fields)], ordered=True))
+        # A final status from a process that holds no lease on the run (a cancel sent to
+        # another instance) ends any lease: the run's executor is fenced off and stops.
+        also = (revoke() if "status" in fields and RunStatus(fields["status"]).finished
+                and run_id not in self.fences else "")
+        stmt = run_update(self.dialect, run_id, fields, also=also)
+        await self._w().put(Op(self._fenced(run_id, [stmt]), ordered=True, run_id=run_id))
 
     async def get_run(self, run_id: str) -> RunRecord | None:
         async def get(s: Session) -> list[dict[str, Any]]:
@@ -359,6 +379,59 @@ class SQLStore(SQLAccess):
 
         return await self._run(delete, writer=True)
 
+    # leases (runtime.lease; SQL in .queue) ------------------------------------
+
+    async def claim_runs(self, owner: str, limit: int, lease: float) -> list[RunRecord]:
+        """Claim up to ``limit`` claimable runs for ``owner`` for ``lease`` seconds."""
+        now = utcnow()
+        until = now + timedelta(seconds=lease)
+
+        async def unit(s: Session) -> list[dict[str, Any]]:
+            return await claim(s, owner, limit, now, until)
+
+        runs = [run_from_row(self.dialect, r) for r in await self._run(unit, writer=True)]
+        for r in runs:
+            self.fences[r.id] = r.lease_epoch
+        return sorted(runs, key=lambda r: (r.created_at, r.id))
+
+    async def acquire_lease(self, run_id: str, owner: str, lease: float) -> int | None:
+        """Take the lease of a run about to execute here; None if another holds it."""
+        await self.flush()  # the run's own row first (create_run, a fork's checkpoint)
+        now = utcnow()
+
+        async def unit(s: Session) -> int | None:
+            return await acquire(s, run_id, owner, now, now + timedelta(seconds=lease))
+
+        epoch = await self._run(unit, writer=True)
+        if epoch is not None:
+            self.fences[run_id] = epoch
+        return epoch
+
+    async def renew_leases(self, owner: str, lease: float) -> dict[str, int]:
+        """Extend ``owner``'s leases; run id -> epoch of each one still held."""
+        until: datetime = utcnow() + timedelta(seconds=lease)
+
+        async def unit(s: Session) -> dict[str, int]:
+            return await renew(s, owner, until)
+
+        return await self._run(unit, writer=True)
+
+    async def release_lease(self, run_id: str, *, wake: bool = False) -> None:
+        """Give back this process's lease on the run once its writes have landed."""
+        epoch = self.fences.get(run_id)
+        if epoch is None:
+            return
+        try:
+            await self.flush()
+
+            async def unit(s: Session) -> None:
+                await release(s, run_id, epoch, wake=wake)
+
+            await self._run(unit, writer=True)
+        finally:
+            if self.fences.get(run_id) == epoch:
+                del self.fences[run_id]
+
     # checkpoints ------------------------------------------------------------
 
     async def save_checkpoint(self, checkpoint: Checkpoint) -> None:
@@ -367,7 +440,7 @@ class SQLStore(SQLAccess):
             writer.failed_runs.discard(c.run_id)
             self._bases.drop(c.run_id)
         prev = None if c.step % self.snapshot_every == 0 else self._bases.get(c.run_id, c.step)
-        stmts = checkpoint_stmts(self.dialect, c, prev)
+        stmts = self._fenced(c.run_id, checkpoint_stmts(self.dialect, c, prev))
         self._bases.put(c.run_id, c.step, c.state)
         await writer.put(Op(stmts, run_id=c.run_id))
 
@@ -389,7 +462,8 @@ class SQLStore(SQLAccess):
     # events -----------------------------------------------------------------
 
     def append_event(self, event: Event) -> None:
-        self._w().put_nowait(Op(event_stmts(self.dialect, event)), urgent=False)
+        self._w().put_nowait(Op(self._fenced(event.run_id, event_stmts(self.dialect, event)),
+                                run_id=event.run_id), urgent=False)
 
     async def read_events(self, run_id: str, since: int = 0,
                           until: int | None = None) -> list[Event]:

@@ -1,0 +1,175 @@
+"""Leases: many processes share one database's runs, none executes a run twice.
+
+A runtime opened with ``cluster=ClusterSettings(...)`` on a SQL store:
+
+- holds a **lease** on every run it executes: taken when it starts, resumes or forks
+  the run here (:meth:`Leases.acquire`), or when it claims a queued or abandoned run;
+  renewed by a heartbeat every ``heartbeat_seconds``; given back when the run stops
+  here (finished, paused for an answer, or handed back by a drain: then claimable at
+  once). A lease not renewed for ``lease_seconds`` has expired: another process claims
+  the run and resumes it from its last checkpoint.
+- **claims** queued and expired runs while it has capacity (``concurrency`` runs at
+  once), oldest first, woken by ``NOTIFY`` on PostgreSQL, else every ``poll_seconds``.
+- is **fenced**: each claim numbers the lease (``lease_epoch``) and every checkpoint,
+  event and status write of the run proves that number in the database
+  (:mod:`runtime.store.queue`); a process whose lease was taken over (stopped, paused,
+  cut off) has its writes refused, and its heartbeat tells it to abandon the run.
+
+Memory stores are per process and have no leases (a cluster needs a SQL store).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import anyio
+from anyio.abc import TaskStatus
+
+from .errors import StoreError
+from .host import Host
+from .recovery import resume_claimed
+from .run import Run
+from .status import RunStatus
+from .store.base import RunRecord
+
+__all__ = ["ClusterSettings", "LeaseStore", "Leases"]
+
+log = logging.getLogger("actorflow.lease")
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """How this process takes part in a cluster sharing one database.
+
+    Args:
+        execute: claim and execute runs (False: only serve and enqueue them).
+        concurrency: runs this process executes at once (a per-process limit).
+        lease_seconds: a lease not renewed for that long lets another process take the
+            run over (the takeover time after a crash, at most about this plus
+            ``poll_seconds``).
+        heartbeat_seconds: how often leases are renewed (well under ``lease_seconds``).
+        poll_seconds: how often to look for claimable runs when nothing wakes us.
+    """
+
+    execute: bool = True
+    concurrency: int = 100
+    lease_seconds: float = 8.0
+    heartbeat_seconds: float = 2.0
+    poll_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {self.concurrency}")
+        if not 0 < self.heartbeat_seconds < self.lease_seconds:
+            raise ValueError(f"heartbeat_seconds ({self.heartbeat_seconds}) must be positive "
+                             f"and below lease_seconds ({self.lease_seconds})")
+
+
+@runtime_checkable
+class LeaseStore(Protocol):
+    """What leases need from a store (SQLStore has it; a memory store does not)."""
+
+    fences: dict[str, int]
+
+    async def claim_runs(self, owner: str, limit: int, lease: float) -> list[RunRecord]: ...
+
+    async def acquire_lease(self, run_id: str, owner: str, lease: float) -> int | None: ...
+
+    async def renew_leases(self, owner: str, lease: float) -> dict[str, int]: ...
+
+    async def release_lease(self, run_id: str, *, wake: bool = False) -> None: ...
+
+
+class Leases:
+    """This process's leases; the run table's gate (:meth:`acquire`, :meth:`release`)."""
+
+    def __init__(self, host: Host, store: LeaseStore, settings: ClusterSettings) -> None:
+        self.host, self.store, self.settings = host, store, settings
+        self.claiming = settings.execute
+        self._wakeup = anyio.Event()
+
+    # -- the gate of the run table ----------------------------------------------------------
+    async def acquire(self, run: Run) -> bool:
+        """Hold the run's lease before it executes here; False: another process has it."""
+        if run.id in self.store.fences:
+            return True  # claimed by us a moment ago
+        epoch = await self.store.acquire_lease(run.id, self.host.instance_id,
+                                               self.settings.lease_seconds)
+        return epoch is not None
+
+    async def release(self, run: Run) -> None:
+        """The run stopped here: give its lease back. A run handed back unfinished (a
+        drain) is claimable at once, and the claimers are told."""
+        handed_back = run.status in (RunStatus.PENDING, RunStatus.RUNNING)
+        try:
+            await self.store.release_lease(run.id, wake=handed_back)
+        except StoreError as exc:  # it expires on its own
+            log.warning("could not give back the lease of run %s: %s", run.id, exc)
+        self.wake()  # a slot is free
+
+    # -- background work ----------------------------------------------------------------------
+    def wake(self) -> None:
+        """Look for claimable runs now (a run was queued, or a slot freed)."""
+        self._wakeup.set()
+
+    async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+                    ) -> None:
+        """Heartbeat (and claim, if this process executes) until cancelled."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._heartbeat_forever, name="lease heartbeat")
+            if self.settings.execute:
+                tg.start_soon(self._claim_forever, name="lease claimer")
+            task_status.started()
+
+    async def _heartbeat_forever(self) -> None:
+        while True:
+            await anyio.sleep(self.settings.heartbeat_seconds)
+            await self.heartbeat()
+
+    async def heartbeat(self) -> None:
+        """Renew our leases; abandon each run whose lease another process took."""
+        ours = dict(self.store.fences)
+        try:
+            held = await self.store.renew_leases(self.host.instance_id,
+                                                 self.settings.lease_seconds)
+        except StoreError as exc:
+            log.warning("lease heartbeat failed (retrying): %s", exc)
+            return
+        for run_id, epoch in ours.items():
+            if held.get(run_id) != epoch and self.store.fences.get(run_id) == epoch:
+                self._lost(run_id)
+
+    def _lost(self, run_id: str) -> None:
+        run = self.host.table.live(run_id)
+        log.warning("lost the lease of run %s (another process took it over, or it was "
+                    "cancelled elsewhere): abandoning it here", run_id)
+        if run is not None:
+            run.abandon()
+
+    async def _claim_forever(self) -> None:
+        while True:
+            self._wakeup = anyio.Event()
+            if self.claiming:
+                try:
+                    if await self.claim_once():
+                        continue  # there may be more
+                except StoreError as exc:
+                    log.warning("claiming runs failed (retrying): %s", exc)
+            with anyio.move_on_after(self.settings.poll_seconds):
+                await self._wakeup.wait()
+
+    async def claim_once(self) -> bool:
+        """Claim what fits in our free capacity; True if all of it was filled."""
+        free = self.settings.concurrency - self.host.table.executing
+        if free <= 0:
+            return False
+        records = await self.store.claim_runs(self.host.instance_id, free,
+                                              self.settings.lease_seconds)
+        for record in records:
+            if record.status is RunStatus.WAITING:  # pragma: no cover - never claimable
+                continue
+            if not await resume_claimed(self.host, record):
+                await self.store.release_lease(record.id)
+        return len(records) == free
