@@ -1,0 +1,32 @@
+"""Graphs for the cluster tests, executed by real ``actorflow worker`` processes.
+
+Node functions live here at module level, so a worker (with this folder on its
+PYTHONPATH) rebuilds each graph from the definition its runs carry.
+"""
+
+from __future__ import annotations
+
+import os
+
+import anyio
+
+from runtime import END, Graph
+
+STEPS = 5
+
+
+async def step(state, ctx):  # type: ignore[no-untyped-def]
+    """Slow enough for a test to stop or kill the worker in the middle of a run."""
+    await anyio.sleep(float(state.data.get("pause", 0.4)))
+    return {"trail": [{"node": ctx.node, "pid": os.getpid()}]}
+
+
+def chain() -> Graph:
+    g = Graph("cluster_chain", reducers={"trail": "append"})
+    names = [f"s{i}" for i in range(1, STEPS + 1)]
+    for name in names:
+        g.add_node(name, step)
+    for a, b in zip(names, names[1:]):
+        g.add_edge(a, b)
+    g.add_edge(names[-1], END)
+    return g
