@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import anyio
+
 from .errors import RunNotFoundError
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event
-from .runs import RunTable
+from .runs import POLL_SECONDS, RunTable
 from .status import RunStatus
 from .store.base import Store
 
-__all__ = ["Feed"]
+__all__ = ["POLL_SECONDS", "Feed"]
 
-#: How often a reader re-reads the store for a run that is not in this process.
-POLL_SECONDS = 0.5
 
 
 class Feed:
@@ -40,16 +40,18 @@ class Feed:
                 if not run.done:
                     await run.wait()
                 if run.status is RunStatus.WAITING or run.status is RunStatus.PENDING:
-                    await self._table.changed(run_id, POLL_SECONDS)
+                    await self._table.changed(run_id, self._table.poll_seconds)
                 continue
-            record = await self._store.get_run(run_id)
-            if record is None:
-                raise RunNotFoundError(f"no run {run_id!r}", run_id=run_id)
-            for event in await self._store.read_events(run_id, since):
-                yield event
-                since = event.seq + 1
-            if record.status.finished:
-                return
-            # Waiting for an answer, or executing in another process: look again when
-            # this process changes it, or after a while.
-            await self._table.changed(run_id, POLL_SECONDS)
+            with self._table.watching(run_id) as changed:
+                record = await self._store.get_run(run_id)
+                if record is None:
+                    raise RunNotFoundError(f"no run {run_id!r}", run_id=run_id)
+                for event in await self._store.read_events(run_id, since):
+                    yield event
+                    since = event.seq + 1
+                if record.status.finished:
+                    return
+                # Waiting for an answer, or executing in another process: look again
+                # when it changes (here, or notified by its process), or after a while.
+                with anyio.move_on_after(self._table.poll_seconds):
+                    await changed.wait()

@@ -21,6 +21,7 @@ Memory stores are per process and have no leases (a cluster needs a SQL store).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -81,6 +82,10 @@ class LeaseStore(Protocol):
 
     async def release_lease(self, run_id: str, *, wake: bool = False) -> None: ...
 
+    async def listen(self, channels: dict[str, Callable[[str], None]]) -> bool: ...
+
+    async def notify(self, channel: str, payload: str) -> None: ...
+
 
 class Leases:
     """This process's leases; the run table's gate (:meth:`acquire`, :meth:`release`)."""
@@ -89,6 +94,7 @@ class Leases:
         self.host, self.store, self.settings = host, store, settings
         self.claiming = settings.execute
         self._wakeup = anyio.Event()
+        self._beat_now = anyio.Event()
 
     # -- the gate of the run table ----------------------------------------------------------
     async def acquire(self, run: Run) -> bool:
@@ -123,9 +129,17 @@ class Leases:
                 tg.start_soon(self._claim_forever, name="lease claimer")
             task_status.started()
 
+    def check(self, run_id: str) -> None:
+        """Another process ended the run (a cancel): if it executes here, renew now, which
+        finds the lease gone and stops the run, instead of at the next heartbeat."""
+        if self.host.table.live(run_id) is not None:
+            self._beat_now.set()
+
     async def _heartbeat_forever(self) -> None:
         while True:
-            await anyio.sleep(self.settings.heartbeat_seconds)
+            with anyio.move_on_after(self.settings.heartbeat_seconds):
+                await self._beat_now.wait()
+            self._beat_now = anyio.Event()
             await self.heartbeat()
 
     async def heartbeat(self) -> None:

@@ -30,7 +30,10 @@ from .node_cache import NodeCache
 from .run import Follower, Run
 from .status import RunStatus
 
-__all__ = ["Gate", "RunTable"]
+__all__ = ["POLL_SECONDS", "Gate", "RunTable"]
+
+#: How often a reader re-reads the store for a run that is not in this process.
+POLL_SECONDS = 0.5
 
 
 class Gate(Protocol):
@@ -54,6 +57,9 @@ class RunTable:
         self.node_cache: NodeCache | None = None
         #: Passed by every run before it executes, and told when it stops (leases).
         self.gate: Gate | None = None
+        #: How often readers of a run executing in another process re-read the store
+        #: (longer when notifications wake them).
+        self.poll_seconds = POLL_SECONDS
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._limit = max_concurrent or None
         self._active = 0
@@ -190,12 +196,19 @@ class RunTable:
     async def changed(self, run_id: str, timeout: float | None) -> None:
         """Return when this process starts, stops or pauses the run, or after ``timeout``
         (a run executing in another process changes unseen)."""
+        with self.watching(run_id) as event, anyio.move_on_after(timeout):
+            await event.wait()
+
+    @contextmanager
+    def watching(self, run_id: str) -> Iterator[anyio.Event]:
+        """An event set by the next change of the run (here, or notified by another
+        process) while the block runs. Watch *before* reading the store, so a change
+        between the read and the wait is not missed."""
         event = anyio.Event()
         waiters = self._waiters.setdefault(run_id, set())
         waiters.add(event)
         try:
-            with anyio.move_on_after(timeout):
-                await event.wait()
+            yield event
         finally:
             waiters.discard(event)
             if not waiters and self._waiters.get(run_id) is waiters:

@@ -31,7 +31,7 @@ from .errors import (
     StoreError,
 )
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event
-from .feed import POLL_SECONDS, Feed
+from .feed import Feed
 from .graph import Graph
 from .lease import ClusterSettings, Leases, LeaseStore
 from .recovery import recover
@@ -43,6 +43,8 @@ from .status import RunStatus
 from .node_cache import NodeCache
 from .store import open_store
 from .store.base import DEFAULT_TENANT, Checkpoint, GraphRecord, RunRecord, Store, utcnow
+from .store.portal import threadsafe_caller
+from .store.queue import CONTROL_CHANNEL, EVENTS_CHANNEL, NOTIFY_CHANNEL
 from .subgraph import child_runs
 from .threads import Multitask, Threads
 from .timetravel import (
@@ -57,6 +59,9 @@ from .timetravel import (
 from .view import RunView
 
 __all__ = ["Runtime"]
+
+#: How often a reader re-reads a run executing elsewhere when notifications wake it.
+NOTIFIED_POLL_SECONDS = 5.0
 
 
 class Runtime:
@@ -181,6 +186,15 @@ class Runtime:
         await tg.__aenter__()
         self._lease_tg = tg
         await tg.start(self.leases.serve)
+        leases, table = self.leases, self.table
+        if await leases.store.listen({
+            NOTIFY_CHANNEL: threadsafe_caller(lambda _: leases.wake()),
+            EVENTS_CHANNEL: threadsafe_caller(table.notify),
+            CONTROL_CHANNEL: threadsafe_caller(leases.check),
+        }):
+            # Readers of runs executing elsewhere are woken by notifications; their
+            # re-reads of the store are only a safety net.
+            table.poll_seconds = NOTIFIED_POLL_SECONDS
 
     async def _close_leases(self) -> None:
         tg, self._lease_tg = self._lease_tg, None
@@ -391,7 +405,7 @@ class Runtime:
                     continue  # resumed here meanwhile: wait for that run
                 if view.stopped or not self._accepting:
                     return view
-                await self.table.changed(run_id, POLL_SECONDS)
+                await self.table.changed(run_id, self.table.poll_seconds)
         return await self.view(run_id)
 
     async def interrupts(self, run_id: str) -> list[dict[str, Any]]:
@@ -431,7 +445,11 @@ class Runtime:
             if wait:
                 await run.wait()
             return run.status
-        return await cancel_stored(self, run_id)
+        status = await cancel_stored(self, run_id)
+        if self.leases is not None:
+            # Ended in the store (its lease revoked); its executor, if any, stops now.
+            await self.leases.store.notify(CONTROL_CHANNEL, run_id)
+        return status
 
     # -- human in the loop ------------------------------------------------------------------
     async def resume(self, run_id: str, answer: Any = None, *,

@@ -25,7 +25,7 @@ import databases.core
 from ..errors import StoreUnavailableError
 from .schema import BULK, Dialect
 
-__all__ = ["Db", "Session", "is_transient"]
+__all__ = ["Db", "Session", "is_transient", "release_connection"]
 
 T = TypeVar("T")
 log = logging.getLogger("actorflow.store")
@@ -206,17 +206,17 @@ class _Held:
                 ready = True
             finally:
                 if not ready:
-                    await _release(conn)
+                    await release_connection(conn)
             self._conn, self.session = conn, Session(raw, self._dialect)
         return self.session
 
     async def discard(self) -> None:
         conn, self._conn, self.session = self._conn, None, None
         if conn is not None:
-            await _release(conn)
+            await release_connection(conn)
 
 
-async def _release(conn: databases.core.Connection) -> None:
+async def release_connection(conn: databases.core.Connection) -> None:
     try:
         await asyncio.wait_for(conn.__aexit__(None, None, None), 5)
     except Exception as exc:  # noqa: BLE001 - a dead connection may fail to close

@@ -27,9 +27,40 @@ from typing import Any, TypeVar
 import anyio
 import sniffio
 
-__all__ = ["LoopThread", "StoreLoop", "threadsafe_setter", "wait_future"]
+__all__ = ["LoopThread", "StoreLoop", "threadsafe_caller", "threadsafe_setter", "wait_future"]
 
 T = TypeVar("T")
+
+
+def threadsafe_caller(fn: Callable[[str], None]) -> Callable[[str], None]:
+    """A function any thread may call to run ``fn(arg)`` on the current loop (how the
+    store's loop hands a notification to the runtime's). Must be called on that loop;
+    calls after it has finished are dropped."""
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        token = trio.lowlevel.current_trio_token()
+
+        def call_trio(arg: str) -> None:
+            try:
+                token.run_sync_soon(fn, arg)
+            except trio.RunFinishedError:
+                pass
+
+        return call_trio
+    loop = asyncio.get_running_loop()
+    owner = threading.get_ident()
+
+    def call_asyncio(arg: str) -> None:
+        if threading.get_ident() == owner:
+            fn(arg)
+            return
+        try:
+            loop.call_soon_threadsafe(fn, arg)
+        except RuntimeError:  # loop closed
+            pass
+
+    return call_asyncio
 
 
 def threadsafe_setter(event: anyio.Event) -> Callable[[], None]:

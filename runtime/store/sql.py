@@ -11,11 +11,13 @@ Checkpoints are stored as deltas plus periodic snapshots (:mod:`.delta`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Self, TypeVar
 
 import anyio
+import databases.core
 
 from ..errors import StoreError
 from ..events import Event
@@ -23,12 +25,22 @@ from ..status import ACTIVE, FINISHED, RunStatus
 from .access_sql import SQLAccess
 from .base import Checkpoint, GraphRecord, RunRecord, ThreadRecord, utcnow
 from .checkpoints import checkpoint_stmts, fetch_chain, rebuild, storage_query
-from .db import Db, Session
+from .db import Db, Session, release_connection
 from .delta import BaseCache
 from .errors import GraphExistsError, ThreadExistsError
 from .migrations import migrate
 from .portal import StoreLoop
-from .queue import FENCE, NOTIFY_CHANNEL, acquire, claim, release, renew, revoke
+from .queue import (
+    EVENTS_CHANNEL,
+    FENCE,
+    NOTIFY_CHANNEL,
+    NOTIFY_RUN,
+    acquire,
+    claim,
+    release,
+    renew,
+    revoke,
+)
 from .rows import (
     INSERT_RUN,
     event_from_row,
@@ -50,6 +62,7 @@ from .writer import Op, Writer, WriterStats
 __all__ = ["SQLStore"]
 
 T = TypeVar("T")
+log = logging.getLogger("actorflow.store")
 _RUN_FIELDS = frozenset(RunRecord.model_fields) - {"id"}
 _ACTIVE = ", ".join(sorted(f"'{s.value}'" for s in ACTIVE))
 _FINISHED = ", ".join(sorted(f"'{s.value}'" for s in FINISHED))
@@ -102,6 +115,9 @@ class SQLStore(SQLAccess):
         #: run id -> epoch of each lease this process holds (runtime.lease): every write
         #: of such a run proves that epoch first, and the database refuses a stale one.
         self.fences: dict[str, int] = {}
+        self._notify_changes = False
+        self._listener: databases.core.Connection | None = None
+        self._listening: list[tuple[str, Callable[..., None]]] = []
 
     @property
     def stats(self) -> WriterStats:
@@ -143,8 +159,12 @@ class SQLStore(SQLAccess):
         writer, db = self._writer, self._db
         self._writer = None
 
+        listener, self._listener = self._listener, None
+
         async def shutdown() -> None:
             try:
+                if listener is not None:
+                    await self._stop_listening(listener)
                 if writer is not None:
                     await writer.stop(timeout=min(db.unavailable_timeout, 10.0))
             finally:
@@ -251,10 +271,61 @@ class SQLStore(SQLAccess):
 
     def _fenced(self, run_id: str, stmts: list[tuple[str, dict[str, Any]]]
                 ) -> list[tuple[str, dict[str, Any]]]:
+        if self._notify_changes:
+            stmts = [*stmts, (NOTIFY_RUN, {"channel": EVENTS_CHANNEL, "run_id": run_id})]
         epoch = self.fences.get(run_id)
         if epoch is None:
             return stmts
         return [(FENCE, {"run_id": run_id, "epoch": epoch}), *stmts]
+
+    # notifications between processes (PostgreSQL) -------------------------------
+
+    async def listen(self, channels: dict[str, Callable[[str], None]]) -> bool:
+        """Call ``channels[name](payload)`` for each NOTIFY on ``name`` until the store
+        closes, on one dedicated connection; from now on every write of a run also
+        notifies ``actorflow_events`` with its id. Callbacks run on the store's loop
+        (see :func:`~.portal.threadsafe_caller`). False (and nothing) on SQLite."""
+        if not self.dialect.postgres:
+            return False
+        db = self._db
+
+        async def setup() -> None:
+            assert db.database is not None
+            conn = databases.core.Connection(db.database, db.database._backend)
+            await conn.__aenter__()
+            for name, callback in channels.items():
+                def listener(_c: Any, _pid: int, _ch: str, payload: str,
+                             cb: Callable[[str], None] = callback) -> None:
+                    cb(payload)
+
+                await conn.raw_connection.add_listener(name, listener)
+                self._listening.append((name, listener))
+            self._listener = conn
+
+        self._w()
+        await self._home.call(setup)
+        self._notify_changes = True
+        return True
+
+    async def _stop_listening(self, conn: databases.core.Connection) -> None:
+        try:
+            for name, fn in self._listening:
+                await conn.raw_connection.remove_listener(name, fn)
+        except Exception as exc:  # noqa: BLE001 - a dead connection has none left
+            log.debug("removing listeners failed: %r", exc)
+        self._listening.clear()
+        await release_connection(conn)
+
+    async def notify(self, channel: str, payload: str) -> None:
+        """Send a notification to every process listening on ``channel`` (PostgreSQL)."""
+        if not self.dialect.postgres:
+            return
+
+        async def send(s: Session) -> None:
+            await s.execute("SELECT pg_notify(:channel, :payload)",
+                            {"channel": channel, "payload": payload})
+
+        await self._run(send, writer=True)
 
     async def update_run(self, run_id: str, **fields: Any) -> None:
         """Set fields of a run; an unknown run is ignored (it is an SQL UPDATE)."""

@@ -26,7 +26,7 @@ def chain() -> Graph:
     names = [f"s{i}" for i in range(1, STEPS + 1)]
     for name in names:
         g.add_node(name, step)
-    for a, b in zip(names, names[1:]):
+    for a, b in zip(names, names[1:], strict=False):
         g.add_edge(a, b)
     g.add_edge(names[-1], END)
     return g

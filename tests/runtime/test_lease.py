@@ -204,3 +204,71 @@ async def test_a_drained_runtime_hands_its_runs_back_at_once(durable_url: str) -
 async def test_a_cluster_needs_a_sql_store() -> None:
     with pytest.raises(ValueError, match="memory store lives in one process"):
         Runtime("memory://", cluster=ClusterSettings())
+
+
+# -- any instance serves any run (PostgreSQL: notifications) ----------------------------------
+
+QUIET = ClusterSettings(lease_seconds=7200, heartbeat_seconds=3600, poll_seconds=0.2)
+
+
+def gated(gate: anyio.Event, cleaned: list[str]) -> Graph:
+    async def first(state):  # type: ignore[no-untyped-def]
+        return {"n": 1}
+
+    async def held(state):  # type: ignore[no-untyped-def]
+        try:
+            await gate.wait()
+        finally:
+            cleaned.append("held")
+        return {"n": 2}
+
+    g = Graph("lease_gated")
+    g.add_node("first", first)
+    g.add_node("held", held)
+    g.add_edge("first", "held")
+    g.add_edge("held", END)
+    return g
+
+
+async def test_a_reader_on_another_instance_is_pushed_every_event_in_order(
+        postgres_database: str) -> None:
+    gate, cleaned = anyio.Event(), []
+    g = gated(gate, cleaned)
+    front = Runtime(postgres_database, cluster=ClusterSettings(execute=False), graphs=[g])
+    worker = Runtime(postgres_database, graphs=[g], cluster=QUIET)
+    async with front, worker:
+        front.table.poll_seconds = 3600  # only a notification can wake the reader
+        view = await front.submit(g.compile(), {})
+        seen: list[Event] = []
+        with anyio.fail_after(60):
+            async for event in front.events(view.id):
+                seen.append(event)
+                if event.type is EventType.NODE_STARTED and event.node == "held":
+                    assert not gate.is_set()  # live: the run is still in that node
+                    gate.set()
+        stored = await front.store.read_events(view.id)
+    assert [e.seq for e in seen] == list(range(len(seen)))
+    assert [(e.seq, e.type) for e in seen] == [(e.seq, e.type) for e in stored]
+    assert seen[-1].type is EventType.RUN_COMPLETED
+
+
+async def test_a_cancel_sent_to_another_instance_stops_the_run_where_it_executes(
+        postgres_database: str) -> None:
+    gate, cleaned = anyio.Event(), []
+    g = gated(gate, cleaned)
+    front = Runtime(postgres_database, cluster=ClusterSettings(execute=False), graphs=[g])
+    worker = Runtime(postgres_database, graphs=[g], cluster=QUIET)
+    async with front, worker:
+        view = await front.submit(g.compile(), {})
+        with anyio.fail_after(60):
+            while not (run := worker.table.live(view.id)) or run.status is not RunStatus.RUNNING:
+                await anyio.sleep(0.02)
+            while "held" not in [e.node for e in run.hub.events_since(0)]:
+                await anyio.sleep(0.02)
+        assert await front.cancel(view.id) is RunStatus.CANCELLED
+        with anyio.fail_after(30):  # the heartbeat sleeps for an hour: the notice did it
+            await run.wait()
+        record = await front.store.get_run(view.id)
+    assert cleaned == ["held"]
+    assert record is not None and record.status is RunStatus.CANCELLED
+    assert record.final_state is None
