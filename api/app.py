@@ -32,7 +32,6 @@ from .routes import register_routes
 from .runtime_errors import install_runtime_errors
 from .service import ApiService
 from .settings import Settings
-from .single_host import executor_lock
 from .studio import studio
 from .transport import install_transport
 
@@ -87,25 +86,24 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         _load_tools()
         base = store if store is not None else open_store(settings.database_url)
         cluster = settings.cluster_settings()
-        with executor_lock(base.url, clustered=cluster is not None):
-            async with Runtime(ObservedStore(base, metrics.observe),
-                               max_concurrent_runs=settings.max_concurrent_runs,
-                               keep_finished=settings.keep_finished_runs,
-                               cluster=cluster) as rt:
-                await save_examples(rt)
-                from nodes.llm_node import use_store_cache
+        async with Runtime(ObservedStore(base, metrics.observe),
+                           max_concurrent_runs=settings.max_concurrent_runs,
+                           keep_finished=settings.keep_finished_runs,
+                           cluster=cluster) as rt:
+            await save_examples(rt)
+            from nodes.llm_node import use_store_cache
 
-                use_store_cache(rt.store)  # LLM responses cached in the database too
-                from nodes.finance.current import use_store_cache as use_market_cache
+            use_store_cache(rt.store)  # LLM responses cached in the database too
+            from nodes.finance.current import use_store_cache as use_market_cache
 
-                use_market_cache(rt.store)  # market-data answers too, with their TTL
-                service.runtime = rt
-                service.draining = False
-                await _prune_audit(rt.store, settings)
-                try:
-                    yield
-                finally:
-                    await service.drain()
+            use_market_cache(rt.store)  # market-data answers too, with their TTL
+            service.runtime = rt
+            service.draining = False
+            await _prune_audit(rt.store, settings)
+            try:
+                yield
+            finally:
+                await service.drain()
         service.runtime = None
 
     return app

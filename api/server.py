@@ -19,6 +19,7 @@ from .app import create_app
 from .current import SERVICE_KEY
 from .service import ApiService
 from .settings import Settings
+from .single_host import executor_lock
 
 __all__ = ["hypercorn_config", "serve"]
 
@@ -49,7 +50,9 @@ def serve(settings: Settings, app: Quart | None = None) -> None:
 
     check_exposure(settings)
     app = app or create_app(settings)
-    anyio.run(_serve, app, settings, backend=settings.backend)
+    with executor_lock(settings.database_url,
+                       clustered=settings.cluster_settings() is not None):
+        anyio.run(_serve, app, settings, backend=settings.backend)
 
 
 async def _serve(app: Quart, settings: Settings) -> None:

@@ -30,29 +30,28 @@ def work(settings: Settings) -> int:
         raise SettingsError("a worker executes the runs of a shared database, and a memory "
                             "store lives in one process: give --database-url postgresql://... "
                             "(or sqlite:///file.db on one host)")
-    on = settings.cluster != "off"
-    cluster = settings.model_copy(update={"cluster": "on" if on else "off"}).cluster_settings()
-    anyio.run(_work, settings, cluster, backend=settings.backend)
+    cluster = settings.cluster_settings()
+    with executor_lock(settings.database_url, clustered=cluster is not None):
+        anyio.run(_work, settings, cluster, backend=settings.backend)
     return 0
 
 
 async def _work(settings: Settings, cluster: ClusterSettings | None) -> None:
     import nodes  # noqa: F401 - registers the built-in tools
 
-    with executor_lock(settings.database_url, clustered=cluster is not None):
-        async with Runtime(open_store(settings.database_url), cluster=cluster,
-                           keep_finished=settings.keep_finished_runs) as rt:
-            from nodes.finance.current import use_store_cache as use_market_cache
-            from nodes.llm_node import use_store_cache
+    async with Runtime(open_store(settings.database_url), cluster=cluster,
+                       keep_finished=settings.keep_finished_runs) as rt:
+        from nodes.finance.current import use_store_cache as use_market_cache
+        from nodes.llm_node import use_store_cache
 
-            use_store_cache(rt.store)
-            use_market_cache(rt.store)
-            log.info("actorflow worker %s executing runs (concurrency %s, backend %s)",
-                     rt.instance_id, cluster.concurrency if cluster else "unlimited",
-                     settings.backend)
-            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for signum in signals:
-                    log.info("received %s: handing runs back", signal.Signals(signum).name)
-                    break
-            await rt.shutdown()
+        use_store_cache(rt.store)
+        use_market_cache(rt.store)
+        log.info("actorflow worker %s executing runs (concurrency %s, backend %s)",
+                 rt.instance_id, cluster.concurrency if cluster else "unlimited",
+                 settings.backend)
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                log.info("received %s: handing runs back", signal.Signals(signum).name)
+                break
+        await rt.shutdown()
     log.info("actorflow worker stopped")

@@ -13,6 +13,8 @@ them: they stay resumable and continue when a runtime opens the same store.
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import timedelta
@@ -99,7 +101,9 @@ class Runtime:
                 "one host, or postgresql://... across machines")
         if cluster is not None and max_concurrent_runs is None:
             max_concurrent_runs = cluster.concurrency
-        self.instance_id = instance_id or uuid.uuid4().hex
+        # Host and pid first: an operator reading ``runs.owner`` knows which process.
+        self.instance_id = instance_id or (
+            f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
         self.registry = registry
         self.max_interruptions = max_interruptions
         self.recover = recover

@@ -30,3 +30,37 @@ def chain() -> Graph:
         g.add_edge(a, b)
     g.add_edge(names[-1], END)
     return g
+
+
+WIDTH = 4
+
+
+async def total(state):  # type: ignore[no-untyped-def]
+    return {"total": len(state.data["trail"])}
+
+
+def fanout() -> Graph:
+    """start -> WIDTH parallel steps -> a join that counts them."""
+    g = Graph("cluster_fanout", reducers={"trail": "append"})
+    g.add_node("start", step)
+    g.add_node("join", total)
+    for i in range(WIDTH):
+        g.add_node(f"b{i}", step)
+        g.add_edge("start", f"b{i}")
+        g.add_edge(f"b{i}", "join")
+    g.add_edge("join", END)
+    return g
+
+
+async def asking(state):  # type: ignore[no-untyped-def]
+    from runtime import ask
+
+    answer = await ask({"question": "go on?"})
+    return {"answer": answer}
+
+
+def asking_graph() -> Graph:
+    g = Graph("cluster_ask")
+    g.add_node("ask", asking)
+    g.add_edge("ask", END)
+    return g
