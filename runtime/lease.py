@@ -171,6 +171,8 @@ class Leases:
                         continue  # there may be more
                 except StoreError as exc:
                     log.warning("claiming runs failed (retrying): %s", exc)
+                except Exception:  # noqa: BLE001 - a bug here must not end the process's runs
+                    log.exception("claiming runs failed (retrying)")
             with anyio.move_on_after(self.settings.poll_seconds):
                 await self._wakeup.wait()
 

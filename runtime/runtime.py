@@ -140,12 +140,21 @@ class Runtime:
     async def __aenter__(self) -> Self:
         await self.store.open()
         if self.cluster is not None:
-            await self._open_leases(self.cluster)
+            # Entered before the runs' task group, so that it is left after it: the
+            # heartbeat goes on while the runs finish.
+            self._lease_tg = anyio.create_task_group()
+            await self._lease_tg.__aenter__()
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
         self.table.open(tg)
         self._accepting = True
+        if self.cluster is not None:
+            try:
+                await self._open_leases(self.cluster)
+            except BaseException:
+                await self.__aexit__(None, None, None)
+                raise
         if self.retention is not None:
             await tg.start(self._prune_forever, self.retention)
         if self.recover and self.cluster is None:
@@ -181,15 +190,11 @@ class Runtime:
                 await self.store.close()
 
     async def _open_leases(self, settings: ClusterSettings) -> None:
-        """Leases live in a task group around the runs' one: the heartbeat goes on
-        while the runs finish, and stops after them."""
-        assert isinstance(self.store, LeaseStore)
+        """Heartbeat and claim (once runs can be launched), and listen to the others."""
+        assert isinstance(self.store, LeaseStore) and self._lease_tg is not None
         self.leases = Leases(self, self.store, settings)
         self.table.gate = self.leases
-        tg = anyio.create_task_group()
-        await tg.__aenter__()
-        self._lease_tg = tg
-        await tg.start(self.leases.serve)
+        await self._lease_tg.start(self.leases.serve)
         leases, table = self.leases, self.table
         if await leases.store.listen({
             NOTIFY_CHANNEL: threadsafe_caller(lambda _: leases.wake()),

@@ -172,7 +172,10 @@ async def test_a_terminated_worker_hands_its_runs_back_at_once(
             b = start(url, *slow)
             a.signal(signal.SIGTERM)
             assert a.proc.wait(30) == 0
-            finals = [await wait_for(rt, v.id, lambda r: r.status.finished) for v in views]
+            try:
+                finals = [await wait_for(rt, v.id, lambda r: r.status.finished) for v in views]
+            except TimeoutError:
+                raise AssertionError(f"A:\n{a.text}\nB:\n{b.text}") from None
     assert all(r.status is RunStatus.COMPLETED for r in finals)
     assert all(r.final_state and r.final_state["data"]["trail"][-1]["pid"] == b.proc.pid
                for r in finals)
