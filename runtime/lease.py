@@ -183,9 +183,13 @@ class Leases:
             return False
         records = await self.store.claim_runs(self.host.instance_id, free,
                                               self.settings.lease_seconds)
-        for record in records:
-            if record.status is RunStatus.WAITING:  # pragma: no cover - never claimable
-                continue
-            if not await resume_claimed(self.host, record):
-                await self.store.release_lease(record.id)
+        # Each resume reads the run's checkpoint and last event: side by side, not one
+        # round trip after another.
+        async with anyio.create_task_group() as tg:
+            for record in records:
+                tg.start_soon(self._take, record)
         return len(records) == free
+
+    async def _take(self, record: RunRecord) -> None:
+        if not await resume_claimed(self.host, record):
+            await self.store.release_lease(record.id)

@@ -2,7 +2,7 @@
 
     python -m tests.bench                 # everything on asyncio and trio, ~2-3 minutes
     python -m tests.bench --quick         # fewer repetitions
-    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 SUB HTTP REVIEW FINANCE STUDIO STREAM)
+    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 SUB HTTP REVIEW FINANCE STUDIO STREAM SCALE)
     python -m tests.bench --profile       # cProfile W1 and W2 on asyncio instead
 
 Workloads: W1..W4 are DESIGN.md's; HTTP is issue 4's (``http.py``: runs/s through a
@@ -47,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 RESULTS = HERE / "results.json"
 BACKENDS = ("asyncio", "trio")
-ALL = ("W1", "W2", "W3", "W4", "SUB", "HTTP", "REVIEW", "FINANCE", "STUDIO", "STREAM")
+ALL = ("W1", "W2", "W3", "W4", "SUB", "HTTP", "REVIEW", "FINANCE", "STUDIO", "STREAM", "SCALE")
 CHILD_TIMEOUT_S = 400
 
 FIGURES = ("w1_us_per_node", "w2_ms", "w3_ms", "w3_peak_rss_mib", "w4_sqlite_us_per_node",
@@ -353,9 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     pg = Postgres()
     per_backend: dict[str, dict[str, Any]] = {}
     try:
-        if "W4" in workloads:
+        if "W4" in workloads or "SCALE" in workloads:
             pg.start()
-        main_part = [w for w in workloads if w != "W3"]
+        main_part = [w for w in workloads if w not in ("W3", "SCALE")]
         for backend in backends:
             res: dict[str, Any] = {}
             if main_part:
@@ -363,6 +363,11 @@ def main(argv: list[str] | None = None) -> int:
             if "W3" in workloads:
                 merge(res, run_child(backend, ["W3"], args.quick, pg))
             per_backend[backend] = res
+        scale = None
+        if "SCALE" in workloads and pg.url:
+            from . import scale as scale_bench  # real processes: run once, not per backend
+
+            scale = scale_bench.bench(pg.url, args.quick)
     finally:
         pg.stop()
     wall = time.perf_counter() - started
@@ -370,6 +375,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(per_backend, workloads))
     doc = results_json(per_backend, args, workloads, wall)
+    if scale is not None:
+        doc["scale"] = scale
+        print("\nscale-out (issue 16):", json.dumps(scale, indent=2))
     Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
     print(f"\nwrote {args.out} ({wall:.0f}s)")
     return 0
