@@ -212,7 +212,7 @@ class Feed:
         """A release ends the feed only if it is this process letting the run go now
         (it is shutting down); an earlier release, which the run has resumed from since,
         is replayed as a log entry."""
-        return self._run is not None and self._draining()
+        return self._draining()
 
     async def _followed(self) -> AsyncIterator[Event]:
         try:

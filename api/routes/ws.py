@@ -91,8 +91,13 @@ async def _serve(run_id: str, run: Any, since: int, modes: frozenset[str]) -> No
     def sent(event: Event) -> None:
         lag.observe(max(0.0, time.time() - event.ts))
 
+    def released_here() -> bool:
+        # This process lets the run go now: it drains and executes the run (which, in
+        # a cluster, it may have claimed after this client connected).
+        return svc.draining and svc.live(run_id) is not None
+
     feed = Feed(run_id, send, follow=svc.runtime.events, store=svc.runtime.store, run=run,
-                buffer=svc.settings.ws_buffer, draining=lambda: svc.draining, on_sent=sent,
+                buffer=svc.settings.ws_buffer, draining=released_here, on_sent=sent,
                 modes=modes)
     async with anyio.create_task_group() as tg:
         # Read (and ignore) what the client sends, so its messages never pile up.
