@@ -291,7 +291,8 @@ class Runtime:
         run, record, strategy = await self._new_run(
             graph, input, run_id=run_id, timeout=timeout, max_steps=max_steps, config=config,
             interrupt_before=interrupt_before, interrupt_after=interrupt_after,
-            parent_run_id=parent_run_id, thread_id=thread_id, multitask=multitask, **options)
+            parent_run_id=parent_run_id, thread_id=thread_id, tenant=tenant,
+            multitask=multitask, **options)
         if self.cluster is not None:
             record.lease_epoch = 1
             record.lease_until = utcnow() + timedelta(seconds=self.cluster.lease_seconds)
@@ -325,6 +326,7 @@ class Runtime:
                        interrupt_before: list[str] | None = None,
                        interrupt_after: list[str] | None = None,
                        parent_run_id: str | None = None, thread_id: str | None = None,
+                       tenant: str = DEFAULT_TENANT,
                        multitask: Multitask | str = Multitask.REJECT, **options: Any
                        ) -> tuple[Run, RunRecord, Multitask]:
         """A new run's handle and record (not yet stored, not launched)."""
