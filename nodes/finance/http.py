@@ -22,25 +22,14 @@ from typing import Any
 
 import anyio
 import httpx
-from anyio.lowlevel import RunVar
 
-from nodes.llm.http import RetryPolicy, parse_retry_after
+from nodes.llm.http import RetryPolicy, loop_identity, parse_retry_after
 
 from .errors import MalformedResponse, MarketDataError, RateLimited
 
 __all__ = ["MarketHttp"]
 
 logger = logging.getLogger("actorflow.finance")
-_LOOP: RunVar[object] = RunVar("actorflow_finance_loop")
-
-
-def _loop_identity() -> object:
-    try:
-        return _LOOP.get()
-    except LookupError:
-        ident = object()
-        _LOOP.set(ident)
-        return ident
 
 
 class _KeyParamTransport(httpx.AsyncBaseTransport):
@@ -86,7 +75,7 @@ class MarketHttp:
         self._client_loop: object | None = None
 
     def _get_client(self) -> httpx.AsyncClient:
-        loop = _loop_identity()
+        loop = loop_identity()
         if self._client is None or self._client_loop is not loop:
             # A client of an earlier event loop holds connections bound to it: drop it.
             transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport()
@@ -153,7 +142,7 @@ class MarketHttp:
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
-        if client is not None and self._client_loop is _loop_identity():
+        if client is not None and self._client_loop is loop_identity():
             await client.aclose()
         self._client_loop = None
 

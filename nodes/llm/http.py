@@ -158,7 +158,8 @@ def error_message_from_response(response: httpx.Response, limit: int = 500) -> s
 _LOOP_ID: RunVar[object] = RunVar("actorflow_llm_loop_id")
 
 
-def _loop_identity() -> object:
+def loop_identity() -> object:
+    """An object unique to the running event loop (an owned httpx client is bound to it)."""
     try:
         return _LOOP_ID.get()
     except LookupError:
@@ -217,7 +218,7 @@ class HttpTransport:
     def _get_client(self) -> httpx.AsyncClient:
         if self._external_client is not None:
             return self._external_client
-        loop = _loop_identity()
+        loop = loop_identity()
         if self._client is None or self._client_loop is not loop:
             # A client from a previous event loop (e.g. a second anyio.run) holds
             # connections bound to that dead loop; drop it rather than await its
@@ -420,7 +421,7 @@ class HttpTransport:
     async def aclose(self) -> None:
         """Close the owned client (a client passed in stays open)."""
         client, self._client = self._client, None
-        if client is not None and self._client_loop is _loop_identity():
+        if client is not None and self._client_loop is loop_identity():
             await client.aclose()
         self._client_loop = None
 
