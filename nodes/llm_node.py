@@ -1,6 +1,7 @@
 """How graph nodes reach a language model, and how each call is accounted for.
 
-Nodes never build providers. They call :func:`ask`, which sends the request
+Nodes never build providers. They call :func:`ask_llm` (not :func:`runtime.ask`, which asks a
+person), which sends the request
 to the process-wide provider and returns the answer together with a usage
 record (tokens, cost, provider, model, cache hit) that the node writes into
 the run's state (``data.llm_usage``, an append-reduced list) and that is also
@@ -34,7 +35,7 @@ from nodes.llm import (
 from nodes.llm.store_cache import StoreCache, TieredCache
 from runtime import NodeContext, Store
 
-__all__ = ["ask", "get_provider", "set_provider", "usage_record", "usage_totals", "use_provider",
+__all__ = ["ask_llm", "get_provider", "set_provider", "usage_record", "usage_totals", "use_provider",
            "use_store_cache"]
 
 _provider: LLMProvider | None = None
@@ -114,7 +115,7 @@ def usage_totals(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def ask(
+async def ask_llm(
     ctx: NodeContext, request: LLMRequest, *, purpose: str, stream: bool = False
 ) -> tuple[LLMResponse, dict[str, Any]]:
     """Send ``request`` to the current provider; log and return ``(response, usage record)``.

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from nodes.llm.http import RetryPolicy
+from nodes.llm.http import HttpRetryPolicy
 
 from .errors import DataUnavailable, MalformedResponse, MarketDataError, RateLimited
 from .http import MarketHttp
@@ -56,7 +56,7 @@ class AlphaVantageProvider:
     name = "alphavantage"
 
     def __init__(self, *, api_key: str, base_url: str = ALPHAVANTAGE_BASE_URL,
-                 timeout: float = 30.0, retry: RetryPolicy | None = None) -> None:
+                 timeout: float = 30.0, retry: HttpRetryPolicy | None = None) -> None:
         self._http = MarketHttp(provider=self.name, base_url=base_url,
                                 key_param=("apikey", api_key), timeout=timeout, retry=retry)
 

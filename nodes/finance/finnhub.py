@@ -22,7 +22,7 @@ import math
 from datetime import UTC, date, datetime
 from typing import Any
 
-from nodes.llm.http import RetryPolicy
+from nodes.llm.http import HttpRetryPolicy
 
 from .errors import DataUnavailable, MalformedResponse
 from .http import MarketHttp
@@ -66,7 +66,7 @@ class FinnhubProvider:
     name = "finnhub"
 
     def __init__(self, *, api_key: str, base_url: str = FINNHUB_BASE_URL, timeout: float = 30.0,
-                 retry: RetryPolicy | None = None) -> None:
+                 retry: HttpRetryPolicy | None = None) -> None:
         self._http = MarketHttp(provider=self.name, base_url=base_url,
                                 headers={"X-Finnhub-Token": api_key}, timeout=timeout,
                                 retry=retry)

@@ -2,7 +2,7 @@
 
 Shared by the Finnhub and Alpha Vantage providers, which only build query
 parameters and parse answers. The retry policy and ``Retry-After`` parsing are
-the LLM layer's (:class:`nodes.llm.RetryPolicy`): 429 and 5xx answers, timeouts
+the LLM layer's (:class:`nodes.llm.HttpRetryPolicy`): 429 and 5xx answers, timeouts
 and connection errors are retried with backoff; other 4xx fail at once with the
 provider's own message.
 
@@ -23,7 +23,7 @@ from typing import Any
 import anyio
 import httpx
 
-from nodes.llm.http import RetryPolicy, loop_identity, parse_retry_after
+from nodes.llm.http import HttpRetryPolicy, loop_identity, parse_retry_after
 
 from .errors import MalformedResponse, MarketDataError, RateLimited
 
@@ -60,13 +60,13 @@ class MarketHttp:
 
     def __init__(self, *, provider: str, base_url: str, headers: Mapping[str, str] | None = None,
                  key_param: tuple[str, str] | None = None, timeout: float = 30.0,
-                 retry: RetryPolicy | None = None, rng: random.Random | None = None) -> None:
+                 retry: HttpRetryPolicy | None = None, rng: random.Random | None = None) -> None:
         if timeout <= 0:
             raise ValueError(f"timeout must be > 0, got {timeout}")
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.retry = retry if retry is not None else RetryPolicy()
+        self.retry = retry if retry is not None else HttpRetryPolicy()
         self._headers = {"user-agent": "actorflow-finance/0.1", "accept": "application/json",
                          **(headers or {})}
         self._key_param = key_param

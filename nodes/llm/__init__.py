@@ -30,7 +30,7 @@ from .cache import CachingProvider, MemoryCache, ResponseCache, cache_key
 from .config import provider_from_env
 from .errors import LLMConfigError, LLMError, LLMTimeoutError
 from .gemini import GeminiProvider
-from .http import HttpTransport, RetryPolicy
+from .http import HttpTransport, HttpRetryPolicy
 from .offline import OfflineProvider
 from .openai_compat import OpenAICompatProvider
 from .pricing import DEFAULT_PRICES, ModelPrice, PriceTable
@@ -53,7 +53,7 @@ __all__ = [
     "OpenAICompatProvider",
     "PriceTable",
     "ResponseCache",
-    "RetryPolicy",
+    "HttpRetryPolicy",
     "StreamingProvider",
     "TokenSink",
     "Tool",

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from .base import LLMProvider
 from .errors import LLMConfigError
 from .gemini import GEMINI_BASE_URL, GEMINI_DEFAULT_MODEL, GeminiProvider
-from .http import RetryPolicy
+from .http import HttpRetryPolicy
 from .offline import OfflineProvider
 from .openai_compat import OPENAI_BASE_URL, OPENAI_DEFAULT_MODEL, OpenAICompatProvider
 
@@ -79,11 +79,11 @@ def _timeout(env: Mapping[str, str], provider: str) -> float:
     return value
 
 
-def _retry(env: Mapping[str, str], provider: str) -> RetryPolicy:
+def _retry(env: Mapping[str, str], provider: str) -> HttpRetryPolicy:
     name = "ACTORFLOW_LLM_MAX_RETRIES"
     raw = _get(env, name)
     if raw is None:
-        return RetryPolicy(max_attempts=DEFAULT_MAX_RETRIES + 1)
+        return HttpRetryPolicy(max_attempts=DEFAULT_MAX_RETRIES + 1)
     try:
         retries = int(raw)
     except ValueError:
@@ -94,7 +94,7 @@ def _retry(env: Mapping[str, str], provider: str) -> RetryPolicy:
             provider=provider,
             variable=name,
         )
-    return RetryPolicy(max_attempts=retries + 1)
+    return HttpRetryPolicy(max_attempts=retries + 1)
 
 
 def provider_from_env(env: Mapping[str, str] = os.environ) -> LLMProvider:

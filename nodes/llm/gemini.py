@@ -39,7 +39,7 @@ import httpx
 
 from .base import LLMRequest, LLMResponse, TokenSink, ToolCall, Usage
 from .errors import LLMError
-from .http import HttpProviderBase, HttpTransport, RetryPolicy
+from .http import HttpProviderBase, HttpTransport, HttpRetryPolicy
 from .pricing import DEFAULT_PRICES, PriceTable
 
 __all__ = ["GEMINI_BASE_URL", "GEMINI_DEFAULT_MODEL", "GeminiProvider"]
@@ -58,7 +58,7 @@ class GeminiProvider(HttpProviderBase):
         model: str = GEMINI_DEFAULT_MODEL,
         base_url: str = GEMINI_BASE_URL,
         timeout: float = 60.0,
-        retry: RetryPolicy | None = None,
+        retry: HttpRetryPolicy | None = None,
         prices: PriceTable | None = None,
         client: httpx.AsyncClient | None = None,
         name: str = "gemini",

@@ -12,7 +12,7 @@ build request bodies and parse response bodies:
   call forever);
 * retries with exponential backoff and jitter on 408/409/429/5xx, timeouts and
   connection errors, honouring ``Retry-After`` (delta-seconds or HTTP-date,
-  and OpenAI's ``retry-after-ms``), capped by :attr:`RetryPolicy.max_retry_after`;
+  and OpenAI's ``retry-after-ms``), capped by :attr:`HttpRetryPolicy.max_retry_after`;
 * mapping every failure to :class:`LLMError` with ``raise ... from exc``; a
   non-retryable 4xx fails at once and carries the provider's own error message
   (e.g. "API key not valid"), because that is what the user needs to fix it.
@@ -41,7 +41,7 @@ from .errors import LLMError, LLMTimeoutError
 __all__ = [
     "HttpProviderBase",
     "HttpTransport",
-    "RetryPolicy",
+    "HttpRetryPolicy",
     "error_message_from_response",
     "parse_retry_after",
 ]
@@ -52,7 +52,7 @@ _USER_AGENT = "actorflow-llm/0.1"
 
 
 @dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class HttpRetryPolicy:
     """How hard to try.
 
     ``max_attempts`` counts the first try (``1`` = never retry). Backoff before
@@ -193,7 +193,7 @@ class HttpTransport:
         base_url: str,
         headers: Mapping[str, str] | None = None,
         timeout: float = 60.0,
-        retry: RetryPolicy | None = None,
+        retry: HttpRetryPolicy | None = None,
         client: httpx.AsyncClient | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -202,7 +202,7 @@ class HttpTransport:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.retry = retry if retry is not None else RetryPolicy()
+        self.retry = retry if retry is not None else HttpRetryPolicy()
         self._headers = {"user-agent": _USER_AGENT, **(headers or {})}
         # Credentials sent in headers (the bearer token, not the word "Bearer"): a
         # provider may echo them in an error body, which must not reach a run's error.

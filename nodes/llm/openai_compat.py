@@ -36,7 +36,7 @@ import httpx
 
 from .base import LLMRequest, LLMResponse, TokenSink, ToolCall, Usage
 from .errors import LLMError
-from .http import HttpProviderBase, HttpTransport, RetryPolicy
+from .http import HttpProviderBase, HttpTransport, HttpRetryPolicy
 from .pricing import DEFAULT_PRICES, PriceTable
 
 __all__ = ["OPENAI_BASE_URL", "OPENAI_DEFAULT_MODEL", "OpenAICompatProvider"]
@@ -60,7 +60,7 @@ class OpenAICompatProvider(HttpProviderBase):
         base_url: str = OPENAI_BASE_URL,
         api_key: str | None = None,
         timeout: float = 60.0,
-        retry: RetryPolicy | None = None,
+        retry: HttpRetryPolicy | None = None,
         prices: PriceTable | None = None,
         client: httpx.AsyncClient | None = None,
         name: str = "openai",

@@ -57,7 +57,7 @@ from nodes.analysis import detect_issues as detect_all_issues
 from nodes.analysis import extract_functions as extract_all_functions
 from nodes.analysis import suggest_improvements as rule_suggestions
 from nodes.analysis.errors import parse_code
-from nodes.llm_node import ask, usage_totals
+from nodes.llm_node import ask_llm, usage_totals
 from runtime import NodeContext, ToolRegistry, WorkflowState, registry
 
 from ._function_review import function_issues, module_issues
@@ -205,7 +205,7 @@ async def suggest_improvements(state: WorkflowState, ctx: NodeContext) -> Workfl
     warnings: list[str] = []
     if bool_setting(state, ctx.config, "use_llm", False) and issues:
         code = text_input(state, "code")
-        response, record = await ask(ctx, revision_request(code, suggestions), purpose="revise")
+        response, record = await ask_llm(ctx, revision_request(code, suggestions), purpose="revise")
         update["llm_usage"] = [record]
         revision, problem = accept_revision(code, response.text)
         if revision is None:

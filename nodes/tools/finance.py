@@ -40,7 +40,7 @@ from nodes.finance.scoring import recommend as score_analyses
 from nodes.finance.sentiment import analyze_sentiment
 from nodes.finance.technical import analyze_technical
 from nodes.llm import LLMError
-from nodes.llm_node import ask, get_provider
+from nodes.llm_node import ask_llm, get_provider
 from runtime import NodeContext, ToolRegistry, WorkflowState, registry
 
 from ._settings import int_setting, raw_setting
@@ -198,7 +198,7 @@ async def generate_investment_report(state: WorkflowState, ctx: NodeContext) -> 
             use_llm = False
     if use_llm is True and any(a is not None for a in analyses.values()):
         try:
-            response, record = await ask(ctx, llm_request(symbol, as_of, analyses, missing),
+            response, record = await ask_llm(ctx, llm_request(symbol, as_of, analyses, missing),
                                          purpose="investment report")
         except Exception as exc:  # noqa: BLE001 - a failed model call must not sink the report
             warnings.append(f"generate_report: LLM narrative not written ({exc}); "

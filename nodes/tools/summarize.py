@@ -38,7 +38,7 @@ from typing import Any
 from nodes.analysis import FORMATS, detect_format, extractive_summary, prose_text, split_into_chunks
 from nodes.analysis import merge_summaries as merge_texts
 from nodes.llm import LLMRequest
-from nodes.llm_node import ask
+from nodes.llm_node import ask_llm
 from runtime import NodeContext, ToolRegistry, WorkflowState, registry
 
 from ._settings import bool_setting, int_setting, raw_setting, text_input
@@ -103,7 +103,7 @@ async def summarize_chunk(state: WorkflowState, ctx: NodeContext) -> dict[str, A
     budget = chunk_budget(chunk, len(state.data.get("chunks") or [chunk]), max_length)
     if not bool_setting(state, ctx.config, "use_llm", False):
         return {"chunk_summaries": [extractive_summary(chunk, budget)]}
-    response, record = await ask(ctx, _summary_request(chunk, budget), purpose="summarize")
+    response, record = await ask_llm(ctx, _summary_request(chunk, budget), purpose="summarize")
     return {"chunk_summaries": [response.text.strip()], "llm_usage": [record]}
 
 
@@ -125,7 +125,7 @@ async def refine_summary(state: WorkflowState, ctx: NodeContext) -> dict[str, An
     update: dict[str, Any] = {"refine_iterations": done + 1}
     refined = None
     if bool_setting(state, ctx.config, "use_llm", False):
-        response, record = await ask(ctx, _summary_request(summary, max_length), purpose="refine")
+        response, record = await ask_llm(ctx, _summary_request(summary, max_length), purpose="refine")
         update["llm_usage"] = [record]
         refined = response.text.strip()
         last_try = done + 1 >= limit

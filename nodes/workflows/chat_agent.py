@@ -29,7 +29,7 @@ from typing import Any, Literal
 import anyio
 
 from nodes.llm import LLMRequest, Toolbox
-from nodes.llm_node import ask
+from nodes.llm_node import ask_llm
 from runtime import (
     END,
     START,
@@ -77,7 +77,7 @@ def glossary(term: str) -> str:
 async def agent(state: WorkflowState, ctx: NodeContext) -> dict[str, Any]:
     request = LLMRequest(system=SYSTEM, messages=tuple(state["messages"]),
                          tools=TOOLS.specs())
-    response, usage = await ask(ctx, request, purpose="chat", stream=True)
+    response, usage = await ask_llm(ctx, request, purpose="chat", stream=True)
     return {"messages": [response.message()], "llm_usage": [usage]}
 
 

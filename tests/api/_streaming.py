@@ -28,7 +28,7 @@ from llm_fake_servers import (  # noqa: E402
 
 from api import Settings, create_app  # noqa: E402
 from nodes.llm import LLMRequest  # noqa: E402
-from nodes.llm_node import ask, use_provider  # noqa: E402
+from nodes.llm_node import ask_llm, use_provider  # noqa: E402
 from runtime import MemoryStore, NodeContext, WorkflowState, registry  # noqa: E402
 
 __all__ = ["Scripted", "chat_graph", "gate", "streaming_stack"]
@@ -54,7 +54,7 @@ gate = _Gate()
 
 async def _stream_chat(state: WorkflowState, ctx: NodeContext) -> dict[str, Any]:
     await gate.wait()
-    response, _ = await ask(ctx, LLMRequest(prompt=str(state["prompt"])), purpose="chat",
+    response, _ = await ask_llm(ctx, LLMRequest(prompt=str(state["prompt"])), purpose="chat",
                             stream=True)
     return {"reply": response.text}
 

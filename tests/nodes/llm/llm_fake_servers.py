@@ -31,7 +31,7 @@ import anyio
 import sniffio
 from hypercorn.config import Config
 
-from nodes.llm import GeminiProvider, OpenAICompatProvider, RetryPolicy
+from nodes.llm import GeminiProvider, OpenAICompatProvider, HttpRetryPolicy
 from nodes.llm.http import HttpProviderBase
 
 Scope = MutableMapping[str, Any]
@@ -39,7 +39,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02, max_retry_after=1.0)
+FAST_RETRY = HttpRetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02, max_retry_after=1.0)
 
 
 @dataclass

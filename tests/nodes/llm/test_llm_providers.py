@@ -24,7 +24,7 @@ from nodes.llm import (
     LLMProvider,
     LLMRequest,
     OpenAICompatProvider,
-    RetryPolicy,
+    HttpRetryPolicy,
 )
 
 BACKENDS = pytest.mark.parametrize("backend", ["asyncio", "trio"])
@@ -194,7 +194,7 @@ def test_429_with_retry_after_then_success(backend: str, kind: str) -> None:
         )
         server = make_server(kind, [limited])
         # base_delay is large: a fast retry proves Retry-After replaced the backoff
-        policy = RetryPolicy(max_attempts=3, base_delay=10, max_delay=10)
+        policy = HttpRetryPolicy(max_attempts=3, base_delay=10, max_delay=10)
         async with serving(server) as url, make_provider(kind, url, retry=policy) as provider:
             start = anyio.current_time()
             response = await provider.complete(LLMRequest(prompt="ping"))
@@ -215,7 +215,7 @@ def test_huge_retry_after_is_capped(backend: str, kind: str) -> None:
         server = make_server(
             kind, [Scripted(503, {"error": "overloaded"}, {"retry-after": "3600"})]
         )
-        policy = RetryPolicy(max_attempts=2, base_delay=0.01, max_retry_after=0.05)
+        policy = HttpRetryPolicy(max_attempts=2, base_delay=0.01, max_retry_after=0.05)
         async with serving(server) as url, make_provider(kind, url, retry=policy) as provider:
             with anyio.fail_after(5):
                 response = await provider.complete(LLMRequest(prompt="x"))

@@ -22,7 +22,7 @@ from llm_fake_servers import (
     serving,
 )
 
-from nodes.llm import LLMError, LLMRequest, LLMTimeoutError, RetryPolicy
+from nodes.llm import LLMError, LLMRequest, LLMTimeoutError, HttpRetryPolicy
 from nodes.llm.http import HttpTransport, error_message_from_response, parse_retry_after
 
 BACKENDS = pytest.mark.parametrize("backend", ["asyncio", "trio"])
@@ -34,7 +34,7 @@ KINDS = pytest.mark.parametrize("kind", ["gemini", "openai"])
 def test_timeout_is_llm_timeout_error(backend: str, kind: str) -> None:
     async def main() -> None:
         server = make_server(kind, [Scripted(delay=3.0)])
-        policy = RetryPolicy(max_attempts=1)
+        policy = HttpRetryPolicy(max_attempts=1)
         async with (
             serving(server) as url,
             make_provider(kind, url, timeout=0.2, retry=policy) as provider,
@@ -84,7 +84,7 @@ def test_timeout_bounds_the_whole_attempt_not_each_read(backend: str) -> None:
     async def main() -> None:
         async with serving(TrickleServer()) as url:  # type: ignore[arg-type]
             transport = HttpTransport(
-                provider="p", base_url=url, timeout=0.4, retry=RetryPolicy(max_attempts=1)
+                provider="p", base_url=url, timeout=0.4, retry=HttpRetryPolicy(max_attempts=1)
             )
             async with transport:
                 start = anyio.current_time()
@@ -104,7 +104,7 @@ def test_connection_refused_is_retryable_llm_error_from_httpx(backend: str) -> N
 
     async def main() -> None:
         provider = make_provider(
-            "gemini", f"http://127.0.0.1:{port}", retry=RetryPolicy(max_attempts=2, base_delay=0.01)
+            "gemini", f"http://127.0.0.1:{port}", retry=HttpRetryPolicy(max_attempts=2, base_delay=0.01)
         )
         async with provider:
             with pytest.raises(LLMError) as caught:
@@ -202,14 +202,14 @@ def test_parse_retry_after_forms() -> None:
 def test_backoff_is_exponential_jittered_and_capped() -> None:
     import random
 
-    policy = RetryPolicy(base_delay=1.0, max_delay=8.0)
+    policy = HttpRetryPolicy(base_delay=1.0, max_delay=8.0)
     rng = random.Random(0)
     for n, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (10, 8.0), (1000, 8.0)]:
         delays = [policy.backoff(n, rng) for _ in range(50)]
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(set(delays)) > 1  # jittered
     with pytest.raises(ValueError):
-        RetryPolicy(max_attempts=0)
+        HttpRetryPolicy(max_attempts=0)
 
 
 @pytest.mark.parametrize(
