@@ -18,8 +18,7 @@ Embedding applications and tests replace it::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from nodes.llm import (
@@ -33,12 +32,13 @@ from nodes.llm import (
     stream_or_complete,
 )
 from nodes.llm.store_cache import StoreCache, TieredCache
+from nodes.slot import Slot
 from runtime import NodeContext, Store
 
 __all__ = ["ask_llm", "get_provider", "set_provider", "usage_record", "usage_totals", "use_provider",
            "use_store_cache"]
 
-_provider: LLMProvider | None = None
+_current: Slot[LLMProvider] = Slot()
 _store: Store | None = None
 
 
@@ -48,8 +48,9 @@ def use_store_cache(store: Store | None) -> None:
     Applies to the provider built from the environment (now or on first use)."""
     global _store
     _store = store
-    if isinstance(_provider, CachingProvider) and _provider.cache is not None:
-        _provider.cache = _cache()
+    provider = _current.value
+    if isinstance(provider, CachingProvider) and provider.cache is not None:
+        provider.cache = _cache()
 
 
 def _cache() -> ResponseCache:
@@ -63,29 +64,20 @@ def get_provider() -> LLMProvider:
     Raises:
         LLMConfigError: if the environment names a provider it does not configure fully.
     """
-    global _provider
-    if _provider is None:
-        _provider = CachingProvider(provider_from_env(), _cache())
-    return _provider
+    if _current.value is None:
+        _current.value = CachingProvider(provider_from_env(), _cache())
+    return _current.value
 
 
 def set_provider(provider: LLMProvider | None) -> None:
     """Use ``provider`` as is (wrap it in CachingProvider yourself if wanted);
     ``None`` goes back to building one from the environment on next use."""
-    global _provider
-    _provider = provider
+    _current.value = provider
 
 
-@contextmanager
-def use_provider(provider: LLMProvider) -> Iterator[LLMProvider]:
+def use_provider(provider: LLMProvider) -> AbstractContextManager[LLMProvider]:
     """Use ``provider`` inside the block, then restore the previous one."""
-    global _provider
-    previous = _provider
-    _provider = provider
-    try:
-        yield provider
-    finally:
-        _provider = previous
+    return _current.holding(provider)
 
 
 def usage_record(response: LLMResponse, *, node: str, purpose: str) -> dict[str, Any]:

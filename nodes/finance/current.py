@@ -11,11 +11,11 @@ are cached in the database too. Tests and embedders swap it::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from runtime.store.base import Store
 
+from ..slot import Slot
 from .cache import CachedProvider
 from .config import market_provider_from_env
 from .offline import OfflineProvider
@@ -24,7 +24,7 @@ from .provider import MarketDataProvider
 __all__ = ["get_market_provider", "set_market_provider", "use_market_provider",
            "use_store_cache"]
 
-_provider: MarketDataProvider | None = None
+_current: Slot[MarketDataProvider] = Slot()
 _store: Store | None = None
 
 
@@ -38,8 +38,8 @@ def use_store_cache(store: Store | None) -> None:
     """Cache provider answers in ``store`` too (for the provider built from the environment)."""
     global _store
     _store = store
-    if isinstance(_provider, CachedProvider):
-        _provider.store = store
+    if isinstance(_current.value, CachedProvider):
+        _current.value.store = store
 
 
 def get_market_provider() -> MarketDataProvider:
@@ -48,25 +48,16 @@ def get_market_provider() -> MarketDataProvider:
     Raises:
         MarketConfigError: if the environment names a provider it does not configure fully.
     """
-    global _provider
-    if _provider is None:
-        _provider = _wrap(market_provider_from_env())
-    return _provider
+    if _current.value is None:
+        _current.value = _wrap(market_provider_from_env())
+    return _current.value
 
 
 def set_market_provider(provider: MarketDataProvider | None) -> None:
     """Use ``provider`` (wrapped in a cache unless offline); ``None`` rebuilds from the env."""
-    global _provider
-    _provider = None if provider is None else _wrap(provider)
+    _current.value = None if provider is None else _wrap(provider)
 
 
-@contextmanager
-def use_market_provider(provider: MarketDataProvider) -> Iterator[MarketDataProvider]:
+def use_market_provider(provider: MarketDataProvider) -> AbstractContextManager[MarketDataProvider]:
     """Use ``provider`` as is inside the block, then restore the previous one."""
-    global _provider
-    previous = _provider
-    _provider = provider
-    try:
-        yield provider
-    finally:
-        _provider = previous
+    return _current.holding(provider)
