@@ -14,7 +14,7 @@ def test_default_provider_is_the_offline_one_behind_a_cache(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("ACTORFLOW_LLM_PROVIDER", raising=False)
-    monkeypatch.setattr(llm_node, "_provider", None)
+    monkeypatch.setattr(llm_node._current, "value", None)
     provider = get_provider()
     assert isinstance(provider, CachingProvider)
     assert isinstance(provider.provider, OfflineProvider)
@@ -22,7 +22,7 @@ def test_default_provider_is_the_offline_one_behind_a_cache(
 
 
 def test_use_provider_restores_the_previous_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(llm_node, "_provider", None)
+    monkeypatch.setattr(llm_node._current, "value", None)
     before = get_provider()
     injected = OfflineProvider(name="injected")
     with use_provider(injected):
