@@ -10,6 +10,9 @@
 - ``actorflow_http_requests_total{method,status}``: requests answered.
 - ``actorflow_node_cache_hits_total`` / ``actorflow_node_cache_misses_total``: lookups of
   nodes with a cache policy in this process (``CachePolicy``), read at scrape time.
+- ``actorflow_circuit_state{provider,endpoint}``: each LLM / market-data provider's circuit
+  breaker (:mod:`nodes.circuit`): 0 closed, 1 half-open, 2 open; read at scrape time.
+- ``actorflow_circuit_fast_failures_total{provider,endpoint}``: calls refused while open.
 
 Run events are observed where they leave the runtime: :class:`ObservedStore` wraps
 the store the Runtime writes events to, so metrics need no hook in the runtime.
@@ -27,6 +30,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from nodes.circuit import circuit_board
 from runtime import Event, EventType, RunStatus, Runtime, Store, StoreError
 
 __all__ = ["CONTENT_TYPE", "Metrics", "ObservedStore"]
@@ -78,6 +82,29 @@ class _NodeCache(Collector):
                                   value=cache.misses if cache is not None else 0)
 
 
+class _Circuits(Collector):
+    """The process's circuit breakers (one board per process, whatever the app)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        labels = ["provider", "endpoint"]
+        state = GaugeMetricFamily(
+            "actorflow_circuit_state",
+            "Circuit breaker of a provider: 0 closed, 1 half-open, 2 open", labels=labels)
+        refused = CounterMetricFamily(
+            "actorflow_circuit_fast_failures",
+            "Provider calls refused at once while its circuit breaker was open", labels=labels)
+        try:
+            breakers = circuit_board().breakers()
+        except ValueError:  # a bad ACTORFLOW_CIRCUIT_* fails the provider calls, not a scrape
+            breakers = []
+        for breaker in breakers:
+            key = [breaker.provider, breaker.endpoint]
+            state.add_metric(key, breaker.state.value)
+            refused.add_metric(key, breaker.fast_failures)
+        yield state
+        yield refused
+
+
 class Metrics:
     """The metrics of one app; ``observe`` is fed every run event."""
 
@@ -87,6 +114,7 @@ class Metrics:
         self._runs = _RunsByStatus(runtime)
         self.registry.register(self._runs)
         self.registry.register(_NodeCache(runtime))
+        self.registry.register(_Circuits())
         self.finished = Counter("actorflow_runs_finished", "Runs that ended in this process",
                                 ["status"], registry=self.registry)
         self.node_seconds = Histogram(

@@ -18,6 +18,7 @@ from .errors import (
     MalformedResponse,
     MarketConfigError,
     MarketDataError,
+    MarketCircuitOpen,
     RateLimited,
 )
 from .finnhub import FinnhubProvider
@@ -40,6 +41,7 @@ __all__ = [
     "OfflineProvider",
     "PriceSeries",
     "Quote",
+    "MarketCircuitOpen",
     "RateLimited",
     "get_market_provider",
     "market_provider_from_env",

@@ -11,15 +11,18 @@ httpx errors and unexpected payloads are mapped at the boundary with
     └── MarketDataError              a provider could not answer (.provider, .status)
         ├── MarketConfigError        ACTORFLOW_MARKET_PROVIDER & co. are wrong (.variable)
         ├── RateLimited              the provider said "too many requests" (.retry_after)
+        ├── MarketCircuitOpen        not sent: the provider keeps failing (.retry_at)
         ├── MalformedResponse        the answer is not in the documented format
         └── DataUnavailable          no data for that symbol / period
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from runtime.errors import ActorflowError
 
-__all__ = ["DataUnavailable", "MalformedResponse", "MarketConfigError", "MarketDataError",
+__all__ = ["DataUnavailable", "MalformedResponse", "MarketCircuitOpen", "MarketConfigError", "MarketDataError",
            "RateLimited"]
 
 
@@ -50,6 +53,15 @@ class RateLimited(MarketDataError):
                  retry_after: float | None = None) -> None:
         self.retry_after = retry_after
         super().__init__(message, provider=provider, status=status, retryable=True)
+
+
+class MarketCircuitOpen(MarketDataError):
+    """Not sent: the provider failed repeatedly and its circuit breaker is open
+    (:mod:`nodes.circuit`); ``retry_at`` (UTC) is when a probe call may go through."""
+
+    def __init__(self, message: str, *, provider: str, retry_at: datetime) -> None:
+        self.retry_at = retry_at
+        super().__init__(message, provider=provider, retryable=False)
 
 
 class MalformedResponse(MarketDataError):

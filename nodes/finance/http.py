@@ -23,9 +23,10 @@ from typing import Any
 import anyio
 import httpx
 
+from nodes.circuit import OpenCircuit, circuit_board
 from nodes.llm.http import HttpRetryPolicy, loop_identity, parse_retry_after
 
-from .errors import MalformedResponse, MarketDataError, RateLimited
+from .errors import MalformedResponse, MarketCircuitOpen, MarketDataError, RateLimited
 
 __all__ = ["MarketHttp"]
 
@@ -86,7 +87,17 @@ class MarketHttp:
         return self._client
 
     async def get_json(self, path: str, params: Mapping[str, str]) -> Any:
-        """The JSON answer; raises MarketDataError (RateLimited after the last 429)."""
+        """The JSON answer; raises MarketDataError (RateLimited after the last 429;
+        MarketCircuitOpen at once while the provider's circuit breaker is open:
+        :mod:`nodes.circuit`)."""
+        breaker = circuit_board().breaker(self.provider, self.base_url)
+        with breaker.guard(self._refuse, _transient):
+            return await self._get_json(path, params)
+
+    def _refuse(self, why: OpenCircuit) -> MarketCircuitOpen:
+        return MarketCircuitOpen(why.message(), provider=self.provider, retry_at=why.retry_at)
+
+    async def _get_json(self, path: str, params: Mapping[str, str]) -> Any:
         policy = self.retry
         last: MarketDataError | None = None
         for attempt in range(1, policy.max_attempts + 1):
@@ -145,6 +156,11 @@ class MarketHttp:
         if client is not None and self._client_loop is loop_identity():
             await client.aclose()
         self._client_loop = None
+
+
+def _transient(exc: Exception) -> bool:
+    """A failure that says the provider is unwell (counted by its circuit breaker)."""
+    return isinstance(exc, MarketDataError) and exc.retryable
 
 
 def _message(response: httpx.Response) -> str:

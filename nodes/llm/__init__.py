@@ -28,7 +28,7 @@ from .base import (
 )
 from .cache import CachingProvider, MemoryCache, ResponseCache, cache_key
 from .config import provider_from_env
-from .errors import LLMConfigError, LLMError, LLMTimeoutError
+from .errors import LLMCircuitOpenError, LLMConfigError, LLMError, LLMTimeoutError
 from .gemini import GeminiProvider
 from .http import HttpTransport, HttpRetryPolicy
 from .offline import OfflineProvider
@@ -42,6 +42,7 @@ __all__ = [
     "GeminiProvider",
     "HttpTransport",
     "LLMConfigError",
+    "LLMCircuitOpenError",
     "LLMError",
     "LLMProvider",
     "LLMRequest",

@@ -18,11 +18,12 @@ what to do next without parsing the message:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from runtime.errors import ActorflowError
 
-__all__ = ["LLMConfigError", "LLMError", "LLMTimeoutError"]
+__all__ = ["LLMCircuitOpenError", "LLMConfigError", "LLMError", "LLMTimeoutError"]
 
 
 class LLMError(ActorflowError):
@@ -56,6 +57,15 @@ class LLMError(ActorflowError):
 
 class LLMTimeoutError(LLMError):
     """The provider did not answer within the per-request timeout (retryable)."""
+
+
+class LLMCircuitOpenError(LLMError):
+    """Not sent: the provider failed repeatedly and its circuit breaker is open
+    (:mod:`nodes.circuit`); ``retry_at`` (UTC) is when a probe call may go through."""
+
+    def __init__(self, message: str, *, provider: str, retry_at: datetime) -> None:
+        self.retry_at = retry_at
+        super().__init__(message, provider=provider, retryable=False)
 
 
 class LLMConfigError(LLMError, ValueError):

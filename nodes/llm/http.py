@@ -13,6 +13,8 @@ build request bodies and parse response bodies:
 * retries with exponential backoff and jitter on 408/409/429/5xx, timeouts and
   connection errors, honouring ``Retry-After`` (delta-seconds or HTTP-date,
   and OpenAI's ``retry-after-ms``), capped by :attr:`HttpRetryPolicy.max_retry_after`;
+* a circuit breaker per provider endpoint (:mod:`nodes.circuit`): after repeated
+  failures calls fail fast with :class:`LLMCircuitOpenError` until a probe succeeds;
 * mapping every failure to :class:`LLMError` with ``raise ... from exc``; a
   non-retryable 4xx fails at once and carries the provider's own error message
   (e.g. "API key not valid"), because that is what the user needs to fix it.
@@ -35,8 +37,9 @@ import anyio
 import httpx
 from anyio.lowlevel import RunVar
 
+from ..circuit import CircuitBreaker, OpenCircuit, circuit_board
 from .base import LLMRequest, LLMResponse
-from .errors import LLMError, LLMTimeoutError
+from .errors import LLMCircuitOpenError, LLMError, LLMTimeoutError
 
 __all__ = [
     "HttpProviderBase",
@@ -227,12 +230,23 @@ class HttpTransport:
             self._client_loop = loop
         return self._client
 
+    def _breaker(self) -> CircuitBreaker:
+        return circuit_board().breaker(self.provider, self.base_url)
+
+    def _refuse(self, why: OpenCircuit) -> LLMCircuitOpenError:
+        return LLMCircuitOpenError(why.message(), provider=self.provider, retry_at=why.retry_at)
+
     async def post_json(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST ``body`` to ``base_url + path`` and return the JSON object answered.
 
         Raises :class:`LLMError` (``retryable`` set as described in the module
-        doc) once the request failed for good.
+        doc) once the request failed for good; :class:`LLMCircuitOpenError` at once
+        while the provider's circuit breaker is open.
         """
+        with self._breaker().guard(self._refuse, _transient):
+            return await self._post_json(path, body)
+
+    async def _post_json(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         url = self.base_url + "/" + path.lstrip("/")
         policy = self.retry
         failure: _Failure | None = None
@@ -324,8 +338,15 @@ class HttpTransport:
         connection, a 429 or 5xx before the stream starts); once data flowed, a broken
         stream raises :class:`LLMError` (``retryable=True``) and the caller decides
         (a graph node's retry policy). ``timeout`` bounds each wait for the next bytes,
-        not the whole stream, which may legitimately take minutes.
+        not the whole stream, which may legitimately take minutes. The circuit breaker
+        applies as to :meth:`post_json`.
         """
+        with self._breaker().guard(self._refuse, _transient):
+            await self._stream_sse(path, body, on_data, params)
+
+    async def _stream_sse(self, path: str, body: Mapping[str, Any],
+                          on_data: Callable[[str], None],
+                          params: Mapping[str, str] | None) -> None:
         url = self.base_url + "/" + path.lstrip("/")
         policy = self.retry
         for attempt in range(1, policy.max_attempts + 1):
@@ -435,6 +456,11 @@ class HttpTransport:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _transient(exc: Exception) -> bool:
+    """A failure that says the provider is unwell (counted by its circuit breaker)."""
+    return isinstance(exc, LLMError) and exc.retryable
 
 
 class HttpProviderBase(abc.ABC):
