@@ -21,6 +21,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from . import tracing
 from .compiled import CompiledNode
 from .context import NodeContext
 from .errors import NodeTimeoutError
@@ -234,23 +235,31 @@ class NodeActor:
                              input=state.data,
                              **({"index": act.index} if act.index is not None else {}))
             started = time.perf_counter()
+            span = tracing.start_attempt(self.run_id, node.name, attempt, act.index)
             try:
-                out = await self._call(act, state, attempt)
+                call = self._call(act, state, attempt)
+                out = await (call if span is None else tracing.within(span, call))
                 update = (out if isinstance(out, StateUpdate)
                           else StateUpdate.from_result(out, state, node.name))
+                tracing.end_attempt(span, "completed")
                 return Result(act, update, None, attempt, time.perf_counter() - started)
             except Interrupt as interrupt:
+                tracing.end_attempt(span, "interrupted")
                 return Result(act, None, None, attempt, time.perf_counter() - started,
                               interrupt)
             except Exception as exc:  # noqa: BLE001 - a node may raise anything; it's reported
                 retry = node.retry
                 if retry is not None and retry.should_retry(exc, attempt):
+                    tracing.end_attempt(span, "retrying", exc)
                     delay = retry.delay(attempt)
                     self.hub.publish(EventType.NODE_RETRYING, node.name, attempt=attempt,
                                      delay=delay, error=f"{type(exc).__name__}: {exc}")
                     await anyio.sleep(delay)
                     continue
+                tracing.end_attempt(span, "failed", exc)
                 return Result(act, None, exc, attempt, time.perf_counter() - started)
+            finally:
+                tracing.abandon_attempt(span)   # cancelled: the span still ends
 
     async def _call(self, act: Activation, state: WorkflowState, attempt: int) -> Any:
         node = self.node

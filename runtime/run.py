@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 
+from . import tracing
 from .compiled import CompiledGraph
 from .errors import (
     ActorflowError,
@@ -97,6 +98,8 @@ class Run:
         self.thread_merged = False
         # Set by the Runtime for a thread's run: waits until the run holds its thread.
         self.admission: Callable[[Run], Awaitable[None]] | None = None
+        #: The W3C trace context (``traceparent``...) of the trace the run belongs to.
+        self.trace_parent: dict[str, str] | None = None
 
     @classmethod
     def from_options(cls, graph: CompiledGraph, state: WorkflowState,
@@ -111,6 +114,8 @@ class Run:
         run.owner = owner
         run.thread_id = options.get("thread_id")
         run.thread_merged = bool(options.get("thread_merged"))
+        trace_parent = options.get("trace_parent")
+        run.trace_parent = dict(trace_parent) if isinstance(trace_parent, dict) else None
         return run
 
     # -- public -------------------------------------------------------------------------
@@ -231,6 +236,7 @@ class Run:
             # Released while it waited for a slot (a shutdown): it never starts here.
             await self._release_unstarted()
             return
+        span = tracing.start_run(self.id, self.graph.name, self.trace_parent, self._resumed)
         try:
             with anyio.CancelScope() as scope:
                 self._scope = scope
@@ -256,6 +262,9 @@ class Run:
             self._crashed(exc)
         finally:
             self._scope = None
+            if span is not None:
+                span.end(self.status.value, self.error if self.status is RunStatus.FAILED
+                         else None)
             self._done.set()
 
     def _crashed(self, exc: Exception) -> None:

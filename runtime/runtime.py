@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -24,6 +24,7 @@ from typing import Any, Self
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
+from . import tracing
 from .catalog import GraphCatalog
 from .compiled import CompiledGraph
 from .errors import (
@@ -271,7 +272,8 @@ class Runtime:
                     interrupt_after: list[str] | None = None,
                     parent_run_id: str | None = None, thread_id: str | None = None,
                     tenant: str = DEFAULT_TENANT,
-                    multitask: Multitask | str = Multitask.REJECT, **options: Any) -> Run:
+                    multitask: Multitask | str = Multitask.REJECT,
+                    trace_parent: Mapping[str, str] | None = None, **options: Any) -> Run:
         """Start a run and return its handle at once (status ``pending``).
 
         ``graph`` is a compiled graph, a Graph (compiled here) or a stored graph's id
@@ -287,12 +289,17 @@ class Runtime:
 
         In a cluster the run executes here, under a lease taken as it is created;
         :meth:`submit` queues it for any process instead.
+
+        OpenTelemetry: the run is traced (if the application set a tracer provider) in
+        the trace of ``trace_parent``, the W3C ``traceparent``/``tracestate`` headers of
+        the request that asked for it, else of the span current here
+        (:mod:`runtime.tracing`).
         """
         run, record, strategy = await self._new_run(
             graph, input, run_id=run_id, timeout=timeout, max_steps=max_steps, config=config,
             interrupt_before=interrupt_before, interrupt_after=interrupt_after,
             parent_run_id=parent_run_id, thread_id=thread_id, tenant=tenant,
-            multitask=multitask, **options)
+            multitask=multitask, trace_parent=trace_parent, **options)
         if self.cluster is not None:
             record.lease_epoch = 1
             record.lease_until = utcnow() + timedelta(seconds=self.cluster.lease_seconds)
@@ -327,7 +334,8 @@ class Runtime:
                        interrupt_after: list[str] | None = None,
                        parent_run_id: str | None = None, thread_id: str | None = None,
                        tenant: str = DEFAULT_TENANT,
-                       multitask: Multitask | str = Multitask.REJECT, **options: Any
+                       multitask: Multitask | str = Multitask.REJECT,
+                       trace_parent: Mapping[str, str] | None = None, **options: Any
                        ) -> tuple[Run, RunRecord, Multitask]:
         """A new run's handle and record (not yet stored, not launched)."""
         self._check_open()
@@ -355,6 +363,9 @@ class Runtime:
                 "interrupt_before": list(interrupt_before or []),
                 "interrupt_after": list(interrupt_after or []), **options,
                 "graph_version": version}
+        parent = tracing.capture_parent(trace_parent)
+        if parent is not None:   # kept with the run: its resumption continues the trace
+            opts["trace_parent"] = parent
         if self.store.durable and record is None and "graph_def" not in opts:
             # The run carries its graph, so a new process can resume it after a crash.
             definition = compiled.definition()

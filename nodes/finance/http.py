@@ -25,6 +25,7 @@ import httpx
 
 from nodes.circuit import OpenCircuit, circuit_board
 from nodes.llm.http import HttpRetryPolicy, loop_identity, parse_retry_after
+from runtime.tracing import inject_headers
 
 from .errors import MalformedResponse, MarketCircuitOpen, MarketDataError, RateLimited
 
@@ -123,8 +124,10 @@ class MarketHttp:
         # move_on_after bounds the whole attempt; httpx's timeout is per socket operation.
         with anyio.move_on_after(self.timeout):
             try:
+                headers = dict(self._headers)
+                inject_headers(headers)   # the calling node's trace context (traceparent)
                 response = await self._get_client().get(url, params=dict(params),
-                                                        headers=self._headers)
+                                                        headers=headers)
             except httpx.TimeoutException as exc:
                 raise MarketDataError(f"GET {path}: no answer within {self.timeout:g}s",
                                       provider=self.provider, retryable=True) from exc

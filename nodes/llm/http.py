@@ -37,6 +37,8 @@ import anyio
 import httpx
 from anyio.lowlevel import RunVar
 
+from runtime.tracing import inject_headers
+
 from ..circuit import CircuitBreaker, OpenCircuit, circuit_board
 from .base import LLMRequest, LLMResponse
 from .errors import LLMCircuitOpenError, LLMError, LLMTimeoutError
@@ -230,6 +232,13 @@ class HttpTransport:
             self._client_loop = loop
         return self._client
 
+    def _request_headers(self) -> dict[str, str]:
+        """The headers of one request: ours, and the trace context of the calling node's
+        span (W3C ``traceparent``), so the provider's side joins the run's trace."""
+        headers = dict(self._headers)
+        inject_headers(headers)
+        return headers
+
     def _breaker(self) -> CircuitBreaker:
         return circuit_board().breaker(self.provider, self.base_url)
 
@@ -299,7 +308,7 @@ class HttpTransport:
         with anyio.move_on_after(self.timeout):
             try:
                 response = await client.post(
-                    url, json=dict(body), headers=self._headers, timeout=self.timeout
+                    url, json=dict(body), headers=self._request_headers(), timeout=self.timeout
                 )
             except httpx.TimeoutException as exc:
                 return _Failure(self._timeout_error(attempt), cause=exc)
@@ -373,7 +382,7 @@ class HttpTransport:
                            attempt: int) -> None:
         client = self._get_client()
         try:
-            async with client.stream("POST", url, json=dict(body), headers=self._headers,
+            async with client.stream("POST", url, json=dict(body), headers=self._request_headers(),
                                      params=params, timeout=self.timeout) as response:
                 status = response.status_code
                 if not 200 <= status < 300:
