@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--backend", choices=["asyncio", "trio"],
                        help="event loop (ACTORFLOW_BACKEND; default asyncio)")
         p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+        p.add_argument("--log-format", choices=["text", "json"],
+                       help="json: one JSON object per line (ACTORFLOW_LOG_FORMAT; default text)")
 
     serve = sub.add_parser("serve", help="serve the HTTP API and WebSocket logs")
     common(serve)
@@ -88,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
         common(p)
 
     def cluster(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--otlp-endpoint",
+                       help="export traces over OTLP/HTTP to this collector, e.g. "
+                       "http://127.0.0.1:4318 (ACTORFLOW_OTLP_ENDPOINT; default: the "
+                       "OTEL_EXPORTER_OTLP_ENDPOINT variable, else no export)")
         p.add_argument("--concurrency", type=int,
                        help="runs this process executes at once (ACTORFLOW_CONCURRENCY; "
                        "default 100)")
@@ -160,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 _SERVE_SETTINGS = ("auth", "insecure", "jwt_secret", "jwt_jwks_url", "jwt_audience",
                    "jwt_issuer", "auth_handler", "cors_origins", "allowed_hosts", "certfile",
                    "keyfile", "concurrency", "cluster", "execute", "lease_seconds",
-                   "heartbeat_seconds")
+                   "heartbeat_seconds", "otlp_endpoint")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -169,7 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env(
             database_url=getattr(args, "database_url", None), backend=getattr(args, "backend", None),
-            log_level=getattr(args, "log_level", None), host=getattr(args, "host", None),
+            log_level=getattr(args, "log_level", None),
+            log_format=getattr(args, "log_format", None), host=getattr(args, "host", None),
             port=getattr(args, "port", None), max_body_bytes=getattr(args, "max_body_bytes", None),
             max_concurrent_runs=getattr(args, "max_concurrent_runs", None),
             access_log=getattr(args, "access_log", None),
@@ -180,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s [%(request_id)s]: "
                         "%(message)s")
+    from .json_logs import JsonFormatter
     from .secrets import SecretFilter, known_secrets
     from .transport import request_id_logging
 
@@ -187,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:
         request_id_logging(handler)
         handler.addFilter(hide)
+        if settings.log_format == "json":
+            handler.setFormatter(JsonFormatter())
     if settings.log_level != "debug":  # one line per connect/disconnect otherwise
         logging.getLogger("databases").setLevel(logging.WARNING)
     try:

@@ -20,6 +20,7 @@ from .current import SERVICE_KEY
 from .service import ApiService
 from .settings import Settings
 from .single_host import executor_lock
+from .telemetry import traced
 
 __all__ = ["hypercorn_config", "serve"]
 
@@ -50,8 +51,9 @@ def serve(settings: Settings, app: Quart | None = None) -> None:
 
     check_exposure(settings)
     app = app or create_app(settings)
-    with executor_lock(settings.database_url,
-                       clustered=settings.cluster_settings() is not None):
+    with (executor_lock(settings.database_url,
+                        clustered=settings.cluster_settings() is not None),
+          traced(settings.otlp_endpoint)):
         anyio.run(_serve, app, settings, backend=settings.backend)
 
 

@@ -101,12 +101,13 @@ class ApiService:
                            headers={"Retry-After": "5"})
 
     async def start_run(self, body: RunCreate, *, graph: str | None = None,
-                        tenant: str = DEFAULT_TENANT, config: dict[str, Any] | None = None
-                        ) -> Run | RunView:
+                        tenant: str = DEFAULT_TENANT, config: dict[str, Any] | None = None,
+                        trace_parent: dict[str, str] | None = None) -> Run | RunView:
         """Start a run of a stored graph (``graph``: its resolved id, else the body's
         id or name), owned by ``tenant``; the runtime checks the input against the
         graph's state schema before anything runs. In a cluster it is queued for
-        whichever process has capacity."""
+        whichever process has capacity. ``trace_parent``: the request's W3C trace
+        context (the run joins that trace)."""
         self.check_accepting()
         check_run(body, self.settings)
         rt = self.rt()
@@ -116,7 +117,7 @@ class ApiService:
                            timeout=run_timeout(body, self.settings),
                            max_steps=body.max_steps,
                            config=body.config if config is None else config,
-                           tenant=tenant)
+                           tenant=tenant, trace_parent=trace_parent)
 
     def live(self, run_id: str) -> Run | None:
         """The run if this process executes it (the WebSocket feed streams its hub)."""

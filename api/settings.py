@@ -41,6 +41,11 @@ class Settings(BaseModel):
     #: Runs executing at once; further runs wait their turn (None: no limit).
     max_concurrent_runs: int | None = Field(None, ge=1)
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    #: "json": one JSON object per log line, with run_id/node/trace_id where known.
+    log_format: Literal["text", "json"] = "text"
+    #: Export traces over OTLP/HTTP to this collector (e.g. http://collector:4318); unset,
+    #: the standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT variables decide (api.telemetry).
+    otlp_endpoint: str | None = None
     #: Write one access-log line per request (off by default: it costs throughput).
     access_log: bool = False
     #: Seconds Hypercorn waits for open requests and sockets after SIGTERM.

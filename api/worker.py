@@ -18,6 +18,7 @@ from runtime.store import open_store
 
 from .settings import Settings, SettingsError
 from .single_host import executor_lock
+from .telemetry import traced
 
 __all__ = ["work"]
 
@@ -31,7 +32,8 @@ def work(settings: Settings) -> int:
                             "store lives in one process: give --database-url postgresql://... "
                             "(or sqlite:///file.db on one host)")
     cluster = settings.cluster_settings()
-    with executor_lock(settings.database_url, clustered=cluster is not None):
+    with (executor_lock(settings.database_url, clustered=cluster is not None),
+          traced(settings.otlp_endpoint)):
         anyio.run(_work, settings, cluster, backend=settings.backend)
     return 0
 

@@ -75,6 +75,9 @@ class _Execution:
                                    a.hub, act.id, act.answers)
         return self.ctx
 
+    def where(self) -> tuple[str, str]:
+        return self.actor.run_id, self.actor.node.name
+
 
 class NodeActor:
     """The mailbox and worker pool of one node in one run."""

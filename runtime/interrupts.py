@@ -38,6 +38,10 @@ class CurrentExecution(Protocol):
 
     def context(self) -> Asker: ...
 
+    def where(self) -> tuple[str, str]:
+        """The run id and node name (for log records: runtime.logcontext)."""
+        ...
+
 
 #: Set once per worker task (each task has its own context), updated per activation.
 current_context: ContextVar[CurrentExecution | None] = ContextVar("actorflow_node",

@@ -25,6 +25,7 @@ from .errors import (
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event, EventHub, EventType
 from .failure import RunFailure
 from .interrupts import InvalidResume, validate_answer
+from .logcontext import current_run
 from .state import WorkflowState
 from .status import RunStatus
 from .store.base import Checkpoint, Store
@@ -237,6 +238,7 @@ class Run:
             await self._release_unstarted()
             return
         span = tracing.start_run(self.id, self.graph.name, self.trace_parent, self._resumed)
+        logged = current_run.set(self.id)   # log records of this task name the run
         try:
             with anyio.CancelScope() as scope:
                 self._scope = scope
@@ -262,6 +264,7 @@ class Run:
             self._crashed(exc)
         finally:
             self._scope = None
+            current_run.reset(logged)
             if span is not None:
                 span.end(self.status.value, self.error if self.status is RunStatus.FAILED
                          else None)

@@ -31,6 +31,7 @@ from ..schemas import (
     WaitQuery,
 )
 from ..service import run_state as state_of
+from ..telemetry import request_trace
 from . import reply
 
 __all__ = ["runs", "summary"]
@@ -53,7 +54,8 @@ async def start_run(data: RunCreate) -> Response:
     """
     graph = await visible_graph(data.graph_id)  # 404 for another tenant's graph
     run = await service().start_run(data, graph=graph.id if graph else None, tenant=tenant(),
-                                    config=stamp("run", data.config))
+                                    config=stamp("run", data.config),
+                                    trace_parent=request_trace())
     return reply(RunAccepted(run_id=run.id, graph_id=run.graph_id, status="pending",
                              started_at=run.created_at, initial_state=data.initial_state), 202)
 

@@ -13,6 +13,7 @@ from ..auth import readable, stamp, tenant, visible_graph
 from ..bounds import check_tenant_runs
 from ..body import json_body, parse_query
 from ..current import service
+from ..telemetry import request_trace
 from ..schemas import CheckpointOut, ErrorBody, PageQuery, RunAccepted
 from ..thread_schemas import (
     ThreadCopyIn,
@@ -128,7 +129,7 @@ async def start_thread_run(thread_id: str, data: ThreadRunCreate) -> Response:
                                thread_id=thread_id, multitask=data.multitask,
                                timeout=data.timeout or svc.settings.default_run_timeout or None,
                                max_steps=data.max_steps, config=stamp("run", data.config),
-                               tenant=tenant())
+                               tenant=tenant(), trace_parent=request_trace())
     return reply(RunAccepted(run_id=run.id, graph_id=run.graph_id, status=run.status.value,
                              started_at=run.created_at, initial_state=data.input), 202)
 
