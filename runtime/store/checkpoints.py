@@ -1,8 +1,9 @@
 """Checkpoint rows: writing a snapshot or delta, reading a chain back as full states.
 
-See :mod:`.delta` for the delta format. A *chain* is the rows from the last
-snapshot at or before some step up to that step; rebuilding it replays at most
-``snapshot_every - 1`` deltas onto the snapshot.
+See :mod:`.delta` for the delta format and :mod:`.spacing` for when a row is a
+snapshot. A *chain* is the rows from the last snapshot at or before some step up to
+that step; rebuilding it replays the chain's deltas onto the snapshot (at most
+``Spacing.max_deltas``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from ..errors import StoreError
 from ..position import encode
 from .base import Checkpoint
 from .db import Session
-from .delta import apply_delta, make_delta
+from .delta import apply_delta, changed_of, encode_changed, make_delta
 from .rows import checkpoint_from_row
 from .schema import BULK, Bulk, Dialect, dumps, loads
+from .spacing import Chain, Spacing
 
 __all__ = ["checkpoint_stmts", "fetch_chain", "rebuild", "storage_query"]
 
@@ -53,22 +55,35 @@ CHAIN = (
 Stmt = tuple[str, dict[str, Any]]
 
 
-def checkpoint_stmts(d: Dialect, c: Checkpoint, prev: dict[str, Any] | None) -> list[Stmt]:
-    """The statements saving ``c``: a delta against ``prev``, or a snapshot if None."""
-    if prev is None:
-        kind, state, delta = "snapshot", dumps(c.state), {"changed": c.changed}
+def checkpoint_stmts(d: Dialect, c: Checkpoint,
+                     base: tuple[dict[str, Any], Chain] | None,
+                     spacing: Spacing = Spacing()) -> tuple[list[Stmt], Chain]:
+    """The statements saving ``c`` and the run's chain after them: a delta against
+    ``base`` (the previous state and its chain), or a snapshot when there is none or
+    ``spacing`` says one is due."""
+    delta_json: str | None = None
+    chain: Chain | None = None
+    if base is not None:
+        delta_json = dumps(make_delta(base[0], c.state, c.changed))
+        if not spacing.snapshot_due(base[1], len(delta_json)):
+            chain = base[1].after_delta(len(delta_json))
+    if chain is None:
+        kind, state = "snapshot", dumps(c.state)
+        delta_json = dumps(encode_changed(c.state, c.changed))
+        chain = Chain(len(state))
     else:
-        kind, state, delta = "delta", None, make_delta(prev, c.state, c.changed)
+        kind, state = "delta", None
+    assert delta_json is not None
     row = {
         "run_id": c.run_id, "step": c.step, "nodes": dumps(c.nodes), "kind": kind,
-        "state": state, "delta": dumps(delta), "pending": _NONE, "frames": _NONE,
+        "state": state, "delta": delta_json, "pending": _NONE, "frames": _NONE,
         "position": None if c.position is None else dumps(encode(c.position)),
         "next_seq": c.next_seq, "created_at": d.ts(c.created_at),
     }
     stmts: list[Stmt] = [(UPSERT, row)]
     if kind == "snapshot":
         stmts.insert(0, (TRUNCATE, {"run_id": c.run_id, "step": c.step}))
-    return stmts
+    return stmts, chain
 
 
 async def fetch_chain(s: Session, run_id: str, top: int | None) -> list[dict[str, Any]]:
@@ -97,15 +112,16 @@ def rebuild(d: Dialect, rows: list[dict[str, Any]], *, keep_all: bool) -> list[C
             raise StoreError(f"checkpoint {r['run_id']}/{r['step']} has no snapshot before it")
         else:
             if keep_all:
-                # apply_delta replaces values and mutates only these two levels, so
-                # copying them keeps the checkpoints already emitted intact.
+                # apply_delta (not owned) replaces values and mutates only these two
+                # levels, so copying them keeps the checkpoints already emitted intact.
                 state = dict(state)
                 if isinstance(state.get("data"), dict):
                     state["data"] = dict(state["data"])
-            state = apply_delta(state, delta)
+            # One step only: nobody else holds the lists, appends extend them.
+            state = apply_delta(state, delta, owned=not keep_all)
         assert state is not None
         if keep_all or i == len(rows) - 1:
-            out.append(checkpoint_from_row(d, r, state, delta))
+            out.append(checkpoint_from_row(d, r, state, changed_of(delta, state)))
     return out
 
 

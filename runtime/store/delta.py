@@ -1,15 +1,20 @@
 """Checkpoint deltas: what one step changed, and how to rebuild full states.
 
-A checkpoint row holds either the full state (a *snapshot*: step 0, every
-``snapshot_every`` steps, and whenever the previous state is not known) or a
-*delta* against the checkpoint saved just before it. Rebuilding step ``n``
-reads the last snapshot at or before ``n`` and replays at most
-``snapshot_every - 1`` deltas, so storage is O(steps + changes) rather than
-O(steps x state size).
+A checkpoint row holds either the full state (a *snapshot*) or a *delta* against
+the checkpoint saved just before it; :mod:`.spacing` decides which, so that the
+bytes stored grow with the data added (not with steps x state size) and rebuilding
+a step replays a bounded chain. An ``append`` reducer's key is stored as its new
+items only (``"append"`` below), never as the whole list again.
 
-Delta JSON::
+Delta JSON (format 2; format 1, written until 0.x, has no ``"format"`` key and keeps
+``Checkpoint.changed`` verbatim in ``"changed"``: its values are the whole new
+values, so a growing list was stored again at every step)::
 
-    {"changed": {...},          # Checkpoint.changed, kept verbatim
+    {"format": 2,
+     "keys": [key, ...],        # the keys of Checkpoint.changed, in order
+     "changed": {key: value},   # only values that are not the state's own (rare: a
+                                # caller that passed something else); the rest are
+                                # read back from the rebuilt state
      "set": {key: value},       # data keys written with a new value
      "append": {key: [...]},    # data keys whose list only grew: the new tail
      "removed": [key, ...],     # data keys that disappeared
@@ -24,7 +29,13 @@ from collections import OrderedDict
 from collections.abc import Container
 from typing import Any
 
-__all__ = ["BaseCache", "apply_delta", "make_delta"]
+from ..errors import CheckpointFormatError
+from .spacing import Chain
+
+__all__ = ["DELTA_FORMAT", "BaseCache", "apply_delta", "changed_of", "encode_changed", "make_delta"]
+
+#: The format :func:`encode_changed` and :func:`make_delta` write.
+DELTA_FORMAT = 2
 
 _MISSING = object()
 
@@ -49,7 +60,7 @@ def make_delta(prev: dict[str, Any], state: dict[str, Any],
     new_data: dict[str, Any] = state.get("data") or {}
     sets, appends = _diff(old_data, new_data, changed)
     fields, extend = _diff(prev, state, (), skip="data")
-    delta: dict[str, Any] = {"changed": changed}
+    delta = encode_changed(state, changed)
     for part, value in (("set", sets), ("append", appends),
                         ("removed", [k for k in old_data if k not in new_data]),
                         ("extend", extend), ("fields", fields),
@@ -80,15 +91,55 @@ def _diff(old_map: dict[str, Any], new_map: dict[str, Any], forced: Container[st
     return sets, grown
 
 
-def apply_delta(state: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
-    """``state`` with ``delta`` applied (``state`` is modified and returned)."""
+def encode_changed(state: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:
+    """The format 2 head of a checkpoint's delta: the changed keys, and a value only
+    where it is not the state's own (an identity test first: the supervisor hands
+    over the state's very objects, so a growing list is never compared or copied)."""
+    data: dict[str, Any] = state.get("data") or {}
+    own: dict[str, Any] = {}
+    for key, value in changed.items():
+        cur = data.get(key, _MISSING)
+        if cur is _MISSING or (cur is not value and cur != value):
+            own[key] = value
+    head: dict[str, Any] = {"format": DELTA_FORMAT, "keys": list(changed)}
+    if own:
+        head["changed"] = own
+    return head
+
+
+def changed_of(delta: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """``Checkpoint.changed`` from a stored delta (format 1 or 2) and the rebuilt state."""
+    fmt = delta.get("format", 1)
+    if fmt == 1:
+        return dict(delta.get("changed") or {})
+    if fmt != DELTA_FORMAT:
+        raise CheckpointFormatError(
+            f"checkpoint delta format {fmt!r} is not one this version reads (1, 2); "
+            "open the store with the actorflow version that wrote it")
+    data: dict[str, Any] = state.get("data") or {}
+    out = {key: data.get(key) for key in delta.get("keys", ())}
+    out.update(delta.get("changed") or {})
+    return out
+
+
+def apply_delta(state: dict[str, Any], delta: dict[str, Any], *,
+                owned: bool = False) -> dict[str, Any]:
+    """``state`` with ``delta`` applied (``state`` is modified and returned).
+
+    ``owned``: the lists in ``state`` belong to the caller alone (a chain rebuilt for
+    one step), so appended items extend them in place: replaying n appends then costs
+    the items, not n copies of a growing list."""
     if "set" in delta or "append" in delta or "removed" in delta:
         data = state.setdefault("data", {})
     else:
         data = {}  # nothing to do; don't add a "data" key the state never had
     data.update(delta.get("set", {}))
     for key, tail in delta.get("append", {}).items():
-        data[key] = list(data.get(key, [])) + tail
+        old = data.get(key)
+        if owned and type(old) is list:
+            old.extend(tail)
+        else:
+            data[key] = list(old or []) + tail
     for key in delta.get("removed", []):
         data.pop(key, None)
     for name, tail in delta.get("extend", {}).items():
@@ -100,7 +151,8 @@ def apply_delta(state: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
 
 
 class BaseCache:
-    """The last saved (step, state) per run: the base the next delta is made against.
+    """Per run, the last saved step: its state (the base the next delta is made
+    against) and its :class:`~.spacing.Chain` (what was written since the snapshot).
 
     Bounded (least recently used runs fall out and get a snapshot next time),
     and a run whose write failed is dropped so that its next checkpoint is a
@@ -109,17 +161,18 @@ class BaseCache:
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
-        self._bases: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
+        self._bases: OrderedDict[str, tuple[int, dict[str, Any], Chain]] = OrderedDict()
 
-    def get(self, run_id: str, step: int) -> dict[str, Any] | None:
-        """The previous state if ``step`` directly follows what was saved last."""
+    def get(self, run_id: str, step: int) -> tuple[dict[str, Any], Chain] | None:
+        """The previous state and its chain if ``step`` directly follows what was
+        saved last."""
         entry = self._bases.get(run_id)
         if entry is None or entry[0] >= step:
             return None
         self._bases.move_to_end(run_id)
-        return entry[1]
+        return entry[1], entry[2]
 
-    def put(self, run_id: str, step: int, state: dict[str, Any]) -> None:
+    def put(self, run_id: str, step: int, state: dict[str, Any], chain: Chain) -> None:
         # A shallow copy of the two levels we diff, so in-place mutation of the
         # caller's dicts after saving cannot rewrite our base.
         base = dict(state)
@@ -127,11 +180,10 @@ class BaseCache:
         for name, value in base.items():
             if isinstance(value, list):
                 base[name] = list(value)
-        self._bases[run_id] = (step, base)
+        self._bases[run_id] = (step, base, chain)
         self._bases.move_to_end(run_id)
         while len(self._bases) > self._size:
             self._bases.popitem(last=False)
 
     def drop(self, run_id: str) -> None:
         self._bases.pop(run_id, None)
-

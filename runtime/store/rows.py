@@ -158,13 +158,13 @@ def log_from_row(d: Dialect, r: dict[str, Any]) -> dict[str, Any]:
 
 
 def checkpoint_from_row(d: Dialect, r: dict[str, Any], state: dict[str, Any],
-                        delta: dict[str, Any]) -> Checkpoint:
+                        changed: dict[str, Any]) -> Checkpoint:
     created: datetime | None = d.parse_ts(r["created_at"])
     raw = r.get("position")
     position = (decode(loads(raw)) if raw is not None
                 else decode_v1(loads(r["pending"]), loads(r["frames"]), int(r["step"])))
     return Checkpoint(
         run_id=r["run_id"], step=r["step"], nodes=loads(r["nodes"]), state=state,
-        changed=delta.get("changed") or {}, position=position, next_seq=r["next_seq"],
+        changed=changed, position=position, next_seq=r["next_seq"],
         **({"created_at": created} if created else {}),
     )

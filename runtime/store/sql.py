@@ -27,6 +27,7 @@ from .base import Checkpoint, GraphRecord, RunRecord, ThreadRecord, utcnow
 from .checkpoints import checkpoint_stmts, fetch_chain, rebuild, storage_query
 from .db import Db, Session, release_connection
 from .delta import BaseCache
+from .spacing import Spacing
 from .errors import GraphExistsError, ThreadExistsError
 from .migrations import migrate
 from .portal import StoreLoop
@@ -80,7 +81,9 @@ class SQLStore(SQLAccess):
 
     ``pool_min``/``pool_max``/``pool_idle_lifetime`` size the asyncpg pool (idle
     connections are closed and replaced before servers or proxies kill them);
-    ``snapshot_every`` spaces full-state checkpoints; ``unavailable_timeout`` is
+    ``snapshot_every`` and ``max_chain``: the fewest and the most deltas between two
+    full-state checkpoints (see :mod:`.spacing`: in between, a snapshot comes once
+    the deltas since the last one take as many bytes as it did); ``unavailable_timeout`` is
     how long callers wait on an unreachable database before StoreUnavailableError;
     ``max_queue`` bounds the writer's queue; ``options`` go to ``databases``.
     """
@@ -90,6 +93,7 @@ class SQLStore(SQLAccess):
 
     def __init__(self, url: str, *, pool_min: int = 1, pool_max: int = 10,
                  pool_idle_lifetime: float = 300.0, snapshot_every: int = 20,
+                 max_chain: int = 1000,
                  unavailable_timeout: float = 30.0, connect_timeout: float = 10.0,
                  busy_timeout: float = 5.0, max_queue: int = 10_000,
                  options: dict[str, Any] | None = None) -> None:
@@ -106,6 +110,7 @@ class SQLStore(SQLAccess):
                         timeout=min(connect_timeout, unavailable_timeout))
         opts.update(options or {})
         self.snapshot_every = max(1, snapshot_every)
+        self.spacing = Spacing(self.snapshot_every, max(self.snapshot_every, max_chain))
         self.max_queue = max_queue
         self._db = Db(url, self.dialect, opts, unavailable_timeout=unavailable_timeout,
                       busy_timeout=busy_timeout)
@@ -510,9 +515,10 @@ class SQLStore(SQLAccess):
         if c.run_id in writer.failed_runs:  # our base may never have been written
             writer.failed_runs.discard(c.run_id)
             self._bases.drop(c.run_id)
-        prev = None if c.step % self.snapshot_every == 0 else self._bases.get(c.run_id, c.step)
-        stmts = self._fenced(c.run_id, checkpoint_stmts(self.dialect, c, prev))
-        self._bases.put(c.run_id, c.step, c.state)
+        stmts, chain = checkpoint_stmts(self.dialect, c, self._bases.get(c.run_id, c.step),
+                                        self.spacing)
+        stmts = self._fenced(c.run_id, stmts)
+        self._bases.put(c.run_id, c.step, c.state, chain)
         await writer.put(Op(stmts, run_id=c.run_id))
 
     async def _chain(self, run_id: str, top: int | None) -> list[Checkpoint]:

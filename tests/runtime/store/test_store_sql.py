@@ -74,8 +74,10 @@ def test_deltas_bound_storage(kind: str, backend: str, tmp_path: Path) -> None:
                                                    changed={f"key{step % 40}": 1, "log": 1}))
         usage = await store.checkpoint_storage("r")
         assert usage["rows"] == 100
-        assert usage["snapshots"] == 5                    # steps 0, 20, 40, 60, 80
-        # 5 snapshots of ~21 kB plus 95 small deltas, vs 100 full copies (~2.1 MB).
+        # Step 0, then one once 20+ deltas hold as many bytes as the last snapshot
+        # (runtime.store.spacing): a few snapshots of ~21 kB plus small deltas,
+        # vs 100 full copies (~2.1 MB).
+        assert 1 <= usage["snapshots"] <= 5, usage
         assert usage["bytes"] < full / 10, (usage, full)
         for c in await store.list_checkpoints("r"):
             assert c.state == big_state(c.step)
