@@ -68,7 +68,8 @@ def format_event(event: Event) -> str:
     elif event.type is EventType.LOG and "message" in data:
         extra = f": {data['message']}"
     elif event.type is EventType.STATE_UPDATED:
-        extra = f": {', '.join(sorted(data.get('update') or {}))}"
+        keys = {**(data.get("update") or {}), **(data.get("append") or {})}
+        extra = f": {', '.join(sorted(keys))}"
     return f"{clock} #{event.seq:<4} {event.type.value}{node}{extra}"
 
 

@@ -19,7 +19,8 @@ What else a client receives is chosen with ``?mode=`` (several, comma-separated;
 default is ``debug``, the seed's feed as above):
 
 - ``debug``: a ``log`` message per run event (as above);
-- ``updates``: ``{"type": "update", "seq", "node", "update": {key: new value}}`` per write;
+- ``updates``: ``{"type": "update", "seq", "node", "update": {key: new value}}`` per write,
+  plus ``"append": {key: [items]}`` for a list that only grew (its new items);
 - ``values``: ``{"type": "values", "seq", "node", "data": {...}}``, the whole ``data``
   after each write;
 - ``tokens``: ``{"type": "token", "seq", "node", "call_id", "index", "text"}``, a model's
@@ -180,7 +181,11 @@ class Feed:
         if event.type is EventType.RUN_STARTED:
             self._values = dict(event.data.get("input") or {})
         elif event.type is EventType.STATE_UPDATED:
-            self._values.update(event.data.get("update") or {})
+            values = self._values
+            values.update(event.data.get("update") or {})
+            # A grown list comes as its new items (runtime.updates).
+            for key, items in (event.data.get("append") or {}).items():
+                values[key] = [*(values.get(key) or ()), *items]
 
     async def _modal(self, event: Event) -> None:
         """The messages an ordinary event makes in the client's modes."""
@@ -191,8 +196,10 @@ class Feed:
         if event.type is not EventType.STATE_UPDATED:
             return
         if "updates" in modes:
+            append = event.data.get("append")
             await self._send({"type": "update", "seq": event.seq, "node": event.node,
                               "update": event.data.get("update") or {},
+                              **({"append": append} if append else {}),
                               "timestamp": _iso(event.ts)})
         if self._values is not None:
             await self._send({"type": "values", "seq": event.seq, "node": event.node,

@@ -218,7 +218,7 @@ class NodeActor:
             log.info("node %s of run %s: cache hit (%s)", self.node.name, self.run_id,
                      key[:12])
             self.hub.publish(EventType.NODE_STARTED, self.node.name, attempt=1,
-                             input=state.data, cached=True,
+                             input=state.data, input_step=state.iteration, cached=True,
                              **({"index": act.index} if act.index is not None else {}))
             return Result(act, hit, None, 1, time.perf_counter() - started, cached=True)
         result = await self._run(act, state)
@@ -233,9 +233,11 @@ class NodeActor:
         while True:
             attempt += 1
             # ``input`` is the state data the node sees (a shared, never-mutated snapshot,
-            # not a copy): stores write it as the seed's execution_logs.input_state.
+            # not a copy) for live subscribers; stores keep only ``input_step``, the
+            # checkpoint holding that state (storing it would copy the whole state per
+            # node execution: quadratic for a state that grows).
             self.hub.publish(EventType.NODE_STARTED, node.name, attempt=attempt,
-                             input=state.data,
+                             input=state.data, input_step=state.iteration,
                              **({"index": act.index} if act.index is not None else {}))
             started = time.perf_counter()
             span = tracing.start_attempt(self.run_id, node.name, attempt, act.index)

@@ -35,6 +35,7 @@ from .routing import Send, check_goto
 from .specs import END
 from .state import StateUpdate, WorkflowState, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
+from .updates import split_update
 
 __all__ = ["Supervisor"]
 
@@ -319,11 +320,13 @@ class Supervisor:
                     frame.writers[key] = (branch, node)
                 elif first[0] != branch:
                     raise ParallelWriteConflict(key, (first[1], node), run_id=self.run_id)
+        before = {k: data.get(k) for k in update.data if k in reducers} if reducers else None
         changed = apply_ordered(data, [update.data], reducers, next_key(self._frames, frames),
                                 f"node {node!r}", node=node, run_id=self.run_id)
-        return self._record(changed, update, node)
+        return self._record(changed, update, node, before)
 
-    def _record(self, changed: dict[str, Any], update: StateUpdate, node: str) -> dict[str, Any]:
+    def _record(self, changed: dict[str, Any], update: StateUpdate, node: str,
+                before: dict[str, Any] | None = None) -> dict[str, Any]:
         """The tail of every write: errors and warnings, schema, JSON, the delta event."""
         if update.errors:
             self.state.errors.extend(update.errors)
@@ -339,7 +342,10 @@ class Supervisor:
             check_json(changed, node, self.run_id)
         if changed or update.errors or update.warnings:
             # No delta event for a node that changed nothing (its node_completed says so).
-            self.hub.publish(EventType.STATE_UPDATED, node, update=changed, step=self.steps)
+            # A grown list travels as its new items (runtime.updates).
+            values, grown = split_update(changed, before)
+            self.hub.publish(EventType.STATE_UPDATED, node, update=values, step=self.steps,
+                             **({"append": grown} if grown else {}))
         return changed
 
     def _wait(self, entry: WaitEntry) -> None:
@@ -530,10 +536,13 @@ class Supervisor:
             updates.append(values)
             errors += u.errors
             warnings += u.warnings
+        before = ({k: self.state.data.get(k) for u in updates for k in u if k in reducers}
+                  if reducers else None)
         changed = apply_ordered(self.state.data, updates, reducers,
                                 next_key(self._frames, frame.parent), f"node {frame.target!r}",
                                 node=frame.target, run_id=self.run_id)
-        changed = self._record(changed, StateUpdate(changed, errors, warnings), frame.target)
+        changed = self._record(changed, StateUpdate(changed, errors, warnings), frame.target,
+                               before)
         target = self.graph.nodes[frame.target]
         if target.interrupt_after or frame.target in self.interrupt_after:
             act_id = self._next_activation

@@ -123,6 +123,10 @@ async def get_state(rt: Host, run_id: str, step: int | None) -> WorkflowState:
         if sub is not None:
             return WorkflowState.model_validate(sub.state)
     record = await _record(rt, run_id)
+    if step == 0 and await rt.store.get_checkpoint(run_id, 0) is None:
+        # Before its first step a run is its input (what an execution log's
+        # ``input_step`` 0 names).
+        return WorkflowState.model_validate(record.initial_state)
     cp = await _checkpoint_at(rt, run_id, step)
     return WorkflowState.model_validate(cp.state if cp is not None else record.initial_state)
 

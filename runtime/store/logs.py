@@ -1,8 +1,15 @@
 """Deriving the seed's ``execution_logs`` rows from run events.
 
 Both stores derive log rows the same way, so the rule lives here once:
-``node_started`` -> "started" (with the node's input), ``node_completed`` ->
-"completed" (with its ``update``), ``node_failed`` -> "failed" (with the error).
+``node_started`` -> "started", ``node_completed`` -> "completed" (with its
+``update``), ``node_failed`` -> "failed" (with the error).
+
+A "started" row names its input by reference: ``input_step``, the checkpoint step
+whose state the node read (``GET /api/v1/runs/{id}/history/{step}``; step 0 without
+a checkpoint is the run's input). Copying the input into every row cost the whole
+state per node execution: a state that grows by k bytes a step then stored k x n^2
+/ 2 bytes over n steps. Rows written before (events without ``input_step``) keep
+their ``input_state``.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ def log_row(event: Event) -> dict[str, Any] | None:
     if status is None:
         return None
     data = event.data
-    inp = data.get("input", data.get("state")) if status == "started" else None
+    step = data.get("input_step") if status == "started" else None
+    inp = (data.get("input", data.get("state"))
+           if status == "started" and step is None else None)
     out = data.get("update", data.get("output")) if status == "completed" else None
     err = data.get("error") if status == "failed" else None
     return {
@@ -37,6 +46,7 @@ def log_row(event: Event) -> dict[str, Any] | None:
         "status": status,
         "timestamp": datetime.fromtimestamp(event.ts, UTC),
         "input_state": inp,
+        "input_step": step,
         "output_state": out,
         "error": None if err is None else str(err),
     }

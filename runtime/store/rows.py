@@ -107,8 +107,9 @@ INSERT_EVENT = (
 )
 INSERT_LOG = (
     "INSERT INTO execution_logs (run_id, seq, node_name, status, timestamp, input_state, "
-    "output_state, error) VALUES (:run_id, :seq, :node_name, :status, :timestamp, "
-    ":input_state, :output_state, :error) ON CONFLICT (run_id, seq) DO NOTHING"
+    "input_step, output_state, error) VALUES (:run_id, :seq, :node_name, :status, "
+    ":timestamp, :input_state, :input_step, :output_state, :error) "
+    "ON CONFLICT (run_id, seq) DO NOTHING"
 )
 
 BULK[INSERT_EVENT] = Bulk(
@@ -118,10 +119,11 @@ BULK[INSERT_EVENT] = Bulk(
     ("text", "int4", "text", "text", "float8", "jsonb"))
 BULK[INSERT_LOG] = Bulk(
     "INSERT INTO execution_logs (run_id, seq, node_name, status, timestamp, input_state, "
-    "output_state, error) SELECT * FROM {rows} ON CONFLICT (run_id, seq) DO NOTHING",
-    ("run_id", "seq", "node_name", "status", "timestamp", "input_state", "output_state",
-     "error"),
-    ("text", "int4", "text", "text", "timestamptz", "jsonb", "jsonb", "text"))
+    "input_step, output_state, error) SELECT * FROM {rows} "
+    "ON CONFLICT (run_id, seq) DO NOTHING",
+    ("run_id", "seq", "node_name", "status", "timestamp", "input_state", "input_step",
+     "output_state", "error"),
+    ("text", "int4", "text", "text", "timestamptz", "jsonb", "int4", "jsonb", "text"))
 
 
 def event_stmts(d: Dialect, e: Event) -> list[tuple[str, dict[str, Any]]]:

@@ -293,6 +293,11 @@ ALTER TABLE runs ADD COLUMN lease_until {ts};
 CREATE INDEX IF NOT EXISTS runs_claimable ON runs (status, lease_until);
 CREATE TABLE IF NOT EXISTS lease_fence (run_id TEXT NOT NULL, epoch INTEGER NOT NULL)
 """),
+    # 9: an execution log's input by reference (runtime.store.logs): the checkpoint step
+    # whose state the node read; rows written since leave ``input_state`` NULL.
+    (9, """
+ALTER TABLE execution_logs ADD COLUMN input_step INTEGER
+"""),
 ]
 
 #: Statements of a migration that differ per dialect and hold semicolons of their own

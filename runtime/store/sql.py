@@ -563,7 +563,7 @@ class SQLStore(SQLAccess):
         async def get(s: Session) -> list[dict[str, Any]]:
             return await s.fetch(
                 "SELECT id, run_id, seq, node_name, status, timestamp, input_state, "
-                "output_state, error FROM execution_logs WHERE run_id = :r ORDER BY seq "
+                "input_step, output_state, error FROM execution_logs WHERE run_id = :r ORDER BY seq "
                 "LIMIT :limit OFFSET :offset", {"r": run_id, "limit": limit, "offset": offset})
 
         return [log_from_row(self.dialect, r) for r in await self._run(get)]

@@ -95,7 +95,8 @@ async def test_state_updated_carries_the_delta() -> None:
 async def test_node_events_carry_the_attempt_and_the_input_state() -> None:
     events = await all_events(chain(1), {"code": "x"})
     started, completed = events[1], events[2]
-    assert started.data == {"attempt": 1, "input": {"code": "x"}}
+    # ``input_step``: the checkpoint holding that input (what stores keep of it).
+    assert started.data == {"attempt": 1, "input": {"code": "x"}, "input_step": 0}
     assert completed.data["attempt"] == 1 and completed.data["duration_ms"] >= 0
 
 

@@ -261,7 +261,10 @@ def test_open_store_by_scheme(tmp_path: Path) -> None:
         open_store("mysql://u@h/db")
 
 
-def test_execution_logs_record_each_nodes_input_and_output_state(tmp_path: Path) -> None:
+def test_execution_logs_record_each_nodes_output_and_its_input_by_step(tmp_path: Path) -> None:
+    """A "started" row names the checkpoint step holding the node's input (not a copy
+    of the state: that grew the store by the whole state per node execution); the
+    state at that step is the input."""
     import anyio
 
     from runtime import END, Graph, Runtime
@@ -276,9 +279,13 @@ def test_execution_logs_record_each_nodes_input_and_output_state(tmp_path: Path)
             run = await rt.start(g, {"n": 0})
             await run.result()
             logs = await rt.store.list_logs(run.id)
-        rows = [(r["node_name"], r["status"], r["input_state"], r["output_state"]) for r in logs]
-        assert rows == [("a", "started", {"n": 0}, None), ("a", "completed", None, {"n": 1}),
-                        ("b", "started", {"n": 1}, None), ("b", "completed", None, {"n": 2})]
+            rows = [(r["node_name"], r["status"], r["input_state"], r["input_step"],
+                     r["output_state"]) for r in logs]
+            assert rows == [("a", "started", None, 0, None), ("a", "completed", None, None, {"n": 1}),
+                            ("b", "started", None, 1, None), ("b", "completed", None, None, {"n": 2})]
+            inputs = [(await rt.get_state(run.id, r["input_step"])).data
+                      for r in logs if r["status"] == "started"]
+            assert inputs == [{"n": 0}, {"n": 1}]
 
     for url in ("memory://", f"sqlite:///{tmp_path / 'logs.db'}"):
         anyio.run(main, url)

@@ -308,6 +308,7 @@ function summary(m) {
   if (m.type === "error") return m.message || "";
   if (m.error) return m.error;
   const d = m.data || {};
+  if (d.append) return JSON.stringify({ ...d.update, ...Object.fromEntries(Object.entries(d.append).map(([k, v]) => [`${k} +=`, v])) });
   if (d.update) return JSON.stringify(d.update);
   if (d.attempt) return `attempt ${d.attempt}${d.duration_ms !== undefined ? `, ${d.duration_ms} ms` : ""}`;
   return Object.keys(d).length ? JSON.stringify(d) : "";
