@@ -116,14 +116,25 @@ async def history(args: argparse.Namespace, settings: Settings) -> int:
                 return 1
             print(json.dumps(cp.state, indent=2, default=str))
             return 0
-        checkpoints = await store.list_checkpoints(args.run_id)
+        # A page at a time: only the keys are printed, and a long run's states
+        # would not all fit in memory at once.
+        rows: list[dict[str, Any]] = []
+        after = -1
+        while page := await store.list_checkpoints(args.run_id, after=after, limit=_PAGE):
+            for c in page:
+                row = {"step": c.step, "nodes": c.nodes, "changed": sorted(c.changed),
+                       "created_at": c.created_at}
+                if args.json:
+                    rows.append(row)
+                else:
+                    print(f"{c.step:>5}  {','.join(c.nodes):<30} {', '.join(sorted(c.changed))}")
+            after = page[-1].step
     finally:
         await store.close()
     if args.json:
-        rows = [{"step": c.step, "nodes": c.nodes, "changed": sorted(c.changed),
-                 "created_at": c.created_at} for c in checkpoints]
         print(json.dumps(rows, indent=2, default=str))
-    else:
-        for c in checkpoints:
-            print(f"{c.step:>5}  {','.join(c.nodes):<30} {', '.join(sorted(c.changed))}")
     return 0
+
+
+#: Checkpoints ``actorflow history`` reads at once.
+_PAGE = 50

@@ -209,6 +209,9 @@ class CheckpointOut(BaseModel):
 class HistoryOut(BaseModel):
     run_id: str
     checkpoints: list[CheckpointOut]
+    limit: int
+    next_after: int | None = Field(
+        description="pass as `after` for the next page; null on the last page")
 
 
 class SubgraphHistoryOut(BaseModel):

@@ -94,3 +94,6 @@ class ThreadHistoryOut(BaseModel):
     thread_id: str
     checkpoints: list[CheckpointOut]
     run_ids: list[str] = Field(description="the run of each checkpoint, in the same order")
+    limit: int
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null on the last page")

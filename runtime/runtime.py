@@ -491,9 +491,11 @@ class Runtime:
         return await resume_stored(self, run_id, answer, interrupt_id)
 
     # -- history and time travel ---------------------------------------------------------------
-    async def history(self, run_id: str) -> list[Checkpoint]:
-        """The run's checkpoints, oldest first, each with its full state."""
-        return await self.store.list_checkpoints(run_id)
+    async def history(self, run_id: str, *, after: int = -1,
+                      limit: int | None = None) -> list[Checkpoint]:
+        """The run's checkpoints after step ``after``, oldest first, at most ``limit``
+        (None: all), each with its full state."""
+        return await self.store.list_checkpoints(run_id, after=after, limit=limit)
 
     async def subgraph_runs(self, run_id: str) -> list[str]:
         """The ids under which ``run_id``'s subgraphs kept their steps

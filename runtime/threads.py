@@ -27,7 +27,7 @@ import uuid
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from .errors import RunFinishedError, ThreadBusyError, ThreadNotFoundError
+from .errors import RunFinishedError, StateError, ThreadBusyError, ThreadNotFoundError
 from .feed import POLL_SECONDS
 from .state import apply_values
 from .status import ACTIVE, RunStatus
@@ -102,11 +102,26 @@ class Threads:
             if len(page) < 100:
                 return found[::-1]
 
-    async def history(self, thread_id: str) -> builtins.list[Checkpoint]:
-        """Every checkpoint of every run of the thread, run by run, oldest first."""
+    async def history(self, thread_id: str, *, after: tuple[str, int] | None = None,
+                      limit: int | None = None) -> builtins.list[Checkpoint]:
+        """The checkpoints of the thread's runs, run by run, oldest first: those after
+        ``after`` (a run id and step, where the previous page ended), at most ``limit``
+        (None: all). Raises ThreadNotFoundError, and StateError for an ``after`` whose
+        run is not one of the thread's."""
+        runs = [r.id for r in await self.runs(thread_id)]
+        start, step = 0, -1
+        if after is not None:
+            if after[0] not in runs:
+                raise StateError(f"thread {thread_id!r} has no run {after[0]!r} to go on "
+                                 "after; start from the first page")
+            start, step = runs.index(after[0]), after[1]
         out: builtins.list[Checkpoint] = []
-        for run in await self.runs(thread_id):
-            out += await self._host.store.list_checkpoints(run.id)
+        for run_id in runs[start:]:
+            left = None if limit is None else limit - len(out)
+            if left == 0:
+                break
+            out += await self._host.store.list_checkpoints(run_id, after=step, limit=left)
+            step = -1
         return out
 
     async def state(self, thread_id: str) -> dict[str, Any]:

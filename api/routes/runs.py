@@ -12,6 +12,7 @@ from runtime.store.base import Checkpoint, RunRecord
 from ..auth import readable, stamp, tenant, visible_graph
 from ..body import json_body, parse_query
 from ..current import service
+from ..history_pages import HistoryQuery, checkpoint_out, page
 from ..schemas import (
     CancelOut,
     CheckpointOut,
@@ -131,16 +132,20 @@ async def wait_run(run_id: str) -> Response:
 
 @runs.get("/api/v1/runs/<run_id>/history")
 @tag(["runs"])
+@document_querystring(HistoryQuery)
 @document_response(HistoryOut)
 @document_response(ErrorBody, 404)
 async def run_history(run_id: str) -> Response:
-    """The run's checkpoints, one per step, oldest first, each with its state data."""
+    """The run's checkpoints, one per step, oldest first, each with its state data, a
+    page at a time: at most ``limit`` (server maximum 200) and a few MiB of state per
+    page; ``next_after`` is the ``after`` of the next page (null on the last)."""
+    q = parse_query(HistoryQuery)
     rt = service().rt()
     await rt.view(run_id)  # 404 for an unknown run (it has no checkpoints either)
-    checkpoints = await rt.history(run_id)
-    return reply(HistoryOut(run_id=run_id, checkpoints=[
-        CheckpointOut(step=c.step, nodes=c.nodes, state=dict(c.state.get("data") or {}),
-                      changed=c.changed, created_at=c.created_at) for c in checkpoints]))
+    got = await rt.history(run_id, after=q.after, limit=q.limit + 1)
+    kept, more = page(got, q.limit, checkpoint_out)
+    return reply(HistoryOut(run_id=run_id, checkpoints=[out for _, out in kept],
+                            limit=q.limit, next_after=kept[-1][0].step if more else None))
 
 
 @runs.get("/api/v1/runs/<run_id>/subgraphs")
@@ -161,8 +166,7 @@ async def run_subgraphs(run_id: str) -> Response:
 
 
 def _checkpoint(c: Checkpoint) -> CheckpointOut:
-    return CheckpointOut(step=c.step, nodes=c.nodes, state=dict(c.state.get("data") or {}),
-                         changed=c.changed, created_at=c.created_at)
+    return checkpoint_out(c)
 
 
 def summary(r: RunRecord) -> RunSummary:

@@ -13,8 +13,9 @@ from ..auth import readable, stamp, tenant, visible_graph
 from ..bounds import check_tenant_runs
 from ..body import json_body, parse_query
 from ..current import service
+from ..history_pages import ThreadHistoryQuery, checkpoint_out, page
+from ..schemas import ErrorBody, PageQuery, RunAccepted
 from ..telemetry import request_trace
-from ..schemas import CheckpointOut, ErrorBody, PageQuery, RunAccepted
 from ..thread_schemas import (
     ThreadCopyIn,
     ThreadCreate,
@@ -146,16 +147,26 @@ async def thread_runs(thread_id: str) -> Response:
 
 @threads.get("/api/v1/threads/<thread_id>/history")
 @tag(["threads"])
+@document_querystring(ThreadHistoryQuery)
 @document_response(ThreadHistoryOut)
+@document_response(ErrorBody, 400)
 @document_response(ErrorBody, 404)
 async def thread_history(thread_id: str) -> Response:
-    """Every checkpoint of every run of the thread, run by run, oldest first."""
-    checkpoints = await service().rt().threads.history(thread_id)
+    """The checkpoints of the thread's runs, run by run, oldest first, a page at a time:
+    at most ``limit`` (server maximum 200) and a few MiB of state per page;
+    ``next_cursor`` is the ``cursor`` of the next page (null on the last)."""
+    q = parse_query(ThreadHistoryQuery)
+    after = None
+    if q.cursor is not None:
+        run_id, step = q.cursor.rsplit(":", 1)
+        after = (run_id, int(step))
+    got = await service().rt().threads.history(thread_id, after=after, limit=q.limit + 1)
+    kept, more = page(got, q.limit, checkpoint_out)
+    last = kept[-1][0] if kept else None
     return reply(ThreadHistoryOut(
-        thread_id=thread_id, run_ids=[c.run_id for c in checkpoints],
-        checkpoints=[CheckpointOut(step=c.step, nodes=c.nodes,
-                                   state=dict(c.state.get("data") or {}), changed=c.changed,
-                                   created_at=c.created_at) for c in checkpoints]))
+        thread_id=thread_id, run_ids=[c.run_id for c, _ in kept],
+        checkpoints=[out for _, out in kept], limit=q.limit,
+        next_cursor=f"{last.run_id}:{last.step}" if more and last is not None else None))
 
 
 @threads.post("/api/v1/threads/<thread_id>/copy")

@@ -213,8 +213,11 @@ class Store(Protocol):
 
     async def latest_checkpoint(self, run_id: str) -> Checkpoint | None: ...
 
-    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]:
-        """Every checkpoint of the run, oldest first, each with its full state."""
+    async def list_checkpoints(self, run_id: str, *, after: int = -1,
+                               limit: int | None = None) -> list[Checkpoint]:
+        """The run's checkpoints after step ``after``, oldest first, at most ``limit``
+        (None: all), each with its full state: a page of a history whose states may
+        be large (a page costs its own states plus one bounded chain replay)."""
 
     async def get_checkpoint(self, run_id: str, step: int) -> Checkpoint | None: ...
 

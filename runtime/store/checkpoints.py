@@ -19,7 +19,7 @@ from .rows import checkpoint_from_row
 from .schema import BULK, Bulk, Dialect, dumps, loads
 from .spacing import Chain, Spacing
 
-__all__ = ["checkpoint_stmts", "fetch_chain", "rebuild", "storage_query"]
+__all__ = ["checkpoint_stmts", "fetch_chain", "fetch_page", "rebuild", "storage_query"]
 
 _COLS = ("run_id, step, nodes, kind, state, delta, pending, frames, position, next_seq, "
          "created_at")
@@ -57,7 +57,7 @@ Stmt = tuple[str, dict[str, Any]]
 
 def checkpoint_stmts(d: Dialect, c: Checkpoint,
                      base: tuple[dict[str, Any], Chain] | None,
-                     spacing: Spacing = Spacing()) -> tuple[list[Stmt], Chain]:
+                     spacing: Spacing) -> tuple[list[Stmt], Chain]:
     """The statements saving ``c`` and the run's chain after them: a delta against
     ``base`` (the previous state and its chain), or a snapshot when there is none or
     ``spacing`` says one is due."""
@@ -100,28 +100,56 @@ async def fetch_chain(s: Session, run_id: str, top: int | None) -> list[dict[str
     return await s.fetch(CHAIN, {"r": run_id, "top": top})
 
 
-def rebuild(d: Dialect, rows: list[dict[str, Any]], *, keep_all: bool) -> list[Checkpoint]:
-    """Full checkpoints from a chain of rows (only the last unless ``keep_all``)."""
+async def fetch_page(s: Session, run_id: str, after: int,
+                     limit: int | None) -> list[dict[str, Any]]:
+    """Rows to rebuild the first ``limit`` steps after ``after`` (None: all of them):
+    the chain leading to the first one, then the page."""
+    got = await s.fetch("SELECT min(step) AS m FROM checkpoints WHERE run_id = :r "
+                        "AND step > :after", {"r": run_id, "after": after})
+    if not got or got[0]["m"] is None:
+        return []
+    first = int(got[0]["m"])
+    snap = await s.fetch("SELECT max(step) AS m FROM checkpoints WHERE run_id = :r "
+                         "AND kind = 'snapshot' AND step <= :first", {"r": run_id, "first": first})
+    start = first if not snap or snap[0]["m"] is None else int(snap[0]["m"])
+    prefix = await s.fetch("SELECT * FROM checkpoints WHERE run_id = :r AND step >= :start "
+                           "AND step < :first ORDER BY step",
+                           {"r": run_id, "start": start, "first": first})
+    sql = "SELECT * FROM checkpoints WHERE run_id = :r AND step >= :first ORDER BY step"
+    params: dict[str, Any] = {"r": run_id, "first": first}
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params["limit"] = limit
+    return prefix + await s.fetch(sql, params)
+
+
+def rebuild(d: Dialect, rows: list[dict[str, Any]], *, keep_all: bool,
+            after: int = -1) -> list[Checkpoint]:
+    """Full checkpoints from a chain of rows: those after step ``after`` if
+    ``keep_all``, else only the last."""
     out: list[Checkpoint] = []
     state: dict[str, Any] | None = None
+    shared = False   # a checkpoint handed out holds ``state``
     for i, r in enumerate(rows):
         delta = loads(r["delta"])
         if r["kind"] == "snapshot":
-            state = loads(r["state"])
+            state, shared = loads(r["state"]), False
         elif state is None:
             raise StoreError(f"checkpoint {r['run_id']}/{r['step']} has no snapshot before it")
         else:
-            if keep_all:
+            if shared:
                 # apply_delta (not owned) replaces values and mutates only these two
                 # levels, so copying them keeps the checkpoints already emitted intact.
                 state = dict(state)
                 if isinstance(state.get("data"), dict):
                     state["data"] = dict(state["data"])
-            # One step only: nobody else holds the lists, appends extend them.
-            state = apply_delta(state, delta, owned=not keep_all)
+            # Until a step is handed out nobody else holds the lists: appends extend
+            # them in place (a chain of n appends costs the items, not n lists).
+            state = apply_delta(state, delta, owned=not shared)
         assert state is not None
-        if keep_all or i == len(rows) - 1:
+        if (r["step"] > after) if keep_all else i == len(rows) - 1:
             out.append(checkpoint_from_row(d, r, state, changed_of(delta, state)))
+            shared = True
     return out
 
 

@@ -205,9 +205,11 @@ class MemoryStore(MemoryAccess):
             return None
         return steps[max(steps)].model_copy(deep=True)
 
-    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]:
+    async def list_checkpoints(self, run_id: str, *, after: int = -1,
+                               limit: int | None = None) -> list[Checkpoint]:
         steps = self._checkpoints.get(run_id, {})
-        return [steps[s].model_copy(deep=True) for s in sorted(steps)]
+        page = [s for s in sorted(steps) if s > after][:limit]
+        return [steps[s].model_copy(deep=True) for s in page]
 
     async def get_checkpoint(self, run_id: str, step: int) -> Checkpoint | None:
         found = self._checkpoints.get(run_id, {}).get(step)

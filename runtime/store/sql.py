@@ -24,7 +24,7 @@ from ..events import Event
 from ..status import ACTIVE, FINISHED, RunStatus
 from .access_sql import SQLAccess
 from .base import Checkpoint, GraphRecord, RunRecord, ThreadRecord, utcnow
-from .checkpoints import checkpoint_stmts, fetch_chain, rebuild, storage_query
+from .checkpoints import checkpoint_stmts, fetch_chain, fetch_page, rebuild, storage_query
 from .db import Db, Session, release_connection
 from .delta import BaseCache
 from .spacing import Spacing
@@ -529,8 +529,12 @@ class SQLStore(SQLAccess):
         chain = await self._chain(run_id, None)
         return chain[-1] if chain else None
 
-    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]:
-        return await self._chain(run_id, -1)
+    async def list_checkpoints(self, run_id: str, *, after: int = -1,
+                               limit: int | None = None) -> list[Checkpoint]:
+        if after < 0 and limit is None:
+            return await self._chain(run_id, -1)
+        rows = await self._run(lambda s: fetch_page(s, run_id, after, limit))
+        return rebuild(self.dialect, rows, keep_all=True, after=after)
 
     async def get_checkpoint(self, run_id: str, step: int) -> Checkpoint | None:
         chain = await self._chain(run_id, step)

@@ -73,7 +73,17 @@ export const api = {
   runs: (status, graphId, limit = 100) =>
     get(`/api/v1/runs?limit=${limit}${status ? `&status=${enc(status)}` : ""}${graphId ? `&graph_id=${enc(graphId)}` : ""}`),
   run: (id) => get(`/api/v1/runs/${enc(id)}?logs_limit=1`),
-  history: (id) => get(`/api/v1/runs/${enc(id)}/history`),
+  // Every checkpoint, page by page (the server bounds a page in count and in bytes).
+  history: async (id) => {
+    const checkpoints = [];
+    let after = -1;
+    for (;;) {
+      const page = await get(`/api/v1/runs/${enc(id)}/history?limit=200&after=${after}`);
+      checkpoints.push(...page.checkpoints);
+      if (page.next_after === null || page.next_after === undefined) return { ...page, checkpoints };
+      after = page.next_after;
+    }
+  },
   interrupts: (id) => get(`/api/v1/runs/${enc(id)}/interrupts`),
   resume: (id, answer, interruptId) =>
     post(`/api/v1/runs/${enc(id)}/resume`, { answer, interrupt_id: interruptId }),
