@@ -338,12 +338,14 @@ class Supervisor:
         if schema is not None and changed:
             validate_data(schema, self.state.data, f"node {node!r}", node=node,
                           run_id=self.run_id)
+        # A grown list travels as its new items (runtime.updates), and only they need
+        # checking: the old ones were checked when written (checking the whole list
+        # at every step made a growing list quadratic).
+        values, grown = split_update(changed, before)
         if self.durable and changed:
-            check_json(changed, node, self.run_id)
+            check_json({**values, **grown} if grown else values, node, self.run_id)
         if changed or update.errors or update.warnings:
             # No delta event for a node that changed nothing (its node_completed says so).
-            # A grown list travels as its new items (runtime.updates).
-            values, grown = split_update(changed, before)
             self.hub.publish(EventType.STATE_UPDATED, node, update=values, step=self.steps,
                              **({"append": grown} if grown else {}))
         return changed

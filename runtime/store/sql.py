@@ -626,6 +626,21 @@ class SQLStore(SQLAccess):
         return {"rows": int(row["n_rows"] or 0), "snapshots": int(row["snapshots"] or 0),
                 "bytes": int(row["bytes"] or 0)}
 
+    async def database_bytes(self) -> int:
+        """What the database takes up now: SQLite's pages in use (WAL included, free
+        pages not), PostgreSQL's tables with their indexes and TOAST in the current
+        schema. For measuring growth (``storage_bytes_per_step``), after a flush."""
+        await self.flush()
+        if self.dialect.postgres:
+            sql = ("SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0) AS n FROM pg_class c "
+                   "JOIN pg_namespace s ON s.oid = c.relnamespace "
+                   "WHERE c.relkind = 'r' AND s.nspname = current_schema()")
+        else:
+            sql = ("SELECT (p.page_count - f.freelist_count) * s.page_size AS n "
+                   "FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s")
+        row = (await self._run(lambda s: s.fetch(sql, {})))[0]
+        return int(row["n"] or 0)
+
     async def healthy(self) -> bool:
         """``SELECT 1`` answered within a couple of seconds."""
         if self._writer is None:
