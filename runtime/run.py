@@ -379,9 +379,13 @@ class Run:
         fields: dict[str, Any] = {"status": status, "completed_at": self.completed_at}
         state = state if state is not None else self.state.model_dump(mode="json",
                                                                       fallback=repr)
-        fields["current_state"] = state
         if status is RunStatus.COMPLETED:
+            # Stored once: a finished run's current state is its final state (see
+            # RunView), unless an edit writes another later.
             fields["final_state"] = state
+            fields["current_state"] = None
+        else:
+            fields["current_state"] = state
         if self.error is not None:
             fields["error"] = str(self.error)
             fields["error_type"] = type(self.error).__name__

@@ -2,7 +2,7 @@
 
     python -m tests.bench                 # everything on asyncio and trio, ~2-3 minutes
     python -m tests.bench --quick         # fewer repetitions
-    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 SUB HTTP REVIEW FINANCE STUDIO STREAM SCALE)
+    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 SUB HTTP REVIEW FINANCE STUDIO STREAM SCALE STORE)
     python -m tests.bench --profile       # cProfile W1 and W2 on asyncio instead
 
 Workloads: W1..W4 are DESIGN.md's; HTTP is issue 4's (``http.py``: runs/s through a
@@ -14,7 +14,9 @@ after another); SUB is issue 13's (``subgraph_overhead_us``: what a node that is
 one-node subgraph costs beyond a plain node, in W1 terms); STUDIO is issue 14's
 (``studio.py``: the Studio's run view of a 1,000-execution run drawn in headless Chromium);
 STREAM is issue 13's too (``tokens.py``: a fake provider's token to a
-WebSocket client, p50/p99).
+WebSocket client, p50/p99); STORE is issue 10's (``storage.py``:
+``storage_bytes_per_step``, database growth per step of a growing-list loop on SQLite and
+PostgreSQL, once: bytes do not depend on the event loop).
 
 Each backend runs in its own subprocess (W1, W2, W4, HTTP, REVIEW), and W3 in a further fresh
 subprocess per backend, so its peak RSS is that of a process that did only W3 (after
@@ -47,7 +49,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 RESULTS = HERE / "results.json"
 BACKENDS = ("asyncio", "trio")
-ALL = ("W1", "W2", "W3", "W4", "SUB", "HTTP", "REVIEW", "FINANCE", "STUDIO", "STREAM", "SCALE")
+ALL = ("W1", "W2", "W3", "W4", "SUB", "HTTP", "REVIEW", "FINANCE", "STUDIO", "STREAM", "SCALE",
+       "STORE")
 CHILD_TIMEOUT_S = 400
 
 FIGURES = ("w1_us_per_node", "w2_ms", "w3_ms", "w3_peak_rss_mib", "w4_sqlite_us_per_node",
@@ -353,9 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     pg = Postgres()
     per_backend: dict[str, dict[str, Any]] = {}
     try:
-        if "W4" in workloads or "SCALE" in workloads:
+        if "W4" in workloads or "SCALE" in workloads or "STORE" in workloads:
             pg.start()
-        main_part = [w for w in workloads if w not in ("W3", "SCALE")]
+        main_part = [w for w in workloads if w not in ("W3", "SCALE", "STORE")]
         for backend in backends:
             res: dict[str, Any] = {}
             if main_part:
@@ -368,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
             from . import scale as scale_bench  # real processes: run once, not per backend
 
             scale = scale_bench.bench(pg.url, args.quick)
+        storage = None
+        if "STORE" in workloads:
+            from . import storage as storage_bench  # bytes, not time: once, not per backend
+
+            storage = storage_bench.bench(pg.url, args.quick)
     finally:
         pg.stop()
     wall = time.perf_counter() - started
@@ -378,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     if scale is not None:
         doc["scale"] = scale
         print("\nscale-out (issue 16):", json.dumps(scale, indent=2))
+    if storage is not None:
+        doc["storage_bytes_per_step"] = storage
+        print("\nstorage per step (issue 10):", json.dumps(storage, indent=2))
     Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
     print(f"\nwrote {args.out} ({wall:.0f}s)")
     return 0
