@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..events import Event
+from ..events import Event, EventType
 from ..position import decode, decode_v1
 from ..status import RunStatus
 from .base import Checkpoint, GraphRecord, RunRecord
@@ -20,6 +20,7 @@ __all__ = [
     "checkpoint_from_row",
     "event_from_row",
     "event_stmts",
+    "logs_query",
     "graph_from_row",
     "graph_params",
     "log_from_row",
@@ -140,11 +141,27 @@ def event_stmts(d: Dialect, e: Event) -> list[tuple[str, dict[str, Any]]]:
     })]
     row = log_row(e)
     if row is not None:
+        if e.type is EventType.NODE_COMPLETED:
+            # Kept once, in the event row (its ``update``): list_logs reads it there.
+            row["output_state"] = None
         for key in ("input_state", "output_state"):
             row[key] = None if row[key] is None else dumps(row[key])
         row["timestamp"] = d.ts(row["timestamp"])
         stmts.append((INSERT_LOG, row))
     return stmts
+
+
+def logs_query(d: Dialect) -> str:
+    """A page of one run's execution_logs (``:r``, ``:limit``, ``:offset``); a
+    "completed" row written since its output is kept once reads it from its event."""
+    update = ("COALESCE(e.data -> 'update', e.data -> 'output')" if d.postgres else
+              "COALESCE(json_extract(e.data, '$.update'), json_extract(e.data, '$.output'))")
+    return (
+        "SELECT l.id, l.run_id, l.seq, l.node_name, l.status, l.timestamp, l.input_state, "
+        "l.input_step, CASE WHEN l.status = 'completed' AND l.output_state IS NULL "
+        f"THEN {update} ELSE l.output_state END AS output_state, l.error "
+        "FROM execution_logs l LEFT JOIN events e ON e.run_id = l.run_id AND e.seq = l.seq "
+        "WHERE l.run_id = :r ORDER BY l.seq LIMIT :limit OFFSET :offset")
 
 
 def event_from_row(r: dict[str, Any]) -> Event:

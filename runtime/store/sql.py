@@ -46,6 +46,7 @@ from .rows import (
     INSERT_RUN,
     event_from_row,
     event_stmts,
+    logs_query,
     graph_from_row,
     graph_params,
     log_from_row,
@@ -564,11 +565,10 @@ class SQLStore(SQLAccess):
                         offset: int = 0) -> list[dict[str, Any]]:
         await self.flush()
 
+        sql = logs_query(self.dialect)
+
         async def get(s: Session) -> list[dict[str, Any]]:
-            return await s.fetch(
-                "SELECT id, run_id, seq, node_name, status, timestamp, input_state, "
-                "input_step, output_state, error FROM execution_logs WHERE run_id = :r ORDER BY seq "
-                "LIMIT :limit OFFSET :offset", {"r": run_id, "limit": limit, "offset": offset})
+            return await s.fetch(sql, {"r": run_id, "limit": limit, "offset": offset})
 
         return [log_from_row(self.dialect, r) for r in await self._run(get)]
 
