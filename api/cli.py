@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "(ACTORFLOW_LEASE_SECONDS; default 8)")
         p.add_argument("--heartbeat-seconds", type=float,
                        help="lease renewal period (ACTORFLOW_HEARTBEAT_SECONDS; default 2)")
+        p.add_argument("--graph-limits", metavar="NAME=N[,NAME=N...]",
+                       help="most runs of each named graph executing at once in the whole "
+                       "cluster; more stay queued (ACTORFLOW_GRAPH_LIMITS; same on every "
+                       "process)")
 
     cluster(serve)
     serve.add_argument("--no-execute", dest="execute", action="store_false", default=None,
@@ -166,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
 _SERVE_SETTINGS = ("auth", "insecure", "jwt_secret", "jwt_jwks_url", "jwt_audience",
                    "jwt_issuer", "auth_handler", "cors_origins", "allowed_hosts", "certfile",
                    "keyfile", "concurrency", "cluster", "execute", "lease_seconds",
-                   "heartbeat_seconds", "otlp_endpoint")
+                   "heartbeat_seconds", "otlp_endpoint", "graph_limits")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -77,6 +77,9 @@ class Settings(BaseModel):
     heartbeat_seconds: float = Field(2.0, gt=0)
     #: Seconds between looks for claimable runs when no notification wakes us.
     poll_seconds: float = Field(1.0, gt=0)
+    #: Cluster-wide limits of runs executing at once per graph, ``name=N,name=N`` (runs
+    #: over a limit stay queued). Give every process of the cluster the same value.
+    graph_limits: str = ""
 
     # -- bounds on what one request may ask (api/bounds.py) ------------------------------
     #: Nodes and edges one graph may have.
@@ -174,9 +177,23 @@ class Settings(BaseModel):
             return ClusterSettings(execute=self.execute, concurrency=self.concurrency,
                                    lease_seconds=self.lease_seconds,
                                    heartbeat_seconds=self.heartbeat_seconds,
-                                   poll_seconds=self.poll_seconds)
+                                   poll_seconds=self.poll_seconds,
+                                   graph_limits=parse_graph_limits(self.graph_limits))
         except ValueError as exc:
             raise SettingsError(f"invalid settings: {exc}") from exc
+
+
+def parse_graph_limits(text: str) -> dict[str, int]:
+    """``"name=N,name=N"`` (ACTORFLOW_GRAPH_LIMITS, --graph-limits) as a dict."""
+    limits: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, eq, most = item.rpartition("=")
+        if not eq or not name.strip() or not most.strip().isdigit():
+            raise ValueError(
+                f"graph_limits: {item!r} is not NAME=N (a graph name, '=', a whole number); "
+                "write ACTORFLOW_GRAPH_LIMITS or --graph-limits as name=N,name=N")
+        limits[name.strip()] = int(most)
+    return limits
 
 
 def _parse_env(name: str, raw: str) -> Any:

@@ -21,8 +21,8 @@ Memory stores are per process and have no leases (a cluster needs a SQL store).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import anyio
@@ -52,6 +52,11 @@ class ClusterSettings:
             ``poll_seconds``).
         heartbeat_seconds: how often leases are renewed (well under ``lease_seconds``).
         poll_seconds: how often to look for claimable runs when nothing wakes us.
+        graph_limits: graph name -> the most runs of that graph executing at once in
+            the whole cluster (counted in the database at claim time; runs over it stay
+            queued). Give every process of the cluster the same limits: each claimer
+            keeps the ones it was given. Runs started, resumed or forked directly on a
+            process (not queued) count toward a limit but are not held back by it.
     """
 
     execute: bool = True
@@ -59,8 +64,13 @@ class ClusterSettings:
     lease_seconds: float = 8.0
     heartbeat_seconds: float = 2.0
     poll_seconds: float = 1.0
+    graph_limits: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for name, most in self.graph_limits.items():
+            if most < 1:
+                raise ValueError(f"the cluster-wide limit of graph {name!r} must be at least "
+                                 f"1, not {most}")
         if self.concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {self.concurrency}")
         if not 0 < self.heartbeat_seconds < self.lease_seconds:
@@ -74,7 +84,9 @@ class LeaseStore(Protocol):
 
     fences: dict[str, int]
 
-    async def claim_runs(self, owner: str, limit: int, lease: float) -> list[RunRecord]: ...
+    async def claim_runs(self, owner: str, limit: int, lease: float,
+                         graph_limits: Mapping[str, int] | None = None
+                         ) -> list[RunRecord]: ...
 
     async def acquire_lease(self, run_id: str, owner: str, lease: float) -> int | None: ...
 
@@ -109,8 +121,10 @@ class Leases:
         """The run stopped here: give its lease back. A run handed back unfinished (a
         drain) is claimable at once, and the claimers are told."""
         handed_back = run.status in (RunStatus.PENDING, RunStatus.RUNNING)
+        # A run of a limited graph stopping frees a slot of that graph for every claimer.
+        limited = run.graph.name in self.settings.graph_limits
         try:
-            await self.store.release_lease(run.id, wake=handed_back)
+            await self.store.release_lease(run.id, wake=handed_back or limited)
         except StoreError as exc:  # it expires on its own
             log.warning("could not give back the lease of run %s: %s", run.id, exc)
         self.wake()  # a slot is free
@@ -182,7 +196,8 @@ class Leases:
         if free <= 0:
             return False
         records = await self.store.claim_runs(self.host.instance_id, free,
-                                              self.settings.lease_seconds)
+                                              self.settings.lease_seconds,
+                                              self.settings.graph_limits or None)
         # Each resume reads the run's checkpoint and last event: side by side, not one
         # round trip after another.
         async with anyio.create_task_group() as tg:

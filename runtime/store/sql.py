@@ -12,7 +12,7 @@ Checkpoints are stored as deltas plus periodic snapshots (:mod:`.delta`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Self, TypeVar
 
@@ -458,13 +458,15 @@ class SQLStore(SQLAccess):
 
     # leases (runtime.lease; SQL in .queue) ------------------------------------
 
-    async def claim_runs(self, owner: str, limit: int, lease: float) -> list[RunRecord]:
-        """Claim up to ``limit`` claimable runs for ``owner`` for ``lease`` seconds."""
+    async def claim_runs(self, owner: str, limit: int, lease: float,
+                         graph_limits: Mapping[str, int] | None = None) -> list[RunRecord]:
+        """Claim up to ``limit`` claimable runs for ``owner`` for ``lease`` seconds, no
+        more runs of a graph named in ``graph_limits`` holding a lease than its limit."""
         now = utcnow()
         until = now + timedelta(seconds=lease)
 
         async def unit(s: Session) -> list[dict[str, Any]]:
-            return await claim(s, owner, limit, now, until)
+            return await claim(s, owner, limit, now, until, graph_limits)
 
         runs = [run_from_row(self.dialect, r) for r in await self._run(unit, writer=True)]
         for r in runs:
