@@ -21,6 +21,7 @@ from .errors import (
     StateError,
 )
 from .events import Event, EventType
+from .holds import born_leased, holding, taking
 from .host import Host
 from .interrupts import InvalidResume, validate_answer
 from .position import NO_ITEM, Activation, Position, WaitEntry
@@ -66,20 +67,29 @@ async def resume_stored(rt: Host, run_id: str, answer: Any,
     if rt.table.busy(run_id):
         raise InvalidResume(f"run {run_id} is being resumed right now", run_id=run_id)
     with rt.table.resuming(run_id):
-        record = await _record(rt, run_id)
-        if record.status is not RunStatus.WAITING:
-            raise InvalidResume(
-                f"run {run_id} is {record.status.value}, not waiting; only a waiting run can be "
-                "resumed", run_id=run_id)
-        cp = await rt.store.latest_checkpoint(run_id)
-        if cp is None:
-            raise InvalidResume(f"run {run_id} has no checkpoint to resume from", run_id=run_id)
-        entry = pick_interrupt(_waiting(cp), interrupt_id, run_id)
-        value = validate_answer(entry, answer, run_id)
-        run = await restore_run(rt, record, answers={entry.id: value}, checkpoint=cp)
-        run.hub.publish(EventType.RESUMED, entry.node, interrupt_id=entry.id)
-        rt.table.launch(run)
-        return run
+        _check_waiting(await _record(rt, run_id))
+        # In a cluster, the lease before the run goes on here (another instance may be
+        # answering it too); read again under it: that status is the truth.
+        async with taking(rt, run_id):
+            record = await _record(rt, run_id)
+            _check_waiting(record)
+            cp = await rt.store.latest_checkpoint(run_id)
+            if cp is None:
+                raise InvalidResume(f"run {run_id} has no checkpoint to resume from",
+                                    run_id=run_id)
+            entry = pick_interrupt(_waiting(cp), interrupt_id, run_id)
+            value = validate_answer(entry, answer, run_id)
+            run = await restore_run(rt, record, answers={entry.id: value}, checkpoint=cp)
+            run.hub.publish(EventType.RESUMED, entry.node, interrupt_id=entry.id)
+            rt.table.launch(run)
+            return run
+
+
+def _check_waiting(record: RunRecord) -> None:
+    if record.status is not RunStatus.WAITING:
+        raise InvalidResume(
+            f"run {record.id} is {record.status.value}, not waiting; only a waiting run can be "
+            "resumed", run_id=record.id)
 
 
 async def cancel_stored(rt: Host, run_id: str) -> RunStatus:
@@ -140,7 +150,23 @@ def _not_executing(rt: Host, run_id: str, what: str) -> None:
 async def update_state(rt: Host, run_id: str, values: dict[str, Any],
                        as_node: str | None) -> Checkpoint:
     _not_executing(rt, run_id, "edit the state of")
+    if rt.table.busy(run_id):
+        raise RunError(f"run {run_id} is being resumed or edited right now; retry once that "
+                       "is done", run_id=run_id)
+    with rt.table.resuming(run_id):  # one change of a stored run at a time, here...
+        await _record(rt, run_id)
+        async with holding(rt, run_id, "edit the state of"):  # ...and in the cluster
+            return await _edit(rt, run_id, values, as_node)
+
+
+async def _edit(rt: Host, run_id: str, values: dict[str, Any],
+                as_node: str | None) -> Checkpoint:
     record = await _record(rt, run_id)
+    if record.status is RunStatus.PENDING and rt.table.gate is not None:
+        # Queued in a cluster: no state of its own yet, and a claimer would take an edit
+        # checkpoint for where it stopped.
+        raise RunError(f"run {run_id} is queued and has not started: there is no state to "
+                       "edit yet; edit it once it pauses or finishes", run_id=run_id)
     compiled = await rt.graphs.of_run(record)
     if as_node is not None and as_node not in compiled.nodes:
         raise StateError(f"update_state: graph {compiled.name!r} has no node {as_node!r}")
@@ -216,11 +242,13 @@ async def fork(rt: Host, run_id: str, step: int | None, *,
     start = Checkpoint(run_id=new_id, step=cp.step, nodes=list(cp.nodes),
                        state=ws.model_dump(mode="json"), changed={}, position=position,
                        next_seq=0, created_at=utcnow())
-    await rt.store.create_run(RunRecord(
+    created = RunRecord(
         id=new_id, graph_id=record.graph_id, graph_name=record.graph_name,
         status=RunStatus.PENDING, initial_state=ws.model_dump(mode="json"),
         owner=rt.instance_id, parent_run_id=run_id, options=opts,
-        tenant=record.tenant))
+        tenant=record.tenant)
+    born_leased(rt, created)
+    await rt.store.create_run(created)
     # Its own first checkpoint, so a crash of the fork resumes the fork.
     await rt.store.save_checkpoint(start)
     await carry_children(rt.store, run_id, new_id, position, compiled, cp.created_at)

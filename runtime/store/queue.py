@@ -28,7 +28,7 @@ from typing import Any
 from ..status import RunStatus
 from .db import Session
 
-__all__ = ["CONTROL_CHANNEL", "EVENTS_CHANNEL", "FENCE", "NOTIFY_CHANNEL", "NOTIFY_RUN", "acquire", "claim", "release", "renew", "revoke"]
+__all__ = ["CONTROL_CHANNEL", "EVENTS_CHANNEL", "FENCE", "NOTIFY_CHANNEL", "NOTIFY_RUN", "acquire", "claim", "hold", "release", "renew", "revoke"]
 
 #: The statement a leased run's write starts with (see the module docstring).
 FENCE = "INSERT INTO lease_fence (run_id, epoch) VALUES (:run_id, :epoch)"
@@ -132,6 +132,22 @@ async def acquire(s: Session, run_id: str, owner: str, now: datetime,
             "RETURNING lease_epoch",
             {"owner": owner, "id": run_id, "now": d.ts(now), "until": d.ts(until)})
     return int(rows[0]["lease_epoch"]) if rows else None
+
+
+async def hold(s: Session, run_id: str, now: datetime, until: datetime
+               ) -> tuple[int, str] | None:
+    """Hold the lease of a run nobody executes, whatever its status, without taking it
+    over (the owner stays): its new epoch and its status, or None while a live lease
+    holds it. For a change made in place of an executor (a state edit): claims, resumes
+    and other edits wait, and a zombie executor's writes are refused."""
+    d = s.dialect
+    async with s.transaction():
+        rows = await s.fetch(
+            "UPDATE runs SET lease_epoch = lease_epoch + 1, lease_until = :until "
+            "WHERE id = :id AND (lease_until IS NULL OR lease_until < :now) "
+            "RETURNING lease_epoch, status",
+            {"id": run_id, "now": d.ts(now), "until": d.ts(until)})
+    return (int(rows[0]["lease_epoch"]), str(rows[0]["status"])) if rows else None
 
 
 async def renew(s: Session, owner: str, until: datetime) -> dict[str, int]:

@@ -38,6 +38,7 @@ from .queue import (
     NOTIFY_RUN,
     acquire,
     claim,
+    hold,
     release,
     renew,
     revoke,
@@ -485,6 +486,21 @@ class SQLStore(SQLAccess):
         if epoch is not None:
             self.fences[run_id] = epoch
         return epoch
+
+    async def hold_lease(self, run_id: str, lease: float) -> RunStatus | None:
+        """Hold the lease of a run no process executes, for a change made in place of an
+        executor (see :func:`.queue.hold`); its status, or None while another holds it."""
+        await self.flush()
+        now = utcnow()
+
+        async def unit(s: Session) -> tuple[int, str] | None:
+            return await hold(s, run_id, now, now + timedelta(seconds=lease))
+
+        held = await self._run(unit, writer=True)
+        if held is None:
+            return None
+        self.fences[run_id] = held[0]
+        return RunStatus(held[1])
 
     async def renew_leases(self, owner: str, lease: float) -> dict[str, int]:
         """Extend ``owner``'s leases; run id -> epoch of each one still held."""

@@ -64,3 +64,13 @@ def asking_graph() -> Graph:
     g.add_node("ask", asking)
     g.add_edge("ask", END)
     return g
+
+
+def edit_graph() -> Graph:
+    """ask -> after: a run that waits, with an append key that state edits write."""
+    g = Graph("cluster_edit", reducers={"notes": "append", "trail": "append"})
+    g.add_node("ask", asking)
+    g.add_node("after", step)
+    g.add_edge("ask", "after")
+    g.add_edge("after", END)
+    return g
