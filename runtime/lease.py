@@ -92,6 +92,8 @@ class LeaseStore(Protocol):
 
     async def hold_lease(self, run_id: str, lease: float) -> RunStatus | None: ...
 
+    async def started_runs(self, run_ids: list[str]) -> set[str]: ...
+
     async def renew_leases(self, owner: str, lease: float) -> dict[str, int]: ...
 
     async def release_lease(self, run_id: str, *, wake: bool = False) -> None: ...
@@ -200,13 +202,15 @@ class Leases:
         records = await self.store.claim_runs(self.host.instance_id, free,
                                               self.settings.lease_seconds,
                                               self.settings.graph_limits or None)
-        # Each resume reads the run's checkpoint and last event: side by side, not one
-        # round trip after another.
+        # A run that executed before resumes from its checkpoint and last event (two
+        # reads each, side by side); one query tells which: a run fresh from the queue
+        # (most claims) has nothing to read back.
+        started = await self.store.started_runs([r.id for r in records])
         async with anyio.create_task_group() as tg:
             for record in records:
-                tg.start_soon(self._take, record)
+                tg.start_soon(self._take, record, record.id not in started)
         return len(records) == free
 
-    async def _take(self, record: RunRecord) -> None:
-        if not await resume_claimed(self.host, record):
+    async def _take(self, record: RunRecord, fresh: bool) -> None:
+        if not await resume_claimed(self.host, record, fresh=fresh):
             await self.store.release_lease(record.id)

@@ -33,9 +33,10 @@ async def recover(host: Host) -> None:
         await resume_claimed(host, record)
 
 
-async def resume_claimed(host: Host, record: RunRecord) -> bool:
+async def resume_claimed(host: Host, record: RunRecord, *, fresh: bool = False) -> bool:
     """Resume a run just claimed from a process that is gone (or from the queue); False
-    when it was failed instead (too many crashes, graph gone)."""
+    when it was failed instead (too many crashes, graph gone). ``fresh``: the run has
+    no checkpoint and no event yet (it starts from its input)."""
     if record.interruptions > host.max_interruptions:
         await host.store.update_run(
             record.id, status=RunStatus.FAILED, error_type="RunInterrupted",
@@ -44,7 +45,7 @@ async def resume_claimed(host: Host, record: RunRecord) -> bool:
                 f"(limit {host.max_interruptions}); not resuming it again", run_id=record.id)))
         return False
     try:
-        run = await restore_run(host, record)
+        run = await restore_run(host, record, fresh=fresh)
     except (GraphError, StoreError) as exc:
         await host.store.update_run(record.id, status=RunStatus.FAILED,
                                     error_type=type(exc).__name__,
@@ -56,14 +57,18 @@ async def resume_claimed(host: Host, record: RunRecord) -> bool:
 
 async def restore_run(host: Host, record: RunRecord, *,
                       answers: dict[str, Any] | None = None,
-                      checkpoint: Checkpoint | None = None) -> Run:
+                      checkpoint: Checkpoint | None = None, fresh: bool = False) -> Run:
     """A Run that continues ``record`` from ``checkpoint`` (default: its latest), with
-    the graph it started with; ``answers`` answer its waiting branches."""
+    the graph it started with; ``answers`` answer its waiting branches. ``fresh``:
+    known to have no checkpoint and no event (nothing to read back)."""
     compiled = await host.graphs.of_run(record)
     state = WorkflowState.model_validate(record.initial_state)
     status = RunStatus.WAITING if record.status is RunStatus.WAITING else RunStatus.PENDING
     run = Run.from_options(compiled, state, record.options, store=host.store,
                            graph_id=record.graph_id, owner=host.instance_id, status=status)
+    if fresh:
+        run.continue_events(0)
+        return run
     cp = checkpoint or await host.store.latest_checkpoint(record.id)
     if cp is not None:
         run.restore(cp, answers=answers, next_seq=await next_seq(host, record.id, cp.next_seq))

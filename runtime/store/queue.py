@@ -28,7 +28,7 @@ from typing import Any
 from ..status import RunStatus
 from .db import Session
 
-__all__ = ["CONTROL_CHANNEL", "EVENTS_CHANNEL", "FENCE", "NOTIFY_CHANNEL", "NOTIFY_RUN", "acquire", "claim", "hold", "release", "renew", "revoke"]
+__all__ = ["CONTROL_CHANNEL", "EVENTS_CHANNEL", "FENCE", "NOTIFY_CHANNEL", "NOTIFY_RUN", "RELEASE", "STARTED", "acquire", "claim", "hold", "renew", "revoke"]
 
 #: The statement a leased run's write starts with (see the module docstring).
 FENCE = "INSERT INTO lease_fence (run_id, epoch) VALUES (:run_id, :epoch)"
@@ -161,14 +161,13 @@ async def renew(s: Session, owner: str, until: datetime) -> dict[str, int]:
     return {str(r["id"]): int(r["lease_epoch"]) for r in rows}
 
 
-async def release(s: Session, run_id: str, epoch: int, *, wake: bool) -> None:
-    """Give the lease back (at that epoch only: a taken-over lease is not ours to free).
-    ``wake``: the run is claimable again (drained), tell the claimers."""
-    async with s.transaction():
-        await s.execute("UPDATE runs SET lease_until = NULL WHERE id = :id "
-                        "AND lease_epoch = :epoch", {"id": run_id, "epoch": epoch})
-        if wake and s.dialect.postgres:
-            await s.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+#: Give a lease back, at that epoch only (a taken-over lease is not ours to free).
+RELEASE = "UPDATE runs SET lease_until = NULL WHERE id = :id AND lease_epoch = :epoch"
+
+#: Which of some runs executed before (a checkpoint or an event): the others, claimed
+#: fresh from the queue, start from their input with nothing to read back.
+STARTED = ("SELECT DISTINCT run_id FROM checkpoints WHERE run_id IN ({ids}) UNION "
+           "SELECT DISTINCT run_id FROM events WHERE run_id IN ({ids})")
 
 
 def revoke() -> str:

@@ -36,10 +36,11 @@ from .queue import (
     FENCE,
     NOTIFY_CHANNEL,
     NOTIFY_RUN,
+    RELEASE,
+    STARTED,
     acquire,
     claim,
     hold,
-    release,
     renew,
     revoke,
 )
@@ -469,10 +470,26 @@ class SQLStore(SQLAccess):
         async def unit(s: Session) -> list[dict[str, Any]]:
             return await claim(s, owner, limit, now, until, graph_limits)
 
-        runs = [run_from_row(self.dialect, r) for r in await self._run(unit, writer=True)]
+        # PostgreSQL: on a pooled connection, not the writer's. A claim skips locked
+        # rows and so never waits for a commit; on the writer's connection it would
+        # wait for the group commit in progress, and that commit for it.
+        rows = await self._run(unit, writer=not self.dialect.postgres)
+        runs = [run_from_row(self.dialect, r) for r in rows]
         for r in runs:
             self.fences[r.id] = r.lease_epoch
         return sorted(runs, key=lambda r: (r.created_at, r.id))
+
+    async def started_runs(self, run_ids: list[str]) -> set[str]:
+        """Which of ``run_ids`` have a checkpoint or an event (one query for all)."""
+        if not run_ids:
+            return set()
+        marks = {f"r{n}": run_id for n, run_id in enumerate(run_ids)}
+        sql = STARTED.format(ids=", ".join(":" + k for k in marks))
+
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch(sql, marks)
+
+        return {str(r["run_id"]) for r in await self._run(get)}
 
     async def acquire_lease(self, run_id: str, owner: str, lease: float) -> int | None:
         """Take the lease of a run about to execute here; None if another holds it."""
@@ -512,17 +529,18 @@ class SQLStore(SQLAccess):
         return await self._run(unit, writer=True)
 
     async def release_lease(self, run_id: str, *, wake: bool = False) -> None:
-        """Give back this process's lease on the run once its writes have landed."""
+        """Give back this process's lease on the run once its writes have landed: in
+        the write queue after them (so in the same group commit or a later one), not
+        a transaction of its own after a flush, which cost each run a round trip on
+        the writer's connection, one run after another."""
         epoch = self.fences.get(run_id)
         if epoch is None:
             return
+        stmts: list[tuple[str, dict[str, Any]]] = [(RELEASE, {"id": run_id, "epoch": epoch})]
+        if wake and self.dialect.postgres:
+            stmts.append((f"NOTIFY {NOTIFY_CHANNEL}", {}))
         try:
-            await self.flush()
-
-            async def unit(s: Session) -> None:
-                await release(s, run_id, epoch, wake=wake)
-
-            await self._run(unit, writer=True)
+            await self._w().put(Op(stmts, ordered=True, run_id=run_id))
         finally:
             if self.fences.get(run_id) == epoch:
                 del self.fences[run_id]

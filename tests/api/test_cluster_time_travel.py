@@ -20,11 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from _server import Server, server
-from test_cluster import (  # noqa: F401 - database is a fixture
+from _server import Server, fresh_postgres, server
+from test_cluster import (
     RUNTIME_TESTS,
     create,
-    database,
     owner_pid,
     query,
     run_row,
@@ -39,6 +38,15 @@ pytestmark = pytest.mark.timeout(240)
 
 SETTINGS = {"allow_imports": "true", "lease_seconds": "3", "heartbeat_seconds": "0.5",
             "poll_seconds": "0.5", "log_level": "warning"}
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    url = os.environ.get("ACTORFLOW_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("no PostgreSQL: run through `make test`")
+    with fresh_postgres(url) as fresh:
+        yield fresh
 
 
 @contextmanager
