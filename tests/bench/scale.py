@@ -3,6 +3,13 @@
 - ``scale_runs_per_s``: W3-like runs (a 5-node chain, each node ``sleep(0.001)``)
   queued at once, executed by 1, 2 and 4 ``actorflow worker`` processes; runs/s from
   the first enqueue to the last completion.
+- ``scale_cpu``: for each worker count, where those runs' CPU went (ms per run: the
+  workers, the database's backends, the submitting process), how many cores were busy
+  on average, and the ceiling that CPU cost puts on runs/s on this machine
+  (``cores / total ms per run``): no number of workers can beat it. With 1 worker
+  using well under one core (latency-bound) and 4 competing with the database for 2
+  cores, it tells whether a figure is the code's limit or the machine's.
+  ``load_before`` is the machine's 1-minute load average when the measure began.
 - ``takeover_s``: kill -9 of the worker executing a run, to the first node started
   elsewhere (default lease settings); p50 and max.
 - ``cross_instance_ws_latency_ms``: a WebSocket client on a ``serve --no-execute``
@@ -148,14 +155,83 @@ async def _throughput(url: str, runs: int) -> float:
         return runs / (time.perf_counter() - started)
 
 
-def scale_runs_per_s(pg: str, workers: int, runs: int, log_dir: Path) -> float:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; 0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _backend_pids(url: str) -> set[int]:
+    import asyncpg  # type: ignore[import-untyped]
+
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = "
+                                "current_database() AND pid <> pg_backend_pid()")
+    finally:
+        await conn.close()
+    return {int(r["pid"]) for r in rows}
+
+
+class CpuMeter:
+    """CPU spent by the workers, the database backends serving this database (same
+    machine only: read from /proc) and this process, between start() and stop()."""
+
+    def __init__(self, url: str, workers: list[Proc]) -> None:
+        self.url, self.workers = url, workers
+
+    def start(self) -> None:
+        self._load = os.getloadavg()[0]
+        self._backends = {p: _cpu_seconds(p) for p in asyncio.run(_backend_pids(self.url))}
+        self._workers = [_cpu_seconds(w.proc.pid) for w in self.workers]
+        self._self = time.process_time()
+        self._wall = time.perf_counter()
+
+    def stop(self, runs: int) -> dict[str, float]:
+        wall = time.perf_counter() - self._wall
+        me = time.process_time() - self._self
+        workers = sum(_cpu_seconds(w.proc.pid) - before
+                      for w, before in zip(self.workers, self._workers, strict=True))
+        # Backends opened meanwhile count from zero; those closed meanwhile are missed.
+        backends = sum(_cpu_seconds(p) - self._backends.get(p, 0.0)
+                       for p in asyncio.run(_backend_pids(self.url)))
+        total = workers + backends + me
+        ms = 1000 / runs
+        return {"workers_ms_per_run": workers * ms, "database_ms_per_run": backends * ms,
+                "submitter_ms_per_run": me * ms, "cores_busy": total / wall,
+                "ceiling_runs_per_s": (os.cpu_count() or 1) / (total / runs),
+                "load_before": self._load}
+
+
+def scale_runs_per_s(pg: str, workers: int, runs: int, log_dir: Path,
+                     cpu: dict[str, Any] | None = None) -> float:
+    """Runs/s with ``workers`` worker processes; ``cpu`` gets where the CPU went."""
     with fresh_database(pg) as url, processes(log_dir) as procs:
         asyncio.run(_prepare(url))
         for _ in range(workers):
             procs.append(worker(url, log_dir))
         for p in procs:
             p.wait_ready()
-        return anyio.run(_throughput, url, runs)
+        meter = CpuMeter(url, list(procs))
+        meter.start()
+        rate = anyio.run(_throughput, url, runs)
+        if cpu is not None:
+            cpu.update(meter.stop(runs))
+        return rate
+
+
+def scale_figures(pg: str, runs: int, log_dir: Path) -> dict[str, Any]:
+    """``scale_runs_per_s`` and ``scale_cpu`` for 1, 2 and 4 workers."""
+    rates: dict[str, float] = {}
+    cpus: dict[str, Any] = {}
+    for n in (1, 2, 4):
+        cpus[str(n)] = {}
+        rates[str(n)] = scale_runs_per_s(pg, n, runs, log_dir, cpus[str(n)])
+    return {"scale_runs_per_s": rates, "scale_cpu": cpus}
 
 
 async def _prepare(url: str) -> None:
@@ -242,8 +318,7 @@ def bench(pg: str, quick: bool = False) -> dict[str, Any]:
         log_dir = Path(tmp)
         runs = 200 if quick else 1000
         out: dict[str, Any] = {
-            "scale_runs_per_s": {str(n): scale_runs_per_s(pg, n, runs, log_dir)
-                                 for n in (1, 2, 4)},
+            **scale_figures(pg, runs, log_dir),
             "takeover_s": takeover_s(pg, 1 if quick else 5, log_dir),
             "cross_instance_ws_latency_ms": cross_instance_ws_latency_ms(
                 pg, 20 if quick else 100, log_dir),
@@ -268,9 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         log_dir = Path(tempfile.mkdtemp(prefix="actorflow-bench-scale-"))
         out: dict[str, Any] = {}
         if "runs" in only:
-            out["scale_runs_per_s"] = {str(n): scale_runs_per_s(pg, n, 200 if args.quick
-                                                                else 1000, log_dir)
-                                       for n in (1, 2, 4)}
+            out.update(scale_figures(pg, 200 if args.quick else 1000, log_dir))
         if "takeover" in only:
             out["takeover_s"] = takeover_s(pg, 1 if args.quick else 5, log_dir)
         if "ws" in only:
