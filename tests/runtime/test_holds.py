@@ -1,7 +1,7 @@
 """Changes to a stored run from several runtimes of one cluster (a real SQLite file and
 a real PostgreSQL database, in one process): an edit of a run another runtime executes
-is refused and writes nothing, an edit of a queued run is refused, and of two answers
-to one waiting run given through two runtimes at once, one resumes it.
+is refused and writes nothing, an edit of a queued run is refused, a waiting run holds no lease, and of two
+answers to one waiting run given through two runtimes at once, one resumes it.
 
 (Real processes behind real HTTP servers: tests/api/test_cluster_time_travel.py.)
 """
@@ -96,6 +96,9 @@ async def test_two_answers_through_two_runtimes_resume_the_run_once(durable_url:
         run = await a.start(g.compile(), {})
         await run.wait()
         assert run.status is RunStatus.WAITING
+        with anyio.fail_after(30):  # a waiting run holds no lease (ours lasts two hours)
+            while (waiting := await a.store.get_run(run.id)) and waiting.lease_until:
+                await anyio.sleep(0.02)
         outcomes: dict[str, Any] = {}
 
         async def answer(rt: Runtime, name: str) -> None:
