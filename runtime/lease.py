@@ -205,7 +205,11 @@ class Leases:
         # A run that executed before resumes from its checkpoint and last event (two
         # reads each, side by side); one query tells which: a run fresh from the queue
         # (most claims) has nothing to read back.
-        started = await self.store.started_runs([r.id for r in records])
+        try:
+            started = await self.store.started_runs([r.id for r in records])
+        except StoreError as exc:  # the runs are ours now: read each one back instead
+            log.warning("could not tell fresh claimed runs from resumed ones: %s", exc)
+            started = {r.id for r in records}
         async with anyio.create_task_group() as tg:
             for record in records:
                 tg.start_soon(self._take, record, record.id not in started)
