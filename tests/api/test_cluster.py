@@ -114,7 +114,9 @@ def test_three_servers_and_a_worker_share_the_runs(database: str, tmp_path: Path
         chain = create(http, servers[0], clustergraphs.chain())
         asking = create(http, servers[0], clustergraphs.asking_graph())
 
-        ids = [start(http, servers[i % 3], fanout, {"pause": 0.05}) for i in range(RUNS)]
+        # Runs long enough (two 1 s steps) that some are in flight on every instance
+        # when the last one is submitted, however fast the others are executed.
+        ids = [start(http, servers[i % 3], fanout, {"pause": 1.0}) for i in range(RUNS)]
         killed = servers.pop(1)  # the trio one, mid-flight: while it executes runs
         until(lambda: query(database, "SELECT count(*) AS n FROM runs WHERE status = "
                             "'running' AND owner LIKE $1", f"%:{killed.proc.pid}:%")[0]["n"],
