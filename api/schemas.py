@@ -196,6 +196,8 @@ class WsQuery(BaseModel):
 
     since: int = Field(0, ge=0, le=MAX_COUNT)
     mode: str | None = None
+    #: Several messages per frame (``{"type": "batch", "messages": [...]}``); opt-in.
+    batch: bool = False
 
 
 class CheckpointOut(BaseModel):

@@ -1,5 +1,9 @@
-"""``WS /api/v1/graph/ws/{run_id}?since=N&mode=debug,tokens``: a run's live log (see
-:mod:`api.live_log` for the messages of each mode; the default mode is ``debug``).
+"""``WS /api/v1/graph/ws/{run_id}?since=N&mode=debug,tokens&batch=true``: a run's live log
+(see :mod:`api.live_log` for the messages of each mode; the default mode is ``debug``).
+
+``batch=true`` (opt-in) sends ``{"type": "batch", "messages": [...]}`` frames holding
+every message waiting for the client, in order (see :mod:`api.ws_outbox`); without it,
+one message per frame, as always.
 
 Close codes: 1000 the run ended (after ``complete``); 1012 the server is restarting
 (after ``released``: reconnect with ``?since``); 1013 the client fell behind (after
@@ -26,6 +30,7 @@ from ..auth import audit, visible_run
 from ..current import metrics, service
 from ..live_log import Dropped, Feed, FeedEnd, parse_modes
 from ..schemas import WsQuery
+from ..ws_outbox import Outbox, SharedText
 
 __all__ = ["ws"]
 
@@ -44,9 +49,11 @@ async def run_feed(run_id: str) -> None:
     await websocket.accept()
     try:
         query = WsQuery.model_validate(dict(websocket.args))
-    except ValidationError:
+    except ValidationError as exc:
         # A close reason holds at most 123 bytes: the rule, not the (maybe huge) value.
-        await websocket.close(4400, f"since must be an integer from 0 to {MAX_COUNT}")
+        bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        await websocket.close(4400, "batch must be true or false" if bad == {"batch"}
+                              else f"since must be an integer from 0 to {MAX_COUNT}")
         return
     try:
         modes = parse_modes(query.mode)
@@ -70,23 +77,23 @@ async def run_feed(run_id: str) -> None:
     gauge = metrics().ws_clients
     gauge.inc()
     try:
-        await _serve(run_id, run, query.since, modes)
+        await _serve(run_id, run, query.since, modes, query.batch)
     finally:
         gauge.dec()
 
 
-async def _serve(run_id: str, run: Any, since: int, modes: frozenset[str]) -> None:
+async def _serve(run_id: str, run: Any, since: int, modes: frozenset[str], batch: bool) -> None:
     svc = service()
     assert svc.runtime is not None
-    timeout = svc.settings.ws_send_timeout
     lag = metrics().ws_lag
+    texts = _texts(svc.settings.ws_max_event_bytes)
+    outbox = Outbox(limit=svc.settings.ws_buffer, batch=batch,
+                    send_timeout=svc.settings.ws_send_timeout)
+    outbox.unsent = since
 
     async def send(message: dict[str, Any]) -> None:
-        text = _bounded(json.dumps(message, default=str), message, svc.settings.ws_max_event_bytes)
-        with anyio.move_on_after(timeout) as scope:
-            await websocket.send(text)
-        if scope.cancelled_caught:
-            raise Dropped(feed.next_seq, f"a send blocked for more than {timeout}s")
+        seq = message.get("seq")
+        outbox.put(seq if isinstance(seq, int) else None, texts.text(run_id, message))
 
     def sent(event: Event) -> None:
         lag.observe(max(0.0, time.time() - event.ts))
@@ -99,39 +106,56 @@ async def _serve(run_id: str, run: Any, since: int, modes: frozenset[str]) -> No
     feed = Feed(run_id, send, follow=svc.runtime.events, store=svc.runtime.store, run=run,
                 buffer=svc.settings.ws_buffer, draining=released_here, on_sent=sent,
                 modes=modes)
+    ending: Exception | None = None
+
+    async def produce() -> None:
+        # The feed never waits for this client's socket: it queues, the sender sends.
+        nonlocal ending
+        try:
+            await feed.stream(since)
+        except Dropped as exc:
+            # What was queued but not sent is sent again after the client reconnects.
+            ending = Dropped(outbox.abandon(exc.resume_from), exc.reason)
+        except FeedEnd as exc:
+            ending = exc
+        except Exception as exc:
+            log.exception("WebSocket feed of run %s failed", run_id)
+            ending = exc
+        outbox.close()
+
     async with anyio.create_task_group() as tg:
         # Read (and ignore) what the client sends, so its messages never pile up.
         tg.start_soon(_discard_incoming)
+        tg.start_soon(produce)
         try:
-            await feed.stream(since)
-            await _goodbye(None, 1000, "run finished")
+            await outbox.drain(websocket.send)
         except Dropped as exc:
-            await _goodbye({"type": "error", "code": "lagged", "resume_from": exc.resume_from,
-                            "message": f"this client fell behind and was dropped ({exc.reason});"
-                            f" reconnect with ?since={exc.resume_from}"}, 1013, "lagged")
-        except FeedEnd:
-            await _goodbye(None, 1012, "server restarting")
-        except Exception:
-            log.exception("WebSocket feed of run %s failed", run_id)
-            await _goodbye({"type": "error", "code": "internal_error",
-                            "message": "the server failed to stream this run; see its log"},
-                           1011, "server error")
+            ending = exc
         finally:
             tg.cancel_scope.cancel()
+    if ending is None:
+        await _goodbye(None, 1000, "run finished")
+    elif isinstance(ending, Dropped):
+        await _goodbye({"type": "error", "code": "lagged", "resume_from": ending.resume_from,
+                        "message": f"this client fell behind and was dropped ({ending.reason});"
+                        f" reconnect with ?since={ending.resume_from}"}, 1013, "lagged")
+    elif isinstance(ending, FeedEnd):
+        await _goodbye(None, 1012, "server restarting")
+    else:
+        await _goodbye({"type": "error", "code": "internal_error",
+                        "message": "the server failed to stream this run; see its log"},
+                       1011, "server error")
 
 
-def _bounded(text: str, message: dict[str, Any], limit: int) -> str:
-    """The message, or a stub in its place when it is larger than ``limit`` bytes: one
-    huge state must not be queued to every client watching the run."""
-    size = len(text.encode())
-    if size <= limit:
-        return text
-    stub: dict[str, Any] = {k: message[k] for k in ("type", "seq", "event", "node", "status",
-                                                    "run_id") if k in message}
-    stub.update(truncated=True, bytes=size, message=(
-        f"this message is {size} bytes, above the limit ws_max_event_bytes={limit}; read "
-        "the run's state over HTTP (GET /api/v1/runs/{run_id})"))
-    return json.dumps(stub)
+_shared: dict[int, SharedText] = {}
+
+
+def _texts(limit: int) -> SharedText:
+    """The process's encoder for this size limit (one per server in practice)."""
+    found = _shared.get(limit)
+    if found is None:
+        found = _shared[limit] = SharedText(limit)
+    return found
 
 
 async def _discard_incoming() -> None:

@@ -1,13 +1,27 @@
 // The Studio's only door to the server: the public HTTP API and the WebSocket feed.
-// Authentication slots in here and nowhere else: once the server checks API keys or
-// JWTs, setToken() (from a sign-in form) makes every request and feed carry it.
+// The bearer token (an API key or a JWT, pasted into the sign-in form) is attached here
+// and nowhere else: to every request, and to every feed through a single-use ticket.
 
-let token = null;
+//: Where the token is kept: this tab's sessionStorage, so it dies with the tab and is
+//: never written to disk by the page (a private window may refuse storage: memory then).
+const TOKEN_KEY = "actorflow.token";
 
-/** Use ``value`` as the bearer token of every later request (null: none). */
+let token = readToken();
+
+function readToken() {
+  try { return sessionStorage.getItem(TOKEN_KEY) || null; } catch { return null; }
+}
+
+/** Use ``value`` as the bearer token of every later request (null: none; signs out). */
 export function setToken(value) {
   token = value || null;
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token); else sessionStorage.removeItem(TOKEN_KEY);
+  } catch { /* storage refused: the token lives in memory for this page only */ }
 }
+
+/** Whether a token is set (the page is signed in). */
+export const signedIn = () => token !== null;
 
 function headers(extra) {
   const out = { accept: "application/json", ...extra };
@@ -26,6 +40,8 @@ export class ApiError extends Error {
 }
 
 export const UNREACHABLE = "unreachable";
+//: The status of an answer that needs (other) credentials: the sign-in form takes over.
+export const UNAUTHORIZED = 401;
 
 async function request(method, path, body) {
   let response;
@@ -63,6 +79,8 @@ const enc = encodeURIComponent;
 
 export const api = {
   health: () => get("/health"),
+  whoami: () => get("/api/v1/auth/whoami"),
+  wsTicket: () => post("/api/v1/ws-tickets"),
   tools: () => get("/api/v1/tools"),
   graphs: (limit = 200, offset = 0) => get(`/api/v1/graphs?limit=${limit}&offset=${offset}`),
   graph: (id) => get(`/api/v1/graph/${enc(id)}`),
