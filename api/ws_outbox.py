@@ -26,7 +26,7 @@ import anyio
 
 from .live_log import Dropped
 
-__all__ = ["BATCH_BYTES", "Outbox", "SharedText"]
+__all__ = ["BATCH_BYTES", "BATCH_WAIT", "Outbox", "SharedText", "bounded"]
 
 #: Largest batch frame, in characters of its messages (one message may be larger; it
 #: then goes alone). Small enough for any client's frame limit, large enough that a
@@ -35,6 +35,10 @@ BATCH_BYTES = 1024 * 1024
 #: Characters queued for one client at most (beside ``limit`` messages). Messages
 #: shared with other clients are counted in full although they are held once.
 OUTBOX_BYTES = 16 * 1024 * 1024
+#: Seconds a batch client's sender waits after the first message, gathering the next
+#: ones into the same frame: a live run's events then cost it a frame per turn, not
+#: one per event, for this much latency.
+BATCH_WAIT = 0.025
 #: Messages whose text depends on the event only, kept for the other clients.
 _SHARED_TYPES = frozenset({"log", "waiting", "resumed", "update"})
 
@@ -90,16 +94,20 @@ class Outbox:
         self._batch = batch
         self._timeout = send_timeout
         self._ready = anyio.Event()
+        self._room = anyio.Event()
         self._closed = False
         #: The first sequence number this client has not been sent (where to resume).
         self.unsent = 0
         self._frame_first: int | None = None   # of the frame being sent
 
-    def put(self, seq: int | None, text: str) -> None:
-        """Queue a message; raises Dropped when the client is too far behind."""
-        if len(self._queue) >= self._limit or self._chars + len(text) > self._limit_bytes:
-            raise Dropped(self._resume_from(), f"more than {self._limit} messages or "
-                          f"{self._limit_bytes} bytes were waiting for it")
+    async def put(self, seq: int | None, text: str) -> None:
+        """Queue a message, waiting while the outbox is full. The feed waiting here
+        never holds up the run: the run's events pile up in the feed's own bounded
+        subscription instead, which drops this client as lagged when it overflows."""
+        while self._queue and (len(self._queue) >= self._limit
+                               or self._chars + len(text) > self._limit_bytes):
+            self._room = anyio.Event()
+            await self._room.wait()
         self._queue.append((seq, text))
         self._chars += len(text)
         self._ready.set()
@@ -131,12 +139,16 @@ class Outbox:
                 await self._ready.wait()
                 if not self._queue and self._closed:
                     return
+                if self._batch and not self._closed:
+                    await anyio.sleep(BATCH_WAIT)
                 self._ready = anyio.Event()
                 while self._queue:
                     # One deadline per frame, not a scope per send: the timeout is the
                     # same, at a fraction of the cost with hundreds of clients.
                     scope.deadline = anyio.current_time() + self._timeout
-                    await send(self._next_frame())
+                    frame = self._next_frame()
+                    self._room.set()
+                    await send(frame)
                 scope.deadline = math.inf
         raise Dropped(self._frame_first if self._frame_first is not None
                       else self._resume_from(), f"a send blocked for more than {self._timeout}s")

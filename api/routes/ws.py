@@ -93,7 +93,7 @@ async def _serve(run_id: str, run: Any, since: int, modes: frozenset[str], batch
 
     async def send(message: dict[str, Any]) -> None:
         seq = message.get("seq")
-        outbox.put(seq if isinstance(seq, int) else None, texts.text(run_id, message))
+        await outbox.put(seq if isinstance(seq, int) else None, texts.text(run_id, message))
 
     def sent(event: Event) -> None:
         lag.observe(max(0.0, time.time() - event.ts))

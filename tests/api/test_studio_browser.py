@@ -8,14 +8,17 @@ a screenshot in tests/artifacts/ (``studio-<test>.png``) for a person to look at
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from _browser import ARTIFACTS, chromium
-from _server import server, sqlite_url
+from _server import ACTORFLOW, server, sqlite_url
 
 pytestmark = pytest.mark.slow
 
@@ -521,3 +524,102 @@ def test_an_unreachable_server_is_reported_in_the_banner(page: Any, tmp_path: An
         assert "make run" in banner.inner_text()
         page.get_by_role("heading", name="Cannot reach the server").wait_for()
     page.allowed_console = [r"ERR_CONNECTION_REFUSED", r"Failed to load resource"]
+
+
+# -- a question with a schema, answered through its form --------------------------------
+
+def test_a_question_asked_with_a_schema_is_answered_through_its_form(
+        page: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A real node calls ask(schema=Review) (tests/api/_studio_nodes.py); the server
+    # imports it, so it is told to trust the graph's import path.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(Path(__file__).parent), os.getcwd()]))
+    with server("asyncio", sqlite_url(tmp_path), tmp_path, allow_imports="true") as srv:
+        gid = _create(srv.url, {"name": "reviewed", "nodes": [
+            {"name": "draft", "tool": "set", "config": {"values": {"draft": "Release notes"}}},
+            {"name": "review", "fn": "_studio_nodes:ask_for_review"},
+            {"name": "publish", "tool": "set", "config": {"values": {"published": True}}},
+        ], "edges": [{"from": "draft", "to": "review"}, {"from": "review", "to": "publish"}]})
+        run_id = _run(srv.url, gid)
+        waiting = httpx.get(f"{srv.url}/api/v1/runs/{run_id}/interrupts").json()["interrupts"]
+        assert waiting[0]["answer_schema"]["title"] == "Review"
+        page.goto(srv.url + f"/#/runs/{run_id}")
+        form = page.locator(".interrupt")
+        form.get_by_text("Review this draft").wait_for()
+        # One control per field of the schema, of the field's kind; no yes/no buttons.
+        assert form.get_by_role("button", name="Yes").count() == 0
+        assert form.get_by_label("Approved").get_attribute("type") == "checkbox"
+        assert form.get_by_label("Score").get_attribute("type") == "number"
+        assert "from 1 (poor) to 5 (excellent)" in form.inner_text()
+        assert form.get_by_label("Channel").locator("option").all_inner_texts() == ["email", "chat"]
+        form.get_by_label("Approved").check()
+        form.get_by_label("Score").fill("4")
+        form.get_by_label("Comment").fill("Ship it <b>now</b>")
+        form.get_by_label("Channel").select_option(label="chat")
+        _screenshot(page, "schema-form")
+        form.get_by_role("button", name="Send answer").click()
+        page.locator("h1 .status-completed").wait_for()
+        page.locator('[data-node="publish"][data-state="done"]').wait_for()
+        state = _state(srv.url, run_id)
+        assert state["status"] == "completed"
+        assert state["current_state"]["review"] == {
+            "approved": True, "score": 4, "comment": "Ship it <b>now</b>", "channel": "chat"}
+        assert state["current_state"]["published"] is True
+
+
+# -- signing in to a server that checks keys ------------------------------------------------
+
+def _new_key(database_url: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACTORFLOW_")}
+    made = subprocess.run([ACTORFLOW, "keys", "create", "--name", "studio", "--tenant", "acme",
+                           "--scopes", "graphs:read,graphs:write,runs:read,runs:write,runs:resume",
+                           "--database-url", database_url],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert made.returncode == 0, made.stderr
+    return made.stdout.strip()
+
+
+def test_with_auth_on_the_studio_signs_in_with_a_key_and_signs_out(page: Any, tmp_path: Any) -> None:
+    url = sqlite_url(tmp_path)
+    key = _new_key(url)
+    auth = {"Authorization": f"Bearer {key}"}
+    with server("asyncio", url, tmp_path, auth="keys") as srv:
+        made = httpx.post(srv.url + "/api/v1/graph/create", headers=auth, timeout=30,
+                          json=_approval_graph("behind_the_door"))
+        assert made.status_code == 201, made.text
+        started = httpx.post(srv.url + "/api/v1/graph/run", headers=auth, timeout=30,
+                             json={"graph_id": made.json()["graph_id"]}).json()
+        run_id = started["run_id"]
+        httpx.get(f"{srv.url}/api/v1/runs/{run_id}/wait?timeout=30", headers=auth, timeout=40)
+        page.goto(srv.url + "/#/graphs")
+        page.get_by_role("heading", name="Sign in").wait_for()
+        assert page.get_by_role("link", name="behind_the_door").count() == 0
+        _screenshot(page, "signin")
+        page.get_by_label("API key or token").fill(key[:-2] + "xx")
+        page.get_by_role("button", name="Sign in").click()
+        refusal = page.get_by_role("alert").filter(has_text="refused")
+        refusal.wait_for()
+        assert "The server refused this key or token." in refusal.inner_text()
+        assert "unknown, revoked or malformed" in refusal.inner_text()
+        assert page.get_by_label("API key or token").get_attribute("aria-invalid") == "true"
+        _screenshot(page, "signin-refused")
+        page.get_by_label("API key or token").fill(key)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="behind_the_door").wait_for()
+        assert "Signed in as" in page.locator("#who").inner_text()
+        assert "(acme)" in page.locator("#who").inner_text()
+        _screenshot(page, "signed-in")
+        # Kept for this tab only, never in localStorage; the live feed opens with a
+        # ticket (a browser cannot send the header on a WebSocket), so the waiting run
+        # colours itself and its answer is seen live.
+        assert page.evaluate("sessionStorage.getItem('actorflow.token')") == key
+        assert page.evaluate("localStorage.length") == 0
+        page.goto(srv.url + f"/#/runs/{run_id}")
+        page.locator('[data-node="approve"][data-state="waiting"]').wait_for()
+        page.locator(".interrupt").get_by_role("button", name="Yes").click()
+        page.locator('[data-node="publish"][data-state="done"]').wait_for()
+        page.locator("h1 .status-completed").wait_for()
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("heading", name="Sign in").wait_for()
+        assert page.evaluate("sessionStorage.getItem('actorflow.token')") is None
+        assert page.locator("#who").is_hidden()
+    page.allowed_console = [r"status of 401"]

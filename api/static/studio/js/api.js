@@ -113,35 +113,49 @@ export const api = {
 };
 
 /**
- * Follow a run's WebSocket feed from ``since``: onMessage(msg) for each message,
- * onClose({code, reason}) once at the end. Reconnects after a lag or a server restart
- * (close codes 1013 and 1012) from the last sequence number seen. Returns stop().
+ * Follow a run's WebSocket feed from ``since``: onMessages([msg, ...]) for each frame
+ * (the feed is asked for batch frames, so a replay of thousands of events arrives in a
+ * few calls), onClose({code, reason}) once at the end. Reconnects after a lag or a
+ * server restart (close codes 1013 and 1012) from the last sequence number seen.
+ * When signed in, each socket is opened with a single-use ticket (browsers cannot set
+ * an Authorization header on a WebSocket). Returns stop().
  */
-export function follow(runId, since, onMessage, onClose) {
+export function follow(runId, since, onMessages, onClose) {
   let next = since;
   let stopped = false;
   let socket = null;
   let retries = 0;
-  const open = () => {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    // Browsers cannot set headers on a WebSocket: a token would travel as a query
-    // parameter or subprotocol here, decided with the server's auth.
-    socket = new WebSocket(`${scheme}://${location.host}/api/v1/graph/ws/${enc(runId)}?since=${next}`);
-    socket.onmessage = (ev) => {
-      const msg = JSON.parse(ev.data);
-      if (typeof msg.seq === "number" && msg.type !== "complete") next = msg.seq + 1;
-      retries = 0;
-      onMessage(msg);
-    };
-    socket.onclose = (ev) => {
-      if (stopped) return;
-      if ((ev.code === 1012 || ev.code === 1013 || ev.code === 1006) && retries < 5) {
-        retries += 1;
-        setTimeout(() => { if (!stopped) open(); }, 500 * retries);
+  const retry = (code, reason) => {
+    if ((code === 1012 || code === 1013 || code === 1006) && retries < 5) {
+      retries += 1;
+      setTimeout(() => { if (!stopped) open(); }, 500 * retries);
+      return;
+    }
+    onClose({ code, reason });
+  };
+  const open = async () => {
+    let ticket = "";
+    if (token) {
+      try {
+        ticket = `&ticket=${enc((await api.wsTicket()).ticket)}`;
+      } catch (err) {
+        if (!stopped) onClose({ code: err.status || 1006, reason: err.message });
         return;
       }
-      onClose({ code: ev.code, reason: ev.reason });
+    }
+    if (stopped) return;
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${location.host}/api/v1/graph/ws/${enc(runId)}?since=${next}&batch=true${ticket}`);
+    socket.onmessage = (ev) => {
+      const frame = JSON.parse(ev.data);
+      const messages = frame.type === "batch" ? frame.messages : [frame];
+      for (const msg of messages) {
+        if (typeof msg.seq === "number" && msg.type !== "complete") next = msg.seq + 1;
+      }
+      retries = 0;
+      onMessages(messages);
     };
+    socket.onclose = (ev) => { if (!stopped) retry(ev.code, ev.reason); };
   };
   open();
   return () => {

@@ -2,6 +2,8 @@
 // button and reloads all work, and the server serves a single HTML file.
 import { h, fill } from "./dom.js";
 import { banner, showError } from "./ui.js";
+import { UNAUTHORIZED } from "./api.js";
+import * as auth from "./auth.js";
 import * as graphs from "./views/graphs.js";
 import * as editor from "./views/editor.js";
 import * as runs from "./views/runs.js";
@@ -38,7 +40,9 @@ async function route() {
       const done = await view(main, m[1] ? decodeURIComponent(m[1]) : null, { stale: () => mine !== generation });
       if (mine === generation) cleanup = done || null; else if (done) done();
     } catch (err) {
-      if (mine === generation) showError(main, err);
+      if (mine !== generation) return;
+      if (err && err.status === UNAUTHORIZED) auth.render(main, err, () => route());
+      else showError(main, err);
     }
     return;
   }
@@ -57,4 +61,5 @@ window.addEventListener("hashchange", async () => {
   }
 });
 if (!location.hash) history.replaceState(null, "", "#/graphs");
+auth.greet();
 route();

@@ -46,6 +46,7 @@ class RunView {
     this.failure = null;           // {node, attempt, message}
     this.stopFeed = null;
     this.pending = false;
+    this.timer = null;             // a redraw waiting for its REDRAW_MS
     this.completed = false;
     this.dirty = new Set();      // nodes whose state changed since the last paint
     this.finalAtOpen = false;
@@ -54,6 +55,14 @@ class RunView {
   }
 
   async mount() {
+    // The feed opens at once, beside the graph's request; what it sends before the
+    // page is built waits in `early`.
+    const early = [];
+    let closed = null;
+    let built = false;
+    this.stopFeed = follow(this.id, 0,
+      (list) => (built ? this.onMessages(list) : early.push(...list)),
+      (c) => (built ? this.onClose(c) : (closed = c)));
     let graph = null;
     if (this.detail.graph_id) {
       try { graph = await api.graph(this.detail.graph_id); } catch { graph = null; }
@@ -104,7 +113,9 @@ class RunView {
     this.historyLoaded = this.history.load();
     this.finalAtOpen = FINAL.has(this.status);
     if (this.status === "waiting") this.loadInterrupts();
-    this.stopFeed = follow(this.id, 0, (m) => this.onMessage(m), (c) => this.onClose(c));
+    built = true;
+    if (early.length) this.onMessages(early);
+    if (closed) this.onClose(closed);
   }
 
   stop() {
@@ -114,6 +125,13 @@ class RunView {
   }
 
   // -- the feed -----------------------------------------------------------------
+  // A frame holds one message or a batch (a finished run's replay comes in a few
+  // frames of hundreds): all are taken in, then the page is drawn once.
+  onMessages(list) {
+    for (const msg of list) this.onMessage(msg);
+    this.schedule();
+  }
+
   onMessage(msg) {
     this.messages.push(msg);
     const ts = Date.parse(msg.timestamp) || Date.now();
@@ -140,7 +158,6 @@ class RunView {
       if (!this.finalAtOpen) this.historyLoaded = this.history.load();
       if (msg.status === "failed") this.reloadDetail();
     }
-    this.schedule();
   }
 
   onLog(msg, ts) {
@@ -179,7 +196,6 @@ class RunView {
     n.state = state;
     n.tip = tip;
     this.dirty.add(name);
-    this.schedule();
   }
 
   // The drawing shows each node's latest state; a replay's thousands of intermediate
@@ -209,14 +225,16 @@ class RunView {
     this.statusEl.className = `status status-${status}`;
   }
 
-  // Messages arrive in bursts (a replay sends thousands at once): the graph's colours
-  // change per message (cheap), the timeline and log are redrawn at most every
-  // REDRAW_MS, and at once when the run ends.
+  // Frames arrive in bursts while a run is busy: the page is redrawn at most every
+  // REDRAW_MS, and at once (in the next animation frame) when the run ends or when
+  // little has come yet.
   schedule() {
-    if (this.pending) return;
+    const now = this.completed || this.messages.length < 50;
+    if (this.pending && !(now && this.timer)) return;
+    clearTimeout(this.timer);
     this.pending = true;
-    const wait = this.completed || this.messages.length < 50 ? 0 : REDRAW_MS;
-    setTimeout(() => requestAnimationFrame(() => this.redraw()), wait);
+    this.timer = setTimeout(() => { this.timer = null; requestAnimationFrame(() => this.redraw()); },
+      now ? 0 : REDRAW_MS);
   }
 
   async redraw() {
