@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from importlib.metadata import PackageNotFoundError, version
 
+import anyio
 from quart import Quart, Response, request
 from quart_schema import Info, QuartSchema
 
@@ -34,6 +35,8 @@ from .service import ApiService
 from .settings import Settings
 from .studio import studio
 from .transport import install_transport
+from .ws_broadcast import Broadcasts
+from .ws_outbox import SharedText
 
 __all__ = ["create_app"]
 
@@ -100,10 +103,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             service.runtime = rt
             service.draining = False
             await _prune_audit(rt.store, settings)
-            try:
-                yield
-            finally:
-                await service.drain()
+            async with anyio.create_task_group() as casts:
+                service.broadcasts = Broadcasts(
+                    casts, SharedText(settings.ws_max_event_bytes), settings.ws_buffer)
+                try:
+                    yield
+                finally:
+                    await service.drain()   # a released run ends its broadcast (1012)
+                    casts.cancel_scope.cancel()
+                    service.broadcasts = None
         service.runtime = None
 
     return app

@@ -41,7 +41,8 @@ followed by polling the store while it is still active elsewhere.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -131,20 +132,33 @@ class Feed:
         self._modes = modes
         self._values: dict[str, Any] | None = {} if "values" in modes else None
         self.next_seq = 0
+        #: The closing ``complete`` message was sent (the run's log is over).
+        self.completed = False
 
-    async def stream(self, since: int) -> None:
-        """Replay from ``since``, then live events, then the closing messages.
+    async def stream(self, since: int, until: int | None = None) -> None:
+        """Replay from ``since``, then live events, then the closing messages; with
+        ``until``, only the events before it (no closing messages: another feed goes on
+        from there, as :mod:`api.ws_broadcast` does).
 
         Raises Dropped (client too slow) or FeedEnd (run released by a shutdown).
         """
         # ``values`` needs the whole data: read from the start, send from ``since``.
         self.next_seq = 0 if self._values is not None else since
-        async for event in self._followed():
+        async with aclosing(self._followed()) as events:
+            if await self._each(events, since, until):
+                await self._finish_without_event()
+
+    async def _each(self, events: AsyncIterator[Event], since: int, until: int | None
+                    ) -> bool:
+        """Send the events; False when they stopped at ``until`` or an outcome."""
+        async for event in events:
             if event.live:
                 await self._live(event)
                 continue
             if event.seq < self.next_seq:
                 continue
+            if until is not None and event.seq >= until:
+                return False
             self.next_seq = event.seq + 1
             if event.seq < since:
                 self._track(event)
@@ -159,7 +173,7 @@ class Feed:
             outcome = event.type.outcome
             if outcome is not None and outcome.finished:
                 await self._finish(event, outcome)
-                return
+                return False
             if event.type is EventType.WAITING:
                 await self._send({"type": "waiting", "seq": event.seq, "node": event.node,
                                   "interrupt": event.data.get("interrupt"),
@@ -172,7 +186,7 @@ class Feed:
                 await self._modal(event)
             if self._on_sent is not None:
                 self._on_sent(event)
-        await self._finish_without_event()
+        return until is None
 
     def _track(self, event: Event) -> None:
         """Keep the whole data up to date for ``values``."""
@@ -221,7 +235,7 @@ class Feed:
         is replayed as a log entry."""
         return self._draining()
 
-    async def _followed(self) -> AsyncIterator[Event]:
+    async def _followed(self) -> AsyncGenerator[Event, None]:
         try:
             async for event in self._follow(self.run_id, self.next_seq, buffer=self._buffer):
                 yield event
@@ -238,6 +252,7 @@ class Feed:
         if event.type is EventType.RUN_FAILED:
             await self._send({"type": "error", "seq": event.seq, "message": error,
                               "node": event.node, "error_type": event.data.get("error_type")})
+        self.completed = True
         await self._send({"type": "complete", "seq": event.seq, "status": status,
                           "final_state": final, "error": error,
                           "timestamp": _iso(event.ts)})
@@ -248,6 +263,7 @@ class Feed:
         status = record.status if record is not None else "unknown"
         if self._run is not None and self._run.status.finished:
             status = self._run.status.value
+        self.completed = True
         await self._send({"type": "complete", "seq": self.next_seq - 1, "status": status,
                           "final_state": await self._final_data(),
                           "error": record.error if record is not None else None,

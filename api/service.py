@@ -26,6 +26,7 @@ from .bounds import check_graph, check_run, check_tenant_runs, run_timeout
 from .errors import ApiError
 from .schemas import GraphCreate, RunCreate
 from .settings import Settings
+from .ws_broadcast import Broadcasts
 
 __all__ = ["ApiService", "run_state"]
 
@@ -37,6 +38,8 @@ class ApiService:
         self.settings = settings
         self.runtime: Runtime | None = None
         self.draining = False
+        #: The live logs shared by every WebSocket client of a run (set while serving).
+        self.broadcasts: Broadcasts | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     @property

@@ -136,19 +136,21 @@ class Outbox:
         the send timeout (the client stopped reading)."""
         with anyio.CancelScope() as scope:
             while True:
-                await self._ready.wait()
-                if not self._queue and self._closed:
-                    return
-                if self._batch and not self._closed:
-                    await anyio.sleep(BATCH_WAIT)
-                self._ready = anyio.Event()
-                while self._queue:
-                    # One deadline per frame, not a scope per send: the timeout is the
-                    # same, at a fraction of the cost with hundreds of clients.
-                    scope.deadline = anyio.current_time() + self._timeout
-                    frame = self._next_frame()
-                    self._room.set()
-                    await send(frame)
+                if not self._queue:
+                    if self._closed:
+                        return
+                    # A wake-up call only: what to do is read from the queue, above.
+                    await self._ready.wait()
+                    self._ready = anyio.Event()
+                    if self._batch and not self._closed:
+                        await anyio.sleep(BATCH_WAIT)
+                    continue
+                # One deadline per frame, not a scope per send: the timeout is the
+                # same, at a fraction of the cost with hundreds of clients.
+                scope.deadline = anyio.current_time() + self._timeout
+                frame = self._next_frame()
+                self._room.set()
+                await send(frame)
                 scope.deadline = math.inf
         raise Dropped(self._frame_first if self._frame_first is not None
                       else self._resume_from(), f"a send blocked for more than {self._timeout}s")

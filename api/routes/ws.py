@@ -17,19 +17,21 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 from pydantic import ValidationError
 from quart import Blueprint, g, websocket
 
-from runtime import Event, RunNotFoundError
+from runtime import Event, Run, RunNotFoundError
 from runtime.definition import MAX_COUNT
 
 from ..auth import audit, visible_run
 from ..current import metrics, service
-from ..live_log import Dropped, Feed, FeedEnd, parse_modes
+from ..live_log import DEFAULT_MODES, Dropped, Feed, FeedEnd, parse_modes
 from ..schemas import WsQuery
+from ..ws_broadcast import Broadcasts
 from ..ws_outbox import Outbox, SharedText
 
 __all__ = ["ws"]
@@ -84,55 +86,11 @@ async def run_feed(run_id: str) -> None:
 
 async def _serve(run_id: str, run: Any, since: int, modes: frozenset[str], batch: bool) -> None:
     svc = service()
-    assert svc.runtime is not None
-    lag = metrics().ws_lag
-    texts = _texts(svc.settings.ws_max_event_bytes)
-    outbox = Outbox(limit=svc.settings.ws_buffer, batch=batch,
-                    send_timeout=svc.settings.ws_send_timeout)
-    outbox.unsent = since
-
-    async def send(message: dict[str, Any]) -> None:
-        seq = message.get("seq")
-        await outbox.put(seq if isinstance(seq, int) else None, texts.text(run_id, message))
-
-    def sent(event: Event) -> None:
-        lag.observe(max(0.0, time.time() - event.ts))
-
-    def released_here() -> bool:
-        # This process lets the run go now: it drains and executes the run (which, in
-        # a cluster, it may have claimed after this client connected).
-        return svc.draining and svc.live(run_id) is not None
-
-    feed = Feed(run_id, send, follow=svc.runtime.events, store=svc.runtime.store, run=run,
-                buffer=svc.settings.ws_buffer, draining=released_here, on_sent=sent,
-                modes=modes)
-    ending: Exception | None = None
-
-    async def produce() -> None:
-        # The feed never waits for this client's socket: it queues, the sender sends.
-        nonlocal ending
-        try:
-            await feed.stream(since)
-        except Dropped as exc:
-            # What was queued but not sent is sent again after the client reconnects.
-            ending = Dropped(outbox.abandon(exc.resume_from), exc.reason)
-        except FeedEnd as exc:
-            ending = exc
-        except Exception as exc:
-            log.exception("WebSocket feed of run %s failed", run_id)
-            ending = exc
-        outbox.close()
-
-    async with anyio.create_task_group() as tg:
-        # Read (and ignore) what the client sends, so its messages never pile up.
-        tg.start_soon(_discard_incoming)
-        tg.start_soon(produce)
-        try:
-            await outbox.drain(websocket.send)
-        except Dropped as exc:
-            ending = exc
-        finally:
-            tg.cancel_scope.cancel()
+    casts = svc.broadcasts
+    if casts is not None and run is not None and modes == DEFAULT_MODES:
+        ending = await _shared(casts, run, since, batch)
+    else:
+        ending = await _own_feed(run_id, run, since, modes, batch)
     if ending is None:
         await _goodbye(None, 1000, "run finished")
     elif isinstance(ending, Dropped):
@@ -147,14 +105,115 @@ async def _serve(run_id: str, run: Any, since: int, modes: frozenset[str], batch
                        1011, "server error")
 
 
-_shared: dict[int, SharedText] = {}
+def _sent(event: Event) -> None:
+    metrics().ws_lag.observe(max(0.0, time.time() - event.ts))
+
+
+def _released_here(run_id: str) -> Callable[[], bool]:
+    svc = service()
+    # This process lets the run go now: it drains and executes the run (which, in a
+    # cluster, it may have claimed after this client connected).
+    return lambda: svc.draining and svc.live(run_id) is not None
+
+
+async def _shared(casts: Broadcasts, run: Run, since: int, batch: bool) -> Exception | None:
+    """Follow a run executing here through its broadcast (one for every client)."""
+    svc = service()
+    assert svc.runtime is not None
+    cast = await casts.attach(svc.runtime, run, draining=_released_here(run.id),
+                              on_sent=_sent)
+    ending: Exception | None = None
+    try:
+        seq = since
+        while (index := cast.join_at(seq)) is None:
+            # Older than what the broadcast holds: caught up by a feed of its own first.
+            until = cast.reaches()
+            ending = await _own_feed(run.id, run, seq, DEFAULT_MODES, batch, until)
+            if ending is not None:
+                return None if isinstance(ending, _Completed) else ending
+            seq = until
+        async with anyio.create_task_group() as tg:
+            # Read (and ignore) what the client sends, so its messages never pile up.
+            tg.start_soon(_discard_incoming)
+            try:
+                await cast.serve(index, websocket.send, resume=seq, batch=batch,
+                                 timeout=svc.settings.ws_send_timeout)
+            except (Dropped, FeedEnd) as exc:
+                ending = exc
+            except Exception as exc:
+                log.exception("WebSocket feed of run %s failed", run.id)
+                ending = exc
+            finally:
+                tg.cancel_scope.cancel()
+    finally:
+        casts.detach(cast)
+    return ending
+
+
+async def _own_feed(run_id: str, run: Any, since: int, modes: frozenset[str], batch: bool,
+                    until: int | None = None) -> Exception | None:
+    """Follow the run with a feed of this client's own (up to ``until``); what ended it
+    (None: the run's log ended, or ``until`` was reached)."""
+    svc = service()
+    assert svc.runtime is not None
+    texts = svc.broadcasts.texts if svc.broadcasts is not None else _texts(
+        svc.settings.ws_max_event_bytes)
+    outbox = Outbox(limit=svc.settings.ws_buffer, batch=batch,
+                    send_timeout=svc.settings.ws_send_timeout)
+    outbox.unsent = since
+
+    async def send(message: dict[str, Any]) -> None:
+        seq = message.get("seq")
+        await outbox.put(seq if isinstance(seq, int) else None, texts.text(run_id, message))
+
+    feed = Feed(run_id, send, follow=svc.runtime.events, store=svc.runtime.store, run=run,
+                buffer=svc.settings.ws_buffer, draining=_released_here(run_id), on_sent=_sent,
+                modes=modes)
+    ending: Exception | None = None
+
+    async def produce() -> None:
+        # The feed never waits for this client's socket: it queues, the sender sends.
+        nonlocal ending
+        try:
+            await feed.stream(since, until)
+        except Dropped as exc:
+            # What was queued but not sent is sent again after the client reconnects.
+            ending = Dropped(outbox.abandon(exc.resume_from), exc.reason)
+        except FeedEnd as exc:
+            ending = exc
+        except Exception as exc:
+            log.exception("WebSocket feed of run %s failed", run_id)
+            ending = exc
+        else:
+            if until is not None and feed.completed:
+                ending = _Completed()   # the run ended before ``until``: nothing follows
+        outbox.close()
+
+    async with anyio.create_task_group() as tg:
+        # Read (and ignore) what the client sends, so its messages never pile up.
+        tg.start_soon(_discard_incoming)
+        tg.start_soon(produce)
+        try:
+            await outbox.drain(websocket.send)
+        except Dropped as exc:
+            ending = exc
+        finally:
+            tg.cancel_scope.cancel()
+    return ending
+
+
+class _Completed(Exception):
+    """A catch-up feed reached the run's end (its ``complete`` is sent)."""
+
+
+_shared_texts: dict[int, SharedText] = {}
 
 
 def _texts(limit: int) -> SharedText:
-    """The process's encoder for this size limit (one per server in practice)."""
-    found = _shared.get(limit)
+    """An encoder for an app not serving (tests that drive routes without a lifespan)."""
+    found = _shared_texts.get(limit)
     if found is None:
-        found = _shared[limit] = SharedText(limit)
+        found = _shared_texts[limit] = SharedText(limit)
     return found
 
 

@@ -1,0 +1,198 @@
+"""One live log per run for every WebSocket client of this process (issue 10, item 5).
+
+With a :class:`~api.live_log.Feed` per client, each event of a run woke every client's
+task, which formatted and encoded it again: 500 clients made a run 13x slower. Here a
+run executing in this process that clients watch in the default mode has one
+:class:`Broadcast`: one subscription to the run, each message formatted and encoded
+once, kept in a window of the last ``window`` messages. Each client is a cursor into
+that window and one sender task; a client that falls out of the window is dropped with
+a "lagged" notice telling it where to resume. A client's memory is its cursor (the
+window is shared), and a client that never reads holds nothing up but itself.
+
+A client asking for events from before the window's start is first caught up by a
+feed of its own, up to where the window begins, then joins it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import anyio.abc
+
+from runtime import Event, Run, Runtime
+
+from .live_log import Dropped, Feed, FeedEnd
+from .ws_outbox import BATCH_BYTES, BATCH_WAIT, SharedText
+
+__all__ = ["Broadcast", "Broadcasts"]
+
+Send = Callable[[str], Awaitable[None]]
+
+#: The broadcast's own subscription to the run may fall this many events behind
+#: before it is dropped (it only formats and appends: it keeps up unless starved).
+SUBSCRIPTION_BUFFER = 16_384
+
+
+class Broadcast:
+    """The messages of one run, in order, the last ``window`` of them kept."""
+
+    def __init__(self, run_id: str, window: int) -> None:
+        self.run_id = run_id
+        self._window: deque[tuple[int | None, str]] = deque(maxlen=window)
+        self._first = 0           # index of _window[0] among every message appended
+        self._evicted = -1        # the seq of the last message pushed out of the window
+        self._changed = anyio.Event()
+        self.done = False
+        self.ending: Exception | None = None   # None: the run's log ended normally
+        self.clients = 0
+        self.scope = anyio.CancelScope()
+        self.start_seq = 0
+
+    @property
+    def end(self) -> int:
+        return self._first + len(self._window)
+
+    def append(self, seq: int | None, text: str) -> None:
+        if len(self._window) == self._window.maxlen:
+            self._first += 1
+            evicted = self._window[0][0]
+            if evicted is not None:
+                self._evicted = evicted
+        self._window.append((seq, text))
+        self._changed.set()
+
+    def finish(self, ending: Exception | None) -> None:
+        self.done = True
+        self.ending = ending
+        self._changed.set()
+
+    def reaches(self) -> int:
+        """The earliest seq a client can join at: every message from it on is held."""
+        return max(self.start_seq, self._evicted + 1)
+
+    def join_at(self, seq: int) -> int | None:
+        """The index of the first message of ``seq`` or later; None if the window does
+        not reach back to it (the client needs its own catch-up first)."""
+        if seq < self.reaches():
+            return None
+        for i, (s, _) in enumerate(self._window):
+            if s is not None and s >= seq:
+                return self._first + i
+        return self.end
+
+    async def serve(self, index: int, send: Send, *, resume: int, batch: bool,
+                    timeout: float) -> None:
+        """Send messages from ``index`` until the log ends. Raises Dropped when the
+        client fell out of the window or a send blocked past ``timeout`` (``resume``:
+        the first seq it has not had), FeedEnd on a release, and what ended the
+        broadcast otherwise."""
+        with anyio.CancelScope() as scope:
+            while True:
+                if index < self._first:
+                    raise Dropped(resume, f"more than {self._window.maxlen} messages were "
+                                  "waiting for it")
+                if index < self.end:
+                    first = self._window[index - self._first][0]
+                    if first is not None:
+                        resume = first
+                    frame, index, last = self._frame(index, batch)
+                    scope.deadline = anyio.current_time() + timeout
+                    await send(frame)
+                    scope.deadline = math.inf
+                    if last is not None:
+                        resume = last + 1
+                    continue
+                if self.done:
+                    if self.ending is not None:
+                        raise self.ending
+                    return
+                changed = self._changed
+                await changed.wait()
+                if self._changed is changed:
+                    self._changed = anyio.Event()
+                if batch and not self.done:
+                    await anyio.sleep(BATCH_WAIT)
+        raise Dropped(resume, f"a send blocked for more than {timeout}s")
+
+    def _frame(self, index: int, batch: bool) -> tuple[str, int, int | None]:
+        """The next frame from ``index``: its text, the index after it, its last seq."""
+        at = index - self._first
+        if not batch or index + 1 == self.end:
+            return self._window[at][1], index + 1, self._window[at][0]
+        parts: list[str] = []
+        size = 0
+        last: int | None = None
+        while at < len(self._window) and (not parts or size + len(self._window[at][1])
+                                          <= BATCH_BYTES):
+            seq, text = self._window[at]
+            parts.append(text)
+            size += len(text)
+            last = seq if seq is not None else last
+            at += 1
+        frame = '{"type": "batch", "messages": [' + ", ".join(parts) + "]}"
+        return frame, self._first + at, last
+
+
+class Broadcasts:
+    """This process's broadcasts, by run; their tasks belong to ``task_group``."""
+
+    def __init__(self, task_group: anyio.abc.TaskGroup, texts: SharedText, window: int
+                 ) -> None:
+        self._tg = task_group
+        self._texts = texts
+        self._window = window
+        self._casts: dict[str, Broadcast] = {}
+
+    @property
+    def texts(self) -> SharedText:
+        """The process's encoder, for the clients with feeds of their own too."""
+        return self._texts
+
+    async def attach(self, runtime: Runtime, run: Run, *,
+                     draining: Callable[[], bool],
+                     on_sent: Callable[[Event], None]) -> Broadcast:
+        """The run's broadcast (started now if it has none); :meth:`detach` after."""
+        cast = self._casts.get(run.id)
+        if cast is None or cast.done:
+            cast = self._casts[run.id] = Broadcast(run.id, self._window)
+            cast.start_seq = run.hub.next_seq
+            await self._tg.start(self._follow, cast, runtime, run, draining, on_sent)
+        cast.clients += 1
+        return cast
+
+    def detach(self, cast: Broadcast) -> None:
+        cast.clients -= 1
+        if cast.clients <= 0:
+            # Nobody reads it: stop following the run (a later client starts anew).
+            cast.scope.cancel()
+            if self._casts.get(cast.run_id) is cast:
+                del self._casts[cast.run_id]
+
+    async def _follow(self, cast: Broadcast, runtime: Runtime, run: Run,
+                      draining: Callable[[], bool], on_sent: Callable[[Event], None],
+                      *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        texts = self._texts
+
+        async def append(message: dict[str, Any]) -> None:
+            seq = message.get("seq")
+            cast.append(seq if isinstance(seq, int) else None, texts.text(cast.run_id, message))
+
+        feed = Feed(cast.run_id, append, follow=runtime.events, store=runtime.store, run=run,
+                    buffer=SUBSCRIPTION_BUFFER, draining=draining, on_sent=on_sent)
+        ending: Exception | None = None
+        with cast.scope:
+            task_status.started()
+            try:
+                await feed.stream(cast.start_seq)
+            except (Dropped, FeedEnd) as exc:
+                ending = exc
+            except Exception as exc:  # noqa: BLE001 - every client is told, then it ends
+                ending = exc
+        cast.finish(ending if not cast.scope.cancel_called else Dropped(
+            cast.start_seq, "the server stopped following this run"))
+        if self._casts.get(cast.run_id) is cast:
+            del self._casts[cast.run_id]
