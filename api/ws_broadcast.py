@@ -2,7 +2,7 @@
 
 With a :class:`~api.live_log.Feed` per client, each event of a run woke every client's
 task, which formatted and encoded it again: 500 clients made a run 13x slower. Here a
-run executing in this process that clients watch in the default mode has one
+run not yet finished that clients watch in the default mode has one
 :class:`Broadcast`: one subscription to the run, each message formatted and encoded
 once, kept in a window of the last ``window`` messages. Each client is a cursor into
 that window and one sender task; a client that falls out of the window is dropped with
@@ -10,7 +10,8 @@ a "lagged" notice telling it where to resume. A client's memory is its cursor (t
 window is shared), and a client that never reads holds nothing up but itself.
 
 A client asking for events from before the window's start is first caught up by a
-feed of its own, up to where the window begins, then joins it.
+feed of its own, up to where the window begins, then joins it. A finished run has no
+broadcast: its log is read by each client alone.
 """
 
 from __future__ import annotations
@@ -152,14 +153,16 @@ class Broadcasts:
         """The process's encoder, for the clients with feeds of their own too."""
         return self._texts
 
-    async def attach(self, runtime: Runtime, run: Run, *,
+    async def attach(self, runtime: Runtime, run_id: str, run: Run | None, *,
                      draining: Callable[[], bool],
                      on_sent: Callable[[Event], None]) -> Broadcast:
-        """The run's broadcast (started now if it has none); :meth:`detach` after."""
-        cast = self._casts.get(run.id)
+        """The run's broadcast (started now if it has none); :meth:`detach` after.
+        ``run``: its handle when it executes here (the broadcast then starts at its
+        next event), else None (it starts from the first, read from the store)."""
+        cast = self._casts.get(run_id)
         if cast is None or cast.done:
-            cast = self._casts[run.id] = Broadcast(run.id, self._window)
-            cast.start_seq = run.hub.next_seq
+            cast = self._casts[run_id] = Broadcast(run_id, self._window)
+            cast.start_seq = run.hub.next_seq if run is not None else 0
             await self._tg.start(self._follow, cast, runtime, run, draining, on_sent)
         cast.clients += 1
         return cast
@@ -172,7 +175,7 @@ class Broadcasts:
             if self._casts.get(cast.run_id) is cast:
                 del self._casts[cast.run_id]
 
-    async def _follow(self, cast: Broadcast, runtime: Runtime, run: Run,
+    async def _follow(self, cast: Broadcast, runtime: Runtime, run: Run | None,
                       draining: Callable[[], bool], on_sent: Callable[[Event], None],
                       *, task_status: anyio.abc.TaskStatus[None]) -> None:
         texts = self._texts

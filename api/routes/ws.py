@@ -67,7 +67,7 @@ async def run_feed(run_id: str) -> None:
         return
     try:
         await visible_run(run_id)  # another tenant's run: the same 4404 as an unknown one
-        await svc.runtime.view(run_id)
+        view = await svc.runtime.view(run_id)
     except RunNotFoundError:
         if g.get("audit_denied"):
             audit.record(action="WS /api/v1/graph/ws/<run_id>", status=404, outcome="denied",
@@ -79,16 +79,19 @@ async def run_feed(run_id: str) -> None:
     gauge = metrics().ws_clients
     gauge.inc()
     try:
-        await _serve(run_id, run, query.since, modes, query.batch)
+        await _serve(run_id, run, query.since, modes, query.batch,
+                     shared=not view.status.finished)
     finally:
         gauge.dec()
 
 
-async def _serve(run_id: str, run: Any, since: int, modes: frozenset[str], batch: bool) -> None:
+async def _serve(run_id: str, run: Any, since: int, modes: frozenset[str], batch: bool, *,
+                 shared: bool) -> None:
     svc = service()
     casts = svc.broadcasts
-    if casts is not None and run is not None and modes == DEFAULT_MODES:
-        ending = await _shared(casts, run, since, batch)
+    # A finished run has nothing live to share: each client reads its log alone.
+    if casts is not None and shared and modes == DEFAULT_MODES:
+        ending = await _shared(casts, run_id, run, since, batch)
     else:
         ending = await _own_feed(run_id, run, since, modes, batch)
     if ending is None:
@@ -116,11 +119,12 @@ def _released_here(run_id: str) -> Callable[[], bool]:
     return lambda: svc.draining and svc.live(run_id) is not None
 
 
-async def _shared(casts: Broadcasts, run: Run, since: int, batch: bool) -> Exception | None:
-    """Follow a run executing here through its broadcast (one for every client)."""
+async def _shared(casts: Broadcasts, run_id: str, run: Run | None, since: int, batch: bool
+                  ) -> Exception | None:
+    """Follow a run through its broadcast (one for every client of this process)."""
     svc = service()
     assert svc.runtime is not None
-    cast = await casts.attach(svc.runtime, run, draining=_released_here(run.id),
+    cast = await casts.attach(svc.runtime, run_id, run, draining=_released_here(run_id),
                               on_sent=_sent)
     ending: Exception | None = None
     try:
@@ -128,7 +132,7 @@ async def _shared(casts: Broadcasts, run: Run, since: int, batch: bool) -> Excep
         while (index := cast.join_at(seq)) is None:
             # Older than what the broadcast holds: caught up by a feed of its own first.
             until = cast.reaches()
-            ending = await _own_feed(run.id, run, seq, DEFAULT_MODES, batch, until)
+            ending = await _own_feed(run_id, run, seq, DEFAULT_MODES, batch, until)
             if ending is not None:
                 return None if isinstance(ending, _Completed) else ending
             seq = until
@@ -141,7 +145,7 @@ async def _shared(casts: Broadcasts, run: Run, since: int, batch: bool) -> Excep
             except (Dropped, FeedEnd) as exc:
                 ending = exc
             except Exception as exc:
-                log.exception("WebSocket feed of run %s failed", run.id)
+                log.exception("WebSocket feed of run %s failed", run_id)
                 ending = exc
             finally:
                 tg.cancel_scope.cancel()
