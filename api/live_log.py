@@ -30,6 +30,9 @@ default is ``debug``, the seed's feed as above):
   ``ctx.emit`` (live only too).
 
 ``waiting``, ``resumed``, ``released``, ``error`` and ``complete`` are sent in every mode.
+With ``?batch=true`` the messages travel in ``{"type": "batch", "messages": [...]}``
+frames (:mod:`api.ws_outbox`); the clients of a run not yet finished share one feed of
+it (:mod:`api.ws_broadcast`).
 A live message's ``seq`` is that of the last stored event before it.
 
 Events come from ``Runtime.events``: a run this process executes is streamed from its

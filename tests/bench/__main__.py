@@ -2,7 +2,7 @@
 
     python -m tests.bench                 # everything on asyncio and trio, ~2-3 minutes
     python -m tests.bench --quick         # fewer repetitions
-    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 SUB HTTP REVIEW FINANCE STUDIO STREAM SCALE STORE)
+    python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 SUB HTTP REVIEW FINANCE STUDIO STREAM FANOUT SCALE STORE)
     python -m tests.bench --profile       # cProfile W1 and W2 on asyncio instead
 
 Workloads: W1..W4 are DESIGN.md's; HTTP is issue 4's (``http.py``: runs/s through a
@@ -14,9 +14,10 @@ after another); SUB is issue 13's (``subgraph_overhead_us``: what a node that is
 one-node subgraph costs beyond a plain node, in W1 terms); STUDIO is issue 14's
 (``studio.py``: the Studio's run view of a 1,000-execution run drawn in headless Chromium);
 STREAM is issue 13's too (``tokens.py``: a fake provider's token to a
-WebSocket client, p50/p99); STORE is issue 10's (``storage.py``:
-``storage_bytes_per_step``, database growth per step of a growing-list loop on SQLite and
-PostgreSQL, once: bytes do not depend on the event loop).
+WebSocket client, p50/p99); FANOUT is issue 10's (``ws_fanout.py``: a run's time with 500
+WebSocket readers over its time alone, and the server's RSS around them); STORE is issue
+10's (``storage.py``: ``storage_bytes_per_step``, database growth per step of a
+growing-list loop on SQLite and PostgreSQL, once: bytes do not depend on the event loop).
 
 Each backend runs in its own subprocess (W1, W2, W4, HTTP, REVIEW), and W3 in a further fresh
 subprocess per backend, so its peak RSS is that of a process that did only W3 (after
@@ -49,14 +50,14 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 RESULTS = HERE / "results.json"
 BACKENDS = ("asyncio", "trio")
-ALL = ("W1", "W2", "W3", "W4", "SUB", "HTTP", "REVIEW", "FINANCE", "STUDIO", "STREAM", "SCALE",
-       "STORE")
+ALL = ("W1", "W2", "W3", "W4", "SUB", "HTTP", "REVIEW", "FINANCE", "STUDIO", "STREAM", "FANOUT",
+       "SCALE", "STORE")
 CHILD_TIMEOUT_S = 400
 
 FIGURES = ("w1_us_per_node", "w2_ms", "w3_ms", "w3_peak_rss_mib", "w4_sqlite_us_per_node",
            "w4_postgres_us_per_node", "w4_concurrent_runs_per_s", "http_runs_per_s",
            "code_review_ms", "financial_analysis_ms", "financial_analysis_latency_ms",
-           "subgraph_overhead_us", "studio_render_ms")
+           "subgraph_overhead_us", "studio_render_ms", "ws_500_clients_slowdown")
 EXTRA_FIGURES = ("w4_sequential_runs_per_s", "raw_roundtrip_nowait_us")
 BASELINES = ("raw_roundtrip_us", "raw_spawn_join_100_ms", "raw_w3_ms",
              "http_plain_requests_per_s", "code_review_direct_ms",
@@ -100,6 +101,8 @@ ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
      "financial_analysts_latency_sequential_ms", "< sequential", lambda f, b, be: f < b),
     ("Studio run view, 1,000 executions", "ms", "studio_render_ms", None,
      "<1000 ms", lambda f, b, be: f < 1000),
+    ("WS 500 readers on one run", "x alone", "ws_500_clients_slowdown", None,
+     "<=1.5x", lambda f, b, be: f <= 1.5),
     ("Token to WS p50", "ms", "token_stream_latency_ms_p50", None,
      "-", lambda f, b, be: None),
     ("Token to WS p99", "ms", "token_stream_latency_ms_p99", None,
@@ -109,6 +112,8 @@ ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
 
 def row_workload(key: str) -> str:
     """The workload id (``--only``) that measures figure ``key``."""
+    if key.startswith("ws_500"):
+        return "FANOUT"
     if key.startswith(("http_", "ws_")):
         return "HTTP"
     if key.startswith("code_review"):
@@ -328,6 +333,21 @@ def results_json(per_backend: dict[str, dict[str, Any]], args: argparse.Namespac
     return doc
 
 
+def run_backend(backend: str, workloads: list[str], quick: bool, pg: Postgres
+                ) -> dict[str, Any]:
+    """The per-backend workloads: most in one child, W3 and FANOUT each in a fresh one
+    (W3's peak RSS is its own; FANOUT's long runs cannot eat the others' time)."""
+    alone = ("W3", "FANOUT")
+    main_part = [w for w in workloads if w not in (*alone, "SCALE", "STORE")]
+    res: dict[str, Any] = {}
+    if main_part:
+        merge(res, run_child(backend, main_part, quick, pg))
+    for w in alone:
+        if w in workloads:
+            merge(res, run_child(backend, [w], quick, pg))
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -358,14 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "W4" in workloads or "SCALE" in workloads or "STORE" in workloads:
             pg.start()
-        main_part = [w for w in workloads if w not in ("W3", "SCALE", "STORE")]
         for backend in backends:
-            res: dict[str, Any] = {}
-            if main_part:
-                merge(res, run_child(backend, main_part, args.quick, pg))
-            if "W3" in workloads:
-                merge(res, run_child(backend, ["W3"], args.quick, pg))
-            per_backend[backend] = res
+            per_backend[backend] = run_backend(backend, workloads, args.quick, pg)
         scale = None
         if "SCALE" in workloads and pg.url:
             from . import scale as scale_bench  # real processes: run once, not per backend

@@ -335,6 +335,19 @@ async def do_studio(rec: Recorder, p: Params, backend: str) -> None:
     rec.extra["studio_shape"] = (f"run view of a finished run of {res['studio_executions']} "
                                  "node executions, navigation to fully drawn, Chromium")
 
+async def do_fanout(rec: Recorder, p: Params, backend: str) -> None:
+    # Its own server and a readers' process; the driver is synchronous: off this loop.
+    from .ws_fanout import CLIENTS, bench_ws_fanout
+
+    res = await anyio.to_thread.run_sync(functools.partial(
+        bench_ws_fanout, backend=backend, clients=CLIENTS, reps=1 if p is QUICK else 2))
+    rec.add("ws_500_clients_slowdown", res["ws_500_clients_slowdown"])
+    rec.extra["ws_500_clients_rss_mib"] = res["ws_500_clients_rss_mib"]
+    rec.extra["ws_500_clients_s"] = {"alone": res["ws_500_clients_alone_s"],
+                                     "crowded": res["ws_500_clients_crowded_s"]}
+    rec.extra["ws_500_clients_shape"] = res["ws_500_clients_shape"]
+
+
 async def do_stream(rec: Recorder, p: Params, backend: str) -> None:
     from .tokens import CHUNK_DELAY_S, token_latency_samples
 
@@ -345,6 +358,14 @@ async def do_stream(rec: Recorder, p: Params, backend: str) -> None:
     rec.extra["token_stream_shape"] = (
         f"{p.stream_reps} x {p.stream_tokens} tokens from the fake OpenAI-compatible "
         f"server, {CHUNK_DELAY_S * 1000:.0f} ms apart, to a WebSocket client (?mode=tokens)")
+
+
+#: Workloads through a real server, by id: the figures they write, and what runs them.
+SERVED: dict[str, tuple[list[str], Any]] = {
+    "STUDIO": (["studio_render_ms"], do_studio),
+    "STREAM": (["token_stream_latency_ms_p50", "token_stream_latency_ms_p99"], do_stream),
+    "FANOUT": (["ws_500_clients_slowdown"], do_fanout),
+}
 
 
 async def child_main(workloads: list[str], p: Params, pg_url: str | None,
@@ -371,11 +392,9 @@ async def child_main(workloads: list[str], p: Params, pg_url: str | None,
             await _guard(rec, ["code_review_ms"], "REVIEW", lambda: do_review(rec, p))
         elif w == "FINANCE":
             await _guard(rec, ["financial_analysis_ms"], "FINANCE", lambda: do_finance(rec, p))
-        elif w == "STUDIO":
-            await _guard(rec, ["studio_render_ms"], "STUDIO", lambda: do_studio(rec, p, backend))
-        elif w == "STREAM":
-            await _guard(rec, ["token_stream_latency_ms_p50", "token_stream_latency_ms_p99"],
-                         "STREAM", lambda: do_stream(rec, p, backend))
+        elif w in SERVED:
+            keys, run = SERVED[w]
+            await _guard(rec, keys, w, functools.partial(run, rec, p, backend))
         rec.extra[f"{w}_wall_s"] = round(time.perf_counter() - t0, 2)
     rec.extra["wall_s"] = round(time.perf_counter() - started, 2)
     rec.extra["process_peak_rss_mib"] = _mib(_peak_kib())
@@ -385,7 +404,8 @@ async def child_main(workloads: list[str], p: Params, pg_url: str | None,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.bench._child")
     ap.add_argument("--backend", choices=["asyncio", "trio"], required=True)
-    ap.add_argument("--workloads", default="W1,W2,W3,W4,SUB,HTTP,REVIEW,FINANCE,STUDIO,STREAM")
+    ap.add_argument("--workloads",
+                    default="W1,W2,W3,W4,SUB,HTTP,REVIEW,FINANCE,STUDIO,STREAM,FANOUT")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)

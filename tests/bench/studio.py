@@ -3,7 +3,7 @@
 - ``studio_render_ms``: from navigation to the run view of a finished run of 1,000
   node executions being fully drawn (graph coloured, timeline, event log, state): the
   page loads its modules, reads the run, replays ~3,000 events over the WebSocket feed
-  and draws them. Read from the page's own ``performance`` clock (the
+  (in batch frames) and draws them. Read from the page's own ``performance`` clock (the
   ``studio:run-drawn`` mark the run view sets), so the driver's polling is not counted.
 
 One server and one browser per call; ``reps`` fresh pages, after one warm-up load.
