@@ -108,6 +108,8 @@ class Broadcast:
                         resume = last + 1
                     continue
                 if self.done:
+                    if isinstance(self.ending, Dropped):
+                        raise Dropped(resume, self.ending.reason)   # from where it is
                     if self.ending is not None:
                         raise self.ending
                     return
@@ -187,15 +189,20 @@ class Broadcasts:
         feed = Feed(cast.run_id, append, follow=runtime.events, store=runtime.store, run=run,
                     buffer=SUBSCRIPTION_BUFFER, draining=draining, on_sent=on_sent)
         ending: Exception | None = None
-        with cast.scope:
-            task_status.started()
-            try:
-                await feed.stream(cast.start_seq)
-            except (Dropped, FeedEnd) as exc:
-                ending = exc
-            except Exception as exc:  # noqa: BLE001 - every client is told, then it ends
-                ending = exc
-        cast.finish(ending if not cast.scope.cancel_called else Dropped(
-            cast.start_seq, "the server stopped following this run"))
-        if self._casts.get(cast.run_id) is cast:
-            del self._casts[cast.run_id]
+        try:
+            with cast.scope:
+                task_status.started()
+                try:
+                    await feed.stream(cast.start_seq)
+                except (Dropped, FeedEnd) as exc:
+                    ending = exc
+                except Exception as exc:  # noqa: BLE001 - every client is told, then it ends
+                    ending = exc
+        finally:
+            # Also when the server stops following (no client left, or shutting down):
+            # a client still waiting is told to come back rather than left waiting.
+            if ending is None and not feed.completed:
+                ending = FeedEnd(cast.start_seq)
+            cast.finish(ending)
+            if self._casts.get(cast.run_id) is cast:
+                del self._casts[cast.run_id]

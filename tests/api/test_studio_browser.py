@@ -622,4 +622,6 @@ def test_with_auth_on_the_studio_signs_in_with_a_key_and_signs_out(page: Any, tm
         page.get_by_role("heading", name="Sign in").wait_for()
         assert page.evaluate("sessionStorage.getItem('actorflow.token')") is None
         assert page.locator("#who").is_hidden()
+        page.goto(srv.url + "/#/runs")   # a view that refreshes itself asks too
+        page.get_by_role("heading", name="Sign in").wait_for()
     page.allowed_console = [r"status of 401"]

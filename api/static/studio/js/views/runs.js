@@ -1,5 +1,6 @@
 // Runs: newest first, filtered by status (and graph), refreshed while the page is open.
-import { api } from "../api.js";
+import { api, UNAUTHORIZED } from "../api.js";
+import * as auth from "../auth.js";
 import { h, fill, field, formatTime } from "../dom.js";
 import { banner } from "../ui.js";
 
@@ -30,6 +31,12 @@ export async function render(main, query) {
         h("td", { class: "error-cell" }, r.error || ""))));
       count.textContent = `${items.length} run${items.length === 1 ? "" : "s"}${status.value ? ` ${status.value}` : ""}`;
     } catch (err) {
+      if (err.status === UNAUTHORIZED) {
+        // Signed out (or never in): the sign-in form replaces the list until it works.
+        stopped = true;
+        auth.render(main, err, () => window.dispatchEvent(new HashChangeEvent("hashchange")));
+        return;
+      }
       banner(err.message);
     }
     if (!stopped) timer = setTimeout(load, REFRESH_MS);
