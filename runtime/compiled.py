@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -40,9 +41,18 @@ from .state import Reducer, WorkflowState, resolve_reducer
 __all__ = ["CompiledGraph", "CompiledNode", "CompiledSubgraph", "MapRoute", "Route"]
 
 DEFAULT_MAX_STEPS = 10_000
-#: The graphs being compiled, outermost first: a Graph added as its own subgraph
-#: (directly or further down) is a cycle to report, not a recursion to overflow.
-_BUILDING: list[GraphSpec] = []
+
+
+class _Building(threading.local):
+    """The graphs being compiled in this thread, outermost first: a Graph added as its
+    own subgraph (directly or further down) is a cycle to report, not a recursion to
+    overflow. Per thread: big graphs compile in worker threads (runtime.catalog)."""
+
+    def __init__(self) -> None:
+        self.graphs: list[GraphSpec] = []
+
+
+_BUILDING = _Building()
 _UNKNOWN = object()
 
 
@@ -130,11 +140,11 @@ class CompiledGraph:
     # -- building -----------------------------------------------------------------
     @classmethod
     def build(cls, graph: GraphSpec) -> CompiledGraph:
-        _BUILDING.append(graph)
+        _BUILDING.graphs.append(graph)
         try:
             return cls._build(graph)
         finally:
-            _BUILDING.pop()
+            _BUILDING.graphs.pop()
 
     @classmethod
     def _build(cls, graph: GraphSpec) -> CompiledGraph:
@@ -270,23 +280,17 @@ class CompiledGraph:
             if node.routes or len(targets) < 2:
                 continue
             join = self.join_for(frozenset(targets))
-            branches = [self._branch_nodes(t, join, name) for t in targets]
-            reported: set[tuple[str, str, str]] = set()
-            for i, ni in enumerate(branches):
-                for nj in branches[i + 1:]:
-                    for a in ni:
-                        for b in nj:
-                            if a == b:
-                                continue
-                            for key in sorted(set(self.writes(a)) & set(self.writes(b))):
-                                if key in self.reducers or (a, b, key) in reported:
-                                    continue
-                                reported.add((a, b, key))
-                                problems.append(
-                                    f"parallel branches {a!r} and {b!r} (fan-out from {name!r}) "
-                                    f"both write data key {key!r}, which has no reducer; declare "
-                                    f"one, e.g. reducers={{{key!r}: 'append'}}"
-                                )
+            # Key -> its writers, by branch: one pass over the branches' nodes (a pass
+            # over pairs of branches made a 10,000-branch fan-out take minutes).
+            writers: dict[str, dict[int, list[str]]] = {}
+            for i, t in enumerate(targets):
+                for n in sorted(self._branch_nodes(t, join, name)):
+                    for key in self.writes(n):
+                        if key not in self.reducers:
+                            writers.setdefault(key, {}).setdefault(i, []).append(n)
+            for key in sorted(writers):
+                if len(writers[key]) > 1:
+                    _report_parallel_writes(name, key, writers[key], problems)
 
     def writes(self, name: str) -> tuple[str, ...]:
         return self.nodes[name].writes
@@ -358,8 +362,8 @@ def _compile_subgraph(spec: NodeSpec, problems: list[str]) -> CompiledNode | Non
     assert sub is not None
     child = sub.graph
     if not isinstance(child, CompiledGraph):
-        if any(child is g for g in _BUILDING):
-            chain = " -> ".join([g.name for g in _BUILDING] + [child.name])
+        if any(child is g for g in _BUILDING.graphs):
+            chain = " -> ".join([g.name for g in _BUILDING.graphs] + [child.name])
             problems.append(f"subgraph node {spec.name!r}: graph {child.name!r} includes "
                             f"itself ({chain}); a graph cannot be its own subgraph")
             return None
@@ -480,7 +484,7 @@ def _attach_edges(graph: GraphSpec, nodes: dict[str, CompiledNode], problems: li
     for e in graph.edges:
         by_source.setdefault(e.source, []).append(e)
     for name, node in nodes.items():
-        static: list[str] = []
+        static: dict[str, None] = {}   # ordered and deduplicated in O(1) per edge
         routes: list[Route] = []
         maps: list[MapRoute] = []
         routers: dict[int, tuple[Callable[..., Any] | str, dict[str, str]]] = {}
@@ -500,8 +504,8 @@ def _attach_edges(graph: GraphSpec, nodes: dict[str, CompiledNode], problems: li
                 # taken) so reachability does not report its target as well.
                 test = _condition(graph, e, problems) or _never
                 routes.append(Route(e.target, test, e.condition or str(e.condition_fn)))
-            elif e.target not in static:
-                static.append(e.target)
+            else:
+                static[e.target] = None
         node.static, node.routes, node.maps = tuple(static), tuple(routes), tuple(maps)
         node.routers = tuple(r for r in (_router(graph, name, fn, paths, problems)
                                          for fn, paths in routers.values()) if r is not None)
@@ -586,3 +590,30 @@ def _missing(e: EdgeSpec, name: str, data: dict[str, Any]) -> RunFailed:
         f"edge {e.source}->{e.target}: condition {e.condition!r} reads data key {name!r}, "
         f"which is not set{hint}; set it in the run's input or in a node before "
         f"{e.source!r} (None counts as set)", node=e.source)
+
+
+#: Conflicting pairs named per key and fan-out; more are counted, not listed.
+MAX_PAIRS_REPORTED = 10
+
+
+def _report_parallel_writes(origin: str, key: str, by_branch: dict[int, list[str]],
+                            problems: list[str]) -> None:
+    """One problem per pair of nodes in different branches that write ``key``."""
+    branches = sorted(by_branch)
+    pairs = ((a, b) for x, i in enumerate(branches) for j in branches[x + 1:]
+             for a in by_branch[i] for b in by_branch[j] if a != b)
+    named: set[tuple[str, str]] = set()
+    for a, b in pairs:
+        if len(named) == MAX_PAIRS_REPORTED:
+            writers = {n for ns in by_branch.values() for n in ns}
+            problems.append(f"... and more: {len(writers)} nodes in {len(branches)} parallel "
+                            f"branches (fan-out from {origin!r}) write data key {key!r}")
+            return
+        if (a, b) in named:
+            continue
+        named.add((a, b))
+        problems.append(
+            f"parallel branches {a!r} and {b!r} (fan-out from {origin!r}) "
+            f"both write data key {key!r}, which has no reducer; declare "
+            f"one, e.g. reducers={{{key!r}: 'append'}}"
+        )

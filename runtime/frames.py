@@ -11,16 +11,27 @@ Writes to reducer keys inside frames merge in a fixed order (see :mod:`.order`):
 each frame numbers what happens in each of its branches (``seqs``), knows where it
 was opened (``prefix``), and the outermost frame keeps the writes (``log``) and the
 values they were folded over (``base``).
+
+A checkpoint is taken at every step, and a wide fan-out is open for as many steps as it
+has branches: copying its frame each time made a 10,000-branch fan-out quadratic. So a
+checkpoint keeps :class:`FramesAt` instead, a mark of how far each open frame had got;
+the frames are built from the marks only when read. That works because a frame only
+grows: its dicts are only added to, and two journals record what changes in place
+(``seqs`` and the sorted ``log``) in the order it happened.
 """
 
 from __future__ import annotations
 
+import copy as _copy
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import islice
+from typing import Any, overload
 
 from .state import StateUpdate
 
-__all__ = ["Frame", "FrameRef", "OrderKey"]
+__all__ = ["Frame", "FrameRef", "FramesAt", "OrderKey"]
 
 FrameRef = tuple[int, int]
 #: Where a write sits among a frame's parallel writes: (branch, sequence) per level.
@@ -53,15 +64,102 @@ class Frame:
     seqs: dict[int, int] = field(default_factory=dict)
     base: dict[str, Any] = field(default_factory=dict)
     log: list[LogEntry] = field(default_factory=list)
+    # Journals (see FramesAt): the branch of every sequence number taken, and the log's
+    # entries in the order they arrived. Not part of what a frame is (compare=False).
+    seq_journal: list[int] = field(default_factory=list, compare=False, repr=False)
+    arrivals: list[LogEntry] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def complete(self) -> bool:
         return self.arrived + self.ended >= self.expected
 
+    def take_seq(self, branch: int) -> int:
+        """The next sequence number in ``branch`` (see runtime.order)."""
+        n = self.seqs.get(branch, 0)
+        self.seqs[branch] = n + 1
+        self.seq_journal.append(branch)
+        return n
+
     def copy(self) -> Frame:
-        """A copy to keep in a checkpoint (or to restore from one): shares only values
-        that are never changed in place (items, updates)."""
+        """A copy to restore from a checkpoint: shares only values that are never changed
+        in place (items, updates); its journals start from its counts and log."""
         return Frame(self.id, self.kind, self.origin, self.join, self.parent, self.expected,
                      self.arrived, self.ended, dict(self.writers), self.target, self.item_key,
                      self.items, self.next_index, self.limit, dict(self.results),
-                     self.prefix, dict(self.seqs), dict(self.base), list(self.log))
+                     self.prefix, dict(self.seqs), dict(self.base), list(self.log),
+                     [b for b, n in self.seqs.items() for _ in range(n)], list(self.log))
+
+    def mark(self) -> _Mark:
+        """How far this frame has got, in O(1): what FramesAt keeps."""
+        return _Mark(self, self.arrived, self.ended, self.next_index, len(self.writers),
+                     len(self.results), len(self.base), len(self.seq_journal),
+                     len(self.arrivals))
+
+
+@dataclass(slots=True, frozen=True)
+class _Mark:
+    frame: Frame
+    arrived: int
+    ended: int
+    next_index: int
+    writers: int
+    results: int
+    base: int
+    seqs: int
+    log: int
+
+    def build(self) -> Frame:
+        """The frame as it was when marked (its dicts only grew since, in order)."""
+        f = self.frame
+        log = sorted(f.arrivals[: self.log], key=lambda e: e[0])
+        return Frame(f.id, f.kind, f.origin, f.join, f.parent, f.expected, self.arrived,
+                     self.ended, dict(islice(f.writers.items(), self.writers)), f.target,
+                     f.item_key, f.items, self.next_index, f.limit,
+                     dict(islice(f.results.items(), self.results)), f.prefix,
+                     dict(Counter(f.seq_journal[: self.seqs])),
+                     dict(islice(f.base.items(), self.base)), log)
+
+
+class FramesAt(Sequence[Frame]):
+    """The open frames of a run at one step, kept by a checkpoint: O(1) per frame to
+    take; the frames are built when first read."""
+
+    __slots__ = ("_items", "_marks")
+
+    def __init__(self, frames: Iterable[Frame]) -> None:
+        self._marks = tuple(f.mark() for f in frames)
+        self._items: tuple[Frame, ...] | None = None
+
+    def _read(self) -> tuple[Frame, ...]:
+        if self._items is None:
+            self._items = tuple(m.build() for m in self._marks)
+        return self._items
+
+    @overload
+    def __getitem__(self, i: int) -> Frame: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Frame]: ...
+
+    def __getitem__(self, i: int | slice) -> Frame | Sequence[Frame]:
+        return self._read()[i]
+
+    def __len__(self) -> int:
+        return len(self._marks)
+
+    def __iter__(self) -> Iterator[Frame]:
+        return iter(self._read())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return self._read() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._read())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> tuple[Frame, ...]:
+        # A copy holds this step's frames only, never the live frames' journals.
+        return _copy.deepcopy(self._read(), memo)

@@ -38,9 +38,7 @@ def next_key(frames: Mapping[int, Frame], refs: tuple[FrameRef, ...]) -> tuple[F
     if top is None or root is None:
         return None
     branch = refs[-1][1]
-    n = top.seqs.get(branch, 0)
-    top.seqs[branch] = n + 1
-    return root, (*top.prefix, (branch, n))
+    return root, (*top.prefix, (branch, top.take_seq(branch)))
 
 
 def apply_ordered(data: dict[str, Any], updates: Sequence[Mapping[str, Any]],
@@ -64,6 +62,7 @@ def apply_ordered(data: dict[str, Any], updates: Sequence[Mapping[str, Any]],
             root.base[k] = data.get(k)
     log = root.log
     entry = (key, reduced)
+    root.arrivals.append(entry)
     if not log or log[-1][0] < key:
         log.append(entry)
         return apply_ordered(data, updates, reducers, None, who, node=node, run_id=run_id)

@@ -179,7 +179,8 @@ class Counters:
 
 @dataclass(slots=True)
 class Position:
-    """Where a run is. Its frames are copies: the run goes on changing its own.
+    """Where a run is. Its frames are as they were then (copies, or FramesAt marks):
+    the run goes on changing its own.
 
     The counters are three plain fields (one object less at every step of every
     run); :attr:`counters` groups them."""
@@ -187,7 +188,7 @@ class Position:
     pending: Sequence[Activation]
     waiting: tuple[WaitEntry, ...]
     continuing: tuple[Activation, ...]
-    frames: tuple[Frame, ...]
+    frames: Sequence[Frame]
     next_activation: int
     next_frame: int
     dispatched: int

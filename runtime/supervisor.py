@@ -27,7 +27,7 @@ from .errors import (
     RunFailed,
 )
 from .events import EventType, Publisher
-from .frames import Frame, FrameRef
+from .frames import Frame, FrameRef, FramesAt
 from .node_cache import NodeCache
 from .order import apply_ordered, next_key
 from .position import NO_ITEM, Activation, PendingLog, Position, WaitEntry
@@ -374,7 +374,7 @@ class Supervisor:
             pending, continuing = (*pending, *more), tuple(going)
         return Position(
             pending, tuple(self.waiting.values()) if self.waiting else (), continuing,
-            tuple(map(Frame.copy, self._frames.values())) if self._frames else (),
+            FramesAt(self._frames.values()) if self._frames else (),
             self._next_activation, self._next_frame, self.dispatched, self.path)
 
     async def _checkpoint(self, nodes: list[str], changed: dict[str, Any]) -> None:

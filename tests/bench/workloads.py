@@ -93,7 +93,7 @@ def build_sub_w1(iterations: int = 1000) -> Any:
 
 def build_w2(width: int = 100) -> Any:
     """start -> ``width`` parallel branches -> join (sums ``vals``, an append reducer)."""
-    g = Graph("bench_w2", reducers={"vals": "append"})
+    g = Graph("bench_w2", reducers={"vals": "append"}, max_steps=width + 10)
     g.add_node("start", w2_start)
     names = [f"b{i}" for i in range(width)]
     for i, n in enumerate(names):
