@@ -57,7 +57,8 @@ CHILD_TIMEOUT_S = 400
 FIGURES = ("w1_us_per_node", "w2_ms", "w3_ms", "w3_peak_rss_mib", "w4_sqlite_us_per_node",
            "w4_postgres_us_per_node", "w4_concurrent_runs_per_s", "http_runs_per_s",
            "code_review_ms", "financial_analysis_ms", "financial_analysis_latency_ms",
-           "subgraph_overhead_us", "studio_render_ms", "ws_500_clients_slowdown")
+           "subgraph_overhead_us", "studio_render_ms", "ws_500_clients_slowdown",
+           "compile_10k_ms", "w2_10k_ms")
 EXTRA_FIGURES = ("w4_sequential_runs_per_s", "raw_roundtrip_nowait_us")
 BASELINES = ("raw_roundtrip_us", "raw_spawn_join_100_ms", "raw_w3_ms",
              "http_plain_requests_per_s", "code_review_direct_ms",
@@ -77,6 +78,10 @@ ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
      "<=1x plain node (subgraph <=2x)", lambda f, b, be: f <= b),
     ("W2 fan-out 100", "ms/run", "w2_ms", "raw_spawn_join_100_ms",
      "<=2x raw spawn+join", lambda f, b, be: f <= 2 * b),
+    ("W2 compile 10,000 branches", "ms", "compile_10k_ms", None,
+     "-", lambda f, b, be: None),
+    ("W2 fan-out 10,000", "ms/run", "w2_10k_ms", "w2_ms",
+     "<=100x W2 (per-branch cost)", lambda f, b, be: f <= 100 * b),
     ("W3 1000 runs", "ms", "w3_ms", "raw_w3_ms",
      "<=2x raw (asyncio)", lambda f, b, be: f <= 2 * b if be == "asyncio" else None),
     ("W3 peak RSS", "MiB", "w3_peak_rss_mib", "rss_after_raw_w3_mib",
@@ -126,6 +131,8 @@ def row_workload(key: str) -> str:
         return "STUDIO"
     if key.startswith("token_"):
         return "STREAM"
+    if key in ("compile_10k_ms", "w2_10k_ms"):
+        return "W2"
     return key[:2].upper()
 
 
@@ -324,7 +331,8 @@ def results_json(per_backend: dict[str, dict[str, Any]], args: argparse.Namespac
         "workloads": workloads,
         "quick": bool(args.quick),
         "wall_s": round(wall, 1),
-        "method": "medians; W1 5x(1000 iterations = 2000 node executions), W2 30 runs, "
+        "method": "medians; W1 5x(1000 iterations = 2000 node executions), W2 30 runs "
+                  "(10,000 branches: 3 compiles, 3 runs), "
                   "W3 3 reps (own process per backend), W4 3x W1 + 2x100 concurrent runs "
                   "of 100 steps + 100 sequential runs, HTTP 3x1500 runs by 50 clients "
                   "(+3x2000 GET /health) and 300 WebSocket ticks, REVIEW 7 runs, "

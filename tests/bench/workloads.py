@@ -20,6 +20,7 @@ __all__ = [
     "build_w1",
     "build_w2",
     "build_w3",
+    "compile_w2_sample",
     "w1_sample",
     "w2_sample",
     "w3_sample",
@@ -144,6 +145,16 @@ async def w2_sample(rt: Runtime, compiled: Any, width: int = 100) -> float:
     if state.data.get("total") != width * (width - 1) // 2:
         raise RuntimeError(f"W2 join summed {state.data.get('total')!r}, "
                            f"expected {width * (width - 1) // 2}")
+    return elapsed * 1e3
+
+
+def compile_w2_sample(width: int) -> float:
+    """ms to build and compile W2's graph with ``width`` branches (issue 10 item 5)."""
+    started = time.perf_counter()
+    compiled = build_w2(width)
+    elapsed = time.perf_counter() - started
+    if len(compiled.nodes) != width + 2 or compiled.joins.get("start") != "join":
+        raise RuntimeError(f"the {width}-branch W2 graph compiled wrong")
     return elapsed * 1e3
 
 
