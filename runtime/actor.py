@@ -188,16 +188,18 @@ class NodeActor:
             return None
         assert inbox is not None
         # Take queued work without a scheduling round trip; wait only when idle (that
-        # wait is where cancellation reaches an idle worker).
+        # wait is where cancellation reaches an idle worker). The wait is outside the
+        # except clause, so no WouldBlock and traceback stay alive while it lasts.
         try:
             return inbox.receive_nowait()
         except anyio.WouldBlock:
-            if not self._linger:
-                return None
-            try:
-                return await inbox.receive()
-            except (anyio.EndOfStream, anyio.ClosedResourceError):
-                return None
+            pass
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            return None
+        if not self._linger:
+            return None
+        try:
+            return await inbox.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             return None
 

@@ -47,7 +47,7 @@ from .node_cache import NodeCache
 from .store import open_store
 from .store.base import DEFAULT_TENANT, Checkpoint, GraphRecord, RunRecord, Store, utcnow
 from .store.portal import threadsafe_caller
-from .store.queue import CONTROL_CHANNEL, EVENTS_CHANNEL, NOTIFY_CHANNEL
+from .store.channels import CONTROL_CHANNEL, EVENTS_CHANNEL, NOTIFY_CHANNEL
 from .subgraph import child_runs
 from .threads import Multitask, Threads
 from .timetravel import (

@@ -157,9 +157,10 @@ class Supervisor:
                 self._start()
                 self.accepting_resume = True
                 while self._pending or self._resumes:
-                    try:
-                        result = receive.receive_nowait()
-                    except anyio.WouldBlock:
+                    result = _take(receive)
+                    if result is None:
+                        # Awaited outside the except clause: inside it, the WouldBlock and
+                        # its traceback (with this frame) would live as long as the wait.
                         result = await receive.receive()
                     if isinstance(result, _Resume):
                         self._resumes -= 1
@@ -624,6 +625,14 @@ class Supervisor:
             "iteration": s.iteration, "data": data, "errors": list(s.errors),
             "warnings": list(s.warnings), "config": s.config,
         })
+
+
+def _take(receive: MemoryObjectReceiveStream[Result | _Resume]) -> Result | _Resume | None:
+    """What is waiting in the mailbox, without a scheduling round trip; None when empty."""
+    try:
+        return receive.receive_nowait()
+    except anyio.WouldBlock:
+        return None
 
 
 class _Resume:

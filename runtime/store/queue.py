@@ -26,19 +26,13 @@ from datetime import datetime
 from typing import Any
 
 from ..status import RunStatus
+from .channels import CONTROL_CHANNEL, EVENTS_CHANNEL, NOTIFY_CHANNEL
 from .db import Session
 
 __all__ = ["CONTROL_CHANNEL", "EVENTS_CHANNEL", "FENCE", "NOTIFY_CHANNEL", "NOTIFY_RUN", "RELEASE", "STARTED", "acquire", "claim", "hold", "renew", "revoke"]
 
 #: The statement a leased run's write starts with (see the module docstring).
 FENCE = "INSERT INTO lease_fence (run_id, epoch) VALUES (:run_id, :epoch)"
-#: PostgreSQL channel on which a new or handed-back run wakes the claimers.
-NOTIFY_CHANNEL = "actorflow_queue"
-#: Channel carrying the id of a run that has new events or a new status (for readers
-#: in other processes); several in one transaction are delivered once.
-EVENTS_CHANNEL = "actorflow_events"
-#: Channel carrying the id of a run ended by another process (its executor stops now).
-CONTROL_CHANNEL = "actorflow_control"
 NOTIFY_RUN = "SELECT pg_notify(:channel, :run_id)"
 
 _CLAIMABLE = f"('{RunStatus.PENDING.value}', '{RunStatus.RUNNING.value}')"
