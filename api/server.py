@@ -8,6 +8,7 @@ then finishes the open requests within ``graceful_timeout`` and stops.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 
@@ -54,7 +55,19 @@ def serve(settings: Settings, app: Quart | None = None) -> None:
     with (executor_lock(settings.database_url,
                         clustered=settings.cluster_settings() is not None),
           traced(settings.otlp_endpoint)):
+        freeze_startup_objects()
         anyio.run(_serve, app, settings, backend=settings.backend)
+
+
+def freeze_startup_objects() -> None:
+    """Move every object alive at start (modules, classes, the app) out of the garbage
+    collector's reach: they live as long as the process, and each full collection would
+    walk them again (tens of thousands of objects; under 1,000 concurrent runs full
+    collections took about a sixth of the CPU time). Done here, in the server's own
+    entry point only: an application embedding the runtime keeps its collector as it
+    set it."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _serve(app: Quart, settings: Settings) -> None:
