@@ -3,7 +3,7 @@
     python -m tests.bench                 # everything on asyncio and trio, ~2-3 minutes
     python -m tests.bench --quick         # fewer repetitions
     python -m tests.bench --only W1,W2    # a subset (W1 W2 W3 W4 SUB HTTP REVIEW FINANCE STUDIO STREAM FANOUT SCALE STORE)
-    python -m tests.bench --profile       # cProfile W1 and W2 on asyncio instead
+    python -m tests.bench --profile       # cProfile W1, W2 and W3 (with GC time) on asyncio instead
 
 Workloads: W1..W4 are DESIGN.md's; HTTP is issue 4's (``http.py``: runs/s through a
 real ``actorflow serve`` on SQLite with 50 concurrent clients, and WebSocket event
@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", default=",".join(BACKENDS))
     ap.add_argument("--out", default=str(RESULTS), help="results file (default: %(default)s)")
     ap.add_argument("--profile", action="store_true",
-                    help="cProfile W1 and W2 on asyncio (top 15 by tottime) and exit")
+                    help="cProfile W1, W2 and W3 on asyncio (top 15 by tottime; W3 with GC time) and exit")
     args = ap.parse_args(argv)
 
     if args.profile:

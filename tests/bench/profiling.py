@@ -1,6 +1,10 @@
-"""cProfile of W1 and W2 on one backend, top functions by own time (tottime).
+"""cProfile of W1, W2 and W3 on one backend, top functions by own time (tottime).
 
-    python -m tests.bench.profiling [--backend asyncio] [--top 15] [--only W1]
+    python -m tests.bench.profiling [--backend asyncio] [--top 15] [--only W1,W2,W3]
+
+W3 adds what cProfile cannot see: the time the garbage collector takes (timed with
+``gc.callbacks``, in CPU time, over an unprofiled W3), collections per generation, and the objects
+the collector tracks per run in flight and per finished run kept.
 
 For finding where the runtime spends its time; the numbers are inflated by the
 profiler itself (by roughly 2-3x for code this call-heavy), so read the shares.
@@ -10,9 +14,12 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import pstats
 import sys
+import time
+from typing import Any
 
 import anyio
 
@@ -37,8 +44,59 @@ async def _w2(runs: int) -> None:
             await wl.w2_sample(rt, compiled)
 
 
+async def _w3(runs: int) -> None:
+    await wl.w3_sample(wl.build_w3(5), runs)
+
+
+async def _w3_census(runs: int) -> dict[str, Any]:
+    """GC time and tracked objects of one W3 (``runs`` concurrent 5-node runs)."""
+    from runtime import Runtime
+
+    compiled = wl.build_w3(5)
+    spent = {"gc_s": 0.0, "collections": [0, 0, 0]}
+    began = [0.0]
+
+    def timer(phase: str, info: dict[str, int]) -> None:
+        # CPU time: on a busy machine wall time would count other processes' turns.
+        if phase == "start":
+            began[0] = time.process_time()
+        else:
+            spent["gc_s"] += time.process_time() - began[0]
+            spent["collections"][info["generation"]] += 1
+
+    gc.collect()
+    base = len(gc.get_objects())
+    gc.callbacks.append(timer)
+    cpu, wall = time.process_time(), time.perf_counter()
+    try:
+        async with Runtime() as rt:
+            handles = [await rt.start(compiled, {}) for _ in range(runs)]
+            await anyio.sleep(0.0025)             # every run is in flight now
+            in_flight = len(gc.get_objects())
+            for h in handles:
+                await h.result()
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            gc.collect()
+            kept = len(gc.get_objects())
+    finally:
+        gc.callbacks.remove(timer)
+    return {**spent, "cpu_s": cpu, "wall_s": wall, "base_objects": base,
+            "objects_per_run_in_flight": (in_flight - base) / runs,
+            "objects_per_finished_run": (kept - base) / runs}
+
+
+def census(backend: str, runs: int = 1000) -> str:
+    anyio.run(_w3, 50, backend=backend)     # warm-up
+    c = anyio.run(_w3_census, runs, backend=backend)
+    return (f"W3 {runs} runs: {c['wall_s'] * 1e3:.0f} ms wall, {c['cpu_s'] * 1e3:.0f} ms CPU, "
+            f"of which GC {c['gc_s'] * 1e3:.0f} ms ({c['gc_s'] / c['cpu_s']:.0%}); "
+            f"collections per generation {c['collections']}; tracked objects at start "
+            f"{c['base_objects']}, per run in flight {c['objects_per_run_in_flight']:.0f}, "
+            f"per finished run kept {c['objects_per_finished_run']:.0f}")
+
+
 def profile(name: str, backend: str, top: int) -> str:
-    body = {"W1": lambda: _w1(3), "W2": lambda: _w2(20)}[name]
+    body = {"W1": lambda: _w1(3), "W2": lambda: _w2(20), "W3": lambda: _w3(1000)}[name]
     anyio.run(body, backend=backend)   # warm-up outside the profile (imports, caches)
     prof = cProfile.Profile()
     prof.enable()
@@ -54,11 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.bench.profiling")
     ap.add_argument("--backend", default="asyncio", choices=["asyncio", "trio"])
     ap.add_argument("--top", type=int, default=15)
-    ap.add_argument("--only", default="W1,W2")
+    ap.add_argument("--only", default="W1,W2,W3")
     args = ap.parse_args(argv)
     for name in [w.strip().upper() for w in args.only.split(",") if w.strip()]:
-        what = "3 runs x 2000 node executions" if name == "W1" else "20 runs x 102 nodes"
+        what = {"W1": "3 runs x 2000 node executions", "W2": "20 runs x 102 nodes",
+                "W3": "1000 concurrent runs x 5 nodes"}[name]
         print(f"==== {name} on {args.backend} ({what}), sorted by tottime ====")
+        if name == "W3":
+            print(census(args.backend))
         print(profile(name, args.backend, args.top))
     return 0
 
