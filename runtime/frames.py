@@ -68,6 +68,9 @@ class Frame:
     # entries in the order they arrived. Not part of what a frame is (compare=False).
     seq_journal: list[int] = field(default_factory=list, compare=False, repr=False)
     arrivals: list[LogEntry] = field(default_factory=list, compare=False, repr=False)
+    # Append keys -> items each log entry adds, aligned with ``log`` (runtime.order):
+    # derived, so never copied or stored; rebuilt when missing.
+    sizes: dict[str, list[int]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def complete(self) -> bool:

@@ -22,8 +22,10 @@ import bisect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .frames import Frame, FrameRef, OrderKey
-from .state import Reducer, apply_values
+from .frames import Frame, FrameRef, LogEntry, OrderKey
+from .state import REDUCERS, Reducer, apply_values
+
+_APPEND = REDUCERS["append"]
 
 __all__ = ["apply_ordered", "next_key"]
 
@@ -65,17 +67,64 @@ def apply_ordered(data: dict[str, Any], updates: Sequence[Mapping[str, Any]],
     root.arrivals.append(entry)
     if not log or log[-1][0] < key:
         log.append(entry)
+        for k, sizes in root.sizes.items():
+            sizes.append(_count(reduced, k))
         return apply_ordered(data, updates, reducers, None, who, node=node, run_id=run_id)
     # Early: a branch declared later wrote before. Fold these keys again, in order.
-    bisect.insort(log, entry, key=lambda e: e[0])
+    at = bisect.bisect(log, key, key=_order_key)
+    for k, sizes in root.sizes.items():
+        sizes.insert(at, _count(reduced, k))
+    log.insert(at, entry)
     plain = [{k: v for k, v in u.items() if k not in reducers} for u in updates]
     changed = apply_ordered(data, plain, reducers, None, who, node=node, run_id=run_id)
     for k in keys:
-        data[k] = root.base[k]
-        for _, writes in log:
-            for values in writes:
-                if k in values:
-                    apply_values(data, {k: values[k]}, reducers, who, node=node,
-                                 run_id=run_id)
-        changed[k] = data[k]
+        changed[k] = _refold(data, root, k, at, reduced, reducers, who, node, run_id)
     return changed
+
+
+def _refold(data: dict[str, Any], root: Frame, k: str, at: int,
+            reduced: list[dict[str, Any]], reducers: Mapping[str, Reducer], who: str,
+            node: str | None, run_id: str | None) -> Any:
+    """The value of reducer key ``k`` once the log entry at ``at`` (just inserted, with
+    writes ``reduced``) is folded in its place."""
+    current = data.get(k)
+    if reducers[k] is _APPEND and isinstance(current, list):
+        # An append's fold is its writes' items in order: put the new items where they
+        # belong instead of folding every write again. Branches arriving in any order
+        # (trio shuffles a wide fan-out's) then cost a list copy each, as in order, not
+        # a pass over every earlier write.
+        base = root.base[k]
+        before = (0 if base is None else len(base)) + sum(_sizes(root, k)[:at])
+        items = [x for values in reduced if k in values for x in _items(values[k])]
+        data[k] = [*current[:before], *items, *current[before:]]
+        return data[k]
+    data[k] = root.base[k]
+    for _, writes in root.log:
+        for values in writes:
+            if k in values:
+                apply_values(data, {k: values[k]}, reducers, who, node=node, run_id=run_id)
+    return data[k]
+
+
+def _order_key(entry: LogEntry) -> OrderKey:
+    return entry[0]
+
+
+def _count(writes: list[dict[str, Any]], k: str) -> int:
+    """Items the append reducer adds for key ``k`` from one log entry's writes."""
+    return sum(len(_items(values[k])) for values in writes if k in values)
+
+
+def _sizes(root: Frame, k: str) -> list[int]:
+    """Items each log entry adds to append key ``k``, aligned with the log: kept up to
+    date by every write once built, so that where an early write's items go is a sum
+    over a list of ints (in C), not a walk over every earlier write (in Python)."""
+    sizes = root.sizes.get(k)
+    if sizes is None or len(sizes) != len(root.log):
+        sizes = root.sizes[k] = [_count(writes, k) for _, writes in root.log]
+    return sizes
+
+
+def _items(new: Any) -> list[Any] | tuple[Any, ...]:
+    """What the append reducer adds for ``new``: its items, or itself."""
+    return new if isinstance(new, (list, tuple)) else [new]
