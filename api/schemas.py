@@ -250,11 +250,22 @@ class MermaidOut(BaseModel):
     mermaid: str
 
 
+class OutageOut(BaseModel):
+    """Why the database is unavailable: which store, since when, the last error."""
+
+    store: str
+    since: str
+    seconds: float
+    last_error: str
+    failures: int
+
+
 class HealthOut(BaseModel):
     status: str
     database: bool
     accepting_runs: bool
     backend: str
+    outage: OutageOut | None = None
 
 
 class ErrorDetail(BaseModel):

@@ -33,6 +33,7 @@ from .host import Host
 from .recovery import resume_claimed
 from .run import Run
 from .status import RunStatus
+from .store.availability import Availability
 from .store.base import RunRecord
 
 __all__ = ["ClusterSettings", "LeaseStore", "Leases"]
@@ -84,9 +85,12 @@ class LeaseStore(Protocol):
 
     fences: dict[str, int]
 
+    @property
+    def availability(self) -> Availability: ...
+
     async def claim_runs(self, owner: str, limit: int, lease: float,
-                         graph_limits: Mapping[str, int] | None = None
-                         ) -> list[RunRecord]: ...
+                         graph_limits: Mapping[str, int] | None = None, *,
+                         takeover: bool = True) -> list[RunRecord]: ...
 
     async def acquire_lease(self, run_id: str, owner: str, lease: float) -> int | None: ...
 
@@ -201,7 +205,8 @@ class Leases:
             return False
         records = await self.store.claim_runs(self.host.instance_id, free,
                                               self.settings.lease_seconds,
-                                              self.settings.graph_limits or None)
+                                              self.settings.graph_limits or None,
+                                              takeover=self.may_take_over())
         # A run that executed before resumes from its checkpoint and last event (two
         # reads each, side by side); one query tells which: a run fresh from the queue
         # (most claims) has nothing to read back.
@@ -214,6 +219,15 @@ class Leases:
             for record in records:
                 tg.start_soon(self._take, record, record.id not in started)
         return len(records) == free
+
+    def may_take_over(self) -> bool:
+        """May we claim runs whose lease expired? Not during an outage of the database
+        we saw, nor for ``lease_seconds`` after it: their holders could not renew
+        either, and get one lease period to do it (their runs held, and go on).
+        Runs whose holder died meanwhile are taken over after that."""
+        since = self.store.availability.since_recovery()
+        return not self.store.availability.down and (
+            since is None or since >= self.settings.lease_seconds)
 
     async def _take(self, record: RunRecord, fresh: bool) -> None:
         if not await resume_claimed(self.host, record, fresh=fresh):

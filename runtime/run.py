@@ -28,6 +28,7 @@ from .interrupts import InvalidResume, validate_answer
 from .logcontext import current_run
 from .state import WorkflowState
 from .status import RunStatus
+from .store.availability import hold_through_outages
 from .store.base import Checkpoint, Store
 from .supervisor import Supervisor
 
@@ -225,7 +226,14 @@ class Run:
         self.supervisor.hub = self.hub
 
     async def execute(self) -> None:
-        """Drive the supervisor to the end; record the outcome. Never raises."""
+        """Drive the supervisor to the end; record the outcome. Never raises.
+
+        A database outage costs the run nothing: its store calls (and those of every
+        task it starts) wait until the database is back (``hold_through_outages``)."""
+        with hold_through_outages():
+            await self._execute()
+
+    async def _execute(self) -> None:
         if self.done:
             if self.status is RunStatus.CANCELLED and self.store is not None:
                 # Cancelled before it started: cancel() could not await the store.

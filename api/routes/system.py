@@ -8,10 +8,11 @@ from quart_schema import document_response, hide, tag
 
 from runtime import StoreError
 from runtime import registry as default_registry
+from runtime.store.availability import Availability
 
 from ..current import metrics, service
 from ..metrics import CONTENT_TYPE
-from ..schemas import HealthOut, ToolList, ToolOut
+from ..schemas import HealthOut, OutageOut, ToolList, ToolOut
 from . import reply
 
 __all__ = ["system"]
@@ -30,15 +31,21 @@ async def health() -> Response:
     """200 when the database is reachable and runs are accepted; 503 otherwise."""
     svc = service()
     database = False
+    outage: OutageOut | None = None
     if svc.runtime is not None:
+        store = svc.runtime.store
         with anyio.move_on_after(HEALTH_TIMEOUT):
             try:
-                database = bool(await svc.runtime.store.healthy())
+                database = bool(await store.healthy())
             except StoreError:
                 database = False
+        availability = getattr(store, "availability", None)
+        if not database and isinstance(availability, Availability) and availability.outage:
+            outage = OutageOut.model_validate(availability.outage.public())
     ok = database and svc.accepting
     return reply(HealthOut(status="ok" if ok else "unavailable", database=database,
-                           accepting_runs=svc.accepting, backend=svc.settings.backend),
+                           accepting_runs=svc.accepting, backend=svc.settings.backend,
+                           outage=outage),
                  200 if ok else 503)
 
 

@@ -23,6 +23,7 @@ import databases
 import databases.core
 
 from ..errors import StoreUnavailableError
+from .availability import Availability
 from .schema import BULK, Dialect
 
 __all__ = ["Db", "Session", "is_transient", "release_connection"]
@@ -234,6 +235,8 @@ class Db:
         self._busy_ms = int(busy_timeout * 1000)
         self._writer: _Held | None = None
         self._reader: _Held | None = None
+        #: What the last attempts found (runtime.store.availability).
+        self.availability = Availability(_safe(url))
 
     async def connect(self) -> None:
         async def attempt() -> None:
@@ -243,7 +246,8 @@ class Db:
             self._writer = _Held(db, self.dialect, self._busy_ms)
             self._reader = _Held(db, self.dialect, self._busy_ms)
 
-        await self.retry(attempt, time.monotonic() + self.unavailable_timeout)
+        # Not fail-fast: a store opened while its database starts waits for it.
+        await self.retry(attempt, time.monotonic() + self.unavailable_timeout, fast=False)
 
     async def disconnect(self) -> None:
         for held in (self._writer, self._reader):
@@ -273,31 +277,51 @@ class Db:
                 raise
 
     async def run(self, unit: Callable[[Session], Awaitable[T]], *, writer: bool = False,
-                  deadline: float | None = None) -> T:
-        """Run ``unit`` with a session, retrying transient errors until ``deadline``."""
+                  deadline: float | None = None, hold: bool = False) -> T:
+        """Run ``unit`` with a session, retrying transient errors until ``deadline``.
+
+        ``hold`` (a run's own call): retry for as long as the database is away. Else
+        give up at once when an outage is confirmed (:mod:`.availability`).
+        """
         async def attempt() -> T:
             async with self.session(writer) as session:
                 return await unit(session)
 
-        if deadline is None:
+        if hold:
+            deadline = float("inf")
+        elif deadline is None:
             deadline = time.monotonic() + self.unavailable_timeout
-        return await self.retry(attempt, deadline)
+        return await self.retry(attempt, deadline, fast=not hold)
 
-    async def retry(self, attempt: Callable[[], Awaitable[T]], deadline: float) -> T:
+    async def retry(self, attempt: Callable[[], Awaitable[T]], deadline: float, *,
+                    fast: bool = True) -> T:
+        """``attempt`` until it succeeds, retrying transient errors with backoff until
+        ``deadline``; ``fast``: not past the point an outage is confirmed."""
         delay = 0.02
         while True:
             try:
-                return await attempt()
+                result = await attempt()
             except Exception as exc:
                 if not is_transient(exc):
                     raise
-                if time.monotonic() + delay > deadline:
-                    raise StoreUnavailableError(
-                        f"database {_safe(self.url)} unreachable: {type(exc).__name__}: {exc}",
-                        transient=True,
-                    ) from exc
+                self.availability.failed(exc)
+                if time.monotonic() + delay > deadline or (fast and self.availability.confirmed):
+                    raise self.unavailable(exc) from exc
+            else:
+                self.availability.ok()
+                return result
             await asyncio.sleep(delay)
             delay = backoff(delay)
+
+    def unavailable(self, exc: BaseException | None = None) -> StoreUnavailableError:
+        """The error a caller that does not hold gets during an outage."""
+        outage = self.availability.outage
+        last = f"{type(exc).__name__}: {exc}" if exc is not None else (
+            outage.last_error if outage is not None else "unknown")
+        since = f" since {outage.since:%H:%M:%S} UTC" if outage is not None else ""
+        return StoreUnavailableError(
+            f"database {_safe(self.url)} unreachable{since} ({last}); runs in flight hold "
+            "and go on when it is back; retry this request shortly", transient=True)
 
     async def ping(self) -> bool:
         async def select1(s: Session) -> bool:

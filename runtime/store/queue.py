@@ -50,10 +50,14 @@ _CLAIM_SET = ("UPDATE runs SET owner = :owner, lease_epoch = lease_epoch + 1, "
 
 
 async def claim(s: Session, owner: str, limit: int, now: datetime, until: datetime,
-                graph_limits: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
+                graph_limits: Mapping[str, int] | None = None, *,
+                takeover: bool = True) -> list[dict[str, Any]]:
     """Claim up to ``limit`` claimable runs, oldest first; their rows (new epoch).
-    ``graph_limits``: the most runs of each named graph executing in the cluster."""
+    ``graph_limits``: the most runs of each named graph executing in the cluster.
+    ``takeover=False``: only runs no lease holds, not those whose lease expired (the
+    graph-limited path does not apply it yet)."""
     d = s.dialect
+    expired = " OR lease_until < :now" if takeover else ""
     skip = " FOR UPDATE SKIP LOCKED" if d.postgres else ""
     params = {"owner": owner, "limit": limit, "now": d.ts(now), "until": d.ts(until),
               "running": RunStatus.RUNNING.value}
@@ -68,7 +72,7 @@ async def claim(s: Session, owner: str, limit: int, now: datetime, until: dateti
                 "RETURNING *", {**params, **marks})
     sql = (
         _CLAIM_SET + "WHERE id IN (SELECT id FROM runs WHERE status IN " + _CLAIMABLE +
-        " AND (lease_until IS NULL OR lease_until < :now) "
+        " AND (lease_until IS NULL" + expired + ") "
         "ORDER BY created_at, id LIMIT :limit" + skip + ") RETURNING *")
     async with s.transaction():
         return await s.fetch(sql, params)

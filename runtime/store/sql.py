@@ -23,6 +23,7 @@ from ..errors import StoreError
 from ..events import Event
 from ..status import ACTIVE, FINISHED, RunStatus
 from .access_sql import SQLAccess
+from .availability import Availability, holding
 from .base import Checkpoint, GraphRecord, RunRecord, ThreadRecord, utcnow
 from .checkpoints import checkpoint_stmts, fetch_chain, fetch_page, rebuild, storage_query
 from .db import Db, Session, release_connection
@@ -128,6 +129,11 @@ class SQLStore(SQLAccess):
         self._listening: list[tuple[str, Callable[..., None]]] = []
 
     @property
+    def availability(self) -> Availability:
+        """Whether the database is reachable, and since when it is not."""
+        return self._db.availability
+
+    @property
     def stats(self) -> WriterStats:
         """Writer counters (``commits``, ``ops``, ``max_batch``, ``retries``, ``failed``)."""
         return self._writer.stats if self._writer is not None else WriterStats()
@@ -200,10 +206,14 @@ class SQLStore(SQLAccess):
         return self._writer
 
     async def _run(self, unit: Callable[[Session], Awaitable[T]], *, writer: bool = False) -> T:
-        """One unit of work on the worker loop, retried on transient errors."""
+        """One unit of work on the worker loop, retried on transient errors: through an
+        outage in a run's task, else until it is confirmed (:mod:`.availability`)."""
         self._w()
-        db = self._db
-        return await self._home.call(lambda: db.run(unit, writer=writer))
+        db, hold = self._db, holding()
+        if not hold and db.availability.confirmed:
+            # One attempt, no retry loop: the first to succeed ends the outage.
+            return await self._home.call(lambda: db.run(unit, writer=writer, deadline=0.0))
+        return await self._home.call(lambda: db.run(unit, writer=writer, hold=hold))
 
     # graphs -----------------------------------------------------------------
 
@@ -461,14 +471,17 @@ class SQLStore(SQLAccess):
     # leases (runtime.lease; SQL in .queue) ------------------------------------
 
     async def claim_runs(self, owner: str, limit: int, lease: float,
-                         graph_limits: Mapping[str, int] | None = None) -> list[RunRecord]:
+                         graph_limits: Mapping[str, int] | None = None, *,
+                         takeover: bool = True) -> list[RunRecord]:
         """Claim up to ``limit`` claimable runs for ``owner`` for ``lease`` seconds, no
-        more runs of a graph named in ``graph_limits`` holding a lease than its limit."""
+        more runs of a graph named in ``graph_limits`` holding a lease than its limit
+        (``takeover=False``: not those whose lease merely expired)."""
         now = utcnow()
         until = now + timedelta(seconds=lease)
 
         async def unit(s: Session) -> list[dict[str, Any]]:
-            return await claim(s, owner, limit, now, until, graph_limits)
+            return await claim(s, owner, limit, now, until, graph_limits,
+                               takeover=takeover)
 
         # PostgreSQL: on a pooled connection, not the writer's. A claim skips locked
         # rows and so never waits for a commit; on the writer's connection it would

@@ -12,8 +12,11 @@ must never wait, so events are always accepted; they are throttled indirectly,
 since every run awaits a checkpoint per step.
 
 While the database is unreachable the writer retries the same batch with
-exponential backoff; callers waiting longer than ``unavailable_timeout`` get
-StoreUnavailableError, and the writer keeps trying until it comes back.
+exponential backoff, for as long as it takes. A run's own writes (see
+:func:`~.availability.holding`) wait that long: the run holds, its state safe, and
+goes on when the database is back. Other callers get StoreUnavailableError once the
+outage is confirmed (at once if it already was), or after ``unavailable_timeout``;
+their write is then withdrawn, so the error means it was not written.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 import anyio
 
 from ..errors import StoreError, StoreUnavailableError
+from .availability import holding
 from .db import Db, backoff, is_transient
 from .portal import threadsafe_setter
 
@@ -118,7 +122,8 @@ class Writer:
 
     # caller side (any thread) -------------------------------------------
 
-    def put_nowait(self, op: Op, *, urgent: bool = True) -> None:
+    def put_nowait(self, op: Op, *, urgent: bool = True,
+                   deadline: float | None = None) -> None:
         """Queue ``op`` regardless of the bound (for events, which never wait).
 
         A non-urgent op never starts a commit: it rides along with the next
@@ -127,7 +132,8 @@ class Writer:
         per event, or committing the events that arrived during the previous
         commit on their own, would cost extra commits per step.
         """
-        op.deadline = time.monotonic() + self.unavailable_timeout
+        op.deadline = (time.monotonic() + self.unavailable_timeout
+                       if deadline is None else deadline)
         op.urgent = urgent
         s = self._s
         with s.lock:
@@ -155,9 +161,14 @@ class Writer:
             self._loop.call_soon_threadsafe(fn)
 
     async def put(self, op: Op) -> None:
-        """Queue ``op``, waiting while the queue is full, then wait for its commit."""
+        """Queue ``op``, waiting while the queue is full, then wait for its commit.
+
+        In a run's task (``holding()``) for as long as the database is away; else,
+        during a confirmed outage, StoreUnavailableError after one failed attempt (and
+        the op withdrawn: see :meth:`_expire`)."""
+        hold = holding()
         op.ticket = Ticket()
-        deadline = time.monotonic() + self.unavailable_timeout
+        deadline = float("inf") if hold else time.monotonic() + self.unavailable_timeout
         while True:
             with self._s.lock:
                 full = len(self._s.queue) >= self.max_queue
@@ -173,7 +184,7 @@ class Writer:
                     f"the store's write queue stayed full ({self.max_queue} ops) for "
                     f"{self.unavailable_timeout}s; the database is too slow or unreachable",
                     transient=True)
-        self.put_nowait(op)
+        self.put_nowait(op, deadline=deadline)
         await self._wait(op.ticket, deadline)
 
     async def _wait(self, ticket: Ticket, deadline: float) -> None:
@@ -187,7 +198,7 @@ class Writer:
             return
         raise StoreUnavailableError(
             f"no commit within {self.unavailable_timeout}s: the database is unreachable or "
-            "too slow; the write is still queued and lands when it is back", transient=True)
+            "too slow; the write may still land when it is back", transient=True)
 
     async def flush(self) -> None:
         """Wait until everything queued before this call is committed."""
@@ -196,7 +207,8 @@ class Writer:
                 return
         op = Op([])
         op.ticket = Ticket()
-        self.put_nowait(op)
+        # A run's flush waits out an outage with its writes; another caller's does not.
+        self.put_nowait(op, deadline=float("inf") if holding() else None)
         # Unbounded on purpose: "everything queued is durable" may take as long as the
         # database is away; callers that cannot wait bound it themselves.
         await op.ticket.wait()
@@ -288,7 +300,10 @@ class Writer:
             except Exception as exc:  # noqa: BLE001 - classified below, never swallowed
                 if is_transient(exc):
                     self.stats.retries += 1
-                    self._expire(batch, exc)
+                    self._db.availability.failed(exc)
+                    batch = self._expire(batch, exc)
+                    if not batch:
+                        return
                     await asyncio.sleep(delay)
                     # Retry often enough that a caller still waiting sees the database
                     # come back within its own deadline.
@@ -300,6 +315,7 @@ class Writer:
                     return
                 self._reject(batch[0], exc)
                 return
+            self._db.availability.ok()
             self.stats.commits += 1
             self.stats.ops += len(batch)
             self.stats.max_batch = max(self.stats.max_batch, len(batch))
@@ -308,16 +324,26 @@ class Writer:
                     op.ticket.resolve()
             return
 
-    def _expire(self, batch: list[Op], exc: Exception) -> None:
-        """Tell callers who waited too long; their ops stay queued for later."""
+    def _expire(self, batch: list[Op], exc: Exception) -> list[Op]:
+        """Tell callers who waited too long, or who do not hold through a confirmed
+        outage, and withdraw their ops: an error means "not written", so a client that
+        retries a refused request never finds it done twice. The rest of the batch
+        (a run's writes, events) is kept for the next attempt."""
         now = time.monotonic()
+        confirmed = self._db.availability.confirmed
+        kept: list[Op] = []
         for op in batch:
-            if op.ticket is not None and not op.ticket.done and now >= op.deadline:
+            ticket = op.ticket
+            if ticket is not None and not ticket.done and (
+                    now >= op.deadline or (confirmed and op.deadline != float("inf"))):
                 err = StoreUnavailableError(
-                    f"database unreachable for {self.unavailable_timeout}s "
-                    f"({type(exc).__name__}: {exc}); the write is still queued", transient=True)
+                    f"database unreachable ({type(exc).__name__}: {exc}); nothing of "
+                    "this request was written", transient=True)
                 err.__cause__ = exc
-                op.ticket.resolve(err)
+                ticket.resolve(err)
+                continue
+            kept.append(op)
+        return kept
 
     def _reject(self, op: Op, exc: Exception) -> None:
         self.stats.failed += 1

@@ -221,9 +221,9 @@ def test_sqlite_locked_retries_then_gives_up(backend: str, tmp_path: Path) -> No
             assert store.stats.retries > 0
             with pytest.raises(StoreUnavailableError):
                 await save_while_locked(store, 1.5, 1)        # locked for too long
-            await store.flush()                               # ...but written afterwards
-            latest = await store.latest_checkpoint("r")
-            assert latest is not None and latest.step == 1
+            await store.flush()                               # ...and withdrawn: an
+            latest = await store.latest_checkpoint("r")       # error means not written
+            assert latest is not None and latest.step == 0
 
     anyio.run(main, backend=backend)
     assert store_threads() == []
@@ -246,15 +246,16 @@ def test_postgres_restart_mid_writes(backend: str, tmp_path: Path) -> None:
         await save(Checkpoint(run_id="r", step=0, state={"n": 0}))
         await pg_ctl("stop", "-m", "fast")
         try:
-            with pytest.raises(StoreUnavailableError):        # callers give up in time...
+            with pytest.raises(StoreUnavailableError):        # callers give up in time,
                 await save(Checkpoint(run_id="r", step=1, state={"n": 1}))
             assert await store.healthy() is False
             store.append_event(Event(0, "r", EventType.RUN_STARTED, time.time()))
         finally:
             await pg_ctl("start", "-w")
-        # ...while the writer kept the queued writes and lands them once it is back.
+        # ...their writes withdrawn (the error means "not written"), while the writer
+        # kept the rest (the event) and lands it once the database is back.
         await save(Checkpoint(run_id="r", step=2, state={"n": 2}))
-        assert [c.step for c in await store.list_checkpoints("r")] == [0, 1, 2]
+        assert [c.step for c in await store.list_checkpoints("r")] == [0, 2]
         assert [c.state for c in await store.list_checkpoints("r")][-1] == {"n": 2}
         assert len(await store.read_events("r")) == 1
         assert await store.healthy() is True
