@@ -291,12 +291,16 @@ class Db:
             deadline = float("inf")
         elif deadline is None:
             deadline = time.monotonic() + self.unavailable_timeout
-        return await self.retry(attempt, deadline, fast=not hold)
+        # SQLite readers go on while another process holds the write lock: only a write
+        # shows that such an outage is over.
+        ends = writer or self.dialect.postgres
+        return await self.retry(attempt, deadline, fast=not hold, ends_outage=ends)
 
     async def retry(self, attempt: Callable[[], Awaitable[T]], deadline: float, *,
-                    fast: bool = True) -> T:
+                    fast: bool = True, ends_outage: bool = True) -> T:
         """``attempt`` until it succeeds, retrying transient errors with backoff until
-        ``deadline``; ``fast``: not past the point an outage is confirmed."""
+        ``deadline``; ``fast``: not past the point an outage is confirmed;
+        ``ends_outage``: a success shows the database is back."""
         delay = 0.02
         while True:
             try:
@@ -308,7 +312,8 @@ class Db:
                 if time.monotonic() + delay > deadline or (fast and self.availability.confirmed):
                     raise self.unavailable(exc) from exc
             else:
-                self.availability.ok()
+                if ends_outage:
+                    self.availability.ok()
                 return result
             await asyncio.sleep(delay)
             delay = backoff(delay)
@@ -324,11 +329,18 @@ class Db:
             "and go on when it is back; retry this request shortly", transient=True)
 
     async def ping(self) -> bool:
+        """The database answers; SQLite's file also takes a write lock (a file that
+        another process keeps locked is an outage although reads go on)."""
         async def select1(s: Session) -> bool:
-            rows = await s.fetch("SELECT 1 AS one")
+            if self.dialect.postgres:
+                rows = await s.fetch("SELECT 1 AS one")
+            else:
+                async with s.transaction():
+                    rows = await s.fetch("SELECT 1 AS one")
             return bool(rows and rows[0]["one"] == 1)
 
-        return await self.run(select1, deadline=time.monotonic() + 2.0)
+        return await self.run(select1, writer=not self.dialect.postgres,
+                              deadline=time.monotonic() + 2.0)
 
 
 def backoff(delay: float, cap: float = 2.0) -> float:

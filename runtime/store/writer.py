@@ -302,6 +302,7 @@ class Writer:
                     self.stats.retries += 1
                     self._db.availability.failed(exc)
                     batch = self._expire(batch, exc)
+                    self._expire_queued(exc)
                     if not batch:
                         return
                     await asyncio.sleep(delay)
@@ -344,6 +345,22 @@ class Writer:
                 continue
             kept.append(op)
         return kept
+
+    def _expire_queued(self, exc: Exception) -> None:
+        """:meth:`_expire` for the ops queued behind the batch being retried: while it
+        fails they get no attempt of their own, and their callers must not wait."""
+        s = self._s
+        with s.lock:
+            queued = list(s.queue)
+            kept = self._expire(queued, exc)
+            if len(kept) != len(queued):
+                s.queue = deque(kept)
+                s.urgent = sum(1 for op in kept if op.urgent)
+                waiters, s.space_waiters = s.space_waiters, []
+            else:
+                waiters = []
+        for wake in waiters:
+            wake()
 
     def _reject(self, op: Op, exc: Exception) -> None:
         self.stats.failed += 1

@@ -13,7 +13,7 @@ async def test_health_is_ok_when_the_database_answers(anyio_backend: str) -> Non
         assert response.status_code == 200
         body = await response.get_json()
         assert body == {"status": "ok", "database": True, "accepting_runs": True,
-                        "backend": anyio_backend}
+                        "backend": anyio_backend, "outage": None}
 
 
 async def test_tools_lists_the_registry_with_descriptions(anyio_backend: str) -> None:
