@@ -193,6 +193,12 @@ class RunTable:
         for event in self._waiters.pop(run_id, ()):
             event.set()
 
+    def notify_all(self) -> None:
+        """Notifications may have been lost (the listening connection dropped): wake
+        every reader, to re-read the store."""
+        for run_id in list(self._waiters):
+            self.notify(run_id)
+
     async def changed(self, run_id: str, timeout: float | None) -> None:
         """Return when this process starts, stops or pauses the run, or after ``timeout``
         (a run executing in another process changes unseen)."""

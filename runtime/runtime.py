@@ -18,6 +18,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import timedelta
+from functools import partial
 from types import TracebackType
 from typing import Any, Self
 
@@ -201,10 +202,17 @@ class Runtime:
             NOTIFY_CHANNEL: threadsafe_caller(lambda _: leases.wake()),
             EVENTS_CHANNEL: threadsafe_caller(table.notify),
             CONTROL_CHANNEL: threadsafe_caller(leases.check),
-        }):
+        }, on_reconnect=partial(threadsafe_caller(self._reconnected), "")):
             # Readers of runs executing elsewhere are woken by notifications; their
             # re-reads of the store are only a safety net.
             table.poll_seconds = NOTIFIED_POLL_SECONDS
+
+    def _reconnected(self, _: str) -> None:
+        """The listening connection came back: what was notified meanwhile is lost, so
+        claim and re-read now rather than at the next poll."""
+        if self.leases is not None:
+            self.leases.wake()
+        self.table.notify_all()
 
     async def _close_leases(self) -> None:
         tg, self._lease_tg = self._lease_tg, None

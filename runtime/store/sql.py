@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import Any, Self, TypeVar
 
 import anyio
-import databases.core
 
 from ..errors import StoreError
 from ..events import Event
@@ -26,10 +25,11 @@ from .access_sql import SQLAccess
 from .availability import Availability, holding
 from .base import Checkpoint, GraphRecord, RunRecord, ThreadRecord, utcnow
 from .checkpoints import checkpoint_stmts, fetch_chain, fetch_page, rebuild, storage_query
-from .db import Db, Session, release_connection
+from .db import Db, Session
 from .delta import BaseCache
 from .spacing import Spacing
 from .errors import GraphExistsError, ThreadExistsError
+from .listener import Listener
 from .migrations import migrate
 from .portal import StoreLoop
 from .queue import (
@@ -125,8 +125,7 @@ class SQLStore(SQLAccess):
         #: of such a run proves that epoch first, and the database refuses a stale one.
         self.fences: dict[str, int] = {}
         self._notify_changes = False
-        self._listener: databases.core.Connection | None = None
-        self._listening: list[tuple[str, Callable[..., None]]] = []
+        self._listener: Listener | None = None
 
     @property
     def availability(self) -> Availability:
@@ -178,7 +177,7 @@ class SQLStore(SQLAccess):
         async def shutdown() -> None:
             try:
                 if listener is not None:
-                    await self._stop_listening(listener)
+                    await listener.stop()
                 if writer is not None:
                     await writer.stop(timeout=min(db.unavailable_timeout, 10.0))
             finally:
@@ -298,41 +297,22 @@ class SQLStore(SQLAccess):
 
     # notifications between processes (PostgreSQL) -------------------------------
 
-    async def listen(self, channels: dict[str, Callable[[str], None]]) -> bool:
+    async def listen(self, channels: dict[str, Callable[[str], None]],
+                     on_reconnect: Callable[[], None] | None = None) -> bool:
         """Call ``channels[name](payload)`` for each NOTIFY on ``name`` until the store
-        closes, on one dedicated connection; from now on every write of a run also
-        notifies ``actorflow_events`` with its id. Callbacks run on the store's loop
-        (see :func:`~.portal.threadsafe_caller`). False (and nothing) on SQLite."""
+        closes, on one dedicated connection (opened again when it drops, after which
+        ``on_reconnect()`` is called: what was sent meanwhile is lost, re-read the
+        database); from now on every write of a run also notifies ``actorflow_events``
+        with its id. Callbacks run on the store's loop (see
+        :func:`~.portal.threadsafe_caller`). False (and nothing) on SQLite."""
         if not self.dialect.postgres:
             return False
-        db = self._db
-
-        async def setup() -> None:
-            assert db.database is not None
-            conn = databases.core.Connection(db.database, db.database._backend)
-            await conn.__aenter__()
-            for name, callback in channels.items():
-                def listener(_c: Any, _pid: int, _ch: str, payload: str,
-                             cb: Callable[[str], None] = callback) -> None:
-                    cb(payload)
-
-                await conn.raw_connection.add_listener(name, listener)
-                self._listening.append((name, listener))
-            self._listener = conn
-
+        listener = Listener(self._db, channels, on_reconnect)
         self._w()
-        await self._home.call(setup)
+        await self._home.call(listener.start)
+        self._listener = listener
         self._notify_changes = True
         return True
-
-    async def _stop_listening(self, conn: databases.core.Connection) -> None:
-        try:
-            for name, fn in self._listening:
-                await conn.raw_connection.remove_listener(name, fn)
-        except Exception as exc:  # noqa: BLE001 - a dead connection has none left
-            log.debug("removing listeners failed: %r", exc)
-        self._listening.clear()
-        await release_connection(conn)
 
     async def notify(self, channel: str, payload: str) -> None:
         """Send a notification to every process listening on ``channel`` (PostgreSQL)."""
