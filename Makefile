@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # apt-get needs root; CI runs as root, a developer may not.
 SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help venv run test bench lint clean
+.PHONY: help venv run test bench soak lint clean
 
 help:
 	@echo "make venv   - create $(VENV) and install actorflow[dev] (idempotent)"
@@ -22,6 +22,8 @@ help:
 	@echo "make test   - run pytest against a throwaway PostgreSQL (PYTEST_ARGS=...);"
 	@echo "              installs Debian's chromium for the browser tests if missing"
 	@echo "make bench  - run the benchmarks (python -m tests.bench)"
+	@echo "make soak   - a real server on PostgreSQL under load with faults, a database restart"
+	@echo "              and a server kill (SOAK_SECONDS=300 by default; soak_* in results.json)"
 	@echo "make lint   - ruff + mypy"
 	@echo "make clean  - remove the venv, caches and build artefacts"
 
@@ -74,6 +76,12 @@ test: $(STAMP) $(CHROMIUM) $(CURL)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+# Not part of `make test`: minutes long. Starts its own PostgreSQL (.ci/pg.sh, own state
+# file) unless ACTORFLOW_TEST_POSTGRES_URL and ACTORFLOW_TEST_PG_CTL are set.
+SOAK_SECONDS ?= 300
+soak: $(STAMP)
+	$(BIN)/python -m tests.bench.soak --seconds $(SOAK_SECONDS)
 
 # Runs both tools even if the first one fails; fails if either does.
 lint: $(STAMP)
