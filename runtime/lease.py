@@ -4,7 +4,9 @@ A runtime opened with ``cluster=ClusterSettings(...)`` on a SQL store:
 
 - holds a **lease** on every run it executes: taken when it starts, resumes or forks
   the run here (:meth:`Leases.acquire`), or when it claims a queued or abandoned run;
-  renewed by a heartbeat every ``heartbeat_seconds``; given back when the run stops
+  renewed by a heartbeat every ``heartbeat_seconds``, from a thread and a connection
+  of its own (:mod:`runtime.store.renewer`: a blocked loop keeps its leases up to
+  ``max_stall_seconds``); given back when the run stops
   here (finished, paused for an answer, or handed back by a drain: then claimable at
   once). A lease not renewed for ``lease_seconds`` has expired: another process claims
   the run and resumes it from its last checkpoint.
@@ -21,9 +23,10 @@ Memory stores are per process and have no leases (a cluster needs a SQL store).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import anyio
 from anyio.abc import TaskStatus
@@ -35,8 +38,15 @@ from .run import Run
 from .status import RunStatus
 from .store.availability import Availability
 from .store.base import RunRecord
+from .store.portal import threadsafe_caller
+
+if TYPE_CHECKING:  # the renewer imports the database driver: only a cluster loads it
+    from .store.renewer import Beat, Renewer
 
 __all__ = ["ClusterSettings", "LeaseStore", "Leases"]
+
+#: How often the event loop proves to the heartbeat thread that it runs.
+TICK_SECONDS = 0.25
 
 log = logging.getLogger("actorflow.lease")
 
@@ -58,6 +68,9 @@ class ClusterSettings:
             queued). Give every process of the cluster the same limits: each claimer
             keeps the ones it was given. Runs started, resumed or forked directly on a
             process (not queued) count toward a limit but are not held back by it.
+        max_stall_seconds: the heartbeat (its own thread) renews leases while the event
+            loop is blocked up to this long (a CPU-bound ``async`` node); a loop
+            blocked longer counts as wedged, and its runs are taken over.
     """
 
     execute: bool = True
@@ -66,6 +79,7 @@ class ClusterSettings:
     heartbeat_seconds: float = 2.0
     poll_seconds: float = 1.0
     graph_limits: Mapping[str, int] = field(default_factory=dict)
+    max_stall_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         for name, most in self.graph_limits.items():
@@ -102,6 +116,8 @@ class LeaseStore(Protocol):
 
     async def release_lease(self, run_id: str, *, wake: bool = False) -> None: ...
 
+    def renewer(self, beat: Beat) -> Renewer: ...
+
     async def listen(self, channels: dict[str, Callable[[str], None]],
                      on_reconnect: Callable[[], None] | None = None) -> bool: ...
 
@@ -115,7 +131,8 @@ class Leases:
         self.host, self.store, self.settings = host, store, settings
         self.claiming = settings.execute
         self._wakeup = anyio.Event()
-        self._beat_now = anyio.Event()
+        self._alive_at = time.monotonic()   # this loop's last tick (read by the renewer)
+        self._renewer: Renewer | None = None
 
     # -- the gate of the run table ----------------------------------------------------------
     async def acquire(self, run: Run) -> bool:
@@ -145,38 +162,50 @@ class Leases:
 
     async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
                     ) -> None:
-        """Heartbeat (and claim, if this process executes) until cancelled."""
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._heartbeat_forever, name="lease heartbeat")
-            if self.settings.execute:
-                tg.start_soon(self._claim_forever, name="lease claimer")
-            task_status.started()
+        """Heartbeat (and claim, if this process executes) until cancelled.
+
+        The heartbeat runs on a thread and a connection of its own
+        (:mod:`runtime.store.renewer`), so a node that blocks this loop does not cost
+        the leases; this loop only proves it is alive, every :data:`TICK_SECONDS`."""
+        from .store.renewer import Beat
+
+        self._alive_at = time.monotonic()
+        renewer = self.store.renewer(Beat(
+            owner=self.host.instance_id, lease=self.settings.lease_seconds,
+            period=self.settings.heartbeat_seconds,
+            max_stall=self.settings.max_stall_seconds, fences=self.store.fences,
+            alive=lambda: self._alive_at, lost=threadsafe_caller(self._lost_epoch)))
+        await renewer.open()
+        self._renewer = renewer
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._tick_forever, name="lease liveness tick")
+                if self.settings.execute:
+                    tg.start_soon(self._claim_forever, name="lease claimer")
+                task_status.started()
+        finally:
+            self._renewer = None
+            with anyio.move_on_after(10, shield=True):
+                await renewer.close()
 
     def check(self, run_id: str) -> None:
         """Another process ended the run (a cancel): if it executes here, renew now, which
         finds the lease gone and stops the run, instead of at the next heartbeat."""
-        if self.host.table.live(run_id) is not None:
-            self._beat_now.set()
+        if self.host.table.live(run_id) is not None and self._renewer is not None:
+            self._renewer.beat_now()
 
-    async def _heartbeat_forever(self) -> None:
+    async def _tick_forever(self) -> None:
         while True:
-            with anyio.move_on_after(self.settings.heartbeat_seconds):
-                await self._beat_now.wait()
-            self._beat_now = anyio.Event()
-            await self.heartbeat()
+            self._alive_at = time.monotonic()
+            await anyio.sleep(TICK_SECONDS)
 
-    async def heartbeat(self) -> None:
-        """Renew our leases; abandon each run whose lease another process took."""
-        ours = dict(self.store.fences)
-        try:
-            held = await self.store.renew_leases(self.host.instance_id,
-                                                 self.settings.lease_seconds)
-        except StoreError as exc:
-            log.warning("lease heartbeat failed (retrying): %s", exc)
-            return
-        for run_id, epoch in ours.items():
-            if held.get(run_id) != epoch and self.store.fences.get(run_id) == epoch:
-                self._lost(run_id)
+    def _lost_epoch(self, lost: str) -> None:
+        epoch, _, run_id = lost.partition(":")
+        run = self.host.table.live(run_id)
+        if run is not None and run.status.finished:
+            return  # it finished here a moment ago: its lease ended with it
+        if self.store.fences.get(run_id) == int(epoch):
+            self._lost(run_id)
 
     def _lost(self, run_id: str) -> None:
         run = self.host.table.live(run_id)

@@ -232,6 +232,7 @@ class Db:
         self.url, self.dialect, self.options = url, dialect, options
         self.unavailable_timeout = unavailable_timeout
         self.database: databases.Database | None = None
+        self.busy_timeout = busy_timeout
         self._busy_ms = int(busy_timeout * 1000)
         self._writer: _Held | None = None
         self._reader: _Held | None = None

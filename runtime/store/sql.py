@@ -32,6 +32,7 @@ from .errors import GraphExistsError, ThreadExistsError
 from .listener import Listener
 from .migrations import migrate
 from .portal import StoreLoop
+from .renewer import Beat, Renewer
 from .queue import (
     EVENTS_CHANNEL,
     FENCE,
@@ -520,6 +521,15 @@ class SQLStore(SQLAccess):
             return await renew(s, owner, until)
 
         return await self._run(unit, writer=True)
+
+    def renewer(self, beat: Beat) -> Renewer:
+        """The lease heartbeat: a thread and a connection of its own (not yet open)."""
+        opts = dict(self._db.options)
+        if self.dialect.postgres:
+            opts.update(min_size=1, max_size=2)
+        db = Db(self.url, self.dialect, opts, unavailable_timeout=self._db.unavailable_timeout,
+                busy_timeout=self._db.busy_timeout)
+        return Renewer(db, beat)
 
     async def release_lease(self, run_id: str, *, wake: bool = False) -> None:
         """Give back this process's lease on the run once its writes have landed: in
