@@ -36,8 +36,14 @@ class Rule:
 
 
 PUBLIC = Rule(None)
-_RUN = "run_id"
-_THREAD = "thread_id"
+
+
+def _of(resource: str, arg: str, scopes: dict[str, str]) -> dict[str, Rule]:
+    """Rules of endpoints acting on one ``resource`` ("run", "thread") of the caller's
+    tenant, named by the path argument ``arg``: endpoint -> the scope it needs."""
+    return {endpoint: Rule(scope, run=arg) if resource == "run" else Rule(scope, thread=arg)
+            for endpoint, scope in scopes.items()}
+
 
 POLICY: dict[str, Rule] = {
     # operations and docs
@@ -53,32 +59,25 @@ POLICY: dict[str, Rule] = {
     "validate.validate_graph": Rule(Scope.GRAPHS_READ),  # compiles, stores nothing
     # runs
     "runs.start_run": Rule(Scope.RUNS_WRITE),  # the graph's tenant is checked by the service
-    "runs.run_state": Rule(Scope.RUNS_READ, run=_RUN),
     "runs.list_runs": Rule(Scope.RUNS_READ),
-    "runs.get_run": Rule(Scope.RUNS_READ, run=_RUN),
-    "runs.cancel_run": Rule(Scope.RUNS_WRITE, run=_RUN),
-    "runs.wait_run": Rule(Scope.RUNS_READ, run=_RUN),
-    "runs.run_history": Rule(Scope.RUNS_READ, run=_RUN),
-    # human in the loop and time travel
-    "hitl.interrupts": Rule(Scope.RUNS_READ, run=_RUN),
-    "hitl.resume": Rule(Scope.RUNS_RESUME, run=_RUN),
-    "hitl.state_at": Rule(Scope.RUNS_READ, run=_RUN),
-    "hitl.edit_state": Rule(Scope.RUNS_WRITE, run=_RUN),
-    "hitl.fork": Rule(Scope.RUNS_WRITE, run=_RUN),
-    "hitl.replay": Rule(Scope.RUNS_WRITE, run=_RUN),
-    "runs.run_subgraphs": Rule(Scope.RUNS_READ, run=_RUN),
+    # one run: its views, human in the loop and time travel
+    **_of("run", "run_id", {
+        "runs.run_state": Scope.RUNS_READ, "runs.get_run": Scope.RUNS_READ,
+        "runs.cancel_run": Scope.RUNS_WRITE, "runs.wait_run": Scope.RUNS_READ,
+        "runs.run_history": Scope.RUNS_READ, "runs.run_subgraphs": Scope.RUNS_READ,
+        "hitl.interrupts": Scope.RUNS_READ, "hitl.resume": Scope.RUNS_RESUME,
+        "hitl.state_at": Scope.RUNS_READ, "hitl.edit_state": Scope.RUNS_WRITE,
+        "hitl.fork": Scope.RUNS_WRITE, "hitl.replay": Scope.RUNS_WRITE}),
     # threads (conversations over many runs)
     "threads.create_thread": Rule(Scope.RUNS_WRITE),
     "threads.list_threads": Rule(Scope.RUNS_READ),
-    "threads.get_thread": Rule(Scope.RUNS_READ, thread=_THREAD),
-    "threads.delete_thread": Rule(Scope.RUNS_WRITE, thread=_THREAD),
-    "threads.thread_state": Rule(Scope.RUNS_READ, thread=_THREAD),
-    "threads.start_thread_run": Rule(Scope.RUNS_WRITE, thread=_THREAD),
-    "threads.thread_runs": Rule(Scope.RUNS_READ, thread=_THREAD),
-    "threads.thread_history": Rule(Scope.RUNS_READ, thread=_THREAD),
-    "threads.copy_thread": Rule(Scope.RUNS_WRITE, thread=_THREAD),
+    **_of("thread", "thread_id", {
+        "threads.get_thread": Scope.RUNS_READ, "threads.delete_thread": Scope.RUNS_WRITE,
+        "threads.thread_state": Scope.RUNS_READ, "threads.start_thread_run": Scope.RUNS_WRITE,
+        "threads.thread_runs": Scope.RUNS_READ, "threads.thread_history": Scope.RUNS_READ,
+        "threads.copy_thread": Scope.RUNS_WRITE}),
     # the live feed
-    "ws.run_feed": Rule(Scope.RUNS_READ, run=_RUN, in_route=True),
+    "ws.run_feed": Rule(Scope.RUNS_READ, run="run_id", in_route=True),
     # access: keys, tickets, audit
     "access.whoami": Rule(""),
     "access.ws_ticket": Rule(Scope.RUNS_READ),
