@@ -88,19 +88,29 @@ def run_timeout(body: RunCreate, settings: Settings) -> float | None:
     return settings.default_run_timeout or None
 
 
-async def check_tenant_runs(rt: Runtime, tenant: str, settings: Settings) -> None:
-    """429 when the tenant already has ``max_runs_per_tenant`` runs pending or running.
+#: Which bound a start is checked against, per status counted.
+_TENANT_BOUNDS = (("running", "max_running_runs_per_tenant", "running"),
+                  ("pending", "max_queued_runs_per_tenant", "queued (pending, not started)"))
 
-    Counted in the database, so the bound holds across processes sharing it (two
-    starts racing may both pass: it is a bound on load, not an exact quota)."""
-    limit = settings.max_runs_per_tenant
-    if not limit:
+
+async def check_tenant_runs(rt: Runtime, tenant: str, settings: Settings) -> None:
+    """429 when the tenant already has ``max_running_runs_per_tenant`` runs running or
+    ``max_queued_runs_per_tenant`` runs queued.
+
+    Counted in the database in one query, so the bounds hold across processes sharing
+    it (two starts racing may both pass: they bound load, they are not exact quotas)."""
+    bounds = [(status, limit, what) for status, limit, what in _TENANT_BOUNDS
+              if getattr(settings, limit)]
+    if not bounds:
         return
-    active = 0
-    for status in ("pending", "running"):
-        active += len(await rt.store.list_runs(status=status, tenant=tenant, limit=limit))
-    if active >= limit:
-        raise ApiError(429, "too_many_runs", f"tenant {tenant!r} has {active} runs pending or "
-                       f"running, the limit max_runs_per_tenant={limit}; wait for some to "
-                       "finish", {"limit": "max_runs_per_tenant", "allowed": limit},
-                       headers={"Retry-After": "5"})
+    counts = await rt.store.count_runs_by_status([b[0] for b in bounds], tenant=tenant)
+    for status, limit, what in bounds:
+        allowed = getattr(settings, limit)
+        if counts[status] >= allowed:
+            raise ApiError(
+                429, "too_many_runs",
+                f"tenant {tenant!r} has {counts[status]} runs {what}, the limit {limit}="
+                f"{allowed} (ACTORFLOW_{limit.upper()}); retry after some finish, or ask "
+                "the operator to raise it", {"limit": limit, "allowed": allowed,
+                                             "value": counts[status], "status": status},
+                headers={"Retry-After": "5"})

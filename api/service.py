@@ -63,12 +63,13 @@ class ApiService:
                            ) -> GraphRecord:
         """Validate, compile and store a graph: 400 listing every problem, 409 on a name clash."""
         check_graph(body, self.settings)
-        compiled, problems = await self.compile_graph(body)
+        compiled, problems = await self.compile_graph(body, tenant=tenant)
         if compiled is None:
             raise GraphValidationError(body.name, problems)
         return await self.rt().save_graph(compiled, graph_id=str(uuid.uuid4()), tenant=tenant)
 
-    async def compile_graph(self, body: GraphCreate) -> tuple[Any, list[str]]:
+    async def compile_graph(self, body: GraphCreate, *, tenant: str = DEFAULT_TENANT
+                            ) -> tuple[Any, list[str]]:
         """``(compiled graph, [])``, or ``(None, every problem found)``: what create
         refuses with 400, and what ``POST /api/v1/graph/validate`` reports."""
         try:
@@ -77,21 +78,23 @@ class ApiService:
             # name stored graphs: the catalog puts their definitions in.
             compiled = await self.rt().graphs.compile(
                 body.model_dump(by_alias=True, exclude_defaults=True),
-                trusted=self.settings.allow_imports)
+                trusted=self.settings.allow_imports, tenant=tenant)
             return compiled, []
         except GraphValidationError as exc:
             return None, exc.problems
         except GraphError as exc:
             return None, [str(exc)]
 
-    async def get_graph(self, key: str) -> GraphRecord:
-        record = await self.rt().store.get_graph(key)
-        if record is None:
+    async def get_graph(self, key: str, *, tenant: str = DEFAULT_TENANT) -> GraphRecord:
+        """``tenant``'s graph by id or name (names are per tenant)."""
+        record = await self.rt().store.get_graph(key, tenant=tenant)
+        if record is None or record.tenant != tenant:
             raise GraphNotFoundError(f"no graph with id or name {key!r}", key=key)
         return record
 
-    async def mermaid(self, key: str) -> tuple[GraphRecord, str]:
-        record = await self.get_graph(key)
+    async def mermaid(self, key: str, *, tenant: str = DEFAULT_TENANT
+                      ) -> tuple[GraphRecord, str]:
+        record = await self.get_graph(key, tenant=tenant)
         compiled, _ = await self.rt().load_graph(record.id)
         return record, compiled.to_mermaid()
 

@@ -94,8 +94,11 @@ class Settings(BaseModel):
     max_steps_cap: int = Field(100_000, ge=1)
     #: Seconds a run may take when it asks no ``timeout`` (0: unbounded).
     default_run_timeout: float = Field(3600.0, ge=0)
-    #: Runs of one tenant pending or running at once, counted in the database (0: no limit).
-    max_runs_per_tenant: int = Field(100, ge=0)
+    #: Runs of one tenant executing at once, counted in the database (0: no limit).
+    max_running_runs_per_tenant: int = Field(100, ge=0)
+    #: Runs of one tenant queued (pending: not started yet, waiting for a slot), counted
+    #: in the database (0: no limit).
+    max_queued_runs_per_tenant: int = Field(1000, ge=0)
 
     # -- the guarded door (api/auth) ------------------------------------------------------
     #: Who may call the API: nobody is asked ("none", loopback only unless ``insecure``),

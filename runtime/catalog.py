@@ -21,7 +21,7 @@ from .errors import GraphNotFoundError, GraphValidationError
 from .graph import Graph, check_untrusted
 from .registry import ToolRegistry
 from .specs import MAX_DEPTH
-from .store.base import GraphRecord, RunRecord, Store
+from .store.base import DEFAULT_TENANT, GraphRecord, RunRecord, Store
 
 __all__ = ["GraphCatalog"]
 
@@ -41,7 +41,8 @@ class GraphCatalog:
         self._store = store
         self._registry = registry
         self._named: dict[str, CompiledGraph] = {}
-        self._stored: dict[str, tuple[CompiledGraph, GraphRecord]] = {}  # by id and name
+        # Stored graphs by id, and by (tenant, name): names are unique per tenant only.
+        self._stored: dict[str | tuple[str | None, str], tuple[CompiledGraph, GraphRecord]] = {}
         self._versions: OrderedDict[str, CompiledGraph] = OrderedDict()
 
     def register(self, compiled: CompiledGraph) -> CompiledGraph:
@@ -61,15 +62,16 @@ class GraphCatalog:
         while len(self._versions) > MAX_VERSIONS:
             self._versions.popitem(last=False)
 
-    async def load(self, key: str, *, definition: dict[str, Any] | None = None
-                   ) -> tuple[CompiledGraph, GraphRecord | None]:
-        """A graph by stored id or name, else registered name, else ``definition``."""
-        cached = self._stored.get(key)
+    async def load(self, key: str, *, definition: dict[str, Any] | None = None,
+                   tenant: str | None = None) -> tuple[CompiledGraph, GraphRecord | None]:
+        """A graph by stored id or name (``tenant``'s name when given), else registered
+        name, else ``definition``."""
+        cached = self._stored.get(key) or self._stored.get((tenant, key))
         if cached is not None:
             # Stored graphs never change (a new definition needs a new name), so a graph
             # read once is served from memory: starting a run costs no graph read.
             return cached
-        record = await self._store.get_graph(key)
+        record = await self._store.get_graph(key, tenant=tenant)
         if record is None:
             if key in self._named:
                 return self._named[key], None
@@ -81,11 +83,16 @@ class GraphCatalog:
                 f"no graph with id or name {key!r}; list the stored graphs (GET "
                 "/api/v1/graphs, `actorflow graphs`) or store it first (POST "
                 "/api/v1/graph/create, Runtime.save_graph, Runtime(graphs=[...]))", key=key)
-        named = self._named.get(record.name)
+        # Registered names are the default tenant's (Runtime.save_graph registers no
+        # other's): another tenant's record is compiled from its own definition.
+        named = self._named.get(record.name) if record.tenant == DEFAULT_TENANT else None
         if named is None:
-            named = self._named[record.name] = self._compile(record.definition)
-        self._stored[record.id] = self._stored[record.name] = (named, record)
-        return named, record
+            named = self._compile(record.definition)
+            if record.tenant == DEFAULT_TENANT:
+                self._named[record.name] = named
+        entry = (named, record)
+        self._stored[record.id] = self._stored[(tenant, record.name)] = entry
+        return entry
 
     async def of_run(self, record: RunRecord) -> CompiledGraph:
         """The graph ``record``'s run started with (see the module docstring)."""
@@ -98,11 +105,11 @@ class GraphCatalog:
             compiled = self._compile(definition)
             self._keep(version if isinstance(version, str) else compiled.version, compiled)
             return compiled
-        compiled, _ = await self.load(record.graph_id or record.graph_name)
+        compiled, _ = await self.load(record.graph_id or record.graph_name, tenant=record.tenant)
         return compiled
 
-    async def compile(self, definition: dict[str, Any], *, trusted: bool = True
-                      ) -> CompiledGraph:
+    async def compile(self, definition: dict[str, Any], *, trusted: bool = True,
+                      tenant: str | None = None) -> CompiledGraph:
         """Compile a JSON definition whose subgraphs may name stored (or registered)
         graphs instead of carrying their definition inline (see ``resolve``).
 
@@ -111,16 +118,16 @@ class GraphCatalog:
         (the runtime reads its own store as trusted, see runtime.importpath)."""
         if not trusted:
             check_untrusted(definition, self._registry)
-        resolved = await self.resolve(definition)
+        resolved = await self.resolve(definition, tenant=tenant)
         if _size(resolved) < OFF_LOOP_SIZE:
             return self._compile(resolved)
         # Its version (a hash of its JSON form) too, which the first run would compute.
         return await anyio.to_thread.run_sync(partial(self._compile, resolved, hashed=True))
 
-    async def resolve(self, definition: dict[str, Any], chain: tuple[str, ...] = ()
-                      ) -> dict[str, Any]:
-        """``definition`` with every subgraph named by graph name given its definition
-        inline, nested ones too. Raises GraphValidationError for an unknown name, a graph
+    async def resolve(self, definition: dict[str, Any], chain: tuple[str, ...] = (),
+                      *, tenant: str | None = None) -> dict[str, Any]:
+        """``definition`` with every subgraph named by graph name (``tenant``'s, when
+        given) given its definition inline, nested ones too. Raises GraphValidationError for an unknown name, a graph
         that includes itself, or nesting deeper than MAX_DEPTH."""
         name = str(definition.get("name", "?"))
         chain = (*chain, name)
@@ -137,18 +144,19 @@ class GraphCatalog:
             if isinstance(sub, dict):
                 inner = sub.get("definition")
                 if inner is None:
-                    inner = await self._definition_of(str(sub.get("graph")), node, chain)
+                    inner = await self._definition_of(str(sub.get("graph")), node, chain,
+                                                      tenant)
                 node = {**node, "subgraph": {**sub, "definition":
-                                             await self.resolve(inner, chain)}}
+                                             await self.resolve(inner, chain, tenant=tenant)}}
             nodes.append(node)
         return {**definition, "nodes": nodes}
 
-    async def _definition_of(self, graph: str, node: dict[str, Any], chain: tuple[str, ...]
-                             ) -> dict[str, Any]:
-        record = await self._store.get_graph(graph)
-        if record is not None:
+    async def _definition_of(self, graph: str, node: dict[str, Any], chain: tuple[str, ...],
+                             tenant: str | None) -> dict[str, Any]:
+        record = await self._store.get_graph(graph, tenant=tenant)
+        if record is not None and (tenant is None or record.tenant == tenant):
             return record.definition
-        named = self._named.get(graph)
+        named = self._named.get(graph) if tenant in (None, DEFAULT_TENANT) else None
         definition = named.definition() if named is not None else None
         if definition is None:
             raise GraphValidationError(chain[0], [

@@ -263,14 +263,18 @@ class Runtime:
                              definition=compiled.to_json(), tenant=tenant)
         saved = await self.store.save_graph(record)
         # Registered only once stored: a duplicate name must not replace the graph
-        # that the existing record's runs resolve to.
-        self.register(compiled)
+        # that the existing record's runs resolve to. Another tenant's graph is never
+        # registered: registered names are the default tenant's (names are per tenant).
+        if tenant == DEFAULT_TENANT:
+            self.register(compiled)
         return saved
 
-    async def load_graph(self, key: str, *, definition: dict[str, Any] | None = None
+    async def load_graph(self, key: str, *, definition: dict[str, Any] | None = None,
+                         tenant: str | None = None
                          ) -> tuple[CompiledGraph, GraphRecord | None]:
-        """A graph by stored id or name, else registered name, else ``definition``."""
-        return await self.graphs.load(key, definition=definition)
+        """A graph by stored id or name (``tenant``'s graph of that name when given),
+        else registered name, else ``definition``."""
+        return await self.graphs.load(key, definition=definition, tenant=tenant)
 
     # -- runs -----------------------------------------------------------------------------
     async def start(self, graph: CompiledGraph | Graph | str, input: dict[str, Any] | None = None,
@@ -349,7 +353,7 @@ class Runtime:
         self._check_open()
         record: GraphRecord | None = None
         if isinstance(graph, str):
-            compiled, record = await self.load_graph(graph)
+            compiled, record = await self.load_graph(graph, tenant=tenant)
         elif isinstance(graph, Graph):
             compiled = graph.compile()
         else:

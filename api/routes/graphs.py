@@ -61,7 +61,7 @@ async def create_graph(data: GraphCreate) -> Response:
 @document_response(ErrorBody, 404)
 async def get_graph(graph_id: str) -> Response:
     """A graph's definition, by id (or name)."""
-    return reply(graph_out(await service().get_graph(graph_id)))
+    return reply(graph_out(await service().get_graph(graph_id, tenant=tenant())))
 
 
 @graphs.get("/api/v1/graphs")
@@ -84,5 +84,5 @@ async def list_graphs() -> Response:
 @document_response(ErrorBody, 404)
 async def graph_mermaid(graph_id: str) -> Response:
     """The graph as a Mermaid flowchart (parallel, conditional and map edges marked)."""
-    record, text = await service().mermaid(graph_id)
+    record, text = await service().mermaid(graph_id, tenant=tenant())
     return reply(MermaidOut(graph_id=record.id, name=record.name, mermaid=text))

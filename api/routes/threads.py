@@ -59,7 +59,7 @@ async def create_thread(data: ThreadCreate) -> Response:
     graph = None
     if data.graph_id is not None:
         await visible_graph(data.graph_id)  # 404 for another tenant's graph
-        graph = (await rt.load_graph(data.graph_id))[0].name
+        graph = (await rt.load_graph(data.graph_id, tenant=tenant()))[0].name
     record = await rt.threads.create(data.thread_id, graph=graph, metadata=data.metadata,
                                      tenant=tenant())
     return reply(await _out(record), 201)

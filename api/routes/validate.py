@@ -6,6 +6,7 @@ from quart import Blueprint, Response
 from quart_schema import DataSource, document_response, tag
 from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
 
+from ..auth import tenant
 from ..body import read_json
 from ..current import service
 from ..problems import GraphValidation, locate, shape_problems
@@ -31,7 +32,7 @@ async def validate_graph() -> Response:
     definition = await read_json()
     body, problems = shape_problems(definition)
     if body is not None:
-        _, problems = await service().compile_graph(body)
+        _, problems = await service().compile_graph(body, tenant=tenant())
     return reply(GraphValidation(valid=not problems,
                                  problems=[locate(p, definition) for p in problems]))
 

@@ -8,6 +8,7 @@ its database calls on another event loop (trio embedding).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -149,10 +150,12 @@ class Store(Protocol):
 
     # graphs
     async def save_graph(self, record: GraphRecord) -> GraphRecord:
-        """Insert a graph. Raises StoreError subclass GraphExistsError on a duplicate name."""
+        """Insert a graph. Raises StoreError subclass GraphExistsError when its tenant
+        already has a graph of that name (names are unique per tenant)."""
 
-    async def get_graph(self, key: str) -> GraphRecord | None:
-        """By id, or else by name."""
+    async def get_graph(self, key: str, *, tenant: str | None = None) -> GraphRecord | None:
+        """By id, or else by name: ``tenant``'s graph of that name when given, else the
+        default tenant's (then the oldest of any tenant's)."""
 
     async def list_graphs(self, *, limit: int = 100, offset: int = 0,
                           tenant: str | None = None) -> list[GraphRecord]:
@@ -178,6 +181,11 @@ class Store(Protocol):
 
     async def count_runs(self, status: str) -> int:
         """How many runs have ``status`` (for metrics: runs waiting hold no process)."""
+
+    async def count_runs_by_status(self, statuses: Sequence[str], *,
+                                   tenant: str | None = None) -> dict[str, int]:
+        """How many runs (of ``tenant``, when given) have each of ``statuses``, in one
+        query; a status with none is 0 (admission checks count without listing)."""
 
     async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:
         """Runs left ``running``/``pending`` by an owner that is gone; mark them ours and

@@ -6,6 +6,7 @@ callers can never mutate what is stored (the same contract as a database).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from ..errors import StoreError
 from ..events import Event
 from ..status import ACTIVE, FINISHED, RunStatus
 from .access_memory import MemoryAccess
-from .base import Checkpoint, GraphRecord, RunRecord, ThreadRecord, utcnow
+from .base import DEFAULT_TENANT, Checkpoint, GraphRecord, RunRecord, ThreadRecord, utcnow
 from .errors import GraphExistsError, ThreadExistsError
 from .logs import log_row
 
@@ -53,17 +54,22 @@ class MemoryStore(MemoryAccess):
 
     async def save_graph(self, record: GraphRecord) -> GraphRecord:
         for other in self._graphs.values():
-            if other.name == record.name and other.id != record.id:
+            if (other.name == record.name and other.tenant == record.tenant
+                    and other.id != record.id):
                 raise GraphExistsError(record.name)
         if record.id in self._graphs:
             raise GraphExistsError(record.name)
         self._graphs[record.id] = record.model_copy(deep=True)
         return record.model_copy(deep=True)
 
-    async def get_graph(self, key: str) -> GraphRecord | None:
+    async def get_graph(self, key: str, *, tenant: str | None = None) -> GraphRecord | None:
         found = self._graphs.get(key)
         if found is None:
-            found = next((g for g in self._graphs.values() if g.name == key), None)
+            named = sorted((g for g in self._graphs.values() if g.name == key
+                            and (tenant is None or g.tenant == tenant)),
+                           key=lambda g: (g.tenant != (tenant or DEFAULT_TENANT),
+                                          g.created_at, g.id))
+            found = named[0] if named else None
         return None if found is None else found.model_copy(deep=True)
 
     async def list_graphs(self, *, limit: int = 100, offset: int = 0,
@@ -129,6 +135,14 @@ class MemoryStore(MemoryAccess):
 
     async def count_runs(self, status: str) -> int:
         return sum(1 for r in self._runs.values() if r.status == status)
+
+    async def count_runs_by_status(self, statuses: Sequence[str], *,
+                                   tenant: str | None = None) -> dict[str, int]:
+        counts = {RunStatus(x).value: 0 for x in statuses}
+        for r in self._runs.values():
+            if r.status in counts and (tenant is None or r.tenant == tenant):
+                counts[r.status] += 1
+        return counts
 
     async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:
         claimed: list[RunRecord] = []

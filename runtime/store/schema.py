@@ -293,6 +293,14 @@ ALTER TABLE runs ADD COLUMN lease_until {ts};
 CREATE INDEX IF NOT EXISTS runs_claimable ON runs (status, lease_until);
 CREATE TABLE IF NOT EXISTS lease_fence (run_id TEXT NOT NULL, epoch INTEGER NOT NULL)
 """),
+    # 8: graph names are unique per tenant (a 409 must not tell one tenant that another
+    # has a graph of that name); existing rows stay, their names were unique already.
+    # Runs are counted per tenant and status at every start (the tenant's bounds).
+    (8, """
+DROP INDEX IF EXISTS graphs_name;
+CREATE UNIQUE INDEX IF NOT EXISTS graphs_tenant_name ON graphs (tenant, name);
+CREATE INDEX IF NOT EXISTS runs_tenant_status ON runs (tenant, status)
+"""),
     # 9: an execution log's input by reference (runtime.store.logs): the checkpoint step
     # whose state the node read; rows written since leave ``input_state`` NULL.
     (9, """

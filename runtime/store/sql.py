@@ -12,7 +12,7 @@ Checkpoints are stored as deltas plus periodic snapshots (:mod:`.delta`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Self, TypeVar
 
@@ -23,7 +23,7 @@ from ..events import Event
 from ..status import ACTIVE, FINISHED, RunStatus
 from .access_sql import SQLAccess
 from .availability import Availability, holding
-from .base import Checkpoint, GraphRecord, RunRecord, ThreadRecord, utcnow
+from .base import DEFAULT_TENANT, Checkpoint, GraphRecord, RunRecord, ThreadRecord, utcnow
 from .checkpoints import checkpoint_stmts, fetch_chain, fetch_page, rebuild, storage_query
 from .db import Db, Session
 from .delta import BaseCache
@@ -222,8 +222,9 @@ class SQLStore(SQLAccess):
 
         async def insert(s: Session) -> bool:
             async with s.transaction():
-                taken = await s.fetch("SELECT id FROM graphs WHERE name = :name OR id = :id",
-                                      {"name": record.name, "id": record.id})
+                taken = await s.fetch(
+                    "SELECT id FROM graphs WHERE (name = :name AND tenant = :tenant) OR id = :id",
+                    {"name": record.name, "tenant": record.tenant, "id": record.id})
                 if taken:
                     return False
                 await s.execute(
@@ -246,10 +247,16 @@ class SQLStore(SQLAccess):
             raise GraphExistsError(record.name)
         return record.model_copy(deep=True)
 
-    async def get_graph(self, key: str) -> GraphRecord | None:
+    async def get_graph(self, key: str, *, tenant: str | None = None) -> GraphRecord | None:
+        # An id names one graph whoever asks (the API checks the tenant and answers 404);
+        # a name is only unique within a tenant.
+        params = {"k": key, "t": DEFAULT_TENANT if tenant is None else tenant}
+        own = "name = :k AND tenant = :t" if tenant is not None else "name = :k"
+
         async def get(s: Session) -> list[dict[str, Any]]:
-            return await s.fetch("SELECT * FROM graphs WHERE id = :k OR name = :k "
-                                 "ORDER BY CASE WHEN id = :k THEN 0 ELSE 1 END LIMIT 1", {"k": key})
+            return await s.fetch(
+                f"SELECT * FROM graphs WHERE id = :k OR ({own}) ORDER BY CASE WHEN id = :k "
+                "THEN 0 WHEN tenant = :t THEN 1 ELSE 2 END, created_at, id LIMIT 1", params)
 
         rows = await self._run(get)
         return graph_from_row(self.dialect, rows[0]) if rows else None
@@ -380,6 +387,24 @@ class SQLStore(SQLAccess):
                                  {"status": status})
 
         return int((await self._run(get))[0]["n"])
+
+    async def count_runs_by_status(self, statuses: Sequence[str], *,
+                                   tenant: str | None = None) -> dict[str, int]:
+        wanted = [RunStatus(x).value for x in statuses]
+        params: dict[str, Any] = {f"s{i}": x for i, x in enumerate(wanted)}
+        where = f"status IN ({', '.join(':' + k for k in params)})"
+        if tenant is not None:
+            where += " AND tenant = :tenant"
+            params["tenant"] = tenant
+        sql = f"SELECT status, COUNT(*) AS n FROM runs WHERE {where} GROUP BY status"
+
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch(sql, params)
+
+        counts = dict.fromkeys(wanted, 0)
+        for row in await self._run(get):
+            counts[str(row["status"])] = int(row["n"])
+        return counts
 
     async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:
         await self.flush()

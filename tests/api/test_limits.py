@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+
 from _api_support import SEED_CREATE, chain_graph, serving
 from _auth_support import APPROVAL, bearer, handshake_refusal, make_key, start_waiting
 
@@ -61,45 +63,83 @@ async def test_websocket_feeds_per_key_are_bounded(anyio_backend: str) -> None:
             assert await again.receive()
 
 
-async def test_runs_per_tenant_are_bounded_across_the_store(anyio_backend: str) -> None:
+async def _until(store: MemoryStore, run_id: str, status: str) -> None:
+    """Until the run has ``status`` (its task runs on the app's loop meanwhile)."""
+    with anyio.fail_after(10):
+        while (record := await store.get_run(run_id)) is None or record.status != status:
+            await anyio.sleep(0.01)
+
+
+async def _slow_graph(client: Any, key: str, name: str) -> str:
+    created = await client.post("/api/v1/graph/create", headers=bearer(key),
+                                json=chain_graph(name, delay=30))
+    return str((await created.get_json())["graph_id"])
+
+
+async def _start(client: Any, key: str, graph_id: str) -> Any:
+    return await client.post("/api/v1/graph/run", headers=bearer(key),
+                             json={"graph_id": graph_id})
+
+
+async def _cancel_all(client: Any, store: MemoryStore, keys: dict[str, str]) -> None:
+    for run in await store.list_runs():
+        await client.post(f"/api/v1/runs/{run.id}/cancel", headers=bearer(keys[run.tenant]))
+
+
+async def test_running_runs_per_tenant_are_bounded_and_other_tenants_go_on(
+        anyio_backend: str) -> None:
     store = MemoryStore()
-    async with serving(anyio_backend, store=store, auth="keys", max_runs_per_tenant=1) as client:
-        acme, _ = await make_key(store, "acme")
-        other, _ = await make_key(store, "other")
-        graph = chain_graph("slow", delay=30)
-        for who in (acme, other):
-            created = await client.post("/api/v1/graph/create", headers=bearer(who),
-                                        json={**graph, "name": f"slow_{who[-6:]}"})
-            graph_id = (await created.get_json())["graph_id"]
-            first = await client.post("/api/v1/graph/run", headers=bearer(who),
-                                      json={"graph_id": graph_id})
-            assert first.status_code == 202
-        acme_graph = (await store.list_graphs(tenant="acme"))[0]
-        second = await client.post("/api/v1/graph/run", headers=bearer(acme),
-                                   json={"graph_id": acme_graph.id})
+    async with serving(anyio_backend, store=store, auth="keys",
+                       max_running_runs_per_tenant=1) as client:
+        keys = {t: (await make_key(store, t))[0] for t in ("acme", "other")}
+        graphs = {t: await _slow_graph(client, keys[t], "slow") for t in keys}
+        first = await _start(client, keys["acme"], graphs["acme"])
+        await _until(store, (await first.get_json())["run_id"], "running")
+        second = await _start(client, keys["acme"], graphs["acme"])
         assert second.status_code == 429
         error = await _error(second)
-        assert error["details"]["limit"] == "max_runs_per_tenant"
-        for run in await store.list_runs(tenant="acme") + await store.list_runs(tenant="other"):
-            await client.post(f"/api/v1/runs/{run.id}/cancel",
-                              headers=bearer(acme if run.tenant == "acme" else other))
+        assert error["details"]["limit"] == "max_running_runs_per_tenant"
+        assert "1 runs running" in error["message"] and "retry" in error["message"]
+        assert int(second.headers["Retry-After"]) >= 1
+        # the other tenant is not held back by acme's runs
+        assert (await _start(client, keys["other"], graphs["other"])).status_code == 202
+        await _cancel_all(client, store, keys)
+
+
+async def test_queued_runs_per_tenant_are_bounded_apart_from_running_ones(
+        anyio_backend: str) -> None:
+    store = MemoryStore()
+    # One run executes at a time: the second waits for its slot (pending, queued).
+    async with serving(anyio_backend, store=store, auth="keys", max_concurrent_runs=1,
+                       max_running_runs_per_tenant=5, max_queued_runs_per_tenant=1) as client:
+        keys = {"acme": (await make_key(store, "acme"))[0]}
+        graph_id = await _slow_graph(client, keys["acme"], "slow")
+        first = await _start(client, keys["acme"], graph_id)
+        await _until(store, (await first.get_json())["run_id"], "running")
+        queued = await _start(client, keys["acme"], graph_id)
+        assert queued.status_code == 202  # running: 1 of 5; queued: 0 of 1
+        refused = await _start(client, keys["acme"], graph_id)
+        assert refused.status_code == 429
+        error = await _error(refused)
+        assert error["details"]["limit"] == "max_queued_runs_per_tenant"
+        assert error["details"]["value"] == 1 and "queued" in error["message"]
+        assert refused.headers["Retry-After"]
+        await _cancel_all(client, store, keys)
 
 
 async def test_forks_count_against_the_tenants_runs(anyio_backend: str) -> None:
     store = MemoryStore()
-    async with serving(anyio_backend, store=store, auth="keys", max_runs_per_tenant=1) as client:
+    async with serving(anyio_backend, store=store, auth="keys",
+                       max_running_runs_per_tenant=1) as client:
         key, _ = await make_key(store, "acme")
         _, waiting = await start_waiting(client, bearer(key), APPROVAL)  # waiting: not counted
-        slow = await (await client.post("/api/v1/graph/create", headers=bearer(key),
-                                        json=chain_graph("slow", delay=30))).get_json()
-        running = await client.post("/api/v1/graph/run", headers=bearer(key),
-                                    json={"graph_id": slow["graph_id"]})
+        running = await _start(client, key, await _slow_graph(client, key, "slow"))
         assert running.status_code == 202
+        await _until(store, (await running.get_json())["run_id"], "running")
         fork = await client.post(f"/api/v1/runs/{waiting}/fork", json={}, headers=bearer(key))
         assert fork.status_code == 429
-        assert (await _error(fork))["details"]["limit"] == "max_runs_per_tenant"
-        await client.post(f"/api/v1/runs/{(await running.get_json())['run_id']}/cancel",
-                          headers=bearer(key))
+        assert (await _error(fork))["details"]["limit"] == "max_running_runs_per_tenant"
+        await _cancel_all(client, store, {"acme": key})
 
 
 async def test_graph_size_and_condition_bounds_name_the_limit(anyio_backend: str) -> None:
