@@ -83,6 +83,12 @@ class RunCreate(BaseModel):
                                   description="seconds before the run fails")
     max_steps: int | None = Field(None, ge=1, le=MAX_COUNT)
     config: dict[str, Any] = Field(default_factory=dict)
+    wait: bool = Field(False, description="answer once the run stops (200 with its final "
+                       "state), or with 202 when it still runs or waits for an answer "
+                       "after wait_timeout")
+    wait_timeout: float | None = Field(
+        None, gt=0, le=MAX_SECONDS, description="seconds to wait with wait=true (default and "
+        "cap: the server's max_wait_seconds)")
 
 
 class CancelOut(BaseModel):

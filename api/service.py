@@ -11,6 +11,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import anyio
+
 from runtime import (
     GraphError,
     GraphNotFoundError,
@@ -139,6 +141,18 @@ class ApiService:
         status = await self.rt().cancel(run_id, wait=False)
         return {"run_id": run_id,
                 "status": status.value if status.finished else "cancelling"}
+
+    async def outcome(self, run: Run | RunView, timeout: float | None) -> RunView:
+        """The view of a run just started, once it stops (finished, or waiting for an
+        answer) or ``timeout`` passes (capped by ``max_wait_seconds``). A run this
+        process executes is awaited in memory: no store read, no poll."""
+        limit = self.settings.max_wait_seconds if timeout is None else min(
+            timeout, self.settings.max_wait_seconds)
+        if isinstance(run, RunView):  # queued for the cluster: follow it through the store
+            return await self.wait(run.id, limit)
+        with anyio.move_on_after(limit):
+            await run.wait()
+        return RunView.of_run(run)
 
     async def wait(self, run_id: str, timeout: float) -> RunView:
         """Long-poll: the run once it stops (finished, or waiting for an answer) or

@@ -66,7 +66,7 @@ class GraphCatalog:
                    tenant: str | None = None) -> tuple[CompiledGraph, GraphRecord | None]:
         """A graph by stored id or name (``tenant``'s name when given), else registered
         name, else ``definition``."""
-        cached = self._stored.get(key) or self._stored.get((tenant, key))
+        cached = self._stored.get(key) or self._stored.get((tenant or DEFAULT_TENANT, key))
         if cached is not None:
             # Stored graphs never change (a new definition needs a new name), so a graph
             # read once is served from memory: starting a run costs no graph read.
@@ -91,8 +91,17 @@ class GraphCatalog:
             if record.tenant == DEFAULT_TENANT:
                 self._named[record.name] = named
         entry = (named, record)
-        self._stored[record.id] = self._stored[(tenant, record.name)] = entry
+        self._stored[record.id] = self._stored[(record.tenant, record.name)] = entry
         return entry
+
+    async def record(self, key: str, *, tenant: str | None = None) -> GraphRecord | None:
+        """The stored graph ``key`` names (its id, or ``tenant``'s name), None if none;
+        from memory once a run loaded it (stored graphs never change), so checking who
+        owns the graph of each run request costs no database read."""
+        cached = self._stored.get(key) or self._stored.get((tenant or DEFAULT_TENANT, key))
+        if cached is not None:
+            return cached[1]
+        return await self._store.get_graph(key, tenant=tenant)
 
     async def of_run(self, record: RunRecord) -> CompiledGraph:
         """The graph ``record``'s run started with (see the module docstring)."""

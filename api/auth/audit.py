@@ -64,12 +64,15 @@ def _outcome(status: int) -> str:
 
 async def audit_request(response: Any) -> None:
     rule = request.url_rule.rule if request.url_rule is not None else request.path
-    body = await response.get_json(force=False) if response.is_json else None
+    resource = g.get("audit_resource") if response.status_code < 300 else None
+    if resource is None:
+        # Parsing the answer costs; a route that creates a resource names it instead.
+        body = (await response.get_json(force=False)
+                if response.is_json and response.status_code < 300 else None)
+        resource = _resource(request.view_args or {}, body)
     record(action=f"{request.method} {rule}", status=response.status_code,
            outcome=_outcome(response.status_code), ip=request.remote_addr,
-           resource=_resource(request.view_args or {}, body if response.status_code < 300
-                              else None),
-           detail=g.get("audit_denied"))
+           resource=resource, detail=g.get("audit_denied"))
 
 
 def audit_websocket(status: int) -> None:

@@ -110,7 +110,7 @@ async def visible_run(run_id: str) -> RunRecord | None:
 async def visible_graph(key: str) -> GraphRecord | None:
     """The graph's record if the caller may see it, None if unknown; raises
     GraphNotFoundError (404, the same as for an unknown graph) for another tenant's."""
-    record = await service().rt().store.get_graph(key, tenant=tenant())
+    record = await service().rt().graphs.record(key, tenant=tenant())
     if record is not None and (record.tenant != tenant() or not _can_read("graph", record)):
         _denied(f"graph {key} belongs to another tenant or a rule hides it")
         raise GraphNotFoundError(f"no graph with id or name {key!r}", key=key)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, g
 from quart_schema import document_querystring, document_response, tag
 
 from runtime.store.base import Checkpoint, RunRecord
 
-from ..auth import readable, stamp, tenant, visible_graph
+from ..auth import Scope, principal, readable, stamp, tenant, visible_graph
 from ..body import json_body, parse_query
 from ..current import service
+from ..errors import ApiError
 from ..history_pages import HistoryQuery, checkpoint_out, page
 from ..schemas import (
     CancelOut,
@@ -42,9 +43,12 @@ runs = Blueprint("runs", __name__)
 
 @runs.post("/api/v1/graph/run")
 @tag(["runs"])
+@document_response(RunState, 200)
 @document_response(RunAccepted, 202)
 @document_response(ErrorBody, 400)
+@document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
+@document_response(ErrorBody, 429)
 @document_response(ErrorBody, 503)
 @json_body(RunCreate)
 async def start_run(data: RunCreate) -> Response:
@@ -52,11 +56,26 @@ async def start_run(data: RunCreate) -> Response:
 
     Watch it at ``WS /api/v1/graph/ws/{run_id}``, or poll
     ``GET /api/v1/graph/state/{run_id}``, or long-poll ``GET /api/v1/runs/{id}/wait``.
+    With ``"wait": true`` (scope ``runs:read`` too) the answer comes once the run
+    stops: 200 with its final state when it finished, 202 with its id and status when
+    it still runs or waits for an answer after ``wait_timeout`` seconds.
     """
+    if data.wait and Scope.RUNS_READ not in principal().scopes:
+        raise ApiError(403, "forbidden", "\"wait\": true reads the run's state, which needs "
+                       "the scope 'runs:read'; start without wait, or use a credential with "
+                       "it", {"missing_scope": Scope.RUNS_READ})
     graph = await visible_graph(data.graph_id)  # 404 for another tenant's graph
-    run = await service().start_run(data, graph=graph.id if graph else None, tenant=tenant(),
-                                    config=stamp("run", data.config),
-                                    trace_parent=request_trace())
+    svc = service()
+    run = await svc.start_run(data, graph=graph.id if graph else None, tenant=tenant(),
+                              config=stamp("run", data.config), trace_parent=request_trace())
+    g.audit_resource = f"run:{run.id}"  # the audit entry needs not parse the answer
+    if data.wait:
+        view = await svc.outcome(run, data.wait_timeout)
+        if view.status.finished:
+            return reply(RunState.model_validate(state_of(view)))
+        return reply(RunAccepted(run_id=view.id, graph_id=view.graph_id,
+                                 status=view.status.value, started_at=view.created_at,
+                                 initial_state=data.initial_state), 202)
     return reply(RunAccepted(run_id=run.id, graph_id=run.graph_id, status="pending",
                              started_at=run.created_at, initial_state=data.initial_state), 202)
 
