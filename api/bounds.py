@@ -13,12 +13,13 @@ import ast
 import json
 
 from runtime import Runtime
+from runtime.payload_bounds import RunBounds
 
 from .errors import ApiError
 from .schemas import GraphCreate, RunCreate
 from .settings import Settings
 
-__all__ = ["check_graph", "check_run", "check_tenant_runs", "run_timeout"]
+__all__ = ["check_graph", "check_run", "check_tenant_runs", "run_bounds", "run_timeout"]
 
 
 def _too_big(limit: str, value: int | float, what: str, settings: Settings) -> ApiError:
@@ -79,6 +80,12 @@ def check_run(body: RunCreate, settings: Settings) -> None:
                        settings)
     if body.max_steps is not None and body.max_steps > settings.max_steps_cap:
         raise _too_big("max_steps_cap", body.max_steps, "max_steps", settings)
+
+
+def run_bounds(settings: Settings) -> RunBounds:
+    """The server's size bounds for a run (runtime.payload_bounds): its state's size and
+    its nodes' event payloads (0 in a setting: unbounded)."""
+    return RunBounds(settings.max_state_bytes or None, settings.max_event_bytes or None)
 
 
 def run_timeout(body: RunCreate, settings: Settings) -> float | None:

@@ -24,7 +24,7 @@ from runtime import (
 )
 from runtime.store.base import DEFAULT_TENANT, GraphRecord
 
-from .bounds import check_graph, check_run, check_tenant_runs, run_timeout
+from .bounds import check_graph, check_run, check_tenant_runs, run_bounds, run_timeout
 from .errors import ApiError
 from .schemas import GraphCreate, RunCreate
 from .settings import Settings
@@ -125,7 +125,8 @@ class ApiService:
                            timeout=run_timeout(body, self.settings),
                            max_steps=body.max_steps,
                            config=body.config if config is None else config,
-                           tenant=tenant, trace_parent=trace_parent)
+                           tenant=tenant, trace_parent=trace_parent,
+                           bounds=run_bounds(self.settings))
 
     def live(self, run_id: str) -> Run | None:
         """The run if this process executes it (the WebSocket feed streams its hub)."""

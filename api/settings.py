@@ -92,6 +92,12 @@ class Settings(BaseModel):
     max_initial_state_bytes: int = Field(256 * 1024, ge=1)
     #: Largest ``max_steps`` a run may ask for (a run asking none gets the graph's).
     max_steps_cap: int = Field(100_000, ge=1)
+    #: Bytes a run's state data may grow to (as compact JSON), checked after every
+    #: node's write; past it only that run fails, naming the node (0: unbounded).
+    max_state_bytes: int = Field(8 * 1024 * 1024, ge=0)
+    #: Bytes of one event a node publishes (``ctx.log``, ``ctx.emit``, ``ctx.token``);
+    #: past it the node gets EventTooLargeError (uncaught, the run fails) (0: unbounded).
+    max_event_bytes: int = Field(1024 * 1024, ge=0)
     #: Seconds a run may take when it asks no ``timeout`` (0: unbounded).
     default_run_timeout: float = Field(3600.0, ge=0)
     #: Runs of one tenant executing at once, counted in the database (0: no limit).

@@ -29,6 +29,9 @@ from .errors import (
     MaxStepsExceeded,
     NodeTimeoutError,
     ParallelWriteConflict,
+    SizeLimitExceeded,
+    StateTooLargeError,
+    EventTooLargeError,
     RunCancelled,
     RunError,
     RunFailed,
@@ -57,6 +60,7 @@ from .registry import ToolInfo, ToolRegistry, registry
 from .node_cache import CachePolicy
 from .retry import RetryPolicy
 from .routing import START, Command, Send
+from .payload_bounds import RunBounds
 from .run import Run
 from .runtime import Runtime
 from .state import REDUCERS, WorkflowState
@@ -105,6 +109,10 @@ __all__ = [
     "NodeContext",
     "NodeTimeoutError",
     "ParallelWriteConflict",
+    "SizeLimitExceeded",
+    "RunBounds",
+    "StateTooLargeError",
+    "EventTooLargeError",
     "RetryPolicy",
     "Run",
     "RunCancelled",

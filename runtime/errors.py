@@ -19,6 +19,9 @@ original exception is always reachable as ``__cause__``.
     │   ├── StateValidationError       a write breaks the data schema (.node, .path)
     │   │   └── InputValidationError   a run's input breaks the schema (.errors)
     │   └── ParallelWriteConflict      two branches wrote one key with no reducer
+    ├── SizeLimitExceeded              a run outgrew a size bound (.limit, .size, .node)
+    │   ├── StateTooLargeError         its state's data past max_state_bytes
+    │   └── EventTooLargeError         one node event's payload past max_event_bytes
     ├── RunError                       about one run (.run_id)
     │   ├── RunNotFoundError           no run with that id
     │   ├── CheckpointNotFoundError    the run has no checkpoint at that step (.step)
@@ -52,6 +55,9 @@ from typing import Any
 __all__ = [
     "ActorflowError",
     "CheckpointFormatError",
+    "EventTooLargeError",
+    "SizeLimitExceeded",
+    "StateTooLargeError",
     "CheckpointNotFoundError",
     "ExpressionError",
     "GraphError",
@@ -313,6 +319,27 @@ class StoreUnavailableError(StoreError):
 class CheckpointFormatError(StoreError):
     """A checkpoint's position is in a format this version cannot read (written by a
     newer version, or damaged); see :mod:`runtime.position`."""
+
+
+class SizeLimitExceeded(ActorflowError):
+    """A run outgrew one of its size bounds (``runtime.payload_bounds``): ``size``
+    bytes (as JSON) where ``limit`` are allowed, caused by ``node``."""
+
+    def __init__(self, message: str, *, node: str | None, run_id: str | None, size: int,
+                 limit: int) -> None:
+        self.node = node
+        self.run_id = run_id
+        self.size = size
+        self.limit = limit
+        super().__init__(message)
+
+
+class StateTooLargeError(SizeLimitExceeded):
+    """A node's write grew the run's state past its ``max_state_bytes``."""
+
+
+class EventTooLargeError(SizeLimitExceeded):
+    """A node published an event whose payload is larger than ``max_event_bytes``."""
 
 
 class ThreadError(ActorflowError):

@@ -26,6 +26,7 @@ from .events import DEFAULT_SUBSCRIBER_BUFFER, Event, EventHub, EventType
 from .failure import RunFailure
 from .interrupts import InvalidResume, validate_answer
 from .logcontext import current_run
+from .payload_bounds import BoundedPublisher, RunBounds, StateGauge
 from .state import WorkflowState
 from .status import RunStatus
 from .store.availability import hold_through_outages
@@ -85,6 +86,7 @@ class Run:
         self.supervisor = Supervisor(graph, state, self.hub, store=store, max_steps=max_steps)
         self.supervisor.interrupt_before = interrupt_before
         self.supervisor.interrupt_after = interrupt_after
+        self.bounds = RunBounds()
         self._done = anyio.Event()
         self._scope: anyio.CancelScope | None = None
         self._cancel_requested = False
@@ -113,6 +115,7 @@ class Run:
                   max_steps=options.get("max_steps"), graph_id=graph_id, status=status,
                   interrupt_before=frozenset(options.get("interrupt_before") or ()),
                   interrupt_after=frozenset(options.get("interrupt_after") or ()))
+        run.bound(RunBounds.from_options(options))
         run.owner = owner
         run.thread_id = options.get("thread_id")
         run.thread_merged = bool(options.get("thread_merged"))
@@ -209,6 +212,20 @@ class Run:
     def __repr__(self) -> str:
         return f"<Run {self.id} of {self.graph.name!r}: {self.status.value}>"
 
+    def bound(self, bounds: RunBounds) -> None:
+        """Hold this run to ``bounds`` (its state's size, its nodes' event payloads)."""
+        self.bounds = bounds
+        if bounds.max_state_bytes is not None:
+            self.supervisor.state_gauge = StateGauge(bounds.max_state_bytes, self.id)
+        self._attach_hub()
+
+    def _attach_hub(self) -> None:
+        # The supervisor and its node actors publish through the bound, if any; the
+        # run's own events (started, completed...) go to the hub directly.
+        limit = self.bounds.max_event_bytes
+        self.supervisor.hub = (self.hub if limit is None
+                               else BoundedPublisher(self.hub, limit, self.id))
+
     # -- driving ---------------------------------------------------------------------------
     def restore(self, checkpoint: Checkpoint, *, answers: dict[str, Any] | None = None,
                 next_seq: int | None = None) -> None:
@@ -216,14 +233,14 @@ class Run:
         self.supervisor.restore(checkpoint, answers)
         self.hub = EventHub(self.id, first_seq=max(checkpoint.next_seq, next_seq or 0),
                             sink=self.hub._sink, history=self._older_events)
-        self.supervisor.hub = self.hub
+        self._attach_hub()
         self._resumed = True
 
     def continue_events(self, next_seq: int) -> None:
         """Number this run's events from ``next_seq`` (earlier ones are in the store)."""
         self.hub = EventHub(self.id, first_seq=next_seq, sink=self.hub._sink,
                             history=self._older_events)
-        self.supervisor.hub = self.hub
+        self._attach_hub()
 
     async def execute(self) -> None:
         """Drive the supervisor to the end; record the outcome. Never raises.

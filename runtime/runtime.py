@@ -40,6 +40,7 @@ from .graph import Graph
 from .lease import ClusterSettings, Leases, LeaseStore
 from .recovery import recover
 from .registry import ToolRegistry
+from .payload_bounds import RunBounds
 from .run import Run
 from .runs import RunTable
 from .state import WorkflowState, check_json, validate_input
@@ -283,7 +284,7 @@ class Runtime:
                     interrupt_before: list[str] | None = None,
                     interrupt_after: list[str] | None = None,
                     parent_run_id: str | None = None, thread_id: str | None = None,
-                    tenant: str = DEFAULT_TENANT,
+                    tenant: str = DEFAULT_TENANT, bounds: RunBounds | None = None,
                     multitask: Multitask | str = Multitask.REJECT,
                     trace_parent: Mapping[str, str] | None = None, **options: Any) -> Run:
         """Start a run and return its handle at once (status ``pending``).
@@ -292,6 +293,8 @@ class Runtime:
         or name. ``input`` becomes ``state.data``. ``tenant`` is who owns the run (data the
         runtime keeps and never interprets). ``interrupt_before`` /
         ``interrupt_after`` pause the run around the named nodes (for this run).
+        ``bounds`` limits its state's size and its nodes' event payloads (see
+        :mod:`runtime.payload_bounds`; kept with the run, so a resumed run keeps them).
 
         With ``thread_id`` the run is a turn of that conversation (created on first
         use): it starts from the thread's latest state with ``input`` merged through
@@ -311,7 +314,7 @@ class Runtime:
             graph, input, run_id=run_id, timeout=timeout, max_steps=max_steps, config=config,
             interrupt_before=interrupt_before, interrupt_after=interrupt_after,
             parent_run_id=parent_run_id, thread_id=thread_id, tenant=tenant,
-            multitask=multitask, trace_parent=trace_parent, **options)
+            bounds=bounds, multitask=multitask, trace_parent=trace_parent, **options)
         if self.cluster is not None:
             record.lease_epoch = 1
             record.lease_until = utcnow() + timedelta(seconds=self.cluster.lease_seconds)
@@ -345,7 +348,7 @@ class Runtime:
                        interrupt_before: list[str] | None = None,
                        interrupt_after: list[str] | None = None,
                        parent_run_id: str | None = None, thread_id: str | None = None,
-                       tenant: str = DEFAULT_TENANT,
+                       tenant: str = DEFAULT_TENANT, bounds: RunBounds | None = None,
                        multitask: Multitask | str = Multitask.REJECT,
                        trace_parent: Mapping[str, str] | None = None, **options: Any
                        ) -> tuple[Run, RunRecord, Multitask]:
@@ -378,6 +381,8 @@ class Runtime:
         parent = tracing.capture_parent(trace_parent)
         if parent is not None:   # kept with the run: its resumption continues the trace
             opts["trace_parent"] = parent
+        if bounds is not None and bounds != RunBounds():
+            opts["bounds"] = bounds.to_options()
         if self.store.durable and record is None and "graph_def" not in opts:
             # The run carries its graph, so a new process can resume it after a crash.
             definition = compiled.definition()

@@ -30,6 +30,7 @@ from .events import EventType, Publisher
 from .frames import Frame, FrameRef, FramesAt
 from .node_cache import NodeCache
 from .order import apply_ordered, next_key
+from .payload_bounds import StateGauge
 from .position import NO_ITEM, Activation, PendingLog, Position, WaitEntry
 from .routing import Send, check_goto
 from .specs import END
@@ -74,6 +75,7 @@ class Supervisor:
         "path",
         "run_id",
         "state",
+        "state_gauge",
         "steps",
         "store",
         "waiting",
@@ -109,6 +111,7 @@ class Supervisor:
         self.interrupt_after: frozenset[str] = frozenset()
         self.accepting_resume = False             # the loop is running and reads resumes
         self.node_cache: NodeCache | None = None  # the runtime's (see RunTable.launch)
+        self.state_gauge: StateGauge | None = None  # the run's max_state_bytes, if any
         self._answers: dict[str, Any] = {}        # answers given at restore
         self._resumes = 0                         # live answers queued in the mailbox
         # Answered live but not yet dispatched (the answer waits in the mailbox): still
@@ -345,6 +348,8 @@ class Supervisor:
         values, grown = split_update(changed, before)
         if self.durable and changed:
             check_json({**values, **grown} if grown else values, node, self.run_id)
+        if self.state_gauge is not None and changed:
+            self.state_gauge.check(self.state.data, changed, node)
         if changed or update.errors or update.warnings:
             # No delta event for a node that changed nothing (its node_completed says so).
             self.hub.publish(EventType.STATE_UPDATED, node, update=values, step=self.steps,

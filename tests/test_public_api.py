@@ -41,6 +41,7 @@ EXPECTED = {
     "RunCancelled", "RunWaiting", "InvalidResume", "SubscriberLagged", "RuntimeClosedError", "StoreError",
     "StoreUnavailableError", "GraphExistsError", "GraphNotFoundError",
     "InputValidationError", "CheckpointNotFoundError", "RunFinishedError",
+    "SizeLimitExceeded", "StateTooLargeError", "EventTooLargeError", "RunBounds",
 }
 
 

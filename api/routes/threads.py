@@ -10,7 +10,7 @@ from runtime.store.base import ThreadRecord
 from runtime.status import ACTIVE
 
 from ..auth import readable, stamp, tenant, visible_graph
-from ..bounds import check_tenant_runs
+from ..bounds import check_tenant_runs, run_bounds
 from ..body import json_body, parse_query
 from ..current import service
 from ..history_pages import ThreadHistoryQuery, checkpoint_out, page
@@ -130,7 +130,8 @@ async def start_thread_run(thread_id: str, data: ThreadRunCreate) -> Response:
                                thread_id=thread_id, multitask=data.multitask,
                                timeout=data.timeout or svc.settings.default_run_timeout or None,
                                max_steps=data.max_steps, config=stamp("run", data.config),
-                               tenant=tenant(), trace_parent=request_trace())
+                               tenant=tenant(), trace_parent=request_trace(),
+                               bounds=run_bounds(svc.settings))
     return reply(RunAccepted(run_id=run.id, graph_id=run.graph_id, status=run.status.value,
                              started_at=run.created_at, initial_state=data.input), 202)
 

@@ -1,0 +1,117 @@
+"""A run's size bounds (runtime.payload_bounds): its state's size and one node event's
+payload. Past one only that run fails (or the node catches the error), naming the bound
+and the node; a run without bounds, in the same runtime, goes on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from runtime import (
+    END,
+    EventTooLargeError,
+    EventType,
+    Graph,
+    RunBounds,
+    RunFailed,
+    Runtime,
+    StateTooLargeError,
+    WorkflowState,
+)
+from runtime.context import NodeContext
+
+
+def _growing(steps: int, chunk: int) -> Graph:
+    """A loop appending ``chunk`` bytes to ``items`` ``steps`` times."""
+
+    async def grow(state: WorkflowState) -> dict[str, Any]:
+        return {"items": ["x" * chunk], "count": 1}
+
+    g = Graph("grow", reducers={"items": "append", "count": "add"}).add_node("grow", grow)
+    g.add_conditional_edges("grow", lambda s: "grow" if s.data["count"] < steps else END,
+                            ["grow", END])
+    return g
+
+
+def _logging(size: int, *, catch: bool = False) -> Graph:
+    async def talk(state: WorkflowState, ctx: NodeContext) -> dict[str, Any]:
+        try:
+            ctx.log("a blob", blob="y" * size)
+        except EventTooLargeError as exc:
+            if not catch:
+                raise
+            return {"refused": exc.limit}
+        return {"logged": size}
+
+    g = Graph("talk").add_node("talk", talk)
+    g.add_edge("talk", END)
+    return g
+
+
+async def test_a_state_past_max_state_bytes_fails_the_run_naming_node_and_limit() -> None:
+    async with Runtime() as rt:
+        run = await rt.start(_growing(500, 1000).compile(), {"count": 0},
+                             bounds=RunBounds(max_state_bytes=10_000))
+        with pytest.raises(RunFailed) as info:
+            await run.result()
+    cause = info.value.__cause__
+    assert isinstance(cause, StateTooLargeError)
+    assert cause.limit == 10_000 and cause.size > 10_000 and cause.node == "grow"
+    message = str(run.error)
+    assert "max_state_bytes=10000" in message and "'grow'" in message
+    assert "'items'" in message  # the largest key is named
+    assert run.state.data["count"] < 500  # stopped early, not after the loop
+
+
+async def test_the_same_loop_without_bounds_and_other_runs_beside_it_complete() -> None:
+    async with Runtime() as rt:
+        bounded = await rt.start(_growing(50, 1000).compile(), {"count": 0},
+                                 bounds=RunBounds(max_state_bytes=10_000))
+        free = await rt.start(_growing(50, 1000).compile(), {"count": 0})
+        roomy = await rt.start(_growing(50, 1000).compile(), {"count": 0},
+                               bounds=RunBounds(max_state_bytes=1_000_000))
+        assert (await free.result()).data["count"] == 50
+        assert (await roomy.result()).data["count"] == 50
+        with pytest.raises(RunFailed):
+            await bounded.result()
+
+
+async def test_a_node_event_past_max_event_bytes_fails_the_node_naming_the_limit() -> None:
+    async with Runtime() as rt:
+        run = await rt.start(_logging(5000).compile(), bounds=RunBounds(max_event_bytes=1000))
+        with pytest.raises(RunFailed):
+            await run.result()
+        message = str(run.error)
+        assert "max_event_bytes=1000" in message and "'talk'" in message and "'log'" in message
+        assert isinstance(run.error.__cause__, EventTooLargeError) if run.error else False
+        # the oversized event reached no reader (nor the store)
+        events = [e async for e in rt.events(run.id)]
+        assert events and all(e.type is not EventType.LOG for e in events)
+
+
+async def test_a_node_may_catch_the_refusal_and_go_on() -> None:
+    async with Runtime() as rt:
+        run = await rt.start(_logging(5000, catch=True).compile(),
+                             bounds=RunBounds(max_event_bytes=1000))
+        assert (await run.result()).data == {"refused": 1000}
+        small = await rt.start(_logging(100).compile(), bounds=RunBounds(max_event_bytes=1000))
+        assert (await small.result()).data == {"logged": 100}
+
+
+async def test_a_runs_bounds_are_kept_with_it_for_a_resume() -> None:
+    async with Runtime() as rt:
+        run = await rt.start(_logging(10).compile(), bounds=RunBounds(1234, 567))
+        await run.result()
+        record = await rt.store.get_run(run.id)
+    assert record is not None
+    assert RunBounds.from_options(record.options) == RunBounds(1234, 567)
+
+
+async def test_bounds_cost_nothing_when_absent() -> None:
+    # No bound given: the run keeps the plain hub and no gauge (an embedding
+    # application's runs behave exactly as before).
+    async with Runtime() as rt:
+        run = await rt.start(_logging(10).compile())
+        assert run.supervisor.state_gauge is None and run.supervisor.hub is run.hub
+        await run.result()
