@@ -308,12 +308,19 @@ async def do_http(rec: Recorder, p: Params, backend: str) -> None:
         rec.add("http_runs_per_s", x)
     for x in res["http_plain_requests_per_s_samples"]:
         rec.add("http_plain_requests_per_s", x)
+    for x in res["http_wait_runs_per_s_samples"]:
+        rec.add("http_wait_runs_per_s", x)
+    for x in res["http_wait_cost_vs_health_samples"]:
+        rec.add("http_wait_cost_vs_health", x)
+    # Server CPU per run in one request over CPU per GET /health (steadier than rates).
+    rec.add("http_wait_cpu_vs_health", res["http_wait_cpu_vs_health"])
     rec.add("ws_event_latency_ms_p50", res["ws_event_latency_ms_p50"])
     rec.add("ws_event_latency_ms_p99", res["ws_event_latency_ms_p99"])
     rec.extra["http_runs_failed"] = res.get("http_runs_failed", 0)
     rec.extra["ws_events"] = res["ws_events"]
     rec.extra["http_shape"] = (
         f"{HTTP_CLIENTS} clients, {p.http_reps} x {p.http_runs} runs of a 3-node graph "
+        "(start + long-poll, and in one request with wait=true) "
         f"(after {p.http_warmup_runs} warm-up runs), SQLite; baseline {p.http_reps} x "
         f"{p.http_plain_requests} GET /health; WebSocket: {p.ws_steps} ticks, "
         f"{res['ws_events']} events")

@@ -6,9 +6,16 @@
 - ``ws_event_latency_ms``: p50 and p99 from an event's publication (its timestamp,
   same machine clock) to its receipt by a WebSocket client, on a looping graph
   that emits events spaced out by a short delay (latency, not backlog).
+- ``http_wait_runs_per_s``: the same, each run in one request (``"wait": true``).
 - ``http_plain_requests_per_s`` (the baseline): the same clients and connections
   sending ``GET /health`` (one trivial database query) instead; a run costs two
   requests (start, wait), so half of this is the server's ceiling for runs.
+- ``http_wait_cost_vs_health``: what one run in one request costs the server, in
+  ``GET /health`` requests (baseline req/s over wait runs/s of the same sample round).
+- ``http_*_cpu_ms``: the server process's CPU time (user + system, from /proc) per
+  health request, per run (two requests) and per run in one request: unlike the rates,
+  CPU time per unit hardly moves when other processes load the machine, so before/after
+  comparisons on a busy machine use these (``http_wait_cpu_vs_health`` is their ratio).
 
 One server per call; ``reps`` samples of each, interleaved (plain, runs, plain, ...),
 after a warm-up. Run alone: ``python -m tests.bench.http [asyncio|trio]``.
@@ -17,6 +24,7 @@ after a warm-up. Run alone: ``python -m tests.bench.http [asyncio|trio]``.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -31,10 +39,13 @@ import anyio.abc
 import httpx
 from httpx_ws import aconnect_ws
 
-__all__ = ["bench_http"]
+__all__ = ["CLIENTS", "bench_http", "free_port"]
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-from _server import server
+from _server import free_port, server
+
+#: Concurrent clients (issue 10's figure is for 50).
+CLIENTS = 50
 
 TRIVIAL = {
     "name": "bench_trivial",
@@ -89,6 +100,15 @@ class _Conn:
         return status, json.loads(data)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _create_graph(port: int) -> str:
     async with await anyio.connect_tcp("127.0.0.1", port) as stream:
         status, graph = await _Conn(stream, f"127.0.0.1:{port}").request(
@@ -98,7 +118,9 @@ async def _create_graph(port: int) -> str:
 
 
 async def _runs_per_s(port: int, graph_id: str, clients: int, runs: int,
-                      budget: float) -> dict[str, Any]:
+                      budget: float, *, wait: bool = False) -> dict[str, Any]:
+    """Completed runs/s: each run two requests (start, long-poll), or with ``wait``
+    one (``POST /api/v1/graph/run`` with ``"wait": true``)."""
     done = 0
     failed = 0
     deadline = time.monotonic() + budget
@@ -108,10 +130,15 @@ async def _runs_per_s(port: int, graph_id: str, clients: int, runs: int,
         async with await anyio.connect_tcp("127.0.0.1", port) as stream:
             conn = _Conn(stream, f"127.0.0.1:{port}")
             while done + failed < runs and time.monotonic() < deadline:
-                _, started = await conn.request("POST", "/api/v1/graph/run",
-                                                {"graph_id": graph_id})
-                _, result = await conn.request(
-                    "GET", f"/api/v1/runs/{started['run_id']}/wait?timeout=30")
+                if wait:
+                    _, result = await conn.request(
+                        "POST", "/api/v1/graph/run",
+                        {"graph_id": graph_id, "wait": True, "wait_timeout": 30})
+                else:
+                    _, started = await conn.request("POST", "/api/v1/graph/run",
+                                                    {"graph_id": graph_id})
+                    _, result = await conn.request(
+                        "GET", f"/api/v1/runs/{started['run_id']}/wait?timeout=30")
                 if result["status"] == "completed":
                     done += 1
                 else:
@@ -176,13 +203,14 @@ async def _ws_latency(base: str, ws_base: str, steps: int, pause: float) -> dict
 async def bench_http(*, backend: str = "asyncio", clients: int = 50, runs: int = 3000,
                      budget_s: float = 20.0, ws_steps: int = 300,
                      ws_pause_s: float = 0.002, reps: int = 1, warmup_runs: int = 100,
-                     plain_requests: int = 2000) -> dict[str, Any]:
+                     plain_requests: int = 2000, wait: bool = True) -> dict[str, Any]:
     """Start a server (``backend``, SQLite in a temp dir), measure, stop it; the figures.
 
     ``reps`` samples of runs/s (each at most ``runs`` runs or ``budget_s`` seconds) and
     of the plain-request baseline, interleaved, after ``warmup_runs`` runs; then one
     WebSocket latency sample of ``ws_steps`` ticks. The figures are medians; the
-    samples are under ``*_samples``.
+    samples are under ``*_samples``. ``wait=False`` leaves out the one-request form
+    (for a server from before it, to compare).
     """
     with tempfile.TemporaryDirectory(prefix="actorflow-bench-") as tmp:
         path = Path(tmp)
@@ -195,20 +223,50 @@ async def bench_http(*, backend: str = "asyncio", clients: int = 50, runs: int =
                 await _plain_requests_per_s(srv.port, clients, min(plain_requests, 500))
             plain: list[float] = []
             per_s: list[float] = []
+            wait_per_s: list[float] = []
+            cost: list[float] = []
+            cpu: dict[str, list[float]] = {"health": [], "poll": [], "wait": []}
             last: dict[str, Any] = {}
+            pid = srv.proc.pid
             for _ in range(reps):
+                t0 = _cpu_seconds(pid)
                 plain.append(await _plain_requests_per_s(srv.port, clients, plain_requests))
+                t1 = _cpu_seconds(pid)
+                cpu["health"].append((t1 - t0) * 1000 / plain_requests)
                 last = await _runs_per_s(srv.port, graph_id, clients, runs, budget_s)
+                t2 = _cpu_seconds(pid)
+                cpu["poll"].append((t2 - t1) * 1000 / max(last["http_runs"], 1))
                 per_s.append(last["http_runs_per_s"])
                 failed = int(out.get("http_runs_failed", 0)) + last["http_runs_failed"]
+                if wait:
+                    waited = await _runs_per_s(srv.port, graph_id, clients, runs, budget_s,
+                                               wait=True)
+                    cpu["wait"].append((_cpu_seconds(pid) - t2) * 1000
+                                       / max(waited["http_runs"], 1))
+                    wait_per_s.append(waited["http_runs_per_s"])
+                    cost.append(plain[-1] / max(waited["http_runs_per_s"], 1e-9))
+                    failed += waited["http_runs_failed"]
                 out["http_runs_failed"] = failed
             out.update({
                 "http_runs_per_s": round(statistics.median(per_s), 1),
                 "http_runs_per_s_samples": [round(x, 1) for x in per_s],
                 "http_plain_requests_per_s": round(statistics.median(plain), 1),
                 "http_plain_requests_per_s_samples": [round(x, 1) for x in plain],
+                "http_health_cpu_ms": round(statistics.median(cpu["health"]), 3),
+                "http_run_cpu_ms": round(statistics.median(cpu["poll"]), 3),
                 "http_runs": last.get("http_runs", 0), "http_clients": clients,
             })
+            if wait:
+                out.update({
+                    "http_wait_runs_per_s": round(statistics.median(wait_per_s), 1),
+                    "http_wait_runs_per_s_samples": [round(x, 1) for x in wait_per_s],
+                    "http_wait_cost_vs_health": round(statistics.median(cost), 2),
+                    "http_wait_cost_vs_health_samples": [round(x, 2) for x in cost],
+                    "http_wait_run_cpu_ms": round(statistics.median(cpu["wait"]), 3),
+                    "http_wait_cpu_vs_health": round(
+                        statistics.median(cpu["wait"]) / max(statistics.median(
+                            cpu["health"]), 1e-9), 2),
+                })
             out.update(await _ws_latency(srv.url, srv.ws_url, ws_steps, ws_pause_s))
             return out
 
