@@ -56,7 +56,8 @@ class Settings(BaseModel):
     ws_send_timeout: float = Field(10.0, gt=0)
     #: Largest WebSocket message; a bigger event is sent as a stub saying so.
     ws_max_event_bytes: int = Field(1024 * 1024, ge=1024)
-    #: Longest ``/runs/{id}/wait`` long-poll, in seconds.
+    #: Longest wait, in seconds, of ``/runs/{id}/wait`` and of a run started with
+    #: ``"wait": true`` (its ``wait_timeout`` is capped by it).
     max_wait_seconds: float = Field(300.0, gt=0)
     #: Trust API clients with Python import paths in graphs (``fn``, ``state_schema``,
     #: ``retry_on`` "module:qualname"): importing runs code. Off, nothing a request
