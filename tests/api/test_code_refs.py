@@ -88,7 +88,8 @@ DATA_FIELDS = {
     RetryDef: {"max_attempts", "initial_delay", "backoff", "max_delay", "jitter"},
     # The other request bodies: graph_id is looked up in the store, as_node is a node
     # name; interrupt schemas are set by node code (ask(schema=...)), never by a request.
-    RunCreate: {"graph_id", "initial_state", "timeout", "max_steps", "config"},
+    RunCreate: {"graph_id", "initial_state", "timeout", "max_steps", "config", "wait",
+                "wait_timeout"},
     ResumeIn: {"answer", "interrupt_id"},
     StateEditIn: {"values", "as_node"},
     ForkIn: {"step", "values"},
