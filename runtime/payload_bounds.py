@@ -46,6 +46,14 @@ class RunBounds:
         kept = options.get("bounds") or {}
         return cls(kept.get("max_state_bytes"), kept.get("max_event_bytes"))
 
+    @classmethod
+    def coerce(cls, value: RunBounds | dict[str, Any] | None) -> RunBounds:
+        """``value`` as RunBounds: already one, or what a record's options keep (a run
+        started over from a record's options, as a replay does, passes the latter)."""
+        if isinstance(value, RunBounds):
+            return value
+        return cls.from_options({"bounds": value}) if value else cls()
+
     def to_options(self) -> dict[str, int | None]:
         """What a run record's options keep, so a resumed run is held to them too."""
         return {"max_state_bytes": self.max_state_bytes,

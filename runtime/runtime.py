@@ -381,8 +381,9 @@ class Runtime:
         parent = tracing.capture_parent(trace_parent)
         if parent is not None:   # kept with the run: its resumption continues the trace
             opts["trace_parent"] = parent
-        if bounds is not None and bounds != RunBounds():
-            opts["bounds"] = bounds.to_options()
+        held = RunBounds.coerce(bounds)
+        if held != RunBounds():
+            opts["bounds"] = held.to_options()
         if self.store.durable and record is None and "graph_def" not in opts:
             # The run carries its graph, so a new process can resume it after a crash.
             definition = compiled.definition()

@@ -115,3 +115,14 @@ async def test_bounds_cost_nothing_when_absent() -> None:
         run = await rt.start(_logging(10).compile())
         assert run.supervisor.state_gauge is None and run.supervisor.hub is run.hub
         await run.result()
+
+
+async def test_a_replay_and_a_fork_keep_the_runs_bounds() -> None:
+    async with Runtime("memory://") as rt:
+        run = await rt.start(_logging(10).compile(), bounds=RunBounds(50_000, 4321))
+        await run.result()
+        for again in (await rt.replay(run.id), await rt.fork(run.id)):
+            await again.result()
+            record = await rt.store.get_run(again.id)
+            assert record is not None
+            assert RunBounds.from_options(record.options) == RunBounds(50_000, 4321)
