@@ -11,6 +11,7 @@ none of them outlives it.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +39,12 @@ from .state import StateUpdate, WorkflowState, check_json, trusted, validate_dat
 from .store.base import Checkpoint, Store
 from .updates import split_update
 
-__all__ = ["Supervisor"]
+__all__ = ["MAX_STEPS_AHEAD", "Supervisor"]
+
+#: Steps a run may go on past its last committed one (see ``Supervisor._checkpoint``):
+#: what a crash makes run again, at most. Enough to cover a commit's latency (an fsync
+#: at durability "power") at a step every ~100 µs; more would only hold memory.
+MAX_STEPS_AHEAD = 32
 
 
 class Supervisor:
@@ -55,6 +61,7 @@ class Supervisor:
         "_done",
         "_frames",
         "_log",
+        "_marks",
         "_next_activation",
         "_next_frame",
         "_pending",
@@ -122,6 +129,8 @@ class Supervisor:
         self._cp_step = -1
         self._cp_nodes: list[str] = []
         self._cp_changed: dict[str, Any] = {}
+        # The store's marks of this run's checkpoints not known to be committed yet.
+        self._marks: deque[int] = deque()
 
     # -- lifecycle ------------------------------------------------------------------------
     def restore(self, checkpoint: Checkpoint, answers: dict[str, Any] | None = None) -> None:
@@ -170,14 +179,17 @@ class Supervisor:
                         self._answered.pop(result.entry.id, None)
                         self._continue(result.entry, result.answer)
                         # Record the answer now: acknowledged means it survives a crash.
-                        await self._checkpoint([], {})
+                        await self._checkpoint([], {}, durable=True)
                         continue
                     await self._handle(result)
                 self.accepting_resume = False
                 if self.waiting:
                     # Nothing runs and someone must answer: pause with a checkpoint,
                     # which is all a waiting run keeps.
-                    await self._checkpoint([], {})
+                    await self._checkpoint([], {}, durable=True)
+                elif self._marks:
+                    # Done: every step committed before the run reports its outcome.
+                    await self._durable(None)
                 for actor in self._actors.values():
                     actor.close()
         finally:
@@ -383,7 +395,20 @@ class Supervisor:
             FramesAt(self._frames.values()) if self._frames else (),
             self._next_activation, self._next_frame, self.dispatched, self.path)
 
-    async def _checkpoint(self, nodes: list[str], changed: dict[str, Any]) -> None:
+    async def _checkpoint(self, nodes: list[str], changed: dict[str, Any], *,
+                          durable: bool = False) -> None:
+        """Record the step. What the run waits for (at every durability level):
+
+        - a step's checkpoint goes to the store's writer and the run goes on at once:
+          the commit (shared with every other run's steps) happens meanwhile;
+        - ``durable`` (a pause for an answer, an answer taken) and the end of the
+          run (``run``) wait until every step so far is committed, so nothing the
+          run reports (an outcome, a question, an acknowledged answer) can be lost;
+        - a run more than MAX_STEPS_AHEAD steps past its last commit waits for the
+          oldest one: a crash makes at most that many steps run again (at least
+          once, as for the node in flight), and a slow database slows the runs
+          down instead of queueing without end.
+        """
         if self.store is None:
             return
         if self.steps == self._cp_step:
@@ -400,7 +425,21 @@ class Supervisor:
             "changed": changed, "position": self._position(),
             "next_seq": self.hub.next_seq, "created_at": datetime.now(UTC),
         })
-        await self.store.save_checkpoint(cp)
+        if not self.durable:   # memory: nothing to wait for, the save is all
+            await self.store.save_checkpoint(cp)
+            return
+        self._marks.append(await self.store.queue_checkpoint(cp))
+        if durable:
+            await self._durable(None)
+        elif len(self._marks) > MAX_STEPS_AHEAD:
+            await self._durable(self._marks.popleft())
+
+    async def _durable(self, mark: int | None) -> None:
+        """Wait for the commit of ``mark`` (None: of every step so far)."""
+        assert self.store is not None
+        if mark is None:
+            self._marks.clear()
+        await self.store.wait_committed(self.run_id, mark)
 
     # -- routing --------------------------------------------------------------------------
     def _after(self, node: CompiledNode, frames: tuple[FrameRef, ...],

@@ -219,6 +219,17 @@ class Store(Protocol):
         Saving step ``n`` forks the run's history there: its checkpoints after ``n``
         are deleted (a run rewound by a restore writes a new future)."""
 
+    async def queue_checkpoint(self, checkpoint: Checkpoint) -> int:
+        """Queue a checkpoint for the next group commit; return its *mark*. Waits only
+        while the store's writer is backed up, never for the commit: the checkpoint is
+        durable once :meth:`wait_committed` returns for the mark. Raises StoreError when an
+        earlier write of the run was refused."""
+
+    async def wait_committed(self, run_id: str, mark: int | None = None) -> None:
+        """Wait until the writes queued up to ``mark`` (default: everything queued so
+        far) are committed. Raises StoreError if a write of ``run_id`` was refused,
+        StoreUnavailableError if the database stays away past the store's timeout."""
+
     async def latest_checkpoint(self, run_id: str) -> Checkpoint | None: ...
 
     async def list_checkpoints(self, run_id: str, *, after: int = -1,

@@ -24,6 +24,7 @@ import databases.core
 
 from ..errors import StoreUnavailableError
 from .availability import Availability
+from .durability import DEFAULT_DURABILITY, Durability, sqlite_pragmas
 from .schema import BULK, Dialect
 
 __all__ = ["Db", "Session", "is_transient", "release_connection"]
@@ -186,8 +187,10 @@ def _sqlite_write(conn: sqlite3.Connection,
 class _Held:
     """A ``databases`` connection kept acquired across units of work."""
 
-    def __init__(self, db: databases.Database, dialect: Dialect, busy_ms: int) -> None:
+    def __init__(self, db: databases.Database, dialect: Dialect, busy_ms: int,
+                 durability: Durability) -> None:
         self._db, self._dialect, self._busy_ms = db, dialect, busy_ms
+        self._durability = durability
         self._conn: databases.core.Connection | None = None
         self.session: Session | None = None
         self.lock = asyncio.Lock()
@@ -201,7 +204,7 @@ class _Held:
                 raw = conn.raw_connection
                 if not self._dialect.postgres:
                     raw.row_factory = sqlite3.Row
-                    for pragma in ("journal_mode=WAL", "synchronous=NORMAL",
+                    for pragma in (*sqlite_pragmas(self._durability),
                                    f"busy_timeout={self._busy_ms}"):
                         await raw.execute_fetchall(f"PRAGMA {pragma}", ())
                 ready = True
@@ -228,8 +231,10 @@ class Db:
     """The database as seen from the worker loop: connect, sessions, retries."""
 
     def __init__(self, url: str, dialect: Dialect, options: dict[str, Any], *,
-                 unavailable_timeout: float, busy_timeout: float) -> None:
+                 unavailable_timeout: float, busy_timeout: float,
+                 durability: Durability = DEFAULT_DURABILITY) -> None:
         self.url, self.dialect, self.options = url, dialect, options
+        self.durability = durability
         self.unavailable_timeout = unavailable_timeout
         self.database: databases.Database | None = None
         self.busy_timeout = busy_timeout
@@ -244,8 +249,8 @@ class Db:
             db = databases.Database(self.url, **self.options)
             await db.connect()
             self.database = db
-            self._writer = _Held(db, self.dialect, self._busy_ms)
-            self._reader = _Held(db, self.dialect, self._busy_ms)
+            self._writer = _Held(db, self.dialect, self._busy_ms, self.durability)
+            self._reader = _Held(db, self.dialect, self._busy_ms, self.durability)
 
         # Not fail-fast: a store opened while its database starts waits for it.
         await self.retry(attempt, time.monotonic() + self.unavailable_timeout, fast=False)

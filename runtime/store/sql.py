@@ -18,7 +18,7 @@ from typing import Any, Self, TypeVar
 
 import anyio
 
-from ..errors import StoreError
+from ..errors import StoreError, StoreUnavailableError
 from ..events import Event
 from ..status import ACTIVE, FINISHED, RunStatus
 from .access_sql import SQLAccess
@@ -27,6 +27,7 @@ from .base import DEFAULT_TENANT, Checkpoint, GraphRecord, RunRecord, ThreadReco
 from .checkpoints import checkpoint_stmts, fetch_chain, fetch_page, rebuild, storage_query
 from .db import Db, Session
 from .delta import BaseCache
+from .durability import DEFAULT_DURABILITY, Durability, check_durability, pg_settings
 from .spacing import Spacing
 from .errors import GraphExistsError, ThreadExistsError
 from .listener import Listener
@@ -90,7 +91,9 @@ class SQLStore(SQLAccess):
     full-state checkpoints (see :mod:`.spacing`: in between, a snapshot comes once
     the deltas since the last one take as many bytes as it did); ``unavailable_timeout`` is
     how long callers wait on an unreachable database before StoreUnavailableError;
-    ``max_queue`` bounds the writer's queue; ``options`` go to ``databases``.
+    ``max_queue`` bounds the writer's queue; ``durability`` is ``"process"`` (survives
+    a crash of this process, the default) or ``"power"`` (also power loss; see
+    :mod:`.durability`); ``options`` go to ``databases``.
     """
 
     #: Checkpoints survive the process: interrupted runs resume from them.
@@ -101,6 +104,7 @@ class SQLStore(SQLAccess):
                  max_chain: int = 1000,
                  unavailable_timeout: float = 30.0, connect_timeout: float = 10.0,
                  busy_timeout: float = 5.0, max_queue: int = 10_000,
+                 durability: str = DEFAULT_DURABILITY,
                  options: dict[str, Any] | None = None) -> None:
         if url.startswith("postgres://"):
             url = "postgresql://" + url[len("postgres://"):]
@@ -108,17 +112,24 @@ class SQLStore(SQLAccess):
         self.dialect = POSTGRES if url.startswith("postgresql") else SQLITE
         if not self.dialect.postgres and not url.startswith("sqlite"):
             raise ValueError(f"SQLStore needs a sqlite:/// or postgresql:// URL, not {url!r}")
+        #: What a commit survives (``"process"`` or ``"power"``).
+        self.durability: Durability = check_durability(durability)
         opts: dict[str, Any] = {}
         if self.dialect.postgres:
             opts.update(min_size=pool_min, max_size=pool_max,
                         max_inactive_connection_lifetime=pool_idle_lifetime,
                         timeout=min(connect_timeout, unavailable_timeout))
         opts.update(options or {})
+        if self.dialect.postgres:
+            # Every pooled connection's session: the level decides, over the server's
+            # configuration (the caller's own server_settings are kept).
+            opts["server_settings"] = {**pg_settings(self.durability),
+                                       **opts.get("server_settings", {})}
         self.snapshot_every = max(1, snapshot_every)
         self.spacing = Spacing(self.snapshot_every, max(self.snapshot_every, max_chain))
         self.max_queue = max_queue
         self._db = Db(url, self.dialect, opts, unavailable_timeout=unavailable_timeout,
-                      busy_timeout=busy_timeout)
+                      busy_timeout=busy_timeout, durability=self.durability)
         self._home = StoreLoop(f"actorflow-store-{self.dialect.name}")
         self._writer: Writer | None = None
         self._bases = BaseCache()
@@ -576,17 +587,52 @@ class SQLStore(SQLAccess):
     # checkpoints ------------------------------------------------------------
 
     async def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        writer, op = self._w(), await self._queue_checkpoint(checkpoint)
+        # Its own op: withdrawn during an outage (a caller that does not hold), the
+        # caller hears it at once, not after the writes queued before it.
+        await writer.wait(op.seq, op=op)
+        self._refused(writer, checkpoint.run_id)
+
+    async def queue_checkpoint(self, checkpoint: Checkpoint) -> int:
+        """Queue the checkpoint for the next group commit and return its mark, waiting
+        only while the writer's queue is full; it is durable once
+        ``await wait_committed(run_id, mark)`` returns. Raises StoreError if an earlier
+        write of the run was refused (its history stops there)."""
+        return (await self._queue_checkpoint(checkpoint)).seq
+
+    async def _queue_checkpoint(self, checkpoint: Checkpoint) -> Op:
         writer, c = self._w(), checkpoint
-        if c.run_id in writer.failed_runs:  # our base may never have been written
-            writer.failed_runs.discard(c.run_id)
-            self._bases.drop(c.run_id)
+        self._refused(writer, c.run_id)
         stmts, chain = checkpoint_stmts(self.dialect, c, self._bases.get(c.run_id, c.step),
                                         self.spacing)
+        snapshot = stmts[-1][1]["kind"] == "snapshot"
         stmts = self._fenced(c.run_id, stmts)
         self._bases.put(c.run_id, c.step, c.state, chain)
-        await writer.put(Op(stmts, run_id=c.run_id))
+        op = Op(stmts, run_id=c.run_id, chain=True, snapshot=snapshot)
+        await writer.enqueue(op)
+        return op
+
+    async def wait_committed(self, run_id: str, mark: int | None = None) -> None:
+        """Wait until the writes queued up to ``mark`` (default: all so far) are
+        committed; raise StoreError if one of the run's writes was refused, and
+        StoreUnavailableError if the database stays away (the writes stay queued)."""
+        writer = self._w()
+        await writer.wait(writer.marked if mark is None else mark)
+        self._refused(writer, run_id)
+
+    def _refused(self, writer: Writer, run_id: str) -> None:
+        cause = writer.failed_runs.pop(run_id, None)
+        if cause is None:
+            return
+        # Its rows after the refused one are refused too (the writer's broken chain),
+        # so whatever saves this run next starts over with a snapshot.
+        self._bases.drop(run_id)
+        if isinstance(cause, StoreUnavailableError):
+            raise cause   # withdrawn in an outage: not written, retry later
+        raise StoreError(f"a write of run {run_id} was refused: {cause}") from cause
 
     async def _chain(self, run_id: str, top: int | None) -> list[Checkpoint]:
+        await self.flush()   # queued steps first: a reader sees every step taken so far
         rows = await self._run(lambda s: fetch_chain(s, run_id, top))
         return rebuild(self.dialect, rows, keep_all=top == -1)
 

@@ -6,6 +6,16 @@ it in ONE transaction, and then wakes every caller that waits for that batch.
 With many concurrent runs, N checkpoints cost one commit instead of N, and a
 fast run waits for a slow one only as long as their shared commit.
 
+Every op gets a number (its *mark*) as it is queued, and the writer commits the
+queue in order, so "my write is durable" is "the writer has resolved every op up
+to my mark" (:meth:`Writer.wait`). Queuing is therefore cheap (no event, no
+timer per op) and a caller decides *when* to wait: a run queues each step and
+waits only where its guarantee needs the commit (see ``Supervisor._checkpoint``).
+
+A checkpoint op is a link of its run's chain (a delta needs the rows before it):
+once one is refused, the run's later links are refused too until a snapshot
+starts a new chain, so a refused step can never leave a silently wrong history.
+
 The queue is bounded: waiting writes (checkpoints, run changes) block while it
 is full, which throttles producers instead of growing memory. ``append_event``
 must never wait, so events are always accepted; they are throttled indirectly,
@@ -22,7 +32,10 @@ their write is then withdrawn, so the error means it was not written.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -37,35 +50,11 @@ from .availability import holding
 from .db import Db, backoff, is_transient
 from .portal import threadsafe_setter
 
-__all__ = ["Op", "Ticket", "Writer", "WriterStats"]
+__all__ = ["Op", "Writer", "WriterStats"]
 
 log = logging.getLogger("actorflow.store")
 
 Stmt = tuple[str, dict[str, Any]]
-
-
-class Ticket:
-    """A caller's claim on "my op was committed" (or failed)."""
-
-    __slots__ = ("_event", "_wake", "done", "error")
-
-    def __init__(self) -> None:
-        self._event = anyio.Event()
-        self._wake = threadsafe_setter(self._event)
-        self.error: Exception | None = None
-        self.done = False
-
-    def resolve(self, error: Exception | None = None) -> None:
-        """Called on the worker loop, once."""
-        if not self.done:
-            self.done = True
-            self.error = error
-            self._wake()
-
-    async def wait(self) -> None:
-        await self._event.wait()
-        if self.error is not None:
-            raise self.error
 
 
 @dataclass(slots=True)
@@ -75,10 +64,15 @@ class Op:
 
     stmts: list[Stmt]
     ordered: bool = False
-    ticket: Ticket | None = None
     urgent: bool = True      # starts a commit (else it waits for one, or ``linger``)
     run_id: str | None = None
-    deadline: float = 0.0
+    chain: bool = False      # a checkpoint row: a delta needs its run's rows before it
+    snapshot: bool = False   # a checkpoint starting a new chain (needs nothing before it)
+    seq: int = 0             # its mark: the writer resolves marks in order
+    error: Exception | None = None   # why the database refused it (set once resolved)
+    #: past it the op is withdrawn while the database is away (``inf``: never)
+    deadline: float = math.inf
+    withdrawn: bool = False  # resolved alone, not written (see ``Writer._withdraw``)
 
 
 @dataclass
@@ -97,6 +91,12 @@ class _Shared:
     lock: threading.Lock = field(default_factory=threading.Lock)
     queue: deque[Op] = field(default_factory=deque)
     space_waiters: list[Callable[[], None]] = field(default_factory=list)
+    marked: int = 0           # the last mark handed out
+    resolved: int = 0         # every op up to this mark is committed or refused
+    #: (mark, order, wake, op) of callers waiting for a mark, a heap; ``op``: the
+    #: caller's own op, whose withdrawal wakes it early (see ``Writer._withdraw``).
+    mark_waiters: list[tuple[int, int, Callable[[], None], Op | None]] = field(
+        default_factory=list)
     urgent: int = 0           # queued ops somebody waits for (they start a commit)
     idle: bool = False        # the writer waits for an urgent op (or the linger timer)
     lazy_wake: bool = False   # the linger timer for queued non-urgent ops is set
@@ -113,18 +113,32 @@ class Writer:
         self.unavailable_timeout = unavailable_timeout
         self.linger = linger
         self.stats = WriterStats()
-        self.failed_runs: set[str] = set()   # runs whose last write failed (GIL-atomic)
+        #: run id -> why the database refused one of its writes (the first such error),
+        #: until the store tells the run (``pop`` is GIL-atomic across threads).
+        self.failed_runs: dict[str, Exception] = {}
+        # Runs whose chain a refused checkpoint broke: their later deltas are refused
+        # until a snapshot (worker loop only).
+        self._broken: dict[str, Exception] = {}
         self._s = _Shared()
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._lazy_handle: asyncio.TimerHandle | None = None
         self._thread_id: int | None = None   # the thread of ``loop``
+        self._inflight: list[Op] = []        # the batch being committed
 
     # caller side (any thread) -------------------------------------------
 
+    @property
+    def marked(self) -> int:
+        """The mark of the op queued last (0: none yet)."""
+        return self._s.marked
+
     def put_nowait(self, op: Op, *, urgent: bool = True,
-                   deadline: float | None = None) -> None:
-        """Queue ``op`` regardless of the bound (for events, which never wait).
+                   deadline: float = math.inf) -> int:
+        """Queue ``op`` regardless of the bound (for events, which never wait) and
+        return its mark. ``deadline``: past it (or once an outage is confirmed, if it
+        is finite) the op is withdrawn while the database is away (:meth:`_expire`);
+        ``math.inf``: kept until written.
 
         A non-urgent op never starts a commit: it rides along with the next
         urgent write (a run's checkpoint follows its events within
@@ -132,13 +146,14 @@ class Writer:
         per event, or committing the events that arrived during the previous
         commit on their own, would cost extra commits per step.
         """
-        op.deadline = (time.monotonic() + self.unavailable_timeout
-                       if deadline is None else deadline)
+        op.deadline = deadline
         op.urgent = urgent
         s = self._s
         with s.lock:
             if s.stopping:
                 raise StoreError("the store is closed")
+            s.marked += 1
+            op.seq = s.marked
             s.queue.append(op)
             wake = lazy = False
             if urgent:
@@ -151,6 +166,7 @@ class Writer:
             self._on_loop(self._set_wakeup)
         elif lazy:
             self._on_loop(self._schedule_lazy_wake)
+        return op.seq
 
     def _on_loop(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the writer's loop: now if this is its thread (the store
@@ -160,15 +176,16 @@ class Writer:
         else:
             self._loop.call_soon_threadsafe(fn)
 
-    async def put(self, op: Op) -> None:
-        """Queue ``op``, waiting while the queue is full, then wait for its commit.
+    async def enqueue(self, op: Op, *, deadline: float | None = None) -> int:
+        """Queue ``op``, waiting only while the queue is full (back-pressure), and
+        return its mark; :meth:`wait` on it for the commit.
 
-        In a run's task (``holding()``) for as long as the database is away; else,
-        during a confirmed outage, StoreUnavailableError after one failed attempt (and
-        the op withdrawn: see :meth:`_expire`)."""
-        hold = holding()
-        op.ticket = Ticket()
-        deadline = float("inf") if hold else time.monotonic() + self.unavailable_timeout
+        ``deadline`` (default: :meth:`_deadline`) bounds the wait for space and is
+        the op's own: in a run's task (``holding()``) none, so a run's queued writes
+        are never withdrawn; else, during a confirmed outage, the op is withdrawn
+        after one failed attempt (see :meth:`_expire`)."""
+        if deadline is None:
+            deadline = self._deadline()
         while True:
             with self._s.lock:
                 full = len(self._s.queue) >= self.max_queue
@@ -184,17 +201,49 @@ class Writer:
                     f"the store's write queue stayed full ({self.max_queue} ops) for "
                     f"{self.unavailable_timeout}s; the database is too slow or unreachable",
                     transient=True)
-        self.put_nowait(op, deadline=deadline)
-        await self._wait(op.ticket, deadline)
+        return self.put_nowait(op, deadline=deadline)
 
-    async def _wait(self, ticket: Ticket, deadline: float) -> None:
-        """Wait for the commit, but not past the deadline: an attempt can hang (a pool
-        that cannot reconnect), so the caller's clock decides, not the writer's."""
-        with anyio.move_on_after(max(0.0, deadline - time.monotonic())):
-            await ticket.wait()
+    def _deadline(self) -> float:
+        """A caller's deadline: none in a run's task (it holds through an outage),
+        else ``unavailable_timeout`` from now."""
+        return math.inf if holding() else time.monotonic() + self.unavailable_timeout
+
+    async def put(self, op: Op) -> None:
+        """Queue ``op``, waiting while the queue is full, then wait for its commit;
+        raise StoreError if the database refused it.
+
+        In a run's task (``holding()``) for as long as the database is away; else,
+        during a confirmed outage, StoreUnavailableError after one failed attempt (and
+        the op withdrawn: see :meth:`_expire`)."""
+        deadline = self._deadline()
+        mark = await self.enqueue(op, deadline=deadline)
+        await self.wait(mark, max(0.0, deadline - time.monotonic()), op=op)
+        if op.error is not None:
+            raise op.error
+
+    async def wait(self, mark: int, timeout: float | None = None, *,
+                   op: Op | None = None) -> None:
+        """Wait until every op up to ``mark`` is committed (or refused), or until
+        ``op`` (the caller's own, of that mark) is withdrawn, for at most ``timeout``
+        seconds (default: as long as the database is away in a run's task, else
+        ``unavailable_timeout``; ``math.inf``: as long as it takes). An attempt can
+        hang (a pool that cannot reconnect), so the caller's clock decides, not the
+        writer's."""
+        s = self._s
+        if s.resolved >= mark:   # the common case once commits keep up: no event at all
             return
-        if ticket.done:
-            await ticket.wait()  # resolved as the deadline passed: its outcome stands
+        if timeout is None:
+            timeout = math.inf if holding() else self.unavailable_timeout
+        event = anyio.Event()
+        with s.lock:
+            if s.resolved >= mark or (op is not None and op.withdrawn):
+                return
+            heapq.heappush(s.mark_waiters,
+                           (mark, next(_order), threadsafe_setter(event), op))
+        with anyio.move_on_after(timeout):
+            await event.wait()
+        # Resolved as the deadline passed: its outcome stands.
+        if s.resolved >= mark or (op is not None and op.withdrawn):
             return
         raise StoreUnavailableError(
             f"no commit within {self.unavailable_timeout}s: the database is unreachable or "
@@ -206,12 +255,15 @@ class Writer:
             if not self._s.queue and self._s.idle:
                 return
         op = Op([])
-        op.ticket = Ticket()
-        # A run's flush waits out an outage with its writes; another caller's does not.
-        self.put_nowait(op, deadline=float("inf") if holding() else None)
+        # A run's flush waits out an outage with its writes; another caller's does not
+        # (its empty op is withdrawn once the outage is confirmed, raising below).
+        # An urgent empty op: queued events alone would wait for ``linger``.
         # Unbounded on purpose: "everything queued is durable" may take as long as the
         # database is away; callers that cannot wait bound it themselves.
-        await op.ticket.wait()
+        mark = self.put_nowait(op, deadline=self._deadline())
+        await self.wait(mark, math.inf, op=op)
+        if op.error is not None:
+            raise op.error
 
     # worker side --------------------------------------------------------
 
@@ -248,13 +300,15 @@ class Writer:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         with self._s.lock:
-            lost = list(self._s.queue)
+            lost = self._inflight + list(self._s.queue)
+            self._inflight = []
             self._s.queue.clear()
         if lost:
             log.warning("store closed with %d writes not durable", len(lost))
-        for op in lost:
-            if op.ticket is not None:
-                op.ticket.resolve(StoreUnavailableError("the store closed first"))
+            for op in lost:
+                if not op.withdrawn:   # a withdrawn op's caller has its answer
+                    self._refuse(op, StoreUnavailableError("the store closed first"))
+            self._resolve(lost[-1].seq)
 
     async def _main(self) -> None:
         assert self._wakeup is not None
@@ -285,13 +339,30 @@ class Writer:
                 if not s.lazy_wake and self._lazy_handle is not None:
                     self._lazy_handle.cancel()  # what it waited for is in this batch
                     self._lazy_handle = None
+                self._inflight = batch
                 await self._commit(batch)
+                self._inflight = []
+                self._resolve(batch[-1].seq)
             else:
                 if linger:  # only events queued: write them within ``linger``
                     self._schedule_lazy_wake()
                 await self._wakeup.wait()
 
+    def _resolve(self, mark: int) -> None:
+        """Every op up to ``mark`` is done: wake those who wait for one of them."""
+        s = self._s
+        due: list[Callable[[], None]] = []
+        with s.lock:
+            s.resolved = mark
+            while s.mark_waiters and s.mark_waiters[0][0] <= mark:
+                due.append(heapq.heappop(s.mark_waiters)[2])
+        for wake in due:
+            wake()
+
     async def _commit(self, batch: list[Op]) -> None:
+        batch = self._unbroken(batch)
+        if not batch:
+            return
         delay = 0.02
         while True:
             try:
@@ -299,6 +370,8 @@ class Writer:
                     await session.write(plan(batch))
             except Exception as exc:  # noqa: BLE001 - classified below, never swallowed
                 if is_transient(exc):
+                    # The ops stay in this batch; callers stop waiting at their own
+                    # deadline (StoreUnavailableError) and the writes land when it is back.
                     self.stats.retries += 1
                     self._db.availability.failed(exc)
                     batch = self._expire(batch, exc)
@@ -320,31 +393,51 @@ class Writer:
             self.stats.commits += 1
             self.stats.ops += len(batch)
             self.stats.max_batch = max(self.stats.max_batch, len(batch))
-            for op in batch:
-                if op.ticket is not None:
-                    op.ticket.resolve()
             return
 
     def _expire(self, batch: list[Op], exc: Exception) -> list[Op]:
-        """Tell callers who waited too long, or who do not hold through a confirmed
-        outage, and withdraw their ops: an error means "not written", so a client that
-        retries a refused request never finds it done twice. The rest of the batch
-        (a run's writes, events) is kept for the next attempt."""
+        """Withdraw the ops whose caller waited too long, or does not hold through a
+        confirmed outage: an error means "not written", so a client that retries a
+        refused request never finds it done twice. The rest (a run's writes, events:
+        deadline ``inf``) is kept for the next attempt."""
         now = time.monotonic()
         confirmed = self._db.availability.confirmed
         kept: list[Op] = []
         for op in batch:
-            ticket = op.ticket
-            if ticket is not None and not ticket.done and (
-                    now >= op.deadline or (confirmed and op.deadline != float("inf"))):
+            if op.deadline != math.inf and not op.withdrawn and (
+                    now >= op.deadline or confirmed):
                 err = StoreUnavailableError(
                     f"database unreachable ({type(exc).__name__}: {exc}); nothing of "
                     "this request was written", transient=True)
                 err.__cause__ = exc
-                ticket.resolve(err)
+                self._withdraw(op, err)
                 continue
             kept.append(op)
         return kept
+
+    def _withdraw(self, op: Op, err: Exception) -> None:
+        """Resolve ``op`` alone, before the marks before it: its waiter (:meth:`wait`
+        with ``op``) is woken now, whatever is still pending ahead of it.
+
+        Only a withdrawn checkpoint breaks its run's chain (a later delta would need
+        its row). Another op withdrawn (an API request's write on a run's row) says
+        nothing about the run: it neither fails the run nor refuses its checkpoints.
+        A run's own ops are never withdrawn (deadline ``inf``)."""
+        op.error, op.withdrawn = err, True
+        if op.chain and op.run_id is not None:
+            self._broken.setdefault(op.run_id, err)
+            # Its caller's ``wait_committed`` pops it, and the store starts over with
+            # a snapshot.
+            self.failed_runs.setdefault(op.run_id, err)
+        s = self._s
+        due: list[Callable[[], None]] = []
+        with s.lock:
+            if any(w[3] is op for w in s.mark_waiters):
+                due = [w[2] for w in s.mark_waiters if w[3] is op]
+                s.mark_waiters = [w for w in s.mark_waiters if w[3] is not op]
+                heapq.heapify(s.mark_waiters)
+        for wake in due:
+            wake()
 
     def _expire_queued(self, exc: Exception) -> None:
         """:meth:`_expire` for the ops queued behind the batch being retried: while it
@@ -352,25 +445,56 @@ class Writer:
         s = self._s
         with s.lock:
             queued = list(s.queue)
-            kept = self._expire(queued, exc)
-            if len(kept) != len(queued):
-                s.queue = deque(kept)
-                s.urgent = sum(1 for op in kept if op.urgent)
-                waiters, s.space_waiters = s.space_waiters, []
-            else:
-                waiters = []
+        if all(op.deadline == math.inf for op in queued):
+            return
+        # Decided outside the lock (``_withdraw`` takes it); the queue may have grown
+        # meanwhile, so only the withdrawn ops are taken out.
+        gone = {id(op) for op in queued} - {id(op) for op in self._expire(queued, exc)}
+        if not gone:
+            return
+        with s.lock:
+            s.queue = deque(op for op in s.queue if id(op) not in gone)
+            s.urgent = sum(1 for op in s.queue if op.urgent)
+            waiters, s.space_waiters = s.space_waiters, []
         for wake in waiters:
             wake()
 
+
+    def _unbroken(self, batch: list[Op]) -> list[Op]:
+        """``batch`` without the checkpoints of runs whose chain is broken (refused
+        now, never written); a snapshot mends the chain."""
+        if not self._broken:
+            return batch
+        keep: list[Op] = []
+        for op in batch:
+            cause = self._broken.get(op.run_id) if op.chain and op.run_id else None
+            if cause is None:
+                keep.append(op)
+            elif op.snapshot:
+                del self._broken[op.run_id]  # type: ignore[arg-type]
+                keep.append(op)
+            else:
+                self._refuse(op, StoreError(
+                    f"checkpoint of run {op.run_id} not written: an earlier one was refused "
+                    f"({cause})"))
+        return keep
+
     def _reject(self, op: Op, exc: Exception) -> None:
         self.stats.failed += 1
-        if op.run_id is not None:
-            self.failed_runs.add(op.run_id)
         log.error("store write rejected: %s: %s", type(exc).__name__, exc)
-        if op.ticket is not None:
-            err = StoreError(f"the database rejected a write: {type(exc).__name__}: {exc}")
-            err.__cause__ = exc
-            op.ticket.resolve(err)
+        err = StoreError(f"the database rejected a write: {type(exc).__name__}: {exc}")
+        err.__cause__ = exc
+        if op.chain and op.run_id is not None:
+            self._broken[op.run_id] = err
+        self._refuse(op, err)
+
+    def _refuse(self, op: Op, err: Exception) -> None:
+        op.error = err
+        if op.run_id is not None:
+            self.failed_runs.setdefault(op.run_id, err)
+
+
+_order = itertools.count()   # ties between waiters on one mark (their wakes don't compare)
 
 
 def plan(batch: list[Op]) -> list[tuple[str, list[dict[str, Any]]]]:
