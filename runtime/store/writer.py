@@ -499,7 +499,14 @@ _order = itertools.count()   # ties between waiters on one mark (their wakes don
 
 def plan(batch: list[Op]) -> list[tuple[str, list[dict[str, Any]]]]:
     """The batch as (statement, rows) pairs for :meth:`Session.write`: ordered ops
-    first, in order, then one executemany per statement of the others."""
+    first, in order, then one executemany per statement of the others, deletions
+    before the rest.
+
+    Deletions first: they apply to what was committed before the batch, as they do on
+    PostgreSQL, where the batch is one statement and a deleting part cannot see rows
+    inserted by another. A snapshot's "drop the steps after me" must not drop the
+    steps after it that ride in the same batch (a run queues steps without waiting).
+    """
     ordered: list[tuple[str, list[dict[str, Any]]]] = []
     groups: dict[str, list[dict[str, Any]]] = {}
     for op in batch:
@@ -512,5 +519,6 @@ def plan(batch: list[Op]) -> list[tuple[str, list[dict[str, Any]]]]:
                     groups[sql] = [params]
                 else:
                     rows.append(params)
-    ordered.extend(groups.items())
+    ordered.extend((sql, rows) for sql, rows in groups.items() if sql.startswith("DELETE"))
+    ordered.extend((sql, rows) for sql, rows in groups.items() if not sql.startswith("DELETE"))
     return ordered
