@@ -19,7 +19,7 @@ import anyio
 from quart import Quart, Response, request
 from quart_schema import Info, QuartSchema
 
-from runtime import Runtime, Store, open_store
+from runtime import Runtime, Store
 
 from .auth import install_auth
 from .body import read_whole_body
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         # The runtime's task group is entered and left in this one generator, which
         # Quart drives from its lifespan task on both backends.
         _load_tools()
-        base = store if store is not None else open_store(settings.database_url)
+        base = store if store is not None else settings.open_store()
         cluster = settings.cluster_settings()
         async with Runtime(ObservedStore(base, metrics.observe),
                            max_concurrent_runs=settings.max_concurrent_runs,

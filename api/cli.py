@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="most runs of each named graph executing at once in the whole "
                        "cluster; more stay queued (ACTORFLOW_GRAPH_LIMITS; same on every "
                        "process)")
+        p.add_argument("--durability", choices=["process", "power"],
+                       help="what a committed step survives (ACTORFLOW_DURABILITY; default "
+                       "process: a crash of this process; power: also power loss)")
 
     cluster(serve)
     serve.add_argument("--no-execute", dest="execute", action="store_false", default=None,
@@ -170,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 _SERVE_SETTINGS = ("auth", "insecure", "jwt_secret", "jwt_jwks_url", "jwt_audience",
                    "jwt_issuer", "auth_handler", "cors_origins", "allowed_hosts", "certfile",
                    "keyfile", "concurrency", "cluster", "execute", "lease_seconds",
-                   "heartbeat_seconds", "otlp_endpoint", "graph_limits")
+                   "heartbeat_seconds", "otlp_endpoint", "graph_limits", "durability")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from runtime.lease import ClusterSettings
+from runtime.store import Store, open_store
 
 __all__ = ["ENV_PREFIX", "Settings", "SettingsError"]
 
@@ -81,6 +82,9 @@ class Settings(BaseModel):
     #: Cluster-wide limits of runs executing at once per graph, ``name=N,name=N`` (runs
     #: over a limit stay queued). Give every process of the cluster the same value.
     graph_limits: str = ""
+    #: What a committed step survives: "process" (a crash of this process; the default)
+    #: or "power" (also power loss: an fsync per group commit). SQL stores only.
+    durability: Literal["process", "power"] = "process"
 
     # -- bounds on what one request may ask (api/bounds.py) ------------------------------
     #: Nodes and edges one graph may have.
@@ -176,6 +180,13 @@ class Settings(BaseModel):
                 f"{ENV_PREFIX}{'.'.join(str(p) for p in e['loc']).upper()} "
                 f"(or its flag): {e['msg']}" for e in exc.errors())
             raise SettingsError(f"invalid settings: {problems}") from exc
+
+    def open_store(self) -> Store:
+        """The store of ``database_url`` (not opened), at ``durability`` when it is a
+        SQL database (memory keeps nothing past the process, whatever the level)."""
+        if self.database_url.startswith("memory"):
+            return open_store(self.database_url)
+        return open_store(self.database_url, durability=self.durability)
 
     def cluster_settings(self) -> ClusterSettings | None:
         """The runtime's cluster settings, or None for a process alone on its database."""

@@ -14,7 +14,6 @@ import anyio
 
 from runtime import Runtime
 from runtime.lease import ClusterSettings
-from runtime.store import open_store
 
 from .settings import Settings, SettingsError
 from .single_host import executor_lock
@@ -41,7 +40,7 @@ def work(settings: Settings) -> int:
 async def _work(settings: Settings, cluster: ClusterSettings | None) -> None:
     import nodes  # noqa: F401 - registers the built-in tools
 
-    async with Runtime(open_store(settings.database_url), cluster=cluster,
+    async with Runtime(settings.open_store(), cluster=cluster,
                        keep_finished=settings.keep_finished_runs) as rt:
         from nodes.finance.current import use_store_cache as use_market_cache
         from nodes.llm_node import use_store_cache

@@ -86,6 +86,11 @@ class Runtime:
         cluster: share the store's runs with other processes (runtime.lease): queue,
             leases, takeover, fencing. Needs a SQL store. None: this process alone
             executes the store's runs (it resumes every unfinished one at open).
+        durability: what a committed step survives, for a SQL store given by URL:
+            ``"process"`` (the default: a crash of this process, kill -9 included,
+            loses nothing) or ``"power"`` (also power loss: an fsync per group
+            commit). See the README's "Durability". A store given as an object keeps
+            its own (``SQLStore(url, durability=...)``); asking another is an error.
     """
 
     def __init__(self, store: Store | str | None = None, *,
@@ -94,9 +99,15 @@ class Runtime:
                  registry: ToolRegistry | None = None, instance_id: str | None = None,
                  graphs: Iterable[CompiledGraph | Graph] = (),
                  retention: float | None = None,
-                 cluster: ClusterSettings | None = None) -> None:
+                 cluster: ClusterSettings | None = None,
+                 durability: str | None = None) -> None:
         self.store: Store = (store if isinstance(store, Store)
-                             else open_store(store or "memory://"))
+                             else open_store(store or "memory://", durability=durability))
+        if durability is not None and getattr(self.store, "durability", None) != durability:
+            raise ValueError(
+                f"durability={durability!r} asked, but the store {self.store.url!r} is "
+                f"{getattr(self.store, 'durability', None) or 'not durable (memory)'}: give "
+                "the level to the store you pass, or pass a sqlite:/// or postgresql:// URL")
         if cluster is not None and not isinstance(self.store, LeaseStore):
             raise ValueError(
                 f"a cluster shares runs through a SQL database, and {self.store.url!r} is "

@@ -18,6 +18,7 @@ from .base import (
     ThreadRecord,
     utcnow,
 )
+from .durability import check_durability
 from .errors import GraphExistsError, ThreadExistsError
 from .memory import MemoryStore
 
@@ -40,17 +41,26 @@ __all__ = [
 ]
 
 
-def open_store(url: str, **options: object) -> Store:
+def open_store(url: str, *, durability: str | None = None, **options: object) -> Store:
     """A store for ``url`` (not yet opened): ``memory://``, ``sqlite:///path.db``,
-    ``postgresql://...`` or ``postgres://...``. ``options`` go to the SQL store."""
+    ``postgresql://...`` or ``postgres://...``. ``durability`` (``"process"``, the
+    default, or ``"power"``) and ``options`` go to the SQL store; a memory store keeps
+    nothing past the process, so it takes no durability."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme == "memory":
+        if durability is not None:
+            check_durability(durability)
+            raise ValueError(
+                f"durability={durability!r} needs a store that outlives the process; "
+                f"{url!r} keeps runs in memory: use sqlite:///path.db or postgresql://...")
         return MemoryStore(url)
     if scheme in {"sqlite", "postgresql", "postgres"} or scheme.startswith(
         ("sqlite+", "postgresql+")
     ):
         from .sql import SQLStore  # imported lazily: `databases` is heavy
 
+        if durability is not None:
+            options["durability"] = durability
         return SQLStore(url, **options)  # type: ignore[arg-type]
     raise ValueError(
         f"unsupported store URL {url!r}; use memory://, sqlite:///path.db or "

@@ -729,6 +729,21 @@ class SQLStore(SQLAccess):
 
         return [int(r["version"]) for r in await self._run(get)]
 
+    async def durability_settings(self) -> dict[str, str]:
+        """What the connection that commits says it does (the level's settings, read
+        back live): SQLite ``journal_mode`` and ``synchronous`` (``"1"`` NORMAL, ``"2"``
+        FULL), PostgreSQL ``synchronous_commit``."""
+        if self.dialect.postgres:
+            queries = {"synchronous_commit": "SHOW synchronous_commit"}
+        else:
+            queries = {"journal_mode": "PRAGMA journal_mode", "synchronous": "PRAGMA synchronous"}
+
+        async def read(s: Session) -> dict[str, str]:
+            return {k: str(next(iter((await s.fetch(q))[0].values())))
+                    for k, q in queries.items()}
+
+        return await self._run(read, writer=True)
+
     async def checkpoint_storage(self, run_id: str) -> dict[str, int]:
         """Rows, snapshots and JSON bytes the run's checkpoints take up."""
         sql = storage_query(self.dialect)
