@@ -27,6 +27,17 @@ def test_settings_read_actorflow_variables_and_flags_win() -> None:
     assert settings.database_url == "memory://"
 
 
+def test_durability_is_read_from_actorflow_durability_and_given_to_the_store(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    strict = Settings.from_env({"ACTORFLOW_DURABILITY": "power", "ACTORFLOW_DATABASE_URL": url})
+    assert getattr(strict.open_store(), "durability", None) == "power"
+    default = Settings.from_env({"ACTORFLOW_DATABASE_URL": url})
+    assert getattr(default.open_store(), "durability", None) == "process"
+    with pytest.raises(SettingsError, match="ACTORFLOW_DURABILITY"):
+        Settings.from_env({"ACTORFLOW_DURABILITY": "disk"})
+
+
 def test_a_bad_setting_names_its_variable() -> None:
     with pytest.raises(SettingsError, match="ACTORFLOW_PORT"):
         Settings.from_env({"ACTORFLOW_PORT": "eighty"})

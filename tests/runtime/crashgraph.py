@@ -39,6 +39,42 @@ def loop_graph() -> Graph:
     return g
 
 
+#: Steps of a ``steps`` mode run that goes on while the process is killed, and of the
+#: short runs whose completion the process reports before it is killed.
+LONG, SHORT = 1500, 5
+
+
+async def count(state):  # type: ignore[no-untyped-def]
+    return {"n": state.data["n"] + 1}
+
+
+def counting_graph() -> Graph:
+    """Steps as fast as a durable store takes them: no sleep, one node looping, a
+    state that does not grow (what a step costs to store stays the same)."""
+    g = Graph("crash_count", max_steps=LONG + 10)
+    g.add_node("count", count)
+    g.add_conditional_edge("count", "count", "n < limit")
+    g.add_edge("count", END)
+    return g
+
+
+async def steps(url: str, n: int) -> None:
+    """``n`` long runs stepping fast, and short runs one after another, each reported
+    on stdout ("done RUN_ID") once ``result()`` returned: what the process told the
+    world is finished."""
+    compiled = counting_graph().compile()
+    async with Runtime(url) as rt:
+        for i in range(n):
+            await rt.start(compiled, {"n": 0, "limit": LONG}, run_id=f"long-{i}")
+        print("started", flush=True)
+        k = 0
+        while True:
+            run = await rt.start(compiled, {"n": 0, "limit": SHORT}, run_id=f"short-{k}")
+            await run.result()
+            print(f"done short-{k}", flush=True)
+            k += 1
+
+
 def fanout_graph() -> Graph:
     g = Graph("crash_fanout", reducers={"parts": "append"})
     g.add_node("start", "set", config={"values": {"parts": []}})
@@ -54,6 +90,9 @@ def fanout_graph() -> Graph:
 
 
 async def main(url: str, n: int, mode: str = "loops") -> None:
+    if mode == "steps":
+        await steps(url, n)
+        return
     if mode == "ask":
         import hitlgraphs
 

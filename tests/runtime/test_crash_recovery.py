@@ -181,3 +181,87 @@ def test_waiting_runs_survive_a_kill_and_resume_in_a_new_process(durable_url: st
                                                                  backend: str) -> None:
     _start_and_kill(durable_url, mode="ask")
     anyio.run(_resume_after_kill, durable_url, backend=backend)
+
+
+# -- the default durability level: queued steps, kill -9, nothing lost ----------------------
+
+#: Short runs the killed process must have reported finished before it is killed.
+REPORTED = 3
+
+
+def _kill_while_stepping(url: str) -> list[str]:
+    """Run ``crashgraph.py URL N steps`` (long runs stepping as fast as the store takes
+    them, short runs reported one by one), SIGKILL it right after its REPORTED-th
+    report; return the run ids it reported finished."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parents[1])])}
+    proc = subprocess.Popen([sys.executable, str(HERE / "crashgraph.py"), url, str(RUNS),
+                             "steps"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    reported: list[str] = []
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.strip() == b"started", proc.stderr.read() if proc.stderr else line
+        while len(reported) < REPORTED:
+            line = proc.stdout.readline()
+            assert line.startswith(b"done "), proc.stderr.read() if proc.stderr else line
+            reported.append(line.split()[1].decode())
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    return reported
+
+
+async def _nothing_lost(url: str, reported: list[str]) -> None:
+    store = open_store(url)
+    await store.open()
+    try:
+        assert getattr(store, "durability", None) == "process"   # the default level
+        # What the killed process reported finished is stored finished, as it was.
+        for run_id in reported:
+            record = await store.get_run(run_id)
+            assert record is not None and record.status == "completed", record
+            assert record.final_state is not None
+            assert record.final_state["data"]["n"] == crashgraph.SHORT
+        # The long runs were mid-run (their steps queued, not awaited, at the kill).
+        for i in range(RUNS):
+            record = await store.get_run(f"long-{i}")
+            assert record is not None and record.status == "running", record
+    finally:
+        await store.close()
+    async with Runtime(url) as rt:   # recovery resumes every unfinished run
+        for run in list(rt.runs()):
+            await run.wait()
+    store = open_store(url)
+    await store.open()
+    try:
+        for i in range(RUNS):
+            run_id = f"long-{i}"
+            record = await store.get_run(run_id)
+            assert record is not None and record.status == "completed", record
+            assert record.final_state is not None and record.interruptions == 1
+            assert record.final_state["data"]["n"] == crashgraph.LONG
+            # The history is whole: one checkpoint per step, each the state it had then
+            # (the steps lost with the process ran again from the last committed one).
+            history = await store.list_checkpoints(run_id)
+            assert [c.step for c in history] == list(range(1, crashgraph.LONG + 1))
+            assert all(c.state["data"]["n"] == c.step for c in history)
+            # And so is the event log: no sequence number missing.
+            seqs = [e.seq for e in await store.read_events(run_id)]
+            assert seqs == list(range(len(seqs)))
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_sqlite_kill_9_while_steps_are_queued_loses_nothing(tmp_path: Path,
+                                                            backend: str) -> None:
+    url = f"sqlite:///{tmp_path / 'steps.db'}"
+    reported = _kill_while_stepping(url)
+    anyio.run(_nothing_lost, url, reported, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_postgres_kill_9_while_steps_are_queued_loses_nothing(postgres_database: str,
+                                                              backend: str) -> None:
+    reported = _kill_while_stepping(postgres_database)
+    anyio.run(_nothing_lost, postgres_database, reported, backend=backend)
