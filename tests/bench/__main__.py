@@ -55,7 +55,8 @@ ALL = ("W1", "W2", "W3", "W4", "SUB", "HTTP", "REVIEW", "FINANCE", "STUDIO", "ST
 CHILD_TIMEOUT_S = 400
 
 FIGURES = ("w1_us_per_node", "w2_ms", "w3_ms", "w3_peak_rss_mib", "w4_sqlite_us_per_node",
-           "w4_postgres_us_per_node", "w4_concurrent_runs_per_s", "http_runs_per_s",
+           "w4_postgres_us_per_node", "w4_sqlite_power_us_per_node",
+           "w4_postgres_power_us_per_node", "w4_concurrent_runs_per_s", "http_runs_per_s",
            "http_wait_runs_per_s",
            "code_review_ms", "financial_analysis_ms", "financial_analysis_latency_ms",
            "subgraph_overhead_us", "studio_render_ms", "ws_500_clients_slowdown",
@@ -70,7 +71,11 @@ BASELINES = ("raw_roundtrip_us", "raw_spawn_join_100_ms", "raw_w3_ms",
 NESTED_FIGURES = {"ws_event_latency_ms": {"p50": "ws_event_latency_ms_p50",
                                           "p99": "ws_event_latency_ms_p99"},
                   "token_stream_latency_ms": {"p50": "token_stream_latency_ms_p50",
-                                              "p99": "token_stream_latency_ms_p99"}}
+                                              "p99": "token_stream_latency_ms_p99"},
+                  # Durable steps per second, 100 runs at once, per database and level.
+                  "w4_concurrent_steps_per_s": {
+                      f"{db}_{level}": f"w4_concurrent_steps_per_s_{db}_{level}"
+                      for db in ("sqlite", "postgresql") for level in ("process", "power")}}
 
 # (label, unit, figure key, baseline key or callable, target text, test of "meets")
 ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
@@ -90,8 +95,21 @@ ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
      "<60 MiB", lambda f, b, be: f < 60),
     ("W4 SQLite", "µs/node", "w4_sqlite_us_per_node", "raw_roundtrip_us",
      "<=150 µs", lambda f, b, be: f <= 150),
-    ("W4 PostgreSQL", "µs/node", "w4_postgres_us_per_node", "raw_roundtrip_us",
+    ("W4 SQLite, durability power", "µs/node", "w4_sqlite_power_us_per_node", None,
      "-", lambda f, b, be: None),
+    ("W4 PostgreSQL", "µs/node", "w4_postgres_us_per_node", "raw_roundtrip_us",
+     "<=300 µs", lambda f, b, be: f <= 300),
+    ("W4 PostgreSQL, durability power", "µs/node", "w4_postgres_power_us_per_node", None,
+     "-", lambda f, b, be: None),
+    ("W4 100 concurrent SQLite", "steps/s", "w4_concurrent_steps_per_s_sqlite_process", None,
+     ">=10,000 steps/s", lambda f, b, be: f >= 10_000),
+    ("W4 100 concurrent SQLite, power", "steps/s", "w4_concurrent_steps_per_s_sqlite_power",
+     None, "-", lambda f, b, be: None),
+    ("W4 100 concurrent PostgreSQL", "steps/s",
+     "w4_concurrent_steps_per_s_postgresql_process", None, ">=5,000 steps/s",
+     lambda f, b, be: f >= 5_000),
+    ("W4 100 concurrent PostgreSQL, power", "steps/s",
+     "w4_concurrent_steps_per_s_postgresql_power", None, "-", lambda f, b, be: None),
     ("W4 100 concurrent", "runs/s", "w4_concurrent_runs_per_s", "w4_sequential_runs_per_s",
      ">=5x sequential", lambda f, b, be: f >= 5 * b),
     ("HTTP 50 clients", "runs/s", "http_runs_per_s", "http_plain_requests_per_s",
@@ -322,6 +340,9 @@ def results_json(per_backend: dict[str, dict[str, Any]], args: argparse.Namespac
     for key, parts in NESTED_FIGURES.items():
         doc[key] = {b: {part: _round(r.get("medians", {}).get(k)) for part, k in parts.items()}
                     for b, r in per_backend.items()}
+    # The durability level of each W4 figure (the same for every backend).
+    doc["w4_durability"] = next((r["extra"]["w4_durability"] for r in per_backend.values()
+                                 if "w4_durability" in r.get("extra", {})), {})
     doc["notes"] = {b: r.get("errors", {}) for b, r in per_backend.items() if r.get("errors")}
     doc["details"] = {b: {"samples": r.get("samples", {}), "extra": r.get("extra", {})}
                       for b, r in per_backend.items()}
@@ -340,7 +361,8 @@ def results_json(per_backend: dict[str, dict[str, Any]], args: argparse.Namespac
         "method": "medians; W1 5x(1000 iterations = 2000 node executions), W2 30 runs "
                   "(10,000 branches: 3 compiles, 3 runs), "
                   "W3 3 reps (own process per backend), W4 3x W1 + 2x100 concurrent runs "
-                  "of 100 steps + 100 sequential runs, HTTP 3x1500 runs by 50 clients "
+                  "of 100 steps at each durability level (process, power) on SQLite and "
+                  "PostgreSQL + 100 sequential runs, HTTP 3x1500 runs by 50 clients "
                   "(+3x2000 GET /health) and 300 WebSocket ticks, REVIEW 7 runs, "
                   "FINANCE 7 runs, STUDIO 5 page loads after a warm-up (--quick: fewer)",
     }

@@ -237,60 +237,92 @@ async def do_w3(rec: Recorder, p: Params) -> None:
     rec.extra["w3_rss_over_loop_start_mib"] = _mib(peak - int(rec.extra["rss_in_loop_mib"] * 1024))
 
 
-async def do_w4(rec: Recorder, p: Params, pg_url: str | None, pg_note: str | None) -> None:
+#: W4's durability levels: the default first (its figures keep their historical keys).
+W4_LEVELS = ("process", "power")
+
+
+def _w4_key(db: str, level: str) -> str:
+    """``w4_sqlite_us_per_node`` (default level) or ``w4_sqlite_power_us_per_node``."""
+    return f"w4_{db}_us_per_node" if level == "process" else f"w4_{db}_{level}_us_per_node"
+
+
+async def _w4_one_run(rec: Recorder, p: Params, url: str, db: str, level: str) -> None:
+    """W4 proper: one W1 run at a time on a durable store at ``level``."""
     from runtime import Runtime, open_store
 
+    open_store(url)  # raises ImportError while runtime/store/sql.py is missing
+    compiled = wl.build_w1(p.w1_iterations, name=f"bench_w4_{db}_{level}")
+    async with Runtime(store=url, durability=level) as rt:
+        # warm-up (schema, pool)
+        await wl.w4_sample(rt, wl.build_w1(25, name=f"bench_w4_{db}_{level}_warm"), 25)
+        for _ in range(p.w4_reps):
+            gc.collect()
+            if db == "sqlite" and level == "process":
+                rec.add("raw_roundtrip_us", await base.raw_roundtrip_us(2 * p.w1_iterations))
+            rec.add(_w4_key(db, level), await wl.w4_sample(rt, compiled, p.w1_iterations))
+
+
+async def _w4_concurrent(rec: Recorder, p: Params, url: str, db: str, level: str) -> None:
+    """100 W1-style runs at once: durable steps per second (and, for SQLite at the
+    default level, the historical runs/s figures beside the same runs one at a time)."""
+    from runtime import Runtime, open_store
+
+    open_store(url)
+    compiled = wl.build_w1(p.w4_conc_iterations, name=f"bench_w4_conc_{db}_{level}")
+    steps = 2 * p.w4_conc_iterations   # per run
+    historical = db == "sqlite" and level == "process"
+    async with Runtime(store=url, durability=level) as rt:
+        await wl.w4_sequential_sample(rt, compiled, 2, p.w4_conc_iterations)  # warm-up
+        for _ in range(p.w4_conc_reps):
+            gc.collect()
+            runs_per_s = await wl.w4_concurrent_sample(
+                rt, compiled, p.w4_conc_runs, p.w4_conc_iterations)
+            rec.add(f"w4_concurrent_steps_per_s_{db}_{level}", runs_per_s * steps)
+            if historical:
+                rec.add("w4_concurrent_runs_per_s", runs_per_s)
+        if historical:
+            gc.collect()
+            rec.add("w4_sequential_runs_per_s", await wl.w4_sequential_sample(
+                rt, compiled, p.w4_seq_runs, p.w4_conc_iterations))
+    rec.extra["w4_concurrent_shape"] = (
+        f"{p.w4_conc_runs} runs x {steps} steps; sequential: {p.w4_seq_runs} runs")
+
+
+def _w4_plan(tmp: str, pg_url: str | None) -> list[tuple[str, str, str, list[str]]]:
+    """(url, database, level, keys) of every W4 part, default level first."""
+    parts = []
+    for level in W4_LEVELS:   # a SQLite file per level: its PRAGMAs are the level's
+        url = f"sqlite:///{os.path.join(tmp, f'bench-{level}.db')}"
+        parts.append((url, "sqlite", level, [_w4_key("sqlite", level)]))
+        parts.append((url, "sqlite-concurrent", level,
+                      [f"w4_concurrent_steps_per_s_sqlite_{level}"] + (
+                          ["w4_concurrent_runs_per_s", "w4_sequential_runs_per_s"]
+                          if level == "process" else [])))
+    for level in W4_LEVELS:
+        parts.append((pg_url or "", "postgres", level, [_w4_key("postgres", level)]))
+        parts.append((pg_url or "", "postgresql-concurrent", level,
+                      [f"w4_concurrent_steps_per_s_postgresql_{level}"]))
+    return parts
+
+
+async def do_w4(rec: Recorder, p: Params, pg_url: str | None, pg_note: str | None) -> None:
     tmp = tempfile.mkdtemp(prefix="actorflow-bench-")
+    rec.extra["w4_sqlite_url"] = f"sqlite:///{os.path.join(tmp, 'bench-process.db')}"
     try:
-        url = f"sqlite:///{os.path.join(tmp, 'bench.db')}"
-        rec.extra["w4_sqlite_url"] = url
-
-        async def sqlite_part() -> None:
-            open_store(url)  # raises ImportError while runtime/store/sql.py is missing
-            compiled = wl.build_w1(p.w1_iterations, name="bench_w4")
-            async with Runtime(store=url) as rt:
-                # warm-up (schema, pool)
-                await wl.w4_sample(rt, wl.build_w1(25, name="bench_w4_warm"), 25)
-                for _ in range(p.w4_reps):
-                    gc.collect()
-                    rec.add("raw_roundtrip_us", await base.raw_roundtrip_us(2 * p.w1_iterations))
-                    rec.add("w4_sqlite_us_per_node",
-                            await wl.w4_sample(rt, compiled, p.w1_iterations))
-
-        async def concurrent_part() -> None:
-            open_store(url)
-            compiled = wl.build_w1(p.w4_conc_iterations, name="bench_w4_conc")
-            async with Runtime(store=url) as rt:
-                await wl.w4_sequential_sample(rt, compiled, 2, p.w4_conc_iterations)  # warm-up
-                for _ in range(p.w4_conc_reps):
-                    gc.collect()
-                    rec.add("w4_concurrent_runs_per_s", await wl.w4_concurrent_sample(
-                        rt, compiled, p.w4_conc_runs, p.w4_conc_iterations))
-                gc.collect()
-                rec.add("w4_sequential_runs_per_s", await wl.w4_sequential_sample(
-                    rt, compiled, p.w4_seq_runs, p.w4_conc_iterations))
-            rec.extra["w4_concurrent_shape"] = (
-                f"{p.w4_conc_runs} runs x {2 * p.w4_conc_iterations} steps; "
-                f"sequential: {p.w4_seq_runs} runs")
-
-        async def postgres_part() -> None:
-            assert pg_url is not None
-            open_store(pg_url)
-            compiled = wl.build_w1(p.w1_iterations, name="bench_w4_pg")
-            async with Runtime(store=pg_url) as rt:
-                await wl.w4_sample(rt, wl.build_w1(25, name="bench_w4_pg_warm"), 25)
-                for _ in range(p.w4_reps):
-                    gc.collect()
-                    rec.add("w4_postgres_us_per_node",
-                            await wl.w4_sample(rt, compiled, p.w1_iterations))
-
-        await _guard(rec, ["w4_sqlite_us_per_node"], "W4 SQLite", sqlite_part)
-        await _guard(rec, ["w4_concurrent_runs_per_s", "w4_sequential_runs_per_s"],
-                     "W4 concurrent SQLite", concurrent_part)
+        for url, what, level, keys in _w4_plan(tmp, pg_url):
+            if not url:
+                for key in keys:
+                    rec.errors[key] = pg_note or "skipped: no PostgreSQL"
+                continue
+            rec.extra.setdefault("w4_durability", {}).update(dict.fromkeys(keys, level))
+            db, concurrent = what.split("-")[0], what.endswith("-concurrent")
+            body = functools.partial(_w4_concurrent if concurrent else _w4_one_run,
+                                     rec, p, url, db, level)
+            await _guard(rec, keys, f"W4 {what} {level}", body)
         if pg_url:
-            await _guard(rec, ["w4_postgres_us_per_node"], "W4 PostgreSQL", postgres_part)
-        else:
-            rec.errors["w4_postgres_us_per_node"] = pg_note or "skipped: no PostgreSQL"
+            rec.extra["w4_postgres_note"] = (
+                "the bench's throwaway PostgreSQL runs with fsync=off (.ci/pg.sh): its "
+                "'power' figures measure synchronous_commit=on without a disk flush")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
