@@ -608,8 +608,10 @@ class SQLStore(SQLAccess):
         snapshot = stmts[-1][1]["kind"] == "snapshot"
         stmts = self._fenced(c.run_id, stmts)
         self._bases.put(c.run_id, c.step, c.state, chain)
+        # Not urgent: committed with whatever else arrives within the writer's linger,
+        # or at once when somebody waits for it.
         op = Op(stmts, run_id=c.run_id, chain=True, snapshot=snapshot)
-        await writer.enqueue(op)
+        await writer.enqueue(op, urgent=False)
         return op
 
     async def wait_committed(self, run_id: str, mark: int | None = None) -> None:

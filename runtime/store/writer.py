@@ -107,7 +107,7 @@ class _Shared:
 class Writer:
     def __init__(self, db: Db, loop: asyncio.AbstractEventLoop, *, max_queue: int,
                  unavailable_timeout: float, max_batch: int = 2000,
-                 linger: float = 0.02) -> None:
+                 linger: float = 0.001) -> None:
         self._db, self._loop = db, loop
         self.max_queue, self.max_batch = max_queue, max_batch
         self.unavailable_timeout = unavailable_timeout
@@ -141,10 +141,12 @@ class Writer:
         ``math.inf``: kept until written.
 
         A non-urgent op never starts a commit: it rides along with the next
-        urgent write (a run's checkpoint follows its events within
-        microseconds), or is written after ``linger`` seconds at most. Waking
-        per event, or committing the events that arrived during the previous
-        commit on their own, would cost extra commits per step.
+        urgent write, or one somebody waits for (:meth:`wait`), or is written
+        after ``linger`` seconds at most. Steps and events are not urgent: a
+        run queues them and goes on, and a commit every ``linger`` takes all
+        the steps of every run made meanwhile. Waking the writer per step
+        instead costs a commit (and, from another thread, a wake-up through
+        the loop's socket) per step.
         """
         op.deadline = deadline
         op.urgent = urgent
@@ -176,7 +178,8 @@ class Writer:
         else:
             self._loop.call_soon_threadsafe(fn)
 
-    async def enqueue(self, op: Op, *, deadline: float | None = None) -> int:
+    async def enqueue(self, op: Op, *, urgent: bool = True,
+                      deadline: float | None = None) -> int:
         """Queue ``op``, waiting only while the queue is full (back-pressure), and
         return its mark; :meth:`wait` on it for the commit.
 
@@ -201,7 +204,7 @@ class Writer:
                     f"the store's write queue stayed full ({self.max_queue} ops) for "
                     f"{self.unavailable_timeout}s; the database is too slow or unreachable",
                     transient=True)
-        return self.put_nowait(op, deadline=deadline)
+        return self.put_nowait(op, urgent=urgent, deadline=deadline)
 
     def _deadline(self) -> float:
         """A caller's deadline: none in a run's task (it holds through an outage),
@@ -240,6 +243,11 @@ class Writer:
                 return
             heapq.heappush(s.mark_waiters,
                            (mark, next(_order), threadsafe_setter(event), op))
+            # Somebody waits: what is queued is due now, not after ``linger``.
+            s.due = True
+            wake, s.idle = s.idle, False
+        if wake:
+            self._on_loop(self._set_wakeup)
         with anyio.move_on_after(timeout):
             await event.wait()
         # Resolved as the deadline passed: its outcome stands.
