@@ -49,6 +49,7 @@ from ..errors import StoreError, StoreUnavailableError
 from .availability import holding
 from .db import Db, backoff, is_transient
 from .portal import threadsafe_setter
+from .queue import FENCE, NOTIFY_RUN
 
 __all__ = ["Op", "Writer", "WriterStats"]
 
@@ -504,6 +505,11 @@ class Writer:
 
 _order = itertools.count()   # ties between waiters on one mark (their wakes don't compare)
 
+#: Statements whose identical rows mean the same once or many times in one transaction
+#: (a lease check, a notification): a run's queued steps each carry them, a commit
+#: needs each once.
+ONCE_PER_COMMIT = frozenset({FENCE, NOTIFY_RUN})
+
 
 def plan(batch: list[Op]) -> list[tuple[str, list[dict[str, Any]]]]:
     """The batch as (statement, rows) pairs for :meth:`Session.write`: ordered ops
@@ -527,6 +533,8 @@ def plan(batch: list[Op]) -> list[tuple[str, list[dict[str, Any]]]]:
                     groups[sql] = [params]
                 else:
                     rows.append(params)
+    for sql in ONCE_PER_COMMIT & groups.keys():
+        groups[sql] = list({tuple(r.values()): r for r in groups[sql]}.values())
     ordered.extend((sql, rows) for sql, rows in groups.items() if sql.startswith("DELETE"))
     ordered.extend((sql, rows) for sql, rows in groups.items() if not sql.startswith("DELETE"))
     return ordered
