@@ -379,11 +379,12 @@ class Writer:
                     await session.write(plan(batch))
             except Exception as exc:  # noqa: BLE001 - classified below, never swallowed
                 if is_transient(exc):
-                    # The ops stay in this batch; callers stop waiting at their own
-                    # deadline (StoreUnavailableError) and the writes land when it is back.
+                    # A run's ops and events stay in this batch and land when it is
+                    # back; other callers' ops are withdrawn (``_expire``), and with a
+                    # withdrawn checkpoint the later links of its chain.
                     self.stats.retries += 1
                     self._db.availability.failed(exc)
-                    batch = self._expire(batch, exc)
+                    batch = self._unbroken(self._expire(batch, exc))
                     self._expire_queued(exc)
                     if not batch:
                         return
