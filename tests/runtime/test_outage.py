@@ -23,19 +23,24 @@ from runtime import END, Graph, Runtime, StoreUnavailableError, WorkflowState
 from runtime.lease import ClusterSettings
 from runtime.store import open_store
 from runtime.store.sql import SQLStore
+from runtime.supervisor import MAX_STEPS_AHEAD
 
 #: Steps of each run in flight; each step sleeps a little so the outage meets them.
 STEPS = 40
+#: Steps of the SQLite run: more than it may take past its last commit (a run queues
+#: its steps and waits for their commit only MAX_STEPS_AHEAD steps ahead), so a run
+#: that did not hold would end during the outage.
+LOCKED_STEPS = MAX_STEPS_AHEAD + 30
 
 
-def _ticking() -> Graph:
+def _ticking(steps: int = STEPS) -> Graph:
     async def tick(state: WorkflowState) -> dict[str, int]:
         await anyio.sleep(0.05)
         return {"n": state.data.get("n", 0) + 1}
 
     g = Graph("ticking")
     g.add_node("tick", tick)
-    g.add_conditional_edge("tick", "tick", f"n < {STEPS}")
+    g.add_conditional_edge("tick", "tick", f"n < {steps}")
     g.add_edge("tick", END)
     return g
 
@@ -123,11 +128,13 @@ async def test_runs_hold_while_another_process_keeps_the_sqlite_file_locked(
         tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'locked.db'}"
     async with Runtime(open_store(url, unavailable_timeout=0.5, busy_timeout=0.1)) as rt:
-        run = await rt.start(_ticking().compile(), {})
+        run = await rt.start(_ticking(LOCKED_STEPS).compile(), {})
         await _until(lambda: run.supervisor.steps >= 2, "run started")
         other = sqlite3.connect(tmp_path / "locked.db", timeout=0, isolation_level=None)
         try:
             other.execute("BEGIN EXCLUSIVE")
+            # No step after this one is committed until the lock goes.
+            locked_at = run.supervisor.steps
             store = rt.store
             assert isinstance(store, SQLStore)
             await _until(lambda: store.availability.confirmed, "lock noticed")
@@ -135,14 +142,16 @@ async def test_runs_hold_while_another_process_keeps_the_sqlite_file_locked(
                 await rt.start(_ticking().compile(), {})
             assert "locked" in (store.availability.outage.last_error  # type: ignore[union-attr]
                                 ).lower()
-            steps = run.supervisor.steps
             await anyio.sleep(2)  # four times the store's timeout
-            assert not run.done and run.supervisor.steps <= steps + 1
+            # It holds: at most MAX_STEPS_AHEAD steps (and the one running) past its
+            # last commit, then it waits for the database, neither done nor failed.
+            assert not run.done
+            assert run.supervisor.steps <= locked_at + MAX_STEPS_AHEAD + 2
         finally:
             other.execute("ROLLBACK")
             other.close()
         final = await run.result()
-    assert final.data["n"] == STEPS
+    assert final.data["n"] == LOCKED_STEPS
     async with Runtime(url) as rt:
-        assert [c.step for c in await rt.history(run.id)] == list(range(1, STEPS + 1))
+        assert [c.step for c in await rt.history(run.id)] == list(range(1, LOCKED_STEPS + 1))
         assert len(await rt.store.list_runs()) == 1
