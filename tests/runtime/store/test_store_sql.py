@@ -25,6 +25,7 @@ from _store_support import (
 from runtime.errors import StoreUnavailableError
 from runtime.events import Event, EventType
 from runtime.store import Checkpoint, RunRecord
+from runtime.store.availability import hold_through_outages
 from runtime.store.schema import MIGRATIONS
 from runtime.store.sql import SQLStore
 
@@ -224,6 +225,59 @@ def test_sqlite_locked_retries_then_gives_up(backend: str, tmp_path: Path) -> No
             await store.flush()                               # ...and withdrawn: an
             latest = await store.latest_checkpoint("r")       # error means not written
             assert latest is not None and latest.step == 0
+
+    anyio.run(main, backend=backend)
+    assert store_threads() == []
+
+
+@params("backend", BACKENDS)
+def test_a_withdrawn_write_is_answered_at_once_while_a_runs_queued_step_holds(
+        backend: str, tmp_path: Path) -> None:
+    """The writer resolves marks in order, but a write withdrawn in an outage is
+    answered on its own: its caller hears "not written" while a run's step queued
+    before it still waits for the database, and lands once it is back."""
+    path = tmp_path / "held.db"
+
+    async def main() -> None:
+        # A long unavailable timeout: only the withdrawal, not a timeout, can answer
+        # the request within the test.
+        async with SQLStore(f"sqlite:///{path}", busy_timeout=0.02,
+                            unavailable_timeout=600) as store:
+            await store.create_run(RunRecord(id="r", graph_name="g", status="running"))
+            lock = sqlite3.connect(path, isolation_level=None)
+            lock.execute("BEGIN IMMEDIATE")
+            committed = anyio.Event()
+            try:
+                with hold_through_outages():   # the run's side: it holds
+                    mark = await store.queue_checkpoint(
+                        Checkpoint(run_id="r", step=1, state={"n": 1}))
+
+                async def run_waits() -> None:
+                    with hold_through_outages():
+                        await store.wait_committed("r", mark)
+                    committed.set()
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(run_waits)
+                    with anyio.fail_after(60):
+                        while not store.availability.confirmed:
+                            await anyio.sleep(0.02)
+                    # A request's side: it does not hold.
+                    with pytest.raises(StoreUnavailableError,
+                                       match="nothing of this request was written"):
+                        await store.create_run(
+                            RunRecord(id="x", graph_name="g", status="pending"))
+                    # Answered while the run's earlier step still waits.
+                    assert not committed.is_set()
+                    assert lock.execute("SELECT count(*) FROM checkpoints").fetchone()[0] == 0
+                    lock.execute("ROLLBACK")
+            finally:
+                if lock.in_transaction:
+                    lock.execute("ROLLBACK")
+                lock.close()
+            assert committed.is_set()
+            assert [c.step for c in await store.list_checkpoints("r")] == [1]
+            assert await store.get_run("x") is None       # withdrawn: never written
 
     anyio.run(main, backend=backend)
     assert store_threads() == []
