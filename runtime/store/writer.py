@@ -469,7 +469,6 @@ class Writer:
         for wake in waiters:
             wake()
 
-
     def _unbroken(self, batch: list[Op]) -> list[Op]:
         """``batch`` without the checkpoints of runs whose chain is broken (refused
         now, never written); a snapshot mends the chain."""
