@@ -439,7 +439,12 @@ def main(argv: list[str] | None = None) -> int:
     if storage is not None:
         doc["storage_bytes_per_step"] = storage
         print("\nstorage per step (issue 10):", json.dumps(storage, indent=2))
-    Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
+    out = Path(args.out)
+    # `make soak` writes its soak_* figures into the same file; a bench run keeps them.
+    if out.exists():
+        previous = json.loads(out.read_text())
+        doc.update({k: v for k, v in previous.items() if k.startswith("soak_")})
+    out.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"\nwrote {args.out} ({wall:.0f}s)")
     return 0
 
