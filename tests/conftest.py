@@ -32,7 +32,8 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if inspect.iscoroutinefunction(metafunc.function) and "anyio_backend" in metafunc.fixturenames:
-        metafunc.parametrize("anyio_backend", BACKENDS, indirect=True)
+        marker = metafunc.definition.get_closest_marker("backends")
+        metafunc.parametrize("anyio_backend", marker.args if marker else BACKENDS, indirect=True)
 
 
 @pytest.fixture

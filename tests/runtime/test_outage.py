@@ -117,10 +117,9 @@ async def test_runs_hold_through_a_postgres_outage_longer_than_the_store_timeout
     await _outage(postgres_database, seconds=5)
 
 
-async def test_runs_hold_through_a_two_minute_postgres_outage(
-        postgres_database: str, anyio_backend: str) -> None:
-    if anyio_backend != "asyncio":
-        pytest.skip("the two-minute outage runs once (asyncio); the short one on both")
+# Two minutes of wall time: run once (asyncio); the short outage above runs on both.
+@pytest.mark.backends("asyncio")
+async def test_runs_hold_through_a_two_minute_postgres_outage(postgres_database: str) -> None:
     await _outage(postgres_database, seconds=120)
 
 
