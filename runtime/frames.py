@@ -22,13 +22,13 @@ grows: its dicts are only added to, and two journals record what changes in plac
 
 from __future__ import annotations
 
-import copy as _copy
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, overload
+from typing import Any
 
+from .lazyseq import LazySeq
 from .state import StateUpdate
 
 __all__ = ["Frame", "FrameRef", "FramesAt", "OrderKey"]
@@ -123,7 +123,7 @@ class _Mark:
                      dict(islice(f.base.items(), self.base)), log)
 
 
-class FramesAt(Sequence[Frame]):
+class FramesAt(LazySeq[Frame]):
     """The open frames of a run at one step, kept by a checkpoint: O(1) per frame to
     take; the frames are built when first read."""
 
@@ -138,31 +138,5 @@ class FramesAt(Sequence[Frame]):
             self._items = tuple(m.build() for m in self._marks)
         return self._items
 
-    @overload
-    def __getitem__(self, i: int) -> Frame: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[Frame]: ...
-
-    def __getitem__(self, i: int | slice) -> Frame | Sequence[Frame]:
-        return self._read()[i]
-
     def __len__(self) -> int:
         return len(self._marks)
-
-    def __iter__(self) -> Iterator[Frame]:
-        return iter(self._read())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence):
-            return self._read() == tuple(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return repr(self._read())
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> tuple[Frame, ...]:
-        # A copy holds this step's frames only, never the live frames' journals.
-        return _copy.deepcopy(self._read(), memo)

@@ -28,14 +28,14 @@ Formats:
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any
 
 from .errors import CheckpointFormatError, GraphSerializationError
 from .frames import Frame, FrameRef
 from .importpath import load
+from .lazyseq import LazySeq
 from .state import StateUpdate
 
 __all__ = [
@@ -121,7 +121,7 @@ def answer_schema(path: str | None) -> dict[str, Any] | None:
     return schema
 
 
-class PendingLog(Sequence[Activation]):
+class PendingLog(LazySeq[Activation]):
     """The pending activations at one step, read off the run's append-only logs of
     activations dispatched and done (the same objects; an id comes back when an
     answered branch runs again): taking it costs O(1) at every step (the memory store
@@ -140,34 +140,6 @@ class PendingLog(Sequence[Activation]):
             self._items = tuple(a for a in self._log[: self._upto] if id(a) not in done)
         return self._items
 
-    @overload
-    def __getitem__(self, i: int) -> Activation: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[Activation]: ...
-
-    def __getitem__(self, i: int | slice) -> Activation | Sequence[Activation]:
-        return self._read()[i]
-
-    def __len__(self) -> int:
-        return len(self._read())
-
-    def __iter__(self) -> Iterator[Activation]:
-        return iter(self._read())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence):
-            return self._read() == tuple(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return repr(self._read())
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> tuple[Activation, ...]:
-        # A copy holds only this step's activations, never the whole run's logs.
-        return copy.deepcopy(self._read(), memo)
 
 
 @dataclass(slots=True)
