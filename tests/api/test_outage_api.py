@@ -4,13 +4,13 @@ the file locked (PostgreSQL outages are in tests/runtime/test_outage.py)."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import anyio
 from _api_support import SEED_CREATE, serving
 
 from runtime.store.sql import SQLStore
+from tests.sqlite_lock import sqlite_locked
 
 
 async def test_new_runs_get_503_with_retry_after_and_health_says_why_during_an_outage(
@@ -22,9 +22,7 @@ async def test_new_runs_get_503_with_retry_after_and_health_says_why_during_an_o
         created = await client.post("/api/v1/graph/create", json=SEED_CREATE)
         graph_id = (await created.get_json())["graph_id"]
         assert (await client.get("/health")).status_code == 200
-        other = sqlite3.connect(path, timeout=0, isolation_level=None)
-        try:
-            other.execute("BEGIN EXCLUSIVE")
+        async with sqlite_locked(path):
             with anyio.fail_after(120):
                 while True:  # the first refusals confirm the outage
                     response = await client.post("/api/v1/graph/run",
@@ -43,9 +41,6 @@ async def test_new_runs_get_503_with_retry_after_and_health_says_why_during_an_o
             assert body["outage"]["store"] == f"sqlite:///{path}"
             assert "locked" in body["outage"]["last_error"]
             assert body["outage"]["since"] and body["outage"]["failures"] >= 1
-        finally:
-            other.execute("ROLLBACK")
-            other.close()
         health = await client.get("/health")
         assert health.status_code == 200 and (await health.get_json())["outage"] is None
         # Nothing of the refused requests was written.

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import sqlite3
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from runtime.lease import ClusterSettings
 from runtime.store import open_store
 from runtime.store.sql import SQLStore
 from runtime.supervisor import MAX_STEPS_AHEAD
+from tests.sqlite_lock import sqlite_locked
 
 #: Steps of each run in flight; each step sleeps a little so the outage meets them.
 STEPS = 40
@@ -129,9 +129,7 @@ async def test_runs_hold_while_another_process_keeps_the_sqlite_file_locked(
     async with Runtime(open_store(url, unavailable_timeout=0.5, busy_timeout=0.1)) as rt:
         run = await rt.start(_ticking(LOCKED_STEPS).compile(), {})
         await _until(lambda: run.supervisor.steps >= 2, "run started")
-        other = sqlite3.connect(tmp_path / "locked.db", timeout=0, isolation_level=None)
-        try:
-            other.execute("BEGIN EXCLUSIVE")
+        async with sqlite_locked(tmp_path / "locked.db"):
             # No step after this one is committed until the lock goes.
             locked_at = run.supervisor.steps
             store = rt.store
@@ -146,9 +144,6 @@ async def test_runs_hold_while_another_process_keeps_the_sqlite_file_locked(
             # last commit, then it waits for the database, neither done nor failed.
             assert not run.done
             assert run.supervisor.steps <= locked_at + MAX_STEPS_AHEAD + 2
-        finally:
-            other.execute("ROLLBACK")
-            other.close()
         final = await run.result()
     assert final.data["n"] == LOCKED_STEPS
     async with Runtime(url) as rt:
