@@ -167,6 +167,7 @@ class Settings(BaseModel):
         Raises SettingsError naming the variable or flag that is wrong.
         """
         env = os.environ if environ is None else environ
+        _refuse_retired(env)
         values: dict[str, Any] = {}
         for name in cls.model_fields:
             raw = env.get(ENV_PREFIX + name.upper())
@@ -215,6 +216,23 @@ def parse_graph_limits(text: str) -> dict[str, int]:
                 "write ACTORFLOW_GRAPH_LIMITS or --graph-limits as name=N,name=N")
         limits[name.strip()] = int(most)
     return limits
+
+
+# Variables earlier versions read. Ignoring one would leave an operator believing a limit
+# holds that no longer does, so a process that finds one refuses to start and says what
+# replaced it.
+RETIRED = {
+    "MAX_RUNS_PER_TENANT": (
+        "it was split in two: set ACTORFLOW_MAX_RUNNING_RUNS_PER_TENANT (runs executing at "
+        "once, default 100) and ACTORFLOW_MAX_QUEUED_RUNS_PER_TENANT (runs waiting to start, "
+        "default 1000), then unset it"),
+}
+
+
+def _refuse_retired(env: Mapping[str, str]) -> None:
+    for name, instead in RETIRED.items():
+        if env.get(ENV_PREFIX + name, "") != "":
+            raise SettingsError(f"{ENV_PREFIX}{name} is no longer read: {instead}")
 
 
 def _parse_env(name: str, raw: str) -> Any:

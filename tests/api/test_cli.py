@@ -27,6 +27,17 @@ def test_settings_read_actorflow_variables_and_flags_win() -> None:
     assert settings.database_url == "memory://"
 
 
+def test_a_retired_variable_stops_the_settings_and_names_its_replacements() -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"ACTORFLOW_MAX_RUNS_PER_TENANT": "5"})
+    message = str(refused.value)
+    assert "ACTORFLOW_MAX_RUNS_PER_TENANT is no longer read" in message
+    assert "ACTORFLOW_MAX_RUNNING_RUNS_PER_TENANT" in message
+    assert "ACTORFLOW_MAX_QUEUED_RUNS_PER_TENANT" in message
+    # Set but empty is unset, as for every other variable.
+    assert Settings.from_env({"ACTORFLOW_MAX_RUNS_PER_TENANT": ""}).max_running_runs_per_tenant
+
+
 def test_durability_is_read_from_actorflow_durability_and_given_to_the_store(
         tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'd.db'}"
