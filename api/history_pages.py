@@ -12,7 +12,7 @@ starts; None on the last page.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,8 +22,8 @@ from runtime.store.base import Checkpoint
 
 from .schemas import CheckpointOut
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_PAGE_BYTES", "HistoryQuery", "ThreadHistoryQuery",
-           "checkpoint_out", "page"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_PAGE_BYTES", "HistoryQuery", "SubgraphsQuery",
+           "ThreadHistoryQuery", "checkpoint_out", "page", "subgraph_page"]
 
 #: Checkpoints per page unless ``limit`` says otherwise, and the most it may ask for.
 DEFAULT_LIMIT = 20
@@ -57,6 +57,18 @@ class ThreadHistoryQuery(BaseModel):
                                "first page")
 
 
+class SubgraphsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT,
+                       description=f"checkpoints per page, over all subgraph executions (at "
+                       f"most {MAX_LIMIT}; a page also stops at {MAX_PAGE_BYTES // 2**20} MiB "
+                       "of state)")
+    cursor: str | None = Field(None, max_length=40, pattern=r"^\d+:-?\d+$",
+                               description="the previous page's `next_cursor`; none for the "
+                               "first page")
+
+
 def checkpoint_out(c: Checkpoint) -> CheckpointOut:
     return CheckpointOut(step=c.step, nodes=c.nodes, state=dict(c.state.get("data") or {}),
                          changed=c.changed, created_at=c.created_at)
@@ -78,3 +90,40 @@ def page(got: list[T], limit: int, out: Callable[[T], CheckpointOut]
             return kept, True
         kept.append((c, item))
     return kept, len(got) > limit
+
+
+#: Reads a subgraph execution's checkpoints after a step, at most a number of them.
+History = Callable[[str, int, int], Awaitable[list[Checkpoint]]]
+
+
+Executions = list[tuple[str, list[tuple[Checkpoint, CheckpointOut]]]]
+
+
+async def subgraph_page(children: list[str], limit: int, cursor: str | None, history: History
+                        ) -> tuple[Executions, str | None]:
+    """One page of the checkpoints of a run's subgraph executions ``children``, in order.
+
+    A page holds at most ``limit`` checkpoints over all executions and
+    :data:`MAX_PAGE_BYTES` of state (always at least one checkpoint), so an execution's
+    steps may go on on the next page under the same id. The cursor is
+    ``<execution index>:<last step sent>``; the returned one is None on the last page."""
+    index, after = (int(part) for part in cursor.split(":")) if cursor else (0, -1)
+    out: Executions = []
+    sent = size = 0
+    for i in range(index, len(children)):
+        items: list[tuple[Checkpoint, CheckpointOut]] = []
+        out.append((children[i], items))
+        start = after if i == index else -1
+        for c in await history(children[i], start, limit - sent + 1):
+            item = checkpoint_out(c)
+            size += len(_size(item.state)) + len(_size(item.changed))
+            if sent == limit or (sent and size > MAX_PAGE_BYTES):
+                # The next page starts after the last checkpoint this one sent.
+                if not items:
+                    out.pop()
+                return out, f"{i}:{items[-1][0].step if items else start}"
+            items.append((c, item))
+            sent += 1
+        if sent == limit and i + 1 < len(children):
+            return out, f"{i + 1}:-1"
+    return out, None

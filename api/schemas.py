@@ -232,7 +232,12 @@ class SubgraphsOut(BaseModel):
     """``GET /api/v1/runs/{run_id}/subgraphs``: each subgraph execution's own steps."""
 
     run_id: str
-    subgraphs: list[SubgraphHistoryOut]
+    subgraphs: list[SubgraphHistoryOut] = Field(
+        description="a page of the executions' checkpoints, oldest execution first; an "
+        "execution whose steps go on on the next page appears there again with the same id")
+    limit: int
+    next_cursor: str | None = Field(description="the `cursor` of the next page; null on the "
+                                    "last page")
 
 
 class ToolOut(BaseModel):

@@ -13,10 +13,9 @@ from ..auth import Scope, principal, readable, stamp, tenant, visible_graph
 from ..body import json_body, parse_query
 from ..current import service
 from ..errors import ApiError
-from ..history_pages import HistoryQuery, checkpoint_out, page
+from ..history_pages import HistoryQuery, SubgraphsQuery, checkpoint_out, page, subgraph_page
 from ..schemas import (
     CancelOut,
-    CheckpointOut,
     ErrorBody,
     FailureOut,
     HistoryOut,
@@ -169,23 +168,33 @@ async def run_history(run_id: str) -> Response:
 
 @runs.get("/api/v1/runs/<run_id>/subgraphs")
 @tag(["runs"])
+@document_querystring(SubgraphsQuery)
 @document_response(SubgraphsOut)
+@document_response(ErrorBody, 400)
 @document_response(ErrorBody, 404)
 async def run_subgraphs(run_id: str) -> Response:
     """The steps of each subgraph the run executed (nested ones after their parent),
-    checkpointed under the run: its history reaching into its subgraphs."""
+    checkpointed under the run: its history reaching into its subgraphs, a page at a
+    time (at most ``limit`` checkpoints and a few MiB of state; follow ``next_cursor``)."""
+    q = parse_query(SubgraphsQuery)
     rt = service().rt()
-    out = []
-    for child in await rt.subgraph_runs(run_id):
-        checkpoints = await rt.history(child)
-        path = next((c.position.path for c in checkpoints if c.position is not None), "")
-        out.append(SubgraphHistoryOut(id=child, path=path, checkpoints=[
-            _checkpoint(c) for c in checkpoints]))
-    return reply(SubgraphsOut(run_id=run_id, subgraphs=out))
+    children = await rt.subgraph_runs(run_id)
+    if q.cursor is not None and int(q.cursor.split(":")[0]) >= max(len(children), 1):
+        raise ApiError(400, "bad_cursor",
+                       f"cursor {q.cursor!r} points past the run's {len(children)} subgraph "
+                       "executions; pass a `next_cursor` this endpoint returned, or none "
+                       "for the first page")
 
+    async def history(child: str, after: int, limit: int) -> list[Checkpoint]:
+        return await rt.history(child, after=after, limit=limit)
 
-def _checkpoint(c: Checkpoint) -> CheckpointOut:
-    return checkpoint_out(c)
+    got, next_cursor = await subgraph_page(children, q.limit, q.cursor, history)
+    out = [SubgraphHistoryOut(
+        id=child, checkpoints=[item for _, item in items],
+        path=next((c.position.path for c, _ in items if c.position is not None), ""))
+        for child, items in got]
+    return reply(SubgraphsOut(run_id=run_id, subgraphs=out, limit=q.limit,
+                              next_cursor=next_cursor))
 
 
 def summary(r: RunRecord) -> RunSummary:

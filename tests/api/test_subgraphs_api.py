@@ -77,3 +77,34 @@ async def test_a_run_s_subgraph_steps_are_listed_with_their_path(anyio_backend: 
     assert sub["id"] == f"{run_id}/inner:1" and sub["path"] == "inner"
     assert [c["nodes"] for c in sub["checkpoints"]] == [["a"], ["b"], ["c"]]
     assert missing.status_code == 404
+
+
+async def test_subgraph_steps_come_a_bounded_page_at_a_time(anyio_backend: str) -> None:
+    two = _parent()
+    two["nodes"].append({"name": "again", "subgraph": _parent()["nodes"][1]["subgraph"]})
+    two["edges"] = [{"from": "first", "to": "inner"}, {"from": "inner", "to": "again"},
+                    {"from": "again", "to": "END"}]
+    async with serving(anyio_backend) as client:
+        await client.post("/api/v1/graph/create", json=chain_graph("inner_chain"))
+        made = await client.post("/api/v1/graph/create", json=two)
+        graph_id = (await made.get_json())["graph_id"]
+        started = await client.post("/api/v1/graph/run", json={"graph_id": graph_id})
+        run_id = (await started.get_json())["run_id"]
+        await client.get(f"/api/v1/runs/{run_id}/wait?timeout=10")
+        pages, cursor = [], ""
+        while True:
+            got = await client.get(f"/api/v1/runs/{run_id}/subgraphs?limit=2{cursor}")
+            body = await got.get_json()
+            assert got.status_code == 200, body
+            pages.append([(s["path"], [c["nodes"][0] for c in s["checkpoints"]])
+                          for s in body["subgraphs"]])
+            if body["next_cursor"] is None:
+                break
+            cursor = f"&cursor={body['next_cursor']}"
+        past = await client.get(f"/api/v1/runs/{run_id}/subgraphs?cursor=9:-1")
+    # Two checkpoints a page; an execution split over two pages keeps its id and path.
+    assert pages == [[("inner", ["a", "b"])],
+                     [("inner", ["c"]), ("again", ["a"])],
+                     [("again", ["b", "c"])]]
+    assert past.status_code == 400
+    assert "points past the run's 2 subgraph executions" in str(await past.get_json())
