@@ -31,7 +31,6 @@ The key travels in the ``x-goog-api-key`` header rather than the documented
 
 from __future__ import annotations
 
-import json
 import random
 from typing import Any
 
@@ -41,6 +40,7 @@ from .base import LLMRequest, LLMResponse, TokenSink, ToolCall, Usage
 from .errors import LLMError
 from .http import HttpProviderBase, HttpTransport, HttpRetryPolicy
 from .pricing import DEFAULT_PRICES, PriceTable
+from .stream import StreamFold
 
 __all__ = ["GEMINI_BASE_URL", "GEMINI_DEFAULT_MODEL", "GeminiProvider"]
 
@@ -194,25 +194,18 @@ class GeminiProvider(HttpProviderBase):
         )
 
 
-class _Stream:
+class _Stream(StreamFold):
     """The chunks of one streamed answer, folded into one ``GenerateContentResponse``."""
 
     def __init__(self, provider: str, on_token: TokenSink) -> None:
-        self.provider = provider
-        self.on_token = on_token
+        super().__init__(provider, on_token)
         self.parts: list[dict[str, Any]] = []
         self.finish: Any = None
         self.last: dict[str, Any] = {}
-        self.chunks = 0
 
     def feed(self, data: str) -> None:
-        try:
-            chunk = json.loads(data)
-        except ValueError as exc:
-            raise LLMError(f"stream chunk {self.chunks + 1} is not JSON: {data[:200]!r}",
-                           provider=self.provider, status=200) from exc
-        self.chunks += 1
-        if not isinstance(chunk, dict):
+        chunk = self.decode(data)
+        if chunk is None:
             return
         self.last = chunk
         candidates = chunk.get("candidates")

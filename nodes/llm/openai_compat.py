@@ -38,6 +38,7 @@ from .base import LLMRequest, LLMResponse, TokenSink, ToolCall, Usage
 from .errors import LLMError
 from .http import HttpProviderBase, HttpTransport, HttpRetryPolicy
 from .pricing import DEFAULT_PRICES, PriceTable
+from .stream import StreamFold
 
 __all__ = ["OPENAI_BASE_URL", "OPENAI_DEFAULT_MODEL", "OpenAICompatProvider"]
 
@@ -185,31 +186,24 @@ class OpenAICompatProvider(HttpProviderBase):
         return out
 
 
-class _Stream:
+class _Stream(StreamFold):
     """The chunks of one streamed answer, folded into one ``ChatCompletion``."""
 
     def __init__(self, provider: str, on_token: TokenSink) -> None:
-        self.provider = provider
-        self.on_token = on_token
+        super().__init__(provider, on_token)
         self.text: list[str] = []
         self.done = False
         self.model: Any = None
         self.usage: Any = None
         self.finish: Any = None
-        self.chunks = 0
         self.calls: dict[int, dict[str, Any]] = {}   # index -> id, name, arguments text
 
     def feed(self, data: str) -> None:
         if data.strip() == "[DONE]":
             self.done = True
             return
-        try:
-            chunk = json.loads(data)
-        except ValueError as exc:
-            raise LLMError(f"stream chunk {self.chunks + 1} is not JSON: {data[:200]!r}",
-                           provider=self.provider, status=200) from exc
-        self.chunks += 1
-        if not isinstance(chunk, dict):
+        chunk = self.decode(data)
+        if chunk is None:
             return
         if isinstance(chunk.get("error"), dict):
             raise LLMError(f"the server reported an error mid-stream: "
