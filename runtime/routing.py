@@ -20,7 +20,8 @@ from typing import Any
 
 from .errors import RunFailed
 
-__all__ = ["START", "Command", "Router", "Send", "check_goto", "declared_targets"]
+__all__ = ["START", "Command", "Router", "Send", "check_goto", "declared_targets", "goto_from_json",
+           "goto_to_json"]
 
 #: The start of the graph: ``add_edge(START, "first")`` sets the entry point.
 START = "__start__"
@@ -67,6 +68,16 @@ def check_goto(node: str, declared: tuple[str, ...], goto: Any, end: str) -> lis
                 "goto=[...]) (\"goto\" in JSON)", node=node)
         out.append(x)
     return out
+
+
+def goto_to_json(goto: list[str | Send]) -> list[Any]:
+    """A checked goto as JSON, for a checkpoint that holds it until the run goes on (a
+    pause ``interrupt_after`` the node that returned it)."""
+    return [x if isinstance(x, str) else {"send": x.node, "arg": x.arg} for x in goto]
+
+
+def goto_from_json(data: list[Any]) -> list[str | Send]:
+    return [x if isinstance(x, str) else Send(x["send"], x.get("arg")) for x in data]
 
 
 def declared_targets(fn: Callable[..., Any], path_map: Mapping[str, str] | Iterable[str] | None

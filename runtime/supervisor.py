@@ -33,7 +33,7 @@ from .node_cache import NodeCache
 from .order import apply_ordered, next_key
 from .payload_bounds import StateGauge
 from .position import NO_ITEM, Activation, PendingLog, Position, WaitEntry
-from .routing import Send, check_goto
+from .routing import Send, check_goto, goto_from_json, goto_to_json
 from .specs import END
 from .state import StateUpdate, WorkflowState, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
@@ -215,13 +215,13 @@ class Supervisor:
             else:
                 self.waiting[entry.id] = entry
         for a in p.continuing:
-            self._after(self.graph.nodes[a.node], a.frames)
+            self._after(self.graph.nodes[a.node], a.frames, _goto_of(a.answers))
 
     def _continue(self, entry: WaitEntry, answer: Any) -> None:
         """Go on with a branch whose interrupt has been answered."""
         a = entry.activation
         if entry.kind == "after":
-            self._after(self.graph.nodes[entry.node], a.frames)
+            self._after(self.graph.nodes[entry.node], a.frames, _goto_of(entry.payload))
             return
         answers = dict(a.answers or {})
         answers[entry.id] = answer
@@ -285,8 +285,10 @@ class Supervisor:
             node.name, node.goto, result.update.goto, END)
         changed = self._merge(result.update, act.node, act.frames)
         if node.interrupt_after or act.node in self.interrupt_after:
+            # A Command's goto waits with the pause, so the run goes where the node said.
+            paused = {"after": act.node, **({"goto": goto_to_json(goto)} if goto else {})}
             self._wait(WaitEntry(f"{act.node}:{act.id}:after", "after", act.node,
-                                 {"after": act.node}, None, act))
+                                 paused, None, act))
         else:
             self._after(node, act.frames, goto)
         await self._checkpoint([act.node], changed)
@@ -385,7 +387,12 @@ class Supervisor:
             for entry, answer in self._answered.values():
                 a = entry.activation
                 if entry.kind == "after":
-                    going.append(a)
+                    # (An answered pause's activation runs no node again: its answers
+                    # slot carries the pause's goto, if any, until it goes on.)
+                    goto = _goto_of(entry.payload)
+                    going.append(a if goto is None else Activation(
+                        a.id, a.node, a.frames, a.item, a.index,
+                        {"goto": goto_to_json(goto)}))
                 else:
                     more.append(Activation(a.id, a.node, a.frames, a.item, a.index,
                                            {**(a.answers or {}), entry.id: answer}))
@@ -688,3 +695,9 @@ class _Resume:
         self.entry = entry
         self.answer = answer
 
+
+def _goto_of(held: Any) -> list[str | Send] | None:
+    """The goto a pause after a node holds (its payload, or a continuing activation's
+    answers), or None to follow the node's edges."""
+    goto = held.get("goto") if isinstance(held, dict) else None
+    return goto_from_json(goto) if isinstance(goto, list) else None

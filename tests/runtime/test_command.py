@@ -14,6 +14,7 @@ from runtime import (
     GraphValidationError,
     RunFailed,
     Runtime,
+    RunWaiting,
     Send,
     WorkflowState,
 )
@@ -122,3 +123,32 @@ async def test_a_command_without_goto_follows_the_edges() -> None:
     g.add_edge("a", "b")
     g.add_edge("b", END)
     assert (await _run(g)).data == {"x": 1, "y": 2}
+
+
+async def test_a_command_goto_holds_across_a_pause_after_its_node(store_url: str) -> None:
+    g = _graph()
+    g.add_edge("decide", "b")   # the edges, which the command's goto replaces
+    async with Runtime(store_url) as rt:
+        run = await rt.start(g.compile(), {"to": "c"}, interrupt_after=["decide"])
+        with pytest.raises(RunWaiting) as paused:
+            await run.result()
+        [waiting] = paused.value.interrupts
+        assert waiting["payload"] == {"after": "decide", "goto": ["c"]}
+        # Resumed from its checkpoint (a paused run keeps no task): still goes to c.
+        final = await (await rt.resume(run.id)).result()
+    assert final.data["visited"] == ["c"]
+
+
+async def test_sends_with_their_payloads_hold_across_a_pause_after_their_node(
+        store_url: str) -> None:
+    g = Graph("send_pause", reducers={"out": "append"})
+    g.add_node("decide", lambda s: Command(goto=[Send("work", {"n": i}) for i in range(3)]),
+               goto=["work"], interrupt_after=True)
+    g.add_node("work", lambda s: {"out": [s["n"] * 10]})
+    g.add_edge("work", END)
+    async with Runtime(store_url) as rt:
+        run = await rt.start(g.compile(), {})
+        with pytest.raises(RunWaiting):
+            await run.result()
+        final = await (await rt.resume(run.id)).result()
+    assert final.data["out"] == [0, 10, 20]
