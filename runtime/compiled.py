@@ -30,7 +30,7 @@ from .errors import (
 from .expressions import Expression, compile_expression
 from . import portable
 from .loops import components, loop_of
-from .node_cache import CachePolicy
+from .node_cache import CachePolicy, code_fingerprint
 from .mermaid import render
 from .specs import END, MAX_DEPTH, EdgeSpec, GraphSpec, NodeSpec
 from .registry import call_style
@@ -408,9 +408,9 @@ def _compile_node(graph: GraphSpec, spec: NodeSpec, problems: list[str]) -> Comp
         return None
     is_async, second = call_style(fn)
     cache = spec.cache
-    if cache is not None and isinstance(cache.key, str):
+    if cache is not None:
         try:
-            cache = CachePolicy(cache.ttl, cache.key_fn())
+            cache = CachePolicy(cache.ttl, cache.key_fn(), code_fingerprint(fn))
         except GraphError as exc:
             problems.append(f"node {spec.name!r}: cache key: {exc}")
             return None

@@ -3,9 +3,11 @@
 A node declared with ``cache=CachePolicy(ttl=..., key=...)`` is looked up before it
 runs: a hit skips it and its cached update is written as if it had run (its
 ``node_completed`` event and log say ``cached: true``). The key defaults to a hash of
-the graph's and node's names, the node's config and the data it sees; ``key`` (a
-function of the state, or in JSON its import path) replaces the data part, e.g. to
-ignore keys that don't change the result.
+the graph's and node's names, the node's config, a fingerprint of the node's code and
+the data it sees; ``key`` (a function of the state, or in JSON its import path)
+replaces the data part, e.g. to ignore keys that don't change the result. The code
+fingerprint covers the node function's own bytecode and constants (not the functions
+it calls): a deploy that changes the node misses the entries the old code wrote.
 
 Entries live in the run store's key-value cache (namespace ``node``), so every process
 on the same database shares them, with a bounded in-memory LRU in front. ``ttl``
@@ -16,19 +18,22 @@ failures, not interrupts).
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import CodeType
 from typing import Any
 
 from .errors import GraphError
 from .state import StateUpdate, WorkflowState
 from .store.base import Store
 
-__all__ = ["CachePolicy", "NodeCache"]
+__all__ = ["CachePolicy", "NodeCache", "code_fingerprint"]
 
 NAMESPACE = "node"
 
@@ -41,6 +46,8 @@ class CachePolicy:
 
     ttl: float | None = None
     key: Callable[[WorkflowState], Any] | str | None = None
+    #: Set when the graph compiles: the node's :func:`code_fingerprint`, part of the key.
+    code: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if self.ttl is not None and not self.ttl > 0:
@@ -75,7 +82,7 @@ class NodeCache:
             policy: CachePolicy) -> str:
         fn = policy.key_fn()
         material = fn(state) if fn is not None else state.data
-        text = json.dumps([graph, node, config, material], sort_keys=True,
+        text = json.dumps([graph, node, config, policy.code, material], sort_keys=True,
                           separators=(",", ":"), default=repr)
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -110,6 +117,36 @@ class NodeCache:
         self._memory.move_to_end(key)
         while len(self._memory) > self.maxsize:
             self._memory.popitem(last=False)
+
+
+def code_fingerprint(fn: Callable[..., Any]) -> str:
+    """A hash of what ``fn`` runs: its module, name, bytecode, names and constants (nested
+    functions' too), the same in every process (no ids, no hash-ordered sets)."""
+    parts: list[Any] = []
+    target: Any = inspect.unwrap(fn)
+    while isinstance(target, functools.partial):
+        parts.append(_stable(target.args) + _stable(sorted(target.keywords.items())))
+        target = inspect.unwrap(target.func)
+    code = getattr(target, "__code__", None)
+    if code is None:   # a callable object: its class's __call__
+        code = getattr(type(target).__dict__.get("__call__"), "__code__", None)
+    name = getattr(target, "__qualname__", type(target).__qualname__)
+    parts += [getattr(target, "__module__", ""), name,
+              _code(code) if isinstance(code, CodeType) else ""]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def _code(code: CodeType) -> str:
+    consts = [_code(c) if isinstance(c, CodeType) else _stable(c) for c in code.co_consts]
+    return f"{code.co_code.hex()}|{code.co_names}|{consts}"
+
+
+def _stable(value: Any) -> str:
+    if isinstance(value, (frozenset, set)):
+        return "{" + ",".join(sorted(_stable(v) for v in value)) + "}"
+    if isinstance(value, (tuple, list)):
+        return "(" + ",".join(_stable(v) for v in value) + ")"
+    return repr(value)
 
 
 def _fresh(entry: dict[str, Any], now: float) -> bool:

@@ -15,13 +15,20 @@ def expensive(state: WorkflowState) -> dict[str, Any]:
     return {"answer": state["q"].upper()}
 
 
+def expensive_v2(state: WorkflowState) -> dict[str, Any]:
+    """The same node after a deploy that changed what it answers."""
+    with Path(state["log"]).open("a") as f:
+        f.write("ran\n")
+    return {"answer": state["q"].lower() if state["q"] in {"HI", "LOUD", "SHOUT"} else "?"}
+
+
 def by_question(state: WorkflowState) -> Any:
     return state["q"]
 
 
-def graph(ttl: float | None = 60, *, key: Any = None) -> Graph:
+def graph(ttl: float | None = 60, *, key: Any = None, fn: Any = expensive) -> Graph:
     g = Graph("cached")
-    g.add_node("expensive", expensive, cache=CachePolicy(ttl=ttl, key=key))
+    g.add_node("expensive", fn, cache=CachePolicy(ttl=ttl, key=key))
     g.add_edge("expensive", END)
     return g
 

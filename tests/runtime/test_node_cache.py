@@ -4,6 +4,7 @@ processes on one database share entries."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,6 +85,32 @@ async def test_a_key_function_decides_what_counts_as_the_same_input(tmp_path: Pa
         await _run(rt, g, {"q": "hi", "log": str(log), "noise": 1})
         final, _ = await _run(rt, g, {"q": "hi", "log": str(log), "noise": 2})
     assert _runs(log) == 1 and final.data["answer"] == "HI"
+
+
+async def test_a_node_whose_code_changed_misses_what_the_old_code_cached(
+        store_url: str, tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    async with Runtime(store_url) as rt:
+        old, _ = await _run(rt, cachegraph.graph(), {"q": "HI", "log": str(log)})
+        # Same graph, node, config and input; the node's code is not the same.
+        new, _ = await _run(rt, cachegraph.graph(fn=cachegraph.expensive_v2),
+                            {"q": "HI", "log": str(log)})
+        again, _ = await _run(rt, cachegraph.graph(fn=cachegraph.expensive_v2),
+                              {"q": "HI", "log": str(log)})
+    assert (old.data["answer"], new.data["answer"], again.data["answer"]) == ("HI", "hi", "hi")
+    assert _runs(log) == 2   # the new code ran once, then its own entry was served
+
+
+def test_the_code_fingerprint_is_the_same_in_every_process() -> None:
+    # A set constant iterates in hash order, which differs between processes.
+    script = ("import cachegraph; from runtime.node_cache import code_fingerprint; "
+              "print(code_fingerprint(cachegraph.expensive_v2))")
+    here = Path(cachegraph.__file__).parent
+    prints = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             check=True, cwd=here, env={**os.environ, "PYTHONHASHSEED": seed,
+                                                        "PYTHONPATH": f"{here.parents[1]}"},
+                             ).stdout.strip() for seed in ("1", "2", "3")}
+    assert len(prints) == 1 and len(next(iter(prints))) == 16
 
 
 async def test_caching_works_in_a_json_definition(tmp_path: Path) -> None:
