@@ -1,0 +1,170 @@
+"""Where a W4 durable step's time goes: cProfile of every thread, CPU and calls per step.
+
+    python -m tests.bench.w4_profile [--backend asyncio] [--db sqlite] [--shape one]
+                                     [--level process] [--top 25] [--no-profile]
+
+``--shape one``: one W1 run of 2000 steps (W4 proper); ``--shape concurrent``: 100
+W1-style runs of 100 steps each at once. ``--db postgres`` reads its URL from
+``ACTORFLOW_TEST_POSTGRES_URL`` (``make test`` and ``.ci/pg.sh start`` print one).
+
+Under trio the store runs on its own asyncio thread, which a plain cProfile (one
+thread) would not see: a second profiler runs there. Without ``--no-profile`` the
+figures are inflated by the profiler (read the shares and the per-step call counts);
+with it they are wall and CPU time per step of an unprofiled run. CPU time is the
+process's (every thread), so on a loaded machine it is the steadier figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import os
+import pstats
+import sys
+import tempfile
+import time
+from typing import Any
+
+import anyio
+
+from . import workloads as wl
+
+#: Functions whose calls per step are worth watching (substrings of pstats keys).
+WATCH = ("dumps", "encode", "make_delta", "checkpoint_stmts", "event_stmts", "put_nowait",
+         "enqueue", "run_sync_soon", "call_soon_threadsafe", "_commit", "write",
+         "executemany", "execute", "move_on_after", "threadsafe_setter", "plan",
+         "_queue_checkpoint", "append_event", "BaseCache.put")
+
+
+async def _body(url: str, level: str, shape: str, profs: list[cProfile.Profile] | None
+                ) -> dict[str, Any]:
+    from runtime import Runtime
+
+    async with Runtime(store=url, durability=None if url == "memory://" else level) as rt:
+        if shape == "one":
+            compiled, warm = wl.build_w1(1000, name="prof_w4"), wl.build_w1(25, name="prof_w4w")
+            await wl.w4_sample(rt, warm, 25)
+        else:
+            compiled = wl.build_w1(50, name="prof_w4c")
+            await wl.w4_sequential_sample(rt, compiled, 2, 50)
+        store: Any = rt.store
+        thread_prof = None
+        home = getattr(store, "_home", None)
+        if profs is not None and home is not None and home._thread.running:
+            # The store's own thread (trio): profile it there too.
+            thread_prof = cProfile.Profile()
+            await store._home.call(_enable(thread_prof))
+        gc.collect()
+        stats = getattr(store, "stats", None)
+        before = (stats.commits, stats.ops) if stats is not None else (0, 0)
+        _WRITE_CPU[0] = 0.0
+        cpu, wall = time.process_time(), time.perf_counter()
+        if profs is not None:
+            profs[0].enable()
+        if shape == "one":
+            await wl.w4_sample(rt, compiled, 1000)
+            steps = 2000
+        else:
+            await wl.w4_concurrent_sample(rt, compiled, 100, 50)
+            steps = 100 * 100
+        if profs is not None:
+            profs[0].disable()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        if thread_prof is not None:
+            await store._home.call(_disable(thread_prof))
+            profs.append(thread_prof)   # type: ignore[union-attr]
+        if stats is not None:
+            commits, ops = store.stats.commits - before[0], store.stats.ops - before[1]
+        else:
+            commits = ops = 0
+    return {"steps": steps, "cpu_s": cpu, "write_cpu_s": _WRITE_CPU[0], "wall_s": wall, "commits": commits, "ops": ops}
+
+
+#: CPU seconds spent in SQLite's connection thread writing batches (see ``_timed_writes``).
+_WRITE_CPU = [0.0]
+
+
+def _timed_writes() -> None:
+    """Count the CPU time of every SQLite batch write (it runs in aiosqlite's thread,
+    which no profiler here sees)."""
+    from runtime.store import db
+
+    inner = db._sqlite_write
+
+    def timed(conn: Any, plan: Any) -> None:
+        began = time.thread_time()
+        try:
+            inner(conn, plan)
+        finally:
+            _WRITE_CPU[0] += time.thread_time() - began
+
+    db._sqlite_write = timed
+
+
+def _enable(prof: cProfile.Profile) -> Any:
+    async def go() -> None:
+        prof.enable()
+    return lambda: go()
+
+
+def _disable(prof: cProfile.Profile) -> Any:
+    async def go() -> None:
+        prof.disable()
+    return lambda: go()
+
+
+def _url(db: str, tmp: str) -> str:
+    if db == "memory":   # the engine alone: what the store adds is the difference
+        return "memory://"
+    if db == "sqlite":
+        return f"sqlite:///{os.path.join(tmp, 'w4prof.db')}"
+    url = os.environ.get("ACTORFLOW_TEST_POSTGRES_URL")
+    if not url:
+        raise SystemExit("--db postgres needs ACTORFLOW_TEST_POSTGRES_URL")
+    return url
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.bench.w4_profile")
+    ap.add_argument("--backend", default="asyncio", choices=["asyncio", "trio"])
+    ap.add_argument("--db", default="sqlite", choices=["sqlite", "postgres", "memory"])
+    ap.add_argument("--shape", default="one", choices=["one", "concurrent"])
+    ap.add_argument("--level", default="process", choices=["process", "power"])
+    ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--reps", type=int, default=1)
+    ap.add_argument("--no-profile", action="store_true")
+    args = ap.parse_args(argv)
+    _timed_writes()
+    with tempfile.TemporaryDirectory(prefix="actorflow-w4prof-") as tmp:
+        url = _url(args.db, tmp)
+        for _ in range(args.reps):
+            profs: list[cProfile.Profile] | None = (
+                None if args.no_profile else [cProfile.Profile()])
+            r = anyio.run(_body, url, args.level, args.shape, profs, backend=args.backend)
+            n = r["steps"]
+            print(f"W4 {args.shape} {args.db} {args.level} on {args.backend}: "
+                  f"{r['wall_s'] / n * 1e6:.1f} µs wall/step, {r['cpu_s'] / n * 1e6:.1f} µs "
+                  f"CPU/step (SQLite writes {r['write_cpu_s'] / n * 1e6:.1f}), {r['commits']} commits, {r['ops'] / n:.2f} ops/step")
+            if profs is None:
+                continue
+            stats = pstats.Stats(profs[0])
+            for extra in profs[1:]:
+                stats.add(extra)
+            out = io.StringIO()
+            stats.stream = out   # type: ignore[attr-defined]
+            stats.sort_stats("tottime").print_stats(args.top)
+            print(out.getvalue())
+            print("calls per step:")
+            raw: dict[Any, Any] = stats.stats   # type: ignore[attr-defined]
+            for (file, line, fn), (_cc, nc, _tt, ct, _callers) in sorted(
+                    raw.items(), key=lambda kv: -kv[1][1]):
+                name = f"{os.path.basename(file)}:{line}({fn})"
+                if any(w in name for w in WATCH) and nc / n >= 0.05:
+                    print(f"  {nc / n:7.2f}  {ct / n * 1e6:8.1f} µs cum  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
