@@ -22,6 +22,7 @@ import gc
 import io
 import os
 import pstats
+import resource
 import sys
 import tempfile
 import time
@@ -60,6 +61,7 @@ async def _body(url: str, level: str, shape: str, profs: list[cProfile.Profile] 
         stats = getattr(store, "stats", None)
         before = (stats.commits, stats.ops) if stats is not None else (0, 0)
         _WRITE_CPU[0] = 0.0
+        ru = resource.getrusage(resource.RUSAGE_SELF)
         cpu, wall = time.process_time(), time.perf_counter()
         if profs is not None:
             profs[0].enable()
@@ -72,6 +74,8 @@ async def _body(url: str, level: str, shape: str, profs: list[cProfile.Profile] 
         if profs is not None:
             profs[0].disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        ru2 = resource.getrusage(resource.RUSAGE_SELF)
+        switches = (ru2.ru_nvcsw - ru.ru_nvcsw) + (ru2.ru_nivcsw - ru.ru_nivcsw)
         if thread_prof is not None:
             await store._home.call(_disable(thread_prof))
             profs.append(thread_prof)   # type: ignore[union-attr]
@@ -79,7 +83,7 @@ async def _body(url: str, level: str, shape: str, profs: list[cProfile.Profile] 
             commits, ops = store.stats.commits - before[0], store.stats.ops - before[1]
         else:
             commits = ops = 0
-    return {"steps": steps, "cpu_s": cpu, "write_cpu_s": _WRITE_CPU[0], "wall_s": wall, "commits": commits, "ops": ops}
+    return {"steps": steps, "cpu_s": cpu, "write_cpu_s": _WRITE_CPU[0], "switches": switches, "wall_s": wall, "commits": commits, "ops": ops}
 
 
 #: CPU seconds spent in SQLite's connection thread writing batches (see ``_timed_writes``).
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             n = r["steps"]
             print(f"W4 {args.shape} {args.db} {args.level} on {args.backend}: "
                   f"{r['wall_s'] / n * 1e6:.1f} µs wall/step, {r['cpu_s'] / n * 1e6:.1f} µs "
-                  f"CPU/step (SQLite writes {r['write_cpu_s'] / n * 1e6:.1f}), {r['commits']} commits, {r['ops'] / n:.2f} ops/step")
+                  f"CPU/step (SQLite writes {r['write_cpu_s'] / n * 1e6:.1f}), {r['switches'] / n:.2f} context switches/step, {r['commits']} commits, {r['ops'] / n:.2f} ops/step")
             if profs is None:
                 continue
             stats = pstats.Stats(profs[0])
