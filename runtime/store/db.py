@@ -115,8 +115,9 @@ class Session:
             if bulk is None:
                 others.append((sql, rows))
                 continue
-            ctes.append(f"w{len(ctes)} AS ({bulk.sql(len(args) + 1)})")
-            args.extend(bulk.arrays(rows))
+            text, params = bulk.statement(rows, len(args) + 1)
+            ctes.append(f"w{len(ctes)} AS ({text})")
+            args.extend(params)
         combined = f"WITH {', '.join(ctes)} SELECT 1" if ctes else None
         if not others:
             if combined is not None:
