@@ -61,12 +61,19 @@ def make_delta(prev: dict[str, Any], state: dict[str, Any],
     sets, appends = _diff(old_data, new_data, changed)
     fields, extend = _diff(prev, state, (), skip="data")
     delta = encode_changed(state, changed)
-    for part, value in (("set", sets), ("append", appends),
-                        ("removed", [k for k in old_data if k not in new_data]),
-                        ("extend", extend), ("fields", fields),
-                        ("gone", [n for n in prev if n not in state and n != "data"])):
-        if value:
-            delta[part] = value
+    if sets:
+        delta["set"] = sets
+    if appends:
+        delta["append"] = appends
+    # Keys that went away are rare: a set difference (in C) says whether to look.
+    if old_data.keys() - new_data.keys():
+        delta["removed"] = [k for k in old_data if k not in new_data]
+    if extend:
+        delta["extend"] = extend
+    if fields:
+        delta["fields"] = fields
+    if prev.keys() - state.keys() - {"data"}:
+        delta["gone"] = [n for n in prev if n not in state and n != "data"]
     return delta
 
 
@@ -82,11 +89,13 @@ def _diff(old_map: dict[str, Any], new_map: dict[str, Any], forced: Container[st
         old = old_map.get(key, _MISSING)
         if old is value and key not in forced:
             continue
-        tail = _grew(old, value)
-        if tail is not None:
-            if tail:
-                grown[key] = tail
-        elif old is _MISSING or old is value or old != value:
+        if isinstance(value, list):   # only a list can have grown (:func:`_grew`)
+            tail = _grew(old, value)
+            if tail is not None:
+                if tail:
+                    grown[key] = tail
+                continue
+        if old is _MISSING or old is value or old != value:
             sets[key] = value
     return sets, grown
 
