@@ -13,6 +13,7 @@ new runs (503) and releases the running ones, which resume on the next start.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Any
 from importlib.metadata import PackageNotFoundError, version
 
 import anyio
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                 swagger_ui_path=None, redoc_ui_path=None, scalar_ui_path=None,
                 openapi_provider_class=BoundedOpenAPIProvider)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the seed's field order
+    _responses_pass_through(app)
     service = ApiService(settings)
     metrics = Metrics(lambda: service.runtime)
     app.extensions[SERVICE_KEY] = service
@@ -78,8 +80,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     @app.after_request
     async def _count(response: Response) -> Response:
-        metrics.requests.labels(metrics.request_method(request.method),
-                                str(response.status_code)).inc()
+        metrics.count_request(request.method, response.status_code)
         return response
 
     @app.while_serving
@@ -115,6 +116,25 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         service.runtime = None
 
     return app
+
+
+def _responses_pass_through(app: Quart) -> None:
+    """A handler's finished ``Response`` goes straight to Quart's ``make_response``.
+
+    QuartSchema wraps ``make_response`` to turn returned pydantic models and
+    dataclasses into JSON; most routes return a Response already (``reply``), which
+    it would only inspect (several config lookups and type checks per request).
+    """
+    converting = app.make_response
+    if getattr(converting, "__wrapped__", None) is None:
+        return  # not QuartSchema's wrapper (a future version): leave it be
+
+    async def make_response(result: Any) -> Any:
+        if isinstance(result, Response):
+            return result  # what Quart's own make_response does with one
+        return await converting(result)
+
+    app.make_response = make_response  # type: ignore[method-assign]
 
 
 def _app_class(backend: str) -> type[Quart]:

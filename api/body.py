@@ -31,6 +31,7 @@ from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
 from runtime import portable
 
 from .errors import ApiError, validation_details
+from .headers import header
 
 __all__ = ["MAX_JSON_DEPTH", "json_body", "parse_query", "read_json", "read_whole_body",
            "text_error"]
@@ -145,8 +146,10 @@ async def read_whole_body() -> None:
     connection hangs (schemathesis found it). Run as a ``before_request`` hook; a
     handler that wants the body gets it from Quart's cache.
     """
-    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-    if request.content_length or chunked:
+    # Read from the headers (not ``request.content_length``), which costs nothing when
+    # they are absent: see api/headers.py.
+    chunked = "chunked" in header(request.headers, "Transfer-Encoding").lower()
+    if chunked or header(request.headers, "Content-Length") not in ("", "0"):
         await request.get_data()
 
 

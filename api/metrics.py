@@ -129,6 +129,10 @@ class Metrics:
             registry=self.registry)
         self.requests = Counter("actorflow_http_requests", "HTTP requests answered",
                                 ["method", "status"], registry=self.registry)
+        #: The request counter's child per (method label, status): ``labels()`` takes a
+        #: lock and builds its key on every call, once per request. Bounded: the method
+        #: labels are a fixed set, and so are the status codes the app answers with.
+        self._request_counts: dict[tuple[str, int], Any] = {}
         self._node_labels: set[str] = set()
 
     def _node_label(self, node: str) -> str:
@@ -142,6 +146,14 @@ class Metrics:
     def request_method(self, method: str) -> str:
         """The method as a label (any other spelling a client sends counts as OTHER)."""
         return method if method in HTTP_METHODS else "OTHER"
+
+    def count_request(self, method: str, status: int) -> None:
+        """One request answered with ``status``."""
+        key = (self.request_method(method), status)
+        child = self._request_counts.get(key)
+        if child is None:
+            child = self._request_counts[key] = self.requests.labels(key[0], str(status))
+        child.inc()
 
     def observe(self, event: Event) -> None:
         """Called for every event a run publishes; must never raise."""

@@ -62,7 +62,9 @@ def request_trace() -> dict[str, str] | None:
     joins that trace), or ``None``."""
     from quart import request
 
-    found = {name: value for name in TRACE_HEADERS if (value := request.headers.get(name))}
+    from .headers import header
+
+    found = {name: value for name in TRACE_HEADERS if (value := header(request.headers, name))}
     return found or None
 
 

@@ -30,6 +30,7 @@ from quart import (
 )
 
 from .errors import ApiError
+from .headers import add_missing, header
 from .settings import Settings
 
 __all__ = ["LOOPBACK_NAMES", "current_request_id", "install_transport", "is_loopback",
@@ -48,6 +49,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+JSON_CSP = ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 
 
 def is_loopback(host: str) -> bool:
@@ -90,10 +92,10 @@ def install_transport(app: Quart, settings: Settings) -> None:
     origins = frozenset(settings.csv("cors_origins"))
 
     def admit(req: Any) -> None:
-        rid = req.headers.get("X-Request-ID", "")
+        rid = header(req.headers, "X-Request-ID")
         g.request_id = rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex
         _request_id.set(g.request_id)
-        if hosts is not None and _hostname(req.headers.get("Host", "")) not in hosts:
+        if hosts is not None and _hostname(header(req.headers, "Host")) not in hosts:
             raise ApiError(400, "bad_host", "this server does not answer to that Host "
                            "header; add the name to allowed_hosts (ACTORFLOW_ALLOWED_HOSTS)",
                            {"allowed_hosts": sorted(hosts)})
@@ -112,19 +114,21 @@ def install_transport(app: Quart, settings: Settings) -> None:
             raise ApiError(403, "bad_origin", "WebSocket connections from this Origin are "
                            "refused; add it to cors_origins (ACTORFLOW_CORS_ORIGINS)")
 
+    tls = (("Strict-Transport-Security", "max-age=31536000"),) if settings.certfile else ()
+
     @app.after_request
     async def _headers(response: Response) -> Response:
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if response.mimetype == "application/json":
-            response.headers.setdefault("Content-Security-Policy",
-                                        "default-src 'none'; frame-ancestors 'none'")
-        if settings.certfile:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        add_missing(response.headers, defaults_for(response))
         rid = g.get("request_id")
         if rid:
             response.headers["X-Request-ID"] = rid
         return response
+
+    json_defaults = (*SECURITY_HEADERS.items(), JSON_CSP, *tls)
+    other_defaults = (*SECURITY_HEADERS.items(), *tls)
+
+    def defaults_for(response: Response) -> tuple[tuple[str, str], ...]:
+        return json_defaults if response.mimetype == "application/json" else other_defaults
 
     if origins:
         from quart_cors import cors

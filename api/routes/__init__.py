@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from pydantic import BaseModel
-from quart import Quart, Response, jsonify
+from quart import Quart, Response, current_app
 
 __all__ = ["register_routes", "reply"]
 
 
 def reply(model: BaseModel, status: int = 200) -> Response:
-    """A pydantic model as a JSON response."""
-    response = jsonify(model.model_dump(mode="json"))
-    response.status_code = status
-    return response
+    """A pydantic model as a JSON response.
+
+    Serialized by pydantic-core in one step (field order kept, compact, UTF-8), not
+    dumped to a dict of JSON-ready values and encoded again by ``json``: the same
+    JSON document (non-ASCII text as UTF-8 rather than ``\\u`` escapes, which JSON
+    parsers read alike) for a fraction of the allocations.
+    """
+    return current_app.response_class(  # TrioResponse under QuartTrio
+        model.model_dump_json(), status=status, mimetype="application/json")
 
 
 def register_routes(app: Quart) -> None:
