@@ -22,6 +22,7 @@ from .service import ApiService
 from .settings import Settings
 from .single_host import executor_lock
 from .telemetry import traced
+from .wire import coalesced_responses
 
 __all__ = ["hypercorn_config", "serve"]
 
@@ -85,14 +86,15 @@ async def _serve(app: Quart, settings: Settings) -> None:
     log.info("actorflow serving on %s://%s:%s (backend %s, database %s, auth %s)",
              "https" if settings.certfile else "http", settings.host, settings.port,
              settings.backend, _redact(settings.database_url), settings.auth)
-    if settings.backend == "trio":
-        from hypercorn.trio import serve as trio_serve
+    with coalesced_responses():  # one write per response (see api/wire.py)
+        if settings.backend == "trio":
+            from hypercorn.trio import serve as trio_serve
 
-        await trio_serve(app, config, shutdown_trigger=shutdown_trigger)
-    else:
-        from hypercorn.asyncio import serve as asyncio_serve
+            await trio_serve(app, config, shutdown_trigger=shutdown_trigger)
+        else:
+            from hypercorn.asyncio import serve as asyncio_serve
 
-        await asyncio_serve(app, config, shutdown_trigger=shutdown_trigger)
+            await asyncio_serve(app, config, shutdown_trigger=shutdown_trigger)
     log.info("actorflow stopped")
 
 
