@@ -349,6 +349,11 @@ async def do_http(rec: Recorder, p: Params, backend: str) -> None:
     rec.add("ws_event_latency_ms_p50", res["ws_event_latency_ms_p50"])
     rec.add("ws_event_latency_ms_p99", res["ws_event_latency_ms_p99"])
     rec.extra["http_runs_failed"] = res.get("http_runs_failed", 0)
+    # CPU ms per unit, server and load generator: where the measurement's CPU goes.
+    rec.extra["http_cpu_ms"] = {
+        "server_health": res["http_health_cpu_ms"], "server_wait": res["http_wait_run_cpu_ms"],
+        "client_health": res["http_client_health_cpu_ms"],
+        "client_wait": res["http_client_wait_cpu_ms"]}
     rec.extra["ws_events"] = res["ws_events"]
     rec.extra["http_shape"] = (
         f"{HTTP_CLIENTS} clients, {p.http_reps} x {p.http_runs} runs of a 3-node graph "

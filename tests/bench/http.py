@@ -12,6 +12,10 @@
   requests (start, wait), so half of this is the server's ceiling for runs.
 - ``http_wait_cost_vs_health``: what one run in one request costs the server, in
   ``GET /health`` requests (baseline req/s over wait runs/s of the same sample round).
+- ``http_client_*_cpu_ms``: the load generator's CPU time per health request and per
+  run in one request; the clients run in this process, the server in its own, so on
+  two cores the client's share is what the rates owe to it (a tenth or less of the
+  server's with :class:`_Conn`; httpx's pool cost more than the server's health check).
 - ``http_*_cpu_ms``: the server process's CPU time (user + system, from /proc) per
   health request, per run (two requests) and per run in one request: unlike the rates,
   CPU time per unit hardly moves when other processes load the machine, so before/after
@@ -228,21 +232,26 @@ async def bench_http(*, backend: str = "asyncio", clients: int = 50, runs: int =
             cpu: dict[str, list[float]] = {"health": [], "poll": [], "wait": []}
             last: dict[str, Any] = {}
             pid = srv.proc.pid
+            client: dict[str, list[float]] = {"health": [], "wait": []}
             for _ in range(reps):
-                t0 = _cpu_seconds(pid)
+                t0, c0 = _cpu_seconds(pid), time.process_time()
                 plain.append(await _plain_requests_per_s(srv.port, clients, plain_requests))
                 t1 = _cpu_seconds(pid)
                 cpu["health"].append((t1 - t0) * 1000 / plain_requests)
+                client["health"].append((time.process_time() - c0) * 1000 / plain_requests)
                 last = await _runs_per_s(srv.port, graph_id, clients, runs, budget_s)
                 t2 = _cpu_seconds(pid)
                 cpu["poll"].append((t2 - t1) * 1000 / max(last["http_runs"], 1))
                 per_s.append(last["http_runs_per_s"])
                 failed = int(out.get("http_runs_failed", 0)) + last["http_runs_failed"]
                 if wait:
+                    c2 = time.process_time()
                     waited = await _runs_per_s(srv.port, graph_id, clients, runs, budget_s,
                                                wait=True)
                     cpu["wait"].append((_cpu_seconds(pid) - t2) * 1000
                                        / max(waited["http_runs"], 1))
+                    client["wait"].append((time.process_time() - c2) * 1000
+                                          / max(waited["http_runs"], 1))
                     wait_per_s.append(waited["http_runs_per_s"])
                     cost.append(plain[-1] / max(waited["http_runs_per_s"], 1e-9))
                     failed += waited["http_runs_failed"]
@@ -263,6 +272,11 @@ async def bench_http(*, backend: str = "asyncio", clients: int = 50, runs: int =
                     "http_wait_cost_vs_health": round(statistics.median(cost), 2),
                     "http_wait_cost_vs_health_samples": [round(x, 2) for x in cost],
                     "http_wait_run_cpu_ms": round(statistics.median(cpu["wait"]), 3),
+                    # The load generator's own CPU per unit (this process runs only the
+                    # clients meanwhile): small beside the server's, or the rates
+                    # measure the client.
+                    "http_client_health_cpu_ms": round(statistics.median(client["health"]), 3),
+                    "http_client_wait_cpu_ms": round(statistics.median(client["wait"]), 3),
                     "http_wait_cpu_vs_health": round(
                         statistics.median(cpu["wait"]) / max(statistics.median(
                             cpu["health"]), 1e-9), 2),
