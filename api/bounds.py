@@ -18,6 +18,7 @@ from runtime.payload_bounds import RunBounds
 from .errors import ApiError
 from .schemas import GraphCreate, RunCreate
 from .settings import Settings
+from .tenant_counts import SharedCounts
 
 __all__ = ["check_graph", "check_run", "check_tenant_runs", "run_bounds", "run_timeout"]
 
@@ -100,17 +101,32 @@ _TENANT_BOUNDS = (("running", "max_running_runs_per_tenant", "running"),
                   ("pending", "max_queued_runs_per_tenant", "queued (pending, not started)"))
 
 
-async def check_tenant_runs(rt: Runtime, tenant: str, settings: Settings) -> None:
+async def check_tenant_runs(rt: Runtime, tenant: str, settings: Settings,
+                            shared: SharedCounts | None = None) -> None:
     """429 when the tenant already has ``max_running_runs_per_tenant`` runs running or
     ``max_queued_runs_per_tenant`` runs queued.
 
     Counted in the database in one query, so the bounds hold across processes sharing
-    it (two starts racing may both pass: they bound load, they are not exact quotas)."""
+    it (two starts racing may both pass: they bound load, they are not exact quotas).
+    With ``shared`` (the app's), the starts that arrive while a query of the tenant is
+    in flight share its answer (see :mod:`api.tenant_counts`)."""
     bounds = [(status, limit, what) for status, limit, what in _TENANT_BOUNDS
               if getattr(settings, limit)]
     if not bounds:
         return
-    counts = await rt.store.count_runs_by_status([b[0] for b in bounds], tenant=tenant)
+
+    def refuse(counts: dict[str, int]) -> None:
+        _refuse(tenant, bounds, counts, settings)
+
+    statuses = tuple(b[0] for b in bounds)
+    if shared is not None:
+        await shared.admit(rt, tenant, statuses, refuse)
+    else:
+        refuse(await rt.store.count_runs_by_status(list(statuses), tenant=tenant))
+
+
+def _refuse(tenant: str, bounds: list[tuple[str, str, str]], counts: dict[str, int],
+            settings: Settings) -> None:
     for status, limit, what in bounds:
         allowed = getattr(settings, limit)
         if counts[status] >= allowed:

@@ -28,6 +28,7 @@ from .bounds import check_graph, check_run, check_tenant_runs, run_bounds, run_t
 from .errors import ApiError
 from .schemas import GraphCreate, RunCreate
 from .settings import Settings
+from .tenant_counts import SharedCounts
 from .ws_broadcast import Broadcasts
 
 __all__ = ["ApiService", "run_state"]
@@ -42,6 +43,8 @@ class ApiService:
         self.draining = False
         #: The live logs shared by every WebSocket client of a run (set while serving).
         self.broadcasts: Broadcasts | None = None
+        #: Tenant-runs count queries shared by the starts that arrive together.
+        self.tenant_counts = SharedCounts()
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -119,7 +122,7 @@ class ApiService:
         self.check_accepting()
         check_run(body, self.settings)
         rt = self.rt()
-        await check_tenant_runs(rt, tenant, self.settings)
+        await check_tenant_runs(rt, tenant, self.settings, self.tenant_counts)
         start = rt.submit if rt.cluster is not None else rt.start
         return await start(graph or body.graph_id, body.initial_state,
                            timeout=run_timeout(body, self.settings),

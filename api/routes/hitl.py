@@ -104,7 +104,7 @@ async def fork(run_id: str, data: ForkIn) -> Response:
     untouched (202)."""
     svc = service()
     svc.check_accepting()
-    await check_tenant_runs(svc.rt(), tenant(), svc.settings)
+    await check_tenant_runs(svc.rt(), tenant(), svc.settings, svc.tenant_counts)
     run = await svc.rt().fork(run_id, data.step, values=data.values)
     return reply(ForkOut(run_id=run.id, parent_run_id=run_id, status=run.status.value,
                          step=data.step), 202)
@@ -121,7 +121,7 @@ async def replay(run_id: str, data: ReplayIn) -> Response:
     the new run records that it is a replay (202)."""
     svc = service()
     svc.check_accepting()
-    await check_tenant_runs(svc.rt(), tenant(), svc.settings)
+    await check_tenant_runs(svc.rt(), tenant(), svc.settings, svc.tenant_counts)
     run = await svc.rt().replay(run_id, data.step)
     return reply(ForkOut(run_id=run.id, parent_run_id=run_id, status=run.status.value,
                          step=data.step), 202)

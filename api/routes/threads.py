@@ -125,7 +125,7 @@ async def start_thread_run(thread_id: str, data: ThreadRunCreate) -> Response:
     svc = service()
     svc.check_accepting()
     graph = await visible_graph(data.graph_id)  # 404 for another tenant's graph
-    await check_tenant_runs(svc.rt(), tenant(), svc.settings)
+    await check_tenant_runs(svc.rt(), tenant(), svc.settings, svc.tenant_counts)
     run = await svc.rt().start(graph.id if graph else data.graph_id, data.input,
                                thread_id=thread_id, multitask=data.multitask,
                                timeout=data.timeout or svc.settings.default_run_timeout or None,

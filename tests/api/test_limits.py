@@ -4,6 +4,7 @@ graph size and condition bounds, max_steps and default wall time, ``delay`` refu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
@@ -125,6 +126,49 @@ async def test_queued_runs_per_tenant_are_bounded_apart_from_running_ones(
         assert error["details"]["value"] == 1 and "queued" in error["message"]
         assert refused.headers["Retry-After"]
         await _cancel_all(client, store, keys)
+
+
+class _GatedCounts(MemoryStore):
+    """A MemoryStore whose count of a tenant's runs answers once ``gate`` opens (so that
+    starts overlap for sure), counting the queries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = anyio.Event()
+        self.count_queries = 0
+
+    async def count_runs_by_status(self, statuses: Sequence[str], *,
+                                   tenant: str | None = None) -> dict[str, int]:
+        self.count_queries += 1
+        await self.gate.wait()
+        return await super().count_runs_by_status(statuses, tenant=tenant)
+
+
+async def test_starts_arriving_together_share_one_count_and_keep_the_bound(
+        anyio_backend: str) -> None:
+    store = _GatedCounts()
+    store.gate.set()  # creating the key and the graph counts nothing
+    async with serving(anyio_backend, store=store, auth="keys", max_concurrent_runs=1,
+                       max_running_runs_per_tenant=5, max_queued_runs_per_tenant=2) as client:
+        key, _ = await make_key(store, "acme")
+        graph_id = await _slow_graph(client, key, "slow")
+        store.gate = anyio.Event()
+        answers: list[Any] = []
+
+        async def start() -> None:
+            answers.append(await _start(client, key, graph_id))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(5):
+                tg.start_soon(start)
+            await anyio.wait_all_tasks_blocked()  # all five wait for the one query
+            store.gate.set()
+        assert store.count_queries == 1
+        # Each start saw the runs admitted before it: two fit the queued bound of 2.
+        assert sorted(a.status_code for a in answers) == [202, 202, 429, 429, 429]
+        refused = next(a for a in answers if a.status_code == 429)
+        assert (await _error(refused))["details"]["limit"] == "max_queued_runs_per_tenant"
+        await _cancel_all(client, store, {"acme": key})
 
 
 async def test_forks_count_against_the_tenants_runs(anyio_backend: str) -> None:
