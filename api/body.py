@@ -24,7 +24,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from quart import request
+from quart import g, request
 from quart_schema import DataSource
 from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
 
@@ -77,7 +77,9 @@ async def _read_json() -> Any:
         raise ApiError(415, "unsupported_media_type",
                        "send the body as JSON with Content-Type: application/json",
                        {"content_type": request.content_type})
-    body = await request.get_data(as_text=False)
+    body = g.get("request_body")  # read by read_whole_body already
+    if body is None:
+        body = await request.get_data(as_text=False)
     if not body:
         raise ApiError(400, "malformed_json", "the request body is empty; send a JSON object")
     try:
@@ -144,13 +146,16 @@ async def read_whole_body() -> None:
     A route that takes no body may still be sent one. Left unread, Hypercorn's trio
     worker waits for it to be consumed, and the next request on that keep-alive
     connection hangs (schemathesis found it). Run as a ``before_request`` hook; a
-    handler that wants the body gets it from Quart's cache.
+    handler that wants the body gets it from ``g.request_body``
+    (:func:`read_json` does).
     """
     # Read from the headers (not ``request.content_length``), which costs nothing when
     # they are absent: see api/headers.py.
     chunked = "chunked" in header(request.headers, "Transfer-Encoding").lower()
     if chunked or header(request.headers, "Content-Length") not in ("", "0"):
-        await request.get_data()
+        # Kept for the handler: each get_data() is an asyncio.wait_for (a new task and
+        # a timer) even when the body is already there.
+        g.request_body = await request.get_data(as_text=False)
 
 
 def parse_query(model: type[M]) -> M:
