@@ -45,23 +45,30 @@ def next_key(frames: Mapping[int, Frame], refs: tuple[FrameRef, ...]) -> tuple[F
 
 def apply_ordered(data: dict[str, Any], updates: Sequence[Mapping[str, Any]],
                   reducers: Mapping[str, Reducer], where: tuple[Frame, OrderKey] | None,
-                  who: str, *, node: str | None, run_id: str | None) -> dict[str, Any]:
+                  who: str, *, node: str | None, run_id: str | None,
+                  owned: set[str] | None = None) -> dict[str, Any]:
     """Write ``updates`` (in their order) into ``data``; keys with a reducer take their
     place among the parallel writes of ``where``'s frame. Returns the new values of
-    the keys written."""
+    the keys written. ``owned``: as for :func:`~runtime.state.apply_values`."""
     if where is None:
         changed: dict[str, Any] = {}
         for values in updates:
-            changed.update(apply_values(data, values, reducers, who, node=node, run_id=run_id))
+            changed.update(apply_values(data, values, reducers, who, node=node, run_id=run_id,
+                                        owned=owned))
         return changed
     root, key = where
     reduced = [{k: v for k, v in u.items() if k in reducers} for u in updates]
     keys = {k for u in reduced for k in u}
     if not keys:
-        return apply_ordered(data, updates, reducers, None, who, node=node, run_id=run_id)
+        return apply_ordered(data, updates, reducers, None, who, node=node, run_id=run_id,
+                             owned=owned)
     for k in keys:
         if k not in root.base:
             root.base[k] = data.get(k)
+            if owned is not None:
+                # The frame keeps this value as it is (a refold starts from it, a
+                # checkpoint holds it): the run no longer grows it in place.
+                owned.discard(k)
     log = root.log
     entry = (key, reduced)
     root.arrivals.append(entry)
@@ -69,24 +76,27 @@ def apply_ordered(data: dict[str, Any], updates: Sequence[Mapping[str, Any]],
         log.append(entry)
         for k, sizes in root.sizes.items():
             sizes.append(_count(reduced, k))
-        return apply_ordered(data, updates, reducers, None, who, node=node, run_id=run_id)
+        return apply_ordered(data, updates, reducers, None, who, node=node, run_id=run_id,
+                             owned=owned)
     # Early: a branch declared later wrote before. Fold these keys again, in order.
     at = bisect.bisect(log, key, key=_order_key)
     for k, sizes in root.sizes.items():
         sizes.insert(at, _count(reduced, k))
     log.insert(at, entry)
     plain = [{k: v for k, v in u.items() if k not in reducers} for u in updates]
-    changed = apply_ordered(data, plain, reducers, None, who, node=node, run_id=run_id)
+    changed = apply_ordered(data, plain, reducers, None, who, node=node, run_id=run_id,
+                            owned=owned)
     for k in keys:
-        changed[k] = _refold(data, root, k, at, reduced, reducers, who, node, run_id)
+        changed[k] = _refold(data, root, k, at, reduced, reducers, who, node, run_id, owned)
     return changed
 
 
 def _refold(data: dict[str, Any], root: Frame, k: str, at: int,
             reduced: list[dict[str, Any]], reducers: Mapping[str, Reducer], who: str,
-            node: str | None, run_id: str | None) -> Any:
+            node: str | None, run_id: str | None, owned: set[str] | None) -> Any:
     """The value of reducer key ``k`` once the log entry at ``at`` (just inserted, with
-    writes ``reduced``) is folded in its place."""
+    writes ``reduced``) is folded in its place. Always a new list: a list the run
+    owns only ever grows at its end (runtime.growing)."""
     current = data.get(k)
     if reducers[k] is _APPEND and isinstance(current, list):
         # An append's fold is its writes' items in order: put the new items where they
@@ -97,12 +107,17 @@ def _refold(data: dict[str, Any], root: Frame, k: str, at: int,
         before = (0 if base is None else len(base)) + sum(_sizes(root, k)[:at])
         items = [x for values in reduced if k in values for x in _items(values[k])]
         data[k] = [*current[:before], *items, *current[before:]]
+        if owned is not None:
+            owned.add(k)
         return data[k]
     data[k] = root.base[k]
+    if owned is not None:
+        owned.discard(k)   # the base stays the frame's: the first write copies it
     for _, writes in root.log:
         for values in writes:
             if k in values:
-                apply_values(data, {k: values[k]}, reducers, who, node=node, run_id=run_id)
+                apply_values(data, {k: values[k]}, reducers, who, node=node, run_id=run_id,
+                             owned=owned)
     return data[k]
 
 

@@ -131,7 +131,7 @@ class Run:
 
     @property
     def state(self) -> WorkflowState:
-        return self.supervisor.state
+        return self.supervisor.shared_state()
 
     @property
     def done(self) -> bool:

@@ -254,14 +254,33 @@ _strict_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 def apply_values(data: dict[str, Any], values: Mapping[str, Any],
                  reducers: Mapping[str, Reducer], who: str, *, node: str | None,
-                 run_id: str | None) -> dict[str, Any]:
+                 run_id: str | None, owned: set[str] | None = None) -> dict[str, Any]:
     """Write ``values`` into ``data`` through ``reducers`` (replace for the others);
-    return the new values of the keys written. ``who`` names the writer in errors."""
+    return the new values of the keys written. ``who`` names the writer in errors.
+
+    ``owned``: the keys whose list the caller made and handed to nobody (see
+    :mod:`runtime.growing`); an ``append`` to one of them extends it in place, and a
+    list the ``append`` reducer makes joins them. None: every write makes a new value."""
     changed: dict[str, Any] = {}
     for key, value in values.items():
         reducer = reducers.get(key)
         try:
-            new = reducer(data.get(key), value) if reducer is not None else value
+            if owned is None:
+                new = reducer(data.get(key), value) if reducer is not None else value
+            elif reducer is _append:
+                old = data.get(key)
+                if key in owned and type(old) is list:
+                    new = old
+                    if isinstance(value, (list, tuple)):
+                        new.extend(value)
+                    else:
+                        new.append(value)
+                else:
+                    new = _append(old, value)
+                    owned.add(key)
+            else:
+                owned.discard(key)
+                new = reducer(data.get(key), value) if reducer is not None else value
         except Exception as exc:
             raise StateValidationError(f"{who}: reducer for data key {key!r} failed: {exc}",
                                        node=node, path=key, run_id=run_id) from exc

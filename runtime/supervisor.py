@@ -29,6 +29,7 @@ from .errors import (
 )
 from .events import EventType, Publisher
 from .frames import Frame, FrameRef, FramesAt
+from .growing import snapshot_values
 from .node_cache import NodeCache
 from .order import apply_ordered, next_key
 from .payload_bounds import StateGauge
@@ -37,7 +38,7 @@ from .routing import Send, check_goto, goto_from_json, goto_to_json
 from .specs import END
 from .state import StateUpdate, WorkflowState, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
-from .updates import split_update
+from .updates import reducer_values, split_update
 
 __all__ = ["MAX_STEPS_AHEAD", "Supervisor"]
 
@@ -64,6 +65,7 @@ class Supervisor:
         "_marks",
         "_next_activation",
         "_next_frame",
+        "_owned",
         "_pending",
         "_restored",
         "_results",
@@ -113,6 +115,9 @@ class Supervisor:
         self._actors: dict[str, NodeActor] = {}
         self._restored: Position | None = None
         self._view: WorkflowState | None = None   # what nodes see; rebuilt after a merge
+        # Append keys whose list this run made and handed to nobody: it grows them in
+        # place (runtime.growing). Whatever hands a list out removes its key.
+        self._owned: set[str] = set()
         self.waiting: dict[str, WaitEntry] = {}   # interrupt id -> waiting branch
         self.interrupt_before: frozenset[str] = frozenset()   # per-run static interrupts
         self.interrupt_after: frozenset[str] = frozenset()
@@ -168,12 +173,17 @@ class Supervisor:
                 self._results = send
                 self._start()
                 self.accepting_resume = True
+                ready: deque[Result | _Resume] = deque()
                 while self._pending or self._resumes:
-                    result = _take(receive)
-                    if result is None:
-                        # Awaited outside the except clause: inside it, the WouldBlock and
-                        # its traceback (with this frame) would live as long as the wait.
-                        result = await receive.receive()
+                    if not ready:
+                        got = _take_all(receive, [])
+                        if not got:
+                            # Awaited outside the except clause: inside it, the WouldBlock
+                            # and its traceback (with this frame) would live as long as
+                            # the wait. What came with it is sorted with it.
+                            got = _take_all(receive, [await receive.receive()])
+                        ready.extend(got)
+                    result = ready.popleft()
                     if isinstance(result, _Resume):
                         self._resumes -= 1
                         self._answered.pop(result.entry.id, None)
@@ -199,6 +209,12 @@ class Supervisor:
             # and events, not its machinery.
             self._actors.clear()
             self._view = None
+        return self.state
+
+    def shared_state(self) -> WorkflowState:
+        """The live state, for a reader outside the run (``Run.state``): the run grows
+        none of the lists it holds now in place, so what the reader keeps stays as read."""
+        self._owned.clear()
         return self.state
 
     def _start(self) -> None:
@@ -338,9 +354,10 @@ class Supervisor:
                     frame.writers[key] = (branch, node)
                 elif first[0] != branch:
                     raise ParallelWriteConflict(key, (first[1], node), run_id=self.run_id)
-        before = {k: data.get(k) for k in update.data if k in reducers} if reducers else None
+        before = reducer_values(data, update.data, reducers, self._owned) if reducers else None
         changed = apply_ordered(data, [update.data], reducers, next_key(self._frames, frames),
-                                f"node {node!r}", node=node, run_id=self.run_id)
+                                f"node {node!r}", node=node, run_id=self.run_id,
+                                owned=self._owned)
         return self._record(changed, update, node, before)
 
     def _record(self, changed: dict[str, Any], update: StateUpdate, node: str,
@@ -360,6 +377,8 @@ class Supervisor:
         # checking: the old ones were checked when written (checking the whole list
         # at every step made a growing list quadratic).
         values, grown = split_update(changed, before)
+        if self._owned and values:
+            self._owned.difference_update(values)   # the event holds these lists whole
         if self.durable and changed:
             check_json({**values, **grown} if grown else values, node, self.run_id)
         if self.state_gauge is not None and changed:
@@ -423,11 +442,24 @@ class Supervisor:
             changed = {**self._cp_changed, **changed}
         self._cp_step, self._cp_nodes, self._cp_changed = self.steps, nodes, changed
         s = self.state
+        data: dict[str, Any]
+        if not self._owned:
+            data = dict(s.data)
+        elif self.durable:
+            # A durable store encodes the checkpoint later, in its writer: it gets the
+            # lists themselves, and the run stops growing them in place.
+            data = dict(s.data)
+            self._owned.clear()
+        else:
+            # The memory store keeps the checkpoint by reference and deep-copies what
+            # it hands out: a grown list is kept as its length (runtime.growing).
+            data = snapshot_values(s.data, self._owned)
+            changed = snapshot_values(changed, self._owned)
         cp = trusted(Checkpoint, {
             "run_id": self.run_id, "step": self.steps, "nodes": nodes,
             "state": {"workflow_id": s.workflow_id, "run_id": s.run_id,
                       "timestamp": s.timestamp, "iteration": s.iteration,
-                      "data": dict(s.data), "errors": list(s.errors),
+                      "data": data, "errors": list(s.errors),
                       "warnings": list(s.warnings), "config": s.config},
             "changed": changed, "position": self._position(),
             "next_seq": self.hub.next_seq, "created_at": datetime.now(UTC),
@@ -590,11 +622,11 @@ class Supervisor:
             updates.append(values)
             errors += u.errors
             warnings += u.warnings
-        before = ({k: self.state.data.get(k) for u in updates for k in u if k in reducers}
-                  if reducers else None)
+        before = (reducer_values(self.state.data, {k for u in updates for k in u}, reducers,
+                                 self._owned) if reducers else None)
         changed = apply_ordered(self.state.data, updates, reducers,
                                 next_key(self._frames, frame.parent), f"node {frame.target!r}",
-                                node=frame.target, run_id=self.run_id)
+                                node=frame.target, run_id=self.run_id, owned=self._owned)
         changed = self._record(changed, StateUpdate(changed, errors, warnings), frame.target,
                                before)
         target = self.graph.nodes[frame.target]
@@ -664,7 +696,8 @@ class Supervisor:
                   overlay: dict[str, Any] | None = None) -> WorkflowState:
         # A shallow copy: a node that rebinds keys of its input can't corrupt the run.
         # Activations dispatched between two merges share it (nodes must not mutate
-        # their input; they return updates).
+        # their input; they return updates), and so the run stops growing its lists.
+        self._owned.clear()
         s = self.state
         data = dict(s.data)
         if item is not None:
@@ -678,12 +711,25 @@ class Supervisor:
         })
 
 
-def _take(receive: MemoryObjectReceiveStream[Result | _Resume]) -> Result | _Resume | None:
-    """What is waiting in the mailbox, without a scheduling round trip; None when empty."""
-    try:
-        return receive.receive_nowait()
-    except anyio.WouldBlock:
-        return None
+def _take_all(receive: MemoryObjectReceiveStream[Result | _Resume],
+              got: list[Result | _Resume]) -> list[Result | _Resume]:
+    """``got`` and what is waiting in the mailbox (no scheduling round trip), answers first,
+    then results in activation order: the branches of a fan-out that finished together
+    merge in branch order, each write an append at the end of what the others wrote,
+    whatever order the scheduler ran them in (trio reverses half its batches, and
+    a write arriving before an earlier branch's costs a copy: runtime.order)."""
+    while True:
+        try:
+            got.append(receive.receive_nowait())
+        except anyio.WouldBlock:
+            break
+    if len(got) > 1:
+        got.sort(key=_arrival)
+    return got
+
+
+def _arrival(message: Result | _Resume) -> int:
+    return message.activation.id if isinstance(message, Result) else -1
 
 
 class _Resume:

@@ -9,28 +9,43 @@ whole list in it, a list growing by k bytes a step cost k x n^2 / 2 bytes over n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["split_update"]
+__all__ = ["reducer_values", "split_update"]
 
 
-def split_update(changed: dict[str, Any], before: Mapping[str, Any] | None
+def split_update(changed: dict[str, Any], before: Mapping[str, tuple[Any, int]] | None
                  ) -> tuple[dict[str, Any], dict[str, list[Any]]]:
     """(keys set to their new value, keys whose list grew: the items appended).
 
-    ``before`` holds the old values of the keys that may have grown (those with a
-    reducer); the comparison is C-level and short-circuits on identity, which an
-    appending reducer keeps for the old items."""
+    ``before`` holds, for the keys that may have grown (those with a reducer), the old
+    value and, when the run may have extended that very list in place (it owned it:
+    :mod:`runtime.growing`), its length then, else -1. A list grown in place is its
+    old length plus a tail, in O(tail); another is compared with the old one (C-level,
+    short-circuiting on identity, which an appending reducer keeps for the old items)."""
     if not before:
         return changed, {}   # (no key with a reducer: the common step costs nothing)
     update: dict[str, Any] = {}
     append: dict[str, list[Any]] = {}
     for key, new in changed.items():
-        old = before.get(key)
-        if (type(old) is list and type(new) is list and new is not old
+        old, length = before.get(key, (None, -1))
+        if type(new) is list and new is old and 0 <= length <= len(new):
+            append[key] = new[length:]
+        elif (type(old) is list and type(new) is list and new is not old
                 and len(new) >= len(old) and new[: len(old)] == old):
             append[key] = new[len(old):]
         else:
             update[key] = new
     return update, append
+
+
+def reducer_values(data: Mapping[str, Any], keys: Iterable[str], reducers: Mapping[str, Any],
+                   owned: set[str]) -> dict[str, tuple[Any, int]]:
+    """What :func:`split_update` needs of ``data`` before a write of ``keys``."""
+    out: dict[str, tuple[Any, int]] = {}
+    for k in keys:
+        if k in reducers:
+            v = data.get(k)
+            out[k] = (v, len(v) if k in owned and type(v) is list else -1)
+    return out

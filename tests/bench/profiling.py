@@ -1,6 +1,6 @@
 """cProfile of W1, W2 and W3 on one backend, top functions by own time (tottime).
 
-    python -m tests.bench.profiling [--backend asyncio] [--top 15] [--only W1,W2,W3]
+    python -m tests.bench.profiling [--backend asyncio] [--top 15] [--only W1,W2,W3,W2_10K]
 
 W3 adds what cProfile cannot see: the time the garbage collector takes (timed with
 ``gc.callbacks``, in CPU time, over an unprofiled W3), collections per generation, and the objects
@@ -35,13 +35,13 @@ async def _w1(runs: int) -> None:
             await wl.w1_sample(rt, compiled, 1000)
 
 
-async def _w2(runs: int) -> None:
+async def _w2(runs: int, width: int = 100) -> None:
     from runtime import Runtime
 
-    compiled = wl.build_w2(100)
+    compiled = wl.build_w2(width)
     async with Runtime() as rt:
         for _ in range(runs):
-            await wl.w2_sample(rt, compiled)
+            await wl.w2_sample(rt, compiled, width)
 
 
 async def _w3(runs: int) -> None:
@@ -96,7 +96,8 @@ def census(backend: str, runs: int = 1000) -> str:
 
 
 def profile(name: str, backend: str, top: int) -> str:
-    body = {"W1": lambda: _w1(3), "W2": lambda: _w2(20), "W3": lambda: _w3(1000)}[name]
+    body = {"W1": lambda: _w1(3), "W2": lambda: _w2(20), "W3": lambda: _w3(1000),
+            "W2_10K": lambda: _w2(1, 10_000)}[name]
     anyio.run(body, backend=backend)   # warm-up outside the profile (imports, caches)
     prof = cProfile.Profile()
     prof.enable()
@@ -116,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     for name in [w.strip().upper() for w in args.only.split(",") if w.strip()]:
         what = {"W1": "3 runs x 2000 node executions", "W2": "20 runs x 102 nodes",
-                "W3": "1000 concurrent runs x 5 nodes"}[name]
+                "W3": "1000 concurrent runs x 5 nodes",
+                "W2_10K": "1 run x 10,002 nodes (GC time shows as the functions it interrupts)"
+                }[name]
         print(f"==== {name} on {args.backend} ({what}), sorted by tottime ====")
         if name == "W3":
             print(census(args.backend))

@@ -1,0 +1,82 @@
+"""Append keys grown in place, and O(1) snapshots of them.
+
+An ``append`` reducer that copies its list at every write makes n writes cost n^2/2:
+a 10,000-branch fan-out whose branches each append one item copied 50 million
+pointers, and a memory store keeping every step's checkpoint kept every copy (the
+garbage collector then walked them all, again and again). So a run extends an
+append key's list in place while it *owns* it: the run made that list itself and
+has handed it to nobody. Handing it out (a node's view of the state, ``Run.state``,
+an event, the frame base of an ordered merge, a checkpoint a store serialises later)
+ends the ownership, and the next write copies, as before. Nobody outside the run
+ever sees a list change under it.
+
+In-place writes only ever add at the end, so the first n items of any list the run
+made never change: a checkpoint kept by reference records :class:`ListAt` (the list
+and n, O(1)) instead of a copy, and builds the list only when read.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, overload
+
+__all__ = ["ListAt", "snapshot_values"]
+
+
+class ListAt(Sequence[Any]):
+    """The first ``n`` items of a list that only grows at the end: a read-only list
+    snapshot taken in O(1). A deep copy (what the memory store hands out) is a list."""
+
+    __slots__ = ("_items", "_n")
+
+    def __init__(self, items: list[Any], n: int) -> None:
+        self._items = items
+        self._n = n
+
+    def _read(self) -> list[Any]:
+        return self._items[: self._n]
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Any]: ...
+
+    def __getitem__(self, i: int | slice) -> Any:
+        return self._read()[i]
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._read())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ListAt):
+            return self._read() == other._read()
+        if isinstance(other, list):
+            return self._read() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._read())
+
+    def __copy__(self) -> list[Any]:
+        return self._read()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        return copy.deepcopy(self._read(), memo)
+
+
+def snapshot_values(values: Mapping[str, Any], owned: set[str]) -> dict[str, Any]:
+    """``values`` with every list the run owns replaced by its :class:`ListAt`, for a
+    record kept by reference while the run goes on writing."""
+    out = dict(values)
+    for key in owned:
+        value = out.get(key)
+        if type(value) is list:
+            out[key] = ListAt(value, len(value))
+    return out
