@@ -52,6 +52,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import anyio
+
 __all__ = [
     "ActorflowError",
     "CheckpointFormatError",
@@ -363,6 +365,10 @@ class ThreadBusyError(ThreadError):
         super().__init__(message, thread_id=thread_id)
 
 
+#: What breaks in the runtime's own machinery once a run is ending (see error_of_group).
+_COLLATERAL = (anyio.BrokenResourceError, anyio.ClosedResourceError)
+
+
 def error_of_group(group: BaseExceptionGroup[Any], run_id: str) -> ActorflowError:
     """One clear error from a task group's exception group (all leaves kept as cause):
     what a run (or a subgraph's run) ends with when its task group raises."""
@@ -376,6 +382,12 @@ def error_of_group(group: BaseExceptionGroup[Any], run_id: str) -> ActorflowErro
             leaves.append(g)
 
     walk(group)
+    # A mailbox or stream that broke because the run was ending is a consequence, not
+    # a cause: with a run's own error beside it, that error is the one to report (a
+    # wide fan-out failing once must not read as one such error per branch).
+    causes = [e for e in leaves if not isinstance(e, _COLLATERAL)]
+    if causes and any(isinstance(e, ActorflowError) for e in causes):
+        leaves = causes
     if len(leaves) == 1 and isinstance(leaves[0], ActorflowError):
         err = leaves[0]
         if isinstance(err, RunError) and err.run_id is None:

@@ -168,7 +168,11 @@ class Supervisor:
         # queue here is bounded by the activations in flight.
         send, receive = anyio.create_memory_object_stream(math.inf)
         try:
-            async with anyio.create_task_group() as tg, receive:
+            # The mailbox closes after the task group has ended: a node that finishes
+            # while its run is failing (cleanup that ignores the cancellation) reports
+            # into a mailbox nobody reads, instead of failing its worker with a
+            # BrokenResourceError (one per branch still running, in the run's error).
+            async with receive, anyio.create_task_group() as tg:
                 self._tg = tg
                 self._results = send
                 self._start()
@@ -320,8 +324,13 @@ class Supervisor:
             if isinstance(exc, RunFailed):
                 exc.run_id = exc.run_id or self.run_id
                 raise exc
+            others = len(self._pending)
             err = RunFailed(
-                f"node {node.name!r} failed on attempt {result.attempt}: {message}",
+                f"node {node.name!r} failed on attempt {result.attempt}: {message}; the "
+                "run stops" + (f" with {others} other node execution"
+                               f"{'s' if others > 1 else ''} unfinished" if others else "")
+                + ". Fix the node, or let it retry (retry=RetryPolicy(...)) or route its "
+                "failures (on_error=...)",
                 run_id=self.run_id, node=node.name, attempt=result.attempt,
             )
             raise err from exc

@@ -2,7 +2,7 @@
 
 Branches appending to one key grow the run's list in place (runtime.growing), yet no
 node, reader or checkpoint ever sees a list change under it; and a run whose 2,000
-branches are still running when one fails reports that one failure, once (below).
+branches are still running when one fails reports that one failure, once.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 import anyio
 import pytest
 
-from runtime import END, Graph, Runtime, WorkflowState
+from runtime import END, Graph, Runtime, RunFailed, WorkflowState
+from runtime.errors import error_of_group
 from runtime.events import EventType
 
 
@@ -49,7 +50,7 @@ def fan(width: int, *, rounds: int = 0, spread: int = 7,
 
 
 async def test_a_node_never_sees_the_list_in_its_view_grow() -> None:
-    # c and a finish first: c's write makes the list, a's grows it (the run owns it
+    # c finishes first and makes the list, a a round later grows it (the run owns it
     # then); a2 is dispatched right after a, with that list in its view. The b's
     # append later: they must not grow the list a2 was given.
     seen: dict[str, Any] = {}
@@ -61,7 +62,7 @@ async def test_a_node_never_sees_the_list_in_its_view_grow() -> None:
 
     g = fan(10, rounds=4, extra=["c", "a"])
     g.add_node("c", quick_branch, config={"name": "c"})
-    g.add_node("a", quick_branch, config={"name": "a"})
+    g.add_node("a", slow_branch, config={"name": "a", "rounds": 1})
     g.add_node("a2", capture)
     g.add_edge("a", "a2")
     g.add_join(["c", "a2", *(f"b{i}" for i in range(10))], "join")
@@ -160,3 +161,58 @@ async def test_a_wide_fan_out_keeps_memory_linear_in_its_width() -> None:
         last = await rt.store.latest_checkpoint(run.id)
         assert last is not None and last.step == width + 2
     assert held < 50 * width, held
+
+
+async def test_a_wide_fan_out_failing_reports_the_failing_branch_once() -> None:
+    # 2,000 branches are still running (their cleanup ignores the cancellation and
+    # they return) when one fails: the run's error is that branch's, once, not one
+    # BrokenResourceError per branch that could no longer report.
+    width = 2000
+
+    async def stubborn(state: WorkflowState, config: dict[str, Any]) -> dict[str, Any]:
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            pass   # deliberately returns anyway: what the runtime must cope with
+        return {"vals": [config["i"]]}
+
+    async def bad(state: WorkflowState) -> None:
+        await anyio.lowlevel.checkpoint()
+        raise ValueError("item 7 is not a number")
+
+    g = Graph("wide_fail", reducers={"vals": "append"}, max_steps=width + 20)
+    g.add_node("start", start)
+    names = [f"b{i}" for i in range(width)]
+    for i, name in enumerate(names):
+        g.add_node(name, stubborn, config={"i": i})
+    g.add_node("bad", bad)
+    g.add_node("join", join)
+    g.add_edge("start", [*names, "bad"])
+    g.add_join([*names, "bad"], "join")
+    g.add_edge("join", END)
+    async with Runtime() as rt:
+        run = await rt.start(g.compile(), {})
+        with pytest.raises(RunFailed) as caught:
+            await run.result()
+    err = caught.value
+    text = str(err)
+    assert err.node == "bad"
+    assert "node 'bad' failed on attempt 1: ValueError: item 7 is not a number" in text
+    assert f"with {width} other node executions unfinished" in text
+    assert "Fix the node" in text and "retry=" in text and "on_error=" in text
+    assert "BrokenResourceError" not in text and text.count("ValueError") == 1
+    assert len(text) < 400
+    assert run.failure is not None and run.failure.node == "bad"
+    assert run.failure.type == "ValueError"
+
+
+def test_error_of_group_reports_the_run_error_not_the_streams_it_broke() -> None:
+    cause = RunFailed("node 'x' failed on attempt 1: ValueError: boom", node="x")
+    group = BaseExceptionGroup("tasks", [
+        anyio.BrokenResourceError(), cause,
+        *(anyio.BrokenResourceError() for _ in range(50)), anyio.ClosedResourceError()])
+    err = error_of_group(group, "r1")
+    assert err is cause and err.run_id == "r1"
+    # Broken streams alone are still reported (nothing else explains the failure).
+    alone = error_of_group(BaseExceptionGroup("t", [anyio.BrokenResourceError()]), "r2")
+    assert "BrokenResourceError" in str(alone)
