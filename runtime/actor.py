@@ -1,9 +1,10 @@
-"""Node actors: the tasks that execute a node's activations.
+"""Node actors: the mailboxes and worker counts of a run's nodes.
 
-Each node of a run has one mailbox (a memory object stream) and a pool of
-worker tasks reading from it, grown on demand up to the node's concurrency
-limit. A worker runs one activation at a time (timeout, retries with backoff)
-and reports a :class:`Result` to the supervisor over the supervisor's own
+Each node of a run has one mailbox (a memory object stream) and up to its
+concurrency limit of workers reading from it, taken on demand from the run's
+:class:`~runtime.workers.WorkerPool` (a worker idle after one node's work takes
+the next node's). A worker runs one activation at a time (timeout, retries with
+backoff) and reports a :class:`Result` to the supervisor over the supervisor's own
 stream. Workers never raise: every outcome, failure included, is a message.
 """
 
@@ -18,7 +19,6 @@ from functools import partial
 from typing import Any
 
 import anyio
-from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from . import tracing
@@ -32,6 +32,7 @@ from .position import NO_ITEM, Activation
 from .state import StateUpdate, WorkflowState
 from .store.base import Store
 from .subgraph import Spawn, run_subgraph
+from .workers import WorkerPool
 
 __all__ = ["NodeActor", "Result"]
 
@@ -85,10 +86,10 @@ class NodeActor:
     __slots__ = (
         "_limit",
         "_linger",
+        "_pool",
         "_receive",
         "_results",
         "_send",
-        "_tg",
         "busy",
         "cache",
         "graph",
@@ -102,7 +103,7 @@ class NodeActor:
     )
 
     def __init__(self, node: CompiledNode, run_id: str, hub: Publisher,
-                 results: MemoryObjectSendStream[Result], tg: TaskGroup,
+                 results: MemoryObjectSendStream[Result], pool: WorkerPool,
                  store: Store | None = None, path: str = "",
                  spawn: Spawn | None = None, cache: NodeCache | None = None,
                  graph: str = "") -> None:
@@ -116,11 +117,12 @@ class NodeActor:
         self.run_id = run_id
         self.hub = hub
         self._results = results
-        self._tg = tg
+        self._pool = pool
         self._limit = node.concurrency or math.inf
         # A node on a loop or behind a map edge is likely to get more work: its idle
-        # workers wait for it. Any other node's worker exits once its mailbox is empty
-        # (a wide fan-out then costs one task per branch, like spawning it by hand).
+        # workers wait for it. Any other node's worker goes back to the run's pool once
+        # its mailbox is empty, for another node's work (a wide fan-out still costs one
+        # task per branch, like spawning it by hand).
         self._linger = node.persistent
         self._send: MemoryObjectSendStream[Work] | None = None
         self._receive: MemoryObjectReceiveStream[Work] | None = None
@@ -143,8 +145,7 @@ class NodeActor:
             # A new worker takes its first activation directly; the mailbox is for
             # work that arrives while every worker is busy.
             self.workers += 1
-            self._tg.start_soon(self._worker, activation, state,
-                                name=f"node {self.node.name} of run {self.run_id}")
+            self._pool.start(self, (activation, state))
             return
         self._mailbox().send_nowait((activation, state))
 
@@ -158,27 +159,32 @@ class NodeActor:
 
     def _current(self, act: Activation, attempt: int) -> _Execution:
         current = current_context.get()
-        assert isinstance(current, _Execution)  # set by this worker task (_worker)
-        current.act, current.attempt, current.ctx = act, attempt, None
+        assert isinstance(current, _Execution)  # set by this worker task (WorkerPool)
+        # A worker may have run another node of the run before this one.
+        current.actor, current.act, current.attempt, current.ctx = self, act, attempt, None
         return current
 
-    async def _worker(self, first: Activation, state: WorkflowState) -> None:
+    def execution(self) -> _Execution:
+        """What ``runtime.ask()`` finds in a worker task (see WorkerPool)."""
+        return _Execution(self)
+
+    async def work(self, work: Work) -> None:
+        """Execute ``work``, then what waits in the mailbox (a node on a loop: until
+        the mailbox closes); called by a worker of the run's WorkerPool, which counts
+        in ``workers`` from submit() until this returns."""
         # All workers of a node read the one mailbox (anyio streams allow several
         # waiting receivers); the results stream is shared with the supervisor, which
         # owns and closes both.
-        # Lets `runtime.ask()` find the node it is called from. Each worker is a task of
-        # its own, so this is private to it; its fields change per activation.
-        current_context.set(_Execution(self))
         results = self._results
-        activation = first
+        activation, state = work
         try:
             while True:
                 # Unbounded stream: never blocks.
                 results.send_nowait(await self._execute(activation, state))
-                work = await self._next()
-                if work is None:
+                queued = await self._next()
+                if queued is None:
                     return
-                activation, state = work
+                activation, state = queued
         finally:
             self.workers -= 1
 

@@ -39,6 +39,7 @@ from .specs import END
 from .state import StateUpdate, WorkflowState, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
 from .updates import reducer_values, split_update
+from .workers import WorkerPool
 
 __all__ = ["MAX_STEPS_AHEAD", "Supervisor"]
 
@@ -67,10 +68,10 @@ class Supervisor:
         "_next_frame",
         "_owned",
         "_pending",
+        "_pool",
         "_restored",
         "_results",
         "_resumes",
-        "_tg",
         "_view",
         "accepting_resume",
         "dispatched",
@@ -173,8 +174,8 @@ class Supervisor:
             # into a mailbox nobody reads, instead of failing its worker with a
             # BrokenResourceError (one per branch still running, in the run's error).
             async with receive, anyio.create_task_group() as tg:
-                self._tg = tg
                 self._results = send
+                self._pool = WorkerPool(tg, self.run_id)
                 self._start()
                 self.accepting_resume = True
                 ready: deque[Result | _Resume] = deque()
@@ -206,6 +207,7 @@ class Supervisor:
                     await self._durable(None)
                 for actor in self._actors.values():
                     actor.close()
+                self._pool.close()
         finally:
             send.close()
             self.accepting_resume = False
@@ -689,7 +691,7 @@ class Supervisor:
         actor = self._actors.get(name)
         if actor is None:
             actor = self._actors[name] = NodeActor(
-                node, self.run_id, self.hub, self._results, self._tg, self.store, self.path,
+                node, self.run_id, self.hub, self._results, self._pool, self.store, self.path,
                 self._spawn, self.node_cache, self.graph.name)
         actor.submit(act, view)
 
