@@ -90,6 +90,7 @@ class NodeActor:
         "_receive",
         "_results",
         "_send",
+        "_traced",
         "busy",
         "cache",
         "graph",
@@ -118,6 +119,10 @@ class NodeActor:
         self.hub = hub
         self._results = results
         self._pool = pool
+        # Whether the run is traced, read once: actors are made in the run's task,
+        # where the run's span (if any) is current (runtime.tracing), so a node
+        # execution of an untraced run does nothing for tracing at all.
+        self._traced = tracing.traced()
         self._limit = node.concurrency or math.inf
         # A node on a loop or behind a map edge is likely to get more work: its idle
         # workers wait for it. Any other node's worker goes back to the run's pool once
@@ -248,31 +253,37 @@ class NodeActor:
                              input=state.data, input_step=state.iteration,
                              **({"index": act.index} if act.index is not None else {}))
             started = time.perf_counter()
-            span = tracing.start_attempt(self.run_id, node.name, attempt, act.index)
+            span = (tracing.start_attempt(self.run_id, node.name, attempt, act.index)
+                    if self._traced else None)
             try:
                 call = self._call(act, state, attempt)
                 out = await (call if span is None else tracing.within(span, call))
                 update = (out if isinstance(out, StateUpdate)
                           else StateUpdate.from_result(out, state, node.name))
-                tracing.end_attempt(span, "completed")
+                if span is not None:
+                    tracing.end_attempt(span, "completed")
                 return Result(act, update, None, attempt, time.perf_counter() - started)
             except Interrupt as interrupt:
-                tracing.end_attempt(span, "interrupted")
+                if span is not None:
+                    tracing.end_attempt(span, "interrupted")
                 return Result(act, None, None, attempt, time.perf_counter() - started,
                               interrupt)
             except Exception as exc:  # noqa: BLE001 - a node may raise anything; it's reported
                 retry = node.retry
                 if retry is not None and retry.should_retry(exc, attempt):
-                    tracing.end_attempt(span, "retrying", exc)
+                    if span is not None:
+                        tracing.end_attempt(span, "retrying", exc)
                     delay = retry.delay(attempt)
                     self.hub.publish(EventType.NODE_RETRYING, node.name, attempt=attempt,
                                      delay=delay, error=f"{type(exc).__name__}: {exc}")
                     await anyio.sleep(delay)
                     continue
-                tracing.end_attempt(span, "failed", exc)
+                if span is not None:
+                    tracing.end_attempt(span, "failed", exc)
                 return Result(act, None, exc, attempt, time.perf_counter() - started)
             finally:
-                tracing.abandon_attempt(span)   # cancelled: the span still ends
+                if span is not None:
+                    tracing.abandon_attempt(span)   # cancelled: the span still ends
 
     async def _call(self, act: Activation, state: WorkflowState, attempt: int) -> Any:
         node = self.node

@@ -4,7 +4,8 @@ The runtime is embedded in other applications, and the tracer provider is theirs
 only ever calls ``opentelemetry.trace.get_tracer`` and never sets a provider (DBOS's
 embedded engine replaced its host's: dbos-transact-ts#1199). Whatever provider the host
 sets, even after the Runtime started, receives the spans; with none set, runs skip
-tracing at the cost of one check per run and one context-variable read per node attempt.
+tracing at the cost of one check per run and one context-variable read per node actor
+(the node actors of a run read whether it is traced once, :func:`traced`).
 
 - A span ``actorflow.run`` per execution of a run (a resumed or recovered run gets a new
   one in the same trace), with ``actorflow.run_id``, ``actorflow.graph``,
@@ -92,6 +93,11 @@ def start_run(run_id: str, graph: str, parent: Mapping[str, str] | None,
     span = _TRACER.start_span("actorflow.run", context=context, attributes={
         "actorflow.run_id": run_id, "actorflow.graph": graph, "actorflow.resumed": resumed})
     return RunSpan(span)
+
+
+def traced() -> bool:
+    """Whether the run executing in this task (or its parent task) is traced."""
+    return _TRACED.get()
 
 
 def start_attempt(run_id: str, node: str, attempt: int, index: int | None) -> Span | None:
