@@ -113,8 +113,8 @@ class Run:
         interrupts), executed by ``owner`` (a runtime's instance id)."""
         run = cls(graph, state, store=store, timeout=options.get("timeout"),
                   max_steps=options.get("max_steps"), graph_id=graph_id, status=status,
-                  interrupt_before=frozenset(options.get("interrupt_before") or ()),
-                  interrupt_after=frozenset(options.get("interrupt_after") or ()))
+                  interrupt_before=_names(options.get("interrupt_before")),
+                  interrupt_after=_names(options.get("interrupt_after")))
         run.bound(RunBounds.from_options(options))
         run.owner = owner
         run.thread_id = options.get("thread_id")
@@ -485,3 +485,12 @@ def pick_interrupt(waiting: dict[str, Any], interrupt_id: str | None, run_id: st
             f"run {run_id} has no waiting interrupt {interrupt_id!r} (already answered, or "
             f"never asked); it waits for: {', '.join(waiting) or 'nothing'}", run_id=run_id)
     return waiting[interrupt_id]
+
+
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+def _names(names: Any) -> frozenset[str]:
+    """Node names as a frozenset; none share one empty set (a finished run kept in
+    memory then holds no set of its own for the collector to walk)."""
+    return frozenset(names) if names else _NO_NAMES

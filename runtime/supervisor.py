@@ -137,6 +137,9 @@ class Supervisor:
         self._cp_changed: dict[str, Any] = {}
         # The store's marks of this run's checkpoints not known to be committed yet.
         self._marks: deque[int] = deque()
+        # While run() executes: the mailbox node workers report to, and the workers.
+        self._results: MemoryObjectSendStream[Result | _Resume] | None = None
+        self._pool: WorkerPool | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     def restore(self, checkpoint: Checkpoint, answers: dict[str, Any] | None = None) -> None:
@@ -175,7 +178,7 @@ class Supervisor:
             # BrokenResourceError (one per branch still running, in the run's error).
             async with receive, anyio.create_task_group() as tg:
                 self._results = send
-                self._pool = WorkerPool(tg, self.run_id)
+                pool = self._pool = WorkerPool(tg, self.run_id)
                 self._start()
                 self.accepting_resume = True
                 ready: deque[Result | _Resume] = deque()
@@ -207,14 +210,17 @@ class Supervisor:
                     await self._durable(None)
                 for actor in self._actors.values():
                     actor.close()
-                self._pool.close()
+                pool.close()
         finally:
             send.close()
             self.accepting_resume = False
             # A finished run may be kept around (Runtime.keep_finished): keep its state
-            # and events, not its machinery.
+            # and events, not its machinery (the task group and its cancel scopes, the
+            # mailbox: a dozen objects for the collector to walk per finished run).
             self._actors.clear()
             self._view = None
+            self._pool = None
+            self._results = None
         return self.state
 
     def shared_state(self) -> WorkflowState:
@@ -256,6 +262,7 @@ class Supervisor:
         self._answered[interrupt_id] = (entry, answer)
         self.hub.publish(EventType.RESUMED, entry.node, interrupt_id=interrupt_id)
         self._resumes += 1
+        assert self._results is not None   # accepting_resume: the run is executing
         self._results.send_nowait(_Resume(entry, answer))
 
     # -- results --------------------------------------------------------------------------
@@ -690,6 +697,7 @@ class Supervisor:
             self._log.append(act)
         actor = self._actors.get(name)
         if actor is None:
+            assert self._results is not None and self._pool is not None   # in run()
             actor = self._actors[name] = NodeActor(
                 node, self.run_id, self.hub, self._results, self._pool, self.store, self.path,
                 self._spawn, self.node_cache, self.graph.name)
