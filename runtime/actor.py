@@ -186,6 +186,8 @@ class NodeActor:
             while True:
                 # Unbounded stream: never blocks.
                 results.send_nowait(await self._execute(activation, state))
+                if self._receive is None and not self._linger:
+                    return   # (what _next would say, without a coroutine to ask it)
                 queued = await self._next()
                 if queued is None:
                     return
@@ -214,15 +216,20 @@ class NodeActor:
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             return None
 
-    async def _execute(self, act: Activation, state: WorkflowState) -> Result:
+    def _execute(self, act: Activation, state: WorkflowState) -> Awaitable[Result]:
+        # Returns the coroutine to await rather than awaiting it: one coroutine (and
+        # frame) less per node execution, and per task in flight.
         if self.cache is None:
-            return await self._run(act, state)
-        policy = self.node.cache
-        assert policy is not None
+            return self._run(act, state)
+        return self._cached(act, state)
+
+    async def _cached(self, act: Activation, state: WorkflowState) -> Result:
+        policy, cache = self.node.cache, self.cache
+        assert policy is not None and cache is not None
         started = time.perf_counter()
         try:
-            key = self.cache.key(self.graph, self.node.name, self.node.config, state, policy)
-            hit = await self.cache.get(key)
+            key = cache.key(self.graph, self.node.name, self.node.config, state, policy)
+            hit = await cache.get(key)
         except Exception as exc:  # noqa: BLE001 - a failing key function fails the node
             return Result(act, None, exc, 1, time.perf_counter() - started)
         if hit is not None:
@@ -237,7 +244,7 @@ class NodeActor:
         result = await self._run(act, state)
         if result.update is not None and result.update.goto is None:
             # (A Command's goto may hold Sends that are not JSON: not cached.)
-            self.cache.put(key, result.update, policy.ttl)
+            cache.put(key, result.update, policy.ttl)
         return result
 
     async def _run(self, act: Activation, state: WorkflowState) -> Result:
@@ -285,12 +292,15 @@ class NodeActor:
                 if span is not None:
                     tracing.abandon_attempt(span)   # cancelled: the span still ends
 
-    async def _call(self, act: Activation, state: WorkflowState, attempt: int) -> Any:
+    def _call(self, act: Activation, state: WorkflowState, attempt: int) -> Awaitable[Any]:
+        """What to await for one attempt: the node's own coroutine in the common case
+        (no wrapping coroutine per node execution). Called inside _run's ``try``, so
+        an error in making the call (a wrong signature) is the attempt's error too."""
         node = self.node
         current = self._current(act, attempt)
         if node.subgraph is not None:
             assert self.spawn is not None   # the supervisor gives one to every actor
-            return await self._timed(run_subgraph(
+            return self._timed(run_subgraph(
                 node.subgraph, state, act, node=node.name, path=self.path, hub=self.hub,
                 store=self.store, spawn=self.spawn), attempt)
         args: tuple[Any, ...] = (state,)
@@ -299,10 +309,10 @@ class NodeActor:
         elif node.second_arg is not None:
             args = (state, current.context())
         if node.timeout is None and node.is_async:
-            # The common case awaits the node itself: two wrapping coroutines less to
+            # The common case awaits the node itself: three wrapping coroutines less to
             # create (and collect) per node execution.
-            return await node.fn(*args)
-        return await self._timed(self._invoke(args), attempt)
+            return node.fn(*args)  # type: ignore[no-any-return]
+        return self._timed(self._invoke(args), attempt)
 
     async def _timed(self, call: Awaitable[Any], attempt: int) -> Any:
         node = self.node
