@@ -127,6 +127,11 @@ class Metrics:
             "actorflow_ws_event_lag_seconds", "From event publication to WebSocket send",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5),
             registry=self.registry)
+        self.ws_frames = Counter("actorflow_ws_frames", "Live-log frames written below "
+                                 "Quart's per-message send", registry=self.registry)
+        self.ws_writes = Counter("actorflow_ws_writes", "Socket writes that carried them "
+                                 "(several frames of a client that is behind in one)",
+                                 registry=self.registry)
         self.requests = Counter("actorflow_http_requests", "HTTP requests answered",
                                 ["method", "status"], registry=self.registry)
         #: The request counter's child per (method label, status): ``labels()`` takes a

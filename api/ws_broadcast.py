@@ -9,6 +9,11 @@ that window and one sender task; a client that falls out of the window is droppe
 a "lagged" notice telling it where to resume. A client's memory is its cursor (the
 window is shared), and a client that never reads holds nothing up but itself.
 
+Each message's frame is encoded once as well, and a client's sender writes everything
+waiting for it in one write (:mod:`api.ws_wire`). The senders wake in rounds
+(:meth:`Broadcast.pace`), not once per message: hundreds of senders woken per event
+starved the run's own actors, queued behind them on the event loop.
+
 A client asking for events from before the window's start is first caught up by a
 feed of its own, up to where the window begins, then joins it. A finished run has no
 broadcast: its log is read by each client alone.
@@ -17,6 +22,7 @@ broadcast: its log is read by each client alone.
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,6 +34,7 @@ from runtime import Event, Run, Runtime
 
 from .live_log import Dropped, Feed, FeedEnd
 from .ws_outbox import BATCH_BYTES, BATCH_WAIT, SharedText
+from .ws_wire import Wire, text_frame
 
 __all__ = ["Broadcast", "Broadcasts"]
 
@@ -36,6 +43,17 @@ Send = Callable[[str], Awaitable[None]]
 #: The broadcast's own subscription to the run may fall this many events behind
 #: before it is dropped (it only formats and appends: it keeps up unless starved).
 SUBSCRIPTION_BUFFER = 16_384
+#: The clients' senders get at most 1/(1 + PACE) of the event loop: after a round whose
+#: writes took t seconds from its start to the last of them, the next round starts no
+#: sooner than PACE * t after that (messages appended meanwhile go in the next round,
+#: each client's in one write). The run's actors, queued behind hundreds of woken
+#: senders, lose at most that share, and a busy run costs a few rounds, not one per event.
+PACE = 4.0
+#: The longest pause between rounds: the most a large fan-out delays a message.
+MAX_PAUSE = 0.1
+#: Bytes of frames written to a client at once at most (then the next write): what a
+#: sender blocked on a client's full socket holds (on trio until the kernel takes it).
+WRITE_CHARS = 64 * 1024
 
 
 class Broadcast:
@@ -43,10 +61,16 @@ class Broadcast:
 
     def __init__(self, run_id: str, window: int) -> None:
         self.run_id = run_id
-        self._window: deque[tuple[int | None, str]] = deque(maxlen=window)
+        #: (seq, text, frame): the message and its WebSocket frame, encoded once.
+        self._window: deque[tuple[int | None, str, bytes]] = deque(maxlen=window)
         self._first = 0           # index of _window[0] among every message appended
         self._evicted = -1        # the seq of the last message pushed out of the window
-        self._changed = anyio.Event()
+        self._changed = anyio.Event()   # something was appended (for :meth:`pace`)
+        self._round = anyio.Event()     # the clients' senders wait here for a round
+        self._began = time.perf_counter()   # when the last round began
+        self._wrote = self._began # when a sender last finished a write
+        self._released = 0        # the end of the window when the last round began
+        self._urgent = max(1, window // 4)
         self.done = False
         self.ending: Exception | None = None   # None: the run's log ended normally
         self.clients = 0
@@ -63,13 +87,39 @@ class Broadcast:
             evicted = self._window[0][0]
             if evicted is not None:
                 self._evicted = evicted
-        self._window.append((seq, text))
-        self._changed.set()
+        self._window.append((seq, text, text_frame(text.encode())))
+        if self.end - self._released >= self._urgent:
+            # Pacing must not push a client that reads out of the window: a round now.
+            self._release()
+        else:
+            self._changed.set()
 
     def finish(self, ending: Exception | None) -> None:
         self.done = True
         self.ending = ending
         self._changed.set()
+        self._round.set()   # the last round is not paced: every client is told now
+
+    async def pace(self) -> None:
+        """Wake the clients' senders in rounds, not once per message, and leave the run
+        the loop most of the time (:data:`PACE`); runs beside the broadcast's feed."""
+        while not self.done:
+            await self._changed.wait()
+            self._changed = anyio.Event()
+            # Measured on the clock, not as the sum of each sender's time: on trio each
+            # write yields, and a sender's own span then holds the others' writes too.
+            span = max(0.0, self._wrote - self._began)
+            pause = min(MAX_PAUSE, self._began + span * (1 + PACE) - time.perf_counter())
+            if pause > 0:
+                await anyio.sleep(pause)
+            if self._released < self.end:
+                self._release()
+
+    def _release(self) -> None:
+        self._began = time.perf_counter()
+        self._released = self.end
+        woken, self._round = self._round, anyio.Event()
+        woken.set()
 
     def reaches(self) -> int:
         """The earliest seq a client can join at: every message from it on is held."""
@@ -80,46 +130,88 @@ class Broadcast:
         not reach back to it (the client needs its own catch-up first)."""
         if seq < self.reaches():
             return None
-        for i, (s, _) in enumerate(self._window):
+        for i, (s, _, _) in enumerate(self._window):
             if s is not None and s >= seq:
                 return self._first + i
         return self.end
 
     async def serve(self, index: int, send: Send, *, resume: int, batch: bool,
-                    timeout: float) -> None:
-        """Send messages from ``index`` until the log ends. Raises Dropped when the
-        client fell out of the window or a send blocked past ``timeout`` (``resume``:
-        the first seq it has not had), FeedEnd on a release, and what ended the
-        broadcast otherwise."""
+                    timeout: float, wire: Wire | None = None) -> None:
+        """Send messages from ``index`` until the log ends: through ``wire`` when given
+        and open (everything waiting in one write), else one ``send`` per frame. Raises
+        Dropped when the client fell out of the window or a send blocked past ``timeout``
+        (``resume``: the first seq it has not had), FeedEnd on a release, and what ended
+        the broadcast otherwise."""
         with anyio.CancelScope() as scope:
             while True:
-                if index < self._first:
-                    raise Dropped(resume, f"more than {self._window.maxlen} messages were "
-                                  "waiting for it")
+                self._check_held(index, resume)
                 if index < self.end:
                     first = self._window[index - self._first][0]
                     if first is not None:
                         resume = first
-                    frame, index, last = self._frame(index, batch)
+                    woken = self._round
                     scope.deadline = anyio.current_time() + timeout
-                    await send(frame)
+                    if wire is not None and wire.open():
+                        messages, index, last = self._pending(index, batch)
+                        await wire.write(messages)
+                    else:
+                        # One send a frame: everything there was when the round began.
+                        stop = self.end
+                        while index < stop:
+                            self._check_held(index, resume)
+                            frame, index, last = self._frame(index, batch)
+                            await send(frame)
+                            resume = resume if last is None else last + 1
+                    self._wrote = time.perf_counter()
                     scope.deadline = math.inf
                     if last is not None:
                         resume = last + 1
+                    if woken is self._round and not self.done:
+                        # One write a round: what the run appended while this one was
+                        # written (a write yields on trio) waits for the next round.
+                        await woken.wait()
                     continue
                 if self.done:
-                    if isinstance(self.ending, Dropped):
-                        raise Dropped(resume, self.ending.reason)   # from where it is
-                    if self.ending is not None:
-                        raise self.ending
+                    self._raise_ending(resume)
                     return
-                changed = self._changed
-                await changed.wait()
-                if self._changed is changed:
-                    self._changed = anyio.Event()
+                await self._round.wait()
                 if batch and not self.done:
                     await anyio.sleep(BATCH_WAIT)
         raise Dropped(resume, f"a send blocked for more than {timeout}s")
+
+    def _check_held(self, index: int, resume: int) -> None:
+        """Dropped when the message at ``index`` has left the window."""
+        if index < self._first:
+            raise Dropped(resume, f"more than {self._window.maxlen} messages were waiting "
+                          "for it")
+
+    def _raise_ending(self, resume: int) -> None:
+        """What ended the broadcast, raised for a client that has had all of it."""
+        if isinstance(self.ending, Dropped):
+            raise Dropped(resume, self.ending.reason)   # from where this client is
+        if self.ending is not None:
+            raise self.ending
+
+    def _pending(self, index: int, batch: bool
+                 ) -> tuple[list[tuple[str, bytes]], int, int | None]:
+        """The messages from ``index`` for one write (up to :data:`WRITE_CHARS`; a batch
+        client's as its batch frame), the index after them, their last seq."""
+        if batch:
+            text, index, last = self._frame(index, batch)
+            return [(text, text_frame(text.encode()))], index, last
+        window = self._window
+        at = index - self._first
+        messages: list[tuple[str, bytes]] = []
+        size = 0
+        last: int | None = None
+        while at < len(window) and (not messages or size <= WRITE_CHARS):
+            seq, text, frame = window[at]
+            messages.append((text, frame))
+            size += len(frame)
+            if seq is not None:
+                last = seq
+            at += 1
+        return messages, self._first + at, last
 
     def _frame(self, index: int, batch: bool) -> tuple[str, int, int | None]:
         """The next frame from ``index``: its text, the index after it, its last seq."""
@@ -131,7 +223,7 @@ class Broadcast:
         last: int | None = None
         while at < len(self._window) and (not parts or size + len(self._window[at][1])
                                           <= BATCH_BYTES):
-            seq, text = self._window[at]
+            seq, text, _ = self._window[at]
             parts.append(text)
             size += len(text)
             last = seq if seq is not None else last
@@ -192,12 +284,16 @@ class Broadcasts:
         try:
             with cast.scope:
                 task_status.started()
-                try:
-                    await feed.stream(cast.start_seq)
-                except (Dropped, FeedEnd) as exc:
-                    ending = exc
-                except Exception as exc:  # noqa: BLE001 - every client is told, then it ends
-                    ending = exc
+                async with anyio.create_task_group() as pacer:
+                    pacer.start_soon(cast.pace)
+                    try:
+                        await feed.stream(cast.start_seq)
+                    except (Dropped, FeedEnd) as exc:
+                        ending = exc
+                    except Exception as exc:  # noqa: BLE001 - every client is told, then it ends
+                        ending = exc
+                    finally:
+                        pacer.cancel_scope.cancel()
         finally:
             # Also when the server stops following (no client left, or shutting down):
             # a client still waiting is told to come back rather than left waiting.

@@ -33,6 +33,7 @@ from ..live_log import DEFAULT_MODES, Dropped, Feed, FeedEnd, parse_modes
 from ..schemas import WsQuery
 from ..ws_broadcast import Broadcasts
 from ..ws_outbox import Outbox, SharedText
+from ..ws_wire import Wire
 
 __all__ = ["ws"]
 
@@ -112,6 +113,15 @@ def _sent(event: Event) -> None:
     metrics().ws_lag.observe(max(0.0, time.time() - event.ts))
 
 
+def _counter() -> Callable[[int], None]:
+    frames, writes = metrics().ws_frames, metrics().ws_writes
+
+    def counted(n: int) -> None:
+        frames.inc(n)
+        writes.inc()
+    return counted
+
+
 def _released_here(run_id: str) -> Callable[[], bool]:
     svc = service()
     # This process lets the run go now: it drains and executes the run (which, in a
@@ -141,7 +151,9 @@ async def _shared(casts: Broadcasts, run_id: str, run: Run | None, since: int, b
             tg.start_soon(_discard_incoming)
             try:
                 await cast.serve(index, websocket.send, resume=seq, batch=batch,
-                                 timeout=svc.settings.ws_send_timeout)
+                                 timeout=svc.settings.ws_send_timeout,
+                                 wire=Wire.of(websocket._get_current_object(),
+                                              _counter()))
             except (Dropped, FeedEnd) as exc:
                 ending = exc
             except Exception as exc:
