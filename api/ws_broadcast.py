@@ -197,8 +197,8 @@ class Broadcast:
         """The messages from ``index`` for one write (up to :data:`WRITE_CHARS`; a batch
         client's as its batch frame), the index after them, their last seq."""
         if batch:
-            text, index, last = self._frame(index, batch)
-            return [(text, text_frame(text.encode()))], index, last
+            text, after, batch_last = self._frame(index, batch)
+            return [(text, text_frame(text.encode()))], after, batch_last
         window = self._window
         at = index - self._first
         messages: list[tuple[str, bytes]] = []

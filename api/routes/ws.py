@@ -152,8 +152,7 @@ async def _shared(casts: Broadcasts, run_id: str, run: Run | None, since: int, b
             try:
                 await cast.serve(index, websocket.send, resume=seq, batch=batch,
                                  timeout=svc.settings.ws_send_timeout,
-                                 wire=Wire.of(websocket._get_current_object(),
-                                              _counter()))
+                                 wire=Wire.of(websocket, _counter()))
             except (Dropped, FeedEnd) as exc:
                 ending = exc
             except Exception as exc:
