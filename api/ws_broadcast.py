@@ -149,14 +149,13 @@ class Broadcast:
                     first = self._window[index - self._first][0]
                     if first is not None:
                         resume = first
-                    woken = self._round
+                    woken, stop = self._round, self.end
                     scope.deadline = anyio.current_time() + timeout
                     if wire is not None and wire.open():
                         messages, index, last = self._pending(index, batch)
                         await wire.write(messages)
                     else:
                         # One send a frame: everything there was when the round began.
-                        stop = self.end
                         while index < stop:
                             self._check_held(index, resume)
                             frame, index, last = self._frame(index, batch)
@@ -166,9 +165,10 @@ class Broadcast:
                     scope.deadline = math.inf
                     if last is not None:
                         resume = last + 1
-                    if woken is self._round and not self.done:
-                        # One write a round: what the run appended while this one was
-                        # written (a write yields on trio) waits for the next round.
+                    if index >= stop and woken is self._round and not self.done:
+                        # Caught up, one write a round: what the run appended while this
+                        # one was written (a write yields on trio) waits for the next
+                        # round. A client further behind than one write goes on now.
                         await woken.wait()
                     continue
                 if self.done:
