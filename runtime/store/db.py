@@ -48,6 +48,10 @@ def is_transient(exc: BaseException) -> bool:
         return False
     return isinstance(exc, (
         asyncpg.InterfaceError,                 # includes ConnectionDoesNotExistError
+        # "cannot switch to state 11; another operation (2) is in progress": the server
+        # sent its shutdown error to an idle connection that is not closed yet. The
+        # connection is unusable; a fresh one (the caller discards it) is not.
+        asyncpg.InternalClientError,
         asyncpg.exceptions.PostgresConnectionError,  # SQLSTATE class 08
         asyncpg.exceptions.OperatorInterventionError,  # 57: admin shutdown, cannot connect now
         asyncpg.exceptions.InsufficientResourcesError,  # 53: too many connections

@@ -371,16 +371,17 @@ def test_a_waiting_run_is_edited_cancelled_and_replayed_from_its_page(page: Any,
     page.locator(".interrupt").wait_for()
     page.get_by_text("step 1 of 1").wait_for()
     page.get_by_label("state values to edit").fill(json.dumps({"draft": "Edited notes"}))
-    # Meanwhile another client edits the run: the page learns of the new checkpoint and
-    # keeps the step and the text being typed.
-    other = httpx.post(f"{run_base}/api/v1/runs/{run_id}/state", json={"values": {"by": "api"}})
-    assert other.status_code == 200, other.text
-    page.get_by_text("step 1 of 2").wait_for()
-    assert "Edited notes" in page.get_by_label("state values to edit").input_value()
+    # Meanwhile another client edits the run, twice: the page learns of each new
+    # checkpoint and keeps the step and the text being typed through every redraw.
+    for n, by in ((2, "api"), (3, "api again")):
+        other = httpx.post(f"{run_base}/api/v1/runs/{run_id}/state", json={"values": {"by": by}})
+        assert other.status_code == 200, other.text
+        page.get_by_text(f"step 1 of {n}").wait_for()
+        assert "Edited notes" in page.get_by_label("state values to edit").input_value()
     page.get_by_role("button", name="Edit this run's state").click()
-    page.get_by_text("Saved as step 3.").wait_for()
+    page.get_by_text("Saved as step 4.").wait_for()
     state = _state(run_base, run_id)["current_state"]
-    assert (state["draft"], state["by"]) == ("Edited notes", "api")
+    assert (state["draft"], state["by"]) == ("Edited notes", "api again")
     page.get_by_role("button", name="Cancel run").click()
     page.locator("h1 .status-cancelled").wait_for()
     assert _state(run_base, run_id)["status"] == "cancelled"

@@ -21,6 +21,7 @@ export class HistoryPanel {
     this.out = h("div");   // kept across redraws: "saved" outlives the reload
     this.typed = null;     // {step, text} while the person edits the state
     this.timer = null;
+    this.reads = 0;        // reads started: see load()
   }
 
   /** Reload soon (at most once per HISTORY_MS): checkpoints keep coming while it runs. */
@@ -34,11 +35,17 @@ export class HistoryPanel {
     this.timer = null;
   }
 
+  /** Read the checkpoints again. Reads overlap (the feed, the timer, a save): only the
+   * newest read started is drawn, so a slow older answer never puts back a stale list. */
   async load() {
-    try { this.checkpoints = (await api.history(this.runId)).checkpoints; } catch (err) {
-      fill(this.el, h("h2", { id: "history-h" }, "State"), errorList(err));
+    const ticket = ++this.reads;
+    let checkpoints;
+    try { checkpoints = (await api.history(this.runId)).checkpoints; } catch (err) {
+      if (ticket === this.reads) fill(this.el, h("h2", { id: "history-h" }, "State"), errorList(err));
       return;
     }
+    if (ticket !== this.reads) return;
+    this.checkpoints = checkpoints;
     this.draw();
   }
 
@@ -63,14 +70,14 @@ export class HistoryPanel {
     };
     slider.addEventListener("input", pick);
     pick();
-    // A redraw (new checkpoints arrived) keeps what the person was typing.
+    // Every redraw (new checkpoints arrived) keeps what the person was typing, until
+    // they save, fork or move the slider.
     const typed = this.typed;
     if (typed && typed.step < cps.length) {
       slider.value = String(typed.step);
       pick();
       edit.value = typed.text;
     }
-    this.typed = null;
     edit.addEventListener("input", () => { this.typed = { step: Number(slider.value), text: edit.value }; });
     slider.addEventListener("input", () => { this.typed = null; });
     const edited = () => {
