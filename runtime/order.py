@@ -19,7 +19,7 @@ fork (the log and the base travel in the checkpoint with the frame).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .frames import Frame, FrameRef, LogEntry, OrderKey
@@ -27,7 +27,7 @@ from .state import REDUCERS, Reducer, apply_values
 
 _APPEND = REDUCERS["append"]
 
-__all__ = ["apply_ordered", "next_key"]
+__all__ = ["apply_ordered", "next_key", "outside_key"]
 
 
 def next_key(frames: Mapping[int, Frame], refs: tuple[FrameRef, ...]) -> tuple[Frame, OrderKey] | None:
@@ -41,6 +41,22 @@ def next_key(frames: Mapping[int, Frame], refs: tuple[FrameRef, ...]) -> tuple[F
         return None
     branch = refs[-1][1]
     return root, (*top.prefix, (branch, top.take_seq(branch)))
+
+
+def outside_key(frames: Mapping[int, Frame], keys: Iterable[str],
+                reducers: Mapping[str, Reducer]) -> tuple[Frame, OrderKey] | None:
+    """Where a write made outside every frame goes while a frame is open: a side path
+    (a failed map item's handler) runs beside the frame that holds the map. If that frame
+    already folds one of the written reducer keys, a write straight into the state would
+    be lost at the frame's next refold (which starts again from the frame's base), so it
+    goes into the frame's log under the empty key: before every write inside the frame
+    (it is no part of the frame's order), after earlier such writes (the sort is stable).
+    None when no open frame folds these keys: the frame that later does takes the value
+    with this write in it as its base."""
+    for frame in frames.values():
+        if frame.base and any(k in frame.base for k in keys if k in reducers):
+            return frame, ()
+    return None
 
 
 def apply_ordered(data: dict[str, Any], updates: Sequence[Mapping[str, Any]],

@@ -31,7 +31,7 @@ from .events import EventType, Publisher
 from .frames import Frame, FrameRef, FramesAt
 from .growing import snapshot_values
 from .node_cache import NodeCache
-from .order import apply_ordered, next_key
+from .order import apply_ordered, next_key, outside_key
 from .payload_bounds import StateGauge
 from .position import NO_ITEM, Activation, PendingLog, Position, WaitEntry
 from .routing import Send, check_goto, goto_from_json, goto_to_json
@@ -373,7 +373,10 @@ class Supervisor:
                 elif first[0] != branch:
                     raise ParallelWriteConflict(key, (first[1], node), run_id=self.run_id)
         before = reducer_values(data, update.data, reducers, self._owned) if reducers else None
-        changed = apply_ordered(data, [update.data], reducers, next_key(self._frames, frames),
+        where = next_key(self._frames, frames)
+        if where is None and self._frames and reducers:
+            where = outside_key(self._frames, update.data, reducers)   # a side path's write
+        changed = apply_ordered(data, [update.data], reducers, where,
                                 f"node {node!r}", node=node, run_id=self.run_id,
                                 owned=self._owned)
         return self._record(changed, update, node, before)

@@ -197,3 +197,47 @@ async def test_a_replay_and_a_fork_end_with_the_same_order() -> None:
         replayed = (await (await rt.replay(run.id)).result()).data["out"]
         forked = (await (await rt.fork(run.id, 1)).result()).data["out"]
     assert first == replayed == forked == ["start", "a", "b", "c", "join"]
+
+
+def _map_handler_in_a_branch(reducer: str, handled: anyio.Event) -> Graph:
+    """A fan-out: branch ``a`` writes ``total`` only once the handler of a failed map item
+    in branch ``m`` has written it, so ``a``'s write arrives early and is refolded."""
+    async def a(state: WorkflowState) -> dict[str, Any]:
+        await handled.wait()
+        return {"total": [100] if reducer == "append" else 100}
+
+    async def m(state: WorkflowState) -> dict[str, Any]:
+        return {"total": [1] if reducer == "append" else 1}
+
+    async def work(state: WorkflowState) -> dict[str, Any]:
+        raise ValueError(f"item {state.data['item']}")
+
+    async def fix(state: WorkflowState) -> dict[str, Any]:
+        return {"total": [10] if reducer == "append" else 10}
+
+    async def signal(state: WorkflowState) -> None:
+        handled.set()   # runs once the supervisor has merged fix's write
+
+    g = Graph("maphandler", reducers={"total": reducer})
+    g.add_node("start", _appender("start")).add_node("a", a).add_node("m", m)
+    g.add_node("work", work).add_node("fix", fix).add_node("signal", signal)
+    g.add_node("join", _appender("join"))
+    g.add_edge("start", ["a", "m"])
+    g.add_map_edge("m", "work", over="items")
+    g.add_edge(["a", "work"], "join")
+    g.add_error_edge("work", "fix")
+    g.add_edge("fix", "signal")
+    g.add_edge("join", END)
+    return g
+
+
+@pytest.mark.parametrize("reducer", ["add", "append"])
+async def test_a_failed_map_item_s_handler_write_survives_a_refold_of_its_key(reducer: str) -> None:
+    # The handler of a failed item runs outside every frame, while the fan-out holding
+    # the map is still open; a branch declared earlier then writes the same key late,
+    # which folds the fan-out's writes again over their base. The handler's write must be
+    # in that fold, and (being outside the frame) sorts before the frame's writes.
+    final = await _run(_map_handler_in_a_branch(reducer, anyio.Event()),
+                       {"items": [0], "total": [] if reducer == "append" else 0})
+    assert final.errors == ["work: ValueError: item 0"]
+    assert final.data["total"] == ([10, 100, 1] if reducer == "append" else 111)
