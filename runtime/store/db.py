@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import databases
 import databases.core
@@ -202,6 +203,14 @@ class _Held:
 
     async def get(self) -> Session:
         if self.session is None:
+            if not self._dialect.postgres:
+                # aiosqlite stops the worker thread of a connection that fails to open
+                # without waiting for it, and the thread then reports to this loop: if
+                # the loop is closed by then (a CLI command that failed to open its
+                # database ends at once), it raises "Event loop is closed" in that
+                # thread. Opening the file here first fails the same way, in a thread
+                # that is done before this returns, and no aiosqlite thread is started.
+                await asyncio.to_thread(_probe_sqlite, self._db.url, self._db.options)
             conn = databases.core.Connection(self._db, self._db._backend)
             await conn.__aenter__()
             ready = False
@@ -223,6 +232,14 @@ class _Held:
         conn, self._conn, self.session = self._conn, None, None
         if conn is not None:
             await release_connection(conn)
+
+
+def _probe_sqlite(url: databases.DatabaseURL, options: dict[str, Any]) -> None:
+    """Open and close the SQLite file of ``url`` as ``databases``' aiosqlite pool does."""
+    target = url.database
+    if url.options:
+        target += "?" + urlencode(url.options)
+    sqlite3.connect(target, isolation_level=None, **options).close()
 
 
 async def release_connection(conn: databases.core.Connection) -> None:

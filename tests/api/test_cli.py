@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,22 @@ def test_a_database_that_cannot_be_opened_is_one_clear_line(
     err = capsys.readouterr().err
     assert err.startswith("actorflow graphs: ") and "unable to open database file" in err
     assert "Traceback" not in err
+
+
+def test_a_database_that_cannot_be_opened_leaves_no_thread_failing_after_its_loop(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # aiosqlite stops the worker thread of a connection that failed to open without
+    # waiting for it; the thread then reports to a loop the CLI has closed meanwhile
+    # ("RuntimeError: Event loop is closed" in a thread, after the command returned).
+    failures: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: failures.append(args.exc_value))
+    before = set(threading.enumerate())
+    assert main(["runs", "--database-url", "sqlite:////nonexistent/dir/x.db"]) == 1
+    assert "unable to open database file" in capsys.readouterr().err
+    for thread in set(threading.enumerate()) - before:
+        thread.join(10)   # every thread the command started ends, and ends quietly
+        assert not thread.is_alive(), thread
+    assert failures == []
 
 
 def test_an_unknown_status_filter_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
