@@ -22,12 +22,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from .cli_report import EXIT_CODES_HELP, ExitCode
 from .settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from runtime.store import Store
 
 __all__ = ["build_parser", "main"]
 
@@ -139,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list runs")
     common(runs)
     runs.add_argument("--status", choices=["pending", "running", "waiting", "completed",
-                                           "failed", "cancelled"])
+                                           "failed", "cancelled", "interrupted"],
+                      help="interrupted: running or pending, and the process that ran it "
+                      "is gone (killed); serve or worker resumes it")
     runs.add_argument("--graph", help="graph id")
     for p in (graphs, runs):
         p.add_argument("--limit", type=int, default=50)
@@ -255,6 +260,26 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     return int(anyio.run(_list, args, settings, backend=settings.backend))
 
 
+async def _run_rows(store: Store, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The runs to list; an active run whose process is gone shows as interrupted."""
+    from .orphans import INTERRUPTED, shown_status
+
+    wanted = args.status
+    statuses = (["running", "pending"] if wanted in ("running", "pending", INTERRUPTED)
+                else [wanted])
+    records = [r for status in statuses
+               for r in await store.list_runs(status=status, graph_id=args.graph,
+                                              limit=args.limit)]
+    if len(statuses) > 1:
+        records.sort(key=lambda r: (r.created_at, r.id), reverse=True)   # newest first
+    rows = [{"run_id": r.id, "graph": r.graph_name, "status": shown_status(r),
+             "created_at": r.created_at, "error": r.error}
+            for r in records]
+    if wanted is not None:
+        rows = [row for row in rows if row["status"] == wanted]
+    return rows[: args.limit]
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from .local_run import run_graph
 
@@ -301,6 +326,8 @@ def _tools(args: argparse.Namespace) -> int:
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
     from runtime.store import open_store
 
+    from .orphans import INTERRUPTED, RESUME_HINT
+
     store = open_store(settings.database_url)
     await store.open()
     try:
@@ -310,15 +337,16 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
                      "description": g.description}
                     for g in await store.list_graphs(limit=args.limit)]
         else:
-            rows = [{"run_id": r.id, "graph": r.graph_name, "status": r.status,
-                     "created_at": r.created_at, "error": r.error}
-                    for r in await store.list_runs(status=args.status, graph_id=args.graph,
-                                                   limit=args.limit)]
+            rows = await _run_rows(store, args)
     finally:
         await store.close()
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
-    elif not rows:
+        return 0
+    for row in rows:
+        if row.get("status") == INTERRUPTED:
+            print(f"run {row['run_id']} is interrupted: {RESUME_HINT}", file=sys.stderr)
+    if not rows:
         what = "graphs" if args.command == "graphs" else "runs"
         print(f"no {what} in {settings.database_url}"
               + (" (the example workflows are stored by `actorflow serve` and `actorflow run`)"

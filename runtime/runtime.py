@@ -13,8 +13,6 @@ them: they stay resumable and continue when a runtime opens the same store.
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import timedelta
@@ -38,6 +36,7 @@ from .events import DEFAULT_SUBSCRIBER_BUFFER, Event
 from .feed import Feed
 from .graph import Graph
 from .lease import ClusterSettings, Leases, LeaseStore
+from .owner import new_instance_id
 from .recovery import recover
 from .registry import ToolRegistry
 from .payload_bounds import RunBounds
@@ -116,8 +115,7 @@ class Runtime:
         if cluster is not None and max_concurrent_runs is None:
             max_concurrent_runs = cluster.concurrency
         # Host and pid first: an operator reading ``runs.owner`` knows which process.
-        self.instance_id = instance_id or (
-            f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+        self.instance_id = instance_id or new_instance_id()
         self.registry = registry
         self.max_interruptions = max_interruptions
         self.recover = recover

@@ -7,6 +7,7 @@ end-to-end tests."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import threading
@@ -174,6 +175,57 @@ def test_a_signal_cancels_the_cli_run_instead_of_leaving_it_running(
     capsys.readouterr()
     assert main(["runs", "--database-url", url, "--json"]) == 0
     assert [r["status"] for r in json.loads(capsys.readouterr().out)] == ["cancelled"]
+
+
+async def _recover_here(url: str, run_id: str) -> tuple[str, str | None, str]:
+    """Open a recovering runtime on ``url``: it resumes the run, as `serve` does at start;
+    what the store and the listing say of it then."""
+    from api.orphans import shown_status
+    from runtime import Runtime
+    from runtime.store import open_store
+
+    async with Runtime(open_store(url)) as rt:
+        record = await rt.store.get_run(run_id)
+        assert record is not None
+        await rt.cancel(run_id)   # its node b waits 600 s
+        return record.status.value, record.owner, shown_status(record)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_cli_run_killed_with_sigkill_is_listed_as_interrupted_until_resumed(
+        tmp_path: Path, backend: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import anyio
+
+    graph = tmp_path / "slow.json"
+    graph.write_text(json.dumps(chain_graph("slow", delay=600)))
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    proc = subprocess.Popen([ACTORFLOW, "run", str(graph), "--database-url", url,
+                             "--backend", backend], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the log, line by line, until node b (600 s) is executing
+        if "node_started b" in line:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)   # reaped: its pid names no process any more
+    capsys.readouterr()
+    assert main(["runs", "--database-url", url, "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["status"] == "interrupted"   # the store still says running
+    assert main(["runs", "--database-url", url]) == 0
+    listed = capsys.readouterr()
+    assert "  interrupted  " in listed.out
+    assert f"run {row['run_id']} is interrupted: its process is gone; `actorflow serve`" in (
+        listed.err)
+    for status, found in (("running", []), ("interrupted", [row["run_id"]])):
+        assert main(["runs", "--database-url", url, "--status", status, "--json"]) == 0
+        assert [r["run_id"] for r in json.loads(capsys.readouterr().out)] == found
+    # A runtime that recovers resumes it (as `serve` does): running again, owned by a
+    # live process, and listed as running.
+    status, owner, shown = anyio.run(_recover_here, url, row["run_id"], backend=backend)
+    assert (status, shown) == ("running", "running")
+    assert owner is not None and f":{os.getpid()}:" in owner
 
 
 def test_the_database_named_in_the_log_hides_its_password() -> None:
