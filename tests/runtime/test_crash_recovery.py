@@ -12,61 +12,88 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 import crashgraph
 import pytest
 
 from runtime import Runtime, RunWaiting
-from runtime.store import open_store
+from runtime.store import Store, open_store
 
 RUNS = 3
 HERE = Path(__file__).parent
 
 
-def _start_and_kill(url: str, *, resume_only: bool = False, mode: str = "loops") -> None:
+def _spawn(url: str, runs: int, mode: str) -> subprocess.Popen[bytes]:
+    """Start the workload ``crashgraph.py URL RUNS MODE``; return once it says started."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parents[1])])}
-    runs = "0" if resume_only else str(RUNS)
-    proc = subprocess.Popen([sys.executable, str(HERE / "crashgraph.py"), url, runs, mode],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen([sys.executable, str(HERE / "crashgraph.py"), url, str(runs),
+                             mode], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if line.strip() != b"started":
+        _kill(proc)
+        raise AssertionError(proc.stderr.read() if proc.stderr else line)
+    return proc
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+@asynccontextmanager
+async def _opened(url: str) -> AsyncIterator[Store]:
+    """The store at ``url``, read from outside the workload, closed after the block."""
+    store = open_store(url)
+    await store.open()
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.strip() == b"started", proc.stderr.read() if proc.stderr else line
+        yield store
+    finally:
+        await store.close()
+
+
+async def _recover_all(url: str, **runtime_kw: Any) -> set[str]:
+    """Open a runtime on ``url`` (its recovery resumes every unfinished run) and wait for
+    the runs it resumed; their ids."""
+    async with Runtime(url, **runtime_kw) as rt:
+        resumed = {r.id for r in rt.runs()}
+        for run in list(rt.runs()):
+            await run.wait()
+    return resumed
+
+
+def _start_and_kill(url: str, *, resume_only: bool = False, mode: str = "loops") -> None:
+    proc = _spawn(url, 0 if resume_only else RUNS, mode)
+    try:
         if mode == "ask":
             anyio.run(_wait_for_waiting, url)
         else:
             anyio.run(_wait_for_progress, url, resume_only)
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        _kill(proc)
 
 
 async def _poll(url: str, ready, what: str) -> None:  # type: ignore[no-untyped-def]
     """Until ``await ready(store)`` holds, reading the store from outside the workload."""
-    store = open_store(url)
-    await store.open()
-    try:
+    async with _opened(url) as store:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if await ready(store):
                 return
             await anyio.sleep(0.02)
         raise AssertionError(f"{what} in 20s")
-    finally:
-        await store.close()
 
 
 async def _wait_for_progress(url: str, further: bool = False) -> None:
     """Until some checkpoints are stored (mid-run); with ``further``, until the resumed
     run has made progress beyond where it was."""
-    store = open_store(url)
-    await store.open()
-    try:
+    async with _opened(url) as store:
         first = await store.latest_checkpoint("loop-0")
-    finally:
-        await store.close()
     target = (first.step if (further and first is not None) else 0) + 3
 
     async def progressed(s):  # type: ignore[no-untyped-def]
@@ -106,13 +133,8 @@ async def _resume_after_kill(url: str) -> None:
 
 
 async def _recover_and_check(url: str) -> None:
-    async with Runtime(url) as rt:
-        assert {r.id for r in rt.runs()} >= {f"loop-{i}" for i in range(RUNS)}
-        for run in list(rt.runs()):
-            await run.wait()
-    store = open_store(url)
-    await store.open()
-    try:
+    assert await _recover_all(url) >= {f"loop-{i}" for i in range(RUNS)}
+    async with _opened(url) as store:
         for i in range(RUNS):
             loop = await store.get_run(f"loop-{i}")
             assert loop is not None and loop.status == "completed", loop
@@ -131,8 +153,6 @@ async def _recover_and_check(url: str) -> None:
                 [f"b{k}" for k in range(4)] + [f"c{k}" for k in range(4)])
             history = await store.list_checkpoints(f"loop-{i}")
             assert [c.step for c in history] == sorted(c.step for c in history)
-    finally:
-        await store.close()
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
@@ -158,20 +178,14 @@ def test_a_run_interrupted_too_often_fails_instead_of_resuming(tmp_path: Path) -
         _start_and_kill(url, resume_only=_ > 0)
 
     async def go() -> None:
-        async with Runtime(url, max_interruptions=2) as rt:
-            for run in list(rt.runs()):
-                await run.wait()
-        store = open_store(url)
-        await store.open()
-        try:
+        await _recover_all(url, max_interruptions=2)
+        async with _opened(url) as store:
             record = await store.get_run("loop-0")
             assert record is not None
             # The third crash exceeded the limit: failed with a clear error, not resumed.
             assert record.status == "failed"
             assert record.error_type == "RunInterrupted"
             assert "interrupted 3 times" in (record.error or "")
-        finally:
-            await store.close()
 
     anyio.run(go)
 
@@ -193,28 +207,21 @@ def _kill_while_stepping(url: str) -> list[str]:
     """Run ``crashgraph.py URL N steps`` (long runs stepping as fast as the store takes
     them, short runs reported one by one), SIGKILL it right after its REPORTED-th
     report; return the run ids it reported finished."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parents[1])])}
-    proc = subprocess.Popen([sys.executable, str(HERE / "crashgraph.py"), url, str(RUNS),
-                             "steps"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = _spawn(url, RUNS, "steps")
     reported: list[str] = []
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.strip() == b"started", proc.stderr.read() if proc.stderr else line
         while len(reported) < REPORTED:
             line = proc.stdout.readline()
             assert line.startswith(b"done "), proc.stderr.read() if proc.stderr else line
             reported.append(line.split()[1].decode())
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        _kill(proc)
     return reported
 
 
 async def _nothing_lost(url: str, reported: list[str]) -> None:
-    store = open_store(url)
-    await store.open()
-    try:
+    async with _opened(url) as store:
         assert getattr(store, "durability", None) == "process"   # the default level
         # What the killed process reported finished is stored finished, as it was.
         for run_id in reported:
@@ -226,14 +233,8 @@ async def _nothing_lost(url: str, reported: list[str]) -> None:
         for i in range(RUNS):
             record = await store.get_run(f"long-{i}")
             assert record is not None and record.status == "running", record
-    finally:
-        await store.close()
-    async with Runtime(url) as rt:   # recovery resumes every unfinished run
-        for run in list(rt.runs()):
-            await run.wait()
-    store = open_store(url)
-    await store.open()
-    try:
+    await _recover_all(url)
+    async with _opened(url) as store:
         for i in range(RUNS):
             run_id = f"long-{i}"
             record = await store.get_run(run_id)
@@ -248,8 +249,6 @@ async def _nothing_lost(url: str, reported: list[str]) -> None:
             # And so is the event log: no sequence number missing.
             seqs = [e.seq for e in await store.read_events(run_id)]
             assert seqs == list(range(len(seqs)))
-    finally:
-        await store.close()
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
