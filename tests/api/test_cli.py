@@ -151,15 +151,10 @@ def test_run_of_the_code_review_example_by_name_on_a_fresh_database(
     assert any("Add docstring" in s for s in out["state"]["suggestions"])
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_cancels_the_cli_run_instead_of_leaving_it_running(
-        tmp_path: Path, backend: str, signum: signal.Signals,
-        capsys: pytest.CaptureFixture[str]) -> None:
+def _cli_run_in_node_b(tmp_path: Path, url: str, backend: str) -> subprocess.Popen[str]:
+    """`actorflow run` of a chain whose node b waits 600 s, once b is executing."""
     graph = tmp_path / "slow.json"
     graph.write_text(json.dumps(chain_graph("slow", delay=600)))
-    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     proc = subprocess.Popen([ACTORFLOW, "run", str(graph), "--database-url", url,
                              "--backend", backend], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -167,6 +162,17 @@ def test_a_signal_cancels_the_cli_run_instead_of_leaving_it_running(
     for line in proc.stderr:  # the log, line by line, until node b (600 s) is executing
         if "node_started b" in line:
             break
+    return proc
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_cancels_the_cli_run_instead_of_leaving_it_running(
+        tmp_path: Path, backend: str, signum: signal.Signals,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    proc = _cli_run_in_node_b(tmp_path, url, backend)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -197,16 +203,8 @@ def test_a_cli_run_killed_with_sigkill_is_listed_as_interrupted_until_resumed(
         tmp_path: Path, backend: str, capsys: pytest.CaptureFixture[str]) -> None:
     import anyio
 
-    graph = tmp_path / "slow.json"
-    graph.write_text(json.dumps(chain_graph("slow", delay=600)))
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    proc = subprocess.Popen([ACTORFLOW, "run", str(graph), "--database-url", url,
-                             "--backend", backend], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    for line in proc.stderr:  # the log, line by line, until node b (600 s) is executing
-        if "node_started b" in line:
-            break
+    proc = _cli_run_in_node_b(tmp_path, url, backend)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)   # reaped: its pid names no process any more
     capsys.readouterr()

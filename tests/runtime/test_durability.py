@@ -9,8 +9,9 @@ import subprocess
 import anyio
 import hitlgraphs as hg
 import pytest
+from tickgraphs import tick_loop
 
-from runtime import END, Graph, Runtime, WorkflowState
+from runtime import Graph, Runtime
 from runtime.store import open_store
 
 
@@ -46,16 +47,8 @@ def _pg_ctl(*args: str) -> None:
 
 
 def _gated_loop(gates: list[anyio.Event]) -> Graph:
-    async def tick(state: WorkflowState) -> dict[str, int]:
-        n = state.data.get("n", 0)
-        await gates[n].wait()
-        return {"n": n + 1}
-
-    g = Graph("gated_loop")
-    g.add_node("tick", tick)
-    g.add_conditional_edge("tick", "tick", f"n < {len(gates)}")
-    g.add_edge("tick", END)
-    return g
+    """Step ``n`` runs once ``gates[n]`` is set."""
+    return tick_loop("gated_loop", len(gates), lambda n: gates[n].wait())
 
 
 async def test_a_run_waits_while_postgres_is_down_and_finishes_when_it_is_back(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import anyio
+from tickgraphs import tick_loop
 
-from runtime import END, Graph, Runtime
+from runtime import Graph, Runtime
 from runtime.store.sql import SQLStore
 from runtime.supervisor import MAX_STEPS_AHEAD
 
@@ -22,17 +22,13 @@ LOOPS = MAX_STEPS_AHEAD + 10
 
 
 def _gated_counter(entered: anyio.Event, gate: anyio.Event) -> Graph:
-    async def tick(state: Any) -> dict[str, int]:
-        if state.data["n"] == 0:
+    """The first step sets ``entered`` and waits for ``gate``; the others go on at once."""
+    async def hold_first(n: int) -> None:
+        if n == 0:
             entered.set()
             await gate.wait()
-        return {"n": state.data["n"] + 1}
 
-    g = Graph("durable_steps", max_steps=LOOPS + 5)
-    g.add_node("tick", tick)
-    g.add_conditional_edge("tick", "tick", f"n < {LOOPS}")
-    g.add_edge("tick", END)
-    return g
+    return tick_loop("durable_steps", LOOPS, hold_first, max_steps=LOOPS + 5)
 
 
 async def test_steps_go_on_before_their_commit_up_to_the_bound_then_all_land(

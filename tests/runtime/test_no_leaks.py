@@ -6,12 +6,11 @@ trio every task under the root task's nurseries.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import anyio
 import pytest
-import sniffio
+from looptasks import live_tasks
 
 from runtime import (
     END,
@@ -24,18 +23,6 @@ from runtime import (
     RunTimeoutError,
     WorkflowState,
 )
-
-
-def live_tasks() -> int:
-    if sniffio.current_async_library() == "trio":
-        import trio
-
-        def count(task: trio.lowlevel.Task) -> int:
-            return 1 + sum(count(child) for nursery in task.child_nurseries
-                           for child in nursery.child_tasks)
-
-        return count(trio.lowlevel.current_root_task())
-    return len(asyncio.all_tasks())
 
 
 class Busy:

@@ -7,12 +7,11 @@ the same in a reused worker as in a new one.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import anyio
 import pytest
-import sniffio
+from looptasks import current_task, live_tasks
 
 from runtime import (
     END,
@@ -26,19 +25,6 @@ from runtime import (
     WorkflowState,
     ask,
 )
-
-from test_no_leaks import live_tasks
-
-
-def current_task() -> object:
-    """The task object itself (kept by the caller, so no id is reused by a later task)."""
-    if sniffio.current_async_library() == "trio":
-        import trio
-
-        return trio.lowlevel.current_task()
-    task = asyncio.current_task()
-    assert task is not None
-    return task
 
 
 def chain(*bodies: Any) -> Graph:
