@@ -12,13 +12,49 @@ import os
 import socket
 import uuid
 
-__all__ = ["new_instance_id", "owner_gone"]
+__all__ = ["new_instance_id", "owner_alive", "owner_gone"]
 
 
 def new_instance_id() -> str:
     """A fresh instance id; host and pid first, so an operator reading ``runs.owner``
     knows which process it is."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _local_pid(owner: str | None) -> int | None:
+    """The pid of ``owner`` when it is an instance id of this host, else None."""
+    if not owner:
+        return None
+    host, _, rest = owner.partition(":")
+    pid, _, _ = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    return int(pid)
+
+
+def owner_alive(owner: str | None) -> bool:
+    """True when ``owner`` is another live actorflow process on this host (an
+    ``actorflow run`` next to a starting ``serve`` on one SQLite file): its runs are
+    being executed, and a recovering runtime must leave them alone.
+
+    False for our own process (a runtime of this process that is gone left them), for
+    a process that no longer exists, and when it cannot be told from here. A pid reused
+    by a process that is not Python (where /proc tells) does not count as alive."""
+    pid = _local_pid(owner)
+    if pid is None or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass                   # another user's process: it exists
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+    except OSError:
+        return True            # no /proc here: existing is all we can tell
+    return b"python" in cmdline or b"actorflow" in cmdline
 
 
 def owner_gone(owner: str | None) -> bool:

@@ -1,7 +1,9 @@
 """Crash recovery: the runs a crashed process left unfinished go on here.
 
 When a runtime opens its store it claims the runs whose owner is gone (``running`` or
-``pending``: executing, or waiting for a slot, when their process died) and resumes
+``pending``: executing, or waiting for a slot, when their process died; a run whose
+owner is another live process on this host, such as an ``actorflow run`` beside a
+starting ``serve``, is left to it) and resumes
 each from its last checkpoint: the activations in flight then run again (at least
 once). A run that crashes again and again (``max_interruptions``) is failed instead of
 looping, and one whose graph cannot be found or rebuilt is failed with the reason.
@@ -17,6 +19,7 @@ from typing import Any
 
 from .errors import GraphError, RunInterrupted, StoreError
 from .host import Host
+from .owner import owner_alive
 from .run import Run
 from .state import WorkflowState
 from .status import RunStatus
@@ -27,7 +30,8 @@ __all__ = ["next_seq", "recover", "restore_run", "resume_claimed"]
 
 async def recover(host: Host) -> None:
     """Claim the runs an owner that is gone left unfinished, and resume them."""
-    for record in await host.store.claim_orphaned_runs(host.instance_id):
+    claimed = await host.store.claim_orphaned_runs(host.instance_id, alive=owner_alive)
+    for record in claimed:
         if record.status is RunStatus.WAITING:
             continue  # waits for an answer, not for a process
         await resume_claimed(host, record)

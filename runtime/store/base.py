@@ -8,7 +8,7 @@ its database calls on another event loop (trio embedding).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -187,9 +187,12 @@ class Store(Protocol):
         """How many runs (of ``tenant``, when given) have each of ``statuses``, in one
         query; a status with none is 0 (admission checks count without listing)."""
 
-    async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:
+    async def claim_orphaned_runs(self, owner: str, *,
+                                  alive: Callable[[str], bool] | None = None
+                                  ) -> list[RunRecord]:
         """Runs left ``running``/``pending`` by an owner that is gone; mark them ours and
-        count the interruption. (One process per store for now: every other owner is gone.)"""
+        count the interruption. Every other owner is taken as gone, except those
+        ``alive(owner)`` says are still executing (another process on this host)."""
 
     # threads
     async def create_thread(self, record: ThreadRecord) -> ThreadRecord:

@@ -6,7 +6,7 @@ callers can never mutate what is stored (the same contract as a database).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -174,11 +174,14 @@ class MemoryStore(MemoryAccess):
                 counts[r.status] += 1
         return counts
 
-    async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:
+    async def claim_orphaned_runs(self, owner: str, *,
+                                  alive: Callable[[str], bool] | None = None
+                                  ) -> list[RunRecord]:
         claimed: list[RunRecord] = []
         now = utcnow()
         for run in self._runs.values():
-            if run.status in ACTIVE and run.owner != owner:
+            if run.status in ACTIVE and run.owner != owner and not (
+                    alive is not None and run.owner is not None and alive(run.owner)):
                 run.owner = owner
                 if run.status is RunStatus.RUNNING:
                     run.interruptions += 1

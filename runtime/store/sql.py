@@ -417,18 +417,32 @@ class SQLStore(SQLAccess):
             counts[str(row["status"])] = int(row["n"])
         return counts
 
-    async def claim_orphaned_runs(self, owner: str) -> list[RunRecord]:
+    async def claim_orphaned_runs(self, owner: str, *,
+                                  alive: Callable[[str], bool] | None = None
+                                  ) -> list[RunRecord]:
         await self.flush()
-        params = {"owner": owner, "now": self.dialect.ts(utcnow())}
 
         async def claim(s: Session) -> list[dict[str, Any]]:
+            params: dict[str, Any] = {"owner": owner, "now": self.dialect.ts(utcnow())}
             async with s.transaction():
+                spared = ""
+                if alive is not None:
+                    # Owners still executing their runs (another live process on this
+                    # host) keep them; asked inside the transaction that claims.
+                    rows = await s.fetch(
+                        f"SELECT DISTINCT owner FROM runs WHERE status IN ({_ACTIVE}) "
+                        "AND owner IS NOT NULL AND owner <> :owner", {"owner": owner})
+                    live = [str(r["owner"]) for r in rows if alive(str(r["owner"]))]
+                    params.update({f"spare{i}": name for i, name in enumerate(live)})
+                    if live:
+                        names = ", ".join(f":spare{i}" for i in range(len(live)))
+                        spared = f"AND (owner IS NULL OR owner NOT IN ({names})) "
                 return await s.fetch(
                     "UPDATE runs SET owner = :owner, updated_at = :now, interruptions = "
                     f"interruptions + CASE WHEN status = '{RunStatus.RUNNING.value}' THEN 1 "
                     "ELSE 0 END "
                     f"WHERE status IN ({_ACTIVE}) AND (owner IS NULL OR owner <> :owner) "
-                    "RETURNING *", params)
+                    f"{spared}RETURNING *", params)
 
         runs = [run_from_row(self.dialect, r) for r in await self._run(claim, writer=True)]
         return sorted(runs, key=lambda r: (r.created_at, r.id))

@@ -226,6 +226,44 @@ def test_a_cli_run_killed_with_sigkill_is_listed_as_interrupted_until_resumed(
     assert owner is not None and f":{os.getpid()}:" in owner
 
 
+async def _open_recovering(url: str, run_id: str) -> tuple[str | None, bool]:
+    """Open a recovering runtime on ``url`` (as `serve` does at start): the run's owner
+    after it, and whether this runtime took the run over."""
+    from runtime import Runtime
+    from runtime.store import open_store
+
+    async with Runtime(open_store(url)) as rt:
+        record = await rt.store.get_run(run_id)
+        assert record is not None
+        return record.owner, rt.table.get(run_id) is not None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_runtime_opening_beside_a_live_cli_run_leaves_that_run_to_it(
+        tmp_path: Path, backend: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`serve` starting on the SQLite file an `actorflow run` is executing on must not
+    resume that run a second time (node b would run twice, in two processes)."""
+    import anyio
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    proc = _cli_run_in_node_b(tmp_path, url, backend)
+    try:
+        capsys.readouterr()
+        assert main(["runs", "--database-url", url, "--json"]) == 0
+        [row] = json.loads(capsys.readouterr().out)
+        owner, taken = anyio.run(_open_recovering, url, row["run_id"], backend=backend)
+        assert f":{proc.pid}:" in str(owner) and not taken
+        proc.send_signal(signal.SIGTERM)   # the CLI still owns it: it cancels it
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert json.loads(out)["status"] == "cancelled"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=60)
+
+
 def test_the_database_named_in_the_log_hides_its_password() -> None:
     from api.cli_report import redact
 

@@ -117,6 +117,30 @@ def test_claim_orphaned_runs(kind: str, backend: str, tmp_path: Path) -> None:
     run_with_store(kind, backend, tmp_path, body)
 
 
+@parametrized
+def test_claim_orphaned_runs_leaves_the_runs_of_a_live_owner(
+        kind: str, backend: str, tmp_path: Path) -> None:
+    async def body(store: Store) -> None:
+        for rid, owner in [("a", "gone"), ("b", "live"), ("c", "live"), ("d", None),
+                           ("e", "also live")]:
+            await store.create_run(RunRecord(id=rid, graph_name="g", status="running",
+                                             owner=owner))
+        asked: list[str] = []
+
+        def alive(owner: str) -> bool:
+            asked.append(owner)
+            return owner in {"live", "also live"}
+
+        claimed = await store.claim_orphaned_runs("me", alive=alive)
+        assert sorted(r.id for r in claimed) == ["a", "d"]
+        assert "live" in asked and "also live" in asked
+        for rid, owner in [("b", "live"), ("c", "live"), ("e", "also live")]:
+            kept = await store.get_run(rid)
+            assert kept is not None and (kept.owner, kept.interruptions) == (owner, 0)
+
+    run_with_store(kind, backend, tmp_path, body)
+
+
 def position_at(step: int) -> Position:
     """A position with something of every kind: pending (a map item), waiting, going on,
     an open map frame with a result; all of it changes with the step."""
