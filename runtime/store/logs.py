@@ -10,6 +10,11 @@ a checkpoint is the run's input). Copying the input into every row cost the whol
 state per node execution: a state that grows by k bytes a step then stored k x n^2
 / 2 bytes over n steps. Rows written before (events without ``input_step``) keep
 their ``input_state``.
+
+The SQL store therefore writes no execution_logs row for a node event that names its
+input by step (every event of this runtime): the row would repeat its event row. It
+derives the row from the event when read, as the memory store does; the table keeps
+the rows of older runtimes, and of events that carry an input state themselves.
 """
 
 from __future__ import annotations
@@ -19,13 +24,15 @@ from typing import Any
 
 from ..events import Event, EventType
 
-__all__ = ["log_row"]
+__all__ = ["LOG_TYPES", "log_row"]
 
 _STATUS = {
     EventType.NODE_STARTED: "started",
     EventType.NODE_COMPLETED: "completed",
     EventType.NODE_FAILED: "failed",
 }
+#: The event types that have an execution_logs row.
+LOG_TYPES = tuple(_STATUS)
 
 
 def log_row(event: Event) -> dict[str, Any] | None:

@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..events import Event, EventType
+from ..events import Event
 from ..position import decode, decode_v1
 from ..status import RunStatus
 from .base import Checkpoint, GraphRecord, RunRecord
-from .logs import log_row
+from .logs import LOG_TYPES, log_row
 from .schema import BULK, Bulk, Dialect, dumps, loads
 
 __all__ = [
@@ -128,52 +128,74 @@ BULK[INSERT_LOG] = Bulk(
 
 
 def event_stmts(d: Dialect, e: Event) -> list[tuple[str, dict[str, Any]]]:
-    """The event row plus, for node events, its execution_logs row.
+    """The event row plus, for a node event holding what its event row does not
+    (an input state given as a copy rather than by ``input_step``: events written by
+    an older runtime, or by a caller of ``append_event``), its execution_logs row.
+
+    Every other node event's execution_logs row is derived from its event row when
+    read (:func:`logs_query`): writing it too cost a second row, three index entries,
+    per node event (a third of a durable step's SQLite time) for nothing new.
 
     Serialised now, on the caller's side, so later mutation of ``e.data`` by
     the caller cannot change what gets written.
     """
-    # A node's input state goes to its execution_logs row only, not twice.
-    data = e.data if "input" not in e.data else {k: v for k, v in e.data.items() if k != "input"}
+    data = e.data
+    if "input" not in data:
+        return [(INSERT_EVENT, {
+            "run_id": e.run_id, "seq": e.seq, "type": e.type.value, "node": e.node,
+            "ts": e.ts, "data": dumps(data)})]
+    # A node's input state goes to its execution_logs row only, not twice; with an
+    # ``input_step`` it is not stored at all (the checkpoint of that step holds it).
+    data = {k: v for k, v in data.items() if k != "input"}
     stmts = [(INSERT_EVENT, {
         "run_id": e.run_id, "seq": e.seq, "type": e.type.value, "node": e.node,
         "ts": e.ts, "data": dumps(data),
     })]
     row = log_row(e)
-    if row is not None:
-        if e.type is EventType.NODE_COMPLETED:
-            # Kept once, in the event row (its ``update``): list_logs reads it there.
-            row["output_state"] = None
-        for key in ("input_state", "output_state"):
-            row[key] = None if row[key] is None else dumps(row[key])
+    if row is not None and row["input_state"] is not None:
+        row["input_state"] = dumps(row["input_state"])
+        row["output_state"] = None
         row["timestamp"] = d.ts(row["timestamp"])
         stmts.append((INSERT_LOG, row))
     return stmts
 
 
+#: The event types that make execution_logs rows (see :func:`.logs.log_row`).
+_LOG_TYPES = ", ".join(f"'{t.value}'" for t in LOG_TYPES)
+
+
 def logs_query(d: Dialect) -> str:
-    """A page of one run's execution_logs (``:r``, ``:limit``, ``:offset``); a
-    "completed" row written since its output is kept once reads it from its event."""
-    update = ("COALESCE(e.data -> 'update', e.data -> 'output')" if d.postgres else
-              "COALESCE(json_extract(e.data, '$.update'), json_extract(e.data, '$.output'))")
+    """A page of one run's node events (``:r``, ``:limit``, ``:offset``), each with
+    its execution_logs row where one was written (:func:`event_stmts`)."""
     return (
-        "SELECT l.id, l.run_id, l.seq, l.node_name, l.status, l.timestamp, l.input_state, "
-        "l.input_step, CASE WHEN l.status = 'completed' AND l.output_state IS NULL "
-        f"THEN {update} ELSE l.output_state END AS output_state, l.error "
-        "FROM execution_logs l LEFT JOIN events e ON e.run_id = l.run_id AND e.seq = l.seq "
-        "WHERE l.run_id = :r ORDER BY l.seq LIMIT :limit OFFSET :offset")
+        "SELECT e.run_id, e.seq, e.type, e.node, e.ts, e.data, l.status, l.timestamp, "
+        "l.input_state, l.input_step, l.output_state, l.error "
+        "FROM events e LEFT JOIN execution_logs l ON l.run_id = e.run_id AND l.seq = e.seq "
+        f"WHERE e.run_id = :r AND e.type IN ({_LOG_TYPES}) "
+        "ORDER BY e.seq LIMIT :limit OFFSET :offset")
+
+
+def log_from_row(d: Dialect, r: dict[str, Any], number: int) -> dict[str, Any]:
+    """The execution_logs row of a :func:`logs_query` row: the written one if there is
+    one (rows of an older runtime keep what they hold), else derived from the event
+    as the memory store derives it. ``id``: its number in the run's logs, from 1."""
+    event = event_from_row(r)
+    out = log_row(event)
+    assert out is not None, "logs_query reads node events only"
+    if r["status"] is not None:
+        out["status"] = r["status"]
+        out["timestamp"] = d.parse_ts(r["timestamp"])
+        out["input_state"] = loads(r["input_state"])
+        out["input_step"] = r["input_step"]
+        if r["output_state"] is not None:   # else kept once, in the event's ``update``
+            out["output_state"] = loads(r["output_state"])
+        out["error"] = r["error"]
+    out["id"] = number
+    return out
 
 
 def event_from_row(r: dict[str, Any]) -> Event:
     return Event.from_dict({**r, "data": loads(r["data"])})
-
-
-def log_from_row(d: Dialect, r: dict[str, Any]) -> dict[str, Any]:
-    out = dict(r)
-    out["timestamp"] = d.parse_ts(r["timestamp"])
-    out["input_state"] = loads(r["input_state"])
-    out["output_state"] = loads(r["output_state"])
-    return out
 
 
 def checkpoint_from_row(d: Dialect, r: dict[str, Any], state: dict[str, Any],

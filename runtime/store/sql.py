@@ -696,7 +696,8 @@ class SQLStore(SQLAccess):
         async def get(s: Session) -> list[dict[str, Any]]:
             return await s.fetch(sql, {"r": run_id, "limit": limit, "offset": offset})
 
-        return [log_from_row(self.dialect, r) for r in await self._run(get)]
+        return [log_from_row(self.dialect, r, offset + i + 1)
+                for i, r in enumerate(await self._run(get))]
 
     async def flush(self) -> None:
         await self._w().flush()
