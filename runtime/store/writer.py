@@ -103,12 +103,22 @@ class _Shared:
     lazy_wake: bool = False   # the linger timer for queued non-urgent ops is set
     due: bool = False         # that timer fired: commit what is queued, urgent or not
     stopping: bool = False
+    #: run id -> its checkpoints queued since the last batch was taken (see RUN_BATCH)
+    ahead: dict[str, int] = field(default_factory=dict)
+
+
+#: A run with this many checkpoints queued gets a commit without waiting for
+#: ``linger``: half of ``supervisor.MAX_STEPS_AHEAD`` (32), where a run waits for its
+#: oldest uncommitted step, so that commit is done before the run gets there and a
+#: fast run never stops for it. With many runs the linger comes first and takes the
+#: steps of all of them.
+RUN_BATCH = 16
 
 
 class Writer:
     def __init__(self, db: Db, loop: asyncio.AbstractEventLoop, *, max_queue: int,
                  unavailable_timeout: float, max_batch: int = 2000,
-                 linger: float = 0.001) -> None:
+                 linger: float = 0.005) -> None:
         self._db, self._loop = db, loop
         self.max_queue, self.max_batch = max_queue, max_batch
         self.unavailable_timeout = unavailable_timeout
@@ -143,11 +153,13 @@ class Writer:
 
         A non-urgent op never starts a commit: it rides along with the next
         urgent write, or one somebody waits for (:meth:`wait`), or is written
-        after ``linger`` seconds at most. Steps and events are not urgent: a
-        run queues them and goes on, and a commit every ``linger`` takes all
-        the steps of every run made meanwhile. Waking the writer per step
-        instead costs a commit (and, from another thread, a wake-up through
-        the loop's socket) per step.
+        after ``linger`` seconds at most, or once its run has RUN_BATCH
+        checkpoints queued. Steps and events are not urgent: a run queues them
+        and goes on, and a commit every ``linger`` takes all the steps of every
+        run made meanwhile. Waking the writer per step instead costs a commit
+        (and, from another thread, a wake-up through the loop's socket) per step;
+        so does a short linger: every commit costs its thread hops and its pages
+        written, whatever the number of steps in it.
         """
         op.deadline = deadline
         op.urgent = urgent
@@ -163,8 +175,14 @@ class Writer:
                 s.urgent += 1
                 if s.idle:
                     wake, s.idle = True, False
-            elif s.idle and not s.lazy_wake:
-                lazy = s.lazy_wake = True
+            else:
+                if op.chain and op.run_id is not None:
+                    ahead = s.ahead[op.run_id] = s.ahead.get(op.run_id, 0) + 1
+                    if ahead >= RUN_BATCH and not s.due:
+                        s.due = True   # this run's steps are due now, not after linger
+                        wake, s.idle = s.idle, False
+                if not wake and s.idle and not s.lazy_wake:
+                    lazy = s.lazy_wake = True
         if wake:
             self._on_loop(self._set_wakeup)
         elif lazy:
@@ -332,6 +350,7 @@ class Writer:
                     n = min(len(s.queue), self.max_batch)
                     batch = [s.queue.popleft() for _ in range(n)]
                     s.urgent -= sum(1 for op in batch if op.urgent)
+                    s.ahead.clear()   # (ops past max_batch count again from 0: fewer)
                     if not s.queue:
                         s.due = s.lazy_wake = False
                 elif s.stopping:
