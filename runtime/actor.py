@@ -27,6 +27,7 @@ from .context import NodeContext
 from .errors import NodeTimeoutError
 from .events import EventType, Publisher
 from .interrupts import Interrupt, current_context
+from .mailbox import Outbox
 from .node_cache import NodeCache
 from .position import NO_ITEM, Activation
 from .state import StateUpdate, WorkflowState
@@ -104,7 +105,7 @@ class NodeActor:
     )
 
     def __init__(self, node: CompiledNode, run_id: str, hub: Publisher,
-                 results: MemoryObjectSendStream[Result], pool: WorkerPool,
+                 results: Outbox[Result], pool: WorkerPool,
                  store: Store | None = None, path: str = "",
                  spawn: Spawn | None = None, cache: NodeCache | None = None,
                  graph: str = "") -> None:

@@ -10,14 +10,12 @@ none of them outlives it.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .actor import NodeActor, Result
 from .compiled import CompiledGraph, CompiledNode, MapRoute
@@ -30,6 +28,7 @@ from .errors import (
 from .events import EventType, Publisher
 from .frames import Frame, FrameRef, FramesAt
 from .growing import snapshot_values
+from .mailbox import Mailbox
 from .node_cache import NodeCache
 from .order import apply_ordered, next_key, outside_key
 from .payload_bounds import StateGauge
@@ -138,7 +137,7 @@ class Supervisor:
         # The store's marks of this run's checkpoints not known to be committed yet.
         self._marks: deque[int] = deque()
         # While run() executes: the mailbox node workers report to, and the workers.
-        self._results: MemoryObjectSendStream[Result | _Resume] | None = None
+        self._results: Mailbox[Result | _Resume] | None = None
         self._pool: WorkerPool | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -166,30 +165,28 @@ class Supervisor:
 
         Raises RunFailed (and subclasses) for node failures, conflicts, max_steps.
         """
-        send: MemoryObjectSendStream[Result | _Resume]
-        receive: MemoryObjectReceiveStream[Result | _Resume]
         # Unbounded: a worker must never block on reporting (see NodeActor). What can
         # queue here is bounded by the activations in flight.
-        send, receive = anyio.create_memory_object_stream(math.inf)
+        mailbox: Mailbox[Result | _Resume] = Mailbox()
         try:
             # The mailbox closes after the task group has ended: a node that finishes
             # while its run is failing (cleanup that ignores the cancellation) reports
-            # into a mailbox nobody reads, instead of failing its worker with a
-            # BrokenResourceError (one per branch still running, in the run's error).
-            async with receive, anyio.create_task_group() as tg:
-                self._results = send
+            # into a mailbox nobody reads, instead of failing its worker (one error per
+            # branch still running, in the run's error).
+            async with anyio.create_task_group() as tg:
+                self._results = mailbox
                 pool = self._pool = WorkerPool(tg, self.run_id)
                 self._start()
                 self.accepting_resume = True
                 ready: deque[Result | _Resume] = deque()
                 while self._pending or self._resumes:
                     if not ready:
-                        got = _take_all(receive, [])
+                        got = mailbox.take_all()
                         if not got:
-                            # Awaited outside the except clause: inside it, the WouldBlock
-                            # and its traceback (with this frame) would live as long as
-                            # the wait. What came with it is sorted with it.
-                            got = _take_all(receive, [await receive.receive()])
+                            await mailbox.wait()
+                            got = mailbox.take_all()
+                        if len(got) > 1:
+                            got.sort(key=_arrival)
                         ready.extend(got)
                     result = ready.popleft()
                     if isinstance(result, _Resume):
@@ -212,7 +209,7 @@ class Supervisor:
                     actor.close()
                 pool.close()
         finally:
-            send.close()
+            mailbox.close()
             self.accepting_resume = False
             # A finished run may be kept around (Runtime.keep_finished): keep its state
             # and events, not its machinery (the task group and its cancel scopes, the
@@ -733,24 +730,12 @@ class Supervisor:
         })
 
 
-def _take_all(receive: MemoryObjectReceiveStream[Result | _Resume],
-              got: list[Result | _Resume]) -> list[Result | _Resume]:
-    """``got`` and what is waiting in the mailbox (no scheduling round trip), answers first,
-    then results in activation order: the branches of a fan-out that finished together
-    merge in branch order, each write an append at the end of what the others wrote,
-    whatever order the scheduler ran them in (trio reverses half its batches, and
-    a write arriving before an earlier branch's costs a copy: runtime.order)."""
-    while True:
-        try:
-            got.append(receive.receive_nowait())
-        except anyio.WouldBlock:
-            break
-    if len(got) > 1:
-        got.sort(key=_arrival)
-    return got
-
-
 def _arrival(message: Result | _Resume) -> int:
+    """Answers first, then results in activation order: the branches of a fan-out that
+    finished together merge in branch order, each write an append at the end of what
+    the others wrote, whatever order the scheduler ran them in (trio reverses half its
+    batches, and a write arriving before an earlier branch's costs a copy:
+    runtime.order)."""
     return message.activation.id if isinstance(message, Result) else -1
 
 
