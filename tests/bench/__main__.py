@@ -62,7 +62,7 @@ FIGURES = ("w1_us_per_node", "w2_ms", "w3_ms", "w3_peak_rss_mib", "w4_sqlite_us_
            "subgraph_overhead_us", "studio_render_ms", "ws_500_clients_slowdown",
            "compile_10k_ms", "w2_10k_ms")
 EXTRA_FIGURES = ("w4_sequential_runs_per_s", "raw_roundtrip_nowait_us",
-                 "http_wait_cost_vs_health", "http_wait_cpu_vs_health")
+                 "http_wait_cost_vs_health", "http_wait_cpu_vs_health", "w3_gc_tuned_ms")
 BASELINES = ("raw_roundtrip_us", "raw_spawn_join_100_ms", "raw_w3_ms",
              "http_plain_requests_per_s", "code_review_direct_ms",
              "financial_analysts_sequential_ms", "financial_analysts_latency_sequential_ms",

@@ -216,6 +216,10 @@ async def do_w2_wide(rec: Recorder, p: Params) -> None:
             rec.add("w2_10k_ms", await wl.w2_sample(rt, compiled, WIDE))
 
 
+#: The collector threshold of ``w3_gc_tuned_ms`` (CPython's default: 700).
+W3_GC_THRESHOLD = 50_000
+
+
 async def do_w3(rec: Recorder, p: Params) -> None:
     compiled = wl.build_w3(5)
     rec.extra["rss_interpreter_mib"] = _mib(_RSS_START_KIB)
@@ -235,6 +239,11 @@ async def do_w3(rec: Recorder, p: Params) -> None:
     rec.add("w3_peak_rss_mib", _mib(peak))
     rec.extra["w3_ru_maxrss_mib"] = _mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     rec.extra["w3_rss_over_loop_start_mib"] = _mib(peak - int(rec.extra["rss_in_loop_mib"] * 1024))
+    # Beside the default, after its peak RSS was taken: the opt-in collector tuning
+    # (Runtime(gc_threshold=...), runtime.gc_tuning) an application may choose.
+    for _ in range(p.w3_reps):
+        gc.collect()
+        rec.add("w3_gc_tuned_ms", await wl.w3_sample(compiled, 1000, gc_threshold=W3_GC_THRESHOLD))
 
 
 #: W4's durability levels: the default first (its figures keep their historical keys).

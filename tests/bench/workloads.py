@@ -158,9 +158,11 @@ def compile_w2_sample(width: int) -> float:
     return elapsed * 1e3
 
 
-async def w3_sample(compiled: Any, runs: int = 1000) -> float:
-    """ms makespan of ``runs`` concurrent W3 runs in a fresh in-memory Runtime."""
-    async with Runtime() as rt:
+async def w3_sample(compiled: Any, runs: int = 1000, *,
+                    gc_threshold: int | None = None) -> float:
+    """ms makespan of ``runs`` concurrent W3 runs in a fresh in-memory Runtime
+    (``gc_threshold``: the runtime's opt-in collector tuning)."""
+    async with Runtime(gc_threshold=gc_threshold) as rt:
         started = time.perf_counter()
         handles = [await rt.start(compiled, {}) for _ in range(runs)]
         for h in handles:
