@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from . import tracing
 from .compiled import CompiledGraph
@@ -87,7 +88,9 @@ class Run:
         self.supervisor.interrupt_before = interrupt_before
         self.supervisor.interrupt_after = interrupt_after
         self.bounds = RunBounds()
-        self._done = anyio.Event()
+        # Dropped once set (``_set_done``): a finished run kept in memory
+        # (keep_finished) then holds no event and no waiter queue for the collector.
+        self._done: anyio.Event | None = anyio.Event()
         self._scope: anyio.CancelScope | None = None
         self._cancel_requested = False
         self._releasing = False
@@ -135,7 +138,7 @@ class Run:
 
     @property
     def done(self) -> bool:
-        return self._done.is_set()
+        return self._done is None
 
     def events(self, since: int = 0, *, buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
                follow: bool = True) -> AsyncIterator[Event]:
@@ -157,7 +160,7 @@ class Run:
 
         Raises RunFailed / RunCancelled, or RunWaiting if it paused for an answer.
         """
-        await self._done.wait()
+        await self._wait_done()
         if self.error is not None:
             raise self.error
         return self.state
@@ -181,7 +184,19 @@ class Run:
 
     async def wait(self) -> None:
         """Wait for the end without raising."""
-        await self._done.wait()
+        await self._wait_done()
+
+    async def _wait_done(self) -> None:
+        done = self._done
+        if done is None:
+            await anyio.lowlevel.checkpoint()   # as waiting on a set event would
+        else:
+            await done.wait()
+
+    def _set_done(self) -> None:
+        done, self._done = self._done, None
+        if done is not None:
+            done.set()
 
     def cancel(self) -> None:
         """Cancel the run: every node is cancelled and its cleanup runs."""
@@ -293,7 +308,7 @@ class Run:
             if span is not None:
                 span.end(self.status.value, self.error if self.status is RunStatus.FAILED
                          else None)
-            self._done.set()
+            self._set_done()
 
     def _crashed(self, exc: Exception) -> None:
         err = RunFailed(f"run {self.id} could not be executed: {type(exc).__name__}: {exc}",
@@ -393,7 +408,7 @@ class Run:
             await self._store_run(status=self.status, owner=None)
         finally:
             self.hub.close()
-            self._done.set()
+            self._set_done()
 
     async def _record(self, status: RunStatus, state: dict[str, Any] | None = None) -> None:
         self.status = self.status.check(status, self.id)
@@ -447,7 +462,7 @@ class Run:
         self.hub.close()
         self.completed_at = datetime.now(UTC)
         # result() returns at once; execute() records the end in the store when it runs.
-        self._done.set()
+        self._set_done()
 
     async def _older_events(self, since: int, until: int) -> list[Event]:
         assert self.store is not None

@@ -42,6 +42,11 @@ from .workers import WorkerPool
 
 __all__ = ["MAX_STEPS_AHEAD", "Supervisor"]
 
+#: The marks of a run whose store is not durable: none ever (the memory store saves at
+#: once). Shared and unable to hold anything (maxlen 0): an empty deque is ~600 bytes,
+#: kept per run in flight and per finished run kept.
+_NO_MARKS: deque[int] = deque(maxlen=0)
+
 #: Steps a run may go on past its last committed one (see ``Supervisor._checkpoint``):
 #: what a crash makes run again, at most. Enough to cover a commit's latency (an fsync
 #: at durability "power") at a step every ~100 µs; more would only hold memory.
@@ -135,7 +140,7 @@ class Supervisor:
         self._cp_nodes: list[str] = []
         self._cp_changed: dict[str, Any] = {}
         # The store's marks of this run's checkpoints not known to be committed yet.
-        self._marks: deque[int] = deque()
+        self._marks: deque[int] = deque() if self.durable else _NO_MARKS
         # While run() executes: the mailbox node workers report to, and the workers.
         self._results: Mailbox[Result | _Resume] | None = None
         self._pool: WorkerPool | None = None
@@ -178,17 +183,19 @@ class Supervisor:
                 pool = self._pool = WorkerPool(tg, self.run_id)
                 self._start()
                 self.accepting_resume = True
-                ready: deque[Result | _Resume] = deque()
+                # What was taken from the mailbox, next last (a list: an empty deque is
+                # ~600 bytes, per run in flight).
+                ready: list[Result | _Resume] = []
                 while self._pending or self._resumes:
                     if not ready:
-                        got = mailbox.take_all()
-                        if not got:
+                        ready = mailbox.take_all()
+                        if not ready:
                             await mailbox.wait()
-                            got = mailbox.take_all()
-                        if len(got) > 1:
-                            got.sort(key=_arrival)
-                        ready.extend(got)
-                    result = ready.popleft()
+                            ready = mailbox.take_all()
+                        if len(ready) > 1:
+                            ready.sort(key=_arrival)
+                            ready.reverse()
+                    result = ready.pop()
                     if isinstance(result, _Resume):
                         self._resumes -= 1
                         self._answered.pop(result.entry.id, None)
