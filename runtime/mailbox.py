@@ -9,8 +9,8 @@ walked by every collection of the garbage collector, and they are made again for
 each node execution.
 
 This mailbox has one reader (the supervisor), never blocks a sender, and hands the
-reader everything that has arrived at once: a deque, and one event made only when
-the reader finds it empty and waits.
+reader everything that has arrived at once: a deque, and one wake-up
+(runtime.wakeup) made only when the reader finds it empty and waits.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from collections import deque
 from typing import Generic, Protocol, TypeVar
 
 import anyio
+
+from .wakeup import Wakeup
 
 __all__ = ["Mailbox", "Outbox"]
 
@@ -41,7 +43,7 @@ class Mailbox(Generic[T]):
 
     def __init__(self) -> None:
         self._items: deque[T] = deque()
-        self._wakeup: anyio.Event | None = None   # set while the reader waits
+        self._wakeup: Wakeup | None = None   # set while the reader waits
         self._closed = False
 
     def send_nowait(self, item: T) -> None:
@@ -67,7 +69,7 @@ class Mailbox(Generic[T]):
         where cancellation reaches a supervisor waiting for its nodes."""
         if self._items:
             return
-        wakeup = self._wakeup = anyio.Event()
+        wakeup = self._wakeup = Wakeup()
         try:
             await wakeup.wait()
         finally:

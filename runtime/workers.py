@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-import anyio
 from anyio.abc import TaskGroup
 
 from .interrupts import CurrentExecution, current_context
+from .wakeup import Wakeup
 
 __all__ = ["MAX_IDLE", "NodeWork", "WorkerPool"]
 
@@ -51,7 +51,7 @@ class _Idle:
     __slots__ = ("job", "wake")
 
     def __init__(self) -> None:
-        self.wake = anyio.Event()
+        self.wake = Wakeup()   # one waiter, once: cheaper than an anyio.Event
         self.job: tuple[NodeWork, Any] | None = None   # None when woken to exit
 
 
