@@ -48,8 +48,9 @@ async def _w3(runs: int) -> None:
     await wl.w3_sample(wl.build_w3(5), runs)
 
 
-async def _w3_census(runs: int) -> dict[str, Any]:
-    """GC time and tracked objects of one W3 (``runs`` concurrent 5-node runs)."""
+async def _w3_census(runs: int, gc_threshold: int | None = None) -> dict[str, Any]:
+    """GC time and tracked objects of one W3 (``runs`` concurrent 5-node runs), with
+    the runtime's opt-in collector tuning if ``gc_threshold`` is given."""
     from runtime import Runtime
 
     compiled = wl.build_w3(5)
@@ -69,7 +70,7 @@ async def _w3_census(runs: int) -> dict[str, Any]:
     gc.callbacks.append(timer)
     cpu, wall = time.process_time(), time.perf_counter()
     try:
-        async with Runtime() as rt:
+        async with Runtime(gc_threshold=gc_threshold) as rt:
             handles = [await rt.start(compiled, {}) for _ in range(runs)]
             await anyio.sleep(0.0025)             # every run is in flight now
             in_flight = len(gc.get_objects())
@@ -85,10 +86,11 @@ async def _w3_census(runs: int) -> dict[str, Any]:
             "objects_per_finished_run": (kept - base) / runs}
 
 
-def census(backend: str, runs: int = 1000) -> str:
+def census(backend: str, runs: int = 1000, gc_threshold: int | None = None) -> str:
     anyio.run(_w3, 50, backend=backend)     # warm-up
-    c = anyio.run(_w3_census, runs, backend=backend)
-    return (f"W3 {runs} runs: {c['wall_s'] * 1e3:.0f} ms wall, {c['cpu_s'] * 1e3:.0f} ms CPU, "
+    c = anyio.run(_w3_census, runs, gc_threshold, backend=backend)
+    tuned = "" if gc_threshold is None else f" (Runtime(gc_threshold={gc_threshold}))"
+    return (f"W3 {runs} runs{tuned}: {c['wall_s'] * 1e3:.0f} ms wall, {c['cpu_s'] * 1e3:.0f} ms CPU, "
             f"of which GC {c['gc_s'] * 1e3:.0f} ms ({c['gc_s'] / c['cpu_s']:.0%}); "
             f"collections per generation {c['collections']}; tracked objects at start "
             f"{c['base_objects']}, per run in flight {c['objects_per_run_in_flight']:.0f}, "
@@ -114,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", default="asyncio", choices=["asyncio", "trio"])
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--only", default="W1,W2,W3")
+    ap.add_argument("--gc-threshold", type=int, default=None,
+                    help="also census W3 with Runtime(gc_threshold=N), the opt-in tuning")
     args = ap.parse_args(argv)
     for name in [w.strip().upper() for w in args.only.split(",") if w.strip()]:
         what = {"W1": "3 runs x 2000 node executions", "W2": "20 runs x 102 nodes",
@@ -123,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"==== {name} on {args.backend} ({what}), sorted by tottime ====")
         if name == "W3":
             print(census(args.backend))
+            if args.gc_threshold is not None:
+                print(census(args.backend, gc_threshold=args.gc_threshold))
         print(profile(name, args.backend, args.top))
     return 0
 
