@@ -99,7 +99,9 @@ class Frame:
                      len(self.arrivals))
 
 
-@dataclass(slots=True, frozen=True)
+# Not frozen (one is made at every step with a frame open, and a frozen dataclass sets
+# each field through object.__setattr__); read-only all the same.
+@dataclass(slots=True)
 class _Mark:
     frame: Frame
     arrived: int

@@ -104,6 +104,13 @@ class StateUpdate:
         """Turn what a node returned into an update, or say clearly what is wrong."""
         if result is None:
             return cls()
+        if type(result) is dict:
+            # The common case, before the isinstance checks (Mapping's goes through abc).
+            for k in result:
+                if not isinstance(k, str):
+                    break
+            else:
+                return cls(dict(result))
         if isinstance(result, Command):
             update = cls.from_result(result.update, before, node)
             update.goto = result.goto

@@ -37,6 +37,7 @@ from .routing import Send, check_goto, goto_from_json, goto_to_json
 from .specs import END
 from .state import StateUpdate, WorkflowState, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
+from .store.memory import direct_keeper
 from .updates import reducer_values, split_update
 from .workers import WorkerPool
 
@@ -66,6 +67,7 @@ class Supervisor:
         "_cp_step",
         "_done",
         "_frames",
+        "_keep",
         "_log",
         "_marks",
         "_next_activation",
@@ -104,6 +106,8 @@ class Supervisor:
         self.hub = hub
         self.store = store
         self.durable = bool(getattr(store, "durable", False))
+        # A plain memory store keeps each step as a tuple: built here, without the model.
+        self._keep = direct_keeper(store)
         self.max_steps = max_steps or graph.max_steps
         self.state = state
         self.steps = 0            # node executions completed
@@ -480,6 +484,14 @@ class Supervisor:
             # it hands out: a grown list is kept as its length (runtime.growing).
             data = snapshot_values(s.data, self._owned)
             changed = snapshot_values(changed, self._owned)
+        if self._keep is not None:
+            # What MemoryStore.save_checkpoint keeps of the model below, made directly.
+            self._keep((self.run_id, self.steps, tuple(nodes), {
+                "workflow_id": s.workflow_id, "run_id": s.run_id, "timestamp": s.timestamp,
+                "iteration": s.iteration, "data": data, "errors": tuple(s.errors),
+                "warnings": tuple(s.warnings), "config": s.config},
+                changed, self._position(), self.hub.next_seq, datetime.now(UTC)))
+            return
         cp = trusted(Checkpoint, {
             "run_id": self.run_id, "step": self.steps, "nodes": nodes,
             "state": {"workflow_id": s.workflow_id, "run_id": s.run_id,

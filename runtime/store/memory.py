@@ -19,7 +19,7 @@ from .base import DEFAULT_TENANT, Checkpoint, GraphRecord, RunRecord, ThreadReco
 from .errors import GraphExistsError, ThreadExistsError
 from .logs import log_row
 
-__all__ = ["MemoryStore"]
+__all__ = ["MemoryStore", "direct_keeper"]
 
 _RUN_FIELDS = frozenset(RunRecord.model_fields)
 
@@ -51,6 +51,15 @@ def _checkpoint(kept: _Kept) -> Checkpoint:
         "run_id": run_id, "step": step, "nodes": list(nodes), "state": state,
         "changed": changed, "position": position, "next_seq": next_seq,
         "created_at": created_at}).model_copy(deep=True)
+
+
+def direct_keeper(store: object) -> Callable[[_Kept], None] | None:
+    """``store.keep_checkpoint`` if ``store`` is a memory store whose ``save_checkpoint`` is
+    the plain one (a subclass that hooks the save, as tests do, gets every model)."""
+    if isinstance(store, MemoryStore) and (
+            type(store).save_checkpoint is MemoryStore.save_checkpoint):
+        return store.keep_checkpoint
+    return None
 
 
 class MemoryStore(MemoryAccess):
@@ -238,14 +247,21 @@ class MemoryStore(MemoryAccess):
         # Stored by reference (the supervisor hands over fresh containers and treats
         # state values as immutable, so a copy here would only cost time on the hot
         # path), in the compact form of _keep.
-        steps = self._checkpoints.setdefault(checkpoint.run_id, {})
-        step = checkpoint.step
+        self.keep_checkpoint(_keep(checkpoint))
+
+    def keep_checkpoint(self, kept: _Kept) -> None:
+        """Keep a checkpoint already in its kept form: what ``save_checkpoint`` does once
+        the model is taken apart. The supervisor calls it directly on a plain memory store
+        (see ``direct_keeper``): a checkpoint model built at every step only to be taken
+        apart again cost more than the rest of the save."""
+        steps = self._checkpoints.setdefault(kept[0], {})
+        step = kept[1]
         if steps and next(reversed(steps)) > step:
             # Re-saving an earlier step forks history there: later steps are gone (as
             # in the SQL stores). Steps are added in order, so the last key is the top.
             for later in [s for s in steps if s > step]:
                 del steps[later]
-        steps[step] = _keep(checkpoint)
+        steps[step] = kept
 
     async def queue_checkpoint(self, checkpoint: Checkpoint) -> int:
         """Saved at once: memory has nothing to wait for."""
