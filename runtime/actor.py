@@ -257,9 +257,13 @@ class NodeActor:
             # not a copy) for live subscribers; stores keep only ``input_step``, the
             # checkpoint holding that state (storing it would copy the whole state per
             # node execution: quadratic for a state that grows).
-            self.hub.publish(EventType.NODE_STARTED, node.name, attempt=attempt,
-                             input=state.data, input_step=state.iteration,
-                             **({"index": act.index} if act.index is not None else {}))
+            if act.index is None:   # (no ** merge: the common case)
+                self.hub.publish(EventType.NODE_STARTED, node.name, attempt=attempt,
+                                 input=state.data, input_step=state.iteration)
+            else:
+                self.hub.publish(EventType.NODE_STARTED, node.name, attempt=attempt,
+                                 input=state.data, input_step=state.iteration,
+                                 index=act.index)
             started = time.perf_counter()
             span = (tracing.start_attempt(self.run_id, node.name, attempt, act.index)
                     if self._traced else None)

@@ -10,6 +10,7 @@ none of them outlives it.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -298,11 +299,15 @@ class Supervisor:
         assert result.update is not None
         self.steps += 1
         top = self._frames.get(act.frames[-1][0]) if act.frames else None
-        self.hub.publish(EventType.NODE_COMPLETED, act.node, attempt=result.attempt,
-                         duration_ms=round(result.duration * 1000, 3),
-                         update=result.update.data,
-                         **({"index": act.index} if act.index is not None else {}),
-                         **({"cached": True} if result.cached else {}))
+        duration_ms = round(result.duration * 1000, 3)
+        if act.index is None and not result.cached:   # (no ** merges: the common case)
+            self.hub.publish(EventType.NODE_COMPLETED, act.node, attempt=result.attempt,
+                             duration_ms=duration_ms, update=result.update.data)
+        else:
+            self.hub.publish(EventType.NODE_COMPLETED, act.node, attempt=result.attempt,
+                             duration_ms=duration_ms, update=result.update.data,
+                             **({"index": act.index} if act.index is not None else {}),
+                             **({"cached": True} if result.cached else {}))
         if top is not None and top.kind == "map" and top.target == act.node:
             if result.update.goto is not None:
                 raise RunFailed(
@@ -396,7 +401,11 @@ class Supervisor:
             self.state.errors.extend(update.errors)
         if update.warnings:
             self.state.warnings.extend(update.warnings)
-        self.state.iteration = self.steps
+        # What pydantic's __setattr__ does for a model without validate_assignment,
+        # at a tenth of its cost (once per step).
+        state = self.state
+        state.__dict__["iteration"] = self.steps
+        state.__pydantic_fields_set__.add("iteration")
         self._view = None
         schema = self.graph.state_schema
         if schema is not None and changed:
@@ -414,8 +423,12 @@ class Supervisor:
             self.state_gauge.check(self.state.data, changed, node)
         if changed or update.errors or update.warnings:
             # No delta event for a node that changed nothing (its node_completed says so).
-            self.hub.publish(EventType.STATE_UPDATED, node, update=values, step=self.steps,
-                             **({"append": grown} if grown else {}))
+            if grown:
+                self.hub.publish(EventType.STATE_UPDATED, node, update=values,
+                                 step=self.steps, append=grown)
+            else:
+                self.hub.publish(EventType.STATE_UPDATED, node, update=values,
+                                 step=self.steps)
         return changed
 
     def _wait(self, entry: WaitEntry) -> None:
@@ -490,7 +503,7 @@ class Supervisor:
                 "workflow_id": s.workflow_id, "run_id": s.run_id, "timestamp": s.timestamp,
                 "iteration": s.iteration, "data": data, "errors": tuple(s.errors),
                 "warnings": tuple(s.warnings), "config": s.config},
-                changed, self._position(), self.hub.next_seq, datetime.now(UTC)))
+                changed, self._position(), self.hub.next_seq, time.time()))
             return
         cp = trusted(Checkpoint, {
             "run_id": self.run_id, "step": self.steps, "nodes": nodes,

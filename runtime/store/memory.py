@@ -7,7 +7,7 @@ callers can never mutate what is stored (the same contract as a database).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import StoreError
@@ -29,6 +29,7 @@ _RUN_FIELDS = frozenset(RunRecord.model_fields)
 #: and fields-set are two objects more), tuples instead of the lists of node names,
 #: errors and warnings (a tuple of strings is not tracked by the collector, and an
 #: empty one is shared) make a kept checkpoint 5 tracked objects fewer, out of 9.
+#: ``created_at`` is a datetime, or (kept by the supervisor) the ``time.time()`` it is.
 _Kept = tuple[str, int, tuple[str, ...], dict[str, Any], dict[str, Any], Any, int, Any]
 
 
@@ -44,6 +45,8 @@ def _keep(cp: Checkpoint) -> _Kept:
 def _checkpoint(kept: _Kept) -> Checkpoint:
     """A kept checkpoint as the caller's own deep copy (the store's contract)."""
     run_id, step, nodes, state, changed, position, next_seq, created_at = kept
+    if isinstance(created_at, float):   # kept by the supervisor as time.time()
+        created_at = datetime.fromtimestamp(created_at, UTC)
     if isinstance(state.get("errors"), tuple):
         state = {**state, "errors": list(state["errors"]),
                  "warnings": list(state["warnings"])}
