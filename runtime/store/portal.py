@@ -22,6 +22,7 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any, TypeVar
 
 import anyio
@@ -37,15 +38,10 @@ def threadsafe_caller(fn: Callable[[str], None]) -> Callable[[str], None]:
     store's loop hands a notification to the runtime's). Must be called on that loop;
     calls after it has finished are dropped."""
     if sniffio.current_async_library() == "trio":
-        import trio
-
-        token = trio.lowlevel.current_trio_token()
+        waker = _trio_waker()
 
         def call_trio(arg: str) -> None:
-            try:
-                token.run_sync_soon(fn, arg)
-            except trio.RunFinishedError:
-                pass
+            waker.call(partial(fn, arg))
 
         return call_trio
     loop = asyncio.get_running_loop()
@@ -70,15 +66,11 @@ def threadsafe_setter(event: anyio.Event) -> Callable[[], None]:
     finished is silently ignored: nobody is left to wake.
     """
     if sniffio.current_async_library() == "trio":
-        import trio
-
-        token = trio.lowlevel.current_trio_token()
+        waker = _trio_waker()
+        set_event = event.set
 
         def set_trio() -> None:
-            try:
-                token.run_sync_soon(event.set)
-            except trio.RunFinishedError:
-                pass
+            waker.call(set_event)
 
         return set_trio
     loop = asyncio.get_running_loop()
@@ -94,6 +86,62 @@ def threadsafe_setter(event: anyio.Event) -> Callable[[], None]:
             pass
 
     return set_asyncio
+
+
+class _TrioWaker:
+    """Calls from other threads into one trio run, coalesced: the first call queued
+    schedules one ``run_sync_soon`` that makes every call queued until it runs.
+
+    Each ``run_sync_soon`` writes a byte to trio's wake-up socket; from the store's
+    thread that send releases the GIL, and the trio thread (woken by it) takes the
+    GIL back before the store thread finishes its loop turn: ping-pong between the
+    two threads, once per call. A commit ending fifty waiting runs' writes made fifty
+    such sends; now it makes one. The calls still run on the trio thread, in order.
+    """
+
+    __slots__ = ("_lock", "_pending", "_token")
+
+    def __init__(self, token: Any) -> None:
+        self._token = token
+        self._lock = threading.Lock()
+        self._pending: list[Callable[[], object]] = []
+
+    def call(self, fn: Callable[[], object]) -> None:
+        """Make ``fn()`` run on the trio thread soon (dropped once the run has ended)."""
+        import trio
+
+        with self._lock:
+            self._pending.append(fn)
+            if len(self._pending) > 1:  # a drain is scheduled and has not run yet
+                return
+        try:
+            self._token.run_sync_soon(self._drain)
+        except trio.RunFinishedError:  # nobody is left to wake
+            with self._lock:
+                self._pending.clear()
+
+    def _drain(self) -> None:
+        with self._lock:
+            due, self._pending = self._pending, []
+        for fn in due:
+            fn()
+
+
+_TRIO_WAKER: Any = None  # trio.lowlevel.RunVar, made on first use (trio is imported lazily)
+
+
+def _trio_waker() -> _TrioWaker:
+    """The current trio run's waker (one per run: calls from every thread share it)."""
+    import trio
+
+    global _TRIO_WAKER
+    if _TRIO_WAKER is None:
+        _TRIO_WAKER = trio.lowlevel.RunVar("actorflow_store_waker")
+    waker: _TrioWaker | None = _TRIO_WAKER.get(None)
+    if waker is None:
+        waker = _TrioWaker(trio.lowlevel.current_trio_token())
+        _TRIO_WAKER.set(waker)
+    return waker
 
 
 class LoopThread:
