@@ -28,7 +28,8 @@ from typing import Any, TypeVar
 import anyio
 import sniffio
 
-__all__ = ["LoopThread", "StoreLoop", "threadsafe_caller", "threadsafe_setter", "wait_future"]
+__all__ = ["LoopThread", "StoreLoop", "call_on_loop", "threadsafe_caller", "threadsafe_setter",
+           "wait_future"]
 
 T = TypeVar("T")
 
@@ -142,6 +143,88 @@ def _trio_waker() -> _TrioWaker:
         waker = _TrioWaker(trio.lowlevel.current_trio_token())
         _TRIO_WAKER.set(waker)
     return waker
+
+
+class _TrioToLoops:
+    """Calls from one trio run's thread into asyncio loops of other threads (the
+    store's), made once per trio scheduling batch: the first call of a batch wakes a
+    system task, which runs after every task of that batch and hands each loop all of
+    its calls in one ``call_soon_threadsafe``.
+
+    Waking the store's loop per call (a send on its self-pipe, which releases the GIL)
+    gave the store thread the GIL at once, and its writer a commit of one or two ops;
+    fifty runs stepping in one batch made fifty wake-ups and as many small commits.
+    Handed over once per batch, the writer takes the whole batch in one commit, as it
+    does when the store lives on the caller's own asyncio loop.
+    """
+
+    def __init__(self) -> None:
+        import trio
+
+        self._pending: dict[asyncio.AbstractEventLoop, list[Callable[[], object]]] = {}
+        self._lot = trio.lowlevel.ParkingLot()
+        self._open = True
+        trio.lowlevel.spawn_system_task(self._run, name="actorflow-store-wakes")
+
+    def call(self, loop: asyncio.AbstractEventLoop, fn: Callable[[], object]) -> None:
+        if not self._open:  # the trio run is ending: no batch left to wait for
+            loop.call_soon_threadsafe(fn)
+            return
+        calls = self._pending.get(loop)
+        if calls is None:
+            self._pending[loop] = [fn]
+            self._lot.unpark_all()
+        else:
+            calls.append(fn)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        for loop, calls in pending.items():
+            try:
+                loop.call_soon_threadsafe(_call_all, calls)
+            except RuntimeError:  # loop closed: nobody is left to wake
+                pass
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                if not self._pending:
+                    await self._lot.park()
+                self._flush()
+        finally:  # the trio run ends: what is queued still reaches its loop
+            self._open = False
+            self._flush()
+
+
+def _call_all(calls: list[Callable[[], object]]) -> None:
+    for fn in calls:
+        fn()
+
+
+_TRIO_TO_LOOPS: Any = None  # trio.lowlevel.RunVar, made on first use
+
+
+def call_on_loop(loop: asyncio.AbstractEventLoop, fn: Callable[[], object]) -> None:
+    """Run ``fn()`` on ``loop``, which runs in another thread: from a trio run's thread
+    once the tasks runnable now have run, with every other such call of theirs in one
+    wake-up (:class:`_TrioToLoops`); from any other thread at once."""
+    try:
+        on_trio = sniffio.current_async_library() == "trio"
+    except sniffio.AsyncLibraryNotFoundError:  # a plain thread
+        on_trio = False
+    if not on_trio:
+        loop.call_soon_threadsafe(fn)
+        return
+    import trio
+
+    global _TRIO_TO_LOOPS
+    if _TRIO_TO_LOOPS is None:
+        _TRIO_TO_LOOPS = trio.lowlevel.RunVar("actorflow_trio_to_loops")
+    wakes: _TrioToLoops | None = _TRIO_TO_LOOPS.get(None)
+    if wakes is None:
+        wakes = _TrioToLoops()
+        _TRIO_TO_LOOPS.set(wakes)
+    wakes.call(loop, fn)
 
 
 class LoopThread:

@@ -48,7 +48,7 @@ import anyio
 from ..errors import StoreError, StoreUnavailableError
 from .availability import holding
 from .db import Db, backoff, is_transient
-from .portal import threadsafe_setter
+from .portal import call_on_loop, threadsafe_setter
 from .queue import FENCE, NOTIFY_RUN
 
 __all__ = ["Op", "Writer", "WriterStats"]
@@ -195,7 +195,7 @@ class Writer:
         if threading.get_ident() == self._thread_id:
             fn()
         else:
-            self._loop.call_soon_threadsafe(fn)
+            call_on_loop(self._loop, fn)
 
     async def enqueue(self, op: Op, *, urgent: bool = True,
                       deadline: float | None = None) -> int:

@@ -7,11 +7,13 @@ their order.
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
+from functools import partial
 
 import anyio
 
-from runtime.store.portal import threadsafe_caller, threadsafe_setter
+from runtime.store.portal import LoopThread, call_on_loop, threadsafe_caller, threadsafe_setter
 
 
 async def test_every_wake_from_other_threads_lands_on_the_loop_thread_in_order() -> None:
@@ -54,3 +56,39 @@ async def test_a_wake_from_the_loop_thread_itself_lands() -> None:
     threadsafe_setter(event)()
     with anyio.fail_after(5):
         await event.wait()
+
+
+async def test_calls_into_another_threads_loop_all_run_there_in_order() -> None:
+    worker = LoopThread("test-portal")
+    worker.start()
+    ident: concurrent.futures.Future[int] = concurrent.futures.Future()
+    worker.loop.call_soon_threadsafe(lambda: ident.set_result(threading.get_ident()))
+    worker_thread = ident.result(5)
+    assert worker_thread != threading.get_ident()
+    try:
+        ran: list[tuple[int, int, int]] = []
+        done = anyio.Event()
+        set_done = threadsafe_setter(done)
+        tasks, calls = 20, 50
+
+        def note(task: int, i: int) -> None:
+            ran.append((task, i, threading.get_ident()))
+            if len(ran) == tasks * calls:
+                set_done()
+
+        async def caller(task: int) -> None:
+            for i in range(calls):
+                call_on_loop(worker.loop, partial(note, task, i))
+                if i % 7 == 0:
+                    await anyio.sleep(0)
+
+        async with anyio.create_task_group() as tg:
+            for n in range(tasks):
+                tg.start_soon(caller, n)
+        with anyio.fail_after(30):
+            await done.wait()
+        assert {tid for _, _, tid in ran} == {worker_thread}
+        for n in range(tasks):
+            assert [i for t, i, _ in ran if t == n] == list(range(calls))
+    finally:
+        await worker.stop()
