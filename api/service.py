@@ -160,8 +160,23 @@ class ApiService:
 
     async def wait(self, run_id: str, timeout: float) -> RunView:
         """Long-poll: the run once it stops (finished, or waiting for an answer) or
-        ``timeout`` passes (bounded by the server's ``max_wait_seconds``)."""
-        return await self.rt().wait(run_id, min(timeout, self.settings.max_wait_seconds))
+        ``timeout`` passes (bounded by the server's ``max_wait_seconds``).
+
+        A run this process executes is awaited in memory and, once it finished while
+        we waited, answered from memory (as :meth:`outcome` does): no store read, which
+        under trio is a round trip to the store's thread. Otherwise the runtime's wait
+        (a run that stopped before, waits for an answer, or runs elsewhere)."""
+        limit = min(timeout, self.settings.max_wait_seconds)
+        rt = self.rt()
+        run = rt.table.live(run_id)
+        if run is None:
+            return await rt.wait(run_id, limit)
+        deadline = anyio.current_time() + limit
+        with anyio.move_on_after(limit):
+            await run.wait()
+        if run.status.finished:
+            return RunView.of_run(run)
+        return await rt.wait(run_id, max(0.0, deadline - anyio.current_time()))
 
 
 # -- views ---------------------------------------------------------------------------------
