@@ -9,6 +9,7 @@ routes call it directly and let its errors through to the one mapping in
 from __future__ import annotations
 
 import uuid
+import weakref
 from typing import Any
 
 import anyio
@@ -45,6 +46,10 @@ class ApiService:
         self.broadcasts: Broadcasts | None = None
         #: Tenant-runs count queries shared by the starts that arrive together.
         self.tenant_counts = SharedCounts()
+        #: The tenant of each run this process started, while the runtime holds the Run
+        #: (a run's tenant never changes): a request naming it is authorized without
+        #: reading the run back from the store (:meth:`held_tenant`).
+        self._tenants: weakref.WeakKeyDictionary[Run, str] = weakref.WeakKeyDictionary()
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -124,12 +129,23 @@ class ApiService:
         rt = self.rt()
         await check_tenant_runs(rt, tenant, self.settings, self.tenant_counts)
         start = rt.submit if rt.cluster is not None else rt.start
-        return await start(graph or body.graph_id, body.initial_state,
-                           timeout=run_timeout(body, self.settings),
-                           max_steps=body.max_steps,
-                           config=body.config if config is None else config,
-                           tenant=tenant, trace_parent=trace_parent,
-                           bounds=run_bounds(self.settings))
+        run = await start(graph or body.graph_id, body.initial_state,
+                          timeout=run_timeout(body, self.settings),
+                          max_steps=body.max_steps,
+                          config=body.config if config is None else config,
+                          tenant=tenant, trace_parent=trace_parent,
+                          bounds=run_bounds(self.settings))
+        if isinstance(run, Run):
+            self._tenants[run] = tenant
+        return run
+
+    def held_tenant(self, run_id: str) -> str | None:
+        """The tenant of a run this process started and still holds in memory (running
+        or recently finished); None when it does not know (ask the store)."""
+        if self.runtime is None:
+            return None
+        run = self.runtime.table.get(run_id)
+        return self._tenants.get(run) if run is not None else None
 
     def live(self, run_id: str) -> Run | None:
         """The run if this process executes it (the WebSocket feed streams its hub)."""

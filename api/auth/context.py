@@ -28,7 +28,7 @@ from .principal import LOCAL, Principal
 
 __all__ = ["AUTH_KEY", "AuthState", "access_store", "declare", "principal", "readable", "stamp", "state",
            "tenant",
-           "visible_graph", "visible_key", "visible_run", "visible_thread"]
+           "check_run", "visible_graph", "visible_key", "visible_run", "visible_thread"]
 
 AUTH_KEY = "actorflow.auth"
 T = TypeVar("T")
@@ -105,6 +105,21 @@ async def visible_run(run_id: str) -> RunRecord | None:
         _denied(f"run {run_id} belongs to another tenant or a rule hides it")
         raise RunNotFoundError(f"no run {run_id!r}", run_id=run_id)
     return record
+
+
+async def check_run(run_id: str) -> None:
+    """As :func:`visible_run`, for a caller that needs no record: a run this process
+    started and still holds is checked against its tenant in memory, without a store
+    read (under trio a round trip to the store's thread), unless a resource rule
+    (``can_read``) must see the record."""
+    held = service().held_tenant(run_id)
+    rules = state().rules
+    if held is None or getattr(rules, "can_read", None) is not None:
+        await visible_run(run_id)
+        return
+    if held != tenant():
+        _denied(f"run {run_id} belongs to another tenant or a rule hides it")
+        raise RunNotFoundError(f"no run {run_id!r}", run_id=run_id)
 
 
 async def visible_graph(key: str) -> GraphRecord | None:

@@ -22,7 +22,7 @@ from .context import (
     state,
     visible_graph,
     visible_key,
-    visible_run,
+    check_run,
     visible_thread,
 )
 from .handler import AuthRequest
@@ -130,7 +130,7 @@ def _check_scope(rule: Rule, scopes: frozenset[str], req: Any) -> None:
 
 async def _check_resources(rule: Rule, args: dict[str, Any]) -> None:
     if rule.run is not None:
-        await visible_run(str(args[rule.run]))
+        await check_run(str(args[rule.run]))
     if rule.graph is not None:
         await visible_graph(str(args[rule.graph]))
     if rule.key is not None:

@@ -27,7 +27,7 @@ from quart import Blueprint, g, websocket
 from runtime import Event, Run, RunNotFoundError
 from runtime.definition import MAX_COUNT
 
-from ..auth import audit, visible_run
+from ..auth import audit, check_run
 from ..current import metrics, service
 from ..live_log import DEFAULT_MODES, Dropped, Feed, FeedEnd, parse_modes
 from ..schemas import WsQuery
@@ -67,7 +67,7 @@ async def run_feed(run_id: str) -> None:
         await websocket.close(1013, "the server is not ready")
         return
     try:
-        await visible_run(run_id)  # another tenant's run: the same 4404 as an unknown one
+        await check_run(run_id)  # another tenant's run: the same 4404 as an unknown one
         view = await svc.runtime.view(run_id)
     except RunNotFoundError:
         if g.get("audit_denied"):
