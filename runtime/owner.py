@@ -61,16 +61,13 @@ def owner_gone(owner: str | None) -> bool:
     """True when ``owner`` is an instance id of a process on this host that no longer
     exists. False when it exists, or when it cannot be told from here (another host,
     an id chosen by the application): a reader then shows what the store says."""
-    if not owner:
-        return False
-    host, _, rest = owner.partition(":")
-    pid, _, _ = rest.partition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    pid = _local_pid(owner)
+    if pid is None:
         return False
     try:
-        os.kill(int(pid), 0)   # signal 0: only asks whether the process exists
+        os.kill(pid, 0)   # signal 0: only asks whether the process exists
     except ProcessLookupError:
         return True
     except PermissionError:
-        return False           # another user's process: it exists
+        return False      # another user's process: it exists
     return False
