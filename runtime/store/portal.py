@@ -128,21 +128,30 @@ class _TrioWaker:
             fn()
 
 
-_TRIO_WAKER: Any = None  # trio.lowlevel.RunVar, made on first use (trio is imported lazily)
+#: trio.lowlevel.RunVar by name, made on first use (trio is imported lazily).
+_RUN_VARS: dict[str, Any] = {}
+
+
+def _per_trio_run(name: str, make: Callable[[], T]) -> T:
+    """The current trio run's one ``make()``, made on first use in that run."""
+    import trio
+
+    var = _RUN_VARS.get(name)
+    if var is None:
+        var = _RUN_VARS[name] = trio.lowlevel.RunVar(name)
+    value: T | None = var.get(None)
+    if value is None:
+        value = make()
+        var.set(value)
+    return value
 
 
 def _trio_waker() -> _TrioWaker:
     """The current trio run's waker (one per run: calls from every thread share it)."""
     import trio
 
-    global _TRIO_WAKER
-    if _TRIO_WAKER is None:
-        _TRIO_WAKER = trio.lowlevel.RunVar("actorflow_store_waker")
-    waker: _TrioWaker | None = _TRIO_WAKER.get(None)
-    if waker is None:
-        waker = _TrioWaker(trio.lowlevel.current_trio_token())
-        _TRIO_WAKER.set(waker)
-    return waker
+    return _per_trio_run("actorflow_store_waker",
+                         lambda: _TrioWaker(trio.lowlevel.current_trio_token()))
 
 
 class _TrioToLoops:
@@ -201,9 +210,6 @@ def _call_all(calls: list[Callable[[], object]]) -> None:
         fn()
 
 
-_TRIO_TO_LOOPS: Any = None  # trio.lowlevel.RunVar, made on first use
-
-
 def call_on_loop(loop: asyncio.AbstractEventLoop, fn: Callable[[], object]) -> None:
     """Run ``fn()`` on ``loop``, which runs in another thread: from a trio run's thread
     once the tasks runnable now have run, with every other such call of theirs in one
@@ -215,16 +221,7 @@ def call_on_loop(loop: asyncio.AbstractEventLoop, fn: Callable[[], object]) -> N
     if not on_trio:
         loop.call_soon_threadsafe(fn)
         return
-    import trio
-
-    global _TRIO_TO_LOOPS
-    if _TRIO_TO_LOOPS is None:
-        _TRIO_TO_LOOPS = trio.lowlevel.RunVar("actorflow_trio_to_loops")
-    wakes: _TrioToLoops | None = _TRIO_TO_LOOPS.get(None)
-    if wakes is None:
-        wakes = _TrioToLoops()
-        _TRIO_TO_LOOPS.set(wakes)
-    wakes.call(loop, fn)
+    _per_trio_run("actorflow_trio_to_loops", _TrioToLoops).call(loop, fn)
 
 
 class LoopThread:
