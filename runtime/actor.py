@@ -87,7 +87,6 @@ class NodeActor:
     __slots__ = (
         "_limit",
         "_linger",
-        "_pool",
         "_receive",
         "_results",
         "_send",
@@ -105,8 +104,7 @@ class NodeActor:
     )
 
     def __init__(self, node: CompiledNode, run_id: str, hub: Publisher,
-                 results: Outbox[Result], pool: WorkerPool,
-                 store: Store | None = None, path: str = "",
+                 results: Outbox[Result], store: Store | None = None, path: str = "",
                  spawn: Spawn | None = None, cache: NodeCache | None = None,
                  graph: str = "") -> None:
         self.node = node
@@ -119,7 +117,6 @@ class NodeActor:
         self.run_id = run_id
         self.hub = hub
         self._results = results
-        self._pool = pool
         # Whether the run is traced, read once: actors are made in the run's task,
         # where the run's span (if any) is current (runtime.tracing), so a node
         # execution of an untraced run does nothing for tracing at all.
@@ -130,10 +127,10 @@ class NodeActor:
         # its mailbox is empty, for another node's work (a wide fan-out still costs one
         # task per branch, like spawning it by hand).
         self._linger = node.persistent
+        # Made when first needed (a worker waits on it, or work queues in it): a node
+        # executed inline by the supervisor (runtime.supervisor) never needs one.
         self._send: MemoryObjectSendStream[Work] | None = None
         self._receive: MemoryObjectReceiveStream[Work] | None = None
-        if self._linger:
-            self._mailbox()
         self.workers = 0
         self.busy = 0
 
@@ -145,15 +142,24 @@ class NodeActor:
             self._send, self._receive = anyio.create_memory_object_stream(math.inf)
         return self._send
 
-    def submit(self, activation: Activation, state: WorkflowState) -> None:
+    def submit(self, activation: Activation, state: WorkflowState, pool: WorkerPool) -> None:
+        """Hand ``activation`` to a worker (one of ``pool``'s, or one of this node's
+        already waiting); it reports to the supervisor's mailbox."""
         self.busy += 1
         if self.busy > self.workers and self.workers < self._limit:
             # A new worker takes its first activation directly; the mailbox is for
             # work that arrives while every worker is busy.
             self.workers += 1
-            self._pool.start(self, (activation, state))
+            pool.start(self, (activation, state))
             return
         self._mailbox().send_nowait((activation, state))
+
+    def inline(self, activation: Activation, state: WorkflowState) -> Awaitable[Result]:
+        """Execute ``activation`` in the caller's task (the supervisor's, when nothing
+        else of its run is in flight): the same execution a worker does, returning
+        its Result instead of reporting it. Busy until ``done()``, as if submitted."""
+        self.busy += 1
+        return self._execute(activation, state)
 
     def done(self) -> None:
         self.busy -= 1
@@ -165,7 +171,12 @@ class NodeActor:
 
     def _current(self, act: Activation, attempt: int) -> _Execution:
         current = current_context.get()
-        assert isinstance(current, _Execution)  # set by this worker task (WorkerPool)
+        if current is None:
+            # Executed inline: the supervisor's run() cleared the variable for its
+            # task; this task's execution is made once and reused (as a worker's).
+            current = _Execution(self)
+            current_context.set(current)
+        assert isinstance(current, _Execution)  # set by this task (WorkerPool, above)
         # A worker may have run another node of the run before this one.
         current.actor, current.act, current.attempt, current.ctx = self, act, attempt, None
         return current
@@ -198,9 +209,12 @@ class NodeActor:
 
     async def _next(self) -> Work | None:
         inbox = self._receive
-        if inbox is None and not self._linger:
-            return None
-        assert inbox is not None
+        if inbox is None:
+            if not self._linger:
+                return None
+            self._mailbox()
+            inbox = self._receive
+            assert inbox is not None
         # Take queued work without a scheduling round trip; wait only when idle (that
         # wait is where cancellation reaches an idle worker). The wait is outside the
         # except clause, so no WouldBlock and traceback stay alive while it lasts.

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from .actor import NodeActor, Result
 from .compiled import CompiledGraph, CompiledNode, MapRoute
@@ -29,6 +30,7 @@ from .errors import (
 from .events import EventType, Publisher
 from .frames import Frame, FrameRef, FramesAt
 from .growing import snapshot_values
+from .interrupts import current_context
 from .mailbox import Mailbox
 from .node_cache import NodeCache
 from .order import apply_ordered, next_key, outside_key
@@ -68,6 +70,7 @@ class Supervisor:
         "_cp_step",
         "_done",
         "_frames",
+        "_held",
         "_keep",
         "_log",
         "_marks",
@@ -149,6 +152,8 @@ class Supervisor:
         # While run() executes: the mailbox node workers report to, and the workers.
         self._results: Mailbox[Result | _Resume] | None = None
         self._pool: WorkerPool | None = None
+        # While run() executes: what the step being handled dispatched (see _loop).
+        self._held: list[tuple[NodeActor, Activation, WorkflowState]] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     def restore(self, checkpoint: Checkpoint, answers: dict[str, Any] | None = None) -> None:
@@ -178,49 +183,40 @@ class Supervisor:
         # Unbounded: a worker must never block on reporting (see NodeActor). What can
         # queue here is bounded by the activations in flight.
         mailbox: Mailbox[Result | _Resume] = Mailbox()
+        self._results = mailbox
+        self._held = []
+        # What was taken from the mailbox, next last (a list: an empty deque is ~600
+        # bytes, per run in flight). Shared by both phases below.
+        taken: list[Result | _Resume] = []
+        # ``runtime.ask()`` in a node executed inline finds its execution here, in this
+        # task's context (a subgraph's run in its parent's node gets its own; the
+        # parent's comes back when it ends).
+        asker = current_context.set(None)
         try:
-            # The mailbox closes after the task group has ended: a node that finishes
-            # while its run is failing (cleanup that ignores the cancellation) reports
-            # into a mailbox nobody reads, instead of failing its worker (one error per
-            # branch still running, in the run's error).
-            async with anyio.create_task_group() as tg:
-                self._results = mailbox
-                pool = self._pool = WorkerPool(tg, self.run_id)
-                self._start()
-                self.accepting_resume = True
-                # What was taken from the mailbox, next last (a list: an empty deque is
-                # ~600 bytes, per run in flight).
-                ready: list[Result | _Resume] = []
-                while self._pending or self._resumes:
-                    if not ready:
-                        ready = mailbox.take_all()
-                        if not ready:
-                            await mailbox.wait()
-                            ready = mailbox.take_all()
-                        if len(ready) > 1:
-                            ready.sort(key=_arrival)
-                            ready.reverse()
-                    result = ready.pop()
-                    if isinstance(result, _Resume):
-                        self._resumes -= 1
-                        self._answered.pop(result.entry.id, None)
-                        self._continue(result.entry, result.answer)
-                        # Record the answer now: acknowledged means it survives a crash.
-                        await self._checkpoint([], {}, durable=True)
-                        continue
-                    await self._handle(result)
-                self.accepting_resume = False
-                if self.waiting:
-                    # Nothing runs and someone must answer: pause with a checkpoint,
-                    # which is all a waiting run keeps.
-                    await self._checkpoint([], {}, durable=True)
-                elif self._marks:
-                    # Done: every step committed before the run reports its outcome.
-                    await self._durable(None)
-                for actor in self._actors.values():
-                    actor.close()
-                pool.close()
+            self._start()
+            self.accepting_resume = True
+            if not await self._loop(mailbox, taken):
+                # Work in parallel from here on: node workers, in a task group. The
+                # mailbox closes after the task group has ended: a node that finishes
+                # while its run is failing (cleanup that ignores the cancellation)
+                # reports into a mailbox nobody reads, instead of failing its worker
+                # (one error per branch still running, in the run's error).
+                async with anyio.create_task_group() as tg:
+                    pool = self._pool = WorkerPool(tg, self.run_id)
+                    await self._loop(mailbox, taken)
+                    for actor in self._actors.values():
+                        actor.close()
+                    pool.close()
+            self.accepting_resume = False
+            if self.waiting:
+                # Nothing runs and someone must answer: pause with a checkpoint,
+                # which is all a waiting run keeps.
+                await self._checkpoint([], {}, durable=True)
+            elif self._marks:
+                # Done: every step committed before the run reports its outcome.
+                await self._durable(None)
         finally:
+            current_context.reset(asker)
             mailbox.close()
             self.accepting_resume = False
             # A finished run may be kept around (Runtime.keep_finished): keep its state
@@ -230,7 +226,59 @@ class Supervisor:
             self._view = None
             self._pool = None
             self._results = None
+            self._held = None
         return self.state
+
+    async def _loop(self, mailbox: Mailbox[Result | _Resume],
+                    taken: list[Result | _Resume]) -> bool:
+        """Handle results and answers until every branch has ended (True), or until
+        work must go to node workers and there are none yet (False: run() opens them).
+
+        What one step dispatches waits in ``_held`` until the step is done. A lone
+        activation with nothing else in flight (a chain, a loop, a join) is executed
+        here, in the supervisor's task: no worker task, wake-up or mailbox round trip
+        per node execution. Its timeout, retries, events and cancellation are the same
+        code as in a worker (NodeActor._execute); nothing can arrive meanwhile (no
+        other node runs, no branch waits for an answer), so the supervisor has nothing
+        else to read.
+        """
+        held = self._held
+        assert held is not None
+        while self._pending or self._resumes:
+            if held:
+                if (len(held) == 1 and len(self._pending) == 1 and not taken
+                        and not self._resumes and not self.waiting):
+                    actor, act, view = held.pop()
+                    # One turn of the event loop per node execution, as a worker's
+                    # costs: a run of nodes that never wait still lets the other tasks
+                    # run, and its timeout and cancellation reach it.
+                    await anyio.lowlevel.checkpoint()
+                    await self._handle(await actor.inline(act, view))
+                    continue
+                pool = self._pool
+                if pool is None:
+                    return False
+                for actor, act, view in held:
+                    actor.submit(act, view, pool)
+                held.clear()
+            if not taken:
+                taken += mailbox.take_all()
+                if not taken:
+                    await mailbox.wait()
+                    taken += mailbox.take_all()
+                if len(taken) > 1:
+                    taken.sort(key=_arrival)
+                    taken.reverse()
+            result = taken.pop()
+            if isinstance(result, _Resume):
+                self._resumes -= 1
+                self._answered.pop(result.entry.id, None)
+                self._continue(result.entry, result.answer)
+                # Record the answer now: acknowledged means it survives a crash.
+                await self._checkpoint([], {}, durable=True)
+                continue
+            await self._handle(result)
+        return True
 
     def shared_state(self) -> WorkflowState:
         """The live state, for a reader outside the run (``Run.state``): the run grows
@@ -729,11 +777,12 @@ class Supervisor:
             self._log.append(act)
         actor = self._actors.get(name)
         if actor is None:
-            assert self._results is not None and self._pool is not None   # in run()
+            assert self._results is not None   # in run()
             actor = self._actors[name] = NodeActor(
-                node, self.run_id, self.hub, self._results, self._pool, self.store, self.path,
+                node, self.run_id, self.hub, self._results, self.store, self.path,
                 self._spawn, self.node_cache, self.graph.name)
-        actor.submit(act, view)
+        assert self._held is not None   # in run()
+        self._held.append((actor, act, view))
 
     def _spawn(self, graph: CompiledGraph, state: WorkflowState, hub: Publisher,
                path: str) -> Supervisor:
