@@ -163,7 +163,9 @@ class EventHub:
         self._log: list[Event] = []
         self._base = first_seq  # seq of self._log[0]
         self._next = first_seq
-        self._subs: list[_Subscriber] = []
+        # A shared empty tuple until someone subscribes: most runs never have a live
+        # reader, and an empty list per run is one object more for the collector.
+        self._subs: list[_Subscriber] | tuple[()] = ()
         self._closed = False
         self._sink = sink
         self._history = history
@@ -217,7 +219,7 @@ class EventHub:
         self._closed = True
         for sub in self._subs:
             sub.send.close()
-        self._subs.clear()
+        self._subs = ()
         if self._history is not None:
             # The store has them all: keep only the tail (readers copied what they read).
             self.trim(EVENTS_KEPT_AFTER_CLOSE)
@@ -259,6 +261,8 @@ class EventHub:
             max_buffer_size=buffer if buffer > 0 else math.inf
         )
         sub = _Subscriber(send)
+        if isinstance(self._subs, tuple):
+            self._subs = []
         self._subs.append(sub)
         last = since - 1
         try:
@@ -274,4 +278,5 @@ class EventHub:
         finally:
             send.close()
             if sub in self._subs:
+                assert isinstance(self._subs, list)
                 self._subs.remove(sub)

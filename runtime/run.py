@@ -88,9 +88,12 @@ class Run:
         self.supervisor.interrupt_before = interrupt_before
         self.supervisor.interrupt_after = interrupt_after
         self.bounds = RunBounds()
-        # Dropped once set (``_set_done``): a finished run kept in memory
-        # (keep_finished) then holds no event and no waiter queue for the collector.
-        self._done: anyio.Event | None = anyio.Event()
+        # Whether the run has stopped, and the event its waiters wait on: made only
+        # when someone waits before the end (most runs in flight have nobody waiting
+        # yet: an event and its waiter queue each, for the collector to walk), dropped
+        # once set, so a finished run kept in memory (keep_finished) holds none.
+        self._stopped = False
+        self._done: anyio.Event | None = None
         self._scope: anyio.CancelScope | None = None
         self._cancel_requested = False
         self._releasing = False
@@ -138,7 +141,7 @@ class Run:
 
     @property
     def done(self) -> bool:
-        return self._done is None
+        return self._stopped
 
     def events(self, since: int = 0, *, buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
                follow: bool = True) -> AsyncIterator[Event]:
@@ -187,13 +190,16 @@ class Run:
         await self._wait_done()
 
     async def _wait_done(self) -> None:
+        if self._stopped:
+            await anyio.lowlevel.checkpoint()   # as waiting on a set event would
+            return
         done = self._done
         if done is None:
-            await anyio.lowlevel.checkpoint()   # as waiting on a set event would
-        else:
-            await done.wait()
+            done = self._done = anyio.Event()
+        await done.wait()
 
     def _set_done(self) -> None:
+        self._stopped = True
         done, self._done = self._done, None
         if done is not None:
             done.set()
@@ -262,53 +268,51 @@ class Run:
 
         A database outage costs the run nothing: its store calls (and those of every
         task it starts) wait until the database is back (``hold_through_outages``)."""
+        # (One coroutine: a run in flight keeps its whole chain of them.)
         with hold_through_outages():
-            await self._execute()
-
-    async def _execute(self) -> None:
-        if self.done:
-            if self.status is RunStatus.CANCELLED and self.store is not None:
-                # Cancelled before it started: cancel() could not await the store.
-                await self._store_run(status=RunStatus.CANCELLED, flush=False,
-                                      completed_at=self.completed_at, error=str(self.error),
-                                      error_type=type(self.error).__name__)
-            return
-        if self._releasing:
-            # Released while it waited for a slot (a shutdown): it never starts here.
-            await self._release_unstarted()
-            return
-        span = tracing.start_run(self.id, self.graph.name, self.trace_parent, self._resumed)
-        logged = current_run.set(self.id)   # log records of this task name the run
-        try:
-            with anyio.CancelScope() as scope:
-                self._scope = scope
-                if self._cancel_requested:
-                    scope.cancel()
-                if self.admission is not None:
-                    # A thread's run: wait (pending) until it holds its thread.
-                    await self.admission(self)
-                await self._begin()
-                await self._supervise()
-            stopped = scope.cancelled_caught or self._cancel_requested or self._releasing
-            # A cancel or release that arrives while the run records its own end (the
-            # store write is shielded) changes nothing: the run already ended.
-            if stopped and not self.status.finished and self.status is not RunStatus.WAITING:
-                if self._releasing:
-                    await self._finish_released()
-                else:
-                    await self._finish(RunStatus.CANCELLED, RunCancelled(
-                        f"run {self.id} was cancelled", run_id=self.id))
-        except Exception as exc:  # noqa: BLE001 - contained to this run, reported as RunFailed
-            # The run's own bookkeeping failed (say the store refused its start). That
-            # ends this run, never the runtime's task group and the other runs in it.
-            self._crashed(exc)
-        finally:
-            self._scope = None
-            current_run.reset(logged)
-            if span is not None:
-                span.end(self.status.value, self.error if self.status is RunStatus.FAILED
-                         else None)
-            self._set_done()
+            if self.done:
+                if self.status is RunStatus.CANCELLED and self.store is not None:
+                    # Cancelled before it started: cancel() could not await the store.
+                    await self._store_run(status=RunStatus.CANCELLED, flush=False,
+                                          completed_at=self.completed_at, error=str(self.error),
+                                          error_type=type(self.error).__name__)
+                return
+            if self._releasing:
+                # Released while it waited for a slot (a shutdown): it never starts here.
+                await self._release_unstarted()
+                return
+            span = tracing.start_run(self.id, self.graph.name, self.trace_parent, self._resumed)
+            logged = current_run.set(self.id)   # log records of this task name the run
+            try:
+                with anyio.CancelScope() as scope:
+                    self._scope = scope
+                    if self._cancel_requested:
+                        scope.cancel()
+                    if self.admission is not None:
+                        # A thread's run: wait (pending) until it holds its thread.
+                        await self.admission(self)
+                    await self._begin()
+                    await self._supervise()
+                stopped = scope.cancelled_caught or self._cancel_requested or self._releasing
+                # A cancel or release that arrives while the run records its own end (the
+                # store write is shielded) changes nothing: the run already ended.
+                if stopped and not self.status.finished and self.status is not RunStatus.WAITING:
+                    if self._releasing:
+                        await self._finish_released()
+                    else:
+                        await self._finish(RunStatus.CANCELLED, RunCancelled(
+                            f"run {self.id} was cancelled", run_id=self.id))
+            except Exception as exc:  # noqa: BLE001 - contained to this run, reported as RunFailed
+                # The run's own bookkeeping failed (say the store refused its start). That
+                # ends this run, never the runtime's task group and the other runs in it.
+                self._crashed(exc)
+            finally:
+                self._scope = None
+                current_run.reset(logged)
+                if span is not None:
+                    span.end(self.status.value, self.error if self.status is RunStatus.FAILED
+                             else None)
+                self._set_done()
 
     def _crashed(self, exc: Exception) -> None:
         err = RunFailed(f"run {self.id} could not be executed: {type(exc).__name__}: {exc}",

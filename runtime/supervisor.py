@@ -780,7 +780,9 @@ class Supervisor:
             assert self._results is not None   # in run()
             actor = self._actors[name] = NodeActor(
                 node, self.run_id, self.hub, self._results, self.store, self.path,
-                self._spawn, self.node_cache, self.graph.name)
+                # (Only a subgraph node spawns: a bound method is an object per actor.)
+                self._spawn if node.subgraph is not None else None,
+                self.node_cache, self.graph.name)
         assert self._held is not None   # in run()
         self._held.append((actor, act, view))
 
