@@ -546,11 +546,11 @@ class Supervisor:
             data = snapshot_values(s.data, self._owned)
             changed = snapshot_values(changed, self._owned)
         if self._keep is not None:
-            # What MemoryStore.save_checkpoint keeps of the model below, made directly.
-            self._keep((self.run_id, self.steps, tuple(nodes), {
-                "workflow_id": s.workflow_id, "run_id": s.run_id, "timestamp": s.timestamp,
-                "iteration": s.iteration, "data": data, "errors": tuple(s.errors),
-                "warnings": tuple(s.warnings), "config": s.config},
+            # What MemoryStore.save_checkpoint keeps of the model below, made directly
+            # (the state as the values of runtime.store.memory._STATE_FIELDS).
+            self._keep((self.run_id, self.steps, tuple(nodes), (
+                s.workflow_id, s.run_id, s.timestamp, s.iteration, data, tuple(s.errors),
+                tuple(s.warnings), s.config),
                 changed, self._position(), self.hub.next_seq, time.time()))
             return
         cp = trusted(Checkpoint, {
