@@ -91,7 +91,8 @@ class Session:
         else:
             await self.raw.executemany(sql, rows)
 
-    async def write(self, plan: list[tuple[str, list[dict[str, Any]]]]) -> None:
+    async def write(self, plan: list[tuple[str, list[dict[str, Any]]]],
+                    on_commit: Callable[[], None] | None = None) -> None:
         """One transaction running each statement over its rows, in order.
 
         SQLite: the whole transaction is ONE call into aiosqlite's connection
@@ -99,17 +100,26 @@ class Session:
         more than the statements). PostgreSQL: the hot statements (events, logs,
         checkpoints: see :class:`~.schema.Bulk`) as ONE statement, a single round
         trip; any others (run rows) before it, in a transaction.
+
+        ``on_commit()`` is called as soon as the transaction has committed, in the
+        thread that committed it (SQLite's connection thread): whoever waits for
+        the commit hears of it then, not once this coroutine's loop gets round to
+        resuming it. It must be thread-safe and must not raise.
         """
         if self.dialect.postgres:
             await self._pg_write(plan)
+            if on_commit is not None:
+                on_commit()
             return
         run_in_thread = getattr(self.raw, "_execute", None)
         if run_in_thread is None:  # pragma: no cover - another aiosqlite: a hop per statement
             async with self.transaction():
                 for sql, rows in plan:
                     await self.raw.executemany(sql, rows)
+            if on_commit is not None:
+                on_commit()
             return
-        await run_in_thread(_sqlite_write, self.raw._conn, plan)
+        await run_in_thread(_sqlite_write, self.raw._conn, plan, on_commit)
 
     async def _pg_write(self, plan: list[tuple[str, list[dict[str, Any]]]]) -> None:
         ctes: list[str] = []
@@ -170,8 +180,8 @@ class Session:
                     log.debug("rollback failed: %r", exc)
 
 
-def _sqlite_write(conn: sqlite3.Connection,
-                  plan: list[tuple[str, list[dict[str, Any]]]]) -> None:
+def _sqlite_write(conn: sqlite3.Connection, plan: list[tuple[str, list[dict[str, Any]]]],
+                  on_commit: Callable[[], None] | None = None) -> None:
     """:meth:`Session.write` for SQLite, run in the aiosqlite connection's thread."""
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -188,6 +198,8 @@ def _sqlite_write(conn: sqlite3.Connection,
             except sqlite3.Error as exc:  # the connection is gone
                 log.debug("rollback failed: %r", exc)
         raise
+    if on_commit is not None:
+        on_commit()
 
 
 class _Held:

@@ -41,6 +41,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import anyio
@@ -368,7 +369,7 @@ class Writer:
                     self._lazy_handle.cancel()  # what it waited for is in this batch
                     self._lazy_handle = None
                 self._inflight = batch
-                await self._commit(batch)
+                await self._commit(batch, batch[-1].seq)
                 self._inflight = []
                 self._resolve(batch[-1].seq)
             else:
@@ -387,15 +388,20 @@ class Writer:
         for wake in due:
             wake()
 
-    async def _commit(self, batch: list[Op]) -> None:
+    async def _commit(self, batch: list[Op], mark: int | None = None) -> None:
+        """Write ``batch`` in one transaction (retried through an outage; a refused
+        batch is written op by op to find the bad one). ``mark``: resolve it as soon
+        as the batch is committed, from the thread that committed it (see
+        :meth:`_committed`)."""
         batch = self._unbroken(batch)
         if not batch:
             return
         delay = 0.02
+        on_commit = None if mark is None else partial(self._committed, mark)
         while True:
             try:
                 async with self._db.session(writer=True) as session:
-                    await session.write(plan(batch))
+                    await session.write(plan(batch), on_commit)
             except Exception as exc:  # noqa: BLE001 - classified below, never swallowed
                 if is_transient(exc):
                     # A run's ops and events stay in this batch and land when it is
@@ -423,6 +429,16 @@ class Writer:
             self.stats.ops += len(batch)
             self.stats.max_batch = max(self.stats.max_batch, len(batch))
             return
+
+    def _committed(self, mark: int) -> None:
+        """The batch up to ``mark`` is committed: wake its waiters now, in SQLite's
+        connection thread, rather than after a hop back to this loop (a quarter of
+        a millisecond of a busy loop's turns): a run that waits for its oldest step
+        (MAX_STEPS_AHEAD) goes on that much sooner. Its ops' errors (refused links
+        of a broken chain) were set before the write; the counters stay the
+        loop's."""
+        self._inflight = []   # committed: not "lost" if the store closes now
+        self._resolve(mark)
 
     def _expire(self, batch: list[Op], exc: Exception) -> list[Op]:
         """Withdraw the ops whose caller waited too long, or does not hold through a

@@ -112,10 +112,10 @@ def _timed_writes() -> None:
 
     inner = db._sqlite_write
 
-    def timed(conn: Any, plan: Any) -> None:
+    def timed(conn: Any, plan: Any, *rest: Any) -> None:
         began = time.thread_time()
         try:
-            inner(conn, plan)
+            inner(conn, plan, *rest)
         finally:
             _WRITE_CPU[0] += time.thread_time() - began
 

@@ -3,6 +3,8 @@ run has RUN_BATCH checkpoints queued (before it reaches MAX_STEPS_AHEAD and stop
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 import anyio
@@ -11,7 +13,7 @@ from _store_support import BACKENDS, SQL_KINDS, run_with_store
 
 from runtime.store import Checkpoint
 from runtime.store.sql import SQLStore
-from runtime.store.writer import RUN_BATCH
+from runtime.store.writer import RUN_BATCH, Op
 from runtime.supervisor import MAX_STEPS_AHEAD
 
 params = pytest.mark.parametrize
@@ -48,3 +50,40 @@ def test_a_run_with_run_batch_steps_queued_is_committed_without_linger(
         assert (await store.latest_checkpoint("b")) is not None   # rode along
 
     run_with_store(kind, backend, tmp_path, body)
+
+
+@params("backend", BACKENDS)
+def test_a_sqlite_commit_is_resolved_by_the_thread_that_made_it(
+        backend: str, tmp_path: Path) -> None:
+    """Waiters hear of a SQLite commit from SQLite's connection thread as it returns,
+    not once the writer's loop resumes the writer: here that loop is kept busy (as a
+    run's steps keep it) until the commit shows, and it shows all the same."""
+    async def body(store: SQLStore) -> None:
+        writer = store._writer
+        assert writer is not None
+        # Another connection holds the write lock: the batch's BEGIN IMMEDIATE waits
+        # in SQLite's thread until the probe below (on the writer's loop) lets go.
+        blocker = sqlite3.connect(tmp_path / "store.db", isolation_level=None,
+                                  check_same_thread=False)
+        blocker.execute("BEGIN IMMEDIATE")
+        await store.queue_checkpoint(Checkpoint(run_id="a", step=0, state={"data": {"n": 0}}))
+        mark = writer.put_nowait(Op([]))   # urgent: the writer takes the batch now
+        with anyio.fail_after(10):
+            while not writer._inflight and writer._s.resolved < mark:
+                await anyio.sleep(0.001)
+
+        async def probe() -> bool:
+            # Runs on the writer's loop, which it blocks until the commit shows.
+            blocker.execute("ROLLBACK")
+            deadline = time.monotonic() + 10
+            while writer._s.resolved < mark and time.monotonic() < deadline:
+                time.sleep(0.001)
+            return writer._s.resolved >= mark
+
+        try:
+            assert await store._home.call(probe)
+        finally:
+            blocker.close()
+        assert (await store.latest_checkpoint("a")) is not None
+
+    run_with_store("sqlite", backend, tmp_path, body)
