@@ -397,8 +397,8 @@ class Writer:
         if not batch:
             return
         delay = 0.02
-        on_commit = None if mark is None else partial(self._committed, mark)
         while True:
+            on_commit = None if mark is None else partial(self._committed, mark, len(batch))
             try:
                 async with self._db.session(writer=True) as session:
                     await session.write(plan(batch), on_commit)
@@ -424,19 +424,25 @@ class Writer:
                     return
                 self._reject(batch[0], exc)
                 return
-            self._db.availability.ok()
-            self.stats.commits += 1
-            self.stats.ops += len(batch)
-            self.stats.max_batch = max(self.stats.max_batch, len(batch))
+            if on_commit is None:
+                self._count(len(batch))
             return
 
-    def _committed(self, mark: int) -> None:
-        """The batch up to ``mark`` is committed: wake its waiters now, in SQLite's
-        connection thread, rather than after a hop back to this loop (a quarter of
-        a millisecond of a busy loop's turns): a run that waits for its oldest step
-        (MAX_STEPS_AHEAD) goes on that much sooner. Its ops' errors (refused links
-        of a broken chain) were set before the write; the counters stay the
-        loop's."""
+    def _count(self, ops: int) -> None:
+        """A commit of ``ops`` ops: the counters, and the database is reachable."""
+        self._db.availability.ok()
+        self.stats.commits += 1
+        self.stats.ops += ops
+        self.stats.max_batch = max(self.stats.max_batch, ops)
+
+    def _committed(self, mark: int, ops: int) -> None:
+        """The batch up to ``mark`` (``ops`` ops) is committed: wake its waiters now,
+        in SQLite's connection thread, rather than after a hop back to this loop (a
+        quarter of a millisecond of a busy loop's turns): a run that waits for its
+        oldest step (MAX_STEPS_AHEAD) goes on that much sooner. Its ops' errors
+        (refused links of a broken chain) were set before the write. Counted first,
+        so that whoever is woken finds the commit counted too."""
+        self._count(ops)
         self._inflight = []   # committed: not "lost" if the store closes now
         self._resolve(mark)
 
