@@ -146,11 +146,15 @@ def event_stmts(d: Dialect, e: Event) -> list[tuple[str, dict[str, Any]]]:
             "ts": e.ts, "data": dumps(data)})]
     # A node's input state goes to its execution_logs row only, not twice; with an
     # ``input_step`` it is not stored at all (the checkpoint of that step holds it).
-    data = {k: v for k, v in data.items() if k != "input"}
+    data = data.copy()
+    del data["input"]
     stmts = [(INSERT_EVENT, {
         "run_id": e.run_id, "seq": e.seq, "type": e.type.value, "node": e.node,
         "ts": e.ts, "data": dumps(data),
     })]
+    if data.get("input_step") is not None:
+        # (Every node_started of this runtime: log_row would give no input_state.)
+        return stmts
     row = log_row(e)
     if row is not None and row["input_state"] is not None:
         row["input_state"] = dumps(row["input_state"])
