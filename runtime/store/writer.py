@@ -123,7 +123,7 @@ class Writer:
         self._db, self._loop = db, loop
         self.max_queue, self.max_batch = max_queue, max_batch
         self.unavailable_timeout = unavailable_timeout
-        self.linger = linger
+        self._linger = linger
         self.stats = WriterStats()
         #: run id -> why the database refused one of its writes (the first such error),
         #: until the store tells the run (``pop`` is GIL-atomic across threads).
@@ -139,6 +139,17 @@ class Writer:
         self._inflight: list[Op] = []        # the batch being committed
 
     # caller side (any thread) -------------------------------------------
+
+    @property
+    def linger(self) -> float:
+        """Seconds at most that a queued step or event waits for a commit."""
+        return self._linger
+
+    @linger.setter
+    def linger(self, value: float) -> None:
+        self._linger = value
+        if self._thread_id is not None:   # a timer set already keeps to the new value
+            self._on_loop(self._reset_lazy_wake)
 
     @property
     def marked(self) -> int:
@@ -298,6 +309,12 @@ class Writer:
     def _schedule_lazy_wake(self) -> None:
         if self._lazy_handle is None:
             self._lazy_handle = self._loop.call_later(self.linger, self._lazy_wakeup)
+
+    def _reset_lazy_wake(self) -> None:
+        if self._lazy_handle is not None:
+            self._lazy_handle.cancel()
+            self._lazy_handle = None
+            self._schedule_lazy_wake()
 
     def _lazy_wakeup(self) -> None:
         self._lazy_handle = None
