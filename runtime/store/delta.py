@@ -65,15 +65,18 @@ def make_delta(prev: dict[str, Any], state: dict[str, Any],
         delta["set"] = sets
     if appends:
         delta["append"] = appends
-    # Keys that went away are rare: a set difference (in C) says whether to look.
-    if old_data.keys() - new_data.keys():
+    # Keys that went away are rare: a subset test (in C, no set made) says whether
+    # to look.
+    if not old_data.keys() <= new_data.keys():
         delta["removed"] = [k for k in old_data if k not in new_data]
     if extend:
         delta["extend"] = extend
     if fields:
         delta["fields"] = fields
-    if prev.keys() - state.keys() - {"data"}:
-        delta["gone"] = [n for n in prev if n not in state and n != "data"]
+    if not prev.keys() <= state.keys():
+        gone = [n for n in prev if n not in state and n != "data"]
+        if gone:
+            delta["gone"] = gone
     return delta
 
 
@@ -83,12 +86,13 @@ def _diff(old_map: dict[str, Any], new_map: dict[str, Any], forced: Container[st
     object is skipped without comparing unless its key is in ``forced``."""
     sets: dict[str, Any] = {}
     grown: dict[str, Any] = {}
+    get = old_map.get
     for key, value in new_map.items():
-        if key == skip:
+        old = get(key, _MISSING)
+        if (old is value and key not in forced) or key == skip:
             continue
-        old = old_map.get(key, _MISSING)
-        if old is value and key not in forced:
-            continue
+        if type(value) is list and type(old) is list and not value and not old:
+            continue   # both empty (errors, warnings: new lists at every step)
         if isinstance(value, list):   # only a list can have grown (:func:`_grew`)
             tail = _grew(old, value)
             if tail is not None:
