@@ -199,7 +199,10 @@ def _sqlite_write(conn: sqlite3.Connection, plan: list[tuple[str, list[dict[str,
                 log.debug("rollback failed: %r", exc)
         raise
     if on_commit is not None:
-        on_commit()
+        try:
+            on_commit()
+        except Exception:  # noqa: BLE001 - committed: an error here must not read as a failed write
+            log.exception("after a commit: on_commit failed")
 
 
 class _Held:
