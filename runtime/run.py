@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import anyio
@@ -83,7 +84,7 @@ class Run:
         self.started_at: datetime | None = None
         self.completed_at: datetime | None = None
         self.hub = EventHub(self.id, sink=store.append_event if store is not None else None,
-                            history=self._older_events if store is not None else None)
+                            history=self._older_events())
         self.supervisor = Supervisor(graph, state, self.hub, store=store, max_steps=max_steps)
         self.supervisor.interrupt_before = interrupt_before
         self.supervisor.interrupt_after = interrupt_after
@@ -253,14 +254,14 @@ class Run:
         """Continue from ``checkpoint``; events go on from ``next_seq``."""
         self.supervisor.restore(checkpoint, answers)
         self.hub = EventHub(self.id, first_seq=max(checkpoint.next_seq, next_seq or 0),
-                            sink=self.hub._sink, history=self._older_events)
+                            sink=self.hub._sink, history=self._older_events())
         self._attach_hub()
         self._resumed = True
 
     def continue_events(self, next_seq: int) -> None:
         """Number this run's events from ``next_seq`` (earlier ones are in the store)."""
         self.hub = EventHub(self.id, first_seq=next_seq, sink=self.hub._sink,
-                            history=self._older_events)
+                            history=self._older_events())
         self._attach_hub()
 
     async def execute(self) -> None:
@@ -468,9 +469,13 @@ class Run:
         # result() returns at once; execute() records the end in the store when it runs.
         self._set_done()
 
-    async def _older_events(self, since: int, until: int) -> list[Event]:
-        assert self.store is not None
-        return await self.store.read_events(self.id, since, until)
+    def _older_events(self) -> Callable[[int, int], Awaitable[list[Event]]] | None:
+        """The hub's loader of this run's older events: the store's reader with the run's
+        id, not a method of the run. The hub is the run's, so a bound method would make
+        run and hub a reference cycle: every finished run (its events, state and
+        supervisor, ~70 objects) would then wait for one of the collector's full
+        passes, which walk every such run not yet collected."""
+        return partial(self.store.read_events, self.id) if self.store is not None else None
 
 
 def _log_failure(run: Run, error: ActorflowError) -> None:
