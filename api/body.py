@@ -154,8 +154,21 @@ async def read_whole_body() -> None:
     chunked = "chunked" in header(request.headers, "Transfer-Encoding").lower()
     if chunked or header(request.headers, "Content-Length") not in ("", "0"):
         # Kept for the handler: each get_data() is an asyncio.wait_for (a new task and
-        # a timer) even when the body is already there.
-        g.request_body = await request.get_data(as_text=False)
+        # a timer) or a trio cancel scope even when the body is already there.
+        g.request_body = await _whole_body()
+
+
+async def _whole_body() -> bytes:
+    """The request's body: at once when it has all arrived (as it has for most small
+    bodies by the time the handler runs), else through ``get_data``, which bounds
+    the wait for the rest by ``BODY_TIMEOUT``. Awaiting a complete body still
+    raises what Quart raises (413 above the size limit)."""
+    body = request.body
+    complete = getattr(body, "_complete", None)  # Quart's Body (and QuartTrio's)
+    is_set = getattr(complete, "is_set", None)
+    if callable(is_set) and is_set():
+        return bytes(await body)
+    return await request.get_data(cache=True, as_text=False, parse_form_data=False)
 
 
 def parse_query(model: type[M]) -> M:

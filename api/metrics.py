@@ -139,6 +139,10 @@ class Metrics:
         #: labels are a fixed set, and so are the status codes the app answers with.
         self._request_counts: dict[tuple[str, int], Any] = {}
         self._node_labels: set[str] = set()
+        #: The same for the node-duration histogram (one child per node label, at most
+        #: MAX_NODE_LABELS + 1) and the finished-runs counter (one per end status).
+        self._node_children: dict[str, Any] = {}
+        self._finished_children: dict[str, Any] = {}
 
     def _node_label(self, node: str) -> str:
         """The node's own label for the first MAX_NODE_LABELS names, then one shared:
@@ -166,10 +170,21 @@ class Metrics:
             if event.type is EventType.NODE_COMPLETED and event.node is not None:
                 ms = event.data.get("duration_ms")
                 if isinstance(ms, int | float):
-                    self.node_seconds.labels(self._node_label(event.node)).observe(ms / 1000)
+                    child = self._node_children.get(event.node)
+                    if child is None:
+                        label = self._node_label(event.node)
+                        child = self.node_seconds.labels(label)
+                        if label == event.node:  # a name past the cap is not kept
+                            self._node_children[event.node] = child
+                    child.observe(ms / 1000)
             elif event.type.terminal:
                 # "completed", "failed", "cancelled" or "released".
-                self.finished.labels(event.type.value.removeprefix("run_")).inc()
+                status = event.type.value
+                counter = self._finished_children.get(status)
+                if counter is None:
+                    counter = self._finished_children[status] = self.finished.labels(
+                        status.removeprefix("run_"))
+                counter.inc()
         except Exception:  # metrics must never break a run
             log.exception("could not record metrics for an event")
 

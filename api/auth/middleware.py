@@ -28,6 +28,7 @@ from .context import (
 from .handler import AuthRequest
 from .limits import retry_after
 from .policy import Rule, decision
+from .principal import LOCAL
 
 __all__ = ["install_auth"]
 
@@ -100,7 +101,9 @@ async def _guard(req: Any, ticket: str | None) -> None:
                        "yet, so it is refused; see the server log")
     if rule.public:
         return
-    who = await st.gate.authenticate(
+    # Without authentication the gate answers LOCAL: no request (a copy of every
+    # header) built for it.
+    who = LOCAL if not st.gate.enabled else await st.gate.authenticate(
         AuthRequest(method=req.method, path=req.path, client=req.remote_addr,
                     headers={k.lower(): v for k, v in req.headers.items()}), ticket=ticket)
     g.principal = who
