@@ -66,6 +66,9 @@ class Settings(BaseModel):
     allow_imports: bool = False
     #: Finished runs kept in memory (older ones are served from the database).
     keep_finished_runs: int = Field(1000, ge=0)
+    #: ``actorflow serve`` only: the garbage collector's first threshold in the server
+    #: process (0 keeps Python's 700). An app embedding ``create_app`` keeps its own.
+    gc_threshold: int = Field(50_000, ge=0)
     #: Share the database's runs with other processes (queue, leases, takeover):
     #: "auto" is on for PostgreSQL, off for SQLite (one executor per file) and memory.
     cluster: Literal["auto", "on", "off"] = "auto"
