@@ -10,6 +10,7 @@ stream. Workers never raise: every outcome, failure included, is a message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -19,12 +20,13 @@ from functools import partial
 from typing import Any
 
 import anyio
+import sniffio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from . import tracing
 from .compiled import CompiledNode
 from .context import NodeContext
-from .errors import NodeTimeoutError
+from .errors import NodeTimeoutError, RunFailed
 from .events import EventType, Publisher
 from .interrupts import Interrupt, current_context
 from .mailbox import Outbox
@@ -38,6 +40,16 @@ from .workers import WorkerPool
 __all__ = ["NodeActor", "Result"]
 
 log = logging.getLogger("actorflow.cache")
+
+
+def _cancelled() -> bool:
+    """Whether a CancelledError caught in a node execution is a cancellation of the
+    task executing it. On asyncio anyio cancels a task with ``Task.cancel()``, which
+    ``cancelling()`` counts; under trio asyncio's CancelledError is never one."""
+    if sniffio.current_async_library() != "asyncio":
+        return False
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
 
 #: What a node actor receives: an activation and the state its node sees.
 Work = tuple[Activation, WorkflowState]
@@ -283,7 +295,10 @@ class NodeActor:
                     if self._traced else None)
             try:
                 call = self._call(act, state, attempt)
-                out = await (call if span is None else tracing.within(span, call))
+                try:
+                    out = await (call if span is None else tracing.within(span, call))
+                except asyncio.CancelledError as exc:
+                    raise self._uncalled_for(exc, attempt) from exc
                 update = (out if isinstance(out, StateUpdate)
                           else StateUpdate.from_result(out, state, node.name))
                 if span is not None:
@@ -310,6 +325,19 @@ class NodeActor:
             finally:
                 if span is not None:
                     tracing.abandon_attempt(span)   # cancelled: the span still ends
+
+    def _uncalled_for(self, exc: asyncio.CancelledError, attempt: int) -> RunFailed:
+        """The failure to report for a CancelledError that is no cancellation of this
+        task (a task the node awaited was cancelled by someone else): the node's, not
+        the end of the task executing it (a worker, or the run's own task: the run
+        would vanish). A real cancellation is raised on."""
+        if _cancelled():
+            raise exc
+        name = self.node.name
+        return RunFailed(
+            f"node {name!r} raised CancelledError though nothing cancelled it (attempt "
+            f"{attempt}); handle the cancellation of what it awaited inside the node",
+            run_id=self.run_id, node=name, attempt=attempt)
 
     def _call(self, act: Activation, state: WorkflowState, attempt: int) -> Awaitable[Any]:
         """What to await for one attempt: the node's own coroutine in the common case

@@ -8,13 +8,14 @@ retries, and a node's concurrency limit once a chain fans out.
 
 from __future__ import annotations
 
+import asyncio
 from contextvars import ContextVar
 from typing import Any
 
 import anyio
 import pytest
 
-from runtime import END, Graph, RetryPolicy, RunStatus, Runtime, WorkflowState
+from runtime import END, Graph, RetryPolicy, RunFailed, RunStatus, Runtime, WorkflowState
 
 marker: ContextVar[str] = ContextVar("test_inline_semantics_marker", default="unset")
 
@@ -173,3 +174,31 @@ async def test_a_nodes_concurrency_limit_holds_when_a_chain_fans_out() -> None:
     async with Runtime() as rt:
         await (await rt.start(g.compile(), {})).result()
     assert peak == 2
+
+
+async def test_a_cancelled_error_nothing_asked_for_fails_the_node_not_the_run_task() -> None:
+    # A node awaiting something that someone else cancelled (an asyncio task or future
+    # of a library) sees asyncio's CancelledError without the run being cancelled. It
+    # is the node's failure: the run fails saying so (it used to vanish: stuck
+    # "running" once the node ran in the run's own task, "completed" without the
+    # node's update before that; under trio it tore down the whole runtime).
+    async def first(state: WorkflowState) -> dict[str, Any]:
+        return {"first": True}
+
+    async def stray(state: WorkflowState) -> dict[str, Any]:
+        raise asyncio.CancelledError
+
+    g = Graph("stray")
+    g.add_node("first", first).add_node("stray", stray)
+    g.add_edge("first", "stray").add_edge("stray", END)
+    async with Runtime() as rt:
+        run = await rt.start(g.compile(), {})
+        with pytest.raises(RunFailed) as failed:
+            await run.result()
+        # The runtime goes on: another run completes.
+        ok = Graph("ok")
+        ok.add_node("first", first).add_edge("first", END)
+        assert (await (await rt.start(ok.compile(), {})).result()).data == {"first": True}
+    assert run.status is RunStatus.FAILED
+    assert failed.value.node == "stray"
+    assert "raised CancelledError though nothing cancelled it" in str(run.error)
