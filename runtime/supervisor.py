@@ -207,6 +207,11 @@ class Supervisor:
                     for actor in self._actors.values():
                         actor.close()
                     pool.close()
+            # A node executed inline may have ignored the run's cancellation (a timeout,
+            # Run.cancel) and returned: the run still ends cancelled, as when a worker
+            # executed it and the supervisor was cancelled waiting for its result. (No
+            # turn of the event loop unless cancelled: once per run.)
+            await anyio.lowlevel.checkpoint_if_cancelled()
             self.accepting_resume = False
             if self.waiting:
                 # Nothing runs and someone must answer: pause with a checkpoint,

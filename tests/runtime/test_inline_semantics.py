@@ -15,7 +15,16 @@ from typing import Any
 import anyio
 import pytest
 
-from runtime import END, Graph, RetryPolicy, RunFailed, RunStatus, Runtime, WorkflowState
+from runtime import (
+    END,
+    Graph,
+    RetryPolicy,
+    RunFailed,
+    RunStatus,
+    Runtime,
+    RunTimeoutError,
+    WorkflowState,
+)
 
 marker: ContextVar[str] = ContextVar("test_inline_semantics_marker", default="unset")
 
@@ -202,3 +211,27 @@ async def test_a_cancelled_error_nothing_asked_for_fails_the_node_not_the_run_ta
     assert run.status is RunStatus.FAILED
     assert failed.value.node == "stray"
     assert "raised CancelledError though nothing cancelled it" in str(run.error)
+
+
+async def test_a_run_timeout_holds_when_its_last_node_ignores_the_cancellation() -> None:
+    # The last node swallows the cancellation its run's timeout delivers and returns:
+    # the run still exceeded its timeout (when a worker executed the node, the
+    # supervisor was cancelled while it waited for the result).
+    async def first(state: WorkflowState) -> dict[str, Any]:
+        return {}
+
+    async def stubborn(state: WorkflowState) -> dict[str, Any]:
+        try:
+            await anyio.sleep(60)
+        except anyio.get_cancelled_exc_class():
+            pass
+        return {"stubborn": True}
+
+    g = Graph("stubborn_last")
+    g.add_node("first", first).add_node("stubborn", stubborn)
+    g.add_edge("first", "stubborn").add_edge("stubborn", END)
+    async with Runtime() as rt:
+        run = await rt.start(g.compile(), {}, timeout=0.05)
+        with pytest.raises(RunTimeoutError):
+            await run.result()
+    assert run.status is RunStatus.FAILED
