@@ -23,13 +23,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import anyio
-
 from .compiled import CompiledGraph, CompiledSubgraph
 from .errors import RunFailed, error_of_group
 from .events import EventType, Publisher
 from .interrupts import Interrupt
 from .position import Activation, Position, WaitEntry
+from .scoped import scoped
 from .state import StateUpdate, WorkflowState, trusted
 from .store.base import Checkpoint, Store
 
@@ -121,7 +120,10 @@ async def run_subgraph(sub: CompiledSubgraph, state: WorkflowState, act: Activat
 async def _run(child: ChildRun, node: str, graph: str) -> WorkflowState:
     error: RunFailed | None = None
     try:
-        return await _own_task(child)
+        # In a copy of this context: a context variable a child node sets (the child
+        # executes its lone nodes in this very task, as its parent may this node)
+        # stays in the subgraph, instead of reaching the parent's next nodes.
+        return await scoped(child.run())
     except* Exception as group:  # noqa: BLE001 - one clear error, as a run gives
         exc = error_of_group(group, child.run_id)
         inner = f"{node}/{exc.node}" if isinstance(exc, RunFailed) and exc.node else node
@@ -129,24 +131,6 @@ async def _run(child: ChildRun, node: str, graph: str) -> WorkflowState:
                           attempt=getattr(exc, "attempt", None))
         error.__cause__ = exc
     raise error
-
-
-async def _own_task(child: ChildRun) -> WorkflowState:
-    """``child.run()`` in a task of its own, in a copy of this task's context.
-
-    The child's supervisor executes its lone activations in its own task
-    (runtime.supervisor), and this node may itself run in its parent's supervisor's
-    task: without a task here, a context variable a child node sets would be seen by
-    the parent's supervisor and its next nodes. One task per subgraph execution keeps
-    a subgraph its own scope (it still sees what its parent's context holds)."""
-    final: list[WorkflowState] = []
-
-    async def body() -> None:
-        final.append(await child.run())
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(body, name=f"subgraph {child.run_id}")
-    return final[0]
 
 
 async def child_runs(store: Store, run_id: str, graph: CompiledGraph) -> list[str]:

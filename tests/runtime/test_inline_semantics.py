@@ -18,6 +18,7 @@ import pytest
 from runtime import (
     END,
     Graph,
+    NodeTimeoutError,
     RetryPolicy,
     RunFailed,
     RunStatus,
@@ -235,3 +236,42 @@ async def test_a_run_timeout_holds_when_its_last_node_ignores_the_cancellation()
         with pytest.raises(RunTimeoutError):
             await run.result()
     assert run.status is RunStatus.FAILED
+
+
+async def test_a_subgraph_nodes_timeout_cancels_its_child_and_a_fan_out_inside_stays_scoped(
+) -> None:
+    seen: list[str] = []
+
+    async def split(state: WorkflowState) -> dict[str, Any]:
+        marker.set("set by the subgraph")
+        return {}
+
+    async def branch(state: WorkflowState) -> dict[str, Any]:
+        seen.append(marker.get())
+        marker.set("set by a branch")
+        return {}
+
+    async def hang(state: WorkflowState) -> dict[str, Any]:
+        await anyio.sleep(60)
+        return {}
+
+    async def after(state: WorkflowState) -> dict[str, Any]:
+        seen.append(marker.get())
+        return {}
+
+    fan = Graph("fan")
+    fan.add_node("split", split).add_node("l", branch).add_node("r", branch)
+    fan.add_edge("split", ["l", "r"]).add_edge("l", END).add_edge("r", END)
+    g = Graph("parent")
+    g.add_subgraph("fan", fan.compile()).add_node("after", after)
+    g.add_edge("fan", "after").add_edge("after", END)
+    slow = Graph("slow")
+    slow.add_node("hang", hang).add_edge("hang", END)
+    h = Graph("timed_sub")
+    h.add_subgraph("slow", slow.compile(), timeout=0.05).add_edge("slow", END)
+    async with Runtime() as rt:
+        await (await rt.start(g.compile(), {})).result()
+        timed = await rt.start(h.compile(), {})
+        with pytest.raises(NodeTimeoutError, match="node 'slow' timed out"):
+            await timed.result()
+    assert seen == ["set by the subgraph", "set by the subgraph", "unset"]
