@@ -26,6 +26,8 @@ from hypercorn.protocol.ws_stream import ASGIWebsocketState, WSStream
 from wsproto.connection import ConnectionState
 from wsproto.events import TextMessage
 
+from .ws_direct import DirectWrite
+
 __all__ = ["Wire", "text_frame"]
 
 
@@ -50,6 +52,8 @@ class Wire:
         self._on_write = on_write   # called with the number of frames of each write
         #: Frames from :func:`text_frame` are what this connection would send itself.
         self.plain = not stream.connection._proto.extensions
+        #: Under trio: the socket written at once when it takes the data (api.ws_direct).
+        self._direct = DirectWrite.of(stream)
 
     @classmethod
     def of(cls, websocket: Any, on_write: Callable[[int], None] | None = None
@@ -78,6 +82,7 @@ class Wire:
         else:
             send = stream.connection.send
             data = b"".join([send(TextMessage(data=text)) for text, _ in messages])
-        await stream.send(Data(stream_id=stream.stream_id, data=data))
+        if self._direct is None or not await self._direct.write(data):
+            await stream.send(Data(stream_id=stream.stream_id, data=data))
         if self._on_write is not None:
             self._on_write(len(messages))
