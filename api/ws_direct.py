@@ -63,26 +63,31 @@ class DirectWrite:
                    coalescing=protocol if isinstance(protocol, CoalescingH11Protocol)
                    else None)
 
-    async def write(self, data: bytes) -> bool:
-        """Write ``data`` to the connection; False (nothing written) when it must go
-        through Hypercorn instead (it is writing itself, or the socket failed)."""
+    def write_now(self, data: bytes) -> int | None:
+        """Write what of ``data`` the socket takes now, without yielding; the bytes
+        written, or None (nothing written) when it must go through Hypercorn instead
+        (it is writing itself, or the socket failed). Fewer than ``len(data)``: the
+        connection's send lock is now held, and :meth:`write_rest` must follow."""
         if self._lock.locked() or (self._coalescing is not None and self._coalescing._held):
-            return False
+            return None
         sock = self._stream.socket
         if sock.did_shutdown_SHUT_WR or sock.fileno() == -1:
-            return False
+            return None
         try:
             sent = os.write(sock.fileno(), data)
         except BlockingIOError:
             sent = 0
         except OSError:
-            return False   # Hypercorn's send meets the same error and closes the connection
-        if sent == len(data):
-            return True
-        # The rest, as Hypercorn's protocol_send would, holding its lock until all is
-        # sent: a frame half written must not have another written into it. The lock
-        # is free (nothing awaited since the check above).
-        self._lock.acquire_nowait()
+            return None   # Hypercorn's send meets the same error and closes the connection
+        if sent < len(data):
+            # A frame half written must not have another written into it: the rest
+            # goes under Hypercorn's lock (free: nothing was awaited since the check).
+            self._lock.acquire_nowait()
+        return sent
+
+    async def write_rest(self, data: bytes, sent: int) -> None:
+        """Send ``data`` from ``sent`` on as Hypercorn's ``protocol_send`` would (shielded,
+        a broken connection handed to it), then release the lock :meth:`write_now` took."""
         try:
             with trio.CancelScope(shield=True):
                 await self._stream.send_all(memoryview(data)[sent:])
@@ -90,4 +95,3 @@ class DirectWrite:
             await self._on_broken()
         finally:
             self._lock.release()
-        return True

@@ -18,7 +18,7 @@ one write for all of them). Any other server gets ``websocket.send`` per message
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from hypercorn.protocol.events import Data
@@ -73,16 +73,37 @@ class Wire:
         return (not stream.closed and stream.state is ASGIWebsocketState.CONNECTED
                 and stream.connection.state is ConnectionState.OPEN)
 
-    async def write(self, messages: Sequence[tuple[str, bytes]]) -> None:
+    def write_now(self, messages: Sequence[tuple[str, bytes]], joined: bytes | None = None
+                  ) -> Coroutine[Any, Any, None] | None:
         """Send each ``(text, frame)`` as one message, all in one write; ``frame`` is
-        ``text_frame`` of the text, used as is on a plain connection."""
+        ``text_frame`` of the text, used as is on a plain connection (``joined``: the
+        frames joined already, shared by clients). None when it is all written already
+        (under trio, to a socket that took it at once: no scheduler turn), else what
+        writes it (await it at once)."""
         stream = self._stream
         if self.plain:
-            data = b"".join([frame for _, frame in messages])
+            data = joined if joined is not None else b"".join([f for _, f in messages])
         else:
             send = stream.connection.send
             data = b"".join([send(TextMessage(data=text)) for text, _ in messages])
-        if self._direct is None or not await self._direct.write(data):
+        sent = self._direct.write_now(data) if self._direct is not None else None
+        if sent == len(data):
+            if self._on_write is not None:
+                self._on_write(len(messages))
+            return None
+        return self._write_rest(data, sent, len(messages))
+
+    async def write(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """:meth:`write_now`, awaited."""
+        rest = self.write_now(messages)
+        if rest is not None:
+            await rest
+
+    async def _write_rest(self, data: bytes, sent: int | None, count: int) -> None:
+        if sent is None or self._direct is None:
+            stream = self._stream
             await stream.send(Data(stream_id=stream.stream_id, data=data))
+        else:
+            await self._direct.write_rest(data, sent)
         if self._on_write is not None:
-            self._on_write(len(messages))
+            self._on_write(count)

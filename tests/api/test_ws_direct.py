@@ -30,7 +30,8 @@ async def test_a_write_the_socket_takes_at_once_does_not_yield(anyio_backend: st
     lock = trio.Lock()
     direct = DirectWrite(lock, ours, on_broken=_never_broken)
     with trio.testing.assert_no_checkpoints():
-        assert await direct.write(b"frame one")
+        assert direct.write_now(b"frame one") == len(b"frame one")
+    assert not lock.locked()
     assert await peer.receive_some(1024) == b"frame one"
 
 
@@ -47,13 +48,15 @@ async def test_what_the_socket_does_not_take_follows_under_the_lock_in_order(
         async with lock:
             await ours.send_all(b"hypercorn's")
 
-    async with trio.open_nursery() as nursery:
-        async def write() -> None:
-            assert await direct.write(data)
+    async def write() -> None:
+        sent = direct.write_now(data)
+        assert sent is not None and 0 <= sent < len(data)
+        assert lock.locked()   # held for the rest
+        await direct.write_rest(data, sent)
 
+    async with trio.open_nursery() as nursery:
         nursery.start_soon(write)
         await trio.testing.wait_all_tasks_blocked()
-        assert lock.locked()   # the rest is being written, under the lock
         nursery.start_soon(other_writer)
         while len(got) < len(data) + len(b"hypercorn's"):
             got += await peer.receive_some(65536)
@@ -66,7 +69,7 @@ async def test_nothing_is_written_while_hypercorn_writes(anyio_backend: str) -> 
     lock = trio.Lock()
     direct = DirectWrite(lock, ours, on_broken=_never_broken)
     async with lock:
-        assert not await direct.write(b"frame")   # the caller sends it Hypercorn's way
+        assert direct.write_now(b"frame") is None   # the caller sends it Hypercorn's way
         await ours.send_all(b"hypercorn's")
     assert await peer.receive_some(1024) == b"hypercorn's"   # and nothing before it
 
@@ -81,10 +84,14 @@ async def test_a_broken_connection_in_the_rest_is_handed_to_hypercorn(
         broken.append(True)
 
     direct = DirectWrite(lock, ours, on_broken=on_broken)
-    async with trio.open_nursery() as nursery:
-        async def write() -> None:
-            assert await direct.write(b"x" * (8 * 1024 * 1024))
+    data = b"x" * (8 * 1024 * 1024)
 
+    async def write() -> None:
+        sent = direct.write_now(data)
+        assert sent is not None and sent < len(data)
+        await direct.write_rest(data, sent)
+
+    async with trio.open_nursery() as nursery:
         nursery.start_soon(write)
         await trio.testing.wait_all_tasks_blocked()
         await peer.aclose()   # the client goes away mid-write
