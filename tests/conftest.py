@@ -11,8 +11,10 @@ copies of the test for every backend.)
 
 from __future__ import annotations
 
+import gc
 import inspect
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -116,3 +118,15 @@ def durable_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return str(request.getfixturevalue("postgres_database"))
+
+
+@pytest.fixture
+def app_threshold() -> Iterator[tuple[int, int, int]]:
+    """An application's own garbage-collector setting, put back after the test (what
+    the runtime and the server must leave alone, or give back)."""
+    saved = gc.get_threshold()
+    gc.set_threshold(1234, 7, 9)
+    try:
+        yield gc.get_threshold()
+    finally:
+        gc.set_threshold(*saved)

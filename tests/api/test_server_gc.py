@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +13,6 @@ import pytest
 from api import server
 from api.app import create_app
 from api.settings import Settings
-
-
-@pytest.fixture
-def collector() -> Iterator[tuple[int, int, int]]:
-    """A known collector setting, put back after the test."""
-    saved = gc.get_threshold()
-    gc.set_threshold(700, 7, 9)
-    try:
-        yield gc.get_threshold()
-    finally:
-        gc.set_threshold(*saved)
 
 
 def serve_threshold(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> tuple[int, ...]:
@@ -41,7 +29,7 @@ def serve_threshold(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> tupl
 
 
 def test_serve_raises_the_first_threshold_by_default(
-        collector: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch,
+        app_threshold: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path) -> None:
     settings = Settings.from_env({"ACTORFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"})
     assert settings.gc_threshold == 50_000
@@ -49,14 +37,14 @@ def test_serve_raises_the_first_threshold_by_default(
 
 
 def test_gc_threshold_0_keeps_pythons_setting(
-        collector: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch,
+        app_threshold: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path) -> None:
     settings = Settings.from_env({"ACTORFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}",
                                   "ACTORFLOW_GC_THRESHOLD": "0"})
-    assert serve_threshold(monkeypatch, settings) == collector
+    assert serve_threshold(monkeypatch, settings) == app_threshold
 
 
 def test_an_embedded_app_leaves_the_collector_alone(
-        collector: tuple[int, int, int], tmp_path: Path) -> None:
+        app_threshold: tuple[int, int, int], tmp_path: Path) -> None:
     create_app(Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}"))
-    assert gc.get_threshold() == collector
+    assert gc.get_threshold() == app_threshold

@@ -4,22 +4,10 @@ asked (``Runtime(gc_threshold=N)``), and gives them back when it closes."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 
 import pytest
 
 from runtime import END, Graph, Runtime
-
-
-@pytest.fixture
-def app_threshold() -> Iterator[tuple[int, int, int]]:
-    """An application's own collector setting, put back after the test."""
-    saved = gc.get_threshold()
-    gc.set_threshold(1234, 7, 9)
-    try:
-        yield gc.get_threshold()
-    finally:
-        gc.set_threshold(*saved)
 
 
 def one_node() -> Graph:
