@@ -19,6 +19,7 @@ __all__ = [
     "RUN_TS",
     "checkpoint_from_row",
     "event_from_row",
+    "event_row",
     "event_stmts",
     "logs_query",
     "graph_from_row",
@@ -125,6 +126,20 @@ BULK[INSERT_LOG] = Bulk(
     ("run_id", "seq", "node_name", "status", "timestamp", "input_state", "input_step",
      "output_state", "error"),
     ("text", "int4", "text", "text", "timestamptz", "jsonb", "int4", "jsonb", "text"))
+
+
+def event_row(e: Event) -> dict[str, Any] | None:
+    """The event's INSERT_EVENT row when that is all :func:`event_stmts` writes for it
+    (every event of this runtime), else None. Its values are str, int, float or None:
+    the row is immutable once made, and no object for the collector to track."""
+    data = e.data
+    if "input" in data:
+        if data.get("input_step") is None:
+            return None   # it has an execution_logs row too
+        data = data.copy()
+        del data["input"]
+    return {"run_id": e.run_id, "seq": e.seq, "type": e.type.value, "node": e.node,
+            "ts": e.ts, "data": dumps(data)}
 
 
 def event_stmts(d: Dialect, e: Event) -> list[tuple[str, dict[str, Any]]]:

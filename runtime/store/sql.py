@@ -48,8 +48,10 @@ from .queue import (
     revoke,
 )
 from .rows import (
+    INSERT_EVENT,
     INSERT_RUN,
     event_from_row,
+    event_row,
     event_stmts,
     logs_query,
     graph_from_row,
@@ -670,8 +672,15 @@ class SQLStore(SQLAccess):
     # events -----------------------------------------------------------------
 
     def append_event(self, event: Event) -> None:
-        self._w().put_nowait(Op(self._fenced(event.run_id, event_stmts(self.dialect, event)),
-                                run_id=event.run_id), urgent=False)
+        writer = self._w()
+        if not self._notify_changes and event.run_id not in self.fences:
+            # The common case, a plain row: no op, mark or lock per event.
+            row = event_row(event)
+            if row is not None:
+                writer.put_row(INSERT_EVENT, row)
+                return
+        writer.put_nowait(Op(self._fenced(event.run_id, event_stmts(self.dialect, event)),
+                             run_id=event.run_id), urgent=False)
 
     async def read_events(self, run_id: str, since: int = 0,
                           until: int | None = None) -> list[Event]:

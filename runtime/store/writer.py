@@ -106,6 +106,24 @@ class _Shared:
     stopping: bool = False
     #: run id -> its checkpoints queued since the last batch was taken (see RUN_BATCH)
     ahead: dict[str, int] = field(default_factory=dict)
+    #: statement -> rows queued by :meth:`Writer.put_row` (no op, no mark, no lock).
+    rows: dict[str, deque[dict[str, Any]]] = field(default_factory=dict)
+
+    def rows_pending(self) -> bool:
+        for queued in self.rows.values():
+            if queued:
+                return True
+        return False
+
+    def take_rows(self) -> dict[str, list[dict[str, Any]]]:
+        """Every row queued so far, by statement (rows queued meanwhile by another
+        thread stay for the next batch: ``popleft`` and ``append`` are atomic)."""
+        taken: dict[str, list[dict[str, Any]]] = {}
+        for sql, queued in list(self.rows.items()):
+            n = len(queued)
+            if n:
+                taken[sql] = [queued.popleft() for _ in range(n)]
+        return taken
 
 
 #: A run with this many checkpoints queued gets a commit without waiting for
@@ -137,6 +155,7 @@ class Writer:
         self._lazy_handle: asyncio.TimerHandle | None = None
         self._thread_id: int | None = None   # the thread of ``loop``
         self._inflight: list[Op] = []        # the batch being committed
+        self._inflight_rows: dict[str, list[dict[str, Any]]] = {}   # and its rows
 
     # caller side (any thread) -------------------------------------------
 
@@ -200,6 +219,37 @@ class Writer:
         elif lazy:
             self._on_loop(self._schedule_lazy_wake)
         return op.seq
+
+    def put_row(self, sql: str, row: dict[str, Any]) -> None:
+        """Queue one row of ``sql`` that nobody waits for (an event): written as
+        :meth:`put_nowait` writes a non-urgent op, by the next commit or within
+        ``linger``, and before any op queued after it is resolved (:meth:`flush`).
+
+        No op, no mark, no lock: the row goes into a deque (``append`` is atomic) that
+        the writer empties whenever it takes a batch, after the ops it takes. A row is
+        one more object per step for the collector only if it holds a container: an
+        event row (str, int, float, None) is not even tracked. Only for statements
+        whose rows commute (inserts keyed by a unique key): rows are written after the
+        ops of their batch, not in their order of arrival. A row the database refuses
+        fails its run (``failed_runs``) as a refused op does (see :meth:`_commit`).
+        """
+        s = self._s
+        if s.stopping:
+            raise StoreError("the store is closed")
+        queued = s.rows.get(sql)
+        if queued is None:
+            queued = s.rows.setdefault(sql, deque())
+        queued.append(row)
+        # After the append: a writer that went idle before it set ``idle`` first and
+        # then looked for rows (``_main``), so either it saw this row, or this sees
+        # ``idle`` (the GIL orders both threads' steps).
+        if s.idle and not s.lazy_wake:
+            with s.lock:
+                lazy = s.idle and not s.lazy_wake
+                if lazy:
+                    s.lazy_wake = True
+            if lazy:
+                self._on_loop(self._schedule_lazy_wake)
 
     def _on_loop(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the writer's loop: now if this is its thread (the store
@@ -291,7 +341,7 @@ class Writer:
     async def flush(self) -> None:
         """Wait until everything queued before this call is committed."""
         with self._s.lock:
-            if not self._s.queue and self._s.idle:
+            if not self._s.queue and self._s.idle and not self._s.rows_pending():
                 return
         op = Op([])
         # A run's flush waits out an outage with its writes; another caller's does not
@@ -348,14 +398,20 @@ class Writer:
             await asyncio.gather(self._task, return_exceptions=True)
         with self._s.lock:
             lost = self._inflight + list(self._s.queue)
-            self._inflight = []
+            lost_rows = [r for rows in (self._inflight_rows, self._s.take_rows())
+                         for queued in rows.values() for r in queued]
+            self._inflight, self._inflight_rows = [], {}
             self._s.queue.clear()
-        if lost:
-            log.warning("store closed with %d writes not durable", len(lost))
+        if lost or lost_rows:
+            log.warning("store closed with %d writes not durable", len(lost) + len(lost_rows))
+            err = StoreUnavailableError("the store closed first")
             for op in lost:
                 if not op.withdrawn:   # a withdrawn op's caller has its answer
-                    self._refuse(op, StoreUnavailableError("the store closed first"))
-            self._resolve(lost[-1].seq)
+                    self._refuse(op, err)
+            for row in lost_rows:
+                self._refuse_row(row, err)
+            if lost:
+                self._resolve(lost[-1].seq)
 
     async def _main(self) -> None:
         assert self._wakeup is not None
@@ -363,13 +419,17 @@ class Writer:
         committed = False   # the last turn wrote a batch
         while True:
             batch: list[Op] = []
+            rows: dict[str, list[dict[str, Any]]] = {}
             linger = False
             with s.lock:
-                if s.queue and (s.urgent or s.due or s.stopping):
+                if (s.queue or s.rows_pending()) and (s.urgent or s.due or s.stopping):
                     # Everything queued goes (up to max_batch): every run's
                     # checkpoint and events that arrived meanwhile, one commit.
                     n = min(len(s.queue), self.max_batch)
                     batch = [s.queue.popleft() for _ in range(n)]
+                    # The rows after the ops: a row queued before an op is taken with
+                    # it or earlier (see ``put_row``).
+                    rows = s.take_rows()
                     s.urgent -= sum(1 for op in batch if op.urgent)
                     s.ahead.clear()   # (ops past max_batch count again from 0: fewer)
                     if not s.queue:
@@ -385,19 +445,23 @@ class Writer:
                     # loop's self-pipe, which hands this thread the GIL: measured
                     # 0.5-1 ms of the trio thread's time per commit). Once it fires
                     # on an empty queue the writer sleeps until called.
-                    linger = (bool(s.queue) or committed) and not s.lazy_wake
+                    # (Rows looked for after ``idle`` is set: see ``put_row``.)
+                    linger = ((bool(s.queue) or committed or s.rows_pending())
+                              and not s.lazy_wake)
                     s.lazy_wake = s.lazy_wake or linger
                 waiters, s.space_waiters = s.space_waiters, []
             for wake in waiters:
                 wake()
-            if batch:
+            if batch or rows:
                 if not s.lazy_wake and self._lazy_handle is not None:
                     self._lazy_handle.cancel()  # what it waited for is in this batch
                     self._lazy_handle = None
-                self._inflight = batch
-                await self._commit(batch, batch[-1].seq)
-                self._inflight = []
-                self._resolve(batch[-1].seq)
+                self._inflight, self._inflight_rows = batch, rows
+                mark = batch[-1].seq if batch else None
+                await self._commit(batch, mark, rows)
+                self._inflight, self._inflight_rows = [], {}
+                if mark is not None:
+                    self._resolve(mark)
                 committed = True
             else:
                 committed = False
@@ -416,20 +480,23 @@ class Writer:
         for wake in due:
             wake()
 
-    async def _commit(self, batch: list[Op], mark: int | None = None) -> None:
-        """Write ``batch`` in one transaction (retried through an outage; a refused
-        batch is written op by op to find the bad one). ``mark``: resolve it as soon
-        as the batch is committed, from the thread that committed it (see
-        :meth:`_committed`)."""
+    async def _commit(self, batch: list[Op], mark: int | None = None,
+                      rows: dict[str, list[dict[str, Any]]] | None = None) -> None:
+        """Write ``batch`` and ``rows`` (:meth:`put_row`) in one transaction (retried
+        through an outage; a refused batch is written op by op, and row by row, to
+        find the bad one). ``mark``: resolve it as soon as the batch is committed,
+        from the thread that committed it (see :meth:`_committed`)."""
         batch = self._unbroken(batch)
-        if not batch:
+        n_rows = sum(len(r) for r in rows.values()) if rows else 0
+        if not batch and not n_rows:
             return
         delay = 0.02
         while True:
-            on_commit = None if mark is None else partial(self._committed, mark, len(batch))
+            n = len(batch) + n_rows
+            on_commit = None if mark is None else partial(self._committed, mark, n)
             try:
                 async with self._db.session(writer=True) as session:
-                    await session.write(plan(batch), on_commit)
+                    await session.write(plan(batch, rows), on_commit)
             except Exception as exc:  # noqa: BLE001 - classified below, never swallowed
                 if is_transient(exc):
                     # A run's ops and events stay in this batch and land when it is
@@ -439,21 +506,25 @@ class Writer:
                     self._db.availability.failed(exc)
                     batch = self._unbroken(self._expire(batch, exc))
                     self._expire_queued(exc)
-                    if not batch:
+                    if not batch and not n_rows:   # (rows are never withdrawn)
                         return
                     await asyncio.sleep(delay)
                     # Retry often enough that a caller still waiting sees the database
                     # come back within its own deadline.
                     delay = backoff(delay, cap=min(2.0, self.unavailable_timeout / 4))
                     continue
-                if len(batch) > 1:  # find the bad op: the others must still land
-                    for op in batch:
+                # Find the bad op or row: the others must still land. A row alone is
+                # an op of its own, so that its run hears of it as of a refused op.
+                alone = batch + [_row_op(sql, row) for sql, queued in (rows or {}).items()
+                                 for row in queued]
+                if len(alone) > 1:
+                    for op in alone:
                         await self._commit([op])
                     return
-                self._reject(batch[0], exc)
+                self._reject(alone[0], exc)
                 return
             if on_commit is None:
-                self._count(len(batch))
+                self._count(n)
             return
 
     def _count(self, ops: int) -> None:
@@ -471,7 +542,8 @@ class Writer:
         (refused links of a broken chain) were set before the write. Counted first,
         so that whoever is woken finds the commit counted too."""
         self._count(ops)
-        self._inflight = []   # committed: not "lost" if the store closes now
+        # Committed: not "lost" if the store closes now.
+        self._inflight, self._inflight_rows = [], {}
         self._resolve(mark)
 
     def _expire(self, batch: list[Op], exc: Exception) -> list[Op]:
@@ -571,6 +643,16 @@ class Writer:
         if op.run_id is not None:
             self.failed_runs.setdefault(op.run_id, err)
 
+    def _refuse_row(self, row: dict[str, Any], err: Exception) -> None:
+        run_id = row.get("run_id")
+        if isinstance(run_id, str):
+            self.failed_runs.setdefault(run_id, err)
+
+
+def _row_op(sql: str, row: dict[str, Any]) -> Op:
+    run_id = row.get("run_id")
+    return Op([(sql, row)], run_id=run_id if isinstance(run_id, str) else None)
+
 
 _order = itertools.count()   # ties between waiters on one mark (their wakes don't compare)
 
@@ -580,10 +662,11 @@ _order = itertools.count()   # ties between waiters on one mark (their wakes don
 ONCE_PER_COMMIT = frozenset({FENCE, NOTIFY_RUN})
 
 
-def plan(batch: list[Op]) -> list[tuple[str, list[dict[str, Any]]]]:
+def plan(batch: list[Op], rows: dict[str, list[dict[str, Any]]] | None = None
+         ) -> list[tuple[str, list[dict[str, Any]]]]:
     """The batch as (statement, rows) pairs for :meth:`Session.write`: ordered ops
-    first, in order, then one executemany per statement of the others, deletions
-    before the rest.
+    first, in order, then one executemany per statement of the others (``rows``,
+    queued by :meth:`Writer.put_row`, after the ops' own), deletions before the rest.
 
     Deletions first: they apply to what was committed before the batch, as they do on
     PostgreSQL, where the batch is one statement and a deleting part cannot see rows
@@ -597,13 +680,17 @@ def plan(batch: list[Op]) -> list[tuple[str, list[dict[str, Any]]]]:
             ordered.extend((sql, [params]) for sql, params in op.stmts)
         else:
             for sql, params in op.stmts:
-                rows = groups.get(sql)
-                if rows is None:
+                same = groups.get(sql)
+                if same is None:
                     groups[sql] = [params]
                 else:
-                    rows.append(params)
+                    same.append(params)
     for sql in ONCE_PER_COMMIT & groups.keys():
         groups[sql] = list({tuple(r.values()): r for r in groups[sql]}.values())
+    if rows:
+        for sql, queued in rows.items():
+            mine = groups.get(sql)
+            groups[sql] = queued if mine is None else mine + queued
     ordered.extend((sql, rows) for sql, rows in groups.items() if sql.startswith("DELETE"))
     ordered.extend((sql, rows) for sql, rows in groups.items() if not sql.startswith("DELETE"))
     return ordered
