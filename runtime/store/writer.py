@@ -110,7 +110,9 @@ class _Shared:
     rows: dict[str, deque[dict[str, Any]]] = field(default_factory=dict)
 
     def rows_pending(self) -> bool:
-        for queued in self.rows.values():
+        # A copy of the values (made in C, under the GIL): another thread may add a
+        # statement's deque meanwhile, which would end a loop over the live view.
+        for queued in list(self.rows.values()):
             if queued:
                 return True
         return False
