@@ -4,7 +4,11 @@ with the error saying why, while the rest of its batch lands."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -117,3 +121,31 @@ def test_a_refused_row_fails_its_run_with_the_cause_and_the_rest_of_the_batch_la
         assert store.stats.failed == 1
 
     run_with_store(kind, backend, tmp_path, body)
+
+
+@params("backend", BACKENDS)
+def test_events_of_an_acknowledged_step_survive_a_kill_9(backend: str, tmp_path: Path) -> None:
+    """A process queues events as rows and a step, is told the step is committed, and
+    is killed with SIGKILL: the step and the events queued before it are in the file."""
+    path = tmp_path / "killed.db"
+    here = Path(__file__).parent
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(here), str(here.parents[2])])}
+    proc = subprocess.Popen(
+        [sys.executable, str(here / "rows_then_wait.py"), f"sqlite:///{path}", backend],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.strip() == b"acked", proc.stderr.read() if proc.stderr else line
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    db = sqlite3.connect(path)
+    try:
+        seqs = [r[0] for r in db.execute("SELECT seq FROM events ORDER BY seq")]
+        steps = [r[0] for r in db.execute("SELECT step FROM checkpoints")]
+    finally:
+        db.close()
+    assert steps == [0]
+    assert seqs[:5] == [0, 1, 2, 3, 4]   # (5, queued after the ack, may or may not be)
