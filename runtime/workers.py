@@ -120,6 +120,14 @@ class WorkerPool:
         queue = self._queue
         while True:   # once per call to the queue: spawned, or woken while idle
             self._coming -= 1
+            if queue:
+                # A run cancelled since this worker was called (a failure, a timeout,
+                # Run.cancel) starts no more items. Once per call, not per item: the
+                # items a worker then takes without waiting run in one turn of the
+                # event loop, where nothing else runs to cancel them (their own tasks,
+                # spawned together, all started in one turn too); an item that waits
+                # is cancelled where it waits.
+                await anyio.lowlevel.checkpoint_if_cancelled()
             if spare and len(queue) > 1 + self._coming:
                 # Called in case an item blocked, and it did (a worker that is not
                 # blocked takes the queue's next item in the turn it finished the
@@ -130,13 +138,6 @@ class WorkerPool:
                     self._call()
             start: contextvars.Context | None = None
             while queue:
-                # A cancelled run (a failure, a timeout, Run.cancel) starts no more
-                # items, here as in a new task. (No turn of the event loop unless
-                # cancelled: branches that were ready together still run in one turn,
-                # as their own tasks would.)
-                await anyio.lowlevel.checkpoint_if_cancelled()
-                if not queue:
-                    break
                 actor, work = queue.popleft()
                 if start is None:
                     # ``runtime.ask()`` finds the execution it is called from through
