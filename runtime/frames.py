@@ -23,7 +23,7 @@ grows: its dicts are only added to, and two journals record what changes in plac
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -31,7 +31,7 @@ from typing import Any
 from .lazyseq import LazySeq
 from .state import StateUpdate
 
-__all__ = ["Frame", "FrameRef", "FramesAt", "OrderKey"]
+__all__ = ["Frame", "FrameAt", "FrameRef", "FramesAt", "OrderKey", "frames_at"]
 
 FrameRef = tuple[int, int]
 #: Where a write sits among a frame's parallel writes: (branch, sequence) per level.
@@ -92,37 +92,61 @@ class Frame:
                      self.prefix, dict(self.seqs), dict(self.base), list(self.log),
                      [b for b, n in self.seqs.items() for _ in range(n)], list(self.log))
 
-    def mark(self) -> _Mark:
-        """How far this frame has got, in O(1): what FramesAt keeps."""
-        return _Mark(self, self.arrived, self.ended, self.next_index, len(self.writers),
-                     len(self.results), len(self.base), len(self.seq_journal),
-                     len(self.arrivals))
+    def mark(self) -> FrameAt:
+        """How far this frame has got, in O(1): what a checkpoint keeps."""
+        return FrameAt(self)
 
 
-# Not frozen (one is made at every step with a frame open, and a frozen dataclass sets
-# each field through object.__setattr__); read-only all the same.
-@dataclass(slots=True)
-class _Mark:
-    frame: Frame
-    arrived: int
-    ended: int
-    next_index: int
-    writers: int
-    results: int
-    base: int
-    seqs: int
-    log: int
+class FrameAt(LazySeq[Frame]):
+    """One frame as it was when marked: a sequence of that one frame, built when first
+    read (its dicts only grow, in order, until then). A run with one frame open (a
+    fan-out) keeps one of these per step, not a FramesAt around a tuple of marks."""
+
+    __slots__ = ("_built", "arrived", "base", "ended", "frame", "log", "next_index",
+                 "results", "seqs", "writers")
+
+    def __init__(self, f: Frame) -> None:
+        self.frame = f
+        self.arrived = f.arrived
+        self.ended = f.ended
+        self.next_index = f.next_index
+        self.writers = len(f.writers)
+        self.results = len(f.results)
+        self.base = len(f.base)
+        self.seqs = len(f.seq_journal)
+        self.log = len(f.arrivals)
+        self._built: Frame | None = None
 
     def build(self) -> Frame:
-        """The frame as it was when marked (its dicts only grew since, in order)."""
-        f = self.frame
-        log = sorted(f.arrivals[: self.log], key=lambda e: e[0])
-        return Frame(f.id, f.kind, f.origin, f.join, f.parent, f.expected, self.arrived,
-                     self.ended, dict(islice(f.writers.items(), self.writers)), f.target,
-                     f.item_key, f.items, self.next_index, f.limit,
-                     dict(islice(f.results.items(), self.results)), f.prefix,
-                     dict(Counter(f.seq_journal[: self.seqs])),
-                     dict(islice(f.base.items(), self.base)), log)
+        """The frame as it was when marked."""
+        if self._built is None:
+            f = self.frame
+            log = sorted(f.arrivals[: self.log], key=lambda e: e[0])
+            self._built = Frame(
+                f.id, f.kind, f.origin, f.join, f.parent, f.expected, self.arrived,
+                self.ended, dict(islice(f.writers.items(), self.writers)), f.target,
+                f.item_key, f.items, self.next_index, f.limit,
+                dict(islice(f.results.items(), self.results)), f.prefix,
+                dict(Counter(f.seq_journal[: self.seqs])),
+                dict(islice(f.base.items(), self.base)), log)
+        return self._built
+
+    def _read(self) -> tuple[Frame, ...]:
+        return (self.build(),)
+
+    def __len__(self) -> int:
+        return 1
+
+
+def frames_at(frames: Mapping[int, Frame]) -> Sequence[Frame]:
+    """The open ``frames`` as a checkpoint keeps them: O(1) per frame to take, built
+    when first read."""
+    if not frames:
+        return ()
+    if len(frames) == 1:
+        for f in frames.values():
+            return FrameAt(f)
+    return FramesAt(frames.values())
 
 
 class FramesAt(LazySeq[Frame]):

@@ -71,12 +71,19 @@ class ListAt(Sequence[Any]):
         return copy.deepcopy(self._read(), memo)
 
 
-def snapshot_values(values: Mapping[str, Any], owned: set[str]) -> dict[str, Any]:
+def snapshot_values(values: Mapping[str, Any], owned: set[str],
+                    taken: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``values`` with every list the run owns replaced by its :class:`ListAt`, for a
-    record kept by reference while the run goes on writing."""
+    record kept by reference while the run goes on writing. ``taken``: a snapshot
+    just made of other values (a checkpoint's state, for its changed keys): a list
+    snapshotted there is shared, not snapshotted again."""
     out = dict(values)
     for key in owned:
         value = out.get(key)
         if type(value) is list:
-            out[key] = ListAt(value, len(value))
+            same = taken.get(key) if taken is not None else None
+            if type(same) is ListAt and same._items is value and same._n == len(value):
+                out[key] = same
+            else:
+                out[key] = ListAt(value, len(value))
     return out

@@ -73,7 +73,11 @@ def apply_ordered(data: dict[str, Any], updates: Sequence[Mapping[str, Any]],
                                         owned=owned))
         return changed
     root, key = where
-    reduced = [{k: v for k, v in u.items() if k in reducers} for u in updates]
+    # (An update that writes reducer keys only is logged as it is: a branch's usual
+    # write, kept by every later checkpoint of the frame, costs no copy. Nothing
+    # changes a logged write or an update in place.)
+    reduced = [u if isinstance(u, dict) and all(k in reducers for k in u) else
+               {k: v for k, v in u.items() if k in reducers} for u in updates]
     keys = {k for u in reduced for k in u}
     if not keys:
         return apply_ordered(data, updates, reducers, None, who, node=node, run_id=run_id,

@@ -28,7 +28,7 @@ from .errors import (
     RunFailed,
 )
 from .events import EventType, Publisher
-from .frames import Frame, FrameRef, FramesAt
+from .frames import Frame, FrameRef, frames_at
 from .growing import snapshot_values
 from .interrupts import current_context
 from .mailbox import Mailbox
@@ -513,7 +513,7 @@ class Supervisor:
             pending, continuing = (*pending, *more), tuple(going)
         return Position(
             pending, tuple(self.waiting.values()) if self.waiting else (), continuing,
-            FramesAt(self._frames.values()) if self._frames else (),
+            frames_at(self._frames),
             self._next_activation, self._next_frame, self.dispatched, self.path)
 
     async def _checkpoint(self, nodes: list[str], changed: dict[str, Any], *,
@@ -549,7 +549,7 @@ class Supervisor:
             # The memory store keeps the checkpoint by reference and deep-copies what
             # it hands out: a grown list is kept as its length (runtime.growing).
             data = snapshot_values(s.data, self._owned)
-            changed = snapshot_values(changed, self._owned)
+            changed = snapshot_values(changed, self._owned, data)
         if self._keep is not None:
             # What MemoryStore.save_checkpoint keeps of the model below, made directly
             # (the state as the values of runtime.store.memory._STATE_FIELDS).
