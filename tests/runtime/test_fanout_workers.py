@@ -155,3 +155,23 @@ async def test_a_failed_branch_fails_its_run_and_no_other() -> None:
     assert info.value.node == "b5" and failing.status is RunStatus.FAILED
     assert final.data["vals"] == list(range(WIDTH))
     assert 5 in ran and after == before
+
+
+async def test_branches_that_wait_all_start_before_the_first_one_is_done() -> None:
+    # Each branch waits five turns of the event loop. A worker called in case the
+    # first branch waits finds it waiting and calls a worker for every branch left:
+    # all have started two turns later, not one branch per turn.
+    order: list[str] = []
+
+    async def branch(state: WorkflowState, config: dict[str, Any]) -> dict[str, Any]:
+        order.append(f"start {config['i']}")
+        for _ in range(5):
+            await anyio.lowlevel.checkpoint()
+        order.append(f"end {config['i']}")
+        return {"vals": [config["i"]]}
+
+    async with Runtime() as rt:
+        final = await (await rt.start(fan(branch).compile(), {})).result()
+    assert final.data["vals"] == list(range(WIDTH))
+    first_end = next(i for i, e in enumerate(order) if e.startswith("end"))
+    assert sorted(order[:first_end]) == sorted(f"start {i}" for i in range(WIDTH))
