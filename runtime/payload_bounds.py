@@ -21,7 +21,7 @@ from typing import Any
 from .errors import EventTooLargeError, StateTooLargeError
 from .events import EventType, Publisher
 
-__all__ = ["BoundedPublisher", "RunBounds", "StateGauge", "json_size"]
+__all__ = ["UNBOUNDED", "BoundedPublisher", "RunBounds", "StateGauge", "json_size"]
 
 #: Events a node's own code publishes (``ctx.log``, ``ctx.emit``, ``ctx.token``).
 NODE_EVENTS = frozenset({EventType.LOG, EventType.CUSTOM, EventType.TOKEN})
@@ -44,7 +44,10 @@ class RunBounds:
     def from_options(cls, options: dict[str, Any]) -> RunBounds:
         """The bounds a run record's options keep (``Runtime.start(bounds=...)``)."""
         kept = options.get("bounds") or {}
-        return cls(kept.get("max_state_bytes"), kept.get("max_event_bytes"))
+        state, event = kept.get("max_state_bytes"), kept.get("max_event_bytes")
+        if state is None and event is None and cls is RunBounds:
+            return UNBOUNDED
+        return cls(state, event)
 
     @classmethod
     def coerce(cls, value: RunBounds | dict[str, Any] | None) -> RunBounds:
@@ -58,6 +61,11 @@ class RunBounds:
         """What a run record's options keep, so a resumed run is held to them too."""
         return {"max_state_bytes": self.max_state_bytes,
                 "max_event_bytes": self.max_event_bytes}
+
+
+#: No bounds: one instance shared by every run without any (it is frozen), rather than
+#: one more object per run for the collector to walk while the run is kept.
+UNBOUNDED = RunBounds()
 
 
 class StateGauge:

@@ -50,6 +50,7 @@ __all__ = [
     "decode",
     "decode_v1",
     "encode",
+    "pending_at",
 ]
 
 #: The format :func:`encode` writes.
@@ -136,9 +137,16 @@ class PendingLog(LazySeq[Activation]):
 
     def _read(self) -> tuple[Activation, ...]:
         if self._items is None:
-            done = {id(a) for a in self._done[: self._done_upto]}
-            self._items = tuple(a for a in self._log[: self._upto] if id(a) not in done)
+            self._items = pending_at(self._log, self._upto, self._done, self._done_upto)
         return self._items
+
+
+def pending_at(log: list[Activation], upto: int, done: list[Activation],
+               done_upto: int) -> tuple[Activation, ...]:
+    """The activations pending when ``log`` (dispatched) held ``upto`` entries and
+    ``done`` (completed) held ``done_upto``: what a :class:`PendingLog` reads."""
+    finished = {id(a) for a in done[:done_upto]}
+    return tuple(a for a in log[:upto] if id(a) not in finished)
 
 
 

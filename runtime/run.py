@@ -28,7 +28,7 @@ from .events import DEFAULT_SUBSCRIBER_BUFFER, Event, EventHub, EventType
 from .failure import RunFailure
 from .interrupts import InvalidResume, validate_answer
 from .logcontext import current_run
-from .payload_bounds import BoundedPublisher, RunBounds, StateGauge
+from .payload_bounds import UNBOUNDED, BoundedPublisher, RunBounds, StateGauge
 from .state import WorkflowState
 from .status import RunStatus
 from .store.availability import hold_through_outages
@@ -88,7 +88,7 @@ class Run:
         self.supervisor = Supervisor(graph, state, self.hub, store=store, max_steps=max_steps)
         self.supervisor.interrupt_before = interrupt_before
         self.supervisor.interrupt_after = interrupt_after
-        self.bounds = RunBounds()
+        self.bounds = UNBOUNDED
         # Whether the run has stopped, and the event its waiters wait on: made only
         # when someone waits before the end (most runs in flight have nobody waiting
         # yet: an event and its waiter queue each, for the collector to walk), dropped

@@ -40,7 +40,7 @@ from .routing import Send, check_goto, goto_from_json, goto_to_json
 from .specs import END
 from .state import StateUpdate, WorkflowState, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
-from .store.memory import direct_keeper
+from .store.memory import direct_keeper, kept_position
 from .updates import reducer_values, split_update
 from .workers import WorkerPool
 
@@ -516,6 +516,14 @@ class Supervisor:
             frames_at(self._frames),
             self._next_activation, self._next_frame, self.dispatched, self.path)
 
+    def _kept_position(self) -> Any:
+        """The position as a plain memory store keeps it: in the common case (nothing
+        answered, waiting or open) one tuple, not a Position and its PendingLog."""
+        if self._log is None or self._answered or self.waiting or self._frames:
+            return self._position()
+        return kept_position(self._log, self._done, self._next_activation,
+                             self._next_frame, self.dispatched, self.path)
+
     async def _checkpoint(self, nodes: list[str], changed: dict[str, Any], *,
                           durable: bool = False) -> None:
         """Record the step. What the run waits for (at every durability level):
@@ -556,7 +564,7 @@ class Supervisor:
             self._keep((self.run_id, self.steps, tuple(nodes), (
                 s.workflow_id, s.run_id, s.timestamp, s.iteration, data, tuple(s.errors),
                 tuple(s.warnings), s.config),
-                changed, self._position(), self.hub.next_seq, time.time()))
+                changed, self._kept_position(), self.hub.next_seq, time.time()))
             return
         cp = trusted(Checkpoint, {
             "run_id": self.run_id, "step": self.steps, "nodes": nodes,

@@ -6,12 +6,15 @@ callers can never mutate what is stored (the same contract as a database).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import bisect
+import copy
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import StoreError
 from ..events import Event
+from ..position import Activation, Position, pending_at
 from ..status import ACTIVE, FINISHED, RunStatus
 from ..state import trusted
 from .access_memory import MemoryAccess
@@ -19,9 +22,42 @@ from .base import DEFAULT_TENANT, Checkpoint, GraphRecord, RunRecord, ThreadReco
 from .errors import GraphExistsError, ThreadExistsError
 from .logs import log_row
 
-__all__ = ["MemoryStore", "direct_keeper"]
+__all__ = ["MemoryStore", "direct_keeper", "kept_position"]
 
 _RUN_FIELDS = frozenset(RunRecord.model_fields)
+
+#: A run as kept: its record's field values, in this order. Every run of the process is
+#: kept (a thousand in flight, all the finished ones): the model, its ``__dict__`` of 22
+#: keys and its fields-set are three objects and ~1.6 KB; the tuple is one and ~230 bytes.
+#: The values are shared with the record handed in (as the shallow copy kept before
+#: was): the runtime builds records, hands them over and does not mutate them after.
+_RUN_ORDER = tuple(RunRecord.model_fields)
+_AT = {name: i for i, name in enumerate(_RUN_ORDER)}
+_STATUS, _THREAD, _GRAPH = _AT["status"], _AT["thread_id"], _AT["graph_id"]
+_Row = tuple[Any, ...]
+
+
+def _row(record: RunRecord) -> _Row:
+    values = record.__dict__
+    return tuple(values[name] for name in _RUN_ORDER)
+
+
+def _record(row: _Row) -> RunRecord:
+    """The kept run as a record sharing its values (for reading here; hand out copies).
+    Every field is set, as in a record read from an SQL store."""
+    return trusted(RunRecord, dict(zip(_RUN_ORDER, row, strict=True)))
+
+
+def _copy(row: _Row) -> RunRecord:
+    """The kept run as the caller's own deep copy (the store's contract)."""
+    return trusted(RunRecord, copy.deepcopy(dict(zip(_RUN_ORDER, row, strict=True))))
+
+
+def _replace(row: _Row, values: dict[str, Any]) -> _Row:
+    changed = list(row)
+    for name, value in values.items():
+        changed[_AT[name]] = value
+    return tuple(changed)
 
 #: A checkpoint as kept: run_id, step, nodes, state, changed, position, next_seq,
 #: created_at. Thousands of finished runs may be kept, every one of their containers
@@ -41,6 +77,29 @@ _Kept = tuple[str, int, tuple[str, ...], tuple[Any, ...] | dict[str, Any], dict[
 _STATE_FIELDS = ("workflow_id", "run_id", "timestamp", "iteration", "data", "errors",
                  "warnings", "config")
 _STATE_KEYS = frozenset(_STATE_FIELDS)
+
+
+#: A kept position in its common form (nothing waiting, going on or open: a chain, a
+#: loop), as the supervisor of a non-durable run takes it at every step: its logs of
+#: activations dispatched and done with their lengths then, and the counters and path.
+#: One tuple instead of a Position and its PendingLog: two objects (~180 bytes) less
+#: per step kept, for every step of every run kept in memory.
+_KeptPosition = tuple[list[Activation], int, list[Activation], int, int, int, int, str]
+
+
+def kept_position(log: list[Activation], done: list[Activation], next_activation: int,
+                  next_frame: int, dispatched: int, path: str) -> _KeptPosition:
+    """The kept form of a position with nothing waiting, going on or open, whose
+    pending activations are those of ``log`` not in ``done`` (both append-only)."""
+    return (log, len(log), done, len(done), next_activation, next_frame, dispatched, path)
+
+
+def _position(kept: Any) -> Any:
+    if type(kept) is not tuple:
+        return kept
+    log, upto, done, done_upto, next_activation, next_frame, dispatched, path = kept
+    return Position(pending_at(log, upto, done, done_upto), (), (), (), next_activation,
+                    next_frame, dispatched, path)
 
 
 def _keep(cp: Checkpoint) -> _Kept:
@@ -63,7 +122,7 @@ def _checkpoint(kept: _Kept) -> Checkpoint:
         state["errors"], state["warnings"] = list(state["errors"]), list(state["warnings"])
     return trusted(Checkpoint, {
         "run_id": run_id, "step": step, "nodes": list(nodes), "state": state,
-        "changed": changed, "position": position, "next_seq": next_seq,
+        "changed": changed, "position": _position(position), "next_seq": next_seq,
         "created_at": created_at}).model_copy(deep=True)
 
 
@@ -92,10 +151,19 @@ class MemoryStore(MemoryAccess):
         self.durable = False
         self._cache: dict[tuple[str, str], Any] = {}
         self._graphs: dict[str, GraphRecord] = {}
-        self._runs: dict[str, RunRecord] = {}
+        self._runs: dict[str, _Row] = {}
         self._checkpoints: dict[str, dict[int, _Kept]] = {}
-        self._events: dict[str, dict[int, Event]] = {}
+        #: Each run's events in seq order (a list of a dozen is ~180 bytes less than the
+        #: dict by seq it replaced, per run kept).
+        self._events: dict[str, list[Event]] = {}
         self._threads: dict[str, ThreadRecord] = {}
+        # One bound method each, made once: the runtime takes them per run (an event
+        # sink, a checkpoint keeper, a history reader), and a bound method made per run
+        # is one more object per run for the collector to walk, for as long as the run
+        # is kept.
+        self.append_event = self.append_event   # type: ignore[method-assign]
+        self.keep_checkpoint = self.keep_checkpoint   # type: ignore[method-assign]
+        self.read_events = self.read_events   # type: ignore[method-assign]
 
     async def open(self) -> None:
         """Nothing to connect to."""
@@ -138,9 +206,9 @@ class MemoryStore(MemoryAccess):
             return False
         del self._graphs[found.id]
         # Like the SQL schema's ON DELETE SET NULL: runs outlive their graph.
-        for run in self._runs.values():
-            if run.graph_id == found.id:
-                run.graph_id = None
+        for run_id, row in list(self._runs.items()):
+            if row[_GRAPH] == found.id:
+                self._runs[run_id] = _replace(row, {"graph_id": None})
         return True
 
     # runs -----------------------------------------------------------------
@@ -149,27 +217,32 @@ class MemoryStore(MemoryAccess):
         if record.id in self._runs:
             raise StoreError(f"a run with id {record.id!r} already exists")
         # Shallow: records are built by the runtime and replaced, never mutated, on update.
-        self._runs[record.id] = record.model_copy()
+        self._runs[record.id] = _row(record)
 
     async def update_run(self, run_id: str, **fields: Any) -> None:
         """Set fields of a run; an unknown run is ignored (as an SQL UPDATE would)."""
         unknown = set(fields) - _RUN_FIELDS
         if unknown:
             raise StoreError(f"update_run: unknown RunRecord field(s) {sorted(unknown)}")
-        run = self._runs.get(run_id)
-        if run is None:
+        row = self._runs.get(run_id)
+        if row is None:
             return
         values = dict(fields)
         values.setdefault("updated_at", utcnow())
         if "status" in values:
             values["status"] = RunStatus(values["status"])
-        # In place: readers only ever get deep copies (get_run, list_runs), and the
-        # values come from the runtime, which does not mutate what it has handed over.
-        run.__dict__.update(values)
+        # Values by reference: readers only ever get deep copies (get_run, list_runs), and
+        # they come from the runtime, which does not mutate what it has handed over.
+        self._runs[run_id] = _replace(row, values)
 
     async def get_run(self, run_id: str) -> RunRecord | None:
-        run = self._runs.get(run_id)
-        return None if run is None else run.model_copy(deep=True)
+        row = self._runs.get(run_id)
+        return None if row is None else _copy(row)
+
+    def _records(self) -> Iterator[RunRecord]:
+        """Every kept run, as records sharing the kept values (read them, never hand
+        them out)."""
+        return map(_record, self._runs.values())
 
     async def list_runs(
         self, *, status: str | None = None, graph_id: str | None = None,
@@ -177,22 +250,22 @@ class MemoryStore(MemoryAccess):
         tenant: str | None = None,
     ) -> list[RunRecord]:
         runs = [
-            r for r in self._runs.values()
+            r for r in self._records()
             if (status is None or r.status == status)
             and (tenant is None or r.tenant == tenant)
             and (graph_id is None or r.graph_id == graph_id)
             and (thread_id is None or r.thread_id == thread_id)
         ]
         runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)  # newest first
-        return [r.model_copy(deep=True) for r in runs[offset : offset + limit]]
+        return [_copy(self._runs[r.id]) for r in runs[offset : offset + limit]]
 
     async def count_runs(self, status: str) -> int:
-        return sum(1 for r in self._runs.values() if r.status == status)
+        return sum(1 for r in self._runs.values() if r[_STATUS] == status)
 
     async def count_runs_by_status(self, statuses: Sequence[str], *,
                                    tenant: str | None = None) -> dict[str, int]:
         counts = {RunStatus(x).value: 0 for x in statuses}
-        for r in self._runs.values():
+        for r in self._records():
             if r.status in counts and (tenant is None or r.tenant == tenant):
                 counts[r.status] += 1
         return counts
@@ -202,14 +275,13 @@ class MemoryStore(MemoryAccess):
                                   ) -> list[RunRecord]:
         claimed: list[RunRecord] = []
         now = utcnow()
-        for run in self._runs.values():
+        for run in list(self._records()):
             if run.status in ACTIVE and run.owner != owner and not (
                     alive is not None and run.owner is not None and alive(run.owner)):
-                run.owner = owner
-                if run.status is RunStatus.RUNNING:
-                    run.interruptions += 1
-                run.updated_at = now
-                claimed.append(run.model_copy(deep=True))
+                self._runs[run.id] = row = _replace(_row(run), {
+                    "owner": owner, "updated_at": now,
+                    "interruptions": run.interruptions + int(run.status is RunStatus.RUNNING)})
+                claimed.append(_copy(row))
         claimed.sort(key=lambda r: (r.created_at, r.id))
         return claimed
 
@@ -237,7 +309,7 @@ class MemoryStore(MemoryAccess):
         writer = thread.writer
         if writer is not None and writer != run_id:
             holder = self._runs.get(writer)
-            if holder is not None and holder.status in ACTIVE:
+            if holder is not None and holder[_STATUS] in ACTIVE:
                 return writer
         if create is not None:
             await self.create_run(create)
@@ -248,7 +320,7 @@ class MemoryStore(MemoryAccess):
     async def delete_thread(self, thread_id: str) -> bool:
         if self._threads.pop(thread_id, None) is None:
             return False
-        for rid in [r.id for r in self._runs.values() if r.thread_id == thread_id]:
+        for rid in [k for k, r in self._runs.items() if r[_THREAD] == thread_id]:
             del self._runs[rid]
             for table in (self._checkpoints, self._events):
                 for key in [k for k in table if k == rid or k.startswith(rid + "/")]:
@@ -316,16 +388,21 @@ class MemoryStore(MemoryAccess):
         # them by reference. A repeated seq (a resumed run re-publishing) keeps the first.
         events = self._events.get(event.run_id)
         if events is None:
-            events = self._events[event.run_id] = {}
-        if event.seq not in events:
-            events[event.seq] = event
+            self._events[event.run_id] = [event]
+        elif event.seq > events[-1].seq:   # (the common case: the next one)
+            events.append(event)
+        else:
+            at = bisect.bisect_left(events, event.seq, key=_seq)
+            if at == len(events) or events[at].seq != event.seq:
+                events.insert(at, event)
 
     async def read_events(
         self, run_id: str, since: int = 0, until: int | None = None
     ) -> list[Event]:
-        events = self._events.get(run_id, {})
-        seqs = sorted(s for s in events if s >= since and (until is None or s < until))
-        return [events[s] for s in seqs]
+        events = self._events.get(run_id, [])
+        start = bisect.bisect_left(events, since, key=_seq)
+        end = len(events) if until is None else bisect.bisect_left(events, until, key=_seq)
+        return events[start:end]
 
     async def list_logs(
         self, run_id: str, *, limit: int = 100, offset: int = 0
@@ -345,7 +422,7 @@ class MemoryStore(MemoryAccess):
     async def prune(self, *, older_than_seconds: float) -> int:
         cutoff = utcnow() - timedelta(seconds=older_than_seconds)
         doomed = [
-            r.id for r in self._runs.values()
+            r.id for r in self._records()
             if r.status in FINISHED and (r.completed_at or r.updated_at) < cutoff
         ]
         for run_id in doomed:
@@ -359,3 +436,7 @@ class MemoryStore(MemoryAccess):
 
     async def healthy(self) -> bool:
         return True
+
+
+def _seq(event: Event) -> int:
+    return event.seq
