@@ -31,7 +31,7 @@ from .logcontext import current_run
 from .payload_bounds import UNBOUNDED, BoundedPublisher, RunBounds, StateGauge
 from .state import WorkflowState
 from .status import RunStatus
-from .store.availability import hold_through_outages
+from .store.availability import hold, unhold
 from .store.base import Checkpoint, Store
 from .supervisor import Supervisor
 
@@ -268,9 +268,11 @@ class Run:
         """Drive the supervisor to the end; record the outcome. Never raises.
 
         A database outage costs the run nothing: its store calls (and those of every
-        task it starts) wait until the database is back (``hold_through_outages``)."""
-        # (One coroutine: a run in flight keeps its whole chain of them.)
-        with hold_through_outages():
+        task it starts) wait until the database is back (``store.availability.hold``)."""
+        # (One coroutine: a run in flight keeps its whole chain of them. No context
+        # manager either: held for the whole run, each is objects per run in flight.)
+        held = hold()
+        try:
             if self.done:
                 if self.status is RunStatus.CANCELLED and self.store is not None:
                     # Cancelled before it started: cancel() could not await the store.
@@ -314,6 +316,8 @@ class Run:
                     span.end(self.status.value, self.error if self.status is RunStatus.FAILED
                              else None)
                 self._set_done()
+        finally:
+            unhold(held)
 
     def _crashed(self, exc: Exception) -> None:
         err = RunFailed(f"run {self.id} could not be executed: {type(exc).__name__}: {exc}",

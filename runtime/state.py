@@ -25,6 +25,10 @@ __all__ = ["REDUCERS", "Reducer", "StateUpdate", "WorkflowState", "check_json", 
 M = TypeVar("M", bound=BaseModel)
 
 
+#: Per model class, the names of all its fields (see :func:`trusted`).
+_EVERY_FIELD: dict[type[BaseModel], set[str]] = {}
+
+
 def trusted(cls: type[M], values: dict[str, Any]) -> M:
     """Build a model from values the runtime produced itself, without validation.
 
@@ -34,7 +38,15 @@ def trusted(cls: type[M], values: dict[str, Any]) -> M:
     """
     m = cls.__new__(cls)
     object.__setattr__(m, "__dict__", values)
-    object.__setattr__(m, "__pydantic_fields_set__", set(values))
+    # Every field is set: one set of all of them per class, shared (a set per model was
+    # one object and ~200 bytes more per step, for the collector to walk while the model
+    # lives). Pydantic only ever adds a field's name to it (assignment), which changes
+    # nothing here, and copies it with the model.
+    every = _EVERY_FIELD.get(cls)
+    if every is None:
+        every = _EVERY_FIELD[cls] = set(cls.model_fields)
+    object.__setattr__(m, "__pydantic_fields_set__",
+                       every if len(values) == len(every) else set(values))
     object.__setattr__(m, "__pydantic_extra__", None)
     object.__setattr__(m, "__pydantic_private__", None)
     return m

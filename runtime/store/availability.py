@@ -20,11 +20,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-__all__ = ["Availability", "Outage", "hold_through_outages", "holding"]
+__all__ = ["Availability", "Outage", "hold", "hold_through_outages", "holding", "unhold"]
 
 #: Failures for this long make an outage *confirmed*: callers that do not hold stop
 #: retrying. Long enough to ride over a pooled connection that died with a restart
@@ -42,11 +42,24 @@ def holding() -> bool:
 @contextmanager
 def hold_through_outages() -> Iterator[None]:
     """Store calls made inside (and in tasks started inside) wait out an outage."""
-    token = _HOLD.set(True)
+    token = hold()
     try:
         yield
     finally:
-        _HOLD.reset(token)
+        unhold(token)
+
+
+def hold() -> Token[bool]:
+    """Enter :func:`hold_through_outages` in a coroutine that leaves it itself, with
+    :func:`unhold` in its own ``finally``. A run's coroutine does: held for as long as
+    the run is in flight, the context manager and its generator were three objects
+    per run more for the collector to walk."""
+    return _HOLD.set(True)
+
+
+def unhold(token: Token[bool]) -> None:
+    """Leave what :func:`hold` entered."""
+    _HOLD.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
