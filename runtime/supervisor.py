@@ -40,7 +40,7 @@ from .routing import Send, check_goto, goto_from_json, goto_to_json
 from .specs import END
 from .state import StateUpdate, WorkflowState, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
-from .store.memory import direct_keeper, kept_position
+from .store.memory import direct_keeper
 from .updates import reducer_values, split_update
 from .workers import WorkerPool
 
@@ -50,6 +50,10 @@ __all__ = ["MAX_STEPS_AHEAD", "Supervisor"]
 #: once). Shared and unable to hold anything (maxlen 0): an empty deque is ~600 bytes,
 #: kept per run in flight and per finished run kept.
 _NO_MARKS: deque[int] = deque(maxlen=0)
+
+#: What a step that changed nothing keeps as its changes in a memory store: one empty
+#: dict for all (never changed: the store hands out deep copies), not one per step.
+_UNCHANGED: dict[str, Any] = {}
 
 #: Steps a run may go on past its last committed one (see ``Supervisor._checkpoint``):
 #: what a crash makes run again, at most. Enough to cover a commit's latency (an fsync
@@ -516,14 +520,6 @@ class Supervisor:
             frames_at(self._frames),
             self._next_activation, self._next_frame, self.dispatched, self.path)
 
-    def _kept_position(self) -> Any:
-        """The position as a plain memory store keeps it: in the common case (nothing
-        answered, waiting or open) one tuple, not a Position and its PendingLog."""
-        if self._log is None or self._answered or self.waiting or self._frames:
-            return self._position()
-        return kept_position(self._log, self._done, self._next_activation,
-                             self._next_frame, self.dispatched, self.path)
-
     async def _checkpoint(self, nodes: list[str], changed: dict[str, Any], *,
                           durable: bool = False) -> None:
         """Record the step. What the run waits for (at every durability level):
@@ -561,10 +557,23 @@ class Supervisor:
         if self._keep is not None:
             # What MemoryStore.save_checkpoint keeps of the model below, made directly
             # (the state as the values of runtime.store.memory._STATE_FIELDS).
-            self._keep((self.run_id, self.steps, tuple(nodes), (
-                s.workflow_id, s.run_id, s.timestamp, s.iteration, data, tuple(s.errors),
-                tuple(s.warnings), s.config),
-                changed, self._kept_position(), self.hub.next_seq, time.time()))
+            log = self._log
+            if log is None or self._answered or self.waiting or self._frames:
+                self._keep((self.run_id, self.steps, tuple(nodes), (
+                    s.workflow_id, s.run_id, s.timestamp, s.iteration, data,
+                    tuple(s.errors), tuple(s.warnings), s.config),
+                    changed, self._position(), self.hub.next_seq, time.time()))
+            else:
+                # Nothing answered, waiting or open (a chain, a loop): the step flat, in
+                # one tuple (runtime.store.memory._Flat), its position as the lengths
+                # of the run's logs of activations dispatched and done.
+                done = self._done
+                self._keep((self.run_id, self.steps, tuple(nodes), changed or _UNCHANGED,
+                            self.hub.next_seq, time.time(), s.workflow_id, s.run_id,
+                            s.timestamp, s.iteration, data, tuple(s.errors),
+                            tuple(s.warnings), s.config, log, len(log), done, len(done),
+                            self._next_activation, self._next_frame, self.dispatched,
+                            self.path))
             return
         cp = trusted(Checkpoint, {
             "run_id": self.run_id, "step": self.steps, "nodes": nodes,

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import StoreError
 from ..events import Event
-from ..position import Activation, Position, pending_at
+from ..position import Position, pending_at
 from ..status import ACTIVE, FINISHED, RunStatus
 from ..state import trusted
 from .access_memory import MemoryAccess
@@ -22,7 +22,7 @@ from .base import DEFAULT_TENANT, Checkpoint, GraphRecord, RunRecord, ThreadReco
 from .errors import GraphExistsError, ThreadExistsError
 from .logs import log_row
 
-__all__ = ["MemoryStore", "direct_keeper", "kept_position"]
+__all__ = ["MemoryStore", "direct_keeper"]
 
 _RUN_FIELDS = frozenset(RunRecord.model_fields)
 
@@ -79,27 +79,15 @@ _STATE_FIELDS = ("workflow_id", "run_id", "timestamp", "iteration", "data", "err
 _STATE_KEYS = frozenset(_STATE_FIELDS)
 
 
-#: A kept position in its common form (nothing waiting, going on or open: a chain, a
-#: loop), as the supervisor of a non-durable run takes it at every step: its logs of
-#: activations dispatched and done with their lengths then, and the counters and path.
-#: One tuple instead of a Position and its PendingLog: two objects (~180 bytes) less
-#: per step kept, for every step of every run kept in memory.
-_KeptPosition = tuple[list[Activation], int, list[Activation], int, int, int, int, str]
-
-
-def kept_position(log: list[Activation], done: list[Activation], next_activation: int,
-                  next_frame: int, dispatched: int, path: str) -> _KeptPosition:
-    """The kept form of a position with nothing waiting, going on or open, whose
-    pending activations are those of ``log`` not in ``done`` (both append-only)."""
-    return (log, len(log), done, len(done), next_activation, next_frame, dispatched, path)
-
-
-def _position(kept: Any) -> Any:
-    if type(kept) is not tuple:
-        return kept
-    log, upto, done, done_upto, next_activation, next_frame, dispatched, path = kept
-    return Position(pending_at(log, upto, done, done_upto), (), (), (), next_activation,
-                    next_frame, dispatched, path)
+#: A step kept flat, in one tuple (:class:`~runtime.supervisor.Supervisor` keeps every
+#: step of a chain or loop so, with nothing answered, waiting or open): run_id, step,
+#: nodes, changed, next_seq, created_at (a ``time.time()``), the values of
+#: _STATE_FIELDS, then the position: the run's append-only logs of activations
+#: dispatched and done with their lengths then (the pending ones are those of the one
+#: not in the other), next activation, next frame, dispatched, path. One tuple of 22
+#: instead of one of 8 with a state tuple, a Position and its PendingLog: three
+#: objects and ~350 bytes less per step, for every step of every run kept in memory.
+_FLAT = 22
 
 
 def _keep(cp: Checkpoint) -> _Kept:
@@ -112,9 +100,16 @@ def _keep(cp: Checkpoint) -> _Kept:
             cp.next_seq, cp.created_at)
 
 
-def _checkpoint(kept: _Kept) -> Checkpoint:
+def _checkpoint(kept: tuple[Any, ...]) -> Checkpoint:
     """A kept checkpoint as the caller's own deep copy (the store's contract)."""
-    run_id, step, nodes, state, changed, position, next_seq, created_at = kept
+    if len(kept) == _FLAT:
+        (run_id, step, nodes, changed, next_seq, created_at, *values, log, upto, done,
+         done_upto, next_activation, next_frame, dispatched, path) = kept
+        state: Any = tuple(values)
+        position: Any = Position(pending_at(log, upto, done, done_upto), (), (), (),
+                                 next_activation, next_frame, dispatched, path)
+    else:
+        run_id, step, nodes, state, changed, position, next_seq, created_at = kept
     if isinstance(created_at, float):   # kept by the supervisor as time.time()
         created_at = datetime.fromtimestamp(created_at, UTC)
     if isinstance(state, tuple):
@@ -122,11 +117,11 @@ def _checkpoint(kept: _Kept) -> Checkpoint:
         state["errors"], state["warnings"] = list(state["errors"]), list(state["warnings"])
     return trusted(Checkpoint, {
         "run_id": run_id, "step": step, "nodes": list(nodes), "state": state,
-        "changed": changed, "position": _position(position), "next_seq": next_seq,
+        "changed": changed, "position": position, "next_seq": next_seq,
         "created_at": created_at}).model_copy(deep=True)
 
 
-def direct_keeper(store: object) -> Callable[[_Kept], None] | None:
+def direct_keeper(store: object) -> Callable[[tuple[Any, ...]], None] | None:
     """``store.keep_checkpoint`` if ``store`` is a memory store whose ``save_checkpoint`` is
     the plain one (a subclass that hooks the save, as tests do, gets every model)."""
     if isinstance(store, MemoryStore) and (
@@ -152,7 +147,7 @@ class MemoryStore(MemoryAccess):
         self._cache: dict[tuple[str, str], Any] = {}
         self._graphs: dict[str, GraphRecord] = {}
         self._runs: dict[str, _Row] = {}
-        self._checkpoints: dict[str, dict[int, _Kept]] = {}
+        self._checkpoints: dict[str, dict[int, tuple[Any, ...]]] = {}  # _Kept or flat
         #: Each run's events in seq order (a list of a dozen is ~180 bytes less than the
         #: dict by seq it replaced, per run kept).
         self._events: dict[str, list[Event]] = {}
@@ -335,7 +330,7 @@ class MemoryStore(MemoryAccess):
         # path), in the compact form of _keep.
         self.keep_checkpoint(_keep(checkpoint))
 
-    def keep_checkpoint(self, kept: _Kept) -> None:
+    def keep_checkpoint(self, kept: tuple[Any, ...]) -> None:
         """Keep a checkpoint already in its kept form: what ``save_checkpoint`` does once
         the model is taken apart. The supervisor calls it directly on a plain memory store
         (see ``direct_keeper``): a checkpoint model built at every step only to be taken
