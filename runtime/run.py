@@ -276,7 +276,7 @@ class Run:
             if self.done:
                 if self.status is RunStatus.CANCELLED and self.store is not None:
                     # Cancelled before it started: cancel() could not await the store.
-                    await self._store_run(status=RunStatus.CANCELLED, flush=False,
+                    await self._store_run(status=RunStatus.CANCELLED,
                                           completed_at=self.completed_at, error=str(self.error),
                                           error_type=type(self.error).__name__)
                 return
@@ -445,11 +445,15 @@ class Run:
             self.error = RunFailed(f"run {self.id} finished but its end could not be "
                                    f"stored: {failure}", run_id=self.id)
 
-    async def _store_run(self, *, flush: bool = True, **fields: Any) -> StoreError | None:
+    async def _store_run(self, **fields: Any) -> StoreError | None:
         """Record a change of the run, shielded and bounded: a cancelled run still records
         how it ended. If the run failed because the database is unreachable, don't wait
         long: the write stays queued in the store and lands when the database is back.
-        Returns the store's error, if any (the run goes on with its own outcome)."""
+        Returns the store's error, if any (the run goes on with its own outcome).
+
+        No flush after it: ``update_run`` returns once its write is committed, and with
+        it every write queued before it (the writer commits in order; an event's row
+        goes with the first commit after it), so all the run's events are durable too."""
         if self.store is None or self._abandoned:
             return None
         store_down = _caused_by(self.error, StoreUnavailableError)
@@ -457,8 +461,6 @@ class Run:
                                  shield=True):
             try:
                 await self.store.update_run(self.id, **fields)
-                if flush and not store_down:
-                    await self.store.flush()
             except StoreError as exc:
                 return exc
         return None

@@ -167,7 +167,8 @@ class Store(Protocol):
     async def create_run(self, record: RunRecord) -> None: ...
 
     async def update_run(self, run_id: str, **fields: Any) -> None:
-        """Set the given RunRecord fields (and ``updated_at``)."""
+        """Set the given RunRecord fields (and ``updated_at``); durable once it returns,
+        with every write queued before it (a run's events included: Run relies on it)."""
 
     async def get_run(self, run_id: str) -> RunRecord | None: ...
 
