@@ -156,7 +156,12 @@ class WorkerPool:
                     if not self._coming:
                         self._call()
                     return
-            if self._closed or len(self._idle) >= MAX_IDLE:
+            # A worker whose last item left its context changed does not go idle
+            # either: it would start the next fan-out's branches in that context (all
+            # of them, taken one after the other), which the node that fanned them out
+            # does not see.
+            if (self._closed or len(self._idle) >= MAX_IDLE
+                    or (start is not None and contextvars.copy_context() != start)):
                 return
             called = await self._wait()
             if called is None:
