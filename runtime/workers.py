@@ -76,7 +76,8 @@ class WorkerPool:
     before, and none ever waits behind another.
     """
 
-    __slots__ = ("_closed", "_coming", "_idle", "_name", "_queue", "_tg")
+    __slots__ = ("_closed", "_coming", "_context", "_generation", "_idle", "_name", "_queue",
+                 "_tg")
 
     def __init__(self, tg: TaskGroup, run_id: str) -> None:
         self._tg = tg
@@ -86,11 +87,29 @@ class WorkerPool:
         # Workers called to the queue (spawned or woken) that have not taken an item yet.
         self._coming = 0
         self._closed = False
+        # The supervisor's context when it last handed work over, and how many times
+        # it has changed: a worker called in an older one takes no more work (start()).
+        self._context: contextvars.Context | None = None
+        self._generation = 0
 
     def start(self, actor: NodeWork, work: Any) -> None:
         """Execute ``work`` for ``actor`` in a worker: an idle one, one already called
         to the queue, or a new one."""
-        self._queue.append((actor, work))
+        queue = self._queue
+        if not queue:
+            # Called by the supervisor, whose context a node it executed inline may
+            # have changed (a context variable set) since it called the workers idle
+            # or on their way now: branches start in the context of the node that
+            # fanned them out, as tasks spawned now would, not in a worker's older
+            # one. Those workers take nothing more. (Checked when the queue is empty:
+            # once per fan-out, not per branch.)
+            context = contextvars.copy_context()
+            if context != self._context:
+                self._context = context
+                self._generation += 1
+                self._coming = 0
+                self._dismiss()
+        queue.append((actor, work))
         if not self._coming:
             self._call()
 
@@ -98,6 +117,10 @@ class WorkerPool:
         """The run stops: idle workers exit, busy ones exit when they are done."""
         self._closed = True
         self._queue.clear()
+        self._dismiss()
+
+    def _dismiss(self) -> None:
+        """Idle workers exit."""
         idle, self._idle = self._idle, []
         for slot in idle:
             slot.wake.set()
@@ -114,11 +137,23 @@ class WorkerPool:
             slot.spare = spare
             slot.wake.set()
             return
-        self._tg.start_soon(self._work, spare, name=self._name)
+        self._tg.start_soon(self._work, spare, self._generation, name=self._name)
 
-    async def _work(self, spare: bool) -> None:
+    def _spread(self) -> None:
+        """A spare worker arrives: if the queue is still full, the item it was called
+        for blocked (a worker that is not blocked takes the queue's next item in the
+        turn it finished the last): these items wait, and one more turn each would make
+        the last branch of a wide fan-out start thousands of turns late. Every item left
+        but the one the spare takes gets a worker of its own now, as every branch had a
+        task."""
+        for _ in range(len(self._queue) - 1 - self._coming):
+            self._call()
+
+    async def _work(self, spare: bool, generation: int) -> None:
         queue = self._queue
         while True:   # once per call to the queue: spawned, or woken while idle
+            if generation != self._generation:
+                return   # called in an older context of the supervisor's (start())
             self._coming -= 1
             if queue:
                 # A run cancelled since this worker was called (a failure, a timeout,
@@ -128,16 +163,10 @@ class WorkerPool:
                 # spawned together, all started in one turn too); an item that waits
                 # is cancelled where it waits.
                 await anyio.lowlevel.checkpoint_if_cancelled()
-            if spare and len(queue) > 1 + self._coming:
-                # Called in case an item blocked, and it did (a worker that is not
-                # blocked takes the queue's next item in the turn it finished the
-                # last): these items wait, and one more turn each would make the last
-                # branch of a wide fan-out start thousands of turns late. Every item
-                # left gets a worker of its own now, as every branch had a task.
-                for _ in range(len(queue) - 1 - self._coming):
-                    self._call()
+            if spare:
+                self._spread()
             start: contextvars.Context | None = None
-            while queue:
+            while queue and generation == self._generation:
                 actor, work = queue.popleft()
                 if start is None:
                     # ``runtime.ask()`` finds the execution it is called from through
@@ -160,7 +189,7 @@ class WorkerPool:
             # either: it would start the next fan-out's branches in that context (all
             # of them, taken one after the other), which the node that fanned them out
             # does not see.
-            if (self._closed or len(self._idle) >= MAX_IDLE
+            if (self._closed or len(self._idle) >= MAX_IDLE or generation != self._generation
                     or (start is not None and contextvars.copy_context() != start)):
                 return
             called = await self._wait()

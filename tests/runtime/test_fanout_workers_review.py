@@ -30,7 +30,7 @@ async def join(state: WorkflowState) -> None:
     joined.append(marker.get())
 
 
-def two_fans(first: Any, second: Any, width: int = WIDTH) -> Graph:
+def two_fans(first: Any, second: Any, width: int = WIDTH, fan_in: Any = join) -> Graph:
     """start -> a0..aN -> join -> b0..bN -> END."""
     g = Graph("two_fans", reducers={"vals": "append"}, max_steps=4 * width + 10)
     g.add_node("start", start)
@@ -38,7 +38,7 @@ def two_fans(first: Any, second: Any, width: int = WIDTH) -> Graph:
     b = [f"b{i}" for i in range(width)]
     for i, name in enumerate(a):
         g.add_node(name, first, config={"i": i})
-    g.add_node("join", join)
+    g.add_node("join", fan_in)
     for i, name in enumerate(b):
         g.add_node(name, second, config={"i": i})
     g.add_edge("start", a)
@@ -69,6 +69,28 @@ async def test_a_later_fan_out_sees_no_context_a_branch_left_changed() -> None:
         await (await rt.start(two_fans(setter, reader).compile(), {})).result()
     assert joined == ["unset"]
     assert seen == ["unset"] * WIDTH
+
+
+async def test_a_later_fan_out_sees_the_context_of_the_node_that_fanned_it_out() -> None:
+    # The join runs in the supervisor's task (alone in flight) and sets a context
+    # variable; its branches saw the context of the worker left idle (or called)
+    # by the first fan-out, which predates it, instead of the join's.
+    seen: list[str] = []
+
+    async def plain(state: WorkflowState, config: dict[str, Any]) -> dict[str, Any]:
+        return {"vals": [config["i"]]}
+
+    async def reader(state: WorkflowState, config: dict[str, Any]) -> dict[str, Any]:
+        seen.append(marker.get())
+        return {"vals": [config["i"]]}
+
+    async def setting_join(state: WorkflowState) -> None:
+        marker.set("set by the join")
+
+    async with Runtime() as rt:
+        await (await rt.start(two_fans(plain, reader, fan_in=setting_join).compile(),
+                              {})).result()
+    assert seen == ["set by the join"] * WIDTH
 
 
 async def test_branches_in_one_worker_each_ask_under_their_own_node(store_url: str) -> None:
