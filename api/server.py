@@ -21,6 +21,7 @@ from .current import SERVICE_KEY
 from .service import ApiService
 from .settings import Settings
 from .single_host import executor_lock
+from .keepalive import lean_keepalive
 from .telemetry import traced
 from .wire import coalesced_responses
 
@@ -101,7 +102,9 @@ async def _serve(app: Quart, settings: Settings) -> None:
     log.info("actorflow serving on %s://%s:%s (backend %s, database %s, auth %s)",
              "https" if settings.certfile else "http", settings.host, settings.port,
              settings.backend, _redact(settings.database_url), settings.auth)
-    with coalesced_responses():  # one write per response (see api/wire.py)
+    # One write per response (api/wire.py); one keep-alive timer task per connection,
+    # not per request (api/keepalive.py).
+    with coalesced_responses(), lean_keepalive():
         if settings.backend == "trio":
             from hypercorn.trio import serve as trio_serve
 

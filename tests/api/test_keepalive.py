@@ -1,0 +1,180 @@
+"""Hypercorn's keep-alive timeout with one watcher per connection (api/keepalive.py),
+through a real Hypercorn serving the real app on loopback, on both backends, with a
+plain socket as the client.
+
+The rules are Hypercorn's: a connection idle for ``keep_alive_timeout`` is closed, a
+request longer than that is not cut, stopping the server closes idle connections at
+once. What changes is the cost: one watcher started per connection, not one per
+request.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.abc
+import hypercorn.asyncio.run
+import hypercorn.trio.run
+import pytest
+from _api_support import make_settings
+from _server import free_port
+from hypercorn.asyncio.tcp_server import TCPServer as AsyncioTCPServer
+from hypercorn.config import Config
+from hypercorn.trio.tcp_server import TCPServer as TrioTCPServer
+from quart import Quart
+
+from api.app import create_app
+from api.auth import declare
+from api.auth.policy import PUBLIC
+from api.keepalive import LeanTCPServer, LeanTrioTCPServer, lean_keepalive, supported
+from runtime.store.memory import MemoryStore
+
+HEALTH = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+SLOW = b"GET /test/slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+def _app(backend: str) -> Quart:
+    app = create_app(make_settings(backend), store=MemoryStore())
+
+    @app.get("/test/slow")
+    async def slow() -> dict[str, bool]:
+        await anyio.sleep(1.5)
+        return {"slow": True}
+
+    declare(app, "slow", PUBLIC)
+    return app
+
+
+@asynccontextmanager
+async def _serving(backend: str, keep_alive: float) -> AsyncIterator[tuple[int, anyio.Event]]:
+    """The app served by Hypercorn with the lean servers; yields (port, stop)."""
+    port = free_port()
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.keep_alive_timeout = keep_alive
+    stop = anyio.Event()
+    if backend == "trio":
+        from hypercorn.trio import serve
+    else:
+        from hypercorn.asyncio import serve  # type: ignore[assignment]
+    with lean_keepalive():
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: serve(_app(backend), config,  # type: ignore[arg-type]
+                                        shutdown_trigger=stop.wait))
+            with anyio.fail_after(30):
+                while True:
+                    try:
+                        await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
+                        break
+                    except OSError:
+                        await anyio.sleep(0.05)
+            try:
+                yield port, stop
+            finally:
+                stop.set()
+
+
+async def _ask(stream: anyio.abc.ByteStream, request: bytes) -> bytes:
+    """Send ``request``; the whole response (Content-Length framing)."""
+    await stream.send(request)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += await stream.receive()
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")))
+    while len(body) < length:
+        body += await stream.receive()
+    return head + b"\r\n\r\n" + body
+
+
+async def _closed_by_server(stream: anyio.abc.ByteStream) -> bool:
+    try:
+        await stream.receive()
+    except (anyio.EndOfStream, anyio.BrokenResourceError):
+        return True
+    return False
+
+
+@pytest.fixture
+def watchers(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Each idle watcher started, by connection server."""
+    started: list[object] = []
+    for cls in (LeanTCPServer, LeanTrioTCPServer):
+        original = cls._idle_timeout
+
+        async def counted(self: Any, _original: Any = original) -> None:
+            started.append(self)
+            await _original(self)
+
+        monkeypatch.setattr(cls, "_idle_timeout", counted)
+    return started
+
+
+async def test_requests_on_one_connection_start_one_idle_watcher(
+        anyio_backend: str, watchers: list[object]) -> None:
+    async with _serving(anyio_backend, keep_alive=30) as (port, _):
+        async with await anyio.connect_tcp("127.0.0.1", port) as s:
+            for _ in range(5):
+                assert (await _ask(s, HEALTH)).startswith(b"HTTP/1.1 200")
+        # Hypercorn's own server starts one per request, and one per connection (the
+        # serving helper's probe connections are in the list too: one each).
+        assert watchers and all(type(w) in (LeanTCPServer, LeanTrioTCPServer) for w in watchers)
+        assert max(Counter(map(id, watchers)).values()) == 1
+
+
+async def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(
+        anyio_backend: str) -> None:
+    async with _serving(anyio_backend, keep_alive=2) as (port, _):
+        async with await anyio.connect_tcp("127.0.0.1", port) as s:
+            # Requests spaced by less than the timeout keep the connection, for longer
+            # than the timeout in all.
+            for _ in range(5):
+                assert (await _ask(s, HEALTH)).startswith(b"HTTP/1.1 200")
+                await anyio.sleep(0.5)
+            with anyio.fail_after(30):
+                assert await _closed_by_server(s)
+
+
+async def test_a_request_longer_than_the_keep_alive_timeout_is_not_cut(
+        anyio_backend: str) -> None:
+    async with _serving(anyio_backend, keep_alive=0.5) as (port, _):
+        async with await anyio.connect_tcp("127.0.0.1", port) as s:
+            answer = await _ask(s, SLOW)  # 1.5 s of work, three times the timeout
+            assert answer.startswith(b"HTTP/1.1 200") and b'"slow":true' in answer
+            # and the connection is kept for the next request
+            assert (await _ask(s, HEALTH)).startswith(b"HTTP/1.1 200")
+
+
+async def test_stopping_the_server_closes_idle_connections_at_once(anyio_backend: str) -> None:
+    async with _serving(anyio_backend, keep_alive=600) as (port, stop):
+        async with await anyio.connect_tcp("127.0.0.1", port) as s:
+            assert (await _ask(s, HEALTH)).startswith(b"HTTP/1.1 200")
+            stop.set()
+            with anyio.fail_after(60):  # far below the 600 s keep-alive timeout
+                assert await _closed_by_server(s)
+
+
+def test_hypercorn_still_builds_connections_as_the_lean_servers_expect() -> None:
+    """Fails when a new Hypercorn changes what api/keepalive.py relies on: then
+    lean_keepalive leaves Hypercorn as it is, and the benefit is gone silently."""
+    for base, lean, module in ((AsyncioTCPServer, LeanTCPServer, hypercorn.asyncio.run),
+                               (TrioTCPServer, LeanTrioTCPServer, hypercorn.trio.run)):
+        assert supported(base)
+        assert lean.__bases__[-1] is base and module.TCPServer is base
+        # The per-request idle task the lean server removes: restarted on idle, stopped
+        # on busy, from the connection's protocol_send; first started by run.
+        send = inspect.getsource(base.protocol_send)
+        assert "Updated" in send and "idle_task.restart" in send and "idle_task.stop" in send
+        run = inspect.getsource(base.run)
+        assert "idle_task.restart(" in run and "self._idle_timeout)" in run
+        assert "keep_alive_timeout" in inspect.getsource(base._idle_timeout)
+        with lean_keepalive():
+            assert module.TCPServer is lean
+        assert module.TCPServer is base
