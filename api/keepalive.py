@@ -1,4 +1,5 @@
-"""Hypercorn's keep-alive timeout with one timer task per connection, not per request.
+"""Hypercorn's connection server without per-request tasks: the keep-alive timeout with
+one watcher task per connection, and (trio) responses written without a scheduler turn.
 
 Hypercorn closes a connection that stays idle (no request in progress) for
 ``keep_alive_timeout`` seconds, and closes idle connections at once when the server
@@ -16,6 +17,12 @@ deadline, or looks again later. A connection is thus closed at the same moment a
 before, the server's stop still closes idle connections at once, and a request that
 runs longer than the timeout is never cut.
 
+Under trio Hypercorn also writes every response under the connection's send lock, in
+a shielded cancel scope, through ``SocketStream.send_all``: a scheduler turn per
+response even when the socket takes it at once. :class:`LeanTrioTCPServer` first
+tries one non-blocking write when that lock is free (as :mod:`api.ws_direct` does for
+live-log frames); what the socket does not take goes Hypercorn's way, under the lock.
+
 Hypercorn has no setting for this and builds its connection server by name, so
 :func:`lean_keepalive` swaps the classes in for the duration of a ``serve``
 (``actorflow serve`` only), and only when Hypercorn still has the parts they rely on
@@ -25,11 +32,16 @@ fails if a new version changes them.
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from hypercorn.events import Event, Updated
+import trio
+from hypercorn.asyncio.tcp_server import TCPServer as AsyncioTCPServer
+from hypercorn.events import Closed, Event, RawData, Updated
+from hypercorn.trio.tcp_server import TCPServer as TrioTCPServer
 
 __all__ = ["LeanTCPServer", "LeanTrioTCPServer", "lean_keepalive", "supported"]
 
@@ -71,82 +83,106 @@ class _IdleState:
         return left if left > 0 else None
 
 
-def _asyncio_class() -> type[Any]:
-    import asyncio
+class LeanTCPServer(_IdleState, AsyncioTCPServer):
+    """Hypercorn's asyncio connection server, one idle watcher per connection."""
 
-    from hypercorn.asyncio.tcp_server import TCPServer
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_idle()
 
-    class LeanTCPServer(_IdleState, TCPServer):
-        """Hypercorn's asyncio connection server, one idle watcher per connection."""
+    async def protocol_send(self, event: Event) -> None:
+        if isinstance(event, Updated) and self._mark(event):
+            return
+        await super().protocol_send(event)
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._init_idle()
+    async def _close(self) -> None:
+        self._closed = True
+        await super()._close()
 
-        async def protocol_send(self, event: Event) -> None:
-            if isinstance(event, Updated) and self._mark(event):
+    async def _idle_timeout(self) -> None:
+        # Started once per connection by TCPServer.run (and again only when the
+        # server stops, see _IdleState._mark); stopped by _close.
+        while True:
+            wait = self._next_wait()
+            if wait is None:
+                break
+            if wait < 0:
                 return
-            await super().protocol_send(event)
-
-        async def _close(self) -> None:
-            self._closed = True
-            await super()._close()
-
-        async def _idle_timeout(self) -> None:
-            # Started once per connection by TCPServer.run (and again only when the
-            # server stops, see _IdleState._mark); stopped by _close.
-            while True:
-                wait = self._next_wait()
-                if wait is None:
-                    break
-                if wait < 0:
-                    return
-                try:
-                    await asyncio.wait_for(self.context.terminated.wait(), wait)
-                except asyncio.TimeoutError:
-                    pass
-            await asyncio.shield(self._initiate_server_close())
-
-    return LeanTCPServer
+            try:
+                await asyncio.wait_for(self.context.terminated.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+        await asyncio.shield(self._initiate_server_close())
 
 
-def _trio_class() -> type[Any]:
-    import trio
-    from hypercorn.trio.tcp_server import TCPServer
+class LeanTrioTCPServer(_IdleState, TrioTCPServer):
+    """Hypercorn's trio connection server, one idle watcher per connection, and a
+    write the socket takes at once made without Hypercorn's lock and cancel scope
+    (see :meth:`protocol_send`)."""
 
-    class LeanTrioTCPServer(_IdleState, TCPServer):
-        """Hypercorn's trio connection server, one idle watcher per connection."""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_idle()
+        self._plain = isinstance(self.stream, trio.SocketStream)  # not TLS
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._init_idle()
-
-        async def protocol_send(self, event: Event) -> None:
-            if isinstance(event, Updated) and self._mark(event):
+    async def protocol_send(self, event: Event) -> None:
+        if isinstance(event, Updated) and self._mark(event):
+            return
+        if isinstance(event, RawData) and self._plain and not self.send_lock.locked():
+            # Hypercorn writes under its send lock, in a shielded cancel scope, with
+            # SocketStream.send_all: a lock, a scope and a scheduler turn per
+            # response even when the socket takes it all at once, as it does for
+            # nearly every response. Try that first, without yielding (as
+            # api/ws_direct.py does for live-log frames).
+            sent = _write_now(self.stream.socket, event.data)
+            if sent is not None:
+                if sent < len(event.data):
+                    await self._write_rest(event.data, sent)
                 return
-            await super().protocol_send(event)
+        await super().protocol_send(event)
 
-        async def _close(self) -> None:
-            self._closed = True
-            await super()._close()
-
-        async def _idle_timeout(self) -> None:
-            while True:
-                wait = self._next_wait()
-                if wait is None:
-                    break
-                if wait < 0:
-                    return
-                with trio.move_on_after(wait):
-                    await self.context.terminated.wait()
+    async def _write_rest(self, data: bytes, sent: int) -> None:
+        # What Hypercorn's protocol_send does, from ``sent`` on; the lock is taken
+        # before anything else can run, so no other write lands inside this one.
+        self.send_lock.acquire_nowait()
+        try:
             with trio.CancelScope(shield=True):
-                await self._initiate_server_close()
+                await self.stream.send_all(memoryview(data)[sent:])
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            await self.protocol.handle(Closed())
+        finally:
+            self.send_lock.release()
 
-    return LeanTrioTCPServer
+    async def _close(self) -> None:
+        self._closed = True
+        await super()._close()
+
+    async def _idle_timeout(self) -> None:
+        while True:
+            wait = self._next_wait()
+            if wait is None:
+                break
+            if wait < 0:
+                return
+            with trio.move_on_after(wait):
+                await self.context.terminated.wait()
+        with trio.CancelScope(shield=True):
+            await self._initiate_server_close()
 
 
-LeanTCPServer = _asyncio_class()
-LeanTrioTCPServer = _trio_class()
+def _write_now(sock: Any, data: bytes) -> int | None:
+    """The bytes of ``data`` a non-blocking socket takes now (0: none, it is full), or
+    None when it failed or is shut (Hypercorn's own send then meets the same and
+    closes the connection)."""
+    if sock.did_shutdown_SHUT_WR or sock.fileno() == -1:
+        return None
+    try:
+        return os.write(sock.fileno(), data)
+    except BlockingIOError:
+        return 0
+    except OSError:
+        return None
+
 
 #: What the lean servers rely on in Hypercorn's, per backend module.
 _NEEDED = ("run", "protocol_send", "_close", "_idle_timeout", "_initiate_server_close")

@@ -25,8 +25,9 @@ from _api_support import make_settings
 from _server import free_port
 from hypercorn.asyncio.tcp_server import TCPServer as AsyncioTCPServer
 from hypercorn.config import Config
+from hypercorn.events import RawData
 from hypercorn.trio.tcp_server import TCPServer as TrioTCPServer
-from quart import Quart
+from quart import Quart, Response
 
 from api.app import create_app
 from api.auth import declare
@@ -36,6 +37,9 @@ from runtime.store.memory import MemoryStore
 
 HEALTH = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 SLOW = b"GET /test/slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+BIG = b"GET /test/big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+#: Far more than a loopback socket's buffer takes at once.
+BIG_BODY = bytes(range(256)) * (32 * 1024)
 
 
 def _app(backend: str) -> Quart:
@@ -46,7 +50,12 @@ def _app(backend: str) -> Quart:
         await anyio.sleep(1.5)
         return {"slow": True}
 
+    @app.get("/test/big")
+    async def big() -> Response:
+        return Response(BIG_BODY, content_type="application/octet-stream")
+
     declare(app, "slow", PUBLIC)
+    declare(app, "big", PUBLIC)
     return app
 
 
@@ -80,18 +89,34 @@ async def _serving(backend: str, keep_alive: float) -> AsyncIterator[tuple[int, 
                 stop.set()
 
 
+class _Client:
+    """A plain keep-alive HTTP/1.1 client over one connection (Content-Length framing)."""
+
+    def __init__(self, stream: anyio.abc.ByteStream) -> None:
+        self.stream = stream
+        self.buffer = b""
+
+    async def send(self, requests: bytes) -> None:
+        await self.stream.send(requests)
+
+    async def answer(self) -> bytes:
+        """The next whole response."""
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += await self.stream.receive()
+        head, _, rest = self.buffer.partition(b"\r\n\r\n")
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")))
+        while len(rest) < length:
+            rest += await self.stream.receive()
+        self.buffer = rest[length:]
+        return head + b"\r\n\r\n" + rest[:length]
+
+
 async def _ask(stream: anyio.abc.ByteStream, request: bytes) -> bytes:
-    """Send ``request``; the whole response (Content-Length framing)."""
-    await stream.send(request)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += await stream.receive()
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length:")))
-    while len(body) < length:
-        body += await stream.receive()
-    return head + b"\r\n\r\n" + body
+    """Send ``request``; the whole response."""
+    client = _Client(stream)
+    await client.send(request)
+    return await client.answer()
 
 
 async def _closed_by_server(stream: anyio.abc.ByteStream) -> bool:
@@ -161,6 +186,55 @@ async def test_stopping_the_server_closes_idle_connections_at_once(anyio_backend
                 assert await _closed_by_server(s)
 
 
+@pytest.fixture
+def hypercorn_writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """What went to the socket through Hypercorn's own trio protocol_send."""
+    writes: list[bytes] = []
+    original = TrioTCPServer.protocol_send
+
+    async def recorded(self: Any, event: Any) -> None:
+        if isinstance(event, RawData):
+            writes.append(event.data)
+        await original(self, event)
+
+    monkeypatch.setattr(TrioTCPServer, "protocol_send", recorded)
+    return writes
+
+
+@pytest.mark.backends("trio")
+async def test_under_trio_a_response_the_socket_takes_goes_without_hypercorns_send(
+        anyio_backend: str, hypercorn_writes: list[bytes]) -> None:
+    async with _serving(anyio_backend, keep_alive=30) as (port, _):
+        async with await anyio.connect_tcp("127.0.0.1", port) as s:
+            for _ in range(3):
+                assert (await _ask(s, HEALTH)).startswith(b"HTTP/1.1 200")
+    assert hypercorn_writes == []
+
+
+@pytest.mark.backends("trio")
+async def test_under_trio_what_the_socket_does_not_take_follows_whole_and_in_order(
+        anyio_backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rests: list[int] = []
+    original = LeanTrioTCPServer._write_rest
+
+    async def recorded(self: Any, data: bytes, sent: int) -> None:
+        rests.append(len(data) - sent)
+        await original(self, data, sent)
+
+    monkeypatch.setattr(LeanTrioTCPServer, "_write_rest", recorded)
+    async with _serving(anyio_backend, keep_alive=30) as (port, _):
+        async with await anyio.connect_tcp("127.0.0.1", port) as s:
+            client = _Client(s)
+            await client.send(BIG + HEALTH)  # two answers queued behind a full socket
+            await anyio.sleep(0.5)           # let the socket fill before reading anything
+            answer = await client.answer()
+            assert answer.startswith(b"HTTP/1.1 200")
+            assert answer.partition(b"\r\n\r\n")[2] == BIG_BODY
+            health = await client.answer()
+            assert health.startswith(b"HTTP/1.1 200") and b'"status":"ok"' in health
+    assert rests and rests[0] > 0  # the big answer went partly through the locked path
+
+
 def test_hypercorn_still_builds_connections_as_the_lean_servers_expect() -> None:
     """Fails when a new Hypercorn changes what api/keepalive.py relies on: then
     lean_keepalive leaves Hypercorn as it is, and the benefit is gone silently."""
@@ -175,6 +249,8 @@ def test_hypercorn_still_builds_connections_as_the_lean_servers_expect() -> None
         run = inspect.getsource(base.run)
         assert "idle_task.restart(" in run and "self._idle_timeout)" in run
         assert "keep_alive_timeout" in inspect.getsource(base._idle_timeout)
+        if base is TrioTCPServer:  # the write the lean trio server makes without it
+            assert "send_lock" in send and "send_all" in send and "shield" in send
         with lean_keepalive():
             assert module.TCPServer is lean
         assert module.TCPServer is base
