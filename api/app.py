@@ -22,6 +22,7 @@ from quart_schema import Info, QuartSchema
 
 from runtime import Runtime, Store
 
+from .asgi_http import lean_http_class
 from .auth import install_auth
 from .body import read_whole_body
 from .current import METRICS_KEY, SERVICE_KEY
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                 openapi_provider_class=BoundedOpenAPIProvider)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the seed's field order
     _responses_pass_through(app)
+    lean_http_class(app)  # a response's send bounded without a task (asyncio; asgi_http.py)
     service = ApiService(settings)
     metrics = Metrics(lambda: service.runtime)
     app.extensions[SERVICE_KEY] = service
