@@ -41,6 +41,7 @@ from typing import Any
 import trio
 from hypercorn.asyncio.tcp_server import TCPServer as AsyncioTCPServer
 from hypercorn.events import Closed, Event, RawData, Updated
+from hypercorn.trio.tcp_server import MAX_RECV
 from hypercorn.trio.tcp_server import TCPServer as TrioTCPServer
 
 __all__ = ["LeanTCPServer", "LeanTrioTCPServer", "lean_keepalive", "supported"]
@@ -153,6 +154,22 @@ class LeanTrioTCPServer(_IdleState, TrioTCPServer):
         finally:
             self.send_lock.release()
 
+    async def _read_data(self) -> None:
+        if self.config.read_timeout is not None:
+            await super()._read_data()
+            return
+        # Hypercorn's loop, without the cancel scope it opens around every read even
+        # when there is no read timeout (a deadline of infinity).
+        while True:
+            try:
+                data = await self.stream.receive_some(MAX_RECV)
+            except (trio.ClosedResourceError, trio.BrokenResourceError):
+                break
+            await self.protocol.handle(RawData(bytes(data)))
+            if data == b"":
+                break
+        await self.protocol.handle(Closed())
+
     async def _close(self) -> None:
         self._closed = True
         await super()._close()
@@ -185,7 +202,8 @@ def _write_now(sock: Any, data: bytes) -> int | None:
 
 
 #: What the lean servers rely on in Hypercorn's, per backend module.
-_NEEDED = ("run", "protocol_send", "_close", "_idle_timeout", "_initiate_server_close")
+_NEEDED = ("run", "protocol_send", "_read_data", "_close", "_idle_timeout",
+           "_initiate_server_close")
 
 
 def supported(base: type[Any]) -> bool:

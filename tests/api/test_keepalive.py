@@ -251,6 +251,10 @@ def test_hypercorn_still_builds_connections_as_the_lean_servers_expect() -> None
         assert "keep_alive_timeout" in inspect.getsource(base._idle_timeout)
         if base is TrioTCPServer:  # the write the lean trio server makes without it
             assert "send_lock" in send and "send_all" in send and "shield" in send
+            # the read loop it copies, without the scope for no read timeout
+            read = inspect.getsource(base._read_data)
+            assert "fail_after(self.config.read_timeout or inf)" in read
+            assert "receive_some(MAX_RECV)" in read and "RawData(bytes(data))" in read
         with lean_keepalive():
             assert module.TCPServer is lean
         assert module.TCPServer is base
