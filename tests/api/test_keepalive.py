@@ -22,9 +22,8 @@ import hypercorn.asyncio.run
 import hypercorn.trio.run
 import pytest
 from _api_support import make_settings
-from _server import free_port
+from _in_process import hypercorn_serving
 from hypercorn.asyncio.tcp_server import TCPServer as AsyncioTCPServer
-from hypercorn.config import Config
 from hypercorn.events import RawData
 from hypercorn.trio.tcp_server import TCPServer as TrioTCPServer
 from quart import Quart, Response
@@ -62,31 +61,10 @@ def _app(backend: str) -> Quart:
 @asynccontextmanager
 async def _serving(backend: str, keep_alive: float) -> AsyncIterator[tuple[int, anyio.Event]]:
     """The app served by Hypercorn with the lean servers; yields (port, stop)."""
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    config.keep_alive_timeout = keep_alive
-    stop = anyio.Event()
-    if backend == "trio":
-        from hypercorn.trio import serve
-    else:
-        from hypercorn.asyncio import serve  # type: ignore[assignment]
     with lean_keepalive():
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(lambda: serve(_app(backend), config,  # type: ignore[arg-type]
-                                        shutdown_trigger=stop.wait))
-            with anyio.fail_after(30):
-                while True:
-                    try:
-                        await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
-                        break
-                    except OSError:
-                        await anyio.sleep(0.05)
-            try:
-                yield port, stop
-            finally:
-                stop.set()
+        async with hypercorn_serving(_app(backend), backend,
+                                     keep_alive_timeout=keep_alive) as served:
+            yield served
 
 
 class _Client:

@@ -17,8 +17,7 @@ from typing import Any
 import anyio
 import anyio.abc
 from _api_support import make_settings
-from _server import free_port
-from hypercorn.config import Config
+from _in_process import hypercorn_serving
 from hypercorn.events import RawData
 from quart import Quart, Response
 
@@ -63,30 +62,9 @@ def _app(backend: str) -> Quart:
 
 @asynccontextmanager
 async def _serving(backend: str) -> AsyncIterator[int]:
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    stop = anyio.Event()
-    if backend == "trio":
-        from hypercorn.trio import serve
-    else:
-        from hypercorn.asyncio import serve  # type: ignore[assignment]
     with coalesced_responses(Recording):
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(lambda: serve(_app(backend), config,  # type: ignore[arg-type]
-                                        shutdown_trigger=stop.wait))
-            with anyio.fail_after(30):
-                while True:
-                    try:
-                        await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
-                        break
-                    except OSError:
-                        await anyio.sleep(0.05)
-            try:
-                yield port
-            finally:
-                stop.set()
+        async with hypercorn_serving(_app(backend), backend) as (port, _):
+            yield port
 
 
 async def _exchange(stream: anyio.abc.ByteStream, request: bytes, *, head_only: bool = False
