@@ -128,14 +128,18 @@ def fresh_database(admin_url: str) -> str:
 class Server:
     """``actorflow serve`` on a fixed port; started again after a SIGKILL."""
 
-    def __init__(self, url: str, port: int, backend: str, log_dir: Path) -> None:
+    def __init__(self, url: str, port: int, backend: str, log_dir: Path,
+                 gc_threshold: int | None = None) -> None:
         self.url, self.port, self.backend, self.log_dir = url, port, backend, log_dir
+        self.gc_threshold = gc_threshold
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ACTORFLOW_")}
         env["PYTHONPATH"] = str(REPO)
+        if self.gc_threshold is not None:
+            env["ACTORFLOW_GC_THRESHOLD"] = str(self.gc_threshold)
         self.starts += 1
         log = (self.log_dir / f"serve-{self.starts}.log").open("wb")
         self.proc = subprocess.Popen(
@@ -384,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="after the load, how long runs get to end")
     ap.add_argument("--backend", default=os.environ.get("SOAK_BACKEND", "asyncio"))
     ap.add_argument("--no-results", action="store_true", help="don't write results.json")
+    ap.add_argument("--gc-threshold", type=int, default=None,
+                    help="the server's ACTORFLOW_GC_THRESHOLD (0: Python's own); default: serve's")
     args = ap.parse_args(argv)
 
     pg = Postgres()
@@ -392,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log_dir = Path(tempfile.mkdtemp(prefix="actorflow-soak-"))
-    server = Server(fresh_database(pg.url), port, args.backend, log_dir)
+    server = Server(fresh_database(pg.url), port, args.backend, log_dir, args.gc_threshold)
     try:
         server.start()
         print(f"soak: {args.seconds:.0f} s, {args.clients} clients, {args.ws} WebSocket "
