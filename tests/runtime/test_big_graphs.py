@@ -7,15 +7,13 @@ from typing import Any
 
 import anyio
 
-from runtime import END, Graph, Runtime, WorkflowState
+from fangraphs import fan_graph
+
+from runtime import Graph, Runtime, WorkflowState
 from runtime.catalog import OFF_LOOP_SIZE, GraphCatalog
 from runtime.store import MemoryStore
 
 WIDTH = 10_000
-
-
-async def start(state: WorkflowState) -> None:
-    return None
 
 
 async def branch(state: WorkflowState, config: dict[str, Any]) -> dict[str, Any]:
@@ -27,16 +25,7 @@ async def join(state: WorkflowState) -> dict[str, Any]:
 
 
 def wide_graph(width: int) -> Graph:
-    g = Graph("wide", reducers={"vals": "append"}, max_steps=width + 10)
-    g.add_node("start", start)
-    names = [f"b{i}" for i in range(width)]
-    for i, name in enumerate(names):
-        g.add_node(name, branch, config={"i": i})
-    g.add_node("join", join)
-    g.add_edge("start", names)
-    g.add_join(names, "join")
-    g.add_edge("join", END)
-    return g
+    return fan_graph(width, branch, join, name="wide")
 
 
 async def test_a_10000_branch_fan_out_compiles_runs_and_joins_once() -> None:

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime import END, Graph, Runtime, WorkflowState
+from fangraphs import fan_graph
+
+from runtime import Graph, Runtime, WorkflowState
 
 WIDTH = 6
-
-
-async def start(state: WorkflowState) -> None:
-    return None
 
 
 async def branch(state: WorkflowState, config: dict[str, Any]) -> dict[str, Any]:
@@ -25,16 +23,7 @@ async def join(state: WorkflowState) -> dict[str, Any]:
 
 
 def fan() -> Graph:
-    g = Graph("fan", reducers={"vals": "append"})
-    g.add_node("start", start)
-    names = [f"b{i}" for i in range(WIDTH)]
-    for i, name in enumerate(names):
-        g.add_node(name, branch, config={"i": i})
-    g.add_node("join", join)
-    g.add_edge("start", names)
-    g.add_join(names, "join")
-    g.add_edge("join", END)
-    return g
+    return fan_graph(WIDTH, branch, join)
 
 
 async def test_each_branch_step_keeps_its_frame_and_list_as_they_were() -> None:

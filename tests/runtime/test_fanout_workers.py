@@ -15,7 +15,9 @@ import anyio
 import pytest
 from looptasks import current_task, live_tasks
 
-from runtime import END, Graph, Runtime, RunCancelled, RunFailed, RunStatus, WorkflowState
+from fangraphs import fan_graph
+
+from runtime import Graph, Runtime, RunCancelled, RunFailed, RunStatus, WorkflowState
 from runtime.events import EventType
 
 WIDTH = 40
@@ -23,25 +25,12 @@ WIDTH = 40
 marker: ContextVar[str] = ContextVar("fanout_marker", default="unset")
 
 
-async def start(state: WorkflowState) -> None:
-    return None
-
-
 async def join(state: WorkflowState) -> dict[str, Any]:
     return {"count": len(state.data.get("vals", []))}
 
 
 def fan(branch: Any, width: int = WIDTH) -> Graph:
-    g = Graph("fan", reducers={"vals": "append"}, max_steps=width + 10)
-    g.add_node("start", start)
-    names = [f"b{i}" for i in range(width)]
-    for i, name in enumerate(names):
-        g.add_node(name, branch, config={"i": i})
-    g.add_node("join", join)
-    g.add_edge("start", names)
-    g.add_join(names, "join")
-    g.add_edge("join", END)
-    return g
+    return fan_graph(width, branch, join)
 
 
 async def test_branches_that_never_wait_share_a_worker_task() -> None:
