@@ -26,6 +26,7 @@ import databases.core
 from ..errors import StoreUnavailableError
 from .availability import Availability
 from .durability import DEFAULT_DURABILITY, Durability, sqlite_pragmas
+from .multirow import multi_row
 from .schema import BULK, Dialect
 
 __all__ = ["Db", "Session", "is_transient", "release_connection"]
@@ -188,8 +189,15 @@ def _sqlite_write(conn: sqlite3.Connection, plan: list[tuple[str, list[dict[str,
         for sql, rows in plan:
             if len(rows) == 1:
                 conn.execute(sql, rows[0])
-            else:
+                continue
+            # Many rows of an INSERT: a few multi-row statements, not one step (and
+            # one wait for the GIL) per row (see :mod:`.multirow`).
+            parts = multi_row(sql, rows)
+            if parts is None:
                 conn.executemany(sql, rows)
+                continue
+            for text, params in parts:
+                conn.execute(text, params)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
