@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import weakref
 from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any, TypeVar
@@ -64,7 +65,9 @@ def threadsafe_setter(event: anyio.Event) -> Callable[[], None]:
     """A function any thread may call to set ``event`` on the current loop.
 
     Must be called on the loop that owns ``event``. Setting after that loop has
-    finished is silently ignored: nobody is left to wake.
+    finished is silently ignored: nobody is left to wake. From another thread the
+    sets are coalesced (:class:`_Waker`): a commit that ends many waits wakes the
+    loop once.
     """
     if sniffio.current_async_library() == "trio":
         waker = _trio_waker()
@@ -76,48 +79,50 @@ def threadsafe_setter(event: anyio.Event) -> Callable[[], None]:
         return set_trio
     loop = asyncio.get_running_loop()
     owner = threading.get_ident()
+    async_waker = _asyncio_waker(loop)
+    set_now = event.set
 
     def set_asyncio() -> None:
         if threading.get_ident() == owner:  # the store runs on this very loop
-            event.set()
+            set_now()
             return
-        try:
-            loop.call_soon_threadsafe(event.set)
-        except RuntimeError:  # loop closed
-            pass
+        async_waker.call(set_now)
 
     return set_asyncio
 
 
-class _TrioWaker:
-    """Calls from other threads into one trio run, coalesced: the first call queued
-    schedules one ``run_sync_soon`` that makes every call queued until it runs.
+class _Waker:
+    """Calls from other threads into one loop (a trio run or an asyncio loop),
+    coalesced: the first call queued schedules one drain on the loop's thread
+    (``run_sync_soon`` / ``call_soon_threadsafe``) that makes every call queued
+    until it runs.
 
-    Each ``run_sync_soon`` writes a byte to trio's wake-up socket; from the store's
-    thread that send releases the GIL, and the trio thread (woken by it) takes the
-    GIL back before the store thread finishes its loop turn: ping-pong between the
-    two threads, once per call. A commit ending fifty waiting runs' writes made fifty
-    such sends; now it makes one. The calls still run on the trio thread, in order.
+    Each of those writes a byte to the loop's wake-up socket; from the store's
+    thread (or SQLite's) that send releases the GIL, the loop's thread (woken by it)
+    takes the GIL, and the sender waits to get it back (up to the interpreter's switch
+    interval while the loop is busy) before its next wake: ping-pong between the two
+    threads, once per call. A commit ending fifty waiting runs' writes made fifty
+    such sends, the last waiter woken last; now it makes one. The calls still run on
+    the loop's thread, in order.
     """
 
-    __slots__ = ("_lock", "_pending", "_token")
+    __slots__ = ("_gone", "_lock", "_pending", "_schedule")
 
-    def __init__(self, token: Any) -> None:
-        self._token = token
+    def __init__(self, schedule: Callable[[Callable[[], None]], object],
+                 gone: type[BaseException] | tuple[type[BaseException], ...]) -> None:
+        self._schedule, self._gone = schedule, gone
         self._lock = threading.Lock()
         self._pending: list[Callable[[], object]] = []
 
     def call(self, fn: Callable[[], object]) -> None:
-        """Make ``fn()`` run on the trio thread soon (dropped once the run has ended)."""
-        import trio
-
+        """Make ``fn()`` run on the loop's thread soon (dropped once the loop has ended)."""
         with self._lock:
             self._pending.append(fn)
             if len(self._pending) > 1:  # a drain is scheduled and has not run yet
                 return
         try:
-            self._token.run_sync_soon(self._drain)
-        except trio.RunFinishedError:  # nobody is left to wake
+            self._schedule(self._drain)
+        except self._gone:  # nobody is left to wake
             with self._lock:
                 self._pending.clear()
 
@@ -126,6 +131,18 @@ class _TrioWaker:
             due, self._pending = self._pending, []
         for fn in due:
             fn()
+
+
+#: asyncio loop -> its :class:`_Waker` (made on the loop's thread, on first use).
+_ASYNCIO_WAKERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Waker] = (
+    weakref.WeakKeyDictionary())
+
+
+def _asyncio_waker(loop: asyncio.AbstractEventLoop) -> _Waker:
+    waker = _ASYNCIO_WAKERS.get(loop)
+    if waker is None:
+        waker = _ASYNCIO_WAKERS[loop] = _Waker(loop.call_soon_threadsafe, RuntimeError)
+    return waker
 
 
 #: trio.lowlevel.RunVar by name, made on first use (trio is imported lazily).
@@ -146,12 +163,13 @@ def _per_trio_run(name: str, make: Callable[[], T]) -> T:
     return value
 
 
-def _trio_waker() -> _TrioWaker:
+def _trio_waker() -> _Waker:
     """The current trio run's waker (one per run: calls from every thread share it)."""
     import trio
 
     return _per_trio_run("actorflow_store_waker",
-                         lambda: _TrioWaker(trio.lowlevel.current_trio_token()))
+                         lambda: _Waker(trio.lowlevel.current_trio_token().run_sync_soon,
+                                        trio.RunFinishedError))
 
 
 class _TrioToLoops:

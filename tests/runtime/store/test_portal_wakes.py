@@ -1,6 +1,7 @@
 """Wake-ups from the store's thread into the caller's loop (runtime.store.portal).
 
-Under trio they are coalesced (one ``run_sync_soon`` for every call queued meanwhile):
+They are coalesced (one ``run_sync_soon`` or ``call_soon_threadsafe`` for every call
+queued meanwhile):
 none may be lost, each runs on the loop's own thread, and calls from one thread keep
 their order.
 """
@@ -12,7 +13,9 @@ import threading
 from functools import partial
 
 import anyio
+import pytest
 
+from runtime.store import portal
 from runtime.store.portal import LoopThread, call_on_loop, threadsafe_caller, threadsafe_setter
 
 
@@ -92,3 +95,36 @@ async def test_calls_into_another_threads_loop_all_run_there_in_order() -> None:
             assert [i for t, i, _ in ran if t == n] == list(range(calls))
     finally:
         await worker.stop()
+
+
+async def test_sets_from_another_thread_wake_the_loop_once_for_all_of_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit that ends fifty waits (SQLite's thread calling fifty setters) makes one
+    wake-up of the loop, not fifty sends on its self-pipe (each a GIL hand-over)."""
+    drains: list[int] = []
+    drain = portal._Waker._drain
+
+    def counted(self: portal._Waker) -> None:
+        drains.append(len(self._pending))
+        drain(self)
+
+    monkeypatch.setattr(portal._Waker, "_drain", counted)
+    events = [anyio.Event() for _ in range(50)]
+    setters = [threadsafe_setter(e) for e in events]
+    go, sent = threading.Event(), threading.Event()
+
+    def commit() -> None:
+        go.wait(10)
+        for wake in setters:
+            wake()
+        sent.set()
+
+    thread = threading.Thread(target=commit)
+    thread.start()
+    go.set()
+    assert sent.wait(10)   # this loop's thread is held here: nothing can drain meanwhile
+    thread.join()
+    with anyio.fail_after(10):
+        for e in events:
+            await e.wait()
+    assert drains == [50]
