@@ -46,17 +46,16 @@ def threadsafe_caller(fn: Callable[[str], None]) -> Callable[[str], None]:
             waker.call(partial(fn, arg))
 
         return call_trio
-    loop = asyncio.get_running_loop()
     owner = threading.get_ident()
+    # The same waker as threadsafe_setter's: calls and sets from one thread keep
+    # their order.
+    async_waker = _asyncio_waker(asyncio.get_running_loop())
 
     def call_asyncio(arg: str) -> None:
         if threading.get_ident() == owner:
             fn(arg)
             return
-        try:
-            loop.call_soon_threadsafe(fn, arg)
-        except RuntimeError:  # loop closed
-            pass
+        async_waker.call(partial(fn, arg))
 
     return call_asyncio
 
