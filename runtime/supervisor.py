@@ -41,6 +41,7 @@ from .specs import END
 from .state import StateUpdate, WorkflowState, check_json, trusted, validate_data
 from .store.base import Checkpoint, Store
 from .store.memory import direct_keeper
+from .turns import turn_taker
 from .updates import reducer_values, split_update
 from .workers import WorkerPool
 
@@ -253,6 +254,7 @@ class Supervisor:
         """
         held = self._held
         assert held is not None
+        turn = turn_taker()
         while self._pending or self._resumes:
             if held:
                 if (len(held) == 1 and len(self._pending) == 1 and not taken
@@ -261,7 +263,7 @@ class Supervisor:
                     # One turn of the event loop per node execution, as a worker's
                     # costs: a run of nodes that never wait still lets the other tasks
                     # run, and its timeout and cancellation reach it.
-                    await anyio.lowlevel.checkpoint()
+                    await turn()
                     await self._handle(await actor.inline(act, view))
                     continue
                 pool = self._pool
