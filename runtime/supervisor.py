@@ -605,6 +605,15 @@ class Supervisor:
     # -- routing --------------------------------------------------------------------------
     def _after(self, node: CompiledNode, frames: tuple[FrameRef, ...],
                goto: list[str | Send] | None = None) -> None:
+        if not goto and len(node.static) == 1 and not (node.routes or node.routers
+                                                       or node.maps):
+            # One unconditional edge (a chain's): where route() goes, without its lists.
+            target = node.static[0]
+            if target == END:
+                self._end(frames)
+            else:
+                self._deliver(target, frames)
+            return
         targets: list[str | MapRoute | Send]
         if goto:
             targets = list(goto)   # a Command's goto: instead of the node's edges
