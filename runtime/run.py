@@ -33,6 +33,7 @@ from .state import WorkflowState
 from .status import RunStatus
 from .store.availability import hold, unhold
 from .store.base import Checkpoint, Store
+from .store.memory import instant_updates
 from .supervisor import Supervisor
 
 __all__ = ["Follower", "Run"]
@@ -455,6 +456,14 @@ class Run:
         it every write queued before it (the writer commits in order; an event's row
         goes with the first commit after it), so all the run's events are durable too."""
         if self.store is None or self._abandoned:
+            return None
+        if instant_updates(self.store):
+            # It never awaits: it completes in this step, cancelled or not (a shielded
+            # scope would cost a cancel scope per run and guard nothing).
+            try:
+                await self.store.update_run(self.id, **fields)
+            except StoreError as exc:
+                return exc
             return None
         store_down = _caused_by(self.error, StoreUnavailableError)
         with anyio.move_on_after(STORE_DOWN_WAIT if store_down else CLEANUP_TIMEOUT,

@@ -608,11 +608,11 @@ class Supervisor:
         if not goto and len(node.static) == 1 and not (node.routes or node.routers
                                                        or node.maps):
             # One unconditional edge (a chain's): where route() goes, without its lists.
-            target = node.static[0]
-            if target == END:
+            to = node.static[0]
+            if to == END:
                 self._end(frames)
             else:
-                self._deliver(target, frames)
+                self._deliver(to, frames)
             return
         targets: list[str | MapRoute | Send]
         if goto:

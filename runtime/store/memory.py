@@ -22,7 +22,7 @@ from .base import DEFAULT_TENANT, Checkpoint, GraphRecord, RunRecord, ThreadReco
 from .errors import GraphExistsError, ThreadExistsError
 from .logs import log_row
 
-__all__ = ["MemoryStore", "direct_keeper"]
+__all__ = ["MemoryStore", "direct_keeper", "instant_updates"]
 
 _RUN_FIELDS = frozenset(RunRecord.model_fields)
 
@@ -128,6 +128,13 @@ def direct_keeper(store: object) -> Callable[[tuple[Any, ...]], None] | None:
             type(store).save_checkpoint is MemoryStore.save_checkpoint):
         return store.keep_checkpoint
     return None
+
+
+def instant_updates(store: object) -> bool:
+    """Whether ``store.update_run`` never awaits (a memory store's own): a call nothing
+    can cancel or delay, which needs no shielded, bounded scope around it."""
+    return isinstance(store, MemoryStore) and (
+        type(store).update_run is MemoryStore.update_run)
 
 
 class MemoryStore(MemoryAccess):
