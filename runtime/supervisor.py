@@ -430,6 +430,9 @@ class Supervisor:
 
     # -- state ----------------------------------------------------------------------------
     def _merge(self, update: StateUpdate, node: str, frames: tuple[FrameRef, ...]) -> dict[str, Any]:
+        if not update.data and not self._frames:
+            # Nothing written, and no open frame to order a write in: nothing to fold.
+            return self._record({}, update, node)
         reducers = self.graph.reducers
         data = self.state.data
         for fid, branch in frames:
