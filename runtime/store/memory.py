@@ -223,15 +223,16 @@ class MemoryStore(MemoryAccess):
 
     async def update_run(self, run_id: str, **fields: Any) -> None:
         """Set fields of a run; an unknown run is ignored (as an SQL UPDATE would)."""
-        unknown = set(fields) - _RUN_FIELDS
-        if unknown:
+        if not _RUN_FIELDS.issuperset(fields):
+            unknown = set(fields) - _RUN_FIELDS
             raise StoreError(f"update_run: unknown RunRecord field(s) {sorted(unknown)}")
         row = self._runs.get(run_id)
         if row is None:
             return
-        values = dict(fields)
-        values.setdefault("updated_at", utcnow())
-        if "status" in values:
+        values = fields   # (the call's own dict: **fields made it)
+        if "updated_at" not in values:
+            values["updated_at"] = utcnow()
+        if "status" in values and type(values["status"]) is not RunStatus:
             values["status"] = RunStatus(values["status"])
         # Values by reference: readers only ever get deep copies (get_run, list_runs), and
         # they come from the runtime, which does not mutate what it has handed over.
