@@ -150,7 +150,7 @@ class Supervisor:
         # What the checkpoint of the current step records, so that a later save at the
         # same step (an interrupt, a pause, a handled failure) keeps who wrote what.
         self._cp_step = -1
-        self._cp_nodes: list[str] = []
+        self._cp_nodes: tuple[str, ...] = ()
         self._cp_changed: dict[str, Any] = {}
         # The store's marks of this run's checkpoints not known to be committed yet.
         self._marks: deque[int] = deque() if self.durable else _NO_MARKS
@@ -221,7 +221,7 @@ class Supervisor:
             if self.waiting:
                 # Nothing runs and someone must answer: pause with a checkpoint,
                 # which is all a waiting run keeps.
-                await self._checkpoint([], {}, durable=True)
+                await self._checkpoint((), {}, durable=True)
             elif self._marks:
                 # Done: every step committed before the run reports its outcome.
                 await self._durable(None)
@@ -286,7 +286,7 @@ class Supervisor:
                 self._answered.pop(result.entry.id, None)
                 self._continue(result.entry, result.answer)
                 # Record the answer now: acknowledged means it survives a crash.
-                await self._checkpoint([], {}, durable=True)
+                await self._checkpoint((), {}, durable=True)
                 continue
             await self._handle(result)
         return True
@@ -344,7 +344,7 @@ class Supervisor:
         if result.interrupt is not None:
             i = result.interrupt
             self._wait(WaitEntry(i.interrupt_id, "ask", act.node, i.payload, i.schema, act))
-            await self._checkpoint([], {})
+            await self._checkpoint((), {})
             return
         if result.error is not None:
             self._failed(node, result)
@@ -353,7 +353,7 @@ class Supervisor:
                 # A handled failure was the map's last item: merge the others, go on.
                 await self._finish_map(top)
             else:
-                await self._checkpoint([act.node], {})
+                await self._checkpoint((act.node,), {})
             return
         assert result.update is not None
         self.steps += 1
@@ -379,7 +379,7 @@ class Supervisor:
             if top.complete:
                 await self._finish_map(top)
             else:
-                await self._checkpoint([act.node], {})
+                await self._checkpoint((act.node,), {})
             return
         # Checked before the write: a wrong goto fails the run with its state untouched.
         goto = None if result.update.goto is None else check_goto(
@@ -392,7 +392,7 @@ class Supervisor:
                                  paused, None, act))
         else:
             self._after(node, act.frames, goto)
-        await self._checkpoint([act.node], changed)
+        await self._checkpoint((act.node,), changed)
 
     def _failed(self, node: CompiledNode, result: Result) -> None:
         exc = result.error
@@ -525,7 +525,7 @@ class Supervisor:
             frames_at(self._frames),
             self._next_activation, self._next_frame, self.dispatched, self.path)
 
-    async def _checkpoint(self, nodes: list[str], changed: dict[str, Any], *,
+    async def _checkpoint(self, nodes: tuple[str, ...], changed: dict[str, Any], *,
                           durable: bool = False) -> None:
         """Record the step. What the run waits for (at every durability level):
 
@@ -542,7 +542,7 @@ class Supervisor:
         if self.store is None:
             return
         if self.steps == self._cp_step:
-            nodes = self._cp_nodes + [n for n in nodes if n not in self._cp_nodes]
+            nodes = self._cp_nodes + tuple(n for n in nodes if n not in self._cp_nodes)
             changed = {**self._cp_changed, **changed}
         self._cp_step, self._cp_nodes, self._cp_changed = self.steps, nodes, changed
         s = self.state
@@ -564,7 +564,7 @@ class Supervisor:
             # (the state as the values of runtime.store.memory._STATE_FIELDS).
             log = self._log
             if log is None or self._answered or self.waiting or self._frames:
-                self._keep((self.run_id, self.steps, tuple(nodes), (
+                self._keep((self.run_id, self.steps, nodes, (
                     s.workflow_id, s.run_id, s.timestamp, s.iteration, data,
                     tuple(s.errors), tuple(s.warnings), s.config),
                     changed, self._position(), self.hub.next_seq, time.time()))
@@ -573,7 +573,7 @@ class Supervisor:
                 # one tuple (runtime.store.memory._Flat), its position as the lengths
                 # of the run's logs of activations dispatched and done.
                 done = self._done
-                self._keep((self.run_id, self.steps, tuple(nodes), changed or _UNCHANGED,
+                self._keep((self.run_id, self.steps, nodes, changed or _UNCHANGED,
                             self.hub.next_seq, time.time(), s.workflow_id, s.run_id,
                             s.timestamp, s.iteration, data, tuple(s.errors),
                             tuple(s.warnings), s.config, log, len(log), done, len(done),
@@ -581,7 +581,7 @@ class Supervisor:
                             self.path))
             return
         cp = trusted(Checkpoint, {
-            "run_id": self.run_id, "step": self.steps, "nodes": nodes,
+            "run_id": self.run_id, "step": self.steps, "nodes": list(nodes),
             "state": {"workflow_id": s.workflow_id, "run_id": s.run_id,
                       "timestamp": s.timestamp, "iteration": s.iteration,
                       "data": data, "errors": list(s.errors),
@@ -773,7 +773,7 @@ class Supervisor:
         else:
             self._after(target, frame.parent)
         # After routing, so the checkpoint holds the work it dispatched.
-        await self._checkpoint([frame.target], changed)
+        await self._checkpoint((frame.target,), changed)
 
     def _dispatch(self, name: str, frames: tuple[FrameRef, ...], *, item: Any = NO_ITEM,
                   index: int | None = None, count: bool = True, act_id: int | None = None,
