@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,9 +38,14 @@ _STATUS, _THREAD, _GRAPH = _AT["status"], _AT["thread_id"], _AT["graph_id"]
 _Row = tuple[Any, ...]
 
 
+#: A record's values in _RUN_ORDER, in one C call (a generator over 22 names was 23
+#: Python-level resumptions per run created).
+_IN_ORDER = operator.itemgetter(*_RUN_ORDER)
+
+
 def _row(record: RunRecord) -> _Row:
-    values = record.__dict__
-    return tuple(values[name] for name in _RUN_ORDER)
+    row: _Row = _IN_ORDER(record.__dict__)
+    return row
 
 
 def _record(row: _Row) -> RunRecord:
