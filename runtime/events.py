@@ -146,7 +146,9 @@ class EventHub:
     """The event log of one run plus its live subscribers.
 
     ``history`` is an optional loader of older events (from a store) for replays
-    that start before what is kept in memory.
+    that start before what is kept in memory: called as ``history(run_id, since,
+    until)``, like ``Store.read_events`` (the store's own reader, shared by every run,
+    rather than a ``partial`` of it per run: three objects less per run).
     """
 
     __slots__ = ("_base", "_closed", "_history", "_log", "_next", "_sink", "_subs", "run_id")
@@ -157,7 +159,7 @@ class EventHub:
         *,
         first_seq: int = 0,
         sink: Callable[[Event], None] | None = None,
-        history: Callable[[int, int], Any] | None = None,
+        history: Callable[[str, int, int], Any] | None = None,
     ) -> None:
         self.run_id = run_id
         self._log: list[Event] = []
@@ -246,7 +248,7 @@ class EventHub:
         """
         since = max(since, 0)
         if since < self._base and self._history is not None:
-            older: Iterable[Event] = await self._history(since, self._base)
+            older: Iterable[Event] = await self._history(self.run_id, since, self._base)
             for event in older:
                 yield event
                 since = event.seq + 1

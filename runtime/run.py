@@ -6,7 +6,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import anyio
@@ -65,6 +64,42 @@ class Run:
             attempt and traceback (a ``RunFailure``), as stored with the run.
         created_at, started_at, completed_at: when (UTC).
     """
+
+    # Slots: a thousand runs may be in flight, and as many finished ones kept
+    # (keep_finished); an instance dict of these ~30 names cost ~100 bytes more per run.
+    # (__weakref__: the API keeps runs in a WeakKeyDictionary.)
+    __slots__ = (
+        "__weakref__",
+        "_abandoned",
+        "_cancel_requested",
+        "_done",
+        "_id",
+        "_releasing",
+        "_resumed",
+        "_scope",
+        "_stopped",
+        "admission",
+        "bounds",
+        "completed_at",
+        "created_at",
+        "error",
+        "failure",
+        "follower",
+        "graph",
+        "graph_id",
+        "hub",
+        "input",
+        "max_steps",
+        "owner",
+        "started_at",
+        "status",
+        "store",
+        "supervisor",
+        "thread_id",
+        "thread_merged",
+        "timeout",
+        "trace_parent",
+    )
 
     def __init__(self, graph: CompiledGraph, state: WorkflowState, *, store: Store | None,
                  timeout: float | None = None, max_steps: int | None = None,
@@ -484,13 +519,13 @@ class Run:
         # result() returns at once; execute() records the end in the store when it runs.
         self._set_done()
 
-    def _older_events(self) -> Callable[[int, int], Awaitable[list[Event]]] | None:
-        """The hub's loader of this run's older events: the store's reader with the run's
-        id, not a method of the run. The hub is the run's, so a bound method would make
+    def _older_events(self) -> Callable[[str, int, int], Awaitable[list[Event]]] | None:
+        """The hub's loader of this run's older events: the store's reader (the hub passes
+        the run's id), not a method of the run. The hub is the run's, so a bound method would make
         run and hub a reference cycle: every finished run (its events, state and
         supervisor, ~70 objects) would then wait for one of the collector's full
         passes, which walk every such run not yet collected."""
-        return partial(self.store.read_events, self.id) if self.store is not None else None
+        return self.store.read_events if self.store is not None else None
 
 
 def _log_failure(run: Run, error: ActorflowError) -> None:

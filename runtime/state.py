@@ -19,8 +19,8 @@ from . import portable
 from .errors import GraphError, InputValidationError, StateError, StateValidationError
 from .routing import Command
 
-__all__ = ["REDUCERS", "Reducer", "StateUpdate", "WorkflowState", "check_json", "resolve_reducer",
-           "trusted", "validate_input"]
+__all__ = ["REDUCERS", "Reducer", "StateUpdate", "WorkflowState", "check_json", "every_field_set",
+           "resolve_reducer", "trusted", "validate_input"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -50,6 +50,23 @@ def trusted(cls: type[M], values: dict[str, Any]) -> M:
     object.__setattr__(m, "__pydantic_extra__", None)
     object.__setattr__(m, "__pydantic_private__", None)
     return m
+
+
+def every_field_set(model: BaseModel) -> None:
+    """Count every field of ``model`` as set, with the one set of them its class shares
+    (see :func:`trusted`), instead of the model's own.
+
+    For a run's state, which the supervisor keeps for the whole run (and a finished run
+    kept in memory keeps): pydantic gives each validated model a set of the fields it
+    was given, and a set of five names or more is ~730 bytes (its table outgrows the
+    set). Every field of such a model has a value (given or default), and nothing here
+    reads the difference between given and defaulted (``exclude_unset``).
+    """
+    cls = type(model)
+    every = _EVERY_FIELD.get(cls)
+    if every is None:
+        every = _EVERY_FIELD[cls] = set(cls.model_fields)
+    object.__setattr__(model, "__pydantic_fields_set__", every)
 
 Reducer = Callable[[Any, Any], Any]
 
@@ -84,6 +101,10 @@ class WorkflowState(BaseModel):
         return key in self.data
 
 
+#: The data of an update from a node that returned None (see StateUpdate.from_result).
+_NOTHING: dict[str, Any] = {}
+
+
 class StateUpdate:
     """A normalised node update: new ``data`` values plus appended errors/warnings."""
 
@@ -95,7 +116,7 @@ class StateUpdate:
         errors: list[str] | None = None,
         warnings: list[str] | None = None,
     ) -> None:
-        self.data = data or {}
+        self.data = data if data is not None else {}
         self.errors = errors or []
         self.warnings = warnings or []
         self.goto: Any = None      # a Command's goto: where to go instead of the edges
@@ -115,7 +136,10 @@ class StateUpdate:
     def from_result(cls, result: object, before: WorkflowState, node: str) -> StateUpdate:
         """Turn what a node returned into an update, or say clearly what is wrong."""
         if result is None:
-            return cls()
+            # The data of every node that returned nothing: one shared empty dict (never
+            # written: merges read an update, and its node_completed event, kept with
+            # the run's history, holds it), not a dict per node execution.
+            return cls(_NOTHING)
         if type(result) is dict:
             # The common case, before the isinstance checks (Mapping's goes through abc).
             for k in result:

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -38,7 +38,14 @@ from .payload_bounds import StateGauge
 from .position import NO_ITEM, Activation, PendingLog, Position, WaitEntry
 from .routing import Send, check_goto, goto_from_json, goto_to_json
 from .specs import END
-from .state import StateUpdate, WorkflowState, check_json, trusted, validate_data
+from .state import (
+    StateUpdate,
+    WorkflowState,
+    check_json,
+    every_field_set,
+    trusted,
+    validate_data,
+)
 from .store.base import Checkpoint, Store
 from .store.memory import direct_keeper
 from .turns import turn_taker
@@ -55,6 +62,29 @@ _NO_MARKS: deque[int] = deque(maxlen=0)
 #: What a step that changed nothing keeps as its changes in a memory store: one empty
 #: dict for all (never changed: the store hands out deep copies), not one per step.
 _UNCHANGED: dict[str, Any] = {}
+
+class _NoneYet(dict[Any, Any]):
+    """The one empty dict a run's rarely written mappings start as (its open frames,
+    waiting branches, answers): most runs never write one, and an empty dict is 64
+    bytes per run in flight and per finished run kept. Shared, so it refuses to be
+    written: the run's own dict replaces it at its first write (``_own``)."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise TypeError("a run's shared empty mapping was written; give the run its own "
+                        "first (Supervisor._own)")
+
+
+_NONE_YET = _NoneYet()
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _own(mapping: dict[_K, _V]) -> dict[_K, _V]:
+    """``mapping``, or a new dict of the run's own if it is the shared empty one."""
+    return {} if mapping is _NONE_YET else mapping
+
 
 #: Steps a run may go on past its last committed one (see ``Supervisor._checkpoint``):
 #: what a crash makes run again, at most. Enough to cover a commit's latency (an fsync
@@ -118,10 +148,15 @@ class Supervisor:
         # A plain memory store keeps each step as a tuple: built here, without the model.
         self._keep = direct_keeper(store)
         self.max_steps = max_steps or graph.max_steps
+        # Its fields set shared: the run marks ``iteration`` set at its first step,
+        # which grows a model's own set past its inline table (~730 bytes per run).
+        every_field_set(state)
         self.state = state
         self.steps = 0            # node executions completed
         self.dispatched = 0       # node executions started (max_steps counts these)
-        self._frames: dict[int, Frame] = {}
+        # (Open frames, waiting branches and answers: the shared empty dict until the
+        # first is written, see _NoneYet.)
+        self._frames: dict[int, Frame] = _NONE_YET
         self._pending: dict[int, Activation] = {}
         # Append-only logs of what entered and left _pending, kept when the store is not
         # durable: its position at every step is then O(1) to take (PendingLog).
@@ -136,22 +171,22 @@ class Supervisor:
         # Append keys whose list this run made and handed to nobody: it grows them in
         # place (runtime.growing). Whatever hands a list out removes its key.
         self._owned: set[str] = set()
-        self.waiting: dict[str, WaitEntry] = {}   # interrupt id -> waiting branch
+        self.waiting: dict[str, WaitEntry] = _NONE_YET   # interrupt id -> waiting branch
         self.interrupt_before: frozenset[str] = frozenset()   # per-run static interrupts
         self.interrupt_after: frozenset[str] = frozenset()
         self.accepting_resume = False             # the loop is running and reads resumes
         self.node_cache: NodeCache | None = None  # the runtime's (see RunTable.launch)
         self.state_gauge: StateGauge | None = None  # the run's max_state_bytes, if any
-        self._answers: dict[str, Any] = {}        # answers given at restore
+        self._answers: dict[str, Any] = _NONE_YET   # answers given at restore
         self._resumes = 0                         # live answers queued in the mailbox
         # Answered live but not yet dispatched (the answer waits in the mailbox): still
         # part of the run's position, so a checkpoint in between keeps the answer.
-        self._answered: dict[str, tuple[WaitEntry, Any]] = {}
+        self._answered: dict[str, tuple[WaitEntry, Any]] = _NONE_YET
         # What the checkpoint of the current step records, so that a later save at the
         # same step (an interrupt, a pause, a handled failure) keeps who wrote what.
         self._cp_step = -1
         self._cp_nodes: tuple[str, ...] = ()
-        self._cp_changed: dict[str, Any] = {}
+        self._cp_changed: dict[str, Any] = _NONE_YET   # (replaced, never written)
         # The store's marks of this run's checkpoints not known to be committed yet.
         self._marks: deque[int] = deque() if self.durable else _NO_MARKS
         # While run() executes: the mailbox node workers report to, and the workers.
@@ -170,6 +205,7 @@ class Supervisor:
                            "record where the run was; it cannot be continued",
                            run_id=self.run_id)
         self.state = WorkflowState.model_validate(checkpoint.state)
+        every_field_set(self.state)
         self.steps = checkpoint.step
         # Copies: the checkpoint may be held by the store (the memory store keeps it).
         self._frames = {f.id: f.copy() for f in p.frames}
@@ -309,6 +345,7 @@ class Supervisor:
             if entry.id in self._answers:
                 self._continue(entry, self._answers[entry.id])
             else:
+                self.waiting = _own(self.waiting)
                 self.waiting[entry.id] = entry
         for a in p.continuing:
             self._after(self.graph.nodes[a.node], a.frames, _goto_of(a.answers))
@@ -327,6 +364,7 @@ class Supervisor:
     def resume(self, interrupt_id: str, answer: Any) -> None:
         """Answer a waiting branch while the run is still going (see Run.resume)."""
         entry = self.waiting.pop(interrupt_id)
+        self._answered = _own(self._answered)
         self._answered[interrupt_id] = (entry, answer)
         self.hub.publish(EventType.RESUMED, entry.node, interrupt_id=interrupt_id)
         self._resumes += 1
@@ -494,6 +532,7 @@ class Supervisor:
         return changed
 
     def _wait(self, entry: WaitEntry) -> None:
+        self.waiting = _own(self.waiting)
         self.waiting[entry.id] = entry
         self.hub.publish(EventType.WAITING, entry.node, interrupt=entry.public())
 
@@ -702,6 +741,7 @@ class Supervisor:
         where = next_key(self._frames, frame.parent)
         if where is not None:
             frame.prefix = where[1]
+        self._frames = _own(self._frames)
         self._frames[frame.id] = frame
         return frame
 
