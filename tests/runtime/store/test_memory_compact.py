@@ -124,6 +124,38 @@ async def test_a_run_record_reads_back_whole_after_updates_and_copies_are_the_ca
         "running": 1, "pending": 0}
 
 
+async def test_a_runs_empty_lists_and_dicts_read_back_as_the_callers_own() -> None:
+    """A run's record keeps its usual empty containers (the initial state's data, errors,
+    warnings, config; the interrupt lists of its options) as shared ones: every read
+    still gets containers of its own, two of them never one and the same."""
+    from runtime.store.memory import _EMPTY_AT
+
+    store = MemoryStore()
+    state = WorkflowState(workflow_id="g", run_id="r").model_dump(mode="json")
+    for rid in ("r", "s"):
+        await store.create_run(RunRecord(
+            id=rid, graph_name="g", initial_state=state,
+            options={"interrupt_before": [], "interrupt_after": [], "timeout": None}))
+    record = await store.get_run("r")
+    listed = (await store.list_runs())[0]
+    claimed = (await store.claim_orphaned_runs("other"))[0]
+    for r in (record, listed, claimed):
+        assert r is not None
+        before, after = r.options["interrupt_before"], r.options["interrupt_after"]
+        assert before == after == [] and before is not after
+        assert r.initial_state["errors"] is not r.initial_state["warnings"]
+        assert r.initial_state["data"] is not r.initial_state["config"]
+        before.append("n1")
+        r.initial_state["errors"].append("mine")
+        r.initial_state["data"]["x"] = 1
+        assert r.options["interrupt_after"] == [] and r.initial_state["warnings"] == []
+    again = await store.get_run("s")
+    assert again is not None
+    assert again.options == {"interrupt_before": [], "interrupt_after": [], "timeout": None}
+    assert again.initial_state == state
+    assert all(not v for empties in _EMPTY_AT.values() for v in empties.values())
+
+
 async def _w3_node(state: WorkflowState) -> None:
     return None
 
