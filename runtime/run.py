@@ -331,16 +331,29 @@ class Run:
                         # A thread's run: wait (pending) until it holds its thread.
                         await self.admission(self)
                     await self._begin()
-                    await self._supervise()
+                    # The supervisor is awaited here, not in a method of its own: a
+                    # coroutine (and its frame) less per run in flight.
+                    started = time.monotonic()
+                    error: ActorflowError | None = None
+                    try:
+                        if self.timeout is None:
+                            await self.supervisor.run()
+                        else:
+                            with anyio.move_on_after(self.timeout) as timer:
+                                await self.supervisor.run()
+                            if timer.cancelled_caught:
+                                error = self._timed_out()
+                    except* Exception as group:  # noqa: BLE001 - one RunFailed, never raw
+                        # One handler for the whole group: two (say ActorflowError, then
+                        # the rest) would each see part of it, and the second would
+                        # overwrite the first.
+                        error = error_of_group(group, self.id)
+                    await self._ended(started, error)
                 stopped = scope.cancelled_caught or self._cancel_requested or self._releasing
                 # A cancel or release that arrives while the run records its own end (the
                 # store write is shielded) changes nothing: the run already ended.
                 if stopped and not self.status.finished and self.status is not RunStatus.WAITING:
-                    if self._releasing:
-                        await self._finish_released()
-                    else:
-                        await self._finish(RunStatus.CANCELLED, RunCancelled(
-                            f"run {self.id} was cancelled", run_id=self.id))
+                    await self._finish_stopped()
             except Exception as exc:  # noqa: BLE001 - contained to this run, reported as RunFailed
                 # The run's own bookkeeping failed (say the store refused its start). That
                 # ends this run, never the runtime's task group and the other runs in it.
@@ -382,24 +395,22 @@ class Run:
             self.hub.publish(EventType.RUN_STARTED, graph=self.graph.name,
                              input=dict(self.state.data))
 
-    async def _supervise(self) -> None:
-        started = time.monotonic()
-        error: ActorflowError | None = None
-        try:
-            if self.timeout is None:
-                await self.supervisor.run()
-            else:
-                with anyio.move_on_after(self.timeout) as timer:
-                    await self.supervisor.run()
-                if timer.cancelled_caught:
-                    error = RunTimeoutError(
-                        f"run {self.id} exceeded its timeout of {self.timeout}s after "
-                        f"{self.supervisor.steps} steps; raise timeout or check for slow nodes",
-                        run_id=self.id)
-        except* Exception as group:  # noqa: BLE001 - one clear RunFailed, never re-raised raw
-            # One handler for the whole group: two (say ActorflowError, then the rest)
-            # would each see part of it, and the second would overwrite the first.
-            error = error_of_group(group, self.id)
+    async def _finish_stopped(self) -> None:
+        """Cancelled or released before the run ended by itself."""
+        if self._releasing:
+            await self._finish_released()
+        else:
+            await self._finish(RunStatus.CANCELLED, RunCancelled(
+                f"run {self.id} was cancelled", run_id=self.id))
+
+    def _timed_out(self) -> RunTimeoutError:
+        return RunTimeoutError(
+            f"run {self.id} exceeded its timeout of {self.timeout}s after "
+            f"{self.supervisor.steps} steps; raise timeout or check for slow nodes",
+            run_id=self.id)
+
+    async def _ended(self, started: float, error: ActorflowError | None) -> None:
+        """The supervisor returned (or failed with ``error``): record how the run ended."""
         if error is not None:
             await self._finish(RunStatus.FAILED, error)
             return

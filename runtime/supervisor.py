@@ -77,6 +77,22 @@ class _NoneYet(dict[Any, Any]):
 
 
 _NONE_YET = _NoneYet()
+
+
+class _NoneOwned(set[str]):
+    """The one empty set of grown lists of every run whose graph has no reducer (only
+    an ``append`` reducer grows a list in place: runtime.growing): a set is ~220 bytes
+    per run in flight and per finished run kept. Shared, so it refuses to be added to
+    (emptying it, as the run does, changes nothing)."""
+
+    __slots__ = ()
+
+    def add(self, key: str) -> None:
+        raise TypeError("the shared empty set of grown lists was added to: the run's "
+                        "graph has reducers, so it needs its own (Supervisor.__init__)")
+
+
+_NONE_OWNED = _NoneOwned()
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
@@ -170,7 +186,7 @@ class Supervisor:
         self._view: WorkflowState | None = None   # what nodes see; rebuilt after a merge
         # Append keys whose list this run made and handed to nobody: it grows them in
         # place (runtime.growing). Whatever hands a list out removes its key.
-        self._owned: set[str] = set()
+        self._owned: set[str] = set() if graph.reducers else _NONE_OWNED
         self.waiting: dict[str, WaitEntry] = _NONE_YET   # interrupt id -> waiting branch
         self.interrupt_before: frozenset[str] = frozenset()   # per-run static interrupts
         self.interrupt_after: frozenset[str] = frozenset()
@@ -231,8 +247,9 @@ class Supervisor:
         taken: list[Result | _Resume] = []
         # ``runtime.ask()`` in a node executed inline finds its execution here, in this
         # task's context (a subgraph's run in its parent's node gets its own; the
-        # parent's comes back when it ends).
-        asker = current_context.set(None)
+        # parent's comes back when it ends). A run's own task has none to hide: no
+        # token and no new context mapping for it (objects per run in flight).
+        asker = current_context.set(None) if current_context.get() is not None else None
         try:
             self._start()
             self.accepting_resume = True
@@ -262,7 +279,8 @@ class Supervisor:
                 # Done: every step committed before the run reports its outcome.
                 await self._durable(None)
         finally:
-            current_context.reset(asker)
+            if asker is not None:
+                current_context.reset(asker)
             mailbox.close()
             self.accepting_resume = False
             # A finished run may be kept around (Runtime.keep_finished): keep its state
