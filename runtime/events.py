@@ -160,9 +160,13 @@ class EventHub:
         first_seq: int = 0,
         sink: Callable[[Event], None] | None = None,
         history: Callable[[str, int, int], Any] | None = None,
+        log: list[Event] | None = None,
     ) -> None:
         self.run_id = run_id
-        self._log: list[Event] = []
+        # ``log``: the list a memory store keeps this run's events in, shared (given
+        # with no sink and no history: appending here is storing; a second list of the
+        # same events was ~200 bytes per run in flight and per finished run kept).
+        self._log: list[Event] = [] if log is None else log
         self._base = first_seq  # seq of self._log[0]
         self._next = first_seq
         # A shared empty tuple until someone subscribes: most runs never have a live

@@ -32,7 +32,7 @@ from .state import WorkflowState
 from .status import RunStatus
 from .store.availability import hold, unhold
 from .store.base import Checkpoint, Store
-from .store.memory import instant_updates
+from .store.memory import MemoryStore, instant_updates
 from .supervisor import Supervisor
 
 __all__ = ["Follower", "Run"]
@@ -119,8 +119,9 @@ class Run:
         self.created_at = datetime.now(UTC)
         self.started_at: datetime | None = None
         self.completed_at: datetime | None = None
-        self.hub = EventHub(self.id, sink=store.append_event if store is not None else None,
-                            history=self._older_events())
+        shared = store.share_events(self.id) if isinstance(store, MemoryStore) else None
+        self.hub = (EventHub(self.id, log=shared) if shared is not None else
+                    EventHub(self.id, sink=self._sink(), history=self._older_events()))
         self.supervisor = Supervisor(graph, state, self.hub, store=store, max_steps=max_steps)
         self.supervisor.interrupt_before = interrupt_before
         self.supervisor.interrupt_after = interrupt_after
@@ -290,13 +291,13 @@ class Run:
         """Continue from ``checkpoint``; events go on from ``next_seq``."""
         self.supervisor.restore(checkpoint, answers)
         self.hub = EventHub(self.id, first_seq=max(checkpoint.next_seq, next_seq or 0),
-                            sink=self.hub._sink, history=self._older_events())
+                            sink=self._sink(), history=self._older_events())
         self._attach_hub()
         self._resumed = True
 
     def continue_events(self, next_seq: int) -> None:
         """Number this run's events from ``next_seq`` (earlier ones are in the store)."""
-        self.hub = EventHub(self.id, first_seq=next_seq, sink=self.hub._sink,
+        self.hub = EventHub(self.id, first_seq=next_seq, sink=self._sink(),
                             history=self._older_events())
         self._attach_hub()
 
@@ -529,6 +530,9 @@ class Run:
         self.completed_at = datetime.now(UTC)
         # result() returns at once; execute() records the end in the store when it runs.
         self._set_done()
+
+    def _sink(self) -> Callable[[Event], None] | None:
+        return self.store.append_event if self.store is not None else None
 
     def _older_events(self) -> Callable[[str, int, int], Awaitable[list[Event]]] | None:
         """The hub's loader of this run's older events: the store's reader (the hub passes

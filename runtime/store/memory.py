@@ -423,13 +423,24 @@ class MemoryStore(MemoryAccess):
 
     # events ---------------------------------------------------------------
 
+    def share_events(self, run_id: str) -> list[Event] | None:
+        """The list this store keeps ``run_id``'s events in, for the run's event hub to
+        append them to itself (``EventHub(log=...)``): one list for both. Only for a run
+        with no events yet (a new one: its events then come in seq order, from 0), and
+        only if this store's ``append_event`` is the plain one; else None."""
+        if run_id in self._events or type(self).append_event is not MemoryStore.append_event:
+            return None
+        events: list[Event] = []
+        self._events[run_id] = events
+        return events
+
     def append_event(self, event: Event) -> None:
         # Events are frozen and their payloads never mutated after publishing: keep
         # them by reference. A repeated seq (a resumed run re-publishing) keeps the first.
         events = self._events.get(event.run_id)
         if events is None:
             self._events[event.run_id] = [event]
-        elif event.seq > events[-1].seq:   # (the common case: the next one)
+        elif not events or event.seq > events[-1].seq:   # (the common case: the next one)
             events.append(event)
         else:
             at = bisect.bisect_left(events, event.seq, key=_seq)

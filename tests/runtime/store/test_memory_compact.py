@@ -85,6 +85,43 @@ async def test_every_event_is_kept_in_order_and_read_back_by_range() -> None:
     assert [e.seq for e in middle] == [3, 4, 5, 6]
 
 
+async def test_a_new_runs_events_are_kept_once_for_its_hub_and_its_store() -> None:
+    """A plain memory store and a new run's event hub keep the run's events in one list
+    (the hub appends, the store reads): live, stored and replayed events agree."""
+    async with Runtime(MemoryStore()) as rt:
+        run = await rt.start(chain(), {})
+        live = [e async for e in run.events()]
+        await run.result()
+        stored = await rt.store.read_events(run.id)
+        replayed = [e async for e in run.events(3, follow=False)]
+        followed = [e async for e in rt.events(run.id, 2)]
+        assert run.hub._log is rt.store._events[run.id]
+    assert [e.seq for e in live] == list(range(len(live))) and len(live) > 10
+    assert stored == live and replayed == live[3:] and followed == live[2:]
+
+
+class _Hooked(MemoryStore):
+    """A memory store whose append_event does more (as a test double or a wrapper
+    might): it keeps being called for every event."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def append_event(self, event: Event) -> None:
+        self.seen.append(event.seq)
+        super().append_event(event)
+
+
+async def test_a_store_that_hooks_append_event_still_gets_every_event() -> None:
+    store = _Hooked()
+    async with Runtime(store) as rt:
+        run = await rt.start(chain(), {})
+        await run.result()
+        stored = await store.read_events(run.id)
+    assert store.seen == [e.seq for e in stored] == list(range(len(stored)))
+
+
 async def test_events_arriving_out_of_order_are_kept_in_seq_order_first_one_wins() -> None:
     store = MemoryStore()
 
