@@ -620,22 +620,24 @@ class Supervisor:
             # What MemoryStore.save_checkpoint keeps of the model below, made directly
             # (the state as the values of runtime.store.memory._STATE_FIELDS).
             log = self._log
-            if log is None or self._answered or self.waiting or self._frames:
+            if log is None or self._answered or self.waiting:
                 self._keep((self.run_id, self.steps, nodes, (
                     s.workflow_id, s.run_id, s.timestamp, s.iteration, data,
                     tuple(s.errors), tuple(s.warnings), s.config),
                     changed, self._position(), self.hub.next_seq, time.time()))
             else:
-                # Nothing answered, waiting or open (a chain, a loop): the step flat, in
-                # one tuple (runtime.store.memory._Flat), its position as the lengths
-                # of the run's logs of activations dispatched and done.
+                # Nothing answered or waiting (a chain, a loop, a fan-out's steps): the
+                # step flat, in one tuple (runtime.store.memory._FLAT), its position as
+                # the lengths of the run's logs of activations dispatched and done and
+                # the marks of its open frames. A 10,000-branch fan-out keeps one such
+                # step per branch: a Position, its PendingLog and a state tuple less each.
                 done = self._done
                 self._keep((self.run_id, self.steps, nodes, changed or _UNCHANGED,
                             self.hub.next_seq, time.time(), s.workflow_id, s.run_id,
                             s.timestamp, s.iteration, data, tuple(s.errors),
                             tuple(s.warnings), s.config, log, len(log), done, len(done),
                             self._next_activation, self._next_frame, self.dispatched,
-                            self.path))
+                            self.path, frames_at(self._frames)))
             return
         cp = trusted(Checkpoint, {
             "run_id": self.run_id, "step": self.steps, "nodes": list(nodes),

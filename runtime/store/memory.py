@@ -117,14 +117,15 @@ _STATE_KEYS = frozenset(_STATE_FIELDS)
 
 
 #: A step kept flat, in one tuple (:class:`~runtime.supervisor.Supervisor` keeps every
-#: step of a chain or loop so, with nothing answered, waiting or open): run_id, step,
+#: step of a chain, a loop or a fan-out so, with nothing answered or waiting): run_id, step,
 #: nodes, changed, next_seq, created_at (a ``time.time()``), the values of
 #: _STATE_FIELDS, then the position: the run's append-only logs of activations
 #: dispatched and done with their lengths then (the pending ones are those of the one
-#: not in the other), next activation, next frame, dispatched, path. One tuple of 22
-#: instead of one of 8 with a state tuple, a Position and its PendingLog: three
+#: not in the other), next activation, next frame, dispatched, path, and the open
+#: frames as marked then (``runtime.frames.frames_at``: ``()`` when none). One tuple of
+#: 23 instead of one of 8 with a state tuple, a Position and its PendingLog: three
 #: objects and ~350 bytes less per step, for every step of every run kept in memory.
-_FLAT = 22
+_FLAT = 23
 
 
 def _keep(cp: Checkpoint) -> _Kept:
@@ -141,9 +142,9 @@ def _checkpoint(kept: tuple[Any, ...]) -> Checkpoint:
     """A kept checkpoint as the caller's own deep copy (the store's contract)."""
     if len(kept) == _FLAT:
         (run_id, step, nodes, changed, next_seq, created_at, *values, log, upto, done,
-         done_upto, next_activation, next_frame, dispatched, path) = kept
+         done_upto, next_activation, next_frame, dispatched, path, frames) = kept
         state: Any = tuple(values)
-        position: Any = Position(pending_at(log, upto, done, done_upto), (), (), (),
+        position: Any = Position(pending_at(log, upto, done, done_upto), (), (), frames,
                                  next_activation, next_frame, dispatched, path)
     else:
         run_id, step, nodes, state, changed, position, next_seq, created_at = kept

@@ -1,0 +1,51 @@
+"""What a wide fan-out keeps per branch (issue 10, item 5: a 10,000-branch fan-out runs at
+W2's per-branch cost). Every object the collector tracks that a branch leaves alive is
+walked by every full collection after it, and a wide fan-out's own allocations trigger
+several: what a branch keeps is what its cost grows with."""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+from fangraphs import fan_graph
+
+from runtime import Runtime, WorkflowState
+from runtime.frames import FrameAt
+from runtime.position import PendingLog, Position
+
+WIDTH = 300
+
+
+async def branch(state: WorkflowState, config: dict[str, Any]) -> dict[str, Any]:
+    return {"vals": [config["i"]]}
+
+
+async def join(state: WorkflowState) -> dict[str, Any]:
+    return {"total": sum(state.data["vals"])}
+
+
+def _alive(*types: type) -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if type(o) in types)
+
+
+async def test_a_memory_store_keeps_a_fan_out_step_without_a_position_object() -> None:
+    # Each branch's step is checkpointed (one per branch, kept for history, fork and
+    # replay): kept flat, as a chain's steps are, its open frame as a mark.
+    compiled = fan_graph(WIDTH, branch, join).compile()
+    async with Runtime() as rt:
+        before = _alive(Position, PendingLog)
+        run = await rt.start(compiled, {})
+        assert (await run.result()).data["total"] == WIDTH * (WIDTH - 1) // 2
+        kept = _alive(Position, PendingLog) - before
+        marks = _alive(FrameAt)
+        history = await run.history()
+    assert kept < 10, f"{kept} Position/PendingLog objects kept for {WIDTH} branches"
+    assert marks <= WIDTH   # one mark per step while the frame is open, no more
+    # ... and each step still reads back with its frame and pending branches as they were.
+    mid = next(cp for cp in history if cp.nodes == [f"b{WIDTH // 2}"])
+    [frame] = mid.position.frames
+    assert frame.arrived == WIDTH // 2 + 1 and frame.expected == WIDTH
+    assert len(mid.position.pending) == WIDTH - (WIDTH // 2 + 1)
+    assert mid.state["data"]["vals"] == list(range(WIDTH // 2 + 1))
