@@ -154,17 +154,19 @@ class NodeActor:
             self._send, self._receive = anyio.create_memory_object_stream(math.inf)
         return self._send
 
-    def submit(self, activation: Activation, state: WorkflowState, pool: WorkerPool) -> None:
-        """Hand ``activation`` to a worker (one of ``pool``'s, or one of this node's
-        already waiting); it reports to the supervisor's mailbox."""
+    def submit(self, work: tuple[NodeActor, Activation, WorkflowState],
+               pool: WorkerPool) -> None:
+        """Hand ``work`` (this actor, an activation, the state it sees) to a worker (one
+        of ``pool``'s, or one of this node's already waiting); it reports to the
+        supervisor's mailbox."""
         self.busy += 1
         if self.busy > self.workers and self.workers < self._limit:
-            # A new worker takes its first activation directly; the mailbox is for
-            # work that arrives while every worker is busy.
+            # A new worker takes its first activation directly (``work`` queued as it
+            # is); the mailbox is for work that arrives while every worker is busy.
             self.workers += 1
-            pool.start(self, (activation, state))
+            pool.start(work)
             return
-        self._mailbox().send_nowait((activation, state))
+        self._mailbox().send_nowait((work[1], work[2]))
 
     def inline(self, activation: Activation, state: WorkflowState) -> Awaitable[Result]:
         """Execute ``activation`` in the caller's task (the supervisor's, when nothing
@@ -197,15 +199,14 @@ class NodeActor:
         """What ``runtime.ask()`` finds in a worker task (see WorkerPool)."""
         return _Execution(self)
 
-    async def work(self, work: Work) -> None:
-        """Execute ``work``, then what waits in the mailbox (a node on a loop: until
+    async def work(self, activation: Activation, state: WorkflowState) -> None:
+        """Execute ``activation`` on ``state``, then what waits in the mailbox (a node on a loop: until
         the mailbox closes); called by a worker of the run's WorkerPool, which counts
         in ``workers`` from submit() until this returns."""
         # All workers of a node read the one mailbox (anyio streams allow several
         # waiting receivers); the results stream is shared with the supervisor, which
         # owns and closes both.
         results = self._results
-        activation, state = work
         try:
             while True:
                 # Unbounded stream: never blocks.

@@ -323,8 +323,8 @@ class Supervisor:
                 pool = self._pool
                 if pool is None:
                     return False
-                for actor, act, view in held:
-                    actor.submit(act, view, pool)
+                for work in held:
+                    work[0].submit(work, pool)
                 held.clear()
             if not taken:
                 taken += mailbox.take_all()

@@ -39,8 +39,15 @@ class NodeWork(Protocol):
     def execution(self) -> CurrentExecution:
         """The object ``runtime.ask()`` finds in the worker's context."""
 
-    async def work(self, work: Any) -> None:
-        """Execute ``work`` (then the node's queued work); never raises."""
+    async def work(self, activation: Any, state: Any) -> None:
+        """Execute ``activation`` on ``state`` (then the node's queued work); never raises."""
+
+
+#: One item of work: the actor, the activation and the state its node sees. The
+#: supervisor's own tuple is queued as it is: a tuple per branch in flight rather than
+#: three (a 10,000-branch fan-out has all of them alive at once, and the collector
+#: walks every one of them again at each collection while they are).
+Work = tuple[NodeWork, Any, Any]
 
 
 #: Idle workers a run keeps; others exit when done. One is all a chain needs (and a
@@ -83,7 +90,7 @@ class WorkerPool:
         self._tg = tg
         self._name = f"node worker of run {run_id}"
         self._idle: list[_Idle] = []
-        self._queue: deque[tuple[NodeWork, Any]] = deque()
+        self._queue: deque[Work] = deque()
         # Workers called to the queue (spawned or woken) that have not taken an item yet.
         self._coming = 0
         self._closed = False
@@ -92,9 +99,9 @@ class WorkerPool:
         self._context: contextvars.Context | None = None
         self._generation = 0
 
-    def start(self, actor: NodeWork, work: Any) -> None:
-        """Execute ``work`` for ``actor`` in a worker: an idle one, one already called
-        to the queue, or a new one."""
+    def start(self, work: Work) -> None:
+        """Execute ``work`` (actor, activation, state) in a worker: an idle one, one
+        already called to the queue, or a new one."""
         queue = self._queue
         if not queue:
             # Called by the supervisor, whose context a node it executed inline may
@@ -109,7 +116,7 @@ class WorkerPool:
                 self._generation += 1
                 self._coming = 0
                 self._dismiss()
-        queue.append((actor, work))
+        queue.append(work)
         if not self._coming:
             self._call()
 
@@ -167,7 +174,7 @@ class WorkerPool:
                 self._spread()
             start: contextvars.Context | None = None
             while queue and generation == self._generation:
-                actor, work = queue.popleft()
+                actor, activation, state = queue.popleft()
                 if start is None:
                     # ``runtime.ask()`` finds the execution it is called from through
                     # this context variable: private to this task, updated per
@@ -180,7 +187,7 @@ class WorkerPool:
                 if queue and not self._coming:
                     # If this item blocks, the next one must not wait for it.
                     self._call(spare=True)
-                await actor.work(work)
+                await actor.work(activation, state)
                 if queue and contextvars.copy_context() != start:
                     if not self._coming:
                         self._call()
