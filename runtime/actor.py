@@ -175,8 +175,12 @@ class NodeActor:
         self.busy += 1
         return self._execute(activation, state)
 
-    def done(self) -> None:
+    def done(self) -> bool:
+        """An activation of this node is handled; whether the actor is now idle and
+        holds nothing (no worker, no mailbox, not lingering): dropping it then loses
+        nothing, and the next activation of its node makes a new one."""
         self.busy -= 1
+        return not (self.busy or self.workers or self._linger or self._send is not None)
 
     def close(self) -> None:
         """End of input: idle workers see the end of their mailbox and exit."""

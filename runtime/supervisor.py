@@ -395,7 +395,12 @@ class Supervisor:
         gone = self._pending.pop(act.id, None)
         if gone is not None and self._log is not None:
             self._done.append(gone)
-        self._actors[act.node].done()
+        actor = self._actors[act.node]
+        if actor.done() and act.frames:
+            # A branch's node with nothing more to do: its actor goes (a wide
+            # fan-out's branches are as many nodes, each actor alive until the run
+            # ends otherwise). A node on a loop keeps its own (see NodeActor.done).
+            del self._actors[act.node]
         node = self.graph.nodes[act.node]
         if result.interrupt is not None:
             i = result.interrupt

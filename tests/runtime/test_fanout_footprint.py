@@ -49,3 +49,21 @@ async def test_a_memory_store_keeps_a_fan_out_step_without_a_position_object() -
     assert frame.arrived == WIDTH // 2 + 1 and frame.expected == WIDTH
     assert len(mid.position.pending) == WIDTH - (WIDTH // 2 + 1)
     assert mid.state["data"]["vals"] == list(range(WIDTH // 2 + 1))
+
+
+async def test_a_branch_node_s_actor_goes_once_its_branch_is_merged() -> None:
+    # Each branch of W2 is a node of its own, so a node actor each: they went only when
+    # the run ended, all of them alive (and walked by the collector) through the join.
+    from runtime.actor import NodeActor
+
+    alive: list[int] = []
+
+    async def counting_join(state: WorkflowState) -> dict[str, Any]:
+        alive.append(_alive(NodeActor))
+        return await join(state)
+
+    compiled = fan_graph(WIDTH, branch, counting_join).compile()
+    async with Runtime() as rt:
+        run = await rt.start(compiled, {})
+        assert (await run.result()).data["total"] == WIDTH * (WIDTH - 1) // 2
+    assert alive and alive[0] < 10, f"{alive} node actors alive at the join of {WIDTH} branches"
