@@ -47,7 +47,7 @@ from .state import (
     validate_data,
 )
 from .store.base import Checkpoint, Store
-from .store.memory import direct_keeper
+from .store.memory import changed_keys, direct_keeper
 from .turns import turn_taker
 from .updates import reducer_values, split_update
 from .workers import WorkerPool
@@ -59,9 +59,6 @@ __all__ = ["MAX_STEPS_AHEAD", "Supervisor"]
 #: kept per run in flight and per finished run kept.
 _NO_MARKS: deque[int] = deque(maxlen=0)
 
-#: What a step that changed nothing keeps as its changes in a memory store: one empty
-#: dict for all (never changed: the store hands out deep copies), not one per step.
-_UNCHANGED: dict[str, Any] = {}
 
 class _NoneYet(dict[Any, Any]):
     """The one empty dict a run's rarely written mappings start as (its open frames,
@@ -637,7 +634,7 @@ class Supervisor:
                 # the marks of its open frames. A 10,000-branch fan-out keeps one such
                 # step per branch: a Position, its PendingLog and a state tuple less each.
                 done = self._done
-                self._keep((self.run_id, self.steps, nodes, changed or _UNCHANGED,
+                self._keep((self.run_id, self.steps, nodes, changed_keys(changed, data),
                             self.hub.next_seq, time.time(), s.workflow_id, s.run_id,
                             s.timestamp, s.iteration, data, tuple(s.errors),
                             tuple(s.warnings), s.config, log, len(log), done, len(done),

@@ -144,6 +144,9 @@ def _checkpoint(kept: tuple[Any, ...]) -> Checkpoint:
         (run_id, step, nodes, changed, next_seq, created_at, *values, log, upto, done,
          done_upto, next_activation, next_frame, dispatched, path, frames) = kept
         state: Any = tuple(values)
+        if type(changed) is tuple:   # (changed_keys) the names of keys of the state's data
+            data = values[_STATE_FIELDS.index("data")]
+            changed = {k: data[k] for k in changed}
         position: Any = Position(pending_at(log, upto, done, done_upto), (), (), frames,
                                  next_activation, next_frame, dispatched, path)
     else:
@@ -157,6 +160,22 @@ def _checkpoint(kept: tuple[Any, ...]) -> Checkpoint:
         "run_id": run_id, "step": step, "nodes": list(nodes), "state": state,
         "changed": changed, "position": position, "next_seq": next_seq,
         "created_at": created_at}).model_copy(deep=True)
+
+
+#: What a flat step that changed nothing keeps as its changes: one empty tuple for all.
+_UNCHANGED: tuple[str, ...] = ()
+
+
+def changed_keys(changed: dict[str, Any], data: dict[str, Any]) -> Any:
+    """A flat step's changes as kept: the names of the keys changed when every value is
+    the step's state's own (the common case: a step's changes are values it wrote), a
+    tuple of strings the collector does not track, instead of a dict that it does when
+    a value is a container (a fan-out's branch steps each keep one: 10,000 for 10,000
+    branches); else ``changed`` itself."""
+    for k, v in changed.items():
+        if data.get(k, _UNCHANGED) is not v:
+            return changed
+    return tuple(changed) if changed else _UNCHANGED
 
 
 def direct_keeper(store: object) -> Callable[[tuple[Any, ...]], None] | None:
