@@ -31,7 +31,7 @@ from typing import Any
 from .lazyseq import LazySeq
 from .state import StateUpdate
 
-__all__ = ["Frame", "FrameAt", "FrameRef", "FramesAt", "OrderKey", "frames_at"]
+__all__ = ["Frame", "FrameAt", "FrameRef", "FramesAt", "OrderKey", "frame_marks", "frames_at"]
 
 FrameRef = tuple[int, int]
 #: Where a write sits among a frame's parallel writes: (branch, sequence) per level.
@@ -117,6 +117,18 @@ class FrameAt(LazySeq[Frame]):
         self.log = len(f.arrivals)
         self._built: Frame | None = None
 
+    @classmethod
+    def of(cls, f: Frame, arrived: int, ended: int, next_index: int, writers: int,
+           results: int, base: int, seqs: int, log: int) -> FrameAt:
+        """The mark of ``f`` with these counts (as :func:`frame_marks` records them):
+        a mark kept as plain numbers beside its frame, made again when read."""
+        mark = cls.__new__(cls)
+        mark.frame, mark.arrived, mark.ended, mark.next_index = f, arrived, ended, next_index
+        mark.writers, mark.results, mark.base, mark.seqs, mark.log = (
+            writers, results, base, seqs, log)
+        mark._built = None
+        return mark
+
     def build(self) -> Frame:
         """The frame as it was when marked."""
         if self._built is None:
@@ -147,6 +159,22 @@ def frames_at(frames: Mapping[int, Frame]) -> Sequence[Frame]:
         for f in frames.values():
             return FrameAt(f)
     return FramesAt(frames.values())
+
+
+def frame_marks(frames: Mapping[int, Frame]) -> tuple[Any, ...]:
+    """The open ``frames`` as a flat record keeps them (runtime.store.memory): one open
+    frame (a fan-out's) as the frame and the numbers of its mark (``FrameAt.of`` makes
+    the mark again when read), in the record itself: no object of its own per step
+    for the collector to track; else ``(frames_at(frames),)``."""
+    if len(frames) == 1:
+        for f in frames.values():
+            return (f, f.arrived, f.ended, f.next_index, len(f.writers), len(f.results),
+                    len(f.base), len(f.seq_journal), len(f.arrivals))
+    return (frames_at(frames),) if frames else _NO_MARKS
+
+
+#: What :func:`frame_marks` records with no frame open (a chain's steps): one for all.
+_NO_MARKS: tuple[Any, ...] = ((),)
 
 
 class FramesAt(LazySeq[Frame]):

@@ -28,7 +28,7 @@ from .errors import (
     RunFailed,
 )
 from .events import EventType, Publisher
-from .frames import Frame, FrameRef, frames_at
+from .frames import Frame, FrameRef, frame_marks, frames_at
 from .growing import snapshot_values
 from .interrupts import current_context
 from .mailbox import Mailbox
@@ -639,7 +639,7 @@ class Supervisor:
                             s.timestamp, s.iteration, data, tuple(s.errors),
                             tuple(s.warnings), s.config, log, len(log), done, len(done),
                             self._next_activation, self._next_frame, self.dispatched,
-                            self.path, frames_at(self._frames)))
+                            self.path, *frame_marks(self._frames)))
             return
         cp = trusted(Checkpoint, {
             "run_id": self.run_id, "step": self.steps, "nodes": list(nodes),
