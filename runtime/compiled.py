@@ -129,8 +129,11 @@ class CompiledGraph:
         self._joins: dict[frozenset[str], str | None] = {}
         self._definition: object = _UNKNOWN
         self._version: str | None = None
-        self._succ = {
-            n: {t for t in self._targets(c) if t != END} for n, c in nodes.items()
+        # Tuples of names (the collector stops tracking a tuple of strings; a set it
+        # walks at every full collection: one per node of a 10,000-branch fan-out).
+        self._succ: dict[str, tuple[str, ...]] = {
+            n: tuple(dict.fromkeys(t for t in self._targets(c) if t != END))
+            for n, c in nodes.items()
         }
         #: 1 for a graph without subgraphs, else 1 + its deepest subgraph's depth.
         self.depth: int = 1 + max((n.subgraph.graph.depth for n in nodes.values()
@@ -216,11 +219,11 @@ class CompiledGraph:
 
     def join_after(self, name: str) -> str | None:
         """Where branches that all start at ``name`` (Sends to one node) meet: after it."""
-        succ = self._succ.get(name, set())
+        succ = self._succ.get(name, ())
         if not succ:
             return None
         if len(succ) == 1:
-            return next(iter(succ))
+            return succ[0]
         return self.join_for(frozenset(succ))
 
     def _distances(self, start: str) -> dict[str, int]:

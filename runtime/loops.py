@@ -3,12 +3,12 @@ keeping the workers of looping nodes alive)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 __all__ = ["components", "loop_of"]
 
 
-def components(succ: Mapping[str, set[str]]) -> dict[str, frozenset[str]]:
+def components(succ: Mapping[str, Collection[str]]) -> dict[str, frozenset[str]]:
     """Each node's strongly connected component (Tarjan, iterative: no recursion limit)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -55,7 +55,7 @@ def components(succ: Mapping[str, set[str]]) -> dict[str, frozenset[str]]:
     return out
 
 
-def loop_of(succ: Mapping[str, set[str]], node: str) -> list[str]:
+def loop_of(succ: Mapping[str, Collection[str]], node: str) -> list[str]:
     """The nodes of the cycle through ``node`` (``succ``: each node's successors), in a
     walking order starting at it; ``[node]`` if it is on no cycle."""
     component = components(succ).get(node, frozenset({node}))

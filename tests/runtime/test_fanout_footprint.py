@@ -94,3 +94,16 @@ async def test_a_finished_fan_out_keeps_fewer_tracked_objects_per_branch() -> No
     # The changes kept as key names read back as the values the step wrote.
     mid = next(cp for cp in history if cp.nodes == [f"b{WIDTH // 2}"])
     assert mid.changed == {"vals": list(range(WIDTH // 2 + 1))}
+
+
+def test_compiling_a_wide_fan_out_adds_one_tracked_object_per_branch() -> None:
+    # Its compiled node. The successors index of every node is tuples of names, which
+    # the collector stops tracking, not a set per node (2 per branch before).
+    g = fan_graph(1000, branch, join)
+    gc.collect()
+    before = len(gc.get_objects())
+    compiled = g.compile()
+    gc.collect()
+    per_branch = (len(gc.get_objects()) - before) / 1000
+    assert compiled.joins == {"start": "join"}
+    assert per_branch < 1.2, f"compiling added {per_branch:.2f} tracked objects per branch"
