@@ -165,16 +165,13 @@ def frame_marks(frames: Mapping[int, Frame]) -> tuple[Any, ...]:
     """The open ``frames`` as a flat record keeps them (runtime.store.memory): one open
     frame (a fan-out's) as the frame and the numbers of its mark (``FrameAt.of`` makes
     the mark again when read), in the record itself: no object of its own per step
-    for the collector to track; else ``(frames_at(frames),)``."""
+    for the collector to track; else ``(frames_at(frames),)``, or ``()`` if none."""
     if len(frames) == 1:
         for f in frames.values():
             return (f, f.arrived, f.ended, f.next_index, len(f.writers), len(f.results),
                     len(f.base), len(f.seq_journal), len(f.arrivals))
-    return (frames_at(frames),) if frames else _NO_MARKS
-
-
-#: What :func:`frame_marks` records with no frame open (a chain's steps): one for all.
-_NO_MARKS: tuple[Any, ...] = ((),)
+    # (Nothing with no frame open: a chain's steps keep no field more for it.)
+    return (frames_at(frames),) if frames else ()
 
 
 class FramesAt(LazySeq[Frame]):

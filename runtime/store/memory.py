@@ -123,12 +123,14 @@ _STATE_KEYS = frozenset(_STATE_FIELDS)
 #: _STATE_FIELDS, then the position: the run's append-only logs of activations
 #: dispatched and done with their lengths then (the pending ones are those of the one
 #: not in the other), next activation, next frame, dispatched, path, and the open
-#: frames as marked then (``runtime.frames.frame_marks``: their marks, ``()`` when
-#: none; one frame as itself and the 8 numbers of its mark, 31 fields in all). One tuple
-#: instead of one of 8 with a state tuple, a Position, its PendingLog and a frame mark:
-#: up to four objects and ~400 bytes less per step, for every step of every run kept.
-_FLAT = 23
-_FLAT_FRAME = _FLAT + 8
+#: frames as marked then (``runtime.frames.frame_marks``: nothing when none, 22 fields
+#: in all; one frame as itself and the 8 numbers of its mark, 31; else their marks, 23).
+#: One tuple instead of one of 8 with a state tuple, a Position, its PendingLog and a
+#: frame mark: up to four objects and ~400 bytes less per step, for every step of
+#: every run kept in memory.
+_FLAT = 22
+_FLAT_FRAMES = _FLAT + 1
+_FLAT_FRAME = _FLAT + 9
 
 
 def _keep(cp: Checkpoint) -> _Kept:
@@ -143,13 +145,13 @@ def _keep(cp: Checkpoint) -> _Kept:
 
 def _checkpoint(kept: tuple[Any, ...]) -> Checkpoint:
     """A kept checkpoint as the caller's own deep copy (the store's contract)."""
-    if len(kept) == _FLAT or len(kept) == _FLAT_FRAME:
+    if len(kept) in (_FLAT, _FLAT_FRAMES, _FLAT_FRAME):
+        frames: Any = ()
         if len(kept) == _FLAT_FRAME:
-            frames: Any = FrameAt.of(*kept[_FLAT - 1:])
-            kept = kept[:_FLAT - 1]
-        else:
-            frames = kept[-1]
-            kept = kept[:-1]
+            frames = FrameAt.of(*kept[_FLAT:])
+        elif len(kept) == _FLAT_FRAMES:
+            frames = kept[_FLAT]
+        kept = kept[:_FLAT]
         (run_id, step, nodes, changed, next_seq, created_at, *values, log, upto, done,
          done_upto, next_activation, next_frame, dispatched, path) = kept
         state: Any = tuple(values)
