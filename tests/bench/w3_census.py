@@ -1,8 +1,9 @@
 """What one W3 run costs the collector and the allocator: a census by type and by line.
 
-    python -m tests.bench.w3_census [--backend asyncio] [--runs 1000] [--lines 25]
+    python -m tests.bench.w3_census [--backend asyncio] [--runs 1000] [--lines 25] [--pause-at 2]
 
-Starts ``--runs`` W3 runs (5-node chains) whose third node waits on an event, so that
+Starts ``--runs`` W3 runs (5-node chains) whose third node (``--pause-at``: which one,
+0-4; the last holds the most, as W3's peak RSS does) waits on an event, so that
 every run is in flight at once, and counts per run: the objects the garbage collector
 tracks, by type (``gc.get_objects()`` before and after), and the bytes allocated, by
 the line that allocated them (``tracemalloc``, four frames of context). Then lets them
@@ -27,7 +28,7 @@ from runtime import END, Graph, Runtime
 from . import workloads as wl
 
 
-def _graph(pause: anyio.Event, arrived: list[int]) -> Any:
+def _graph(pause: anyio.Event, arrived: list[int], at: int = 2) -> Any:
     async def paused(state: Any) -> None:
         arrived[0] += 1
         await pause.wait()
@@ -35,7 +36,7 @@ def _graph(pause: anyio.Event, arrived: list[int]) -> Any:
     g = Graph("bench_w3")
     names = [f"n{i}" for i in range(5)]
     for n in names:
-        g.add_node(n, paused if n == "n2" else wl.w3_node)
+        g.add_node(n, paused if n == f"n{at}" else wl.w3_node)
     for a, b in itertools.pairwise(names):
         g.add_edge(a, b)
     g.add_edge(names[-1], END)
@@ -63,9 +64,9 @@ def _report(label: str, runs: int, before: collections.Counter[str],
         print(f"  {s.size_diff / runs:7.0f} B {s.count_diff / runs:5.2f} blocks  {where}")
 
 
-async def census(runs: int, lines: int) -> None:
+async def census(runs: int, lines: int, at: int = 2) -> None:
     pause, arrived = anyio.Event(), [0]
-    compiled = _graph(pause, arrived)
+    compiled = _graph(pause, arrived, at)
     await wl.w3_sample(wl.build_w3(5), 50)    # warm-up: imports, caches
     async with Runtime() as rt:
         gc.collect()
@@ -77,7 +78,7 @@ async def census(runs: int, lines: int) -> None:
             await anyio.sleep(0.01)
         gc.collect()
         in_flight, snap = _types(), tracemalloc.take_snapshot()
-        _report("in flight (paused in n2)", runs, before, in_flight, base, snap, lines)
+        _report(f"in flight (paused in n{at})", runs, before, in_flight, base, snap, lines)
         del snap   # its traces are objects the collector tracks: not the runs'
         pause.set()
         for h in handles:
@@ -94,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", default="asyncio", choices=["asyncio", "trio"])
     ap.add_argument("--runs", type=int, default=1000)
     ap.add_argument("--lines", type=int, default=25)
+    ap.add_argument("--pause-at", type=int, default=2, choices=range(5),
+                    help="the node (n0-n4) the runs wait in while counted")
     args = ap.parse_args(argv)
-    anyio.run(census, args.runs, args.lines, backend=args.backend)
+    anyio.run(census, args.runs, args.lines, args.pause_at, backend=args.backend)
     return 0
 
 
