@@ -393,10 +393,12 @@ class Supervisor:
         if gone is not None and self._log is not None:
             self._done.append(gone)
         actor = self._actors[act.node]
-        if actor.done() and act.frames:
-            # A branch's node with nothing more to do: its actor goes (a wide
-            # fan-out's branches are as many nodes, each actor alive until the run
-            # ends otherwise). A node on a loop keeps its own (see NodeActor.done).
+        if actor.done():
+            # A node with nothing more to do: its actor goes (a wide fan-out's branches
+            # are as many nodes, a chain's nodes as many steps, each actor alive until
+            # the run ends otherwise: ~160 bytes per node done, per run in flight). A
+            # node on a loop keeps its own (see NodeActor.done); any other node reached
+            # again gets a new one, idle as this one was.
             del self._actors[act.node]
         node = self.graph.nodes[act.node]
         if result.interrupt is not None:
