@@ -28,6 +28,7 @@ from anyio.abc import TaskGroup
 from .errors import RuntimeClosedError, StoreError
 from .node_cache import NodeCache
 from .run import Follower, Run
+from .spawn import Spawner, spawner
 from .status import RunStatus
 
 __all__ = ["POLL_SECONDS", "Gate", "RunTable"]
@@ -68,7 +69,9 @@ class RunTable:
         # limiter acquired inside the run's task would not keep the launch order.
         self._line: deque[anyio.Event] = deque()
         self._resuming: set[str] = set()
-        self._tg: TaskGroup | None = None
+        # Where runs' tasks start: the runtime's task group (runtime.spawn: under trio
+        # its nursery, no TaskHandle per run).
+        self._tg: Spawner | None = None
         # run id -> the events of the readers waiting for it to change. Each reader
         # removes its own on the way out, so a reader that leaves early (a closed
         # WebSocket) leaves nothing behind.
@@ -103,7 +106,7 @@ class RunTable:
     # -- driving --------------------------------------------------------------------------
     def open(self, tg: TaskGroup) -> None:
         """Runs launched from now on execute in ``tg`` (the runtime's task group)."""
-        self._tg = tg
+        self._tg = spawner(tg)
 
     def close(self) -> None:
         self._tg = None
