@@ -31,7 +31,7 @@ from .errors import SubscriberLagged
 from .status import RunStatus
 
 __all__ = ["DEFAULT_SUBSCRIBER_BUFFER", "EVENTS_KEPT_AFTER_CLOSE", "OUTCOMES", "Event",
-           "EventHub", "EventType", "Publisher"]
+           "EventHub", "EventRow", "EventType", "Publisher", "event_row"]
 
 #: Events a subscriber may fall behind before it is dropped. Large enough that a
 #: reader doing ordinary I/O (a WebSocket send) never lags on a normal run, small
@@ -120,6 +120,45 @@ class Event:
             ts=float(d["ts"]), node=d.get("node"), data=dict(d.get("data") or {}),
         )
 
+    def row(self) -> EventRow:
+        """This event as kept in memory (see EventRow)."""
+        return event_row(self.seq, self.type, self.ts, self.node, self.data)
+
+    @classmethod
+    def of_row(cls, row: EventRow, run_id: str) -> Event:
+        """The event ``row`` keeps, as readers get it: the values it was published with,
+        in a dict of the reader's own."""
+        return cls(row[0], run_id, _TYPES[row[1]], row[2], row[3],
+                   dict(zip(row[4], row[5:], strict=True)))
+
+
+#: An event as a run's hub and a memory store keep it: ``(seq, type's value, ts, node,
+#: the data's keys, *the data's values)``. An Event with its data dict was ~370 bytes
+#: (the object, its float and the dict with its key table) kept per event, a dozen per
+#: W3 run in flight and per finished run kept; the tuple is ~130, shares its key tuple
+#: with every event of its shape, and holds the type as its plain string (an enum
+#: member is an object the collector tracks: a row of plain values is not tracked once
+#: a collection has seen it). The run id is the hub's (the store's key); a live event is
+#: never kept. Read back with :meth:`Event.of_row`.
+EventRow = tuple[Any, ...]
+_TYPES: dict[str, EventType] = {t.value: t for t in EventType}
+#: The key tuples of the data of events kept, one per shape (a kwargs dict's keys, in
+#: order: a few per call site). Bounded: a shape past it keeps a tuple of its own.
+_SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_MAX_SHAPES = 4096
+
+
+def event_row(seq: int, type: EventType, ts: float, node: str | None,
+              data: dict[str, Any]) -> EventRow:
+    """The row an event of these fields is kept as (see EventRow)."""
+    keys = tuple(data)
+    shared = _SHAPES.get(keys)
+    if shared is None:
+        if len(_SHAPES) < _MAX_SHAPES:
+            _SHAPES[keys] = keys
+        shared = keys
+    return (seq, type._value_, ts, node, shared, *data.values())
+
 
 class _Subscriber:
     __slots__ = ("alive", "lagged_at", "send")
@@ -160,13 +199,14 @@ class EventHub:
         first_seq: int = 0,
         sink: Callable[[Event], None] | None = None,
         history: Callable[[str, int, int], Any] | None = None,
-        log: list[Event] | None = None,
+        log: list[EventRow] | None = None,
     ) -> None:
         self.run_id = run_id
         # ``log``: the list a memory store keeps this run's events in, shared (given
         # with no sink and no history: appending here is storing; a second list of the
-        # same events was ~200 bytes per run in flight and per finished run kept).
-        self._log: list[Event] = [] if log is None else log
+        # same events was ~200 bytes per run in flight and per finished run kept). The
+        # events as rows (EventRow): an Event is made for whoever reads one.
+        self._log: list[EventRow] = [] if log is None else log
         self._base = first_seq  # seq of self._log[0]
         self._next = first_seq
         # A shared empty tuple until someone subscribes: most runs never have a live
@@ -184,16 +224,19 @@ class EventHub:
     def closed(self) -> bool:
         return self._closed
 
-    def publish(self, type: EventType, node: str | None = None, **data: Any) -> Event:
+    def publish(self, type: EventType, node: str | None = None, **data: Any) -> None:
         """Append an event and hand it to every subscriber without waiting."""
-        event = Event(self._next, self.run_id, type, time.time(), node, data)
-        self._next += 1
-        self._log.append(event)
-        if self._sink is not None:
-            self._sink(event)
-        if self._subs:
-            self._deliver(event)
-        return event
+        seq, ts = self._next, time.time()
+        self._next = seq + 1
+        self._log.append(event_row(seq, type, ts, node, data))
+        if self._sink is not None or self._subs:
+            # One Event for the store's writer and every live reader (none is made for
+            # a run nobody reads live: a memory store's, W3's).
+            event = Event(seq, self.run_id, type, ts, node, data)
+            if self._sink is not None:
+                self._sink(event)
+            if self._subs:
+                self._deliver(event)
 
     def publish_live(self, type: EventType, node: str | None = None, **data: Any) -> None:
         """Hand a live-only event to the current subscribers; keep and store nothing."""
@@ -233,7 +276,8 @@ class EventHub:
     def events_since(self, since: int) -> list[Event]:
         """Events kept in memory with ``seq >= since``."""
         start = max(0, since - self._base)
-        return self._log[start:]
+        run_id, of_row = self.run_id, Event.of_row
+        return [of_row(row, run_id) for row in self._log[start:]]
 
     def trim(self, keep: int) -> None:
         """Forget all but the last ``keep`` events (older ones come from ``history``)."""

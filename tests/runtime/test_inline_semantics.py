@@ -156,7 +156,7 @@ async def test_a_nodes_timeout_and_retries_hold_when_it_runs_inline() -> None:
     async with Runtime() as rt:
         run = await rt.start(g.compile(), {})
         final = await run.result()
-        events = [e for e in run.hub._log if e.node == "slow"]
+        events = [e for e in run.hub.events_since(0) if e.node == "slow"]
     assert final.data == {"done": 2}
     assert [e.type.value for e in events] == [
         "node_started", "node_retrying", "node_started", "node_completed", "state_updated"]
