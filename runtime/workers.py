@@ -27,6 +27,7 @@ import anyio.lowlevel
 from anyio.abc import TaskGroup
 
 from .interrupts import CurrentExecution, current_context
+from .spawn import Spawner, spawner
 from .wakeup import Wakeup
 
 __all__ = ["MAX_IDLE", "NodeWork", "WorkerPool"]
@@ -87,7 +88,9 @@ class WorkerPool:
                  "_tg")
 
     def __init__(self, tg: TaskGroup, run_id: str) -> None:
-        self._tg = tg
+        # Workers start in ``tg`` (runtime.spawn: under trio its nursery, no TaskHandle
+        # per worker).
+        self._tg: Spawner = spawner(tg)
         self._name = f"node worker of run {run_id}"
         self._idle: list[_Idle] = []
         self._queue: deque[Work] = deque()

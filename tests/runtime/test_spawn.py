@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import sniffio
+from fangraphs import fan_graph
 
 from runtime import END, Graph, Runtime, WorkflowState
 from runtime.status import RunStatus
@@ -91,3 +92,32 @@ async def test_cancelling_one_run_leaves_the_others_running() -> None:
         gate.set()
         assert (await second.result()).data == {"done": True}
     assert first.status is RunStatus.CANCELLED and second.status is RunStatus.COMPLETED
+
+
+async def test_a_fan_out_s_node_workers_hold_no_task_handle_under_trio() -> None:
+    # A fan-out's branches go to node workers, each a task of the run's own task group
+    # (runtime.workers): under trio started in its nursery, as the run's task is.
+    gate, arrived, width = anyio.Event(), [0], 4
+
+    async def branch(state: WorkflowState) -> dict[str, list[int]]:
+        arrived[0] += 1
+        await gate.wait()
+        return {"vals": [1]}
+
+    async def join(state: WorkflowState) -> None:
+        return None
+
+    compiled = fan_graph(width, branch, join, name="spawned-fan").compile()
+    async with Runtime() as rt:
+        before = _handles()
+        run = await rt.start(compiled, {})
+        while arrived[0] < width:
+            await anyio.sleep(0.001)
+        held = _handles() - before
+        gate.set()
+        final = await run.result()
+    assert final.data["vals"] == [1] * width
+    if sniffio.current_async_library() == "trio":
+        assert held == 0, f"{held} anyio task handles for a run of {width} branches"
+    else:
+        assert held >= 1   # asyncio: the run's task and its workers go through anyio
