@@ -305,7 +305,12 @@ class SQLStore(SQLAccess):
             stmts.append((f"NOTIFY {NOTIFY_CHANNEL}", {}))  # queued: wake the claimers
         if record.lease_epoch:
             self.fences[record.id] = record.lease_epoch
-        await self._w().put(Op(stmts, ordered=True, run_id=record.id))
+        # A new top-level run's row needs nothing queued before it, and nothing queued
+        # before it needs it: committed on its own (express), its caller (a start)
+        # does not wait for every other run's queued steps to be written with it. A
+        # forked or resumed run (``parent_run_id``) or a thread's turn keeps its place.
+        express = record.parent_run_id is None and record.thread_id is None
+        await self._w().put(Op(stmts, ordered=True, run_id=record.id, express=express))
 
     def _fenced(self, run_id: str, stmts: list[tuple[str, dict[str, Any]]]
                 ) -> list[tuple[str, dict[str, Any]]]:

@@ -16,6 +16,12 @@ A checkpoint op is a link of its run's chain (a delta needs the rows before it):
 once one is refused, the run's later links are refused too until a snapshot
 starts a new chain, so a refused step can never leave a silently wrong history.
 
+An *express* op (a new top-level run's row, which needs nothing queued before it
+and is needed by nothing queued before it) is committed on its own, ahead of the ops
+queued before it, and resolved alone: the caller of ``Runtime.start`` waits for one
+small transaction, not for every other run's queued steps and events, each of whose
+statements hands SQLite's thread the GIL back and forth with a busy event loop.
+
 The queue is bounded: waiting writes (checkpoints, run changes) block while it
 is full, which throttles producers instead of growing memory. ``append_event``
 must never wait, so events are always accepted; they are throttled indirectly,
@@ -75,6 +81,11 @@ class Op:
     #: past it the op is withdrawn while the database is away (``inf``: never)
     deadline: float = math.inf
     withdrawn: bool = False  # resolved alone, not written (see ``Writer._withdraw``)
+    #: committed in a transaction of its own, ahead of the ops queued before it (see
+    #: :meth:`Writer.put_nowait`); only for an op that needs nothing queued before it
+    #: and that nothing queued before it needs (a new top-level run's row)
+    express: bool = False
+    alone: bool = False      # resolved alone, committed ahead of its mark (express)
 
 
 @dataclass
@@ -100,6 +111,7 @@ class _Shared:
     mark_waiters: list[tuple[int, int, Callable[[], None], Op | None]] = field(
         default_factory=list)
     urgent: int = 0           # queued ops somebody waits for (they start a commit)
+    express: int = 0          # queued express ops (committed first, alone)
     idle: bool = False        # the writer waits for an urgent op (or the linger timer)
     lazy_wake: bool = False   # the linger timer for queued non-urgent ops is set
     due: bool = False         # that timer fired: commit what is queued, urgent or not
@@ -206,6 +218,7 @@ class Writer:
             wake = lazy = False
             if urgent:
                 s.urgent += 1
+                s.express += op.express
                 if s.idle:
                     wake, s.idle = True, False
             else:
@@ -322,19 +335,22 @@ class Writer:
             timeout = math.inf if holding() else self.unavailable_timeout
         event = anyio.Event()
         with s.lock:
-            if s.resolved >= mark or (op is not None and op.withdrawn):
+            if s.resolved >= mark or (op is not None and (op.withdrawn or op.alone)):
                 return
             heapq.heappush(s.mark_waiters,
                            (mark, next(_order), threadsafe_setter(event), op))
-            # Somebody waits: what is queued is due now, not after ``linger``.
-            s.due = True
-            wake, s.idle = s.idle, False
+            # Somebody waits: what is queued is due now, not after ``linger``. (Not
+            # for an express op: it is urgent, and committed alone, ahead of the rest.)
+            wake = False
+            if op is None or not op.express:
+                s.due = True
+                wake, s.idle = s.idle, False
         if wake:
             self._on_loop(self._set_wakeup)
         with anyio.move_on_after(timeout):
             await event.wait()
         # Resolved as the deadline passed: its outcome stands.
-        if s.resolved >= mark or (op is not None and op.withdrawn):
+        if s.resolved >= mark or (op is not None and (op.withdrawn or op.alone)):
             return
         raise StoreUnavailableError(
             f"no commit within {self.unavailable_timeout}s: the database is unreachable or "
@@ -412,8 +428,9 @@ class Writer:
                     self._refuse(op, err)
             for row in lost_rows:
                 self._refuse_row(row, err)
+            self._settle([op for op in lost if op.express])
             if lost:
-                self._resolve(lost[-1].seq)
+                self._resolve(max(op.seq for op in lost))
 
     async def _main(self) -> None:
         assert self._wakeup is not None
@@ -423,8 +440,19 @@ class Writer:
             batch: list[Op] = []
             rows: dict[str, list[dict[str, Any]]] = {}
             linger = False
+            express = False
             with s.lock:
-                if (s.queue or s.rows_pending()) and (s.urgent or s.due or s.stopping):
+                if s.express and s.urgent:
+                    # Express ops first, in a commit of their own: a new run's row does
+                    # not wait for (or ride with) every run's queued steps and events,
+                    # whose statements each hand SQLite's thread the GIL back and forth
+                    # with a busy loop. The rest stays queued, in order, for the next turn.
+                    batch = [op for op in s.queue if op.express and op.urgent]
+                    s.queue = deque(op for op in s.queue if not (op.express and op.urgent))
+                    s.urgent -= len(batch)
+                    s.express = 0
+                    express = True
+                elif (s.queue or s.rows_pending()) and (s.urgent or s.due or s.stopping):
                     # Everything queued goes (up to max_batch): every run's
                     # checkpoint and events that arrived meanwhile, one commit.
                     n = min(len(s.queue), self.max_batch)
@@ -459,6 +487,13 @@ class Writer:
                     self._lazy_handle.cancel()  # what it waited for is in this batch
                     self._lazy_handle = None
                 self._inflight, self._inflight_rows = batch, rows
+                if express:
+                    await self._commit(batch, express=True)
+                    self._inflight = []
+                    self._settle(batch)   # (those written op by op, or refused)
+                    self._advance()
+                    committed = True
+                    continue
                 mark = batch[-1].seq if batch else None
                 await self._commit(batch, mark, rows)
                 self._inflight, self._inflight_rows = [], {}
@@ -483,11 +518,13 @@ class Writer:
             wake()
 
     async def _commit(self, batch: list[Op], mark: int | None = None,
-                      rows: dict[str, list[dict[str, Any]]] | None = None) -> None:
+                      rows: dict[str, list[dict[str, Any]]] | None = None, *,
+                      express: bool = False) -> None:
         """Write ``batch`` and ``rows`` (:meth:`put_row`) in one transaction (retried
         through an outage; a refused batch is written op by op, and row by row, to
         find the bad one). ``mark``: resolve it as soon as the batch is committed,
-        from the thread that committed it (see :meth:`_committed`)."""
+        from the thread that committed it (see :meth:`_committed`). ``express``:
+        resolve the batch's own ops instead (express ops, committed ahead of their marks)."""
         batch = self._unbroken(batch)
         n_rows = sum(len(r) for r in rows.values()) if rows else 0
         if not batch and not n_rows:
@@ -495,7 +532,8 @@ class Writer:
         delay = 0.02
         while True:
             n = len(batch) + n_rows
-            on_commit = None if mark is None else partial(self._committed, mark, n)
+            on_commit = (partial(self._committed, mark, n, batch if express else None)
+                         if mark is not None or express else None)
             try:
                 async with self._db.session(writer=True) as session:
                     await session.write(plan(batch, rows), on_commit)
@@ -536,7 +574,7 @@ class Writer:
         self.stats.ops += ops
         self.stats.max_batch = max(self.stats.max_batch, ops)
 
-    def _committed(self, mark: int, ops: int) -> None:
+    def _committed(self, mark: int | None, ops: int, alone: list[Op] | None = None) -> None:
         """The batch up to ``mark`` (``ops`` ops) is committed: wake its waiters now,
         in SQLite's connection thread, rather than after a hop back to this loop (a
         quarter of a millisecond of a busy loop's turns): a run that waits for its
@@ -546,7 +584,42 @@ class Writer:
         self._count(ops)
         # Committed: not "lost" if the store closes now.
         self._inflight, self._inflight_rows = [], {}
-        self._resolve(mark)
+        if alone is not None:
+            self._advance()   # first: whoever ``_settle`` wakes finds the marks resolved
+            self._settle(alone)
+        elif mark is not None:
+            self._resolve(mark)
+
+    def _advance(self) -> None:
+        """After express ops: every op before the first one still queued is done (the
+        queue is in mark order, and what was taken from it is resolved), so those
+        marks are resolved, for callers that wait for a mark without an op."""
+        s = self._s
+        with s.lock:
+            upto = s.queue[0].seq - 1 if s.queue else s.marked
+        if upto > s.resolved:
+            self._resolve(upto)
+
+    def _settle(self, ops: list[Op]) -> None:
+        """``ops`` (express) are done, committed or refused, ahead of the marks before
+        theirs: wake their own waiters (:meth:`wait` with ``op``). The marks' waiters
+        wait for the ops before them too, and are woken by :meth:`_resolve`."""
+        done = set()
+        for op in ops:
+            if not (op.alone or op.withdrawn):
+                op.alone = True   # before the lock: a waiter arriving now sees it
+                done.add(id(op))
+        if not done:
+            return
+        s = self._s
+        with s.lock:
+            due = [w[2] for w in s.mark_waiters if w[3] is not None and id(w[3]) in done]
+            if due:
+                s.mark_waiters = [w for w in s.mark_waiters
+                                  if w[3] is None or id(w[3]) not in done]
+                heapq.heapify(s.mark_waiters)
+        for wake in due:
+            wake()
 
     def _expire(self, batch: list[Op], exc: Exception) -> list[Op]:
         """Withdraw the ops whose caller waited too long, or does not hold through a
@@ -608,6 +681,7 @@ class Writer:
         with s.lock:
             s.queue = deque(op for op in s.queue if id(op) not in gone)
             s.urgent = sum(1 for op in s.queue if op.urgent)
+            s.express = sum(1 for op in s.queue if op.express and op.urgent)
             waiters, s.space_waiters = s.space_waiters, []
         for wake in waiters:
             wake()
