@@ -230,7 +230,7 @@ class Writer:
                 if not wake and s.idle and not s.lazy_wake:
                     lazy = s.lazy_wake = True
         if wake:
-            self._on_loop(self._set_wakeup)
+            self._on_loop(self._set_wakeup, now=op.express)
         elif lazy:
             self._on_loop(self._schedule_lazy_wake)
         return op.seq
@@ -266,11 +266,15 @@ class Writer:
             if lazy:
                 self._on_loop(self._schedule_lazy_wake)
 
-    def _on_loop(self, fn: Callable[[], None]) -> None:
+    def _on_loop(self, fn: Callable[[], None], *, now: bool = False) -> None:
         """Run ``fn`` on the writer's loop: now if this is its thread (the store
-        lives on the caller's asyncio loop), else through its thread-safe entry."""
+        lives on the caller's asyncio loop), else through its thread-safe entry;
+        ``now``: at once from a trio thread too, not once its tasks runnable now have
+        run (an express op: one per started run, and its caller waits for it)."""
         if threading.get_ident() == self._thread_id:
             fn()
+        elif now:
+            self._loop.call_soon_threadsafe(fn)
         else:
             call_on_loop(self._loop, fn)
 
