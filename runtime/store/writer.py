@@ -503,6 +503,9 @@ class Writer:
                 self._inflight, self._inflight_rows = [], {}
                 if mark is not None:
                     self._resolve(mark)
+                # Marks of express ops committed earlier wait for the rows queued
+                # before them (a batch of rows alone has no mark of its own).
+                self._advance()
                 committed = True
             else:
                 committed = False
@@ -597,9 +600,13 @@ class Writer:
     def _advance(self) -> None:
         """After express ops: every op before the first one still queued is done (the
         queue is in mark order, and what was taken from it is resolved), so those
-        marks are resolved, for callers that wait for a mark without an op."""
+        marks are resolved, for callers that wait for a mark without an op. Not while
+        rows are queued (events: they have no mark, and are written before any op
+        queued after them is resolved): the commit that writes them advances."""
         s = self._s
         with s.lock:
+            if s.rows_pending():
+                return
             upto = s.queue[0].seq - 1 if s.queue else s.marked
         if upto > s.resolved:
             self._resolve(upto)

@@ -5,6 +5,7 @@ run's queued writes. What is queued before it keeps its order and is written lat
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import anyio
@@ -12,6 +13,7 @@ import pytest
 from _store_support import BACKENDS, SQL_KINDS, run_with_store
 
 from runtime.errors import StoreError
+from runtime.events import Event, EventType
 from runtime.store import Checkpoint, RunRecord
 from runtime.store.sql import SQLStore
 
@@ -120,5 +122,28 @@ def test_a_refused_express_row_fails_its_caller_alone(backend: str, tmp_path: Pa
             await store.create_run(RunRecord(id="busy", graph_name="g"))
         await store.flush()
         assert [c.step for c in await store.list_checkpoints("busy")] == [0, 1, 2]
+
+    run_with_store("sqlite", backend, tmp_path, body)
+
+
+@params("backend", BACKENDS)
+def test_a_wait_for_every_mark_covers_the_events_queued_before_an_express_row(
+        backend: str, tmp_path: Path) -> None:
+    """Events are queued as rows without marks (``put_row``): the marks after them must
+    not be resolved by the express commit that leaves them queued. A caller waiting for
+    "everything so far" (``wait_committed``) returns only once those events are durable."""
+    db = tmp_path / "store.db"
+
+    async def body(store: SQLStore) -> None:
+        writer = store._writer
+        assert writer is not None
+        writer.linger = 60   # only a waiter commits the queued events
+        await store.create_run(RunRecord(id="busy", graph_name="g"))
+        for seq in range(3):
+            store.append_event(Event(seq, "busy", EventType.NODE_STARTED, time.time(), "n", {}))
+        await store.create_run(RunRecord(id="new", graph_name="g"))
+        with anyio.fail_after(10):
+            await store.wait_committed("busy")
+        assert _count(db, "SELECT count(*) FROM events WHERE run_id = 'busy'") == 3
 
     run_with_store("sqlite", backend, tmp_path, body)
