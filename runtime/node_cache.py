@@ -106,7 +106,8 @@ class NodeCache:
                            list(entry["warnings"]))
 
     def put(self, key: str, update: StateUpdate, ttl: float | None) -> None:
-        entry = {"data": update.data, "errors": update.errors, "warnings": update.warnings,
+        entry = {"data": update.data, "errors": list(update.errors),
+                 "warnings": list(update.warnings),
                  "expires_at": None if ttl is None else self.clock() + ttl}
         self._remember(key, entry)
         if self.store is not None:

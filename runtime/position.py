@@ -241,7 +241,8 @@ def _frame(f: Frame) -> dict[str, Any]:
         "writers": {k: list(v) for k, v in f.writers.items()},
         "target": f.target, "item_key": f.item_key, "items": f.items,
         "next_index": f.next_index, "limit": f.limit,
-        "results": {str(i): {"data": u.data, "errors": u.errors, "warnings": u.warnings}
+        "results": {str(i): {"data": u.data, "errors": list(u.errors),
+                             "warnings": list(u.warnings)}
                     for i, u in f.results.items()},
         **({"prefix": [list(p) for p in f.prefix]} if f.prefix else {}),
         **({"seqs": {str(b): n for b, n in f.seqs.items()}} if f.seqs else {}),

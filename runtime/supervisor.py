@@ -536,7 +536,7 @@ class Supervisor:
         # A grown list travels as its new items (runtime.updates), and only they need
         # checking: the old ones were checked when written (checking the whole list
         # at every step made a growing list quadratic).
-        values, grown = split_update(changed, before)
+        values, grown = split_update(changed, before, update.data)
         if self._owned and values:
             self._owned.difference_update(values)   # the event holds these lists whole
         if self.durable and changed:
