@@ -18,10 +18,11 @@ and n, O(1)) instead of a copy, and builds the list only when read.
 from __future__ import annotations
 
 import copy
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
-__all__ = ["ListAt", "snapshot_values"]
+__all__ = ["ListAt", "grown_at", "lengths", "shared_base", "snapshot_values"]
 
 
 class ListAt(Sequence[Any]):
@@ -86,4 +87,49 @@ def snapshot_values(values: Mapping[str, Any], owned: set[str],
                 out[key] = same
             else:
                 out[key] = ListAt(value, len(value))
+    return out
+
+
+def shared_base(values: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
+    """``base`` if it holds the very keys and values of ``values``, in order (the state
+    did not change since ``base`` was taken, but for lists the run grew in place), else
+    a new one: the values a memory store's flat steps keep their state's data as, one
+    dict for as many steps as change no value (:func:`lengths` says how long each
+    grown list was). A 10,000-branch fan-out's branches each append to one list: their
+    10,000 steps keep one dict, instead of a dict and a :class:`ListAt` each (two
+    objects a step for the collector to walk for as long as the run is kept)."""
+    if (base is not None and len(base) == len(values)
+            and all(map(operator.is_, base.values(), values.values()))
+            and all(map(operator.is_, base, values))):
+        return base
+    return dict(values)
+
+
+#: What :func:`lengths` gives when the run owns no list: one empty tuple for all.
+_NONE: tuple[Any, ...] = ()
+
+
+def lengths(values: Mapping[str, Any], owned: set[str]) -> tuple[Any, ...]:
+    """The lengths now of the lists in ``values`` that the run owns (and may grow in
+    place), flat: ``(key, length, key, length...)``; a tuple of strings and ints, which
+    the collector stops tracking."""
+    if not owned:
+        return _NONE
+    out: list[Any] = []
+    for key in owned:
+        value = values.get(key)
+        if type(value) is list:
+            out += (key, len(value))
+    return tuple(out) if out else _NONE
+
+
+def grown_at(base: dict[str, Any], sizes: Sequence[Any]) -> dict[str, Any]:
+    """The values kept as ``base`` and :func:`lengths`, each grown list as its
+    :class:`ListAt` then: what :func:`snapshot_values` would have made at the time."""
+    if not sizes:
+        return base
+    out = dict(base)
+    for i in range(0, len(sizes), 2):
+        key = sizes[i]
+        out[key] = ListAt(base[key], sizes[i + 1])
     return out

@@ -29,7 +29,7 @@ from .errors import (
 )
 from .events import EventType, Publisher
 from .frames import Frame, FrameRef, frame_marks, frames_at
-from .growing import snapshot_values
+from .growing import lengths, shared_base, snapshot_values
 from .interrupts import current_context
 from .mailbox import Mailbox
 from .node_cache import NodeCache
@@ -113,6 +113,7 @@ class Supervisor:
         "_actors",
         "_answered",
         "_answers",
+        "_base",
         "_cp_changed",
         "_cp_nodes",
         "_cp_step",
@@ -160,6 +161,8 @@ class Supervisor:
         self.durable = bool(getattr(store, "durable", False))
         # A plain memory store keeps each step as a tuple: built here, without the model.
         self._keep = direct_keeper(store)
+        # The data its last flat step kept (see _checkpoint), for the next to share.
+        self._base: dict[str, Any] | None = None
         self.max_steps = max_steps or graph.max_steps
         # Its fields set shared: the run marks ``iteration`` set at its first step,
         # which grows a model's own set past its inline table (~730 bytes per run).
@@ -607,6 +610,28 @@ class Supervisor:
             changed = {**self._cp_changed, **changed}
         self._cp_step, self._cp_nodes, self._cp_changed = self.steps, nodes, changed
         s = self.state
+        log = self._log
+        if self._keep is not None and log is not None and not (self._answered or self.waiting):
+            keys = changed_keys(changed, s.data)
+            if type(keys) is tuple:
+                # Nothing answered or waiting (a chain, a loop, a fan-out's steps) and
+                # the changes are the state's own values: the step flat, in one tuple
+                # (runtime.store.memory._FLAT), its position as the lengths of the run's
+                # logs of activations dispatched and done and the marks of its open
+                # frames, its data as the dict shared with the steps before that
+                # changed no value (growing.shared_base) and the lengths of the lists
+                # grown in place. A 10,000-branch fan-out keeps one such step per
+                # branch: a Position, its PendingLog, a state tuple, a dict and a
+                # ListAt less each.
+                base = self._base = shared_base(s.data, self._base)
+                done = self._done
+                self._keep((self.run_id, self.steps, nodes, keys, self.hub.next_seq,
+                            time.time(), s.workflow_id, s.run_id, s.timestamp, s.iteration,
+                            base, tuple(s.errors), tuple(s.warnings), s.config, log,
+                            len(log), done, len(done), self._next_activation,
+                            self._next_frame, self.dispatched, self.path,
+                            lengths(s.data, self._owned), *frame_marks(self._frames)))
+                return
         data: dict[str, Any]
         if not self._owned:
             data = dict(s.data)
@@ -623,25 +648,21 @@ class Supervisor:
         if self._keep is not None:
             # What MemoryStore.save_checkpoint keeps of the model below, made directly
             # (the state as the values of runtime.store.memory._STATE_FIELDS).
-            log = self._log
             if log is None or self._answered or self.waiting:
                 self._keep((self.run_id, self.steps, nodes, (
                     s.workflow_id, s.run_id, s.timestamp, s.iteration, data,
                     tuple(s.errors), tuple(s.warnings), s.config),
                     changed, self._position(), self.hub.next_seq, time.time()))
             else:
-                # Nothing answered or waiting (a chain, a loop, a fan-out's steps): the
-                # step flat, in one tuple (runtime.store.memory._FLAT), its position as
-                # the lengths of the run's logs of activations dispatched and done and
-                # the marks of its open frames. A 10,000-branch fan-out keeps one such
-                # step per branch: a Position, its PendingLog and a state tuple less each.
+                # Flat as above, with changes that are not the state's own values (a
+                # snapshot of them), and its data as a snapshot of its own.
                 done = self._done
                 self._keep((self.run_id, self.steps, nodes, changed_keys(changed, data),
                             self.hub.next_seq, time.time(), s.workflow_id, s.run_id,
                             s.timestamp, s.iteration, data, tuple(s.errors),
                             tuple(s.warnings), s.config, log, len(log), done, len(done),
                             self._next_activation, self._next_frame, self.dispatched,
-                            self.path, *frame_marks(self._frames)))
+                            self.path, (), *frame_marks(self._frames)))
             return
         cp = trusted(Checkpoint, {
             "run_id": self.run_id, "step": self.steps, "nodes": list(nodes),

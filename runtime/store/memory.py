@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import StoreError
 from ..events import Event, EventRow
 from ..frames import FrameAt
+from ..growing import grown_at
 from ..position import Position, pending_at
 from ..status import ACTIVE, FINISHED, RunStatus
 from ..state import trusted
@@ -122,13 +123,15 @@ _STATE_KEYS = frozenset(_STATE_FIELDS)
 #: nodes, changed, next_seq, created_at (a ``time.time()``), the values of
 #: _STATE_FIELDS, then the position: the run's append-only logs of activations
 #: dispatched and done with their lengths then (the pending ones are those of the one
-#: not in the other), next activation, next frame, dispatched, path, and the open
-#: frames as marked then (``runtime.frames.frame_marks``: nothing when none, 22 fields
-#: in all; one frame as itself and the 8 numbers of its mark, 31; else their marks, 23).
-#: One tuple instead of one of 8 with a state tuple, a Position, its PendingLog and a
-#: frame mark: up to four objects and ~400 bytes less per step, for every step of
-#: every run kept in memory.
-_FLAT = 22
+#: not in the other), next activation, next frame, dispatched, path, the lengths of the
+#: data's lists grown in place (``runtime.growing.lengths``: the data is then shared
+#: with other steps, each grown list as it is now, see ``growing.grown_at``), and the
+#: open frames as marked then (``runtime.frames.frame_marks``: nothing when none, 23
+#: fields in all; one frame as itself and the 8 numbers of its mark, 32; else their
+#: marks, 24). One tuple instead of one of 8 with a state tuple, a Position, its
+#: PendingLog and a frame mark: up to four objects and ~400 bytes less per step, for
+#: every step of every run kept in memory.
+_FLAT = 23
 _FLAT_FRAMES = _FLAT + 1
 _FLAT_FRAME = _FLAT + 9
 
@@ -153,7 +156,10 @@ def _checkpoint(kept: tuple[Any, ...]) -> Checkpoint:
             frames = kept[_FLAT]
         kept = kept[:_FLAT]
         (run_id, step, nodes, changed, next_seq, created_at, *values, log, upto, done,
-         done_upto, next_activation, next_frame, dispatched, path) = kept
+         done_upto, next_activation, next_frame, dispatched, path, sizes) = kept
+        if sizes:
+            at = _STATE_FIELDS.index("data")
+            values[at] = grown_at(values[at], sizes)
         state: Any = tuple(values)
         if type(changed) is tuple:   # (changed_keys) the names of keys of the state's data
             data = values[_STATE_FIELDS.index("data")]
