@@ -34,6 +34,7 @@ from .errors import (
 )
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event
 from .feed import Feed
+from .fresh import new_run_id, new_run_record, new_state
 from .gc_tuning import CollectorTuning
 from .graph import Graph
 from .lease import ClusterSettings, Leases, LeaseStore
@@ -393,14 +394,13 @@ class Runtime:
             if name not in compiled.nodes:
                 raise GraphError(f"cannot interrupt at {name!r}: graph {compiled.name!r} has no "
                                  f"such node (nodes: {', '.join(compiled.nodes)})")
-        rid = run_id or str(uuid.uuid4())
+        rid = run_id or new_run_id()
         self._check_input(compiled, input, rid)
         strategy = Multitask(multitask)
         if thread_id is not None:
             await self.threads.ensure(thread_id, compiled.name)
             options["thread_id"] = thread_id
-        state = WorkflowState(workflow_id=compiled.name, run_id=rid, data=dict(input or {}),
-                              config=dict(config or {}))
+        state = new_state(compiled.name, rid, dict(input or {}), dict(config or {}))
         opts = {"timeout": timeout, "max_steps": max_steps,
                 "interrupt_before": list(interrupt_before or []),
                 "interrupt_after": list(interrupt_after or []), **options,
@@ -408,9 +408,10 @@ class Runtime:
         parent = tracing.capture_parent(trace_parent)
         if parent is not None:   # kept with the run: its resumption continues the trace
             opts["trace_parent"] = parent
-        held = RunBounds.coerce(bounds)
-        if held != RunBounds():
-            opts["bounds"] = held.to_options()
+        if bounds is not None:   # (None is the common case: no RunBounds to compare)
+            held = RunBounds.coerce(bounds)
+            if held != RunBounds():
+                opts["bounds"] = held.to_options()
         if self.store.durable and record is None and "graph_def" not in opts:
             # The run carries its graph, so a new process can resume it after a crash.
             definition = compiled.definition()
@@ -418,8 +419,8 @@ class Runtime:
                 opts["graph_def"] = definition
         run = Run.from_options(compiled, state, opts, store=self.store,
                                graph_id=record.id if record else None, owner=self.instance_id)
-        record_of_run = RunRecord(
-            id=rid, graph_id=run.graph_id, graph_name=compiled.name, status=RunStatus.PENDING,
+        record_of_run = new_run_record(
+            id=rid, graph_id=run.graph_id, graph_name=compiled.name,
             initial_state=state.model_dump(mode="json", fallback=repr), owner=self.instance_id,
             parent_run_id=parent_run_id, options=opts, thread_id=thread_id, tenant=tenant,
             created_at=run.created_at,
