@@ -75,9 +75,11 @@ class Broadcast:
         self._began = time.perf_counter()   # when the last round began
         self._wrote = self._began # when a sender last finished a write
         self._released = 0        # the end of the window when the last round began
-        #: The last write :meth:`_pending` made up, by (index, end): every client that
-        #: keeps up asks for the same one in a round, made up and joined once.
-        self._last_write: tuple[int, int, tuple[_Write, int, int | None]] | None = None
+        #: The writes :meth:`_pending` made up while the window ended at ``_writes_end``,
+        #: by index: the clients that keep up ask for the same one in a round (or for one
+        #: of a few, when the run appends during a round), each made up and joined once.
+        self._writes: dict[int, tuple[_Write, int, int | None]] = {}
+        self._writes_end = 0
         self._urgent = max(1, window // 4)
         self.done = False
         self.ending: Exception | None = None   # None: the run's log ended normally
@@ -215,9 +217,13 @@ class Broadcast:
             text, after, batch_last = self._frame(index, batch)
             frame = text_frame(text.encode())
             return ([(text, frame)], frame), after, batch_last
-        cached = self._last_write
-        if cached is not None and cached[0] == index and cached[1] == self.end:
-            return cached[2]
+        if self._writes_end != self.end:
+            self._writes.clear()
+            self._writes_end = self.end
+        else:
+            cached = self._writes.get(index)
+            if cached is not None:
+                return cached
         window = self._window
         at = index - self._first
         messages: list[tuple[str, bytes]] = []
@@ -232,7 +238,7 @@ class Broadcast:
             at += 1
         made: _Write = (messages, b"".join([frame for _, frame in messages]))
         found = (made, self._first + at, last)
-        self._last_write = (index, self.end, found)
+        self._writes[index] = found
         return found
 
     def _frame(self, index: int, batch: bool) -> tuple[str, int, int | None]:

@@ -1,4 +1,4 @@
-"""Live-log writes straight to the socket under trio, when it takes them at once.
+"""Live-log writes straight to the connection, when it takes them at once.
 
 Under trio, a write through Hypercorn (``WSStream.send`` -> the HTTP/1.1 protocol ->
 ``TCPServer.protocol_send``: its lock, a shielded cancel scope, ``SocketStream.send_all``)
@@ -15,22 +15,37 @@ frames never interleave. What the socket does not take at once goes the way Hype
 sends it (under its lock, shielded, closing the connection when it broke), before
 anything else is written to that connection.
 
-Only for a plain TCP connection served by Hypercorn's trio worker; anything else (TLS,
-asyncio, another server) gets None from :meth:`DirectWrite.of` and writes as before.
+Under asyncio a write through Hypercorn is the same chain of coroutines down to its
+``protocol_send`` (its lock, ``writer.write``, ``writer.drain``), and the sender sets a
+send deadline around it (a timer per client and round). :class:`AsyncioDirectWrite`
+hands the data to the connection's transport at once when nothing of the connection is
+waiting in its buffer (the client keeps up: the kernel took every earlier write) and
+Hypercorn is not writing to it itself. ``transport.write`` never blocks nor yields;
+what the kernel does not take stays in the transport's buffer, and the next write to
+that connection goes Hypercorn's way, which waits for the buffer to drain (under the
+sender's deadline, so a client that stopped reading is still dropped). A connection
+therefore holds at most one write more than Hypercorn would let it.
+
+Only for a plain TCP connection served by Hypercorn's trio or asyncio worker; anything
+else (TLS, another server) gets None from :func:`direct_writer` and writes as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from typing import Any
+
 import trio
+from hypercorn.asyncio.tcp_server import TCPServer as AsyncioTCPServer
 from hypercorn.events import Closed
 from hypercorn.protocol.ws_stream import WSStream
 from hypercorn.trio.tcp_server import TCPServer
 
 from .wire import CoalescingH11Protocol
 
-__all__ = ["DirectWrite"]
+__all__ = ["AsyncioDirectWrite", "DirectWrite", "direct_writer"]
 
 
 class DirectWrite:
@@ -47,13 +62,7 @@ class DirectWrite:
     @classmethod
     def of(cls, ws: WSStream) -> DirectWrite | None:
         """The direct writer for ``ws``'s connection, or None where this does not apply."""
-        protocol = getattr(ws.send, "__self__", None)   # the HTTP/1.1 protocol
-        if protocol is None:
-            return None
-        # The server's send: behind the coalescing protocol's own, else the protocol's.
-        send = protocol._write if isinstance(protocol, CoalescingH11Protocol) else \
-            getattr(protocol, "send", None)
-        server = getattr(send, "__self__", None)
+        protocol, server = _server_of(ws)
         if not isinstance(server, TCPServer) or not isinstance(server.stream,
                                                                 trio.SocketStream):
             return None
@@ -95,3 +104,60 @@ class DirectWrite:
             await self._on_broken()
         finally:
             self._lock.release()
+
+
+class AsyncioDirectWrite:
+    """The transport under one Hypercorn asyncio WebSocket connection."""
+
+    def __init__(self, lock: asyncio.Lock, writer: asyncio.StreamWriter, *,
+                 coalescing: CoalescingH11Protocol | None = None) -> None:
+        self._lock = lock               # Hypercorn's send lock of the connection
+        self._transport = writer.transport
+        self._coalescing = coalescing   # a response head it holds must go first
+
+    @classmethod
+    def of(cls, ws: WSStream) -> AsyncioDirectWrite | None:
+        """The direct writer for ``ws``'s connection, or None where this does not apply."""
+        protocol, server = _server_of(ws)
+        if not isinstance(server, AsyncioTCPServer):
+            return None
+        writer = server.writer
+        if not isinstance(writer, asyncio.StreamWriter) or \
+                writer.get_extra_info("ssl_object") is not None:
+            return None
+        return cls(server.send_lock, writer,
+                   coalescing=protocol if isinstance(protocol, CoalescingH11Protocol)
+                   else None)
+
+    def write_now(self, data: bytes) -> int | None:
+        """Hand all of ``data`` to the transport without yielding and return its length,
+        or None (nothing written) when it must go through Hypercorn instead: it is
+        writing itself, the connection is closing, or an earlier write still waits in
+        the transport's buffer (Hypercorn's way drains it first)."""
+        if self._lock.locked() or (self._coalescing is not None and self._coalescing._held):
+            return None
+        transport = self._transport
+        if transport.is_closing() or transport.get_write_buffer_size():
+            return None
+        transport.write(data)
+        return len(data)
+
+    async def write_rest(self, data: bytes, sent: int) -> None:
+        """Never needed: :meth:`write_now` writes all or nothing."""
+        raise AssertionError("an asyncio direct write is never partial")
+
+
+def direct_writer(ws: WSStream) -> DirectWrite | AsyncioDirectWrite | None:
+    """The direct writer of ``ws``'s connection for its server's backend, or None."""
+    return DirectWrite.of(ws) or AsyncioDirectWrite.of(ws)
+
+
+def _server_of(ws: WSStream) -> tuple[Any, Any]:
+    """``ws``'s HTTP/1.1 protocol and the connection server it writes through."""
+    protocol = getattr(ws.send, "__self__", None)   # the HTTP/1.1 protocol
+    if protocol is None:
+        return None, None
+    # The server's send: behind the coalescing protocol's own, else the protocol's.
+    send = protocol._write if isinstance(protocol, CoalescingH11Protocol) else \
+        getattr(protocol, "send", None)
+    return protocol, getattr(send, "__self__", None)

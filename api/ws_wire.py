@@ -26,7 +26,7 @@ from hypercorn.protocol.ws_stream import ASGIWebsocketState, WSStream
 from wsproto.connection import ConnectionState
 from wsproto.events import TextMessage
 
-from .ws_direct import DirectWrite
+from .ws_direct import direct_writer
 
 __all__ = ["Wire", "text_frame"]
 
@@ -52,8 +52,8 @@ class Wire:
         self._on_write = on_write   # called with the number of frames of each write
         #: Frames from :func:`text_frame` are what this connection would send itself.
         self.plain = not stream.connection._proto.extensions
-        #: Under trio: the socket written at once when it takes the data (api.ws_direct).
-        self._direct = DirectWrite.of(stream)
+        #: The connection written at once when it takes the data (api.ws_direct).
+        self._direct = direct_writer(stream)
 
     @classmethod
     def of(cls, websocket: Any, on_write: Callable[[int], None] | None = None
@@ -78,7 +78,8 @@ class Wire:
         """Send each ``(text, frame)`` as one message, all in one write; ``frame`` is
         ``text_frame`` of the text, used as is on a plain connection (``joined``: the
         frames joined already, shared by clients). None when it is all written already
-        (under trio, to a socket that took it at once: no scheduler turn), else what
+        (to a connection that took it at once, :mod:`api.ws_direct`: no scheduler turn,
+        no send deadline), else what
         writes it (await it at once)."""
         stream = self._stream
         if self.plain:
