@@ -21,7 +21,8 @@ help:
 	@echo "              sqlite:///actorflow.db)"
 	@echo "make test   - run pytest against a throwaway PostgreSQL (PYTEST_ARGS=...);"
 	@echo "              installs Debian's chromium for the browser tests if missing"
-	@echo "make bench  - run the benchmarks (python -m tests.bench)"
+	@echo "make bench  - run the benchmarks (python -m tests.bench), LangGraph's W3 beside"
+	@echo "              actorflow's (installed in $(VENV)/peers)"
 	@echo "make soak   - a real server on PostgreSQL under load with faults, a database restart"
 	@echo "              and a server kill (SOAK_SECONDS=300 by default; soak_* in results.json)"
 	@echo "make lint   - ruff + mypy"
@@ -74,7 +75,15 @@ test: $(STAMP) $(CHROMIUM) $(CURL)
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS) || rc=$$?; \
 	exit $$rc
 
-bench: $(STAMP)
+# LangGraph, measured in the same run (tests/bench/peers.py), in a virtualenv of its own.
+# Without a registry it is left out of the figures, not the bench.
+PEERS_STAMP := $(VENV)/peers/.installed
+$(PEERS_STAMP): tests/bench/peers-requirements.txt | $(BIN)/python
+	@{ python3.11 -m venv $(VENV)/peers 2>/dev/null || python3 -m venv $(VENV)/peers; } && \
+	$(VENV)/peers/bin/python -m pip install -q -r tests/bench/peers-requirements.txt && \
+	touch $@ || echo "make bench: LangGraph could not be installed; its figures are left out" >&2
+
+bench: $(STAMP) $(PEERS_STAMP)
 	$(BIN)/python -m tests.bench
 
 # Not part of `make test`: minutes long. Starts its own PostgreSQL (.ci/pg.sh, own state

@@ -66,7 +66,7 @@ EXTRA_FIGURES = ("w4_sequential_runs_per_s", "raw_roundtrip_nowait_us",
 BASELINES = ("raw_roundtrip_us", "raw_spawn_join_100_ms", "raw_w3_ms",
              "http_plain_requests_per_s", "code_review_direct_ms",
              "financial_analysts_sequential_ms", "financial_analysts_latency_sequential_ms",
-             "subgraph_plain_node_us")
+             "subgraph_plain_node_us", "langgraph_w3_ms")
 #: Figures written as ``{backend: {part: value}}``: results key -> {part: median key}.
 NESTED_FIGURES = {"ws_event_latency_ms": {"p50": "ws_event_latency_ms_p50",
                                           "p99": "ws_event_latency_ms_p99"},
@@ -91,6 +91,9 @@ ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
      "<=100x W2 (per-branch cost)", lambda f, b, be: f <= 100 * b),
     ("W3 1000 runs", "ms", "w3_ms", "raw_w3_ms",
      "<=2x raw (asyncio)", lambda f, b, be: f <= 2 * b if be == "asyncio" else None),
+    # Issue 10's W3 target: a tenth of LangGraph's W3 measured in this same run (peers.py).
+    ("W3 against LangGraph", "ms", "w3_ms", "langgraph_w3_ms",
+     "<=0.1x LangGraph, same run", lambda f, b, be: f <= 0.1 * b),
     ("W3 peak RSS", "MiB", "w3_peak_rss_mib", "rss_after_raw_w3_mib",
      "<60 MiB", lambda f, b, be: f < 60),
     ("W4 SQLite", "µs/node", "w4_sqlite_us_per_node", "raw_roundtrip_us",
@@ -287,6 +290,8 @@ def table(per_backend: dict[str, dict[str, Any]], workloads: list[str]) -> str:
             ratio = f"{fig / base:.2f}x" if fig is not None and base else "-"
             ok = (meets(fig, base, backend)
                   if fig is not None and (base is not None or base_key is None) else None)
+            if base is None and base_key and res.get("errors", {}).get(base_key):
+                notes.append(f"{label} ({backend}): {res['errors'][base_key]}")
             if fig is None:
                 err = res.get("errors", {}).get(key) or res.get("errors", {}).get("process")
                 if err:
@@ -312,7 +317,8 @@ def table(per_backend: dict[str, dict[str, Any]], workloads: list[str]) -> str:
     out.append("")
     out.append("baselines: W1/W4 raw = request/reply round trip between two tasks over "
                "anyio's default (unbuffered) memory object streams; W2 raw = spawn+join 100 tasks; W3 raw = 1000 tasks x "
-               "5 sequential sleep(0.001); W3 RSS baseline = peak of the same process after "
+               "5 sequential sleep(0.001); W3 LangGraph = the same W3 on LangGraph in a "
+               "process of its own in this run (tests/bench/peers.py); W3 RSS baseline = peak of the same process after "
                "the raw W3 only; W4 concurrent baseline = the same runs one at a time; "
                "HTTP baseline = plain GET /health requests/s from the same 50 clients to the "
                "same server (a run takes 2 requests: start, long-poll wait); WS latency = "
@@ -384,6 +390,40 @@ def run_backend(backend: str, workloads: list[str], quick: bool, pg: Postgres
     return res
 
 
+def attach(doc: dict[str, Any], peers: dict[str, Any] | None, scale: dict[str, Any] | None,
+           storage: dict[str, Any] | None) -> None:
+    """The figures measured once, not per backend, into the results (and printed)."""
+    if peers is not None:
+        doc["langgraph"] = peers
+        print("\nLangGraph W3, same run (issue 10):", json.dumps(peers, indent=2))
+    if scale is not None:
+        doc["scale"] = scale
+        print("\nscale-out (issue 16):", json.dumps(scale, indent=2))
+    if storage is not None:
+        doc["storage_bytes_per_step"] = storage
+        print("\nstorage per step (issue 10):", json.dumps(storage, indent=2))
+
+
+def run_peers(per_backend: dict[str, dict[str, Any]], quick: bool) -> dict[str, Any]:
+    """LangGraph's W3 in this run (once: it runs on asyncio only), set beside each
+    backend's W3 as its ``langgraph_w3_ms`` baseline."""
+    from . import peers as peers_bench
+
+    started = time.perf_counter()
+    print("bench: LangGraph W3 ...", file=sys.stderr, flush=True)
+    peers = peers_bench.bench(quick)
+    if "w3_ms" in peers:
+        print(f"bench: LangGraph {peers.get('langgraph')} W3 done in "
+              f"{time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
+        for res in per_backend.values():
+            res.setdefault("medians", {})["langgraph_w3_ms"] = peers["w3_ms"]
+    else:
+        print(f"bench: LangGraph W3 left out: {peers['skipped']}", file=sys.stderr, flush=True)
+        for res in per_backend.values():
+            res.setdefault("errors", {})["langgraph_w3_ms"] = f"LangGraph: {peers['skipped']}"
+    return peers
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -392,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--backends", default=",".join(BACKENDS))
     ap.add_argument("--out", default=str(RESULTS), help="results file (default: %(default)s)")
+    ap.add_argument("--no-peers", action="store_true",
+                    help="leave out LangGraph's W3, measured with W3 otherwise (tests/bench/peers.py)")
     ap.add_argument("--profile", action="store_true",
                     help="cProfile W1, W2 and W3 on asyncio (top 15 by tottime; W3 with GC time) and exit")
     args = ap.parse_args(argv)
@@ -416,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
             pg.start()
         for backend in backends:
             per_backend[backend] = run_backend(backend, workloads, args.quick, pg)
+        peers = None
+        if "W3" in workloads and not args.no_peers:
+            peers = run_peers(per_backend, args.quick)
         scale = None
         if "SCALE" in workloads and pg.url:
             from . import scale as scale_bench  # real processes: run once, not per backend
@@ -433,12 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(per_backend, workloads))
     doc = results_json(per_backend, args, workloads, wall)
-    if scale is not None:
-        doc["scale"] = scale
-        print("\nscale-out (issue 16):", json.dumps(scale, indent=2))
-    if storage is not None:
-        doc["storage_bytes_per_step"] = storage
-        print("\nstorage per step (issue 10):", json.dumps(storage, indent=2))
+    attach(doc, peers, scale, storage)
     out = Path(args.out)
     # `make soak` writes its soak_* figures into the same file; a bench run keeps them.
     if out.exists():
