@@ -37,7 +37,7 @@ from .store.base import Store
 from .subgraph import Spawn, run_subgraph
 from .workers import WorkerPool
 
-__all__ = ["NodeActor", "Result"]
+__all__ = ["Execution", "NodeActor", "Result"]
 
 log = logging.getLogger("actorflow.cache")
 
@@ -68,13 +68,18 @@ class Result:
     cached: bool = False          # the update came from the node cache
 
 
-class _Execution:
-    """The activation a worker is executing, for ``ask()``; its NodeContext is built
-    only when asked for (most nodes never do)."""
+class Execution:
+    """The activation a task of run ``run_id`` is executing, for ``ask()`` and log records;
+    its NodeContext is built only when asked for (most nodes never do).
 
-    __slots__ = ("act", "actor", "attempt", "ctx")
+    A run's own task holds one from its start (``Run.execute``, no activation yet: log
+    records of the run name it), which the nodes it executes inline then update; a
+    node worker holds one of its own (WorkerPool)."""
 
-    def __init__(self, actor: NodeActor) -> None:
+    __slots__ = ("act", "actor", "attempt", "ctx", "run_id")
+
+    def __init__(self, run_id: str, actor: NodeActor | None = None) -> None:
+        self.run_id = run_id
         self.actor = actor
         self.act: Activation | None = None
         self.attempt = 0
@@ -83,14 +88,15 @@ class _Execution:
     def context(self) -> NodeContext:
         if self.ctx is None:
             a, act = self.actor, self.act
-            assert act is not None
+            if a is None or act is None:
+                raise RuntimeError("ask() can only be called from inside a running node")
             self.ctx = NodeContext(a.run_id, a.node.name, self.attempt, a.node.config,
                                    None if act.item is NO_ITEM else act.item, act.index,
                                    a.hub, act.id, act.answers)
         return self.ctx
 
-    def where(self) -> tuple[str, str]:
-        return self.actor.run_id, self.actor.node.name
+    def where(self) -> tuple[str, str | None]:
+        return self.run_id, None if self.actor is None else self.actor.node.name
 
 
 class NodeActor:
@@ -187,21 +193,23 @@ class NodeActor:
         if self._send is not None:
             self._send.close()
 
-    def _current(self, act: Activation, attempt: int) -> _Execution:
+    def _current(self, act: Activation, attempt: int) -> Execution:
         current = current_context.get()
         if current is None:
-            # Executed inline: the supervisor's run() cleared the variable for its
-            # task; this task's execution is made once and reused (as a worker's).
-            current = _Execution(self)
+            # Executed inline by a supervisor not started by Run.execute (which sets
+            # one for its task): made once and reused (as a worker's).
+            current = Execution(self.run_id, self)
             current_context.set(current)
-        assert isinstance(current, _Execution)  # set by this task (WorkerPool, above)
+        # Set by this task: Run.execute, the supervisor's run() (a subgraph's, in its
+        # parent's node) or WorkerPool.
+        assert isinstance(current, Execution) and current.run_id == self.run_id
         # A worker may have run another node of the run before this one.
         current.actor, current.act, current.attempt, current.ctx = self, act, attempt, None
         return current
 
-    def execution(self) -> _Execution:
+    def execution(self) -> Execution:
         """What ``runtime.ask()`` finds in a worker task (see WorkerPool)."""
-        return _Execution(self)
+        return Execution(self.run_id, self)
 
     async def work(self, activation: Activation, state: WorkflowState) -> None:
         """Execute ``activation`` on ``state``, then what waits in the mailbox (a node on a loop: until

@@ -34,16 +34,21 @@ class Asker(Protocol):
 
 
 class CurrentExecution(Protocol):
-    """What a worker task stores for ``ask()``: the node context, built on demand."""
+    """What a run's task or a node worker stores for ``ask()``: the node context, built
+    on demand, and the run (log records)."""
+
+    run_id: str
 
     def context(self) -> Asker: ...
 
-    def where(self) -> tuple[str, str]:
-        """The run id and node name (for log records: runtime.logcontext)."""
+    def where(self) -> tuple[str, str | None]:
+        """The run id and node name, None before a node (for log records:
+        runtime.logcontext)."""
         ...
 
 
-#: Set once per worker task (each task has its own context), updated per activation.
+#: Set once per run's task (Run.execute) and per worker task (each task has its own
+#: context), updated per activation.
 current_context: ContextVar[CurrentExecution | None] = ContextVar("actorflow_node",
                                                                  default=None)
 

@@ -8,21 +8,19 @@ writes structured logs calls :func:`log_fields` in its formatter or filter to ad
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-
 from .interrupts import current_context
 
-__all__ = ["current_run", "log_fields"]
-
-#: The run the current task executes (set by the run's task; its node workers inherit it).
-current_run: ContextVar[str | None] = ContextVar("actorflow_run", default=None)
+__all__ = ["log_fields"]
 
 
 def log_fields() -> dict[str, str]:
-    """``run_id`` and ``node`` where known in the current task, else fewer or none."""
+    """``run_id`` and ``node`` where known in the current task, else fewer or none.
+
+    Both come from the execution a run's task holds from its start, as its node workers
+    do (``runtime.interrupts.current_context``): one context variable set per task, not
+    one more per run for its logs."""
     execution = current_context.get()
-    if execution is not None:
-        run_id, node = execution.where()
-        return {"run_id": run_id, "node": node}
-    run = current_run.get()
-    return {"run_id": run} if run is not None else {}
+    if execution is None:
+        return {}
+    run_id, node = execution.where()
+    return {"run_id": run_id} if node is None else {"run_id": run_id, "node": node}

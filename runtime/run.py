@@ -25,12 +25,11 @@ from .errors import (
 )
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event, EventHub, EventType
 from .failure import RunFailure
-from .interrupts import InvalidResume, validate_answer
-from .logcontext import current_run
+from .actor import Execution
+from .interrupts import InvalidResume, current_context, validate_answer
 from .payload_bounds import UNBOUNDED, BoundedPublisher, RunBounds, StateGauge
 from .state import WorkflowState
 from .status import RunStatus
-from .store.availability import hold, unhold
 from .store.base import Checkpoint, Store
 from .store.memory import MemoryStore, instant_updates
 from .supervisor import Supervisor
@@ -305,10 +304,13 @@ class Run:
         """Drive the supervisor to the end; record the outcome. Never raises.
 
         A database outage costs the run nothing: its store calls (and those of every
-        task it starts) wait until the database is back (``store.availability.hold``)."""
+        task it starts) wait until the database is back (``store.availability.holding``)."""
         # (One coroutine: a run in flight keeps its whole chain of them. No context
         # manager either: held for the whole run, each is objects per run in flight.)
-        held = hold()
+        # This task's execution, from the run's start: it holds through outages
+        # (store.availability.holding), log records name the run (runtime.logcontext),
+        # and the nodes it executes inline update it. One context variable set per run.
+        current_context.set(Execution(self.id))
         try:
             if self.done:
                 if self.status is RunStatus.CANCELLED and self.store is not None:
@@ -322,7 +324,6 @@ class Run:
                 await self._release_unstarted()
                 return
             span = tracing.start_run(self.id, self.graph.name, self.trace_parent, self._resumed)
-            logged = current_run.set(self.id)   # log records of this task name the run
             try:
                 with anyio.CancelScope() as scope:
                     self._scope = scope
@@ -361,13 +362,14 @@ class Run:
                 self._crashed(exc)
             finally:
                 self._scope = None
-                current_run.reset(logged)
                 if span is not None:
                     span.end(self.status.value, self.error if self.status is RunStatus.FAILED
                              else None)
                 self._set_done()
         finally:
-            unhold(held)
+            # What this task does next (RunTable._drive: the gate's release) is not the
+            # run's: it neither holds through an outage nor names the run in its logs.
+            current_context.set(None)
 
     def _crashed(self, exc: Exception) -> None:
         err = RunFailed(f"run {self.id} could not be executed: {type(exc).__name__}: {exc}",

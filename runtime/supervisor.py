@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.lowlevel
 
-from .actor import NodeActor, Result
+from .actor import NodeActor, Result, Execution
 from .compiled import CompiledGraph, CompiledNode, MapRoute
 from .errors import (
     MaxStepsExceeded,
@@ -245,11 +245,13 @@ class Supervisor:
         # What was taken from the mailbox, next last (a list: an empty deque is ~600
         # bytes, per run in flight). Shared by both phases below.
         taken: list[Result | _Resume] = []
-        # ``runtime.ask()`` in a node executed inline finds its execution here, in this
-        # task's context (a subgraph's run in its parent's node gets its own; the
-        # parent's comes back when it ends). A run's own task has none to hide: no
-        # token and no new context mapping for it (objects per run in flight).
-        asker = current_context.set(None) if current_context.get() is not None else None
+        # ``runtime.ask()`` in a node executed inline, and log records, find the execution
+        # in this task's context: a run's own task holds its own from its start
+        # (Run.execute), nothing to hide or set; a subgraph's run, in its parent's node,
+        # gets one of its own, and the parent's comes back when it ends.
+        current = current_context.get()
+        asker = None if current is None or current.run_id == self.run_id else \
+            current_context.set(Execution(self.run_id))
         try:
             self._start()
             self.accepting_resume = True

@@ -6,9 +6,10 @@ database is back. Everything else, a new request above all, must not hang for th
 length of the outage: once an outage is confirmed, it gets StoreUnavailableError at
 once (one attempt, no retry loop), which the API answers with 503 and Retry-After.
 
-Which caller holds is decided by :func:`holding`, a context variable: a run's task
-(and every task it spawns) sets it (:func:`hold_through_outages`); request handlers
-do not. The variable is read on the caller's side, before a call crosses to the
+Which caller holds is decided by :func:`holding`, from context variables: a run's task
+(and every task it spawns) holds, for it carries the run's execution
+(``runtime.interrupts.current_context``, set by ``Run.execute``: no variable more per
+run); so does code inside :func:`hold_through_outages`; request handlers do not. The variable is read on the caller's side, before a call crosses to the
 store's loop, so it works as well under trio (store in a worker thread).
 
 :class:`Availability` is written on the store's loop and read from any thread: each
@@ -20,11 +21,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-__all__ = ["Availability", "Outage", "hold", "hold_through_outages", "holding", "unhold"]
+from ..interrupts import current_context
+
+__all__ = ["Availability", "Outage", "hold_through_outages", "holding"]
 
 #: Failures for this long make an outage *confirmed*: callers that do not hold stop
 #: retrying. Long enough to ride over a pooled connection that died with a restart
@@ -36,30 +39,18 @@ _HOLD: ContextVar[bool] = ContextVar("actorflow_store_hold", default=False)
 
 def holding() -> bool:
     """True in a run's tasks: store calls wait out an outage instead of failing."""
-    return _HOLD.get()
+    return current_context.get() is not None or _HOLD.get()
 
 
 @contextmanager
 def hold_through_outages() -> Iterator[None]:
-    """Store calls made inside (and in tasks started inside) wait out an outage."""
-    token = hold()
+    """Store calls made inside (and in tasks started inside) wait out an outage, as a
+    run's do."""
+    token = _HOLD.set(True)
     try:
         yield
     finally:
-        unhold(token)
-
-
-def hold() -> Token[bool]:
-    """Enter :func:`hold_through_outages` in a coroutine that leaves it itself, with
-    :func:`unhold` in its own ``finally``. A run's coroutine does: held for as long as
-    the run is in flight, the context manager and its generator were three objects
-    per run more for the collector to walk."""
-    return _HOLD.set(True)
-
-
-def unhold(token: Token[bool]) -> None:
-    """Leave what :func:`hold` entered."""
-    _HOLD.reset(token)
+        _HOLD.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
