@@ -12,6 +12,7 @@ import anyio
 import anyio.lowlevel
 
 from . import tracing
+from .actor import Execution
 from .compiled import CompiledGraph
 from .errors import (
     ActorflowError,
@@ -25,7 +26,6 @@ from .errors import (
 )
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event, EventHub, EventType
 from .failure import RunFailure
-from .actor import Execution
 from .interrupts import InvalidResume, current_context, validate_answer
 from .payload_bounds import UNBOUNDED, BoundedPublisher, RunBounds, StateGauge
 from .state import WorkflowState

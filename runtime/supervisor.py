@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.lowlevel
 
-from .actor import NodeActor, Result, Execution
+from .actor import Execution, NodeActor, Result
 from .compiled import CompiledGraph, CompiledNode, MapRoute
 from .errors import (
     MaxStepsExceeded,

@@ -9,8 +9,9 @@ once (one attempt, no retry loop), which the API answers with 503 and Retry-Afte
 Which caller holds is decided by :func:`holding`, from context variables: a run's task
 (and every task it spawns) holds, for it carries the run's execution
 (``runtime.interrupts.current_context``, set by ``Run.execute``: no variable more per
-run); so does code inside :func:`hold_through_outages`; request handlers do not. The variable is read on the caller's side, before a call crosses to the
-store's loop, so it works as well under trio (store in a worker thread).
+run); so does code inside :func:`hold_through_outages`; request handlers do not. The
+variables are read on the caller's side, before a call crosses to the store's loop, so
+this works as well under trio (store in a worker thread).
 
 :class:`Availability` is written on the store's loop and read from any thread: each
 field is one reference, replaced whole (GIL-atomic), so readers never see half of it.
