@@ -48,7 +48,7 @@ from .state import (
 )
 from .store.base import Checkpoint, Store
 from .store.memory import changed_keys, direct_keeper
-from .turns import turn_taker
+from .turns import turns
 from .updates import reducer_values, split_update
 from .workers import WorkerPool
 
@@ -310,16 +310,18 @@ class Supervisor:
         """
         held = self._held
         assert held is not None
-        turn = turn_taker()
+        turn = turns()
         while self._pending or self._resumes:
             if held:
                 if (len(held) == 1 and len(self._pending) == 1 and not taken
                         and not self._resumes and not self.waiting):
                     actor, act, view = held.pop()
-                    # One turn of the event loop per node execution, as a worker's
+                    # A turn of the event loop per node execution, as a worker's
                     # costs: a run of nodes that never wait still lets the other tasks
-                    # run, and its timeout and cancellation reach it.
-                    await turn()
+                    # run, and its timeout and cancellation reach it (not due after a
+                    # node that waited, where the backend can tell: runtime.turns).
+                    if turn.due():
+                        await turn.take()
                     await self._handle(await actor.inline(act, view))
                     continue
                 pool = self._pool

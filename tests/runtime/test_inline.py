@@ -119,3 +119,67 @@ async def test_parallel_branches_get_workers_and_the_join_runs_inline() -> None:
     assert tasks["l"] is not tasks["start"] and tasks["r"] is not tasks["start"]
     # Once the branches have joined, the supervisor executes the rest itself again.
     assert tasks["join"] is tasks["start"] and tasks["after"] is tasks["start"]
+
+
+async def test_every_node_that_never_waits_is_preceded_by_a_turn() -> None:
+    # A chain of nodes that never wait, beside a task that takes a turn after another:
+    # each node execution lets it run once.
+    seen: list[int] = []
+    ticks = 0
+    done = False
+
+    async def node(state: WorkflowState) -> dict[str, Any]:
+        seen.append(ticks)
+        return {}
+
+    g = Graph("flat", max_steps=100)
+    names = [f"n{i}" for i in range(20)]
+    for name in names:
+        g.add_node(name, node)
+    for a, b in zip(names, names[1:], strict=False):
+        g.add_edge(a, b)
+    g.add_edge(names[-1], END)
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done:
+            ticks += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with Runtime() as rt, anyio.create_task_group() as tg:
+        tg.start_soon(ticker)
+        await anyio.lowlevel.checkpoint()
+        run = await rt.start(g.compile(), {})
+        await run.result()
+        done = True
+    assert len(seen) == 20
+    # Each node execution is a pass of the scheduler of its own, in which the ticker
+    # ticks once (before or after it: trio may run a pass's tasks in either order).
+    assert all(seen[i + 2] > seen[i] for i in range(18)), seen
+    assert seen[-1] - seen[0] >= 18, seen
+
+
+@pytest.mark.backends("trio")
+async def test_a_node_that_waited_is_not_followed_by_a_turn_of_its_own() -> None:
+    # Under trio the run's task yields once per node execution of a chain of nodes that
+    # each wait once: its waits, and no extra turn (runtime.turns).
+    import trio
+
+    points: list[int] = []
+
+    async def node(state: WorkflowState) -> dict[str, Any]:
+        points.append(trio.lowlevel.current_task()._schedule_points)
+        await anyio.sleep(0)
+        return {}
+
+    g = Graph("waits")
+    names = [f"n{i}" for i in range(10)]
+    for name in names:
+        g.add_node(name, node)
+    for a, b in zip(names, names[1:], strict=False):
+        g.add_edge(a, b)
+    g.add_edge(names[-1], END)
+    async with Runtime() as rt:
+        run = await rt.start(g.compile(), {})
+        await run.result()
+    assert [b - a for a, b in zip(points, points[1:], strict=False)] == [1] * 9
