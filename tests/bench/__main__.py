@@ -62,7 +62,9 @@ FIGURES = ("w1_us_per_node", "w2_ms", "w3_ms", "w3_peak_rss_mib", "w4_sqlite_us_
            "subgraph_overhead_us", "studio_render_ms", "ws_500_clients_slowdown",
            "compile_10k_ms", "w2_10k_ms")
 EXTRA_FIGURES = ("w4_sequential_runs_per_s", "raw_roundtrip_nowait_us",
-                 "http_wait_cost_vs_health", "http_wait_cpu_vs_health", "w3_gc_tuned_ms")
+                 "http_wait_cost_vs_health", "http_wait_cpu_vs_health", "w3_gc_tuned_ms",
+                 "w2_collector_ms", "w2_less_collector_ms", "w2_10k_collector_ms",
+                 "w2_10k_less_collector_ms", "w2_10k_full_collections")
 BASELINES = ("raw_roundtrip_us", "raw_spawn_join_100_ms", "raw_w3_ms",
              "http_plain_requests_per_s", "code_review_direct_ms",
              "financial_analysts_sequential_ms", "financial_analysts_latency_sequential_ms",
@@ -89,6 +91,12 @@ ROWS: list[tuple[str, str, str, str | None, str, Any]] = [
      "-", lambda f, b, be: None),
     ("W2 fan-out 10,000", "ms/run", "w2_10k_ms", "w2_ms",
      "<=100x W2 (per-branch cost)", lambda f, b, be: f <= 100 * b),
+    # Where the rest goes: the collector's time within those runs (mostly one full
+    # collection of what the 10,000-branch run keeps), and both runs without it.
+    ("W2 fan-out 10,000, collector", "ms/run", "w2_10k_collector_ms", "w2_collector_ms",
+     "-", lambda f, b, be: None),
+    ("W2 fan-out 10,000 less collector", "ms/run", "w2_10k_less_collector_ms",
+     "w2_less_collector_ms", "- (x W2 less collector)", lambda f, b, be: None),
     ("W3 1000 runs", "ms", "w3_ms", "raw_w3_ms",
      "<=2x raw (asyncio)", lambda f, b, be: f <= 2 * b if be == "asyncio" else None),
     # Issue 10's W3 target: a tenth of LangGraph's W3 measured in this same run (peers.py).
@@ -158,7 +166,7 @@ def row_workload(key: str) -> str:
         return "STUDIO"
     if key.startswith("token_"):
         return "STREAM"
-    if key in ("compile_10k_ms", "w2_10k_ms"):
+    if key in ("compile_10k_ms", "w2_10k_ms") or key.startswith("w2_10k_"):
         return "W2"
     return key[:2].upper()
 
@@ -365,7 +373,7 @@ def results_json(per_backend: dict[str, dict[str, Any]], args: argparse.Namespac
         "quick": bool(args.quick),
         "wall_s": round(wall, 1),
         "method": "medians; W1 5x(1000 iterations = 2000 node executions), W2 30 runs "
-                  "(10,000 branches: 3 compiles, 3 runs), "
+                  "(10,000 branches: 3 compiles, 3 runs, each in a fresh runtime), "
                   "W3 3 reps (own process per backend), W4 3x W1 + 2x100 concurrent runs "
                   "of 100 steps at each durability level (process, power) on SQLite and "
                   "PostgreSQL + 100 sequential runs, HTTP 3x1500 runs by 50 clients "

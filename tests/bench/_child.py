@@ -194,26 +194,68 @@ async def do_w2(rec: Recorder, p: Params) -> None:
             if i % 10 == 0:
                 gc.collect()
             rec.add("raw_spawn_join_100_ms", await base.raw_spawn_join_100_ms(100))
-            rec.add("w2_ms", await wl.w2_sample(rt, compiled))
+            with CollectorClock() as clock:
+                ms = await wl.w2_sample(rt, compiled)
+            rec.add("w2_ms", ms)
+            rec.add("w2_collector_ms", clock.ms)
+            rec.add("w2_less_collector_ms", ms - clock.ms)
 
 
 #: W2's fan-out width for ``compile_10k_ms`` and ``w2_10k_ms`` (issue 10 item 5).
 WIDE = 10_000
 
 
+class CollectorClock:
+    """The garbage collector's own time while it is entered (``gc.callbacks``): how much
+    of a measurement is the collector walking what the process keeps."""
+
+    def __init__(self) -> None:
+        self.ms = 0.0
+        self.full = 0
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.ms += (time.perf_counter() - self._started) * 1e3
+            self.full += info["generation"] == 2
+
+    def __enter__(self) -> CollectorClock:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+
 async def do_w2_wide(rec: Recorder, p: Params) -> None:
     """``compile_10k_ms``: build and compile a 10,000-branch W2; ``w2_10k_ms``: one run of
-    it (W2's per-branch cost is ``w2_ms / 100``; this one's is ``w2_10k_ms / 10,000``)."""
+    it (W2's per-branch cost is ``w2_ms / 100``; this one's is ``w2_10k_ms / 10,000``),
+    each in a fresh in-memory Runtime, as W3's samples: a run in the runtime of the one
+    before would also pay the collector for walking the 10,000 steps, 30,000 events and
+    10,000 activations the memory store keeps of each earlier one (each sample slower
+    than the one before, by ~15-25 ms here). ``w2_10k_collector_ms``: the collector's
+    time within each run (a full collection of what the run itself keeps, once its
+    survivors outgrow a quarter of the process's long-lived objects, plus the young
+    ones), and ``w2_10k_less_collector_ms`` the rest; ``w2_collector_ms`` and
+    ``w2_less_collector_ms``: the same for W2's runs (do_w2)."""
     from runtime import Runtime
 
     for _ in range(p.w2_wide_reps):
         gc.collect()
         rec.add("compile_10k_ms", wl.compile_w2_sample(WIDE))
     compiled = wl.build_w2(WIDE)
-    async with Runtime() as rt:
-        for _ in range(p.w2_wide_reps):
+    for _ in range(p.w2_wide_reps):
+        async with Runtime() as rt:
             gc.collect()
-            rec.add("w2_10k_ms", await wl.w2_sample(rt, compiled, WIDE))
+            with CollectorClock() as clock:
+                ms = await wl.w2_sample(rt, compiled, WIDE)
+            rec.add("w2_10k_ms", ms)
+            rec.add("w2_10k_collector_ms", clock.ms)
+            rec.add("w2_10k_less_collector_ms", ms - clock.ms)
+            rec.add("w2_10k_full_collections", clock.full)
+        del rt
 
 
 #: The collector threshold of ``w3_gc_tuned_ms`` (CPython's default: 700).
