@@ -239,13 +239,16 @@ async def do_w2_wide(rec: Recorder, p: Params) -> None:
     time within each run (a full collection of what the run itself keeps, once its
     survivors outgrow a quarter of the process's long-lived objects, plus the young
     ones), and ``w2_10k_less_collector_ms`` the rest; ``w2_collector_ms`` and
-    ``w2_less_collector_ms``: the same for W2's runs (do_w2)."""
+    ``w2_less_collector_ms``: the same for W2's runs (do_w2). ``w2_100_runs_ms``: the
+    same 10,000 branches as 100 W2 runs one after another (W2's samples are medians of
+    runs that a full collection seldom falls in: one in the wide run always does)."""
     from runtime import Runtime
 
     for _ in range(p.w2_wide_reps):
         gc.collect()
         rec.add("compile_10k_ms", wl.compile_w2_sample(WIDE))
     compiled = wl.build_w2(WIDE)
+    narrow = wl.build_w2()
     for _ in range(p.w2_wide_reps):
         async with Runtime() as rt:
             gc.collect()
@@ -255,6 +258,15 @@ async def do_w2_wide(rec: Recorder, p: Params) -> None:
             rec.add("w2_10k_collector_ms", clock.ms)
             rec.add("w2_10k_less_collector_ms", ms - clock.ms)
             rec.add("w2_10k_full_collections", clock.full)
+        del rt
+        # The same 10,000 branches as 100 W2 runs one after another, in a fresh
+        # runtime too: what they cost with the collector's passes they bring on.
+        async with Runtime() as rt:
+            gc.collect()
+            started = time.perf_counter()
+            for _ in range(WIDE // 100):
+                await wl.w2_sample(rt, narrow)
+            rec.add("w2_100_runs_ms", (time.perf_counter() - started) * 1e3)
         del rt
 
 
