@@ -327,7 +327,9 @@ def table(per_backend: dict[str, dict[str, Any]], workloads: list[str]) -> str:
                        f"({_fmt(nw)} µs): {w1 / nw:.2f}x")
     out.append("")
     out.append("baselines: W1/W4 raw = request/reply round trip between two tasks over "
-               "anyio's default (unbuffered) memory object streams; W2 raw = spawn+join 100 tasks; W2 10,000 baselines = W2 (a median run) and 100 W2 runs in a row (the same 10,000 branches); W3 raw = 1000 tasks x "
+               "anyio's default (unbuffered) memory object streams; W2 raw = spawn+join "
+               "100 tasks; W2 10,000 baselines = W2 (a median run) and 100 W2 runs in a "
+               "row (the same 10,000 branches); W3 raw = 1000 tasks x "
                "5 sequential sleep(0.001); W3 LangGraph = the same W3 on LangGraph in a "
                "process of its own in this run (tests/bench/peers.py); W3 RSS baseline = peak of the same process after "
                "the raw W3 only; W4 concurrent baseline = the same runs one at a time; "
