@@ -121,6 +121,15 @@ async def test_parallel_branches_get_workers_and_the_join_runs_inline() -> None:
     assert tasks["join"] is tasks["start"] and tasks["after"] is tasks["start"]
 
 
+def chain_of(node: Any, length: int) -> Any:
+    """``length`` nodes running ``node``, one after another."""
+    g = Graph("chain_of", max_steps=length + 10)
+    g.add_node("n0", node)
+    for i in range(1, length):
+        g.add_node(f"n{i}", node).add_edge(f"n{i - 1}", f"n{i}")
+    return g.add_edge(f"n{length - 1}", END).compile()
+
+
 async def test_every_node_that_never_waits_is_preceded_by_a_turn() -> None:
     # A chain of nodes that never wait, beside a task that takes a turn after another:
     # each node execution lets it run once.
@@ -132,14 +141,6 @@ async def test_every_node_that_never_waits_is_preceded_by_a_turn() -> None:
         seen.append(ticks)
         return {}
 
-    g = Graph("flat", max_steps=100)
-    names = [f"n{i}" for i in range(20)]
-    for name in names:
-        g.add_node(name, node)
-    for a, b in zip(names, names[1:], strict=False):
-        g.add_edge(a, b)
-    g.add_edge(names[-1], END)
-
     async def ticker() -> None:
         nonlocal ticks
         while not done:
@@ -149,7 +150,7 @@ async def test_every_node_that_never_waits_is_preceded_by_a_turn() -> None:
     async with Runtime() as rt, anyio.create_task_group() as tg:
         tg.start_soon(ticker)
         await anyio.lowlevel.checkpoint()
-        run = await rt.start(g.compile(), {})
+        run = await rt.start(chain_of(node, 20), {})
         await run.result()
         done = True
     assert len(seen) == 20
@@ -172,14 +173,7 @@ async def test_a_node_that_waited_is_not_followed_by_a_turn_of_its_own() -> None
         await anyio.sleep(0)
         return {}
 
-    g = Graph("waits")
-    names = [f"n{i}" for i in range(10)]
-    for name in names:
-        g.add_node(name, node)
-    for a, b in zip(names, names[1:], strict=False):
-        g.add_edge(a, b)
-    g.add_edge(names[-1], END)
     async with Runtime() as rt:
-        run = await rt.start(g.compile(), {})
+        run = await rt.start(chain_of(node, 10), {})
         await run.result()
     assert [b - a for a, b in zip(points, points[1:], strict=False)] == [1] * 9
