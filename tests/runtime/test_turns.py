@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import anyio
+import pytest
 import sniffio
 
 from runtime.turns import turns
@@ -58,6 +59,27 @@ async def test_a_turn_is_due_unless_the_task_yielded_since_and_is_not_cancelled(
             await anyio.sleep(0)          # yielded, and then cancelled: the turn is
             scope.cancel()                # where the cancellation reaches the task
         assert turn.due()
+        await turn.take()
+        raise AssertionError("the turn did not raise the cancellation")
+    assert scope.cancelled_caught
+
+
+@pytest.mark.backends("trio")
+async def test_without_trios_task_counters_every_turn_is_taken(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A trio whose tasks no longer count their yields: the turn is always due.
+    import trio
+
+    class Bare:
+        pass
+
+    monkeypatch.setattr(trio.lowlevel, "current_task", Bare)
+    turn = turns()
+    monkeypatch.undo()
+    await anyio.sleep(0)
+    assert turn.due()
+    with anyio.CancelScope() as scope:
+        scope.cancel()
         await turn.take()
         raise AssertionError("the turn did not raise the cancellation")
     assert scope.cancelled_caught
