@@ -50,6 +50,7 @@ import anyio
 import anyio.lowlevel
 
 from . import baselines as base
+from .collector import CollectorClock
 from . import workloads as wl
 
 _RSS_IMPORTED_KIB = _peak_kib()
@@ -203,30 +204,6 @@ async def do_w2(rec: Recorder, p: Params) -> None:
 
 #: W2's fan-out width for ``compile_10k_ms`` and ``w2_10k_ms`` (issue 10 item 5).
 WIDE = 10_000
-
-
-class CollectorClock:
-    """The garbage collector's own time while it is entered (``gc.callbacks``): how much
-    of a measurement is the collector walking what the process keeps."""
-
-    def __init__(self) -> None:
-        self.ms = 0.0
-        self.full = 0
-        self._started = 0.0
-
-    def _callback(self, phase: str, info: dict[str, Any]) -> None:
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.ms += (time.perf_counter() - self._started) * 1e3
-            self.full += info["generation"] == 2
-
-    def __enter__(self) -> CollectorClock:
-        gc.callbacks.append(self._callback)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        gc.callbacks.remove(self._callback)
 
 
 async def do_w2_wide(rec: Recorder, p: Params) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import anyio
 
 from . import workloads as wl
+from .collector import CollectorClock
 
 
 async def _w1(runs: int) -> None:
@@ -54,30 +55,18 @@ async def _w3_census(runs: int, gc_threshold: int | None = None) -> dict[str, An
     from runtime import Runtime
 
     compiled = wl.build_w3(5)
-    spent = {"gc_s": 0.0, "collections": [0, 0, 0], "gc_s_by_generation": [0.0, 0.0, 0.0]}
-    began = [0.0]
     handles: list[Any] = []
     #: How many runs had finished at each full collection: what a finished run keeps is
     #: only walked by the full collections that come after it finished.
     done_at_full: list[int] = []
-
-    def timer(phase: str, info: dict[str, int]) -> None:
-        # CPU time: on a busy machine wall time would count other processes' turns.
-        if phase == "start":
-            if info["generation"] == 2:
-                done_at_full.append(sum(h.done for h in handles))
-            began[0] = time.process_time()
-        else:
-            took = time.process_time() - began[0]
-            spent["gc_s"] += took
-            spent["collections"][info["generation"]] += 1
-            spent["gc_s_by_generation"][info["generation"]] += took
+    # CPU time: on a busy machine wall time would count other processes' turns.
+    clock = CollectorClock(time.process_time,
+                           lambda: done_at_full.append(sum(h.done for h in handles)))
 
     gc.collect()
     base = len(gc.get_objects())
-    gc.callbacks.append(timer)
     cpu, wall = time.process_time(), time.perf_counter()
-    try:
+    with clock:
         async with Runtime(gc_threshold=gc_threshold) as rt:
             for _ in range(runs):
                 handles.append(await rt.start(compiled, {}))
@@ -88,12 +77,11 @@ async def _w3_census(runs: int, gc_threshold: int | None = None) -> dict[str, An
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             # The census's own full collection is not W3's: it used to be counted (about
             # half the GC time reported), though its CPU time was not.
-            gc.callbacks.remove(timer)
+            clock.stop()
             gc.collect()
             kept = len(gc.get_objects())
-    finally:
-        if timer in gc.callbacks:
-            gc.callbacks.remove(timer)
+    spent = {"gc_s": clock.ms / 1e3, "collections": clock.collections,
+             "gc_s_by_generation": [ms / 1e3 for ms in clock.ms_by_generation]}
     return {**spent, "done_at_full": done_at_full, "cpu_s": cpu, "wall_s": wall,
             "base_objects": base,
             "objects_per_run_in_flight": (in_flight - base) / runs,
