@@ -22,7 +22,7 @@ of the kind; its turn is always taken (there it is a callback, not a pass).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import sniffio
@@ -43,28 +43,22 @@ class Turns(Protocol):
         ...
 
 
-class _AsyncioTurns:
-    __slots__ = ()
-
-    def due(self) -> bool:
-        return True
-
-    def take(self) -> Awaitable[None]:
-        # Returns asyncio's coroutine itself: no coroutine of our own per turn.
-        return asyncio.sleep(0)
-
-
-class _AlwaysTurns:
-    """trio without the task's count and status (a trio that no longer has them): every
-    turn."""
+class _EveryTurn:
+    """Every turn due: asyncio's (which cannot tell whether a node yielded), or trio's
+    without the task's count and status (a trio that no longer has them)."""
 
     __slots__ = ("take",)
 
-    def __init__(self, checkpoint: Any) -> None:
+    def __init__(self, checkpoint: Callable[[], Awaitable[None]]) -> None:
         self.take = checkpoint
 
     def due(self) -> bool:
         return True
+
+
+def _asyncio_turn() -> Awaitable[None]:
+    # Returns asyncio's coroutine itself: no coroutine of our own per turn.
+    return asyncio.sleep(0)
 
 
 class _TrioTurns:
@@ -93,7 +87,7 @@ class _TrioTurns:
         self._yields = self._task._schedule_points
 
 
-_ASYNCIO_TURNS = _AsyncioTurns()
+_ASYNCIO_TURNS = _EveryTurn(_asyncio_turn)
 
 
 def turns() -> Turns:
@@ -107,4 +101,4 @@ def turns() -> Turns:
     if isinstance(getattr(task, "_schedule_points", None), int) and isinstance(
             getattr(status, "effectively_cancelled", None), bool):
         return _TrioTurns(task, trio.lowlevel.checkpoint)
-    return _AlwaysTurns(trio.lowlevel.checkpoint)
+    return _EveryTurn(trio.lowlevel.checkpoint)
