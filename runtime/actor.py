@@ -41,6 +41,10 @@ __all__ = ["Execution", "NodeActor", "Result"]
 
 log = logging.getLogger("actorflow.cache")
 
+#: The data keys of a node_started event, as Publisher.emit takes them.
+_STARTED = ("attempt", "input", "input_step")
+_STARTED_AT = (*_STARTED, "index")   # an item of a map edge
+
 
 def _cancelled() -> bool:
     """Whether a CancelledError caught in a node execution is a cancellation of the
@@ -296,13 +300,12 @@ class NodeActor:
             # not a copy) for live subscribers; stores keep only ``input_step``, the
             # checkpoint holding that state (storing it would copy the whole state per
             # node execution: quadratic for a state that grows).
-            if act.index is None:   # (no ** merge: the common case)
-                self.hub.publish(EventType.NODE_STARTED, node.name, attempt=attempt,
-                                 input=state.data, input_step=state.iteration)
+            if act.index is None:
+                self.hub.emit(EventType.NODE_STARTED, node.name, _STARTED, attempt,
+                              state.data, state.iteration)
             else:
-                self.hub.publish(EventType.NODE_STARTED, node.name, attempt=attempt,
-                                 input=state.data, input_step=state.iteration,
-                                 index=act.index)
+                self.hub.emit(EventType.NODE_STARTED, node.name, _STARTED_AT, attempt,
+                              state.data, state.iteration, act.index)
             started = time.perf_counter()
             span = (tracing.start_attempt(self.run_id, node.name, attempt, act.index)
                     if self._traced else None)

@@ -31,7 +31,7 @@ from .errors import SubscriberLagged
 from .status import RunStatus
 
 __all__ = ["DEFAULT_SUBSCRIBER_BUFFER", "EVENTS_KEPT_AFTER_CLOSE", "OUTCOMES", "Event",
-           "EventHub", "EventRow", "EventType", "Publisher", "event_row"]
+           "EventHub", "EventRow", "EventType", "Publisher", "event_row", "shape"]
 
 #: Events a subscriber may fall behind before it is dropped. Large enough that a
 #: reader doing ordinary I/O (a WebSocket send) never lags on a normal run, small
@@ -148,16 +148,21 @@ _SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}
 _MAX_SHAPES = 4096
 
 
-def event_row(seq: int, type: EventType, ts: float, node: str | None,
-              data: dict[str, Any]) -> EventRow:
-    """The row an event of these fields is kept as (see EventRow)."""
+def shape(data: dict[str, Any]) -> tuple[str, ...]:
+    """The shared key tuple of ``data``'s keys, in order (see _SHAPES)."""
     keys = tuple(data)
     shared = _SHAPES.get(keys)
     if shared is None:
         if len(_SHAPES) < _MAX_SHAPES:
             _SHAPES[keys] = keys
         shared = keys
-    return (seq, type._value_, ts, node, shared, *data.values())
+    return shared
+
+
+def event_row(seq: int, type: EventType, ts: float, node: str | None,
+              data: dict[str, Any]) -> EventRow:
+    """The row an event of these fields is kept as (see EventRow)."""
+    return (seq, type._value_, ts, node, shape(data), *data.values())
 
 
 class _Subscriber:
@@ -177,6 +182,13 @@ class Publisher(Protocol):
     def next_seq(self) -> int: ...
 
     def publish(self, type: EventType, node: str | None = None, **data: Any) -> Any: ...
+
+    def emit(self, type: EventType, node: str | None, keys: tuple[str, ...],
+             *values: Any) -> None:
+        """``publish(type, node, **dict(zip(keys, values, strict=True)))`` for the runtime's own
+        events of a fixed shape (a module's constant ``keys``): no keyword dict to make
+        and take apart per event, and the row shares ``keys``."""
+        ...
 
     def publish_live(self, type: EventType, node: str | None = None, **data: Any) -> None: ...
 
@@ -226,13 +238,19 @@ class EventHub:
 
     def publish(self, type: EventType, node: str | None = None, **data: Any) -> None:
         """Append an event and hand it to every subscriber without waiting."""
+        self.emit(type, node, shape(data), *data.values())
+
+    def emit(self, type: EventType, node: str | None, keys: tuple[str, ...],
+             *values: Any) -> None:
+        """:meth:`publish` with the data as its keys and values (see Publisher.emit)."""
         seq, ts = self._next, time.time()
         self._next = seq + 1
-        self._log.append(event_row(seq, type, ts, node, data))
+        self._log.append((seq, type._value_, ts, node, keys, *values))
         if self._sink is not None or self._subs:
             # One Event for the store's writer and every live reader (none is made for
             # a run nobody reads live: a memory store's, W3's).
-            event = Event(seq, self.run_id, type, ts, node, data)
+            event = Event(seq, self.run_id, type, ts, node,
+                          dict(zip(keys, values, strict=True)))
             if self._sink is not None:
                 self._sink(event)
             if self._subs:

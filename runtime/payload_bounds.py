@@ -132,6 +132,12 @@ class BoundedPublisher:
         self._check(type, node, data)
         return self._inner.publish(type, node, **data)
 
+    def emit(self, type: EventType, node: str | None, keys: tuple[str, ...],
+             *values: Any) -> None:
+        if type in NODE_EVENTS:
+            self._check(type, node, dict(zip(keys, values, strict=True)))
+        self._inner.emit(type, node, keys, *values)
+
     def publish_live(self, type: EventType, node: str | None = None, **data: Any) -> None:
         self._check(type, node, data)
         self._inner.publish_live(type, node, **data)

@@ -79,6 +79,11 @@ class SubgraphHub:
             return None
         return self._parent.publish(type, self._prefix + (node or ""), **data)
 
+    def emit(self, type: EventType, node: str | None, keys: tuple[str, ...],
+             *values: Any) -> None:
+        if type is not EventType.WAITING:
+            self._parent.emit(type, self._prefix + (node or ""), keys, *values)
+
     def publish_live(self, type: EventType, node: str | None = None, **data: Any) -> None:
         # Tokens and custom events of a subgraph's nodes carry the path too.
         self._parent.publish_live(type, self._prefix + (node or ""), **data)

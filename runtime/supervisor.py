@@ -104,6 +104,11 @@ def _own(mapping: dict[_K, _V]) -> dict[_K, _V]:
 #: at durability "power") at a step every ~100 µs; more would only hold memory.
 MAX_STEPS_AHEAD = 32
 
+#: The data keys of the supervisor's per-step events, as Publisher.emit takes them.
+_COMPLETED = ("attempt", "duration_ms", "update")
+_UPDATED = ("update", "step")
+_GROWN = ("update", "step", "append")   # a list grown: its new items
+
 
 class Supervisor:
     """Executes one run of a compiled graph. Create, optionally ``restore()``, then ``run()``."""
@@ -427,8 +432,8 @@ class Supervisor:
         top = self._frames.get(act.frames[-1][0]) if act.frames else None
         duration_ms = round(result.duration * 1000, 3)
         if act.index is None and not result.cached:   # (no ** merges: the common case)
-            self.hub.publish(EventType.NODE_COMPLETED, act.node, attempt=result.attempt,
-                             duration_ms=duration_ms, update=result.update.data)
+            self.hub.emit(EventType.NODE_COMPLETED, act.node, _COMPLETED, result.attempt,
+                          duration_ms, result.update.data)
         else:
             self.hub.publish(EventType.NODE_COMPLETED, act.node, attempt=result.attempt,
                              duration_ms=duration_ms, update=result.update.data,
@@ -553,11 +558,10 @@ class Supervisor:
         if changed or update.errors or update.warnings:
             # No delta event for a node that changed nothing (its node_completed says so).
             if grown:
-                self.hub.publish(EventType.STATE_UPDATED, node, update=values,
-                                 step=self.steps, append=grown)
+                self.hub.emit(EventType.STATE_UPDATED, node, _GROWN, values, self.steps,
+                              grown)
             else:
-                self.hub.publish(EventType.STATE_UPDATED, node, update=values,
-                                 step=self.steps)
+                self.hub.emit(EventType.STATE_UPDATED, node, _UPDATED, values, self.steps)
         return changed
 
     def _wait(self, entry: WaitEntry) -> None:

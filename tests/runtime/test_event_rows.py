@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import tracemalloc
 
+import anyio
 import pytest
 
 from runtime import Runtime
@@ -86,3 +87,58 @@ async def test_a_memory_store_reads_a_runs_events_back_as_its_live_readers_got_t
     assert [e.type for e in stored][-1] is EventType.RUN_COMPLETED
     assert [(r["node_name"], r["status"]) for r in logs] == [("a", "started"), ("a", "completed")]
     assert logs[1]["output_state"] == {"n": 1}
+
+
+async def test_emit_keeps_and_delivers_what_publish_does_for_the_same_data() -> None:
+    # The runtime's per-node events go through emit (keys and values, no keyword dict):
+    # a reader, a live subscriber and a store's writer must not tell the two apart.
+    sunk: dict[str, list[Event]] = {"publish": [], "emit": []}
+    live: dict[str, list[Event]] = {"publish": [], "emit": []}
+    kept: dict[str, list[Event]] = {}
+
+    async def read(hub: EventHub, into: list[Event]) -> None:
+        async for e in hub.subscribe():
+            into.append(e)
+
+    for way in ("publish", "emit"):
+        hub = EventHub("r", sink=sunk[way].append)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(read, hub, live[way])
+            await anyio.wait_all_tasks_blocked()
+            if way == "publish":
+                hub.publish(EventType.NODE_STARTED, "n", attempt=2, input={"a": [1]},
+                            input_step=7)
+            else:
+                hub.emit(EventType.NODE_STARTED, "n", ("attempt", "input", "input_step"),
+                         2, {"a": [1]}, 7)
+            hub.close()
+        kept[way] = hub.events_since(0)
+    for events in (live, sunk, kept):
+        a, b = events["publish"], events["emit"]
+        assert len(b) == 1
+        assert [(e.seq, e.type, e.node, e.data) for e in a] == \
+            [(e.seq, e.type, e.node, e.data) for e in b]
+        assert list(b[0].data) == ["attempt", "input", "input_step"]   # in its order
+    assert kept["emit"][0].data == {"attempt": 2, "input": {"a": [1]}, "input_step": 7}
+
+
+def test_emit_with_keys_and_values_that_do_not_match_fails_where_an_event_is_made() -> None:
+    hub = EventHub("r", sink=lambda e: None)
+    with pytest.raises(ValueError):
+        hub.emit(EventType.NODE_STARTED, "n", ("attempt", "input"), 1)
+
+
+def test_a_bounded_publisher_checks_node_events_emitted_as_keys_and_values() -> None:
+    from runtime.errors import EventTooLargeError
+    from runtime.payload_bounds import BoundedPublisher
+
+    hub = EventHub("r")
+    bounded = BoundedPublisher(hub, 100, "r")
+    with pytest.raises(EventTooLargeError, match="max_event_bytes=100"):
+        bounded.emit(EventType.LOG, "n", ("message",), "x" * 200)
+    bounded.emit(EventType.LOG, "n", ("message",), "short")
+    # Not a node's own event (the runtime's node_started with a big input): not bounded.
+    bounded.emit(EventType.NODE_STARTED, "n", ("attempt", "input", "input_step"),
+                 1, {"big": "x" * 200}, 0)
+    assert [(e.type, e.data.get("message")) for e in hub.events_since(0)] == [
+        (EventType.LOG, "short"), (EventType.NODE_STARTED, None)]
