@@ -136,14 +136,17 @@ class Event:
 #: the data's keys, *the data's values)``. An Event with its data dict was ~370 bytes
 #: (the object, its float and the dict with its key table) kept per event, a dozen per
 #: W3 run in flight and per finished run kept; the tuple is ~130, shares its key tuple
-#: with every event of its shape, and holds the type as its plain string (an enum
-#: member is an object the collector tracks: a row of plain values is not tracked once
-#: a collection has seen it). The run id is the hub's (the store's key); a live event is
-#: never kept. Read back with :meth:`Event.of_row`.
+#: with every event of its shape (the call site's constant, or _SHAPES'), and holds the
+#: type as its plain string (an enum member is an object the collector tracks: a row of
+#: plain values is not tracked once a collection has seen it; a row holding a dict, as
+#: a node event's input or update, stays tracked). The run id is the hub's (the store's
+#: key); a live event is never kept. Read back with :meth:`Event.of_row`.
 EventRow = tuple[Any, ...]
 _TYPES: dict[str, EventType] = {t.value: t for t in EventType}
-#: The key tuples of the data of events kept, one per shape (a kwargs dict's keys, in
-#: order: a few per call site). Bounded: a shape past it keeps a tuple of its own.
+#: The key tuples of the data of events published with keywords, one per shape (a
+#: kwargs dict's keys, in order: a few per call site; the runtime's per-step events are
+#: emitted with constants of their own instead). Bounded: a shape past it keeps a tuple
+#: of its own.
 _SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}
 _MAX_SHAPES = 4096
 
@@ -185,9 +188,10 @@ class Publisher(Protocol):
 
     def emit(self, type: EventType, node: str | None, keys: tuple[str, ...],
              *values: Any) -> None:
-        """``publish(type, node, **dict(zip(keys, values, strict=True)))`` for the runtime's own
+        """``publish(type, node, **dict(zip(keys, values)))`` for the runtime's own
         events of a fixed shape (a module's constant ``keys``): no keyword dict to make
-        and take apart per event, and the row shares ``keys``."""
+        and take apart per event, and the row shares ``keys``. Keys and values that do
+        not pair up raise ValueError, and nothing is published."""
         ...
 
     def publish_live(self, type: EventType, node: str | None = None, **data: Any) -> None: ...
@@ -243,6 +247,11 @@ class EventHub:
     def emit(self, type: EventType, node: str | None, keys: tuple[str, ...],
              *values: Any) -> None:
         """:meth:`publish` with the data as its keys and values (see Publisher.emit)."""
+        if len(keys) != len(values):
+            # Checked before anything is kept: a row that cannot be read back would
+            # break every later replay of the run.
+            raise ValueError(f"{type._value_} event: {len(values)} values for the "
+                             f"{len(keys)} keys {keys}")
         seq, ts = self._next, time.time()
         self._next = seq + 1
         self._log.append((seq, type._value_, ts, node, keys, *values))
@@ -250,7 +259,7 @@ class EventHub:
             # One Event for the store's writer and every live reader (none is made for
             # a run nobody reads live: a memory store's, W3's).
             event = Event(seq, self.run_id, type, ts, node,
-                          dict(zip(keys, values, strict=True)))
+                          dict(zip(keys, values, strict=False)))   # (paired: checked above)
             if self._sink is not None:
                 self._sink(event)
             if self._subs:

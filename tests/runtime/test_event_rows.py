@@ -113,19 +113,28 @@ async def test_emit_keeps_and_delivers_what_publish_does_for_the_same_data() -> 
                          2, {"a": [1]}, 7)
             hub.close()
         kept[way] = hub.events_since(0)
+    expected = [(0, EventType.NODE_STARTED, "n",
+                 {"attempt": 2, "input": {"a": [1]}, "input_step": 7})]
     for events in (live, sunk, kept):
-        a, b = events["publish"], events["emit"]
-        assert len(b) == 1
-        assert [(e.seq, e.type, e.node, e.data) for e in a] == \
-            [(e.seq, e.type, e.node, e.data) for e in b]
-        assert list(b[0].data) == ["attempt", "input", "input_step"]   # in its order
-    assert kept["emit"][0].data == {"attempt": 2, "input": {"a": [1]}, "input_step": 7}
+        for way in ("publish", "emit"):
+            got = events[way]
+            assert [(e.seq, e.type, e.node, e.data) for e in got] == expected
+            assert list(got[0].data) == ["attempt", "input", "input_step"]   # in its order
 
 
-def test_emit_with_keys_and_values_that_do_not_match_fails_where_an_event_is_made() -> None:
-    hub = EventHub("r", sink=lambda e: None)
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("sink", [False, True])
+def test_emit_with_keys_and_values_that_do_not_match_publishes_nothing(sink: bool) -> None:
+    sunk: list[Event] = []
+    hub = EventHub("r", sink=sunk.append if sink else None)
+    hub.publish(EventType.RUN_STARTED, graph="g", input={})
+    with pytest.raises(ValueError, match=r"node_started event: 1 values for the 2 keys"):
         hub.emit(EventType.NODE_STARTED, "n", ("attempt", "input"), 1)
+    # Nothing kept, no sequence number used, the run's events still read back.
+    assert hub.next_seq == 1
+    assert [e.type for e in hub.events_since(0)] == [EventType.RUN_STARTED]
+    assert [e.seq for e in sunk] == ([0] if sink else [])
+    hub.emit(EventType.NODE_STARTED, "n", ("attempt",), 1)
+    assert [(e.seq, e.data) for e in hub.events_since(1)] == [(1, {"attempt": 1})]
 
 
 def test_a_bounded_publisher_checks_node_events_emitted_as_keys_and_values() -> None:

@@ -126,3 +126,31 @@ async def test_a_replay_and_a_fork_keep_the_runs_bounds() -> None:
             record = await rt.store.get_run(again.id)
             assert record is not None
             assert RunBounds.from_options(record.options) == RunBounds(50_000, 4321)
+
+
+async def test_a_bounded_run_with_a_subgraph_publishes_its_node_events_with_the_path() -> None:
+    # The bound wraps the run's hub, and a subgraph's hub wraps the bound: the child's
+    # node events go through both and arrive as an unbounded run's do.
+    async def inner(state: WorkflowState) -> dict[str, Any]:
+        return {"n": state.data["n"] + 1}
+
+    child = Graph("child").add_node("inc", inner)
+    child.add_edge("inc", END)
+    g = Graph("parent")
+    g.add_subgraph("sub", child.compile(), inputs=["n"], outputs=["n"])
+    g.add_edge("sub", END)
+    seen: dict[bool, list[tuple[str, str | None, dict[str, Any]]]] = {}
+    async with Runtime() as rt:
+        for bounded in (False, True):
+            run = await rt.start(g.compile(), {"n": 1},
+                                 bounds=RunBounds(max_event_bytes=10_000) if bounded else None)
+            assert (await run.result()).data == {"n": 2}
+            seen[bounded] = [
+                (e.type.value, e.node, {k: v for k, v in e.data.items() if k != "duration_ms"})
+                async for e in rt.events(run.id)
+                if e.type.value in ("node_started", "node_completed", "state_updated")]
+    assert seen[True] == seen[False]
+    assert [(t, n) for t, n, _ in seen[True]] == [
+        ("node_started", "sub"), ("node_started", "sub/inc"), ("node_completed", "sub/inc"),
+        ("state_updated", "sub/inc"), ("node_completed", "sub"), ("state_updated", "sub")]
+    assert seen[True][2][2]["update"] == {"n": 2}
