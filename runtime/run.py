@@ -46,6 +46,10 @@ CLEANUP_TIMEOUT = 10.0
 #: How long a run that failed for want of a database waits to record that.
 STORE_DOWN_WAIT = 1.0
 
+#: The data keys of a run's first and last events, as Publisher.emit takes them.
+_STARTED = ("graph", "input")
+_COMPLETED = ("state", "steps", "duration_ms")
+
 
 class Run:
     """One execution of a graph. Get it from ``Runtime.start()``.
@@ -395,8 +399,8 @@ class Run:
         if self._resumed:
             self.hub.publish(EventType.RUN_RESUMED, step=self.supervisor.steps)
         else:
-            self.hub.publish(EventType.RUN_STARTED, graph=self.graph.name,
-                             input=dict(self.state.data))
+            self.hub.emit(EventType.RUN_STARTED, None, _STARTED, self.graph.name,
+                          dict(self.state.data))
 
     async def _finish_stopped(self) -> None:
         """Cancelled or released before the run ended by itself."""
@@ -423,8 +427,8 @@ class Run:
             await self._pause()
             return
         final = self.state.model_dump(mode="json", fallback=repr)
-        self.hub.publish(EventType.RUN_COMPLETED, state=final, steps=self.supervisor.steps,
-                         duration_ms=round((time.monotonic() - started) * 1000, 3))
+        self.hub.emit(EventType.RUN_COMPLETED, None, _COMPLETED, final, self.supervisor.steps,
+                      round((time.monotonic() - started) * 1000, 3))
         await self._record(RunStatus.COMPLETED, final)
 
     async def _finish(self, status: RunStatus, error: ActorflowError) -> None:
