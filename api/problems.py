@@ -17,6 +17,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from runtime import ExpressionError
 from runtime.expressions import compile_expression
+from runtime.routing import START
+from runtime.specs import END, JSON_END
 
 from .schemas import GraphCreate
 
@@ -47,6 +49,7 @@ _NODE = re.compile(r"^(?:duplicate node name |node )'((?:[^'\\]|\\.)*)'")
 _EDGE = re.compile(r"^(?:map )?edge (.+?)->(.+?)(?::| )")
 _EDGE_FROM = re.compile(r"^edge from (.+?): ")
 _BRANCHES = re.compile(r"^parallel branches '([^']*)' and '([^']*)'")
+_ENTRY = re.compile(r"^entry point '((?:[^'\\]|\\.)*)' is not a node")
 _FIELD = re.compile(r"^((?:nodes|edges)\.\d+(?:\.[\w]+)*|[a-z_]+(?:\.[\w]+)*): ")
 
 
@@ -66,10 +69,10 @@ def locate(message: str, definition: Any) -> Problem:
     if m := _BRANCHES.match(message):
         return Problem(message=message, node=m[1], nodes=[m[1], m[2]])
     if m := _EDGE_FROM.match(message):
-        index = _edge_index(edges, m[1].strip("'[]\""), None)
+        index = _edge_index(edges, m[1].strip("'[]\""), None, nodes)
         return Problem(message=message, edge=index, path=_path("edges", index))
     if m := _EDGE.match(message):
-        index = _edge_index(edges, m[1], m[2])
+        index = _edge_index(edges, m[1], m[2], nodes)
         return Problem(message=message, edge=index, path=_path("edges", index),
                        column=_column(edges, index) if "condition" in message else None)
     if m := _NODE.match(message):
@@ -78,7 +81,14 @@ def locate(message: str, definition: Any) -> Problem:
         return Problem(message=message, node=name, nodes=[name], path=_path("nodes", index))
     if m := _FIELD.match(message):
         return _field_problem(message, m[1], nodes, edges)
-    if message.startswith(("entry point", "no entry point")):
+    if m := _ENTRY.match(message):
+        # Set by a START edge, not by an ``entry_point`` field: the problem is that edge.
+        if _get(definition, "entry_point") is None:
+            index = _edge_index(edges, START, m[1], nodes)
+            if index is not None:
+                return Problem(message=message, edge=index, path=_path("edges", index))
+        return Problem(message=message, path="entry_point")
+    if message.startswith("no entry point"):
         return Problem(message=message, path="entry_point")
     return Problem(message=message)
 
@@ -95,12 +105,23 @@ def _field_problem(message: str, path: str, nodes: list[Any], edges: list[Any]) 
     return Problem(message=message, path=path)
 
 
-def _edge_index(edges: list[Any], source: str, target: str | None) -> int | None:
-    """The first edge from ``source`` (to ``target``); edges may list several of each."""
+def _edge_index(edges: list[Any], source: str, target: str | None,
+                nodes: list[Any]) -> int | None:
+    """The first edge from ``source`` (to ``target``); edges may list several of each.
+    Messages name the graph's ends as the runtime does (``__start__``, ``__end__``); the
+    definition may spell them "START" and "END" (unless a node has that name)."""
+    named = {_get(n, "name") for n in nodes}
+    sources = _spellings(source, START, "START", named)
+    targets = None if target is None else _spellings(target, END, JSON_END, named)
     for i, e in enumerate(edges):
-        if source in _names(_get(e, "from")) and (target is None or target in _names(_get(e, "to"))):
+        if not sources.isdisjoint(_names(_get(e, "from"))) and (
+                targets is None or not targets.isdisjoint(_names(_get(e, "to")))):
             return i
     return None
+
+
+def _spellings(name: str, end: str, json_name: str, named: set[Any]) -> set[str]:
+    return {name, json_name} if name == end and json_name not in named else {name}
 
 
 def _column(edges: list[Any], index: int | None) -> int | None:

@@ -82,3 +82,37 @@ async def test_validate_is_in_the_openapi_document_with_the_graph_body(anyio_bac
         spec = await (await client.get("/openapi.json")).get_json()
     op = spec["paths"]["/api/v1/graph/validate"]["post"]
     assert "requestBody" in op and "200" in op["responses"]
+
+
+async def test_edges_spelled_start_and_end_are_located_as_the_runtime_names_them(anyio_backend: str) -> None:
+    # README allows "START" / "END" for the graph's ends; the runtime's sentences say
+    # __start__ / __end__. Each problem is still placed at the edge the client wrote.
+    graph = {"name": "ends", "nodes": [
+        {"name": "a", "tool": "set", "config": {"values": {}}},
+        {"name": "b", "tool": "set", "config": {"values": {}}},
+    ], "edges": [
+        {"from": "START", "to": "a"},
+        {"from": "a", "to": "b"},
+        {"from": "b", "to": "END", "condition": "y +"},
+    ]}
+    mistyped = copy.deepcopy(graph)
+    mistyped["edges"][0]["to"] = "aa"
+    del mistyped["edges"][2]["condition"]
+    async with serving(anyio_backend) as client:
+        condition = await (await client.post("/api/v1/graph/validate", json=graph)).get_json()
+        entry = await (await client.post("/api/v1/graph/validate", json=mistyped)).get_json()
+    [problem] = condition["problems"]
+    assert "__end__" in problem["message"]
+    assert (problem["edge"], problem["path"], problem["column"]) == (2, "edges.2", 4)
+    [problem] = [p for p in entry["problems"] if p["message"].startswith("entry point")]
+    assert problem["message"].startswith("entry point 'aa' is not a node")
+    assert (problem["edge"], problem["path"]) == (0, "edges.0")
+
+
+async def test_an_entry_point_field_that_names_no_node_is_placed_at_that_field(anyio_backend: str) -> None:
+    graph = {"name": "entry", "entry_point": "aa", "nodes": [
+        {"name": "a", "tool": "set", "config": {"values": {}}}], "edges": []}
+    async with serving(anyio_backend) as client:
+        body = await (await client.post("/api/v1/graph/validate", json=graph)).get_json()
+    [problem] = [p for p in body["problems"] if p["message"].startswith("entry point")]
+    assert (problem["edge"], problem["path"]) == (None, "entry_point")
