@@ -290,13 +290,17 @@ class Run:
 
     # -- driving ---------------------------------------------------------------------------
     def restore(self, checkpoint: Checkpoint, *, answers: dict[str, Any] | None = None,
-                next_seq: int | None = None) -> None:
-        """Continue from ``checkpoint``; events go on from ``next_seq``."""
+                next_seq: int | None = None, resumed: bool = True) -> None:
+        """Continue from ``checkpoint``; events go on from ``next_seq``.
+
+        ``resumed``: the run executed before (a recovery, an answer): it goes on as
+        ``run_resumed`` and keeps its ``started_at``. A fork's first execution starts
+        from a checkpoint too, but is a start (``run_started``, ``started_at`` set)."""
         self.supervisor.restore(checkpoint, answers)
         self.hub = EventHub(self.id, first_seq=max(checkpoint.next_seq, next_seq or 0),
                             sink=self._sink(), history=self._older_events())
         self._attach_hub()
-        self._resumed = True
+        self._resumed = resumed
 
     def continue_events(self, next_seq: int) -> None:
         """Number this run's events from ``next_seq`` (earlier ones are in the store)."""

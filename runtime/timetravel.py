@@ -252,7 +252,7 @@ async def fork(rt: Host, run_id: str, step: int | None, *,
     # Its own first checkpoint, so a crash of the fork resumes the fork.
     await rt.store.save_checkpoint(start)
     await carry_children(rt.store, run_id, new_id, position, compiled, cp.created_at)
-    run.restore(start)
+    run.restore(start, resumed=False)
     rt.table.launch(run)
     return run
 

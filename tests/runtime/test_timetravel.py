@@ -178,3 +178,20 @@ async def test_forking_step_0_starts_from_the_input_on_every_store(store_url: st
     assert record is not None and record.parent_run_id == run.id
     assert record.options["forked_from"] == {"run_id": run.id, "step": 0}
     assert record.initial_state["data"] == {"n": 2}
+
+
+async def test_a_fork_and_a_replay_from_a_step_start_as_runs_of_their_own(store_url: str) -> None:
+    # Their first execution begins at a checkpoint, but it is a start: run_started
+    # first, and started_at recorded (it was null on every fork, even completed).
+    async with Runtime(store_url) as rt:
+        run = await rt.start(hg.counter_graph(3).compile(), {})
+        await run.result()
+        for new in (await rt.fork(run.id, 1, values={"n": 0}), await rt.replay(run.id, 2)):
+            await new.result()
+            record = await rt.store.get_run(new.id)
+            assert record is not None and record.status.value == "completed"
+            assert record.started_at is not None and record.completed_at is not None
+            assert record.created_at <= record.started_at <= record.completed_at
+            types = [e.type.value async for e in rt.events(new.id)]
+            assert types[0] == "run_started" and "run_resumed" not in types
+            assert types[-1] == "run_completed"
