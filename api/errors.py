@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
-from quart import Quart, Response, jsonify
+from quart import Quart, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 __all__ = ["ApiError", "error_response", "install_error_handlers", "validation_details"]
@@ -51,10 +51,12 @@ class ApiError(Exception):
 def error_response(status: int, code: str, message: str, details: Any = None,
                    headers: dict[str, str] | None = None) -> Response:
     """The one error body, as a response."""
-    from .transport import current_request_id
+    from .transport import assign_request_id, current_request_id
 
     body: dict[str, Any] = {"code": code, "message": message, "details": details}
     rid = current_request_id()
+    if rid is None and has_request_context():
+        rid = assign_request_id(request)   # refused before admission (a 413)
     if rid is not None:
         body["request_id"] = rid  # quote it when reporting: the server log has the same id
     response = jsonify({"error": body})
@@ -89,7 +91,9 @@ def install_error_handlers(app: Quart) -> None:
             details = {"allowed": sorted(exc.valid_methods)}  # type: ignore[attr-defined]
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
-            message = f"request body is larger than the limit of {limit} bytes"
+            message = (f"request body is larger than the limit of {limit} bytes; send less "
+                       "(large inputs belong in a file or store the nodes read), or raise the "
+                       "server's limit (ACTORFLOW_MAX_BODY_BYTES, --max-body-bytes)")
             details = {"limit_bytes": limit}
         # A converter's BadParameter (api.params) brings its own code and details.
         code = getattr(exc, "api_code", None) or _HTTP_CODES.get(status, "http_error")

@@ -33,7 +33,8 @@ from .errors import ApiError
 from .headers import add_missing, header
 from .settings import Settings
 
-__all__ = ["LOOPBACK_NAMES", "current_request_id", "install_transport", "is_loopback",
+__all__ = ["LOOPBACK_NAMES", "assign_request_id", "current_request_id", "install_transport",
+           "is_loopback",
            "request_id_logging"]
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -76,6 +77,19 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
+def assign_request_id(req: Any) -> str:
+    """Give the request its id (the client's ``X-Request-ID`` when well formed), once:
+    on admission, or by an error answered before it (a body over the size limit is
+    refused while the body is read, ahead of admission)."""
+    found = g.get("request_id")
+    if isinstance(found, str):
+        return found
+    rid = header(req.headers, "X-Request-ID")
+    g.request_id = rid if _REQUEST_ID.match(rid) else new_request_id()
+    _request_id.set(g.request_id)
+    return str(g.request_id)
+
+
 def allowed_hosts(settings: Settings) -> frozenset[str] | None:
     """Host names accepted in ``Host``; None accepts any (bound to a wildcard address
     with none configured: the README says to set ``allowed_hosts`` there)."""
@@ -99,9 +113,7 @@ def install_transport(app: Quart, settings: Settings) -> None:
     origins = frozenset(settings.csv("cors_origins"))
 
     def admit(req: Any) -> None:
-        rid = header(req.headers, "X-Request-ID")
-        g.request_id = rid if _REQUEST_ID.match(rid) else new_request_id()
-        _request_id.set(g.request_id)
+        assign_request_id(req)
         if hosts is not None and _hostname(header(req.headers, "Host")) not in hosts:
             raise ApiError(400, "bad_host", "this server does not answer to that Host "
                            "header; add the name to allowed_hosts (ACTORFLOW_ALLOWED_HOSTS)",

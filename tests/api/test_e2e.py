@@ -108,6 +108,7 @@ def test_bad_requests_get_the_error_shape(backend: str, tmp_path: Path) -> None:
                             json=dict(SEED_CREATE, description="x" * 5000))
         assert too_big.status_code == 413
         assert too_big.json()["error"]["code"] == "payload_too_large"
+        assert too_big.json()["error"]["request_id"] == too_big.headers["x-request-id"]
         not_json = http.post("/api/v1/graph/create", content=b"name=x",
                              headers={"content-type": "text/plain"})
         assert not_json.status_code == 415

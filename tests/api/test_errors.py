@@ -36,6 +36,10 @@ async def test_body_over_the_limit_is_413(anyio_backend: str) -> None:
         error = (await response.get_json())["error"]
         assert error["code"] == "payload_too_large"
         assert error["details"] == {"limit_bytes": 1000}
+        # The one error shape: its request id, in the body and the header, and what
+        # to do about it.
+        assert error["request_id"] and response.headers["X-Request-ID"] == error["request_id"]
+        assert "ACTORFLOW_MAX_BODY_BYTES" in error["message"]
 
 
 async def test_wrong_method_is_405_with_allowed_methods(anyio_backend: str) -> None:
