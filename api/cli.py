@@ -238,7 +238,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         except SettingsError as exc:
             print(f"actorflow serve: {exc}", file=sys.stderr)
             return ExitCode.USAGE
-        serve(settings)
+        try:
+            serve(settings)
+        except SettingsError as exc:
+            # Valid settings the machine refuses at start (the port is taken, another
+            # process executes the SQLite file's runs): the command could not do its work.
+            print(f"actorflow serve: {exc}", file=sys.stderr)
+            return ExitCode.FAILED
         return 0
     if args.command == "keys":
         from .keys_cli import keys

@@ -4,28 +4,39 @@ On SIGTERM or SIGINT the server drains: new runs get 503, running runs are
 released (checkpointed, left ``pending``; they resume when a server opens the
 same database again), their WebSocket feeds end with ``released``, and Hypercorn
 then finishes the open requests within ``graceful_timeout`` and stops.
+
+The listening socket is bound before the app's lifespan starts (the runtime opens
+in it): a port another process holds stops the server with one
+:class:`~api.settings.AddressUnavailableError`, with nothing opened yet. (Hypercorn's
+own ``serve`` binds after the lifespan started, and on a bind failure leaves the
+lifespan task, the runtime's task groups suspended in it, to be finalized by another
+task.)
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gc
 import logging
 import signal
+import socket
 
 import anyio
-from hypercorn.config import Config
+from hypercorn.config import Config, Sockets
+from hypercorn.utils import wrap_app
 from quart import Quart
 
 from .app import create_app
 from .current import SERVICE_KEY
 from .service import ApiService
-from .settings import Settings
+from .settings import AddressUnavailableError, Settings
 from .single_host import executor_lock
 from .keepalive import lean_keepalive
 from .telemetry import traced
 from .wire import coalesced_responses
 
-__all__ = ["hypercorn_config", "serve"]
+__all__ = ["hypercorn_config", "listening_socket", "serve"]
 
 log = logging.getLogger("actorflow.api")
 
@@ -87,6 +98,38 @@ def rarer_collections(threshold0: int) -> None:
         gc.set_threshold(threshold0, threshold1, threshold2)
 
 
+def listening_socket(settings: Settings, backlog: int = Config.backlog) -> socket.socket:
+    """A socket bound to ``settings.host``:``settings.port`` and listening, set up as
+    Hypercorn sets up its own (``Config.create_sockets``).
+
+    Raises AddressUnavailableError, saying what to do, when the address cannot be
+    used (the socket is closed then)."""
+    host = settings.host.strip("[]")
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                         socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, settings.port))
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        raise AddressUnavailableError(_cannot_listen(settings, exc)) from exc
+    return sock
+
+
+def _cannot_listen(settings: Settings, exc: OSError) -> str:
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    where = f"cannot listen on {host}:{settings.port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (f"{where}: address already in use; stop the other process or choose "
+                "another port (--port or ACTORFLOW_PORT)")
+    reason = (exc.strerror or str(exc) or type(exc).__name__).lower()
+    return (f"{where}: {reason}; choose another address (--host and --port, or "
+            "ACTORFLOW_HOST and ACTORFLOW_PORT)")
+
+
 async def _serve(app: Quart, settings: Settings) -> None:
     service: ApiService = app.extensions[SERVICE_KEY]
 
@@ -99,20 +142,32 @@ async def _serve(app: Quart, settings: Settings) -> None:
         await service.drain()
 
     config = hypercorn_config(settings)
-    log.info("actorflow serving on %s://%s:%s (backend %s, database %s, auth %s)",
-             "https" if settings.certfile else "http", settings.host, settings.port,
-             settings.backend, _redact(settings.database_url), settings.auth)
-    # One write per response (api/wire.py); one keep-alive timer task per connection,
-    # not per request (api/keepalive.py).
-    with coalesced_responses(), lean_keepalive():
-        if settings.backend == "trio":
-            from hypercorn.trio import serve as trio_serve
+    # Bound before Hypercorn starts the app's lifespan, in which the runtime opens: a
+    # failure here has nothing to close.
+    sock = listening_socket(settings, config.backlog)
+    with contextlib.closing(sock):
+        sockets = (Sockets([sock], [], []) if config.ssl_enabled
+                   else Sockets([], [sock], []))
+        log.info("actorflow serving on %s://%s:%s (backend %s, database %s, auth %s)",
+                 "https" if settings.certfile else "http", settings.host,
+                 sock.getsockname()[1], settings.backend, _redact(settings.database_url),
+                 settings.auth)
+        served = wrap_app(app, config.wsgi_max_body_size, "asgi")
+        # One write per response (api/wire.py); one keep-alive timer task per
+        # connection, not per request (api/keepalive.py).
+        with coalesced_responses(), lean_keepalive():
+            # hypercorn.{trio,asyncio}.serve without their bind: each worker_serve
+            # serves the sockets it is given.
+            if settings.backend == "trio":
+                from hypercorn.trio.run import worker_serve as trio_serve
 
-            await trio_serve(app, config, shutdown_trigger=shutdown_trigger)
-        else:
-            from hypercorn.asyncio import serve as asyncio_serve
+                await trio_serve(served, config, sockets=sockets,
+                                 shutdown_trigger=shutdown_trigger)
+            else:
+                from hypercorn.asyncio.run import worker_serve as asyncio_serve
 
-            await asyncio_serve(app, config, shutdown_trigger=shutdown_trigger)
+                await asyncio_serve(served, config, sockets=sockets,
+                                    shutdown_trigger=shutdown_trigger)
     log.info("actorflow stopped")
 
 

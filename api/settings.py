@@ -18,13 +18,18 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from runtime.lease import ClusterSettings
 from runtime.store import Store, open_store
 
-__all__ = ["ENV_PREFIX", "Settings", "SettingsError"]
+__all__ = ["ENV_PREFIX", "AddressUnavailableError", "Settings", "SettingsError"]
 
 ENV_PREFIX = "ACTORFLOW_"
 
 
 class SettingsError(ValueError):
     """A setting (from a flag or an environment variable) is invalid."""
+
+
+class AddressUnavailableError(SettingsError):
+    """``serve`` cannot listen where ``host`` and ``port`` say (another process listens
+    there, the host is not this machine's, the port needs privileges)."""
 
 
 class Settings(BaseModel):
