@@ -11,7 +11,8 @@ never slows the run or the other clients.
 In batch mode (``?batch=true``) a client gets everything waiting for it in one frame,
 ``{"type": "batch", "messages": [...]}``: a replay of thousands of events is a handful
 of frames, and a busy run costs each such client one frame per turn of its sender,
-not one per event.
+not one per event. Every frame such a client gets is a batch frame, one message or
+many (:func:`batch_frame`), its last one included.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import anyio
 
 from .live_log import Dropped
 
-__all__ = ["BATCH_BYTES", "BATCH_WAIT", "Outbox", "SharedText", "bounded"]
+__all__ = ["BATCH_BYTES", "BATCH_WAIT", "Outbox", "SharedText", "batch_frame", "bounded"]
 
 #: Largest batch frame, in characters of its messages (one message may be larger; it
 #: then goes alone). Small enough for any client's frame limit, large enough that a
@@ -157,7 +158,7 @@ class Outbox:
 
     def _next_frame(self) -> str:
         self._frame_first = next((seq for seq, _ in self._queue if seq is not None), None)
-        if not self._batch or len(self._queue) == 1:
+        if not self._batch:
             seq, text = self._queue.popleft()
             self._sent(seq, text)
             return text
@@ -168,9 +169,14 @@ class Outbox:
             self._sent(seq, text)
             parts.append(text)
             size += len(text)
-        return '{"type": "batch", "messages": [' + ", ".join(parts) + "]}"
+        return batch_frame(parts)
 
     def _sent(self, seq: int | None, text: str) -> None:
         self._chars -= len(text)
         if seq is not None:
             self.unsent = seq + 1
+
+
+def batch_frame(messages: list[str]) -> str:
+    """The frame a batch client gets for these encoded messages, in order."""
+    return '{"type": "batch", "messages": [' + ", ".join(messages) + "]}"

@@ -32,7 +32,7 @@ from ..current import metrics, service
 from ..live_log import DEFAULT_MODES, Dropped, Feed, FeedEnd, parse_modes
 from ..schemas import WsQuery
 from ..ws_broadcast import Broadcasts
-from ..ws_outbox import Outbox, SharedText
+from ..ws_outbox import Outbox, SharedText, batch_frame
 from ..ws_wire import Wire
 
 __all__ = ["ws"]
@@ -96,17 +96,17 @@ async def _serve(run_id: str, run: Any, since: int, modes: frozenset[str], batch
     else:
         ending = await _own_feed(run_id, run, since, modes, batch)
     if ending is None:
-        await _goodbye(None, 1000, "run finished")
+        await _goodbye(None, 1000, "run finished", batch)
     elif isinstance(ending, Dropped):
         await _goodbye({"type": "error", "code": "lagged", "resume_from": ending.resume_from,
                         "message": f"this client fell behind and was dropped ({ending.reason});"
-                        f" reconnect with ?since={ending.resume_from}"}, 1013, "lagged")
+                        f" reconnect with ?since={ending.resume_from}"}, 1013, "lagged", batch)
     elif isinstance(ending, FeedEnd):
-        await _goodbye(None, 1012, "server restarting")
+        await _goodbye(None, 1012, "server restarting", batch)
     else:
         await _goodbye({"type": "error", "code": "internal_error",
                         "message": "the server failed to stream this run; see its log"},
-                       1011, "server error")
+                       1011, "server error", batch)
 
 
 def _sent(event: Event) -> None:
@@ -237,9 +237,11 @@ async def _discard_incoming() -> None:
         await websocket.receive()
 
 
-async def _goodbye(message: dict[str, Any] | None, code: int, reason: str) -> None:
+async def _goodbye(message: dict[str, Any] | None, code: int, reason: str,
+                   batch: bool) -> None:
     """Last message and close frame, bounded: the client may not be reading at all."""
     with anyio.move_on_after(GOODBYE_TIMEOUT):
         if message is not None:
-            await websocket.send(json.dumps(message))
+            text = json.dumps(message)
+            await websocket.send(batch_frame([text]) if batch else text)
         await websocket.close(code, reason)

@@ -134,6 +134,36 @@ def test_unknown_run_websocket_closes_with_4404(backend: str, tmp_path: Path) ->
         assert caught.value.code == 4404
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_frame_of_a_batch_client_is_a_batch_frame(backend: str, tmp_path: Path) -> None:
+    # README: ?batch=true sends {"type": "batch", "messages": [...]} frames. A frame of
+    # one message (the last message left of a finished run) is one too.
+    with server(backend, sqlite_url(tmp_path), tmp_path) as srv, \
+            httpx.Client(base_url=srv.url, timeout=30) as http:
+        created = http.post("/api/v1/graph/create", json=_looping_graph("batched", 3, 10))
+        assert created.status_code == 201, created.text
+        done = http.post("/api/v1/graph/run", json={"graph_id": created.json()["graph_id"],
+                                                    "initial_state": {}, "wait": True})
+        assert done.status_code == 200, done.text
+        run_id = done.json()["run_id"]
+        everything = _messages(f"{srv.ws_url}/api/v1/graph/ws/{run_id}", http)
+        last = everything[-1]["seq"]
+        for since, mode in ((0, ""), (last, ""), (last, "&mode=values")):
+            frames = []
+            with connect_ws(f"{srv.ws_url}/api/v1/graph/ws/{run_id}?since={since}"
+                            f"&batch=true{mode}", http) as ws:
+                while True:
+                    try:
+                        frames.append(json.loads(ws.receive_text(timeout=30)))
+                    except WebSocketDisconnect:
+                        break
+            assert frames and all(f["type"] == "batch" for f in frames), frames
+            messages = [m for f in frames for m in f["messages"]]
+            assert messages[-1]["type"] == "complete"
+            if not mode:
+                assert messages == everything[since:]
+
+
 def _looping_graph(name: str, steps: int, blob: int) -> dict[str, Any]:
     """One node looping ``steps`` times, each step publishing a ``blob``-byte update."""
     return {
