@@ -211,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             handler.setFormatter(JsonFormatter())
     if settings.log_level != "debug":  # one line per connect/disconnect otherwise
         logging.getLogger("databases").setLevel(logging.WARNING)
+        # One line per request a command makes of a server (`resume --server`).
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return _dispatch(args, settings)
     except KeyboardInterrupt:
@@ -291,9 +293,17 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
     raw = args.input
     try:
-        data = json.loads(Path(raw[1:]).read_text() if raw.startswith("@") else raw)
-    except (OSError, ValueError) as exc:
-        print(f"actorflow run: --input is not a JSON object: {exc}", file=sys.stderr)
+        text = Path(raw[1:]).read_text() if raw.startswith("@") else raw
+    except OSError as exc:
+        print(f"actorflow run: --input {raw}: cannot read the file: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        where = f"the file {raw[1:]}" if raw.startswith("@") else "--input"
+        print(f"actorflow run: {where} is not valid JSON: {exc}; give a JSON object, "
+              """e.g. --input '{"code": "x = 1"}' or --input @state.json""", file=sys.stderr)
         return ExitCode.USAGE
     if not isinstance(data, dict):
         print("actorflow run: --input must be a JSON object", file=sys.stderr)

@@ -50,6 +50,10 @@ async def _dispatch(args: argparse.Namespace, ring: KeyRing) -> int:
             print(json.dumps(rows, indent=2, default=str))
         for row in [] if args.json else rows:
             print("  ".join("" if v is None else str(v) for v in row.values()))
+        if not rows and not args.json:
+            whose = f" of tenant {args.tenant}" if args.tenant else ""
+            print(f"no API keys{whose}; create one with `actorflow keys create --name NAME "
+                  "--scopes runs:read,runs:write`")
         return 0
     if command == "revoke":
         found = await ring.revoke(args.key_id)

@@ -10,6 +10,8 @@ keeps the versions it has started runs with.
 
 from __future__ import annotations
 
+import difflib
+
 from collections import OrderedDict
 from functools import partial
 from typing import Any
@@ -79,8 +81,12 @@ class GraphCatalog:
                 compiled = self._compile(definition)
                 self._named.setdefault(compiled.name, compiled)
                 return compiled, None
+            stored = await self._store.list_graphs(limit=1000, tenant=tenant)
+            close = difflib.get_close_matches(
+                key, sorted({*self._named, *(g.name for g in stored)}), n=3, cutoff=0.6)
+            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
             raise GraphNotFoundError(
-                f"no graph with id or name {key!r}; list the stored graphs (GET "
+                f"no graph with id or name {key!r}{hint}; list the stored graphs (GET "
                 "/api/v1/graphs, `actorflow graphs`) or store it first (POST "
                 "/api/v1/graph/create, Runtime.save_graph, Runtime(graphs=[...]))", key=key)
         # Registered names are the default tenant's (Runtime.save_graph registers no

@@ -271,3 +271,16 @@ def test_the_cli_rotates_a_key_with_a_grace_period(tmp_path: Path) -> None:
     still, fresh = anyio.run(check)
     assert still is not None and fresh is not None  # the old one works during the grace
     assert fresh.tenant == "acme" and fresh.scopes == still.scopes
+
+
+def test_listing_no_keys_says_so_and_how_to_make_one(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    empty = _cli("keys", "list", url=url)
+    assert empty.returncode == 0, empty.stderr
+    assert empty.stdout.startswith("no API keys; create one with `actorflow keys create")
+    assert json.loads(_cli("keys", "list", "--json", url=url).stdout) == []
+    _new_key(url, "acme", "runs:read")
+    listed = _cli("keys", "list", url=url).stdout
+    assert "no API keys" not in listed and "acme" in listed
+    other = _cli("keys", "list", "--tenant", "zeta", url=url).stdout
+    assert other.startswith("no API keys of tenant zeta")

@@ -177,6 +177,8 @@ def test_resume_through_a_server_prints_what_run_prints(tmp_path: Path) -> None:
     outcome = json.loads(resumed.stdout)
     assert set(outcome) == OUTCOME_KEYS
     assert (outcome["status"], outcome["state"]) == ("completed", {"draft": "v1", "approved": "no"})
+    # What the command says, not a log line per HTTP request it made (httpx's INFO).
+    assert "HTTP Request" not in resumed.stderr, resumed.stderr
 
 
 def test_on_a_terminal_a_progress_line_names_the_running_nodes(tmp_path: Path) -> None:
@@ -234,6 +236,14 @@ def test_a_wrong_graph_or_input_exits_2_before_any_run(tmp_path: Path) -> None:
     assert wrong.returncode == 2 and "sett" in wrong.stderr and "set" in wrong.stderr
     unknown = actorflow(tmp_path, "run", "no_such_graph")
     assert unknown.returncode == 2 and "no graph with id or name 'no_such_graph'" in unknown.stderr
+    typo_name = actorflow(tmp_path, "run", "code_reveiw")
+    assert typo_name.returncode == 2 and "did you mean 'code_review'?" in typo_name.stderr
+    malformed = actorflow(tmp_path, "run", "code_review", "--input", '{"code": ')
+    assert malformed.returncode == 2
+    assert "--input is not valid JSON: Expecting value: line 1 column 10" in malformed.stderr
+    nofile = actorflow(tmp_path, "run", "code_review", "--input", "@nope.json")
+    assert nofile.returncode == 2
+    assert "--input @nope.json: cannot read the file: No such file or directory" in nofile.stderr
     assert actorflow(tmp_path, "run", write_graph(tmp_path, APPROVAL),
                      "--input", "[1]").returncode == 2
     runs = actorflow(tmp_path, "runs", "--json")
