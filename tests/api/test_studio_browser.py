@@ -249,6 +249,50 @@ def test_a_condition_is_checked_as_you_type_and_problems_show_on_the_canvas(page
     page.allowed_console = [r"status of 400"]
 
 
+def test_start_and_end_spelled_as_in_the_readme_are_read_as_the_server_reads_them(
+        page: Any, base: str) -> None:
+    page.goto(base + "/#/editor")
+    page.get_by_text("Import JSON into the editor").click()
+    # The README's JSON form: "START" and "END", which the server stores as the entry
+    # point and "__end__"; the condition has a problem, shown at its edge.
+    graph = {"name": "readme_terminals", "nodes": [
+        {"name": "a", "tool": "set", "config": {"values": {"x": 1}}}],
+        "edges": [{"from": "START", "to": "a"}, {"from": "a", "to": "END", "condition": "x >> ("}]}
+    page.get_by_label("graph JSON to import").fill(json.dumps(graph))
+    page.get_by_role("button", name="Load into the editor").click()
+    page.locator('.edge[data-from="a"][data-to="__end__"].problem').wait_for(state="attached")
+    assert page.locator(".node.kind-missing").count() == 0
+    assert page.locator('[data-node="START"], [data-node="END"]').count() == 0
+    assert page.locator('[data-node="__end__"].kind-end').count() == 1
+    assert "entry" in page.locator('[data-node="a"]').get_attribute("class").split()
+    assert page.locator(".edge").count() == 1      # START is the entry point, not an edge
+    problems = page.locator(".problems [data-problem]")
+    assert problems.evaluate_all("ps => ps.map(p => p.dataset.problem)") == ["edge 1"]
+    assert re.search(r"edge a->__end__.*column \d+|column", problems.inner_text()), problems.inner_text()
+    _screenshot(page, "editor-readme-terminals")
+    page.locator('.edge[data-edge="0"] .edge-hit').click(force=True)
+    page.locator("[data-condition-problems] .note-error").wait_for()
+    page.locator('[data-condition="0"]').fill("x == 1")
+    page.get_by_text("The graph is valid.").wait_for()
+    page.get_by_role("button", name="Save as new graph").click()
+    page.get_by_role("heading", name="readme_terminals").wait_for()
+    stored = httpx.get(base + "/api/v1/graph/readme_terminals").json()
+    assert stored["edges"] == [{"from": "a", "to": "__end__", "condition": "x == 1"}]
+    assert stored["entry_point"] == "a"
+    # Two edges from START are kept for the server to refuse, drawn from a START terminal.
+    page.goto(base + "/#/editor")
+    page.get_by_text("Import JSON into the editor").click()
+    graph = {"name": "two_starts", "nodes": [
+        {"name": "a", "tool": "set"}, {"name": "b", "tool": "set"}],
+        "edges": [{"from": "START", "to": ["a", "b"]}, {"from": ["a", "b"], "to": "END"}]}
+    page.get_by_label("graph JSON to import").fill(json.dumps(graph))
+    page.get_by_role("button", name="Load into the editor").click()
+    page.get_by_text("a graph has one entry point").wait_for()
+    assert page.locator('[data-node="__start__"].kind-start').count() == 1
+    assert page.locator('[data-node="__end__"].kind-end').count() == 1
+    assert page.locator(".node.kind-missing").count() == 0
+
+
 def test_save_as_new_version_stores_name_v2_beside_the_original(page: Any, base: str) -> None:
     gid = _create(base, _approval_graph("versioned"))
     page.goto(base + f"/#/editor/{gid}")
