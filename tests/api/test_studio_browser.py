@@ -408,6 +408,57 @@ def test_history_slider_diff_and_fork_from_a_step_with_edited_values(page: Any, 
     assert _state(run_base, run_id)["current_state"]["count"] == 3
 
 
+#: For each cell: its text and how many lines it is drawn on (the distinct tops of the
+#: line boxes of its contents), and whether its content overflows it.
+_LINES = """cells => cells.map(c => {
+  const r = document.createRange();
+  r.selectNodeContents(c);
+  const tops = new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top)));
+  return [c.textContent, tops.size, c.scrollWidth <= c.clientWidth];
+})"""
+
+
+def test_the_difference_between_two_steps_keeps_paths_whole_beside_long_values(
+        browser: Any, base: str, request: pytest.FixtureRequest) -> None:
+    # As a financial analysis's state: long texts and dicts under keys, changed by a
+    # later step, which squeezed the path and change columns to a letter per line.
+    text = " ".join(["the 50-day moving average crossed above the 200-day average on rising volume"] * 8)
+    report = {"summary": text, "ratios": {"price_to_earnings": 23.5, "debt_to_equity": 0.41},
+              "notes": [text[:300]] * 4}
+    gid = _create(base, {"name": "long_state_values", "nodes": [
+        {"name": "gather", "tool": "set", "config": {"values": {
+            "technical": text, "fundamental_analysis": report, "n": 1}}},
+        {"name": "wait", "tool": "delay", "config": {"seconds": 0}},
+        {"name": "revise", "tool": "set", "config": {"values": {
+            "technical": text.upper(), "sentiment": {"headlines": [text] * 3},
+            "fundamental_analysis": {**report, "ratios": {"price_to_earnings": 24.1,
+                                                          "debt_to_equity": 0.41}}}}},
+    ], "edges": [{"from": "gather", "to": "wait"}, {"from": "wait", "to": "revise"}]})
+    run_id = _run(base, gid)
+    assert _state(base, run_id)["status"] == "completed"
+    context, page = _open(browser, request, width=1400, height=900)
+    try:
+        page.goto(base + f"/#/runs/{run_id}")
+        start = page.get_by_label("from step")
+        start.select_option(start.locator("option", has_text="(gather)").get_attribute("value"))
+        page.locator("table.diff td", has_text="changed").first.wait_for()
+        for width in (1400, 1920, 390):   # the last: a phone, the table scrolls in its box
+            page.set_viewport_size({"width": width, "height": 900})
+            _screenshot(page, f"run-diff-{width}")
+            paths = page.locator("table.diff tbody td:first-child").evaluate_all(_LINES)
+            assert {p for p, _, _ in paths} >= {
+                "technical", "sentiment", "fundamental_analysis.ratios.price_to_earnings"}, paths
+            for cell in ("thead th", "tbody td:first-child", "tbody td:nth-child(2)"):
+                drawn = page.locator(f"table.diff {cell}").evaluate_all(_LINES)
+                squeezed = [(t, lines, fits) for t, lines, fits in drawn if lines != 1 or not fits]
+                assert not squeezed, f"at {width} px: {squeezed}"
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"at {width} px the page is {overflow}px wider than the screen"
+        _no_console_errors(page)
+    finally:
+        context.close()
+
+
 def test_a_waiting_run_is_edited_cancelled_and_replayed_from_its_page(page: Any, run_base: str) -> None:
     gid = _create(run_base, _approval_graph("edit_cancel_replay"))
     run_id = _run(run_base, gid)
