@@ -30,6 +30,7 @@ __all__ = ["ACTORFLOW", "Server", "free_port", "fresh_postgres", "reserved_port"
            "sqlite_url"]
 
 ACTORFLOW = str(Path(sys.executable).with_name("actorflow"))
+REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
 START_ATTEMPTS = 3
 STOP_TIMEOUT = 30.0
@@ -116,6 +117,10 @@ def _serve(backend: str, database_url: str, log_dir: Path, port: int,
            env: dict[str, Any]) -> Iterator[Server]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ACTORFLOW_")}
     environ.update({f"ACTORFLOW_{k.upper()}": str(v) for k, v in env.items()})
+    # The code of this checkout, as the tests import it (pytest's pythonpath), not the
+    # one the `actorflow` script's editable install names (another git worktree's).
+    environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO), environ.get("PYTHONPATH", "")) if p)
     log_path = log_dir / f"server-{port}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

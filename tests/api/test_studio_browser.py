@@ -249,6 +249,50 @@ def test_a_condition_is_checked_as_you_type_and_problems_show_on_the_canvas(page
     page.allowed_console = [r"status of 400"]
 
 
+def test_start_and_end_spelled_as_in_the_readme_are_read_as_the_server_reads_them(
+        page: Any, base: str) -> None:
+    page.goto(base + "/#/editor")
+    page.get_by_text("Import JSON into the editor").click()
+    # The README's JSON form: "START" and "END", which the server stores as the entry
+    # point and "__end__"; the condition has a problem, shown at its edge.
+    graph = {"name": "readme_terminals", "nodes": [
+        {"name": "a", "tool": "set", "config": {"values": {"x": 1}}}],
+        "edges": [{"from": "START", "to": "a"}, {"from": "a", "to": "END", "condition": "x >> ("}]}
+    page.get_by_label("graph JSON to import").fill(json.dumps(graph))
+    page.get_by_role("button", name="Load into the editor").click()
+    page.locator('.edge[data-from="a"][data-to="__end__"].problem').wait_for(state="attached")
+    assert page.locator(".node.kind-missing").count() == 0
+    assert page.locator('[data-node="START"], [data-node="END"]').count() == 0
+    assert page.locator('[data-node="__end__"].kind-end').count() == 1
+    assert "entry" in page.locator('[data-node="a"]').get_attribute("class").split()
+    assert page.locator(".edge").count() == 1      # START is the entry point, not an edge
+    problems = page.locator(".problems [data-problem]")
+    assert problems.evaluate_all("ps => ps.map(p => p.dataset.problem)") == ["edge 1"]
+    assert re.search(r"edge a->__end__.*column \d+|column", problems.inner_text()), problems.inner_text()
+    _screenshot(page, "editor-readme-terminals")
+    page.locator('.edge[data-edge="0"] .edge-hit').click(force=True)
+    page.locator("[data-condition-problems] .note-error").wait_for()
+    page.locator('[data-condition="0"]').fill("x == 1")
+    page.get_by_text("The graph is valid.").wait_for()
+    page.get_by_role("button", name="Save as new graph").click()
+    page.get_by_role("heading", name="readme_terminals").wait_for()
+    stored = httpx.get(base + "/api/v1/graph/readme_terminals").json()
+    assert stored["edges"] == [{"from": "a", "to": "__end__", "condition": "x == 1"}]
+    assert stored["entry_point"] == "a"
+    # Two edges from START are kept for the server to refuse, drawn from a START terminal.
+    page.goto(base + "/#/editor")
+    page.get_by_text("Import JSON into the editor").click()
+    graph = {"name": "two_starts", "nodes": [
+        {"name": "a", "tool": "set"}, {"name": "b", "tool": "set"}],
+        "edges": [{"from": "START", "to": ["a", "b"]}, {"from": ["a", "b"], "to": "END"}]}
+    page.get_by_label("graph JSON to import").fill(json.dumps(graph))
+    page.get_by_role("button", name="Load into the editor").click()
+    page.get_by_text("a graph has one entry point").wait_for()
+    assert page.locator('[data-node="__start__"].kind-start').count() == 1
+    assert page.locator('[data-node="__end__"].kind-end').count() == 1
+    assert page.locator(".node.kind-missing").count() == 0
+
+
 def test_save_as_new_version_stores_name_v2_beside_the_original(page: Any, base: str) -> None:
     gid = _create(base, _approval_graph("versioned"))
     page.goto(base + f"/#/editor/{gid}")
@@ -362,6 +406,57 @@ def test_history_slider_diff_and_fork_from_a_step_with_edited_values(page: Any, 
     fork_id = page.url.rsplit("/", 1)[1]
     assert _state(run_base, fork_id)["current_state"]["count"] == 5
     assert _state(run_base, run_id)["current_state"]["count"] == 3
+
+
+#: For each cell: its text and how many lines it is drawn on (the distinct tops of the
+#: line boxes of its contents), and whether its content overflows it.
+_LINES = """cells => cells.map(c => {
+  const r = document.createRange();
+  r.selectNodeContents(c);
+  const tops = new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top)));
+  return [c.textContent, tops.size, c.scrollWidth <= c.clientWidth];
+})"""
+
+
+def test_the_difference_between_two_steps_keeps_paths_whole_beside_long_values(
+        browser: Any, base: str, request: pytest.FixtureRequest) -> None:
+    # As a financial analysis's state: long texts and dicts under keys, changed by a
+    # later step, which squeezed the path and change columns to a letter per line.
+    text = " ".join(["the 50-day moving average crossed above the 200-day average on rising volume"] * 8)
+    report = {"summary": text, "ratios": {"price_to_earnings": 23.5, "debt_to_equity": 0.41},
+              "notes": [text[:300]] * 4}
+    gid = _create(base, {"name": "long_state_values", "nodes": [
+        {"name": "gather", "tool": "set", "config": {"values": {
+            "technical": text, "fundamental_analysis": report, "n": 1}}},
+        {"name": "wait", "tool": "delay", "config": {"seconds": 0}},
+        {"name": "revise", "tool": "set", "config": {"values": {
+            "technical": text.upper(), "sentiment": {"headlines": [text] * 3},
+            "fundamental_analysis": {**report, "ratios": {"price_to_earnings": 24.1,
+                                                          "debt_to_equity": 0.41}}}}},
+    ], "edges": [{"from": "gather", "to": "wait"}, {"from": "wait", "to": "revise"}]})
+    run_id = _run(base, gid)
+    assert _state(base, run_id)["status"] == "completed"
+    context, page = _open(browser, request, width=1400, height=900)
+    try:
+        page.goto(base + f"/#/runs/{run_id}")
+        start = page.get_by_label("from step")
+        start.select_option(start.locator("option", has_text="(gather)").get_attribute("value"))
+        page.locator("table.diff td", has_text="changed").first.wait_for()
+        for width in (1400, 1920, 390):   # the last: a phone, the table scrolls in its box
+            page.set_viewport_size({"width": width, "height": 900})
+            _screenshot(page, f"run-diff-{width}")
+            paths = page.locator("table.diff tbody td:first-child").evaluate_all(_LINES)
+            assert {p for p, _, _ in paths} >= {
+                "technical", "sentiment", "fundamental_analysis.ratios.price_to_earnings"}, paths
+            for cell in ("thead th", "tbody td:first-child", "tbody td:nth-child(2)"):
+                drawn = page.locator(f"table.diff {cell}").evaluate_all(_LINES)
+                squeezed = [(t, lines, fits) for t, lines, fits in drawn if lines != 1 or not fits]
+                assert not squeezed, f"at {width} px: {squeezed}"
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"at {width} px the page is {overflow}px wider than the screen"
+        _no_console_errors(page)
+    finally:
+        context.close()
 
 
 def test_a_waiting_run_is_edited_cancelled_and_replayed_from_its_page(page: Any, run_base: str) -> None:

@@ -6,9 +6,12 @@ import { h, s } from "./dom.js";
 let counter = 0;
 const CHAR = 7.4;   // average glyph width of the 13px UI font, for node and label sizes
 
+// START and END: small rounded terminals, not nodes one can select.
+const terminal = (n) => n.kind === "end" || n.kind === "start";
+
 function nodeSize(n) {
   const text = Math.max(n.label.length, (n.sub || "").length + 2);
-  return { width: Math.max(n.kind === "end" ? 60 : 96, text * CHAR + 28), height: n.kind === "end" ? 32 : 46 };
+  return { width: Math.max(terminal(n) ? 60 : 96, text * CHAR + 28), height: terminal(n) ? 32 : 46 };
 }
 
 function layout(model) {
@@ -116,13 +119,13 @@ export function drawGraph(model, options = {}) {
     const badge = s("text", { class: "badge", x: lay.width / 2, y: -lay.height / 2 - 4, "text-anchor": "end" });
     const state = s("title", {}, n.label);
     const group = s("g", { class: classes.join(" "), transform: `translate(${lay.x},${lay.y})`,
-      "data-node": n.id, tabindex: n.kind === "end" ? null : 0, role: "button",
+      "data-node": n.id, tabindex: terminal(n) ? null : 0, role: "button",
       "aria-label": `${n.label}${n.sub ? ` (${n.sub})` : ""}` },
-      s("rect", { x: -lay.width / 2, y: -lay.height / 2, width: lay.width, height: lay.height, rx: n.kind === "end" ? 16 : 8 }),
+      s("rect", { x: -lay.width / 2, y: -lay.height / 2, width: lay.width, height: lay.height, rx: terminal(n) ? 16 : 8 }),
       s("text", { class: "label", y: n.sub ? -3 : 4, "text-anchor": "middle" }, n.label),
       n.sub ? s("text", { class: "sub", y: 13, "text-anchor": "middle" }, n.sub) : null,
       badge, state);
-    if (options.onSelect && n.kind !== "end") {
+    if (options.onSelect && !terminal(n)) {
       const pick = (ev) => { ev.stopPropagation(); options.onSelect({ node: n.id }); };
       group.addEventListener("click", pick);
       group.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); pick(ev); } });

@@ -44,13 +44,19 @@ export function jsonDiff(a, b, path = "") {
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [{ path: path || "(root)", kind: "changed", before: a, after: b }];
 }
 
-/** The diff as a table. */
+/**
+ * The diff as a table. The path and the change keep their width, on one line; the
+ * values take the rest of the width and wrap anywhere (a long text, a whole dict).
+ * In a box that scrolls sideways should a path be wider than the screen.
+ */
 export function diffTable(changes) {
   if (!changes.length) return h("p", { class: "muted" }, "No difference.");
   const show = (v) => (v === undefined ? "" : JSON.stringify(v));
-  return h("table", { class: "diff" },
-    h("thead", {}, h("tr", {}, h("th", {}, "path"), h("th", {}, "change"), h("th", {}, "before"), h("th", {}, "after"))),
+  return h("div", { class: "diff-wrap" }, h("table", { class: "diff" },
+    h("thead", {}, h("tr", {}, h("th", { class: "diff-path" }, "path"), h("th", { class: "diff-kind" }, "change"),
+      h("th", { class: "diff-value" }, "before"), h("th", { class: "diff-value" }, "after"))),
     h("tbody", {}, changes.map((c) => h("tr", { class: `diff-${c.kind}` },
-      h("td", {}, h("code", {}, c.path)), h("td", {}, c.kind), h("td", {}, h("code", {}, show(c.before))),
-      h("td", {}, h("code", {}, show(c.after)))))));
+      h("td", { class: "diff-path" }, h("code", {}, c.path)), h("td", { class: "diff-kind" }, c.kind),
+      h("td", { class: "diff-value" }, h("code", {}, show(c.before))),
+      h("td", { class: "diff-value" }, h("code", {}, show(c.after))))))));
 }

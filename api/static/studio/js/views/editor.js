@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { h, fill, parseJson, pretty, download, prose } from "../dom.js";
 import { drawGraph } from "../graphview.js";
-import { modelOf } from "../graphmodel.js";
+import { modelOf, normalised } from "../graphmodel.js";
 import { note, errorList } from "../ui.js";
 import { definitionOf, legend } from "./graphs.js";
 import { VALIDATE_DELAY, inspectEdge, inspectGraph, inspectNode } from "./inspector.js";
@@ -49,7 +49,8 @@ class Editor {
     const doImport = () => {
       const parsed = parseJson(importBox.value);
       if (parsed.error || !parsed.value || typeof parsed.value !== "object") return note(this.saveOut, parsed.error || "not a graph", "error");
-      this.def = { nodes: [], edges: [], reducers: {}, ...definitionOf(parsed.value) };
+      // "START" and "END" as the server reads them, so the editor holds what it stores.
+      this.def = normalised({ nodes: [], edges: [], reducers: {}, ...definitionOf(parsed.value) });
       this.select(null);
       this.changed();
     };
