@@ -68,6 +68,13 @@ async def docs_page() -> Response:
     return Response(_PAGE.format(title=title), content_type="text/html; charset=utf-8")
 
 
+@docs.get("/docs/")
+@hide
+async def docs_slash() -> Response:
+    """``/docs/`` (as many type it): the page is at ``/docs``."""
+    return Response("", status=308, headers={"Location": "/docs"})
+
+
 @docs.get("/docs/static/<name>")
 @hide
 async def docs_asset(name: str) -> Response:

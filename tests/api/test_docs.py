@@ -85,3 +85,11 @@ async def test_openapi_prose_has_no_rst_markup_and_whole_summaries(anyio_backend
     assert interrupts.endswith("branch waiting while others run).")
     run = operations[("post", "/api/v1/graph/run")]["description"]
     assert "`GET /api/v1/graph/state/{run_id}`" in run
+
+
+async def test_docs_with_a_trailing_slash_leads_to_the_page(anyio_backend: str) -> None:
+    async with serving(anyio_backend) as client:
+        slash = await client.get("/docs/")
+        assert slash.status_code == 308 and slash.headers["Location"] == "/docs"
+        page = await client.get(slash.headers["Location"])
+        assert page.status_code == 200 and "swagger-ui" in await page.get_data(as_text=True)

@@ -74,3 +74,18 @@ async def test_unexpected_errors_are_500_without_internals(anyio_backend: str) -
         text = (await response.get_data()).decode()
         assert "secret" not in text and "Traceback" not in text
         assert (await response.get_json())["error"]["code"] == "internal_error"
+
+
+async def test_a_body_that_does_not_fit_says_where_in_its_message(anyio_backend: str) -> None:
+    async with serving(anyio_backend) as client:
+        listed = await client.post("/api/v1/graph/run", json=[1, 2])
+        wrong = await client.post("/api/v1/graph/run",
+                                  json={"graph_id": "g", "initial_state": [1]})
+    error = (await listed.get_json())["error"]
+    assert listed.status_code == 400 and error["code"] == "validation_error"
+    assert error["message"].startswith("the request body must be a JSON object")
+    assert error["message"].endswith("not an array")
+    error = (await wrong.get_json())["error"]
+    assert wrong.status_code == 400
+    assert "schema (see /docs): initial_state: " in error["message"]
+    assert error["details"][0]["path"] == "initial_state"
