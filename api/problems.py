@@ -10,6 +10,7 @@ still reported, with no position: a problem is never dropped.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -34,7 +35,8 @@ class Problem(BaseModel):
                              description="every node concerned (e.g. two parallel branches)")
     edge: int | None = Field(default=None, description="index in the definition's `edges`")
     path: str | None = Field(default=None, description="field path in the definition, e.g. "
-                             "`nodes.2.timeout` or `edges.0.condition`")
+                             "`nodes.2.timeout`, `nodes.2.config.seconds` or "
+                             "`edges.0.condition`")
     column: int | None = Field(default=None, description="1-based column in the edge's condition")
 
 
@@ -50,6 +52,10 @@ _EDGE = re.compile(r"^(?:map )?edge (.+?)->(.+?)(?::| )")
 _EDGE_FROM = re.compile(r"^edge from (.+?): ")
 _BRANCHES = re.compile(r"^parallel branches '([^']*)' and '([^']*)'")
 _ENTRY = re.compile(r"^entry point '((?:[^'\\]|\\.)*)' is not a node")
+# A node's config against its tool's schema (runtime.config_check): ``node 'x':
+# config.a.0: ...``, a key that is not a plain word quoted as JSON (``config["a b"]``).
+_CONFIG = re.compile(r': (config(?:\.[\w-]+|\["(?:[^"\\]|\\.)*"\])*): ')
+_CONFIG_PART = re.compile(r'\.([\w-]+)|\[("(?:[^"\\]|\\.)*")\]')
 _FIELD = re.compile(r"^((?:nodes|edges)\.\d+(?:\.[\w]+)*|[a-z_]+(?:\.[\w]+)*): ")
 
 
@@ -78,7 +84,11 @@ def locate(message: str, definition: Any) -> Problem:
     if m := _NODE.match(message):
         name = m[1]
         index = next((i for i, n in enumerate(nodes) if _get(n, "name") == name), None)
-        return Problem(message=message, node=name, nodes=[name], path=_path("nodes", index))
+        path = _path("nodes", index)
+        if path is not None and (c := _CONFIG.match(message, m.end())):
+            path += ".config" + "".join(f".{json.loads(q) if q else key}"
+                            for key, q in _CONFIG_PART.findall(c[1]))
+        return Problem(message=message, node=name, nodes=[name], path=path)
     if m := _FIELD.match(message):
         return _field_problem(message, m[1], nodes, edges)
     if m := _ENTRY.match(message):

@@ -63,11 +63,14 @@ async def ask_tool(state: WorkflowState, config: dict[str, Any]) -> dict[str, An
 
 
 #: JSON schemas of the built-ins' configs, published by ``GET /api/v1/tools`` so that a
-#: client (the Studio's editor) can offer a form instead of raw JSON.
+#: client (the Studio's editor) can offer a form instead of raw JSON, and checked against
+#: each node's config when a client submits a graph (runtime.config_check). Each says what
+#: its tool reads, no more and no less strictly.
 CONFIG_SCHEMAS: dict[str, dict[str, Any]] = {
     "delay": {"type": "object", "properties": {
         "seconds": {"type": "number", "minimum": 0, "description": "how long to wait"}}},
-    "set": {"type": "object", "required": ["values"], "properties": {
+    # ``values`` is optional: the tool writes nothing without it (a placeholder node).
+    "set": {"type": "object", "properties": {
         "values": {"type": "object", "description": "the data keys to write, with their values"}}},
     "fail": {"type": "object", "properties": {
         "message": {"type": "string", "description": "the error's message"},

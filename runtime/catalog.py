@@ -20,7 +20,7 @@ import anyio
 
 from .compiled import CompiledGraph
 from .errors import GraphNotFoundError, GraphValidationError
-from .graph import Graph, check_untrusted
+from .graph import Graph, check_configs, check_untrusted
 from .registry import ToolRegistry
 from .specs import MAX_DEPTH
 from .store.base import DEFAULT_TENANT, GraphRecord, RunRecord, Store
@@ -130,14 +130,20 @@ class GraphCatalog:
 
         With ``trusted=False`` (a request body), what the definition itself says, inline
         subgraphs included, may import nothing; the stored graphs it names are trusted
-        (the runtime reads its own store as trusted, see runtime.importpath)."""
+        (the runtime reads its own store as trusted, see runtime.importpath).
+
+        Either way the definition is new (a client's): each node's config, inline
+        subgraphs' included, is checked against its tool's ``config_schema``, and the
+        violations are reported with every other problem. The stored graphs it names
+        are not checked again (nor are they when a run loads them)."""
         if not trusted:
             check_untrusted(definition, self._registry)
         resolved = await self.resolve(definition, tenant=tenant)
         if _size(resolved) < OFF_LOOP_SIZE:
-            return self._compile(resolved)
+            return self._compile_new(definition, resolved)
         # Its version (a hash of its JSON form) too, which the first run would compute.
-        return await anyio.to_thread.run_sync(partial(self._compile, resolved, hashed=True))
+        return await anyio.to_thread.run_sync(
+            partial(self._compile_new, definition, resolved, hashed=True))
 
     async def resolve(self, definition: dict[str, Any], chain: tuple[str, ...] = (),
                       *, tenant: str | None = None) -> dict[str, Any]:
@@ -178,6 +184,21 @@ class GraphCatalog:
                 f"node {node.get('name')!r} of graph {chain[-1]!r}: no stored graph "
                 f"{graph!r} to use as its subgraph; store it first (POST /api/v1/graph/create)"])
         return definition
+
+    def _compile_new(self, definition: dict[str, Any], resolved: dict[str, Any], *,
+                     hashed: bool = False) -> CompiledGraph:
+        """``resolved`` compiled, ``definition``'s configs checked against their tools'
+        schemas: every problem of both raised together."""
+        configs = check_configs(definition, self._registry)
+        try:
+            compiled = self._compile(resolved, hashed=hashed)
+        except GraphValidationError as exc:
+            if not configs:
+                raise
+            raise GraphValidationError(exc.graph, [*exc.problems, *configs]) from exc
+        if configs:
+            raise GraphValidationError(compiled.name, configs)
+        return compiled
 
     def _compile(self, definition: dict[str, Any], *, hashed: bool = False) -> CompiledGraph:
         # Trusted: the store and a run's own definition were written by a runtime, not

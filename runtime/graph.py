@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .compiled import CompiledGraph
+from .config_check import config_problems
 from .definition import CacheDef, EdgeDef, GraphDef, NodeDef, RetryDef, SubgraphDef
 from .errors import GraphSerializationError, GraphValidationError
 from .importpath import import_path, load
@@ -24,7 +25,7 @@ from .routing import START, declared_targets
 from .specs import END, JSON_END, Condition, EdgeSpec, NodeSpec, SubgraphSpec, key_mapping
 from .state import Reducer
 
-__all__ = ["END", "START", "EdgeSpec", "Graph", "NodeSpec", "check_untrusted"]
+__all__ = ["END", "START", "EdgeSpec", "Graph", "NodeSpec", "check_configs", "check_untrusted"]
 
 class Graph:
     """A workflow graph under construction.
@@ -301,15 +302,19 @@ class Graph:
         ``state_schema``, ``retry_on``), and only with ``trusted=True``: importing a
         module runs it. See :mod:`runtime.importpath`.
 
-        Raises GraphValidationError on a bad shape, or listing every import path in
-        untrusted JSON; GraphSerializationError when trusted JSON names code that does
-        not import.
+        Untrusted JSON has each node's ``config`` checked against its tool's
+        ``config_schema`` too (:mod:`runtime.config_check`); trusted JSON (a store's, a
+        run's own definition) is read as it is.
+
+        Raises GraphValidationError on a bad shape, or listing every import path and
+        every config that breaks its tool's schema in untrusted JSON;
+        GraphSerializationError when trusted JSON names code that does not import.
         """
         d = data if isinstance(data, GraphDef) else _parse(data)
         registry = registry or default_registry
         if not trusted:
             # Checked before anything is resolved: untrusted JSON never reaches an import.
-            problems = _untrusted_problems(d, registry)
+            problems = _untrusted_problems(d, registry) + config_problems(d, registry)
             if problems:
                 raise GraphValidationError(d.name, problems)
         g = cls(d.name, description=d.description, max_steps=d.max_steps, registry=registry,
@@ -452,6 +457,15 @@ def check_untrusted(data: dict[str, Any] | GraphDef, registry: ToolRegistry | No
     problems = _untrusted_problems(d, registry or default_registry)
     if problems:
         raise GraphValidationError(d.name, problems)
+
+
+def check_configs(data: dict[str, Any] | GraphDef, registry: ToolRegistry | None = None
+                  ) -> list[str]:
+    """Every node config of ``data`` (its inline subgraphs' included) that breaks its
+    tool's ``config_schema``, as problems (see :mod:`runtime.config_check`). For a
+    definition submitted by a client; stored graphs are not checked again."""
+    d = data if isinstance(data, GraphDef) else _parse(data)
+    return config_problems(d, registry or default_registry)
 
 
 def _parse(data: dict[str, Any]) -> GraphDef:

@@ -15,7 +15,7 @@ from _auth_support import APPROVAL, bearer, handshake_refusal, make_key, start_w
 from api.metrics import MAX_NODE_LABELS, Metrics
 from runtime import EventType
 from runtime.events import Event
-from runtime.store import MemoryStore
+from runtime.store import GraphRecord, MemoryStore
 
 # A rate so low no token comes back during a test: only the burst counts.
 NO_REFILL = 1e-6
@@ -229,12 +229,19 @@ async def test_max_steps_is_capped_and_runs_get_a_default_wall_time(
 
 
 async def test_delay_refuses_an_infinite_wait(anyio_backend: str) -> None:
-    async with serving(anyio_backend) as client:
-        graph = {"name": "forever", "nodes": [
-            {"name": "wait", "tool": "delay", "config": {"seconds": "inf"}}]}
-        created = await (await client.post("/api/v1/graph/create", json=graph)).get_json()
+    graph = {"name": "forever", "nodes": [
+        {"name": "wait", "tool": "delay", "config": {"seconds": "inf"}}]}
+    # Stored before configs were checked at create (which now refuses it: not a number),
+    # so the tool's own check still stands between such a graph and a wait forever.
+    store = MemoryStore()
+    await store.save_graph(GraphRecord(id="g-forever", name="forever", definition=graph))
+    async with serving(anyio_backend, store=store) as client:
+        refused = await client.post("/api/v1/graph/create", json={**graph, "name": "again"})
+        assert refused.status_code == 400
+        assert (await refused.get_json())["error"]["details"]["problems"] == [
+            'node \'wait\': config.seconds: "inf" is a string, not a number']
         started = await (await client.post("/api/v1/graph/run", json={
-            "graph_id": created["graph_id"]})).get_json()
+            "graph_id": "g-forever"})).get_json()
         done = await (await client.get(f"/api/v1/runs/{started['run_id']}/wait?timeout=10")
                       ).get_json()
         assert done["status"] == "failed"
