@@ -29,6 +29,7 @@ from quart_schema import DataSource
 from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
 
 from runtime import portable
+from runtime.config_check import json_kind
 
 from .errors import ApiError, validation_details
 from .headers import header
@@ -68,25 +69,13 @@ def _mismatch(model: type[BaseModel], raw: Any, exc: ValidationError) -> str:
     """What is wrong with the body, in one sentence: its first problem, where."""
     if not isinstance(raw, dict):
         return (f"the request body must be a JSON object (the {model.__name__} schema in "
-                f"/docs), not {_json_kind(raw)}")
+                f"/docs), not {json_kind(raw)}")
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
     first = errors[0]
     where = ".".join(str(p) for p in first["loc"]) or "(body)"
     more = f" (and {len(errors) - 1} more in details)" if len(errors) > 1 else ""
     return (f"the request body does not match the {model.__name__} schema (see /docs): "
             f"{where}: {first['msg']}{more}")
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    return "null" if value is None else type(value).__name__
 
 
 async def read_json() -> Any:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError as SchemaViolation
     from jsonschema.protocols import Validator
 
-__all__ = ["config_path", "config_problems"]
+__all__ = ["config_path", "config_problems", "json_kind"]
 
 # Validators by id of their schema, the schema kept alongside so the id stays its own.
 _VALIDATORS: dict[int, tuple[dict[str, Any], Validator | str]] = {}
@@ -126,7 +126,7 @@ def _explain(error: SchemaViolation, info: ToolInfo) -> Iterator[tuple[list[Any]
     kind, allowed = error.validator, error.validator_value
     if kind == "type" and isinstance(allowed, (str, list)):
         names = [allowed] if isinstance(allowed, str) else allowed
-        what = "is null" if instance is None else f"{_shown(instance)} is {_type_of(instance)}"
+        what = "is null" if instance is None else f"{_shown(instance)} is {json_kind(instance)}"
         yield path, f"{what}, not {' or '.join(_JSON_TYPES.get(t, t) for t in names)}"
     elif kind == "required" and isinstance(allowed, list) and isinstance(instance, dict) \
             and isinstance(schema, dict):
@@ -160,7 +160,8 @@ def _described(schema: Any) -> str:
     return f" ({': '.join(parts)})" if parts else ""
 
 
-def _type_of(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """What JSON calls ``value``'s kind, with its article ("an array", "null")."""
     if value is None:
         return "null"
     if isinstance(value, bool):
