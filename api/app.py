@@ -95,7 +95,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         async with Runtime(ObservedStore(base, metrics.observe),
                            max_concurrent_runs=settings.max_concurrent_runs,
                            keep_finished=settings.keep_finished_runs,
-                           cluster=cluster) as rt:
+                           cluster=cluster,
+                           orphan_check=settings.orphan_check()) as rt:
             await save_examples(rt)
             from nodes.llm_node import use_store_cache
 

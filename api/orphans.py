@@ -2,10 +2,12 @@
 
 A process killed with ``kill -9`` (or a power cut) cannot mark its runs: they stay
 ``running`` (or ``pending``) in the database until a runtime that recovers (``actorflow
-serve`` or ``worker``) opens it and resumes each from its last checkpoint. A listing
-meanwhile shows such a run as ``interrupted`` when its owner was a process on this host
-that no longer exists (:func:`runtime.owner.owner_gone`); the database is not changed
-(a reader takes no lock and claims nothing).
+serve`` or ``worker``) resumes each from its last checkpoint: one already running on
+the database within ``orphan_check_seconds`` (:func:`runtime.recovery.adopt_orphans`),
+else the next one started, as it opens the database. A listing meanwhile shows such a
+run as ``interrupted`` when its owner was a process on this host that no longer exists
+(:func:`runtime.owner.owner_gone`); the database is not changed (a reader takes no lock
+and claims nothing).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ __all__ = ["INTERRUPTED", "RESUME_HINT", "shown_status"]
 INTERRUPTED = "interrupted"
 #: What to do about such a run.
 RESUME_HINT = ("its process is gone; `actorflow serve` or `actorflow worker` on this "
-               "database resumes it from its last checkpoint")
+               "database resumes it from its last checkpoint: one running now within "
+               "ACTORFLOW_ORPHAN_CHECK_SECONDS (default 5), else the next one started")
 
 _ACTIVE = (RunStatus.RUNNING, RunStatus.PENDING)
 

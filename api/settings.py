@@ -90,6 +90,10 @@ class Settings(BaseModel):
     #: Cluster-wide limits of runs executing at once per graph, ``name=N,name=N`` (runs
     #: over a limit stay queued). Give every process of the cluster the same value.
     graph_limits: str = ""
+    #: Without a cluster: seconds between looks for runs whose process on this host
+    #: died (an ``actorflow run`` killed with ``kill -9``); they resume here from their
+    #: last checkpoint. 0: only when the process starts.
+    orphan_check_seconds: float = Field(5.0, ge=0)
     #: What a committed step survives: "process" (a crash of this process; the default)
     #: or "power" (also power loss: an fsync per group commit). SQL stores only.
     durability: Literal["process", "power"] = "process"
@@ -196,6 +200,10 @@ class Settings(BaseModel):
         if self.database_url.startswith("memory"):
             return open_store(self.database_url)
         return open_store(self.database_url, durability=self.durability)
+
+    def orphan_check(self) -> float | None:
+        """The runtime's ``orphan_check`` (None: only at start)."""
+        return self.orphan_check_seconds or None
 
     def cluster_settings(self) -> ClusterSettings | None:
         """The runtime's cluster settings, or None for a process alone on its database."""

@@ -41,7 +41,8 @@ async def _work(settings: Settings, cluster: ClusterSettings | None) -> None:
     import nodes  # noqa: F401 - registers the built-in tools
 
     async with Runtime(settings.open_store(), cluster=cluster,
-                       keep_finished=settings.keep_finished_runs) as rt:
+                       keep_finished=settings.keep_finished_runs,
+                       orphan_check=settings.orphan_check()) as rt:
         from nodes.finance.current import use_store_cache as use_market_cache
         from nodes.llm_node import use_store_cache
 

@@ -9,23 +9,33 @@ once). A run that crashes again and again (``max_interruptions``) is failed inst
 looping, and one whose graph cannot be found or rebuilt is failed with the reason.
 Runs waiting for an answer are left alone: they wait for a person, not a process.
 
+While it is open, such a runtime also watches for runs whose process dies later
+(:func:`adopt_orphans`, every ``orphan_check`` seconds): an ``actorflow run`` killed
+beside a running ``serve`` leaves its run ``running``, and only a process of this host
+can tell that its owner is gone (:func:`runtime.owner.owner_gone`). Owners on other
+hosts, and live ones, keep their runs. The takeover is one conditional update of the
+owner (:meth:`Store.adopt_runs`): of two processes taking one run, one gets it.
+
 In a cluster (:mod:`runtime.lease`) nothing is claimed at open: the claimer takes runs
 whose lease expired, and each goes on through :func:`resume_claimed`.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from .errors import GraphError, RunInterrupted, StoreError
 from .host import Host
-from .owner import owner_alive
+from .owner import owner_alive, owner_gone
 from .run import Run
 from .state import WorkflowState
 from .status import RunStatus
 from .store.base import Checkpoint, RunRecord
 
-__all__ = ["next_seq", "recover", "restore_run", "resume_claimed"]
+__all__ = ["adopt_orphans", "next_seq", "recover", "restore_run", "resume_claimed"]
+
+log = logging.getLogger("actorflow.recovery")
 
 
 async def recover(host: Host) -> None:
@@ -35,6 +45,25 @@ async def recover(host: Host) -> None:
         if record.status is RunStatus.WAITING:
             continue  # waits for an answer, not for a process
         await resume_claimed(host, record)
+
+
+async def adopt_orphans(host: Host) -> list[str]:
+    """Take over and resume the runs (``running`` or ``pending``) whose owner was a
+    process of this host that no longer exists; the ids of those taken.
+
+    One read when there is nothing to take (the owners of the active runs not ours);
+    the claim is a conditional update of the owner, so a run another process took
+    meanwhile (or that finished) is not taken twice."""
+    owners = await host.store.owners_of_active_runs(host.instance_id)
+    gone = [owner for owner in owners if owner_gone(owner)]
+    if not gone:
+        return []
+    adopted = await host.store.adopt_runs(gone, host.instance_id)
+    for record in adopted:
+        log.warning("run %s: the process that executed it (%s) is gone; resuming it "
+                    "here from its last checkpoint", record.id, ", ".join(gone))
+        await resume_claimed(host, record)
+    return [record.id for record in adopted]
 
 
 async def resume_claimed(host: Host, record: RunRecord, *, fresh: bool = False) -> bool:

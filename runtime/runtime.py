@@ -13,6 +13,7 @@ them: they stay resumable and continue when a runtime opens the same store.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import timedelta
@@ -39,7 +40,7 @@ from .gc_tuning import CollectorTuning
 from .graph import Graph
 from .lease import ClusterSettings, Leases, LeaseStore
 from .owner import new_instance_id
-from .recovery import recover
+from .recovery import adopt_orphans, recover
 from .registry import ToolRegistry
 from .payload_bounds import RunBounds
 from .run import Run
@@ -65,6 +66,8 @@ from .timetravel import (
 from .view import RunView
 
 __all__ = ["Runtime"]
+
+log = logging.getLogger("actorflow.runtime")
 
 #: How often a reader re-reads a run executing elsewhere when notifications wake it.
 NOTIFIED_POLL_SECONDS = 5.0
@@ -98,6 +101,11 @@ class Runtime:
             back when the runtime closes. Worth it with many runs in flight (W3, 1000
             concurrent runs: see the README's "Garbage collection"); None (the default)
             leaves the collector as the application set it. See runtime.gc_tuning.
+        orphan_check: with ``recover`` and no cluster, on a durable store: every this
+            many seconds, look for runs whose process died after this runtime opened
+            (an ``actorflow run`` killed beside a server on the same database: its owner
+            was a process of this host that no longer exists) and resume them here
+            (:func:`runtime.recovery.adopt_orphans`). None (the default): only at open.
     """
 
     def __init__(self, store: Store | str | None = None, *,
@@ -107,7 +115,11 @@ class Runtime:
                  graphs: Iterable[CompiledGraph | Graph] = (),
                  retention: float | None = None,
                  cluster: ClusterSettings | None = None,
-                 durability: str | None = None, gc_threshold: int | None = None) -> None:
+                 durability: str | None = None, gc_threshold: int | None = None,
+                 orphan_check: float | None = None) -> None:
+        if orphan_check is not None and orphan_check <= 0:
+            raise ValueError(f"orphan_check must be a positive number of seconds (or None "
+                             f"not to watch), got {orphan_check}")
         if gc_threshold is not None and gc_threshold < 1:
             raise ValueError(f"gc_threshold must be a positive number of allocations (or "
                              f"None to leave the collector alone), got {gc_threshold}")
@@ -149,6 +161,8 @@ class Runtime:
         self.table.admit = self.threads.admit
         self.retention = retention
         self._pruner: anyio.CancelScope | None = None
+        self.orphan_check = orphan_check
+        self._orphan_watch: anyio.CancelScope | None = None
         self.cluster = cluster
         #: This process's leases, while open in a cluster.
         self.leases: Leases | None = None
@@ -191,6 +205,8 @@ class Runtime:
             except BaseException:
                 await self.__aexit__(None, None, None)
                 raise
+            if self.orphan_check is not None and self.store.durable:
+                await tg.start(self._watch_orphans, self.orphan_check)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
@@ -200,6 +216,8 @@ class Runtime:
             self._release_all()
         if self._pruner is not None:
             self._pruner.cancel()
+        if self._orphan_watch is not None:
+            self._orphan_watch.cancel()
         assert self._tg is not None
         try:
             return await self._tg.__aexit__(exc_type, exc, tb)
@@ -264,6 +282,27 @@ class Runtime:
                 except StoreError:
                     pass  # the store retries on its own; try again next period
                 await anyio.sleep(min(max(retention / 10, 1.0), 600.0))
+
+    async def _watch_orphans(self, period: float, *,
+                             task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+                             ) -> None:
+        """Every ``period`` seconds, resume here the runs whose process on this host is
+        gone (one read of the active runs' owners when there is nothing to take)."""
+        with anyio.CancelScope() as scope:
+            self._orphan_watch = scope
+            task_status.started()
+            while True:
+                await anyio.sleep(period)
+                if not self._accepting:
+                    return  # shutting down: what is left resumes at the next start
+                try:
+                    await adopt_orphans(self)
+                except StoreError as exc:
+                    log.warning("looking for runs whose process is gone failed "
+                                "(retrying in %ss): %s", period, exc)
+                except Exception:  # noqa: BLE001 - a bug here must not end the runtime's runs
+                    log.exception("looking for runs whose process is gone failed "
+                                  "(retrying in %ss)", period)
 
     async def shutdown(self) -> None:
         """Stop taking runs and release the running ones (resumable later; in a cluster,

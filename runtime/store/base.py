@@ -195,6 +195,17 @@ class Store(Protocol):
         count the interruption. Every other owner is taken as gone, except those
         ``alive(owner)`` says are still executing (another process on this host)."""
 
+    async def owners_of_active_runs(self, besides: str) -> list[str]:
+        """The distinct owners, other than ``besides``, of the runs ``running`` or
+        ``pending`` that no lease holds (one read; a watch for processes that are gone
+        asks it now and then, :func:`runtime.recovery.adopt_orphans`)."""
+
+    async def adopt_runs(self, owners: Sequence[str], owner: str) -> list[RunRecord]:
+        """Make ``owner`` the owner of the runs ``running`` or ``pending`` (no lease
+        holding them) that one of ``owners`` still owns, counting the interruption of
+        each that was running: one conditional update, so of two processes adopting the
+        same run, one gets it (the other finds its owner changed)."""
+
     # threads
     async def create_thread(self, record: ThreadRecord) -> ThreadRecord:
         """Insert a thread. Raises ThreadExistsError on a duplicate id."""

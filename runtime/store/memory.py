@@ -38,6 +38,7 @@ _RUN_ORDER = tuple(RunRecord.model_fields)
 _AT = {name: i for i, name in enumerate(_RUN_ORDER)}
 _STATUS, _THREAD, _GRAPH = _AT["status"], _AT["thread_id"], _AT["graph_id"]
 _Row = tuple[Any, ...]
+_RESUMABLE = (RunStatus.PENDING, RunStatus.RUNNING)
 
 
 #: The empty containers a run's record usually holds (its initial state's data,
@@ -362,6 +363,24 @@ class MemoryStore(MemoryAccess):
                 claimed.append(_copy(row))
         claimed.sort(key=lambda r: (r.created_at, r.id))
         return claimed
+
+    async def owners_of_active_runs(self, besides: str) -> list[str]:
+        return sorted({r.owner for r in self._records()
+                       if r.status in _RESUMABLE and r.lease_until is None
+                       and r.owner is not None and r.owner != besides})
+
+    async def adopt_runs(self, owners: Sequence[str], owner: str) -> list[RunRecord]:
+        gone = set(owners)
+        adopted: list[RunRecord] = []
+        now = utcnow()
+        for run in list(self._records()):
+            if run.status in _RESUMABLE and run.lease_until is None and run.owner in gone:
+                self._runs[run.id] = row = _replace(_row(run), {
+                    "owner": owner, "updated_at": now,
+                    "interruptions": run.interruptions + int(run.status is RunStatus.RUNNING)})
+                adopted.append(_copy(row))
+        adopted.sort(key=lambda r: (r.created_at, r.id))
+        return adopted
 
     # threads --------------------------------------------------------------
 

@@ -75,6 +75,8 @@ log = logging.getLogger("actorflow.store")
 _RUN_FIELDS = frozenset(RunRecord.model_fields) - {"id"}
 _ACTIVE = ", ".join(sorted(f"'{s.value}'" for s in ACTIVE))
 _FINISHED = ", ".join(sorted(f"'{s.value}'" for s in FINISHED))
+#: Runs a process executes (or holds for a slot): what its crash leaves to resume.
+_RESUMABLE = f"'{RunStatus.PENDING.value}', '{RunStatus.RUNNING.value}'"
 
 
 UPSERT_CACHE = (
@@ -454,6 +456,37 @@ class SQLStore(SQLAccess):
                     "ELSE 0 END "
                     f"WHERE status IN ({_ACTIVE}) AND (owner IS NULL OR owner <> :owner) "
                     f"{spared}RETURNING *", params)
+
+        runs = [run_from_row(self.dialect, r) for r in await self._run(claim, writer=True)]
+        return sorted(runs, key=lambda r: (r.created_at, r.id))
+
+    async def owners_of_active_runs(self, besides: str) -> list[str]:
+        async def get(s: Session) -> list[dict[str, Any]]:
+            return await s.fetch(
+                f"SELECT DISTINCT owner FROM runs WHERE status IN ({_RESUMABLE}) "
+                "AND lease_until IS NULL AND owner IS NOT NULL AND owner <> :besides",
+                {"besides": besides})
+
+        return sorted(str(r["owner"]) for r in await self._run(get))
+
+    async def adopt_runs(self, owners: Sequence[str], owner: str) -> list[RunRecord]:
+        if not owners:
+            return []
+        params: dict[str, Any] = {"owner": owner, "now": self.dialect.ts(utcnow()),
+                                  "running": RunStatus.RUNNING.value}
+        params.update({f"gone{i}": name for i, name in enumerate(owners)})
+        names = ", ".join(f":gone{i}" for i in range(len(owners)))
+        # The owner is in the WHERE clause: a run another process adopted (or resumed at
+        # start) a moment ago no longer matches, on SQLite (writers in turn) as on
+        # PostgreSQL (an UPDATE re-checks its WHERE on the row it waited for).
+        sql = ("UPDATE runs SET owner = :owner, updated_at = :now, interruptions = "
+               "interruptions + CASE WHEN status = :running THEN 1 ELSE 0 END "
+               f"WHERE status IN ({_RESUMABLE}) AND lease_until IS NULL "
+               f"AND owner IN ({names}) RETURNING *")
+
+        async def claim(s: Session) -> list[dict[str, Any]]:
+            async with s.transaction():
+                return await s.fetch(sql, params)
 
         runs = [run_from_row(self.dialect, r) for r in await self._run(claim, writer=True)]
         return sorted(runs, key=lambda r: (r.created_at, r.id))

@@ -347,3 +347,27 @@ def test_threads_have_one_writer_and_go_with_their_runs(kind: str, backend: str,
         assert await store.list_threads() == []
 
     run_with_store(kind, backend, tmp_path, body)
+
+
+@parametrized
+def test_adopt_runs_takes_the_active_runs_of_gone_owners_once(
+        kind: str, backend: str, tmp_path: Path) -> None:
+    async def body(store: Store) -> None:
+        for rid, status, owner in [("a", "running", "gone"), ("b", "pending", "gone"),
+                                   ("c", "waiting", "gone"), ("d", "completed", "gone"),
+                                   ("e", "running", "live"), ("f", "running", "me")]:
+            await store.create_run(RunRecord(id=rid, graph_name="g", status=status, owner=owner))
+        assert await store.owners_of_active_runs("me") == ["gone", "live"]
+        adopted = await store.adopt_runs(["gone"], "me")
+        assert [(r.id, r.owner, r.interruptions) for r in adopted] == [
+            ("a", "me", 1), ("b", "me", 0)]
+        # A second adopter that read the same owners a moment before gets nothing: the
+        # owner is part of the claim's condition.
+        assert await store.adopt_runs(["gone"], "other") == []
+        assert await store.owners_of_active_runs("me") == ["live"]
+        for rid, owner in [("c", "gone"), ("d", "gone"), ("e", "live"), ("a", "me")]:
+            kept = await store.get_run(rid)
+            assert kept is not None and kept.owner == owner
+        assert await store.adopt_runs([], "me") == []
+
+    run_with_store(kind, backend, tmp_path, body)
