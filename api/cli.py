@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .cli_report import EXIT_CODES_HELP, ExitCode
-from .settings import Settings, SettingsError
+from .settings import Settings, SettingsError, own_runs_only
 
 if TYPE_CHECKING:
     from runtime.store import Store
@@ -314,7 +314,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return int(anyio.run(lambda: run_graph(args.graph, data,
                                                 database_url=settings.database_url,
-                                                timeout=args.timeout),
+                                                timeout=args.timeout,
+                                                cluster=own_runs_only(
+                                                    settings.cluster_settings())),
                              backend=settings.backend))
     except (GraphError, ToolNotFoundError, StateError, FileNotFoundError, ValueError) as exc:
         # The graph or the input is wrong (a run's own failure is reported, not raised).

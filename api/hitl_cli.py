@@ -13,7 +13,7 @@ from runtime.store import open_store
 
 from .cli_report import ExitCode, Progress, follow, outcome, redact, report
 from .cli_signals import cancel_on_signal
-from .settings import Settings
+from .settings import Settings, own_runs_only
 
 __all__ = ["history", "parse_answer", "resume"]
 
@@ -47,7 +47,8 @@ async def resume(args: argparse.Namespace, settings: Settings) -> int:
     import nodes  # noqa: F401  (registers the built-in workflow tools)
 
     # recover=False: this process resumes one run; it must not claim the others.
-    async with Runtime(settings.database_url, recover=False) as rt:
+    async with Runtime(settings.database_url, recover=False,
+                       cluster=own_runs_only(settings.cluster_settings())) as rt:
         # The log printed starts where the paused run's stopped: nothing printed twice.
         before = await rt.store.read_events(args.run_id)
         since = before[-1].seq + 1 if before else 0

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from runtime import Graph, Run, Runtime
+from runtime.lease import ClusterSettings
 from runtime.store import open_store
 
 from .cli_report import ExitCode, Progress, follow, outcome, redact, report
@@ -25,8 +26,13 @@ __all__ = ["run_graph"]
 
 async def run_graph(graph_ref: str, input_data: dict[str, Any], *, database_url: str,
                     timeout: float | None = None, out: TextIO | None = None,
-                    err: TextIO | None = None) -> ExitCode:
+                    err: TextIO | None = None,
+                    cluster: ClusterSettings | None = None) -> ExitCode:
     """Run ``graph_ref`` (a JSON file, or a stored graph's id or name) and print it.
+
+    ``cluster``: the database is a cluster's (see ``api.settings.own_runs_only``): the
+    run executes here under a lease, so the cluster's servers leave it alone while this
+    process lives and take it over if it dies.
 
     Returns the process exit code.
     """
@@ -37,7 +43,7 @@ async def run_graph(graph_ref: str, input_data: dict[str, Any], *, database_url:
     # recover=False: this process runs one graph; it must never claim the runs a
     # server (or another process) is executing on the same database. The example
     # workflows are known by name ("code_review", "summarization") even in a new file.
-    async with Runtime(open_store(database_url), recover=False,
+    async with Runtime(open_store(database_url), recover=False, cluster=cluster,
                        graphs=nodes.register_all()) as rt:
         from nodes.finance.current import use_store_cache as use_market_cache
         from nodes.llm_node import use_store_cache

@@ -9,6 +9,7 @@ flags override the environment::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from runtime.lease import ClusterSettings
 from runtime.store import Store, open_store
 
-__all__ = ["ENV_PREFIX", "AddressUnavailableError", "Settings", "SettingsError"]
+__all__ = ["ENV_PREFIX", "AddressUnavailableError", "Settings", "SettingsError", "own_runs_only"]
 
 ENV_PREFIX = "ACTORFLOW_"
 
@@ -219,6 +220,14 @@ class Settings(BaseModel):
                                    graph_limits=parse_graph_limits(self.graph_limits))
         except ValueError as exc:
             raise SettingsError(f"invalid settings: {exc}") from exc
+
+
+def own_runs_only(cluster: ClusterSettings | None) -> ClusterSettings | None:
+    """The cluster settings of a process that executes only the runs it starts or
+    resumes itself (``actorflow run``, ``actorflow resume``): each under a lease, as a
+    server's, so that no other process of the cluster takes it while it executes (and
+    one does once this process is gone), and never claiming another's runs."""
+    return None if cluster is None else dataclasses.replace(cluster, execute=False)
 
 
 def parse_graph_limits(text: str) -> dict[str, int]:

@@ -197,12 +197,14 @@ class Store(Protocol):
 
     async def owners_of_active_runs(self, besides: str) -> list[str]:
         """The distinct owners, other than ``besides``, of the runs ``running`` or
-        ``pending`` that no lease holds (one read; a watch for processes that are gone
-        asks it now and then, :func:`runtime.recovery.adopt_orphans`)."""
+        ``pending`` that no lease holds now (none, or one run out: an ``actorflow run``
+        on a cluster's database leases its run) (one read; a watch for processes that
+        are gone asks it now and then, :func:`runtime.recovery.adopt_orphans`)."""
 
     async def adopt_runs(self, owners: Sequence[str], owner: str) -> list[RunRecord]:
         """Make ``owner`` the owner of the runs ``running`` or ``pending`` (no lease
-        holding them) that one of ``owners`` still owns, counting the interruption of
+        holding them now; a lease run out is cleared) that one of ``owners`` still owns,
+        counting the interruption of
         each that was running: one conditional update, so of two processes adopting the
         same run, one gets it (the other finds its owner changed)."""
 

@@ -365,8 +365,10 @@ class MemoryStore(MemoryAccess):
         return claimed
 
     async def owners_of_active_runs(self, besides: str) -> list[str]:
+        now = utcnow()
         return sorted({r.owner for r in self._records()
-                       if r.status in _RESUMABLE and r.lease_until is None
+                       if r.status in _RESUMABLE and (r.lease_until is None
+                                                      or r.lease_until < now)
                        and r.owner is not None and r.owner != besides})
 
     async def adopt_runs(self, owners: Sequence[str], owner: str) -> list[RunRecord]:
@@ -374,9 +376,10 @@ class MemoryStore(MemoryAccess):
         adopted: list[RunRecord] = []
         now = utcnow()
         for run in list(self._records()):
-            if run.status in _RESUMABLE and run.lease_until is None and run.owner in gone:
+            if (run.status in _RESUMABLE and run.owner in gone
+                    and (run.lease_until is None or run.lease_until < now)):
                 self._runs[run.id] = row = _replace(_row(run), {
-                    "owner": owner, "updated_at": now,
+                    "owner": owner, "updated_at": now, "lease_until": None,
                     "interruptions": run.interruptions + int(run.status is RunStatus.RUNNING)})
                 adopted.append(_copy(row))
         adopted.sort(key=lambda r: (r.created_at, r.id))

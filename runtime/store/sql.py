@@ -464,8 +464,9 @@ class SQLStore(SQLAccess):
         async def get(s: Session) -> list[dict[str, Any]]:
             return await s.fetch(
                 f"SELECT DISTINCT owner FROM runs WHERE status IN ({_RESUMABLE}) "
-                "AND lease_until IS NULL AND owner IS NOT NULL AND owner <> :besides",
-                {"besides": besides})
+                "AND (lease_until IS NULL OR lease_until < :now) AND owner IS NOT NULL "
+                "AND owner <> :besides",
+                {"besides": besides, "now": self.dialect.ts(utcnow())})
 
         return sorted(str(r["owner"]) for r in await self._run(get))
 
@@ -479,10 +480,10 @@ class SQLStore(SQLAccess):
         # The owner is in the WHERE clause: a run another process adopted (or resumed at
         # start) a moment ago no longer matches, on SQLite (writers in turn) as on
         # PostgreSQL (an UPDATE re-checks its WHERE on the row it waited for).
-        sql = ("UPDATE runs SET owner = :owner, updated_at = :now, interruptions = "
-               "interruptions + CASE WHEN status = :running THEN 1 ELSE 0 END "
-               f"WHERE status IN ({_RESUMABLE}) AND lease_until IS NULL "
-               f"AND owner IN ({names}) RETURNING *")
+        sql = ("UPDATE runs SET owner = :owner, updated_at = :now, lease_until = NULL, "
+               "interruptions = interruptions + CASE WHEN status = :running THEN 1 ELSE 0 "
+               f"END WHERE status IN ({_RESUMABLE}) AND (lease_until IS NULL OR "
+               f"lease_until < :now) AND owner IN ({names}) RETURNING *")
 
         async def claim(s: Session) -> list[dict[str, Any]]:
             async with s.transaction():

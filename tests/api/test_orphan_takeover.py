@@ -3,8 +3,9 @@ on the same database: the server takes it over and finishes it, while it leaves 
 the run of a CLI process that is still alive.
 
 Real processes: a server, two ``actorflow run`` subprocesses (this checkout's code), and
-``kill -9``. On SQLite, and on PostgreSQL (single-host mode, ``--cluster off``) when
-ACTORFLOW_TEST_POSTGRES_URL is set (in CI it must be).
+``kill -9``. On SQLite, and on PostgreSQL when ACTORFLOW_TEST_POSTGRES_URL is set (in CI
+it must be): a single-host server (``--cluster off``) beside CLI runs that lease their
+runs (the CLI's default on PostgreSQL), and a cluster server beside them.
 """
 
 from __future__ import annotations
@@ -169,6 +170,49 @@ def test_the_server_resumes_a_killed_cli_run_and_leaves_a_live_one(
             assert f"run {slow_id}: the process that executed it" in srv.log()
 
             # The live CLI run was never taken: it is still its own, and finishes there.
+            record, events = stored(url, live_id)
+            assert record.status.value == "running" and live.poll() is None, (
+                "the live run ended before the takeover was checked: lengthen its node b")
+            assert record.owner is not None and f":{live.pid}:" in record.owner
+            out, _ = live.communicate(timeout=60)
+            assert live.returncode == 0, (tmp_path / "orphan_live.stderr").read_text()
+            assert json.loads(out)["status"] == "completed"
+            record, events = stored(url, live_id)
+            assert f":{live.pid}:" in (record.owner or "") and record.interruptions == 0
+            assert started(events) == completed(events) == {"a": 1, "b": 1, "c": 1}
+        finally:
+            for proc in (live, doomed):
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+
+
+def test_in_a_cluster_a_live_cli_run_holds_its_lease_and_a_killed_one_is_taken_over(
+        tmp_path: Path) -> None:
+    # PostgreSQL's default is a cluster (ACTORFLOW_CLUSTER=auto): `actorflow run` executes
+    # its run under a lease as a server does. Without one, a server's claimer took a live
+    # CLI run at once and executed its node in flight a second time beside it.
+    with database("postgres", tmp_path) as url, \
+            server("asyncio", url, tmp_path, cluster="on") as srv, \
+            httpx.Client(base_url=srv.url, timeout=30) as http:
+        live = cli_run(tmp_path, LIVE, url)
+        doomed = cli_run(tmp_path, SLOW, url)
+        try:
+            live_id, slow_id = run_of(http, "orphan_live"), run_of(http, "orphan_slow")
+            record, _ = stored(url, live_id)
+            assert record.lease_epoch >= 1 and record.lease_until is not None
+            wait_for("a's checkpoint", lambda: checkpoints(http, slow_id) >= 1, 60)
+            doomed.send_signal(signal.SIGKILL)
+            doomed.wait(30)
+            # Its lease runs out (8 s) and the server claims it.
+            wait_for("completed by the server", lambda: http.get(
+                f"/api/v1/runs/{slow_id}").json()["status"] == "completed", TAKEOVER_TIMEOUT)
+            record, events = stored(url, slow_id)
+            assert record.owner is not None and f":{srv.proc.pid}:" in record.owner
+            once = {"a": 1, "c": 1, "d": 1, "e": 1}
+            assert {n: k for n, k in started(events).items() if n != "b"} == once
+            assert completed(events) == {**once, "b": 1}
+
             record, events = stored(url, live_id)
             assert record.status.value == "running" and live.poll() is None, (
                 "the live run ended before the takeover was checked: lengthen its node b")

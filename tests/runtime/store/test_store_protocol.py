@@ -371,3 +371,23 @@ def test_adopt_runs_takes_the_active_runs_of_gone_owners_once(
         assert await store.adopt_runs([], "me") == []
 
     run_with_store(kind, backend, tmp_path, body)
+
+
+@parametrized
+def test_adopt_runs_takes_a_run_whose_lease_ran_out_and_leaves_one_held(
+        kind: str, backend: str, tmp_path: Path) -> None:
+    # A single-host server adopting the run of an `actorflow run` that leased it (on a
+    # cluster's database) and died: a lease run out holds nothing; one still held does.
+    async def body(store: Store) -> None:
+        now = utcnow()
+        for rid, until in [("out", now - timedelta(seconds=5)),
+                           ("held", now + timedelta(seconds=60))]:
+            await store.create_run(RunRecord(id=rid, graph_name="g", status="running",
+                                             owner="gone", lease_epoch=1, lease_until=until))
+        assert await store.owners_of_active_runs("me") == ["gone"]
+        adopted = await store.adopt_runs(["gone"], "me")
+        assert [(r.id, r.owner, r.lease_until) for r in adopted] == [("out", "me", None)]
+        held = await store.get_run("held")
+        assert held is not None and held.owner == "gone" and held.lease_until is not None
+
+    run_with_store(kind, backend, tmp_path, body)
