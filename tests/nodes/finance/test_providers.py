@@ -176,6 +176,9 @@ async def test_alphavantage_malformed_series_is_malformed_response(payload: obje
 
 async def test_api_keys_never_reach_logs_or_errors(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
+    # httpx's own logger too: a CLI test run in this process quiets it (`actorflow`
+    # shows no line per request), and this test needs its lines to check them.
+    caplog.set_level(logging.DEBUG, logger="httpx")
     av = FakeAlphaVantage()
     av.failing["OVERVIEW"] = (503, {"Error Message": "down"})
     fh = FakeFinnhub()
