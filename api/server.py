@@ -30,13 +30,13 @@ from quart import Quart
 from .app import create_app
 from .current import SERVICE_KEY
 from .service import ApiService
-from .settings import AddressUnavailableError, Settings
+from .settings import AddressUnavailableError, Settings, TlsSettingsError
 from .single_host import executor_lock
 from .keepalive import lean_keepalive
 from .telemetry import traced
 from .wire import coalesced_responses
 
-__all__ = ["hypercorn_config", "listening_socket", "serve"]
+__all__ = ["check_tls", "hypercorn_config", "listening_socket", "serve"]
 
 log = logging.getLogger("actorflow.api")
 
@@ -119,6 +119,22 @@ def listening_socket(settings: Settings, backlog: int = Config.backlog) -> socke
     return sock
 
 
+def check_tls(config: Config, settings: Settings) -> None:
+    """Load the TLS certificate and key as Hypercorn will (``create_ssl_context``).
+
+    Raises TlsSettingsError, naming the files and what to give, when they cannot be
+    used (missing, unreadable, not PEM, a key that is not the certificate's)."""
+    try:
+        config.create_ssl_context()
+    except (OSError, ValueError) as exc:   # ssl.SSLError is an OSError
+        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
+        raise TlsSettingsError(
+            f"cannot use the TLS certificate {settings.certfile} with the key "
+            f"{settings.keyfile}: {reason}; give a PEM certificate and its own private "
+            "key (--certfile and --keyfile, or ACTORFLOW_CERTFILE and ACTORFLOW_KEYFILE)"
+        ) from exc
+
+
 def _cannot_listen(settings: Settings, exc: OSError) -> str:
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     where = f"cannot listen on {host}:{settings.port}"
@@ -142,8 +158,9 @@ async def _serve(app: Quart, settings: Settings) -> None:
         await service.drain()
 
     config = hypercorn_config(settings)
-    # Bound before Hypercorn starts the app's lifespan, in which the runtime opens: a
-    # failure here has nothing to close.
+    # The certificate read, and the socket bound, before Hypercorn starts the app's
+    # lifespan, in which the runtime opens: a failure here has nothing to close.
+    check_tls(config, settings)
     sock = listening_socket(settings, config.backlog)
     with contextlib.closing(sock):
         sockets = (Sockets([sock], [], []) if config.ssl_enabled

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from runtime.lease import ClusterSettings
 from runtime.store import Store, open_store
 
-__all__ = ["ENV_PREFIX", "AddressUnavailableError", "Settings", "SettingsError", "own_runs_only"]
+__all__ = ["ENV_PREFIX", "AddressUnavailableError", "Settings", "SettingsError",
+           "TlsSettingsError", "own_runs_only"]
 
 ENV_PREFIX = "ACTORFLOW_"
 
@@ -31,6 +32,10 @@ class SettingsError(ValueError):
 class AddressUnavailableError(SettingsError):
     """``serve`` cannot listen where ``host`` and ``port`` say (another process listens
     there, the host is not this machine's, the port needs privileges)."""
+
+
+class TlsSettingsError(SettingsError):
+    """``serve`` cannot use its TLS certificate and key (``certfile``, ``keyfile``)."""
 
 
 class Settings(BaseModel):

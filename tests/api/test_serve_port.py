@@ -64,6 +64,34 @@ def test_serve_on_a_busy_port_says_so_in_one_line(
         _assert_executor_lock_free(url)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("certificate", ["missing", "not pem"])
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_serve_with_a_certificate_it_cannot_use_says_so_in_one_line(
+        tmp_path: Path, backend: str, certificate: str) -> None:
+    # Hypercorn reads the certificate after the app's lifespan has started (as it binds):
+    # the same traceback as a busy port's, ending in a bare SSLError or FileNotFoundError.
+    pem = tmp_path / "server.pem"
+    if certificate == "not pem":
+        pem.write_text("not a certificate\n")
+    with occupied_port() as port:
+        pass   # a port free again (the certificate is read before any bind)
+    done = subprocess.run([ACTORFLOW, "serve", "--backend", backend, "--certfile", str(pem),
+                           "--keyfile", str(pem)],
+                          env={**_env(), "ACTORFLOW_PORT": str(port),
+                               "ACTORFLOW_DATABASE_URL": _database("sqlite", tmp_path)},
+                          capture_output=True, text=True, timeout=120)
+    err = done.stderr
+    assert done.returncode == 1, err
+    assert "Traceback" not in err and "serving on" not in err, err
+    [line] = err.splitlines()
+    assert line.startswith(f"actorflow serve: cannot use the TLS certificate {pem} with the "
+                           f"key {pem}: "), line
+    assert line.endswith("(--certfile and --keyfile, or ACTORFLOW_CERTFILE and "
+                         "ACTORFLOW_KEYFILE)"), line
+    _assert_executor_lock_free(_database("sqlite", tmp_path))
+
+
 def _assert_executor_lock_free(url: str) -> None:
     lock = url[len("sqlite:///"):] + ".executor.lock"
     if not os.path.exists(lock):
