@@ -180,6 +180,27 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @contextlib.contextmanager
+def database(kind: str, tmp_path: Path) -> Iterator[str]:
+    """A database URL of ``kind`` ("sqlite", "postgres") for one test: a file under
+    ``tmp_path``, or a fresh database on ACTORFLOW_TEST_POSTGRES_URL's server (skipped
+    without one, except in CI, where that fails)."""
+    if kind == "sqlite":
+        yield sqlite_url(tmp_path)
+        return
+    url = os.environ.get("ACTORFLOW_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            import pytest
+
+            pytest.fail("ACTORFLOW_TEST_POSTGRES_URL is not set in CI")
+        import pytest
+
+        pytest.skip("no PostgreSQL: run through `make test`")
+    with fresh_postgres(url) as fresh:
+        yield fresh
+
+
+@contextlib.contextmanager
 def fresh_postgres(url: str) -> Iterator[str]:
     """A new, empty database on the server of ``url``; dropped afterwards."""
     import asyncpg  # type: ignore[import-untyped]

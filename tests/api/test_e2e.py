@@ -12,34 +12,18 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from _api_support import SEED_CREATE
-from _server import Server, fresh_postgres, server, sqlite_url
+from _server import Server, database, server, sqlite_url
 from httpx_ws import WebSocketDisconnect, connect_ws
 
 pytestmark = pytest.mark.slow
 
 BACKENDS = ["asyncio", "trio"]
-
-
-@contextmanager
-def database(kind: str, tmp_path: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield sqlite_url(tmp_path)
-        return
-    url = os.environ.get("ACTORFLOW_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("ACTORFLOW_TEST_POSTGRES_URL is not set in CI")
-        pytest.skip("no PostgreSQL: run through `make test`")
-    with fresh_postgres(url) as fresh:
-        yield fresh
 
 
 def _messages(ws_url: str, client: httpx.Client, limit: int = 10_000) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from _server import ACTORFLOW, REPO, fresh_postgres, server, sqlite_url
+from _server import ACTORFLOW, REPO, database, server
 
 from runtime.events import Event, EventType
 from runtime.store import RunRecord, open_store
@@ -57,26 +57,6 @@ LIVE = {
     ],
     "edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "c"}],
 }
-
-
-def database(kind: str, tmp_path: Path) -> Any:
-    """The database URL (a context manager), as tests/api/test_e2e.py does."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def url() -> Any:
-        if kind == "sqlite":
-            yield sqlite_url(tmp_path)
-            return
-        pg = os.environ.get("ACTORFLOW_TEST_POSTGRES_URL")
-        if not pg:
-            if os.environ.get("CI"):
-                pytest.fail("ACTORFLOW_TEST_POSTGRES_URL is not set in CI")
-            pytest.skip("no PostgreSQL: run through `make test`")
-        with fresh_postgres(pg) as fresh:
-            yield fresh
-
-    return url()
 
 
 def cli_run(tmp_path: Path, graph: dict[str, Any], url: str) -> subprocess.Popen[str]:
@@ -137,6 +117,29 @@ def completed(events: list[Event]) -> Counter[str]:
     return Counter(e.node for e in events if e.type is EventType.NODE_COMPLETED and e.node)
 
 
+def stop(*procs: subprocess.Popen[str]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def assert_kept_by_its_process(url: str, run_id: str, proc: subprocess.Popen[str],
+                               tmp_path: Path) -> None:
+    """The live CLI run ``run_id`` still executes in ``proc``, and finishes there: every
+    node once, no interruption, its owner never changed."""
+    record, _ = stored(url, run_id)
+    assert record.status.value == "running" and proc.poll() is None, (
+        "the live run ended before the takeover was checked: lengthen its node b")
+    assert record.owner is not None and f":{proc.pid}:" in record.owner
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, (tmp_path / "orphan_live.stderr").read_text()
+    assert json.loads(out)["status"] == "completed"
+    record, events = stored(url, run_id)
+    assert f":{proc.pid}:" in (record.owner or "") and record.interruptions == 0
+    assert started(events) == completed(events) == {"a": 1, "b": 1, "c": 1}
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_the_server_resumes_a_killed_cli_run_and_leaves_a_live_one(
         kind: str, tmp_path: Path) -> None:
@@ -170,21 +173,9 @@ def test_the_server_resumes_a_killed_cli_run_and_leaves_a_live_one(
             assert f"run {slow_id}: the process that executed it" in srv.log()
 
             # The live CLI run was never taken: it is still its own, and finishes there.
-            record, events = stored(url, live_id)
-            assert record.status.value == "running" and live.poll() is None, (
-                "the live run ended before the takeover was checked: lengthen its node b")
-            assert record.owner is not None and f":{live.pid}:" in record.owner
-            out, _ = live.communicate(timeout=60)
-            assert live.returncode == 0, (tmp_path / "orphan_live.stderr").read_text()
-            assert json.loads(out)["status"] == "completed"
-            record, events = stored(url, live_id)
-            assert f":{live.pid}:" in (record.owner or "") and record.interruptions == 0
-            assert started(events) == completed(events) == {"a": 1, "b": 1, "c": 1}
+            assert_kept_by_its_process(url, live_id, live, tmp_path)
         finally:
-            for proc in (live, doomed):
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+            stop(live, doomed)
 
 
 def test_in_a_cluster_a_live_cli_run_holds_its_lease_and_a_killed_one_is_taken_over(
@@ -213,18 +204,6 @@ def test_in_a_cluster_a_live_cli_run_holds_its_lease_and_a_killed_one_is_taken_o
             assert {n: k for n, k in started(events).items() if n != "b"} == once
             assert completed(events) == {**once, "b": 1}
 
-            record, events = stored(url, live_id)
-            assert record.status.value == "running" and live.poll() is None, (
-                "the live run ended before the takeover was checked: lengthen its node b")
-            assert record.owner is not None and f":{live.pid}:" in record.owner
-            out, _ = live.communicate(timeout=60)
-            assert live.returncode == 0, (tmp_path / "orphan_live.stderr").read_text()
-            assert json.loads(out)["status"] == "completed"
-            record, events = stored(url, live_id)
-            assert f":{live.pid}:" in (record.owner or "") and record.interruptions == 0
-            assert started(events) == completed(events) == {"a": 1, "b": 1, "c": 1}
+            assert_kept_by_its_process(url, live_id, live, tmp_path)
         finally:
-            for proc in (live, doomed):
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+            stop(live, doomed)

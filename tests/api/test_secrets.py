@@ -23,7 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import jwt
 import pytest
-from _server import fresh_postgres, server, sqlite_url
+from _server import database as fresh_database
+from _server import server
 from httpx_ws import WebSocketDisconnect, connect_ws
 
 pytestmark = pytest.mark.slow
@@ -64,18 +65,13 @@ def echoing_openai() -> Iterator[str]:
 
 @contextmanager
 def database(kind: str, tmp_path: Path, password: str) -> Iterator[str]:
-    if kind == "sqlite":
-        yield sqlite_url(tmp_path)
-        return
-    url = os.environ.get("ACTORFLOW_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("ACTORFLOW_TEST_POSTGRES_URL is not set in CI")
-        pytest.skip("no PostgreSQL: run through `make test`")
-    with fresh_postgres(url) as fresh:
+    with fresh_database(kind, tmp_path) as url:
+        if kind == "sqlite":
+            yield url
+            return
         # The test cluster trusts local connections: a planted password is carried in
         # the URL (and must be hidden everywhere) without being needed.
-        parts = urlsplit(fresh)
+        parts = urlsplit(url)
         user = parts.username or "postgres"
         host = parts.netloc.rpartition("@")[2]
         yield urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
