@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runtime import ActorflowError, Runtime
+from runtime import ActorflowError, RunNotFoundError, Runtime
 from runtime.store import open_store
 
 from .cli_report import ExitCode, Progress, follow, outcome, redact, report
@@ -54,6 +54,10 @@ async def resume(args: argparse.Namespace, settings: Settings) -> int:
         since = before[-1].seq + 1 if before else 0
         try:
             run = await rt.resume(args.run_id, answer, interrupt_id=args.interrupt_id)
+        except RunNotFoundError as exc:
+            # A wrong run id is a bad argument, as `run`'s wrong graph is: nothing ran.
+            print(f"actorflow resume: {exc}", file=sys.stderr)
+            return ExitCode.USAGE
         except ActorflowError as exc:
             print(f"actorflow resume: {exc}", file=sys.stderr)
             return ExitCode.FAILED
@@ -77,7 +81,7 @@ async def _resume_remote(args: argparse.Namespace, answer: Any) -> int:
             if resp.status_code != 202:
                 print(f"actorflow resume: {resp.status_code}: "
                       f"{resp.json()['error']['message']}", file=sys.stderr)
-                return ExitCode.FAILED
+                return ExitCode.USAGE if resp.status_code == 404 else ExitCode.FAILED
             print(f"run {args.run_id} resumed on {args.server}", file=sys.stderr)
             state = await _wait_remote(client, base)
             waiting = []

@@ -141,6 +141,9 @@ def test_a_second_answer_is_refused_with_exit_1(tmp_path: Path) -> None:
     assert actorflow(tmp_path, "resume", run_id, "--answer", "yes").returncode == 0
     again = actorflow(tmp_path, "resume", run_id, "--answer", "again")
     assert again.returncode == 1 and "not waiting" in again.stderr
+    # A run id that names no run is a bad argument (2), as an unknown graph is for `run`.
+    unknown = actorflow(tmp_path, "resume", "1234", "--answer", "yes")
+    assert unknown.returncode == 2 and "no run '1234'" in unknown.stderr, unknown.stderr
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -173,6 +176,8 @@ def test_resume_through_a_server_prints_what_run_prints(tmp_path: Path) -> None:
     run_id = json.loads(actorflow(tmp_path, "run", write_graph(tmp_path, APPROVAL)).stdout)["run_id"]
     with server("asyncio", url, tmp_path) as srv:
         resumed = actorflow(tmp_path, "resume", run_id, "--answer", "no", "--server", srv.url)
+        unknown = actorflow(tmp_path, "resume", "nope", "--answer", "no", "--server", srv.url)
+    assert unknown.returncode == 2 and "404" in unknown.stderr, unknown.stderr
     assert resumed.returncode == 0, resumed.stderr
     outcome = json.loads(resumed.stdout)
     assert set(outcome) == OUTCOME_KEYS
