@@ -1,6 +1,9 @@
 """A run's owner: the runtime instance executing it, named so a reader can tell it is gone.
 
-An instance id is ``host:pid:random``. A process killed with ``kill -9`` leaves its
+An instance id is ``host:pid:random:start``, ``start`` the process's start time in clock
+ticks since boot (``/proc/PID/stat``; left out where there is no /proc), so that a pid the
+system gave to another process since is told from the owner's. A process killed with
+``kill -9`` leaves its
 runs ``running`` in the store until a runtime that recovers opens it (see
 :mod:`runtime.recovery`); meanwhile a reader on the same host (``actorflow runs``) can
 see that the owner's process no longer exists and say so instead of "running".
@@ -17,8 +20,27 @@ __all__ = ["new_instance_id", "owner_alive", "owner_gone"]
 
 def new_instance_id() -> str:
     """A fresh instance id; host and pid first, so an operator reading ``runs.owner``
-    knows which process it is."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    knows which process it is, and the process's start time last."""
+    pid = os.getpid()
+    start = _started(pid)
+    tail = "" if start is None else f":{start}"
+    return f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:8]}{tail}"
+
+
+def _started(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot (field 22 of
+    /proc/PID/stat, counted after the command name, which may hold spaces and
+    parentheses); None where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 1:].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
 
 
 def _local_pid(owner: str | None) -> int | None:
@@ -30,6 +52,16 @@ def _local_pid(owner: str | None) -> int | None:
     if host != socket.gethostname() or not pid.isdigit():
         return None
     return int(pid)
+
+
+def _reused(owner: str, pid: int) -> bool:
+    """True when ``pid`` is now another process than ``owner``'s (it started at
+    another time): the system gave the pid of a process that is gone to a new one."""
+    start = owner.split(":")[3:4]
+    if not start or not start[0].isdigit():
+        return False       # an id without a start time (older, or no /proc): unknown
+    now = _started(pid)
+    return now is not None and now != int(start[0])
 
 
 def owner_alive(owner: str | None) -> bool:
@@ -49,6 +81,8 @@ def owner_alive(owner: str | None) -> bool:
         return False
     except PermissionError:
         pass                   # another user's process: it exists
+    if _reused(owner or "", pid):
+        return False
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             cmdline = f.read()
@@ -70,4 +104,4 @@ def owner_gone(owner: str | None) -> bool:
         return True
     except PermissionError:
         return False      # another user's process: it exists
-    return False
+    return _reused(owner or "", pid)
