@@ -10,6 +10,8 @@ from typing import Any
 
 from runtime import ActorflowError, RunNotFoundError, Runtime
 from runtime.store import open_store
+from runtime.timetravel import history as run_history
+from runtime.timetravel import input_checkpoint
 
 from .cli_report import ExitCode, Progress, follow, outcome, redact, report
 from .cli_signals import cancel_on_signal
@@ -110,11 +112,14 @@ async def history(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(settings.database_url)
     await store.open()
     try:
-        if await store.get_run(args.run_id) is None:
+        record = await store.get_run(args.run_id)
+        if record is None:
             print(f"actorflow history: no run {args.run_id}", file=sys.stderr)
             return 1
         if args.step is not None:
             cp = await store.get_checkpoint(args.run_id, args.step)
+            if cp is None and args.step == 0:
+                cp = input_checkpoint(record)   # before its first step a run is its input
             if cp is None:
                 print(f"actorflow history: run {args.run_id} has no step {args.step}",
                       file=sys.stderr)
@@ -125,14 +130,15 @@ async def history(args: argparse.Namespace, settings: Settings) -> int:
         # would not all fit in memory at once.
         rows: list[dict[str, Any]] = []
         after = -1
-        while page := await store.list_checkpoints(args.run_id, after=after, limit=_PAGE):
+        while page := await run_history(store, args.run_id, after=after, limit=_PAGE):
             for c in page:
                 row = {"step": c.step, "nodes": c.nodes, "changed": sorted(c.changed),
                        "created_at": c.created_at}
                 if args.json:
                     rows.append(row)
                 else:
-                    print(f"{c.step:>5}  {','.join(c.nodes):<30} {', '.join(sorted(c.changed))}")
+                    nodes = ",".join(c.nodes) or ("(input)" if c.step == 0 else "(edit)")
+                    print(f"{c.step:>5}  {nodes:<30} {', '.join(sorted(c.changed))}")
             after = page[-1].step
     finally:
         await store.close()

@@ -254,7 +254,8 @@ class Run:
             self._finish_cancelled_before_start()
 
     async def history(self) -> list[Checkpoint]:
-        """The checkpoint after each step (needs a store)."""
+        """The checkpoints stored after its steps (needs a store); ``Runtime.history``
+        lists its input first, as step 0."""
         if self.store is None:
             return []
         return await self.store.list_checkpoints(self.id)

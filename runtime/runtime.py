@@ -58,6 +58,7 @@ from .timetravel import (
     cancel_stored,
     fork,
     get_state,
+    history,
     replay,
     resume_stored,
     update_state,
@@ -579,8 +580,9 @@ class Runtime:
     async def history(self, run_id: str, *, after: int = -1,
                       limit: int | None = None) -> list[Checkpoint]:
         """The run's checkpoints after step ``after``, oldest first, at most ``limit``
-        (None: all), each with its full state."""
-        return await self.store.list_checkpoints(run_id, after=after, limit=limit)
+        (None: all), each with its full state; step 0 is the run's input (see
+        :func:`runtime.timetravel.history`)."""
+        return await history(self.store, run_id, after=after, limit=limit)
 
     async def subgraph_runs(self, run_id: str) -> list[str]:
         """The ids under which ``run_id``'s subgraphs kept their steps

@@ -154,9 +154,10 @@ async def wait_run(run_id: str) -> Response:
 @document_response(HistoryOut)
 @document_response(ErrorBody, 404)
 async def run_history(run_id: str) -> Response:
-    """The run's checkpoints, one per step, oldest first, each with its state data, a
-    page at a time: at most ``limit`` (server maximum 200) and a few MiB of state per
-    page; ``next_after`` is the ``after`` of the next page (null on the last)."""
+    """The run's checkpoints, one per step, oldest first (step 0: its input, before any
+    node), each with its state data, a page at a time: at most ``limit`` (server
+    maximum 200) and a few MiB of state per page; ``next_after`` is the ``after`` of
+    the next page (null on the last)."""
     q = parse_query(HistoryQuery)
     rt = service().rt()
     await rt.view(run_id)  # 404 for an unknown run (it has no checkpoints either)

@@ -136,9 +136,19 @@ def test_history_lists_a_runs_checkpoints(tmp_path: Path, capsys: pytest.Capture
     run_id = _paused_run(url)
     assert main(["history", run_id, "--database-url", url, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert rows[0]["nodes"] == ["draft"] and rows[0]["changed"] == ["draft"]
+    # Step 0 is the run's input (here none), then each step's nodes and keys.
+    assert [r["step"] for r in rows] == [0, 1]
+    assert rows[0]["nodes"] == [] and rows[0]["changed"] == []
+    assert rows[1]["nodes"] == ["draft"] and rows[1]["changed"] == ["draft"]
     assert main(["history", run_id, "--database-url", url, "--step", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["data"] == {"draft": "v1"}
+    assert main(["history", run_id, "--database-url", url, "--step", "0"]) == 0
+    assert json.loads(capsys.readouterr().out)["data"] == {}
+    assert main(["history", run_id, "--database-url", url]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["0", "(input)"] and table[1].split() == ["1", "draft", "draft"]
+    assert main(["history", run_id, "--database-url", url, "--step", "2"]) == 1
+    assert f"run {run_id} has no step 2" in capsys.readouterr().err
 
 
 def test_run_of_the_code_review_example_by_name_on_a_fresh_database(

@@ -70,7 +70,7 @@ def test_run_of_a_graph_file_is_stored_where_help_says_and_history_finds_it(
     # A later command, in another process, finds the run in the same default database.
     history = actorflow(tmp_path, "history", outcome["run_id"], "--json")
     assert history.returncode == 0, history.stderr
-    assert [row["nodes"] for row in json.loads(history.stdout)] == [["a"], ["b"], ["c"]]
+    assert [row["nodes"] for row in json.loads(history.stdout)] == [[], ["a"], ["b"], ["c"]]
     runs = json.loads(actorflow(tmp_path, "runs", "--json").stdout)
     assert [(r["run_id"], r["status"]) for r in runs] == [(outcome["run_id"], "completed")]
 

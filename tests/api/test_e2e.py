@@ -81,7 +81,9 @@ def test_seed_flow_over_http_and_websocket(backend: str, kind: str, tmp_path: Pa
         assert state["current_state"]["quality_score"] == 85
         detail = http.get(f"/api/v1/runs/{run_id}").json()
         assert len(detail["logs"]) == 6
-        assert len(http.get(f"/api/v1/runs/{run_id}/history").json()["checkpoints"]) == 3
+        # The input (step 0), then one checkpoint per node.
+        steps = http.get(f"/api/v1/runs/{run_id}/history").json()["checkpoints"]
+        assert [c["step"] for c in steps] == [0, 1, 2, 3]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

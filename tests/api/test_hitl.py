@@ -83,14 +83,19 @@ async def test_history_state_at_a_step_and_fork_over_http(anyio_backend: str, tm
         await client.get(f"/api/v1/runs/{run_id}/wait?timeout=10")
         history = await (await client.get(f"/api/v1/runs/{run_id}/history")).get_json()
         steps = [c["step"] for c in history["checkpoints"]]
-        assert steps == sorted(steps) and len(steps) >= 3
-        first = await (await client.get(f"/api/v1/runs/{run_id}/history/{steps[0]}")).get_json()
+        assert steps == sorted(steps) and len(steps) >= 4 and steps[0] == 0
+        # Step 0 is the input (nothing here), listed and read alike.
+        assert history["checkpoints"][0]["state"] == {}
+        assert history["checkpoints"][0]["nodes"] == []
+        assert (await (await client.get(f"/api/v1/runs/{run_id}/history/0")).get_json()
+                )["state"] == {}
+        first = await (await client.get(f"/api/v1/runs/{run_id}/history/{steps[1]}")).get_json()
         assert first["state"] == {"draft": "v1"}
 
         edited = await client.post(f"/api/v1/runs/{run_id}/state",
                                    json={"values": {"note": "edited"}})
         assert edited.status_code == 200
-        forked = await client.post(f"/api/v1/runs/{run_id}/fork", json={"step": steps[0]})
+        forked = await client.post(f"/api/v1/runs/{run_id}/fork", json={"step": steps[1]})
         assert forked.status_code == 202
         fork_id = (await forked.get_json())["run_id"]
         fork_state = await (await client.get(f"/api/v1/runs/{fork_id}/wait?timeout=10")).get_json()

@@ -83,7 +83,9 @@ def run_of(http: httpx.Client, graph_name: str, timeout: float = 60) -> str:
 
 
 def checkpoints(http: httpx.Client, run_id: str) -> int:
-    return len(http.get(f"/api/v1/runs/{run_id}/history").json()["checkpoints"])
+    """The steps the run has stored (its history's step 0 is its input)."""
+    listed = http.get(f"/api/v1/runs/{run_id}/history").json()["checkpoints"]
+    return sum(1 for c in listed if c["step"] > 0)
 
 
 def wait_for(what: str, predicate: Any, timeout: float) -> None:

@@ -157,7 +157,9 @@ async def test_history_lists_a_checkpoint_per_step(anyio_backend: str) -> None:
         run_id = (await _start(client, graph_id))["run_id"]
         await _wait(client, run_id)
         body = await (await client.get(f"/api/v1/runs/{run_id}/history")).get_json()
-        assert [c["nodes"] for c in body["checkpoints"]] == [["extract"], ["analyze"], ["report"]]
+        assert [c["nodes"] for c in body["checkpoints"]] == [[], ["extract"], ["analyze"],
+                                                             ["report"]]
+        assert body["checkpoints"][0]["step"] == 0   # the input, before any node
         assert body["checkpoints"][-1]["state"]["quality_score"] == 85
 
 

@@ -394,7 +394,13 @@ def test_history_slider_diff_and_fork_from_a_step_with_edited_values(page: Any, 
     slider.wait_for()
     slider.focus()
     page.keyboard.press("Home")
-    page.get_by_text("step 1 of 4").wait_for()
+    # Step 0 is the input, before any node ran; the next is the first node's.
+    page.get_by_text("step 0 of 4: the input").wait_for()
+    assert "count: 0" in page.locator(".tree").inner_text()
+    _screenshot(page, "history-step-0")
+    assert page.get_by_label("from step").locator("option").first.inner_text() == "step 0 (input)"
+    page.keyboard.press("ArrowRight")
+    page.get_by_text("step 1 of 4: after step").wait_for()
     assert "count: 1" in page.locator(".tree").inner_text()
     diff = page.locator("table.diff").inner_text()
     assert "finished" in diff and "added" in diff

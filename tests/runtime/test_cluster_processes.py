@@ -114,7 +114,7 @@ async def test_a_stopped_worker_is_taken_over_and_fenced_off_when_it_wakes(
             view = await rt.submit(clustergraphs.chain(), {"pause": 0.6})
             await wait_for(rt, view.id, lambda r: r.status is RunStatus.RUNNING)
             with anyio.fail_after(60):
-                while len(await rt.history(view.id)) < 2:
+                while len(await rt.store.list_checkpoints(view.id)) < 2:
                     await anyio.sleep(0.05)
             a.signal(signal.SIGSTOP)  # a zombie: alive, holding a lease it cannot renew
             b = start(url, *FAST, backend="trio")
@@ -123,7 +123,7 @@ async def test_a_stopped_worker_is_taken_over_and_fenced_off_when_it_wakes(
             await until(lambda: "lost the lease of run" in a.text)
 
             final = await record(rt, view.id)
-            history = await rt.history(view.id)
+            history = await rt.store.list_checkpoints(view.id)
         b_pid, a_pid = b.proc.pid, a.proc.pid
     assert done.status is RunStatus.COMPLETED and final.status is RunStatus.COMPLETED
     assert final.lease_epoch == 2 and final.interruptions == 1

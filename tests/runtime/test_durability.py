@@ -75,7 +75,7 @@ async def test_a_run_waits_while_postgres_is_down_and_finishes_when_it_is_back(
     async with Runtime(postgres_database) as rt:
         record = await rt.store.get_run(run.id)
         assert record is not None and record.status == "completed"
-        assert [c.step for c in await rt.history(run.id)] == [1, 2, 3, 4]
+        assert [c.step for c in await rt.store.list_checkpoints(run.id)] == [1, 2, 3, 4]
 
 
 # A run no longer fails when the database stays down: it holds (test_outage.py).

@@ -63,12 +63,12 @@ async def test_an_edit_of_a_run_another_runtime_executes_is_refused(durable_url:
             while not (run := worker.table.live(view.id)) or "held" not in [
                     e.node for e in run.hub.events_since(0)]:
                 await anyio.sleep(0.02)
-            while not await front.history(view.id):  # its first step is stored
+            while not await front.store.list_checkpoints(view.id):  # its first step is stored
                 await anyio.sleep(0.02)
-        before = len(await front.history(view.id))
+        before = len(await front.store.list_checkpoints(view.id))
         with pytest.raises(RunError, match="executes it"):
             await front.update_state(view.id, {"n": 99})
-        assert len(await front.history(view.id)) == before  # nothing written
+        assert len(await front.store.list_checkpoints(view.id)) == before  # nothing written
         gate.set()
         await run.wait()
         record = await front.store.get_run(view.id)
@@ -85,7 +85,7 @@ async def test_an_edit_of_a_queued_run_is_refused(durable_url: str) -> None:
             await front.update_state(view.id, {"x": 1})
         record = await front.store.get_run(view.id)
         assert record is not None and record.lease_until is None  # claimable as before
-        assert await front.history(view.id) == []
+        assert await front.store.list_checkpoints(view.id) == []   # nothing written
 
 
 async def test_two_answers_through_two_runtimes_resume_the_run_once(durable_url: str) -> None:

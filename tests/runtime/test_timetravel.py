@@ -10,14 +10,45 @@ import pytest
 from runtime import END, ActorflowError, Graph, Runtime, RunWaiting, WorkflowState
 
 
-async def test_history_lists_the_state_after_every_step(store_url: str) -> None:
+async def test_history_lists_the_input_then_the_state_after_every_step(store_url: str) -> None:
     async with Runtime(store_url) as rt:
-        run = await rt.start(hg.counter_graph(4).compile(), {})
+        run = await rt.start(hg.counter_graph(4).compile(), {"n": 0, "note": "in"})
         await run.result()
         history = await rt.history(run.id)
-    assert [c.step for c in history] == [1, 2, 3, 4]
-    assert [c.state["data"]["n"] for c in history] == [1, 2, 3, 4]
-    assert all(c.nodes == ["step"] for c in history)
+        record = await rt.store.get_run(run.id)
+        # Pages: step 0 leads the first page only, and counts in its limit.
+        first_two = await rt.history(run.id, limit=2)
+        after_0 = await rt.history(run.id, after=0, limit=2)
+    assert [c.step for c in history] == [0, 1, 2, 3, 4]
+    assert [c.state["data"]["n"] for c in history] == [0, 1, 2, 3, 4]
+    # Step 0 is the input, about to enter the graph: no node wrote it.
+    assert history[0].state["data"] == {"n": 0, "note": "in"}
+    assert history[0].nodes == [] and history[0].changed == {"n": 0, "note": "in"}
+    assert record is not None and history[0].created_at == record.created_at
+    assert all(c.nodes == ["step"] for c in history[1:])
+    assert [c.step for c in first_two] == [0, 1]
+    assert [c.step for c in after_0] == [1, 2]
+
+
+async def test_a_fork_lists_its_own_first_step_and_a_replay_its_input(store_url: str) -> None:
+    async with Runtime(store_url) as rt:
+        run = await rt.start(hg.counter_graph(4).compile(), {"n": 0})
+        await run.result()
+        later = await rt.fork(run.id, 2)
+        edited_input = await rt.fork(run.id, 0, values={"n": 2})
+        again = await rt.replay(run.id, None)
+        for r in (later, edited_input, again):
+            await r.result()
+        later_history = await rt.history(later.id)
+        input_history = await rt.history(edited_input.id)
+        again_history = await rt.history(again.id)
+    # A fork from step 2 begins there (its input is that step's state, not a step 0).
+    assert [c.step for c in later_history] == [2, 3, 4]
+    # A fork from the input begins with the input as edited; a replay with the input.
+    assert [c.state["data"]["n"] for c in input_history] == [2, 3, 4]
+    assert input_history[0].step == 0
+    assert [(c.step, c.state["data"]["n"]) for c in again_history] == [
+        (0, 0), (1, 1), (2, 2), (3, 3), (4, 4)]
 
 
 async def test_get_state_returns_the_state_at_any_checkpoint(store_url: str) -> None:
@@ -43,7 +74,7 @@ async def test_fork_goes_on_from_a_checkpoint_and_leaves_the_original_untouched(
         original = await rt.store.get_run(run.id)
         assert original is not None and original.final_state is not None
         assert original.final_state["data"]["n"] == 5
-        assert [c.step for c in await rt.history(run.id)] == [1, 2, 3, 4, 5]
+        assert [c.step for c in await rt.history(run.id)] == [0, 1, 2, 3, 4, 5]
 
 
 async def test_fork_and_replay_from_a_step_work_on_every_store(store_url: str) -> None:

@@ -41,7 +41,7 @@ async def test_every_step_of_a_chain_keeps_its_state_and_position() -> None:
     async with Runtime(MemoryStore()) as rt:
         run = await rt.start(chain(), {})
         await run.result()
-        history = await rt.history(run.id)
+        history = await rt.store.list_checkpoints(run.id)
     assert [c.step for c in history] == [1, 2, 3, 4, 5]
     assert [c.nodes for c in history] == [["n0"], ["n1"], ["n2"], ["n3"], ["n4"]]
     assert [c.state["data"]["visits"][-1] for c in history] == ["n0", "n1", "n2", "n3", "n4"]
@@ -55,7 +55,7 @@ async def test_every_step_of_a_chain_keeps_its_state_and_position() -> None:
     history[0].position.pending[0].answers = {"x": 1}
     history[0].state["data"]["visits"].append("mine")
     async with Runtime(rt.store) as again:
-        first = (await again.history(run.id))[0]
+        first = (await again.store.list_checkpoints(run.id))[0]
     assert first.position.pending[0].answers is None
     assert first.state["data"]["visits"] == ["n0"]
 

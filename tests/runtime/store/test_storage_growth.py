@@ -101,12 +101,12 @@ def test_every_step_of_a_grown_list_is_rebuilt_exactly(kind: str, tmp_path: Path
     async def body(rt: Runtime) -> None:
         run = await rt.start(growing("x" * 100, 120), {"n": 0}, max_steps=130)
         await run.result()
-        history = await rt.history(run.id)
+        history = await rt.store.list_checkpoints(run.id)
         assert [c.step for c in history] == list(range(1, 121))
         for c in history:
             assert c.state["data"] == {"n": c.step, "items": ["x" * 100] * c.step}
             assert c.changed == {"items": ["x" * 100] * c.step, "n": c.step}
-        page = await rt.history(run.id, after=57, limit=5)
+        page = await rt.store.list_checkpoints(run.id, after=57, limit=5)
         assert [c.step for c in page] == [58, 59, 60, 61, 62]
         assert [c.state for c in page] == [c.state for c in history[57:62]]
         assert (await rt.get_state(run.id, 77)).data["items"] == ["x" * 100] * 77

@@ -64,7 +64,7 @@ export class HistoryPanel {
     const out = this.out;   // kept across redraws: "saved" outlives the reload
     const pick = () => {
       const cp = cps[Number(slider.value)];
-      where.textContent = `step ${cp.step} of ${cps[cps.length - 1].step}: after ${cp.nodes.join(", ") || "an edit"} · ${formatTime(cp.created_at)}`;
+      where.textContent = `step ${cp.step} of ${cps[cps.length - 1].step}: ${written(cp)} · ${formatTime(cp.created_at)}`;
       fill(tree, jsonTree(cp.state, 2));
       edit.value = pretty(cp.state);
     };
@@ -136,8 +136,14 @@ export class HistoryPanel {
   }
 }
 
+/** What wrote a checkpoint: the input (step 0, before any node), nodes, or an edit. */
+function written(cp) {
+  if (cp.nodes.length) return `after ${cp.nodes.join(", ")}`;
+  return cp.step === 0 ? "the input" : "after an edit";
+}
+
 function stepSelect(cps, selected, label) {
-  const el = h("select", { "aria-label": label }, cps.map((cp, i) => h("option", { value: i }, `step ${cp.step} (${cp.nodes.join(", ") || "edit"})`)));
+  const el = h("select", { "aria-label": label }, cps.map((cp, i) => h("option", { value: i }, `step ${cp.step} (${cp.nodes.join(", ") || (cp.step === 0 ? "input" : "edit")})`)));
   el.value = String(selected);
   return el;
 }
