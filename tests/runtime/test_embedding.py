@@ -4,7 +4,7 @@ or two (a TypedDict state, a sync node that asks)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import anyio
 import pytest
@@ -12,6 +12,7 @@ import pytest
 from runtime import (
     END,
     Graph,
+    GraphError,
     RunCancelled,
     RunStatus,
     Runtime,
@@ -102,3 +103,12 @@ async def test_following_a_waiting_run_ends_when_the_runtime_closes() -> None:
                 tg.start_soon(follow)
                 await anyio.sleep(0.05)
     assert seen == ["run_started", "node_started", "waiting"]
+
+
+class TypedState(TypedDict):
+    n: int
+
+
+def test_a_typeddict_state_schema_is_refused_where_the_graph_is_made() -> None:
+    with pytest.raises(GraphError, match=r"pydantic BaseModel.*TypedDict TypedState"):
+        Graph("typed", state_schema=TypedState)  # type: ignore[arg-type]
