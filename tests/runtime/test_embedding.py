@@ -14,6 +14,7 @@ from runtime import (
     Graph,
     GraphError,
     RunCancelled,
+    RunFailed,
     RunStatus,
     Runtime,
     WorkflowState,
@@ -112,3 +113,15 @@ class TypedState(TypedDict):
 def test_a_typeddict_state_schema_is_refused_where_the_graph_is_made() -> None:
     with pytest.raises(GraphError, match=r"pydantic BaseModel.*TypedDict TypedState"):
         Graph("typed", state_schema=TypedState)  # type: ignore[arg-type]
+
+
+async def test_ask_from_a_sync_node_fails_the_run_saying_to_make_it_async() -> None:
+    def sync_asks(state: WorkflowState) -> dict[str, Any]:
+        return {"answer": ask("go on?")}   # LangGraph's interrupt() habit: no await
+
+    g = Graph("sync_asks").add_node("n", sync_asks).add_edge("n", END)
+    async with Runtime() as rt:
+        run = await rt.start(g, {})
+        with pytest.raises(RunFailed, match=r"ask\(\).*async def") as info:
+            await run.result()
+    assert info.value.node == "n"
