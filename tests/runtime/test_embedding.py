@@ -1,6 +1,6 @@
 """What an application embedding the runtime meets on its first day: its own task group
 cancelled around the runtime, readers of a run outliving the runtime, a LangGraph habit
-or two (a TypedDict state, a sync node that asks)."""
+or two (a TypedDict state, a sync node that asks), a node's own task group failing."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from runtime import (
     END,
     Graph,
     GraphError,
+    RetryPolicy,
     RunCancelled,
     RunFailed,
     RunStatus,
@@ -125,3 +126,50 @@ async def test_ask_from_a_sync_node_fails_the_run_saying_to_make_it_async() -> N
         with pytest.raises(RunFailed, match=r"ask\(\).*async def") as info:
             await run.result()
     assert info.value.node == "n"
+
+
+def _fetching(fails: int) -> tuple[Graph, dict[str, int]]:
+    """A node whose own task group raises ConnectionError in a child, ``fails`` times."""
+    calls = {"n": 0}
+
+    async def fetch(state: WorkflowState) -> dict[str, Any]:
+        calls["n"] += 1
+
+        async def one() -> None:
+            if calls["n"] <= fails:
+                raise ConnectionError("upstream went away")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(one)
+        return {"attempts": calls["n"]}
+
+    policy = RetryPolicy(max_attempts=3, initial_delay=0, jitter=False,
+                         retry_on=(ConnectionError,))
+    g = Graph("fetching").add_node("fetch", fetch, retry=policy).add_edge("fetch", END)
+    return g, calls
+
+
+async def test_a_retry_on_error_raised_in_the_node_s_own_task_group_is_retried() -> None:
+    g, _ = _fetching(fails=2)
+    async with Runtime() as rt:
+        state = await (await rt.start(g, {})).result()
+    assert state.data == {"attempts": 3}
+
+
+async def test_a_node_s_exception_group_is_reported_by_its_errors_alike_on_both_backends(
+) -> None:
+    g, calls = _fetching(fails=5)
+    async with Runtime() as rt:
+        run = await rt.start(g, {})
+        with pytest.raises(RunFailed) as info:
+            await run.result()
+    assert calls["n"] == 3
+    assert ("node 'fetch' failed on attempt 3: ExceptionGroup of 1 error: "
+            "ConnectionError: upstream went away; the run stops") in str(info.value)
+
+
+def test_retry_on_takes_a_group_only_when_each_of_its_errors_is_retried() -> None:
+    policy = RetryPolicy(retry_on=(ConnectionError,))
+    assert policy.should_retry(ExceptionGroup("g", [ConnectionError(), ConnectionResetError()]), 1)
+    assert not policy.should_retry(ExceptionGroup("g", [ConnectionError(), KeyError()]), 1)
+    assert not policy.should_retry(ExceptionGroup("g", [ConnectionError()]), 3)
