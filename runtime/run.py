@@ -584,8 +584,12 @@ def _log_failure(run: Run, error: ActorflowError) -> None:
     an operator reads first. ``logging`` is the host's to configure; we only emit."""
     node = getattr(error, "node", None)
     attempt = getattr(error, "attempt", None)
-    log.error("run %s of graph %r failed at node %r (attempt %s): %s", run.id,
-              run.graph.name, node, attempt, error, exc_info=error)
+    # Where, as far as it is known: a run timeout or a write conflict has no attempt,
+    # and a run timeout no node ("failed at node None (attempt None)" said nothing).
+    where = ("" if node is None else f" at node {node!r}"
+             if attempt is None else f" at node {node!r} (attempt {attempt})")
+    log.error("run %s of graph %r failed%s: %s", run.id, run.graph.name, where, error,
+              exc_info=error)
 
 
 def _caused_by(error: BaseException | None, kind: type[BaseException]) -> bool:
