@@ -4,6 +4,8 @@ or two (a TypedDict state, a sync node that asks), a node's own task group faili
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
 import anyio
@@ -21,6 +23,7 @@ from runtime import (
     WorkflowState,
     ask,
 )
+from runtime.store import Store, open_store
 
 
 def _stuck_graph(started: anyio.Event) -> Graph:
@@ -173,3 +176,49 @@ def test_retry_on_takes_a_group_only_when_each_of_its_errors_is_retried() -> Non
     assert policy.should_retry(ExceptionGroup("g", [ConnectionError(), ConnectionResetError()]), 1)
     assert not policy.should_retry(ExceptionGroup("g", [ConnectionError(), KeyError()]), 1)
     assert not policy.should_retry(ExceptionGroup("g", [ConnectionError()]), 3)
+
+
+async def test_a_runtime_that_cannot_rebuild_a_run_s_graph_leaves_the_run_to_one_that_can(
+        tmp_path: Any) -> None:
+    """kill -9 of the application, then a script that only opens the same store to look
+    (its graph's functions live in the application, not in the script): the run must
+    still be there for the application's restart, not failed for good."""
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    gate = {"stuck": True}
+
+    async def step(state: WorkflowState) -> dict[str, Any]:
+        if gate["stuck"]:
+            await anyio.sleep_forever()
+        return {"done": True}
+
+    g = Graph("app").add_node("a", lambda s: {"a": 1}).add_node("step", step)
+    g.add_edge("a", "step").add_edge("step", END)
+    with anyio.CancelScope() as outer:
+        async with Runtime(url) as rt:
+            run = await rt.start(g, {})
+            while run.supervisor.steps < 1:
+                await anyio.sleep(0.01)
+            outer.cancel()
+            await anyio.sleep_forever()
+    async with _opened(url) as store:      # as kill -9 leaves it: running, owner gone
+        await store.update_run(run.id, status=RunStatus.RUNNING, owner="gone-host:1:x")
+    async with Runtime(url) as rt:         # the inspection script: knows no graph "app"
+        looked = await rt.view(run.id)
+    assert looked.status is not RunStatus.FAILED, looked
+    gate["stuck"] = False
+    async with Runtime(url, graphs=[g]) as rt:
+        view = await rt.wait(run.id, 10)
+        record = await rt.store.get_run(run.id)
+    assert view.status is RunStatus.COMPLETED
+    assert view.data == {"a": 1, "done": True}
+    assert record is not None and record.interruptions == 1   # the crash, not the look
+
+
+@asynccontextmanager
+async def _opened(url: str) -> AsyncIterator[Store]:
+    store = open_store(url)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
