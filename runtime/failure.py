@@ -12,10 +12,30 @@ import traceback as tb
 
 from pydantic import BaseModel
 
-__all__ = ["MAX_TRACEBACK_CHARS", "RunFailure"]
+__all__ = ["MAX_TRACEBACK_CHARS", "RunFailure", "describe"]
 
 #: A traceback longer than this keeps its end (where the error was raised).
 MAX_TRACEBACK_CHARS = 20_000
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of what a node raised; a group (a task group in the node) by
+    the errors in it, the same on asyncio and trio (whose groups' own messages differ
+    and name none of them)."""
+    if not isinstance(exc, BaseExceptionGroup):
+        return f"{type(exc).__name__}: {exc}"
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [exc]
+    while pending:
+        e = pending.pop(0)
+        if isinstance(e, BaseExceptionGroup):
+            pending[:0] = e.exceptions
+        else:
+            leaves.append(e)
+    shown = "; ".join(f"{type(e).__name__}: {e}" for e in leaves[:3])
+    more = f"; and {len(leaves) - 3} more" if len(leaves) > 3 else ""
+    return (f"{type(exc).__name__} of {len(leaves)} error{'s' if len(leaves) != 1 else ''}: "
+            f"{shown}{more}")
 
 
 class RunFailure(BaseModel):

@@ -39,6 +39,8 @@ class Feed:
                     return
                 if not run.done:
                     await run.wait()
+                if self._table.closed:
+                    return   # paused or released as its runtime closed: nothing goes on here
                 if run.status is RunStatus.WAITING or run.status is RunStatus.PENDING:
                     await self._table.changed(run_id, self._table.poll_seconds)
                 continue
@@ -49,7 +51,7 @@ class Feed:
                 for event in await self._store.read_events(run_id, since):
                     yield event
                     since = event.seq + 1
-                if record.status.finished:
+                if record.status.finished or self._table.closed:
                     return
                 # Waiting for an answer, or executing in another process: look again
                 # when it changes (here, or notified by its process), or after a while.

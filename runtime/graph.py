@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from .compiled import CompiledGraph
 from .config_check import config_problems
 from .definition import CacheDef, EdgeDef, GraphDef, NodeDef, RetryDef, SubgraphDef
-from .errors import GraphSerializationError, GraphValidationError
+from .errors import GraphError, GraphSerializationError, GraphValidationError
 from .importpath import import_path, load
 from .registry import ToolRegistry
 from .registry import registry as default_registry
@@ -65,7 +65,7 @@ class Graph:
         self.edges: list[EdgeSpec] = []
         self.entry_point: str | None = None
         self.reducers: dict[str, str | Reducer] = dict(reducers or {})
-        self.state_schema = state_schema
+        self.state_schema = _checked_schema(name, state_schema)
         self.max_steps = max_steps
         self.registry = registry or default_registry
         self.duplicates: list[str] = []
@@ -343,6 +343,22 @@ class Graph:
     def to_mermaid(self) -> str:
         """A Mermaid flowchart: parallel edges solid, conditions labelled, maps marked."""
         return render(self)
+
+
+def _checked_schema(graph: str, schema: Any) -> type[BaseModel] | None:
+    """``state_schema`` as given, if it is a pydantic model (or None); anything else (a
+    LangGraph habit: a TypedDict, a dataclass) is refused here, where the graph is made,
+    rather than by every run that starts."""
+    if schema is None or (isinstance(schema, type) and issubclass(schema, BaseModel)):
+        return schema
+    if isinstance(schema, type):
+        what = f"the {'TypedDict' if hasattr(schema, '__total__') else 'class'} {schema.__name__}"
+    else:
+        what = repr(schema)
+    raise GraphError(
+        f"graph {graph!r}: state_schema must be a pydantic BaseModel subclass, got {what}; "
+        "declare the state as `class State(pydantic.BaseModel)` with the same fields "
+        "(reducers go in Graph(..., reducers={...}))")
 
 
 def _add_json_edges(g: Graph, d: GraphDef) -> None:

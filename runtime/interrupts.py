@@ -14,9 +14,11 @@ way, without code in the node.
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from contextvars import ContextVar
 from typing import Any, Protocol
 
+import sniffio
 from pydantic import BaseModel, ValidationError
 
 from .errors import RunError
@@ -102,14 +104,27 @@ def schema_path(schema: type[BaseModel] | None) -> str | None:
     return None if schema is None else import_path(schema, "interrupt schema")
 
 
-async def ask(payload: Any = None, *, schema: type[BaseModel] | None = None) -> Any:
+def ask(payload: Any = None, *,
+        schema: type[BaseModel] | None = None) -> Coroutine[Any, Any, Any]:
     """Pause this branch until someone answers; return the answer.
 
-    Call from inside a node. ``payload`` (JSON) says what is asked; ``schema``
-    (a module-level pydantic model) validates the answer at resume time, and the
-    answer is then returned as that model.
+    Call from inside an async node, as ``await ask(...)``. ``payload`` (JSON) says what
+    is asked; ``schema`` (a module-level pydantic model) validates the answer at resume
+    time, and the answer is then returned as that model.
+
+    Not a coroutine function itself: a sync node (run in a worker thread) that calls it
+    as LangGraph's ``interrupt()`` is called, without ``await``, fails at once with what
+    to change, instead of writing an unawaited coroutine into the state.
     """
     current = current_context.get()
     if current is None:
         raise RuntimeError("ask() can only be called from inside a running node")
-    return await current.context().ask(payload, schema=schema)
+    try:
+        sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        node = current.where()[1]
+        raise RuntimeError(
+            f"ask() was called from sync node {node!r}, which runs in a worker thread and "
+            "cannot wait for an answer; make the node `async def` and write "
+            "`await ask(...)`") from None
+    return current.context().ask(payload, schema=schema)

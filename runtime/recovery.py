@@ -6,7 +6,10 @@ owner is another live process on this host, such as an ``actorflow run`` beside 
 starting ``serve``, is left to it) and resumes
 each from its last checkpoint: the activations in flight then run again (at least
 once). A run that crashes again and again (``max_interruptions``) is failed instead of
-looping, and one whose graph cannot be found or rebuilt is failed with the reason.
+looping. One whose graph this process cannot rebuild (not registered, not stored, its
+functions importable only in another program, say that program's ``__main__``) is left
+as it was for a runtime that can (a script that opens the store only to look must not
+end the application's runs); under a lease (a cluster) it is failed with the reason.
 Runs waiting for an answer are left alone: they wait for a person, not a process.
 
 While it is open, such a runtime also watches for runs whose process dies later
@@ -44,7 +47,7 @@ async def recover(host: Host) -> None:
     for record in claimed:
         if record.status is RunStatus.WAITING:
             continue  # waits for an answer, not for a process
-        await resume_claimed(host, record)
+        await resume_claimed(host, record, hand_back=True)
 
 
 async def adopt_orphans(host: Host) -> list[str]:
@@ -62,14 +65,17 @@ async def adopt_orphans(host: Host) -> list[str]:
     for record in adopted:
         log.warning("run %s: the process that executed it (%s) is gone; resuming it "
                     "here from its last checkpoint", record.id, ", ".join(gone))
-        await resume_claimed(host, record)
+        await resume_claimed(host, record, hand_back=True)
     return [record.id for record in adopted]
 
 
-async def resume_claimed(host: Host, record: RunRecord, *, fresh: bool = False) -> bool:
+async def resume_claimed(host: Host, record: RunRecord, *, fresh: bool = False,
+                         hand_back: bool = False) -> bool:
     """Resume a run just claimed from a process that is gone (or from the queue); False
-    when it was failed instead (too many crashes, graph gone). ``fresh``: the run has
-    no checkpoint and no event yet (it starts from its input)."""
+    when it was failed instead (too many crashes, graph gone), or handed back.
+    ``fresh``: the run has no checkpoint and no event yet (it starts from its input).
+    ``hand_back``: a run whose graph cannot be rebuilt here is left ownerless, as it
+    was, for a runtime that can rebuild it (claimed without a lease)."""
     if record.interruptions > host.max_interruptions:
         await host.store.update_run(
             record.id, status=RunStatus.FAILED, error_type="RunInterrupted",
@@ -79,13 +85,29 @@ async def resume_claimed(host: Host, record: RunRecord, *, fresh: bool = False) 
         return False
     try:
         run = await restore_run(host, record, fresh=fresh)
-    except (GraphError, StoreError) as exc:
-        await host.store.update_run(record.id, status=RunStatus.FAILED,
-                                    error_type=type(exc).__name__,
-                                    error=f"cannot resume: {exc}")
+    except GraphError as exc:
+        if not hand_back:
+            await _fail(host, record, exc)
+            return False
+        log.warning("run %s of graph %r is not resumed here: %s. It is left as it was for "
+                    "a runtime that knows its graph (Runtime(graphs=[...])); a runtime "
+                    "opened only to read runs can say recover=False", record.id,
+                    record.graph_name, exc)
+        # The claim counted a crash; looking at the run is not one.
+        undo = 1 if record.status is RunStatus.RUNNING else 0
+        await host.store.update_run(record.id, owner=None,
+                                    interruptions=max(0, record.interruptions - undo))
+        return False
+    except StoreError as exc:
+        await _fail(host, record, exc)
         return False
     host.table.launch(run)
     return True
+
+
+async def _fail(host: Host, record: RunRecord, exc: Exception) -> None:
+    await host.store.update_run(record.id, status=RunStatus.FAILED,
+                                error_type=type(exc).__name__, error=f"cannot resume: {exc}")
 
 
 async def restore_run(host: Host, record: RunRecord, *,

@@ -48,7 +48,14 @@ class RetryPolicy:
             raise ValueError("RetryPolicy delays must be >= 0 and backoff >= 1")
 
     def should_retry(self, exc: BaseException, attempt: int) -> bool:
-        return attempt < self.max_attempts and isinstance(exc, self.retry_on)
+        """Whether attempt ``attempt`` failing with ``exc`` is tried again. A group (what
+        a task group in the node raises, on anyio) is retried when each error in it
+        is one ``retry_on`` names, as ``except*`` would match it."""
+        if attempt >= self.max_attempts:
+            return False
+        if isinstance(exc, self.retry_on):
+            return True
+        return isinstance(exc, BaseExceptionGroup) and exc.split(self.retry_on)[1] is None
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""

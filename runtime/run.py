@@ -322,11 +322,7 @@ class Run:
         current_context.set(Execution(self.id))
         try:
             if self.done:
-                if self.status is RunStatus.CANCELLED and self.store is not None:
-                    # Cancelled before it started: cancel() could not await the store.
-                    await self._store_run(status=RunStatus.CANCELLED,
-                                          completed_at=self.completed_at, error=str(self.error),
-                                          error_type=type(self.error).__name__)
+                await self._store_cancelled_before_start()
                 return
             if self._releasing:
                 # Released while it waited for a slot (a shutdown): it never starts here.
@@ -369,6 +365,9 @@ class Run:
                 # The run's own bookkeeping failed (say the store refused its start). That
                 # ends this run, never the runtime's task group and the other runs in it.
                 self._crashed(exc)
+            except BaseException:
+                await self._cut_off()
+                raise
             finally:
                 self._scope = None
                 if span is not None:
@@ -460,13 +459,40 @@ class Run:
         await self._store_run(status=RunStatus.WAITING, owner=None,
                               current_state=self.state.model_dump(mode="json", fallback=repr))
 
-    async def _finish_released(self) -> None:
+    async def _finish_released(self, why: str = "was released by a shutdown") -> None:
         self.hub.publish(EventType.RUN_RELEASED, step=self.supervisor.steps)
         self.status = self.status.check(RunStatus.PENDING, self.id)
-        self.error = RunCancelled(f"run {self.id} was released by a shutdown; it resumes "
-                                  "when a runtime opens the same store", run_id=self.id)
+        self.error = RunCancelled(f"run {self.id} {why}; it resumes when a runtime opens "
+                                  "the same store", run_id=self.id)
         await self._store_run(status=RunStatus.PENDING, owner=None)
         self.hub.close()
+
+    async def _store_cancelled_before_start(self) -> None:
+        if self.status is RunStatus.CANCELLED and self.store is not None:
+            # Cancelled before it started: cancel() could not await the store.
+            await self._store_run(status=RunStatus.CANCELLED, completed_at=self.completed_at,
+                                  error=str(self.error), error_type=type(self.error).__name__)
+
+    async def _cut_off(self) -> None:
+        """Cancelled from outside (the application's task group around the runtime went
+        away) before the run ended or paused: released as a shutdown releases it, so
+        ``result()`` raises, its readers end, and a durable store keeps it resumable.
+        The store write is shielded and bounded (``_store_run``)."""
+        if (self.error is not None or self.status.finished
+                or self.status is RunStatus.WAITING):
+            return   # it ended, or paused, before the cancellation reached it
+        self._releasing = True
+        why = "was cancelled with its runtime's task group before it ended"
+        if self.status is RunStatus.RUNNING:
+            await self._finish_released(why)
+            return
+        # Still pending (waiting for its thread): it never started here.
+        self.error = RunCancelled(f"run {self.id} {why}; it starts when a runtime opens "
+                                  "the same store", run_id=self.id)
+        try:
+            await self._store_run(status=self.status, owner=None)
+        finally:
+            self.hub.close()
 
     async def _release_unstarted(self) -> None:
         self.error = RunCancelled(f"run {self.id} was released by a shutdown before it "
@@ -559,8 +585,12 @@ def _log_failure(run: Run, error: ActorflowError) -> None:
     an operator reads first. ``logging`` is the host's to configure; we only emit."""
     node = getattr(error, "node", None)
     attempt = getattr(error, "attempt", None)
-    log.error("run %s of graph %r failed at node %r (attempt %s): %s", run.id,
-              run.graph.name, node, attempt, error, exc_info=error)
+    # Where, as far as it is known: a run timeout or a write conflict has no attempt,
+    # and a run timeout no node ("failed at node None (attempt None)" said nothing).
+    where = ("" if node is None else f" at node {node!r}"
+             if attempt is None else f" at node {node!r} (attempt {attempt})")
+    log.error("run %s of graph %r failed%s: %s", run.id, run.graph.name, where, error,
+              exc_info=error)
 
 
 def _caused_by(error: BaseException | None, kind: type[BaseException]) -> bool:

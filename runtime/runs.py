@@ -76,6 +76,8 @@ class RunTable:
         # removes its own on the way out, so a reader that leaves early (a closed
         # WebSocket) leaves nothing behind.
         self._waiters: dict[str, set[anyio.Event]] = {}
+        #: The runtime opened and then closed (readers following a run stop waiting).
+        self.closed = False
 
     # -- the table ------------------------------------------------------------------------
     def get(self, run_id: str) -> Run | None:
@@ -107,9 +109,14 @@ class RunTable:
     def open(self, tg: TaskGroup) -> None:
         """Runs launched from now on execute in ``tg`` (the runtime's task group)."""
         self._tg = spawner(tg)
+        self.closed = False
 
     def close(self) -> None:
+        """The runtime closed: nothing here starts, resumes or changes a run any more,
+        so the readers waiting for a change are woken to see that (Feed.follow)."""
         self._tg = None
+        self.closed = True
+        self.notify_all()
 
     def launch(self, run: Run) -> None:
         """Track ``run`` and execute it once a slot is free, in launch order."""

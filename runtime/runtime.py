@@ -83,7 +83,9 @@ class Runtime:
         max_concurrent_runs: runs executing at once; the others wait, in order.
         recover: resume runs a crashed process left unfinished (default True). Their
             graphs are found in the store, in ``graphs``, or in the definition each run
-            keeps when its graph serializes (tools and importable functions).
+            keeps when its graph serializes (tools and importable functions); a run
+            whose graph this runtime cannot rebuild is left, with a warning, for one
+            that can (runtime.recovery).
         max_interruptions: crashes after which a run is failed instead of resumed.
         keep_finished: finished runs kept in memory (older ones are read from the store).
         retention: seconds after which finished runs (with their checkpoints, events

@@ -28,6 +28,7 @@ from .errors import (
     RunFailed,
 )
 from .events import EventType, Publisher
+from .failure import describe
 from .frames import Frame, FrameRef, frame_marks, frames_at
 from .growing import lengths, shared_base, snapshot_values
 from .interrupts import current_context
@@ -469,7 +470,7 @@ class Supervisor:
     def _failed(self, node: CompiledNode, result: Result) -> None:
         exc = result.error
         assert exc is not None
-        message = f"{type(exc).__name__}: {exc}"
+        message = describe(exc)
         handled = node.on_error is not None
         self.hub.publish(EventType.NODE_FAILED, node.name, attempt=result.attempt,
                          error=message, handled=handled)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio
 import pytest
 from pydantic import BaseModel
 
@@ -63,6 +64,21 @@ async def test_a_failed_run_is_logged_with_node_attempt_and_traceback(
     assert record.levelno == logging.ERROR
     assert run.id in record.getMessage() and "node 'parse' (attempt 2)" in record.getMessage()
     assert "in parse_amount" in text and "ValueError: bad amount 'x'" in text
+
+
+async def test_a_run_timeout_is_logged_without_a_node_or_attempt_it_does_not_have(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def slow(state: WorkflowState) -> None:
+        await anyio.sleep(10)
+
+    with caplog.at_level(logging.ERROR, logger="actorflow.runs"):
+        async with Runtime() as rt:
+            run = await rt.start(Graph("slow").add_node("slow", slow), {}, timeout=0.05)
+            await run.wait()
+    [record] = [r for r in caplog.records if r.name == "actorflow.runs"]
+    message = record.getMessage()
+    assert f"run {run.id} of graph 'slow' failed: " in message
+    assert "None" not in message
 
 
 async def test_a_completed_run_has_no_failure_and_logs_nothing(
