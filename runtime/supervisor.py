@@ -26,6 +26,7 @@ from .errors import (
     ParallelWriteConflict,
     RunError,
     RunFailed,
+    StateError,
 )
 from .events import EventType, Publisher
 from .failure import describe
@@ -479,12 +480,15 @@ class Supervisor:
                 exc.run_id = exc.run_id or self.run_id
                 raise exc
             others = len(self._pending)
+            # What the node returned was refused: trying it again returns the same.
+            fix = (". Fix what the node returns" if isinstance(exc, StateError) else
+                   ". Fix the node, or let it retry (retry=RetryPolicy(...)) or route its "
+                   "failures (on_error=...)")
             err = RunFailed(
                 f"node {node.name!r} failed on attempt {result.attempt}: {message}; the "
                 "run stops" + (f" with {others} other node execution"
                                f"{'s' if others > 1 else ''} unfinished" if others else "")
-                + ". Fix the node, or let it retry (retry=RetryPolicy(...)) or route its "
-                "failures (on_error=...)",
+                + fix,
                 run_id=self.run_id, node=node.name, attempt=result.attempt,
             )
             raise err from exc

@@ -81,6 +81,24 @@ async def test_a_run_timeout_is_logged_without_a_node_or_attempt_it_does_not_hav
     assert "None" not in message
 
 
+def returns_a_number(state: WorkflowState) -> int:
+    return 5
+
+
+async def test_a_node_that_returns_what_no_state_takes_is_told_to_fix_it_not_retry_it() -> None:
+    g = Graph("returns_a_number")
+    g.add_node("n", returns_a_number)
+    g.add_edge("n", END)
+    async with Runtime() as rt:
+        run = await rt.start(g.compile(), {})
+        with pytest.raises(RunFailed) as failed:
+            await run.result()
+    message = str(failed.value)
+    assert "node 'n' returned int; return a dict of data keys to update" in message
+    assert message.endswith("Fix what the node returns")
+    assert "retry" not in message
+
+
 async def test_a_completed_run_has_no_failure_and_logs_nothing(
         caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="actorflow.runs"):
