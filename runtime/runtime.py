@@ -568,15 +568,19 @@ class Runtime:
 
         Raises InvalidResume for an unknown or already answered interrupt id, an
         answer that fails the interrupt's schema, or a run that is not waiting.
+        With a durable store it returns once the answer is committed (or the run
+        stopped without taking it): an acknowledged answer survives a crash.
         """
         self._check_open()
         run = self.table.live(run_id)
-        if run is not None:
-            if run.supervisor.accepting_resume:
-                run.resume(answer, interrupt_id=interrupt_id)
-                return run
-            await run.wait()  # stopping right now: answer it from its checkpoint
-        return await resume_stored(self, run_id, answer, interrupt_id)
+        if run is not None and run.supervisor.accepting_resume:
+            run.resume(answer, interrupt_id=interrupt_id)
+        else:
+            if run is not None:
+                await run.wait()  # stopping right now: answer it from its checkpoint
+            run = await resume_stored(self, run_id, answer, interrupt_id)
+        await run.supervisor.answers_recorded()
+        return run
 
     # -- history and time travel ---------------------------------------------------------------
     async def history(self, run_id: str, *, after: int = -1,

@@ -135,6 +135,7 @@ class Supervisor:
         "_owned",
         "_pending",
         "_pool",
+        "_recorded",
         "_restored",
         "_results",
         "_resumes",
@@ -205,6 +206,9 @@ class Supervisor:
         # Answered live but not yet dispatched (the answer waits in the mailbox): still
         # part of the run's position, so a checkpoint in between keeps the answer.
         self._answered: dict[str, tuple[WaitEntry, Any]] = _NONE_YET
+        # Set once every answer given so far is committed (or the run stopped): what
+        # Runtime.resume waits for before it acknowledges one (see answers_recorded).
+        self._recorded: anyio.Event | None = None
         # What the checkpoint of the current step records, so that a later save at the
         # same step (an interrupt, a pause, a handled failure) keeps who wrote what.
         self._cp_step = -1
@@ -238,6 +242,8 @@ class Supervisor:
         self._restored = p
         self._answers = dict(answers or {})
         self._view = None
+        if answers and self.durable:
+            self._recorded = anyio.Event()   # recorded by run() before anything else
 
     async def run(self) -> WorkflowState:
         """Execute until every branch has ended; return the final state.
@@ -261,6 +267,14 @@ class Supervisor:
             current_context.set(Execution(self.run_id))
         try:
             self._start()
+            if self._recorded is not None and self._answers:
+                # Answered at restore (Runtime.resume of a paused run): record the
+                # answer now, as a live one is (acknowledged means it survives a
+                # crash), in a step of its own: the paused step stays as it was, for
+                # history and forks.
+                self.steps += 1
+                await self._checkpoint((), {}, durable=True)
+                self.answers_settled()
             self.accepting_resume = True
             if not await self._loop(mailbox, taken):
                 # Work in parallel from here on: node workers, in a task group. The
@@ -290,6 +304,7 @@ class Supervisor:
         finally:
             if asker is not None:
                 current_context.reset(asker)
+            self.answers_settled()   # nobody waits for an answer of a run that stopped
             mailbox.close()
             self.accepting_resume = False
             # A finished run may be kept around (Runtime.keep_finished): keep its state
@@ -352,6 +367,8 @@ class Supervisor:
                 self._continue(result.entry, result.answer)
                 # Record the answer now: acknowledged means it survives a crash.
                 await self._checkpoint((), {}, durable=True)
+                if not self._resumes:
+                    self.answers_settled()
                 continue
             await self._handle(result)
         return True
@@ -397,8 +414,24 @@ class Supervisor:
         self._answered[interrupt_id] = (entry, answer)
         self.hub.publish(EventType.RESUMED, entry.node, interrupt_id=interrupt_id)
         self._resumes += 1
+        if self.durable and self._recorded is None:
+            self._recorded = anyio.Event()
         assert self._results is not None   # accepting_resume: the run is executing
         self._results.send_nowait(_Resume(entry, answer))
+
+    async def answers_recorded(self) -> None:
+        """Wait until every answer given so far (``resume``, or at ``restore``) is
+        committed, or the run stopped without it; at once with none (or no durable
+        store: nothing to wait for)."""
+        recorded = self._recorded
+        if recorded is not None:
+            await recorded.wait()
+
+    def answers_settled(self) -> None:
+        """Release whoever waits in ``answers_recorded``."""
+        recorded, self._recorded = self._recorded, None
+        if recorded is not None:
+            recorded.set()
 
     # -- results --------------------------------------------------------------------------
     async def _handle(self, result: Result) -> None:
