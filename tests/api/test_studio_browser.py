@@ -334,6 +334,14 @@ def test_a_run_colours_its_nodes_live_and_its_question_is_answered_in_a_form(pag
     assert after["approve"][len(before["approve"]):][-1] == "done", after
     assert after["publish"][-1] == "done", after
     assert _state(run_base, run_id)["current_state"]["published"] is True
+    # The history: the input, the draft, the answer (recorded as a step of its own
+    # before the run went on), then the nodes after it.
+    steps = page.get_by_label("from step").locator("option")
+    page.get_by_label("from step").locator("option", has_text="(publish)").wait_for(
+        state="attached")
+    assert steps.all_inner_texts() == [
+        "step 0 (input)", "step 1 (draft)", "step 2 (answer)", "step 3 (approve)",
+        "step 4 (publish)"]
 
 
 def test_parallel_branches_run_side_by_side_and_overlap_on_the_timeline(page: Any, run_base: str) -> None:

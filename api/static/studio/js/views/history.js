@@ -136,14 +136,16 @@ export class HistoryPanel {
   }
 }
 
-/** What wrote a checkpoint: the input (step 0, before any node), nodes, or an edit. */
+/** What wrote a checkpoint: nodes (an edit names the node it wrote as, or
+ * update_state), the input (step 0, before any node), or an answer to a paused run
+ * (recorded as a step of its own before the run goes on). */
 function written(cp) {
   if (cp.nodes.length) return `after ${cp.nodes.join(", ")}`;
-  return cp.step === 0 ? "the input" : "after an edit";
+  return cp.step === 0 ? "the input" : "an answer recorded";
 }
 
 function stepSelect(cps, selected, label) {
-  const el = h("select", { "aria-label": label }, cps.map((cp, i) => h("option", { value: i }, `step ${cp.step} (${cp.nodes.join(", ") || (cp.step === 0 ? "input" : "edit")})`)));
+  const el = h("select", { "aria-label": label }, cps.map((cp, i) => h("option", { value: i }, `step ${cp.step} (${cp.nodes.join(", ") || (cp.step === 0 ? "input" : "answer")})`)));
   el.value = String(selected);
   return el;
 }
