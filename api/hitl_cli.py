@@ -137,7 +137,7 @@ async def history(args: argparse.Namespace, settings: Settings) -> int:
                 if args.json:
                     rows.append(row)
                 else:
-                    nodes = ",".join(c.nodes) or ("(input)" if c.step == 0 else "(edit)")
+                    nodes = ",".join(c.nodes) or ("(input)" if c.step == 0 else "(answer)")
                     print(f"{c.step:>5}  {nodes:<30} {', '.join(sorted(c.changed))}")
             after = page[-1].step
     finally:

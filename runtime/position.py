@@ -47,6 +47,7 @@ __all__ = [
     "PendingLog",
     "Position",
     "WaitEntry",
+    "answered_activation",
     "decode",
     "decode_v1",
     "encode",
@@ -107,6 +108,21 @@ class WaitEntry:
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "node": self.node, "payload": self.payload,
                 "answer_schema": answer_schema(self.schema)}
+
+
+def answered_activation(entry: WaitEntry, answer: Any) -> tuple[bool, Activation]:
+    """What an answered branch becomes: ``(True, activation)`` to execute its node again
+    with the answer among its answers, or ``(False, activation)`` to go on along the
+    node's edges (an answered pause after a node; its answers slot carries the pause's
+    goto, if it had one)."""
+    a = entry.activation
+    if entry.kind == "after":
+        goto = entry.payload.get("goto") if isinstance(entry.payload, dict) else None
+        if not isinstance(goto, list):
+            return False, a
+        return False, Activation(a.id, a.node, a.frames, a.item, a.index, {"goto": goto})
+    return True, Activation(a.id, a.node, a.frames, a.item, a.index,
+                            {**(a.answers or {}), entry.id: answer})
 
 
 def answer_schema(path: str | None) -> dict[str, Any] | None:
@@ -195,6 +211,20 @@ class Position:
                         (*self.continuing, Activation(self.next_activation, node, ())),
                         self.frames, self.next_activation + 1, self.next_frame,
                         self.dispatched, self.path)
+
+    def answered(self, entry_id: str, answer: Any) -> Position:
+        """This position with the waiting branch ``entry_id`` answered: its activation
+        pending again with the answer (or, for a pause after a node, going on along
+        its edges), as a run that took the answer live would checkpoint it."""
+        entry = self.waiting_by_id[entry_id]
+        runs_again, act = answered_activation(entry, answer)
+        waiting = tuple(w for w in self.waiting if w.id != entry_id)
+        if runs_again:
+            return Position((*self.pending, act), waiting, self.continuing, self.frames,
+                            self.next_activation, self.next_frame, self.dispatched,
+                            self.path)
+        return Position(tuple(self.pending), waiting, (*self.continuing, act), self.frames,
+                        self.next_activation, self.next_frame, self.dispatched, self.path)
 
     @classmethod
     def empty(cls, dispatched: int = 0) -> Position:

@@ -93,9 +93,12 @@ async def resume_claimed(host: Host, record: RunRecord, *, fresh: bool = False,
                     "a runtime that knows its graph (Runtime(graphs=[...])); a runtime "
                     "opened only to read runs can say recover=False", record.id,
                     record.graph_name, exc)
-        # The claim counted a crash; looking at the run is not one.
+        # The claim counted a crash; looking at the run is not one. It stays ours
+        # (claimed, not executed) rather than nobody's: a runtime that can rebuild it
+        # takes it over once this process is gone (its orphan watch, or its start),
+        # as it would have from the process that died.
         undo = 1 if record.status is RunStatus.RUNNING else 0
-        await host.store.update_run(record.id, owner=None,
+        await host.store.update_run(record.id, owner=host.instance_id,
                                     interruptions=max(0, record.interruptions - undo))
         return False
     except StoreError as exc:

@@ -241,7 +241,7 @@ class Run:
 
     def _set_done(self) -> None:
         self._stopped = True
-        self.supervisor.answers_settled()   # one that never started, too
+        self.supervisor.answers_settled(recorded=False)   # one that never started, too
         done, self._done = self._done, None
         if done is not None:
             done.set()

@@ -45,6 +45,7 @@ from .registry import ToolRegistry
 from .payload_bounds import RunBounds
 from .run import Run
 from .runs import RunTable
+from .interrupts import InvalidResume
 from .state import WorkflowState, check_json, validate_input
 from .status import RunStatus
 from .node_cache import NodeCache
@@ -568,19 +569,25 @@ class Runtime:
 
         Raises InvalidResume for an unknown or already answered interrupt id, an
         answer that fails the interrupt's schema, or a run that is not waiting.
-        With a durable store it returns once the answer is committed (or the run
-        stopped without taking it): an acknowledged answer survives a crash.
+        With a durable store it returns once the answer is committed: an acknowledged
+        answer survives a crash. A paused run's answer is committed as a step of its
+        own before the run goes on (whether it starts at once or waits for a slot);
+        a running run's with its next checkpoint. Raises InvalidResume when the run
+        stopped (cancelled, failed, shut down) before it took the answer.
         """
         self._check_open()
         run = self.table.live(run_id)
         if run is not None and run.supervisor.accepting_resume:
             run.resume(answer, interrupt_id=interrupt_id)
-        else:
-            if run is not None:
-                await run.wait()  # stopping right now: answer it from its checkpoint
-            run = await resume_stored(self, run_id, answer, interrupt_id)
-        await run.supervisor.answers_recorded()
-        return run
+            if not await run.supervisor.answers_recorded():
+                raise InvalidResume(
+                    f"run {run_id} stopped ({run.status.value}) before it took the answer, "
+                    "which was not recorded; look at its status and answer again if it "
+                    "still waits", run_id=run_id)
+            return run
+        if run is not None:
+            await run.wait()  # stopping right now: answer it from its checkpoint
+        return await resume_stored(self, run_id, answer, interrupt_id)
 
     # -- history and time travel ---------------------------------------------------------------
     async def history(self, run_id: str, *, after: int = -1,

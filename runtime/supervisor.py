@@ -37,7 +37,7 @@ from .mailbox import Mailbox
 from .node_cache import NodeCache
 from .order import apply_ordered, next_key, outside_key
 from .payload_bounds import StateGauge
-from .position import NO_ITEM, Activation, PendingLog, Position, WaitEntry
+from .position import NO_ITEM, Activation, PendingLog, Position, WaitEntry, answered_activation
 from .routing import Send, check_goto, goto_from_json, goto_to_json
 from .specs import END
 from .state import (
@@ -136,6 +136,7 @@ class Supervisor:
         "_pending",
         "_pool",
         "_recorded",
+        "_answers_kept",
         "_restored",
         "_results",
         "_resumes",
@@ -209,6 +210,7 @@ class Supervisor:
         # Set once every answer given so far is committed (or the run stopped): what
         # Runtime.resume waits for before it acknowledges one (see answers_recorded).
         self._recorded: anyio.Event | None = None
+        self._answers_kept = True
         # What the checkpoint of the current step records, so that a later save at the
         # same step (an interrupt, a pause, a handled failure) keeps who wrote what.
         self._cp_step = -1
@@ -234,6 +236,11 @@ class Supervisor:
         self.state = WorkflowState.model_validate(checkpoint.state)
         every_field_set(self.state)
         self.steps = checkpoint.step
+        # A save at this step before the next (a live answer, a pause) keeps who wrote
+        # it and what, as it does for a step of its own (see _checkpoint).
+        self._cp_step = checkpoint.step
+        self._cp_nodes = tuple(checkpoint.nodes)
+        self._cp_changed = checkpoint.changed
         # Copies: the checkpoint may be held by the store (the memory store keeps it).
         self._frames = {f.id: f.copy() for f in p.frames}
         self._next_frame = p.next_frame
@@ -242,8 +249,6 @@ class Supervisor:
         self._restored = p
         self._answers = dict(answers or {})
         self._view = None
-        if answers and self.durable:
-            self._recorded = anyio.Event()   # recorded by run() before anything else
 
     async def run(self) -> WorkflowState:
         """Execute until every branch has ended; return the final state.
@@ -267,16 +272,10 @@ class Supervisor:
             current_context.set(Execution(self.run_id))
         try:
             self._start()
-            if self._recorded is not None and self._answers:
-                # Answered at restore (Runtime.resume of a paused run): record the
-                # answer now, as a live one is (acknowledged means it survives a
-                # crash), in a step of its own: the paused step stays as it was, for
-                # history and forks.
-                self.steps += 1
-                await self._checkpoint((), {}, durable=True)
-                self.answers_settled()
             self.accepting_resume = True
-            if not await self._loop(mailbox, taken):
+            if await self._loop(mailbox, taken):
+                self.accepting_resume = False   # every branch ended: nothing takes one
+            else:
                 # Work in parallel from here on: node workers, in a task group. The
                 # mailbox closes after the task group has ended: a node that finishes
                 # while its run is failing (cleanup that ignores the cancellation)
@@ -285,6 +284,10 @@ class Supervisor:
                 async with anyio.create_task_group() as tg:
                     pool = self._pool = WorkerPool(tg, self.run_id)
                     await self._loop(mailbox, taken)
+                    # Every branch ended: an answer given while the workers close
+                    # would be taken by nobody (Runtime.resume answers it from the
+                    # run's checkpoint once it has stopped, or refuses it).
+                    self.accepting_resume = False
                     for actor in self._actors.values():
                         actor.close()
                     pool.close()
@@ -304,7 +307,7 @@ class Supervisor:
         finally:
             if asker is not None:
                 current_context.reset(asker)
-            self.answers_settled()   # nobody waits for an answer of a run that stopped
+            self.answers_settled(recorded=False)   # a run that stopped takes none
             mailbox.close()
             self.accepting_resume = False
             # A finished run may be kept around (Runtime.keep_finished): keep its state
@@ -368,7 +371,7 @@ class Supervisor:
                 # Record the answer now: acknowledged means it survives a crash.
                 await self._checkpoint((), {}, durable=True)
                 if not self._resumes:
-                    self.answers_settled()
+                    self.answers_settled(recorded=True)
                 continue
             await self._handle(result)
         return True
@@ -416,22 +419,27 @@ class Supervisor:
         self._resumes += 1
         if self.durable and self._recorded is None:
             self._recorded = anyio.Event()
+            self._answers_kept = False
         assert self._results is not None   # accepting_resume: the run is executing
         self._results.send_nowait(_Resume(entry, answer))
 
-    async def answers_recorded(self) -> None:
-        """Wait until every answer given so far (``resume``, or at ``restore``) is
-        committed, or the run stopped without it; at once with none (or no durable
-        store: nothing to wait for)."""
+    async def answers_recorded(self) -> bool:
+        """Wait until every answer given so far with ``resume`` is committed (True), or
+        the run stopped before it took them (False); True at once with none pending or
+        no durable store (nothing to wait for)."""
         recorded = self._recorded
-        if recorded is not None:
-            await recorded.wait()
+        if recorded is None:
+            return self._answers_kept
+        await recorded.wait()
+        return self._answers_kept
 
-    def answers_settled(self) -> None:
-        """Release whoever waits in ``answers_recorded``."""
-        recorded, self._recorded = self._recorded, None
-        if recorded is not None:
-            recorded.set()
+    def answers_settled(self, *, recorded: bool) -> None:
+        """Release whoever waits in ``answers_recorded``, telling them whether the
+        answers were recorded."""
+        waiting, self._recorded = self._recorded, None
+        if waiting is not None:
+            self._answers_kept = recorded
+            waiting.set()
 
     # -- results --------------------------------------------------------------------------
     async def _handle(self, result: Result) -> None:
@@ -618,17 +626,8 @@ class Supervisor:
             more: list[Activation] = []
             going: list[Activation] = []
             for entry, answer in self._answered.values():
-                a = entry.activation
-                if entry.kind == "after":
-                    # (An answered pause's activation runs no node again: its answers
-                    # slot carries the pause's goto, if any, until it goes on.)
-                    goto = _goto_of(entry.payload)
-                    going.append(a if goto is None else Activation(
-                        a.id, a.node, a.frames, a.item, a.index,
-                        {"goto": goto_to_json(goto)}))
-                else:
-                    more.append(Activation(a.id, a.node, a.frames, a.item, a.index,
-                                           {**(a.answers or {}), entry.id: answer}))
+                runs_again, act = answered_activation(entry, answer)
+                (more if runs_again else going).append(act)
             pending, continuing = (*pending, *more), tuple(going)
         return Position(
             pending, tuple(self.waiting.values()) if self.waiting else (), continuing,

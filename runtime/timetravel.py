@@ -105,10 +105,33 @@ async def resume_stored(rt: Host, run_id: str, answer: Any,
                                     run_id=run_id)
             entry = pick_interrupt(_waiting(cp), interrupt_id, run_id)
             value = validate_answer(entry, answer, run_id)
-            run = await restore_run(rt, record, answers={entry.id: value}, checkpoint=cp)
+            answered = await _record_answer(rt, cp, entry, value)
+            # No longer waiting: pending until it executes (a shutdown before then
+            # leaves it pending, for the next runtime to start from the answer's step).
+            record = record.model_copy(update={"status": RunStatus.PENDING})
+            run = await restore_run(rt, record, checkpoint=answered)
             run.hub.publish(EventType.RESUMED, entry.node, interrupt_id=entry.id)
             rt.table.launch(run)
             return run
+
+
+async def _record_answer(rt: Host, cp: Checkpoint, entry: WaitEntry, answer: Any
+                         ) -> Checkpoint:
+    """Commit ``answer`` to a paused run as a step of its own (no node, the state as it
+    was, the branch pending again with its answer) before the run goes on, whenever
+    that is (at once, or once a slot is free): acknowledged, it survives a crash. The
+    run is marked pending first: a crash between the two leaves it to recovery, which
+    resumes it from the paused step, waiting again (the answer was not acknowledged),
+    or from this one."""
+    assert cp.position is not None   # it waits: its position says for what
+    seq = await next_seq(rt, cp.run_id, cp.next_seq)
+    new = Checkpoint(run_id=cp.run_id, step=cp.step + 1, nodes=[], state=cp.state,
+                     changed={}, position=cp.position.answered(entry.id, answer),
+                     next_seq=seq)
+    await rt.store.update_run(cp.run_id, status=RunStatus.PENDING, owner=rt.instance_id)
+    await rt.store.save_checkpoint(new)
+    await rt.store.flush()
+    return new
 
 
 def _check_waiting(record: RunRecord) -> None:

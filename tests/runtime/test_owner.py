@@ -8,7 +8,6 @@ another Python process does not keep a dead owner's runs waiting as if it were a
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -77,7 +76,7 @@ def test_an_owner_id_without_a_start_time_is_judged_by_its_pid_alone() -> None:
 def test_start_times_are_read_past_a_command_name_with_spaces_and_parentheses(
         tmp_path: Path) -> None:
     odd = tmp_path / "python) (b c"
-    odd.symlink_to(shutil.which("python3") or sys.executable)
+    odd.symlink_to(os.path.realpath(sys.executable))   # the interpreter, not a shim
     with python_process(str(odd)) as proc:
         with open(f"/proc/{proc.pid}/stat", "rb") as f:
             assert b"(python) (b c)" in f.read()

@@ -210,12 +210,22 @@ async def test_a_checkpoint_taken_while_a_live_answer_is_queued_still_records_th
         await first.reached.wait()        # supervisor is checkpointing p1's step
         g2.set()
         await wait_all_tasks_blocked()    # p2's result is queued behind it
-        await rt.resume(run.id, "yes", interrupt_id=interrupt["id"])
-        second = store.cp_hold = _Hold()
-        first.go.set()
-        await second.reached.wait()       # the checkpoint of p2's step was written
-        cp = store.saved[-1]
-        second.go.set()
+        answered = anyio.Event()
+
+        async def answer() -> None:
+            # Returns once the answer is committed: after the held checkpoints below.
+            await rt.resume(run.id, "yes", interrupt_id=interrupt["id"])
+            answered.set()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(answer)
+            await wait_all_tasks_blocked()    # the answer is queued behind p2's result
+            second = store.cp_hold = _Hold()
+            first.go.set()
+            await second.reached.wait()       # the checkpoint of p2's step was written
+            cp = store.saved[-1]
+            assert not answered.is_set()      # not acknowledged before it is committed
+            second.go.set()
         await run.result()
     assert cp.position is not None
     where = [a.node for a in cp.position.pending] + [w.node for w in cp.position.waiting]
