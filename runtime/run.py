@@ -495,10 +495,17 @@ class Run:
         finally:
             self.hub.close()
 
-    async def _release_unstarted(self) -> None:
-        self.error = RunCancelled(f"run {self.id} was released by a shutdown before it "
-                                  "started; it starts when a runtime opens the same store",
-                                  run_id=self.id)
+    async def cut_off_unstarted(self) -> None:
+        """Cancelled with its runtime's task group while it waited for a slot or a lease:
+        it never started here. Released as a shutdown releases it (shielded, bounded)."""
+        if self.done:
+            return
+        self._releasing = True
+        await self._release_unstarted("was cancelled with its runtime's task group")
+
+    async def _release_unstarted(self, why: str = "was released by a shutdown") -> None:
+        self.error = RunCancelled(f"run {self.id} {why} before it started; it starts when "
+                                  "a runtime opens the same store", run_id=self.id)
         try:
             await self._store_run(status=self.status, owner=None)
         finally:

@@ -156,15 +156,21 @@ class RunTable:
     async def _drive(self, run: Run, ticket: anyio.Event | None) -> None:
         gate, held = self.gate, False
         try:
-            if ticket is not None:
-                await ticket.wait()
-            if gate is not None:
-                try:
-                    held = await gate.acquire(run)
-                except StoreError:
-                    held = False  # its lease lapses; a claimer (maybe us) takes it then
-                if not held:
-                    run.abandon()  # another process executes it: end this handle quietly
+            try:
+                if ticket is not None:
+                    await ticket.wait()
+                if gate is not None:
+                    try:
+                        held = await gate.acquire(run)
+                    except StoreError:
+                        held = False  # its lease lapses; a claimer (maybe us) takes it
+                    if not held:
+                        run.abandon()  # another process executes it: end it quietly
+            except BaseException:
+                # Cancelled in line (the runtime's task group went away): it never
+                # started here; released, so its result() and readers end.
+                await run.cut_off_unstarted()
+                raise
             await run.execute()
         finally:
             if held and gate is not None:

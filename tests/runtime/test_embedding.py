@@ -52,6 +52,28 @@ async def test_a_run_cut_off_by_a_cancelled_runtime_does_not_report_a_result() -
     assert types[0] == "run_started" and types[-1] == "run_released"
 
 
+async def test_a_run_waiting_for_a_slot_when_its_runtime_is_cut_off_ends_too(
+        tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'queued.db'}"
+    started = anyio.Event()
+    with anyio.CancelScope() as outer:
+        async with Runtime(url, max_concurrent_runs=1) as rt:
+            holder = await rt.start(_stuck_graph(started), {"x": 1})
+            await started.wait()
+            queued = await rt.start(_stuck_graph(anyio.Event()), {"x": 2})
+            await anyio.wait_all_tasks_blocked()
+            assert not queued.done        # in line behind the holder
+            outer.cancel()
+            await anyio.sleep_forever()
+    assert holder.done and queued.done
+    with anyio.fail_after(5), pytest.raises(RunCancelled, match="before it started"):
+        await queued.result()
+    async with Runtime(url, recover=False) as rt:
+        record = await rt.store.get_run(queued.id)
+    # Kept for the next runtime to start, as a shutdown leaves it.
+    assert record is not None and record.status is RunStatus.PENDING and record.owner is None
+
+
 async def test_a_run_cut_off_by_a_cancelled_runtime_resumes_from_a_durable_store(
         tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 'cut.db'}"
