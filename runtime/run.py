@@ -488,12 +488,7 @@ class Run:
             await self._finish_released(why)
             return
         # Still pending (waiting for its thread): it never started here.
-        self.error = RunCancelled(f"run {self.id} {why}; it starts when a runtime opens "
-                                  "the same store", run_id=self.id)
-        try:
-            await self._store_run(status=self.status, owner=None)
-        finally:
-            self.hub.close()
+        await self._release_unstarted("was cancelled with its runtime's task group")
 
     async def cut_off_unstarted(self) -> None:
         """Cancelled with its runtime's task group while it waited for a slot or a lease:

@@ -95,19 +95,25 @@ async def asks(state: WorkflowState) -> dict[str, Any]:
     return {"answer": await ask({"q": "?"})}
 
 
-async def test_an_answer_given_as_the_last_branch_ends_is_refused_not_dropped(
-        durable_url: str) -> None:
-    # One branch asks, the other works on; the answer arrives while the run is
-    # closing its workers after that other branch ended. It must either be taken or
-    # refused: never acknowledged and then lost from a completed run.
+def ask_beside_work(name: str, begin: Any) -> Graph:
+    """``begin``, then a branch that asks beside one that works until GATE["plain"]."""
     GATE["plain"] = anyio.Event()
-    g = Graph("ask_beside_work")
-    g.add_node("begin", hg.begin)
+    g = Graph(name)
+    g.add_node("begin", begin)
     g.add_node("asks", asks)
     g.add_node("plain", slow_plain)
     g.add_edge("begin", ["asks", "plain"])
     g.add_edge("asks", END)
     g.add_edge("plain", END)
+    return g
+
+
+async def test_an_answer_given_as_the_last_branch_ends_is_refused_not_dropped(
+        durable_url: str) -> None:
+    # One branch asks, the other works on; the answer arrives while the run is
+    # closing its workers after that other branch ended. It must either be taken or
+    # refused: never acknowledged and then lost from a completed run.
+    g = ask_beside_work("ask_beside_work", hg.begin)
     async with Runtime(durable_url) as rt:
         run = await rt.start(g.compile(), {})
         with anyio.fail_after(10):
@@ -146,14 +152,7 @@ async def test_a_live_answer_after_a_restart_keeps_who_wrote_the_restored_step(
     # the next runtime goes on from that step, and an answer taken live before any
     # node completes is saved at the same step: it must keep the step's nodes and
     # writes, not replace them with none.
-    GATE["plain"] = anyio.Event()
-    g = Graph("answer_after_restart")
-    g.add_node("begin", hg.step)
-    g.add_node("asks", asks)
-    g.add_node("plain", slow_plain)
-    g.add_edge("begin", ["asks", "plain"])
-    g.add_edge("asks", END)
-    g.add_edge("plain", END)
+    g = ask_beside_work("answer_after_restart", hg.step)
     async with Runtime(durable_url, graphs=[g]) as rt:
         run = await rt.start(g.compile(), {})
         with anyio.fail_after(10):

@@ -12,17 +12,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
 import crashgraph
 import pytest
+from storeopen import opened
 
 from runtime import Runtime, RunWaiting
-from runtime.store import Store, open_store
 
 RUNS = 3
 HERE = Path(__file__).parent
@@ -44,17 +42,6 @@ def _spawn(url: str, runs: int, mode: str) -> subprocess.Popen[bytes]:
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-
-
-@asynccontextmanager
-async def _opened(url: str) -> AsyncIterator[Store]:
-    """The store at ``url``, read from outside the workload, closed after the block."""
-    store = open_store(url)
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def _recover_all(url: str, **runtime_kw: Any) -> set[str]:
@@ -80,7 +67,7 @@ def _start_and_kill(url: str, *, resume_only: bool = False, mode: str = "loops")
 
 async def _poll(url: str, ready, what: str) -> None:  # type: ignore[no-untyped-def]
     """Until ``await ready(store)`` holds, reading the store from outside the workload."""
-    async with _opened(url) as store:
+    async with opened(url) as store:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if await ready(store):
@@ -92,7 +79,7 @@ async def _poll(url: str, ready, what: str) -> None:  # type: ignore[no-untyped-
 async def _wait_for_progress(url: str, further: bool = False) -> None:
     """Until some checkpoints are stored (mid-run); with ``further``, until the resumed
     run has made progress beyond where it was."""
-    async with _opened(url) as store:
+    async with opened(url) as store:
         first = await store.latest_checkpoint("loop-0")
     target = (first.step if (further and first is not None) else 0) + 3
 
@@ -134,7 +121,7 @@ async def _resume_after_kill(url: str) -> None:
 
 async def _recover_and_check(url: str) -> None:
     assert await _recover_all(url) >= {f"loop-{i}" for i in range(RUNS)}
-    async with _opened(url) as store:
+    async with opened(url) as store:
         for i in range(RUNS):
             loop = await store.get_run(f"loop-{i}")
             assert loop is not None and loop.status == "completed", loop
@@ -179,7 +166,7 @@ def test_a_run_interrupted_too_often_fails_instead_of_resuming(tmp_path: Path) -
 
     async def go() -> None:
         await _recover_all(url, max_interruptions=2)
-        async with _opened(url) as store:
+        async with opened(url) as store:
             record = await store.get_run("loop-0")
             assert record is not None
             # The third crash exceeded the limit: failed with a clear error, not resumed.
@@ -221,7 +208,7 @@ def _kill_while_stepping(url: str) -> list[str]:
 
 
 async def _nothing_lost(url: str, reported: list[str]) -> None:
-    async with _opened(url) as store:
+    async with opened(url) as store:
         assert getattr(store, "durability", None) == "process"   # the default level
         # What the killed process reported finished is stored finished, as it was.
         for run_id in reported:
@@ -234,7 +221,7 @@ async def _nothing_lost(url: str, reported: list[str]) -> None:
             record = await store.get_run(f"long-{i}")
             assert record is not None and record.status == "running", record
     await _recover_all(url)
-    async with _opened(url) as store:
+    async with opened(url) as store:
         for i in range(RUNS):
             run_id = f"long-{i}"
             record = await store.get_run(run_id)

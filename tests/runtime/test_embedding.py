@@ -4,12 +4,11 @@ or two (a TypedDict state, a sync node that asks), a node's own task group faili
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
 import anyio
 import pytest
+from storeopen import opened
 
 from runtime import (
     END,
@@ -23,7 +22,6 @@ from runtime import (
     WorkflowState,
     ask,
 )
-from runtime.store import Store, open_store
 
 
 def _stuck_graph(started: anyio.Event) -> Graph:
@@ -33,6 +31,30 @@ def _stuck_graph(started: anyio.Event) -> Graph:
         return {"never": True}
 
     return Graph("stuck").add_node("stuck", stuck).add_edge("stuck", END)
+
+
+def _stuck_after_a(name: str, gate: dict[str, bool]) -> Graph:
+    """a -> step, where step waits forever while ``gate["stuck"]``."""
+    async def step(state: WorkflowState) -> dict[str, Any]:
+        if gate["stuck"]:
+            await anyio.sleep_forever()
+        return {"done": True}
+
+    g = Graph(name).add_node("a", lambda s: {"a": 1}).add_node("step", step)
+    return g.add_edge("a", "step").add_edge("step", END)
+
+
+async def _cut_off_after_first_step(url: str, g: Graph) -> str:
+    """Run ``g`` on ``url`` and cancel the runtime's surrounding task group once its
+    first step is done (as an application that goes away does); the run's id."""
+    with anyio.CancelScope() as outer:
+        async with Runtime(url) as rt:
+            run = await rt.start(g, {})
+            while run.supervisor.steps < 1:
+                await anyio.sleep(0.01)
+            outer.cancel()
+            await anyio.sleep_forever()
+    return run.id
 
 
 async def test_a_run_cut_off_by_a_cancelled_runtime_does_not_report_a_result() -> None:
@@ -78,24 +100,11 @@ async def test_a_run_cut_off_by_a_cancelled_runtime_resumes_from_a_durable_store
         tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 'cut.db'}"
     gate = {"stuck": True}
-
-    async def step(state: WorkflowState) -> dict[str, Any]:
-        if gate["stuck"]:
-            await anyio.sleep_forever()
-        return {"done": True}
-
-    g = Graph("cut").add_node("a", lambda s: {"a": 1}).add_node("step", step)
-    g.add_edge("a", "step").add_edge("step", END)
-    with anyio.CancelScope() as outer:
-        async with Runtime(url) as rt:
-            run = await rt.start(g, {})
-            while run.supervisor.steps < 1:
-                await anyio.sleep(0.01)
-            outer.cancel()
-            await anyio.sleep_forever()
+    g = _stuck_after_a("cut", gate)
+    run_id = await _cut_off_after_first_step(url, g)
     gate["stuck"] = False
     async with Runtime(url, graphs=[g]) as rt:
-        view = await rt.wait(run.id, 10)
+        view = await rt.wait(run_id, 10)
     assert view.status is RunStatus.COMPLETED
     assert view.data == {"a": 1, "done": True}
 
@@ -207,40 +216,17 @@ async def test_a_runtime_that_cannot_rebuild_a_run_s_graph_leaves_the_run_to_one
     still be there for the application's restart, not failed for good."""
     url = f"sqlite:///{tmp_path / 'app.db'}"
     gate = {"stuck": True}
-
-    async def step(state: WorkflowState) -> dict[str, Any]:
-        if gate["stuck"]:
-            await anyio.sleep_forever()
-        return {"done": True}
-
-    g = Graph("app").add_node("a", lambda s: {"a": 1}).add_node("step", step)
-    g.add_edge("a", "step").add_edge("step", END)
-    with anyio.CancelScope() as outer:
-        async with Runtime(url) as rt:
-            run = await rt.start(g, {})
-            while run.supervisor.steps < 1:
-                await anyio.sleep(0.01)
-            outer.cancel()
-            await anyio.sleep_forever()
-    async with _opened(url) as store:      # as kill -9 leaves it: running, owner gone
-        await store.update_run(run.id, status=RunStatus.RUNNING, owner="gone-host:1:x")
+    g = _stuck_after_a("app", gate)
+    run_id = await _cut_off_after_first_step(url, g)
+    async with opened(url) as store:      # as kill -9 leaves it: running, owner gone
+        await store.update_run(run_id, status=RunStatus.RUNNING, owner="gone-host:1:x")
     async with Runtime(url) as rt:         # the inspection script: knows no graph "app"
-        looked = await rt.view(run.id)
+        looked = await rt.view(run_id)
     assert looked.status is not RunStatus.FAILED, looked
     gate["stuck"] = False
     async with Runtime(url, graphs=[g]) as rt:
-        view = await rt.wait(run.id, 10)
-        record = await rt.store.get_run(run.id)
+        view = await rt.wait(run_id, 10)
+        record = await rt.store.get_run(run_id)
     assert view.status is RunStatus.COMPLETED
     assert view.data == {"a": 1, "done": True}
     assert record is not None and record.interruptions == 1   # the crash, not the look
-
-
-@asynccontextmanager
-async def _opened(url: str) -> AsyncIterator[Store]:
-    store = open_store(url)
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
