@@ -10,8 +10,8 @@ from typing import Any
 
 from runtime import ActorflowError, RunNotFoundError, Runtime
 from runtime.store import open_store
-from runtime.timetravel import history as run_history
-from runtime.timetravel import input_checkpoint
+from runtime.history import history as run_history
+from runtime.history import input_checkpoint
 
 from .cli_report import ExitCode, Progress, follow, outcome, redact, report
 from .cli_signals import cancel_on_signal

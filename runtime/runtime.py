@@ -45,6 +45,7 @@ from .registry import ToolRegistry
 from .payload_bounds import RunBounds
 from .run import Run
 from .runs import RunTable
+from .history import history
 from .interrupts import InvalidResume
 from .state import WorkflowState, check_json, validate_input
 from .status import RunStatus
@@ -59,7 +60,6 @@ from .timetravel import (
     cancel_stored,
     fork,
     get_state,
-    history,
     replay,
     resume_stored,
     update_state,

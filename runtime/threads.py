@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import RunFinishedError, StateError, ThreadBusyError, ThreadNotFoundError
 from .feed import POLL_SECONDS
+from .history import history
 from .state import apply_values
 from .status import ACTIVE, RunStatus
 from .store.base import DEFAULT_TENANT, Checkpoint, RunRecord, ThreadRecord, utcnow
@@ -104,7 +105,8 @@ class Threads:
 
     async def history(self, thread_id: str, *, after: tuple[str, int] | None = None,
                       limit: int | None = None) -> builtins.list[Checkpoint]:
-        """The checkpoints of the thread's runs, run by run, oldest first: those after
+        """The checkpoints of the thread's runs, run by run, oldest first (each run's led
+        by its input, step 0: runtime.history): those after
         ``after`` (a run id and step, where the previous page ended), at most ``limit``
         (None: all). Raises ThreadNotFoundError, and StateError for an ``after`` whose
         run is not one of the thread's."""
@@ -120,7 +122,7 @@ class Threads:
             left = None if limit is None else limit - len(out)
             if left == 0:
                 break
-            out += await self._host.store.list_checkpoints(run_id, after=step, limit=left)
+            out += await history(self._host.store, run_id, after=step, limit=left)
             step = -1
         return out
 

@@ -21,6 +21,7 @@ from .errors import (
     StateError,
 )
 from .events import Event, EventType
+from .history import input_checkpoint
 from .holds import born_leased, holding, taking
 from .host import Host
 from .interrupts import InvalidResume, validate_answer
@@ -29,12 +30,12 @@ from .recovery import next_seq, restore_run
 from .run import Run, pick_interrupt
 from .state import WorkflowState, apply_values, check_json, validate_data
 from .status import RunStatus
-from .store.base import Checkpoint, RunRecord, Store, utcnow
+from .store.base import Checkpoint, RunRecord, utcnow
 from .subgraph import carry_children
 
 __all__ = [
-    "cancel_stored", "fork", "get_state", "history", "input_checkpoint", "replay",
-    "resume_stored", "update_state", "waiting_interrupts",
+    "cancel_stored", "fork", "get_state", "replay", "resume_stored", "update_state",
+    "waiting_interrupts",
 ]
 
 
@@ -47,32 +48,6 @@ async def _record(rt: Host, run_id: str) -> RunRecord:
     if record is None:
         raise RunNotFoundError(f"no run {run_id!r} in the store", run_id=run_id)
     return record
-
-
-def input_checkpoint(record: RunRecord, position: Position | None = None) -> Checkpoint:
-    """Step 0 of a run that stored none: its input, about to enter the graph (what
-    ``get_state(run, 0)``, ``fork(run, 0)`` and an execution log's ``input_step`` 0 read).
-    ``changed`` is the input's data: what the step wrote into an empty state."""
-    data = record.initial_state.get("data") or {}
-    return Checkpoint(run_id=record.id, step=0, state=record.initial_state,
-                      changed=dict(data), position=position, created_at=record.created_at)
-
-
-async def history(store: Store, run_id: str, *, after: int = -1,
-                  limit: int | None = None) -> list[Checkpoint]:
-    """A run's checkpoints after step ``after``, oldest first, at most ``limit``: the
-    stored ones, led by step 0 (:func:`input_checkpoint`) when the run stored none, as
-    LangGraph's state history begins with the input. A fork from a later step begins
-    after that step (its input is that step's state, not a step 0), and a subgraph's
-    execution (``<run>/<node>:<activation>``) at its first step: both list only what
-    they stored."""
-    got = await store.list_checkpoints(run_id, after=after, limit=limit)
-    if after >= 0 or limit == 0 or (got and got[0].step == 0) or "/" in run_id:
-        return got
-    record = await store.get_run(run_id)
-    if record is None or (record.options.get("forked_from") or {}).get("step", 0) > 0:
-        return got
-    return [input_checkpoint(record), *got][:limit]
 
 
 def _waiting(cp: Checkpoint) -> dict[str, WaitEntry]:

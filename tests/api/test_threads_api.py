@@ -56,7 +56,9 @@ def test_a_conversation_over_http(backend: str, kind: str, tmp_path: Path) -> No
         runs = http.get("/api/v1/threads/c1/runs").json()["runs"]
         assert [r["status"] for r in runs] == ["completed", "completed"]
         history = http.get("/api/v1/threads/c1/history").json()
-        assert history["run_ids"] == [runs[0]["run_id"], runs[1]["run_id"]]
+        # Each run's input (step 0), then its one step.
+        assert history["run_ids"] == [runs[0]["run_id"]] * 2 + [runs[1]["run_id"]] * 2
+        assert [c["step"] for c in history["checkpoints"]] == [0, 1, 0, 1]
 
         copied = http.post("/api/v1/threads/c1/copy", json={"thread_id": "c2"})
         assert copied.status_code == 201 and copied.json()["copied_from"] == "c1"

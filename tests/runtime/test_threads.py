@@ -60,7 +60,11 @@ async def test_a_run_on_a_thread_continues_from_the_thread_s_latest_state(store_
     # The new input merged through the append reducer into the thread's state.
     assert final.data["messages"] == ["hi", "echo:hi", "again", "echo:again"]
     assert [r.id for r in runs] == [first.id, second.id]
-    assert [c.run_id for c in history] == [first.id, second.id]
+    # Run by run, each led by its input (step 0): what it started from, the thread's
+    # state with the turn's input merged in.
+    assert [(c.run_id, c.step) for c in history] == [
+        (first.id, 0), (first.id, 1), (second.id, 0), (second.id, 1)]
+    assert history[2].state["data"]["messages"] == ["hi", "echo:hi", "again"]
 
 
 async def test_a_second_run_is_rejected_while_one_is_active(store_url: str) -> None:
