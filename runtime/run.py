@@ -25,6 +25,7 @@ from .errors import (
     error_of_group,
 )
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event, EventHub, EventType
+from .history import history
 from .failure import RunFailure
 from .interrupts import InvalidResume, current_context, validate_answer
 from .payload_bounds import UNBOUNDED, BoundedPublisher, RunBounds, StateGauge
@@ -255,11 +256,11 @@ class Run:
             self._finish_cancelled_before_start()
 
     async def history(self) -> list[Checkpoint]:
-        """The checkpoints stored after its steps (needs a store); ``Runtime.history``
-        lists its input first, as step 0."""
+        """Its checkpoints, oldest first, led by its input (step 0), as
+        ``Runtime.history`` lists them (needs a store)."""
         if self.store is None:
             return []
-        return await self.store.list_checkpoints(self.id)
+        return await history(self.store, self.id)
 
     def release(self) -> None:
         """Stop executing without finishing: the run stays resumable from its checkpoint."""

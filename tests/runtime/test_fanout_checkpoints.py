@@ -30,7 +30,7 @@ async def test_each_branch_step_keeps_its_frame_and_list_as_they_were() -> None:
     async with Runtime() as rt:
         run = await rt.start(fan().compile(), {})
         final = await run.result()
-        history = await run.history()
+        history = await rt.store.list_checkpoints(run.id)
     assert final.data["vals"] == list(range(WIDTH))
     branch_steps = [cp for cp in history if cp.nodes and cp.nodes[0].startswith("b")]
     assert [cp.step for cp in branch_steps] == list(range(2, WIDTH + 2))

@@ -39,7 +39,7 @@ async def test_a_memory_store_keeps_a_fan_out_step_without_position_objects() ->
         run = await rt.start(compiled, {})
         assert (await run.result()).data["total"] == WIDTH * (WIDTH - 1) // 2
         kept = _alive(Position, PendingLog, FrameAt) - before
-        history = await run.history()
+        history = await rt.store.list_checkpoints(run.id)
     assert kept < 10, f"{kept} Position/PendingLog/FrameAt objects kept for {WIDTH} branches"
     # ... and each step still reads back with its frame and pending branches as they were.
     mid = next(cp for cp in history if cp.nodes == [f"b{WIDTH // 2}"])
@@ -91,7 +91,7 @@ async def test_a_finished_fan_out_keeps_fewer_tracked_objects_per_branch() -> No
         per_branch = (wide - narrow) / WIDTH
         run = await rt.start(fan_graph(WIDTH, branch, join).compile(), {})
         await run.result()
-        history = await run.history()
+        history = await rt.store.list_checkpoints(run.id)
     assert per_branch <= 13.5, f"{per_branch:.1f} tracked objects kept per branch"
     # The changes kept as key names read back as the values the step wrote.
     mid = next(cp for cp in history if cp.nodes == [f"b{WIDTH // 2}"])
@@ -158,7 +158,7 @@ async def test_every_fan_out_step_reads_back_the_data_it_had() -> None:
     async with Runtime() as rt:
         run = await rt.start(fan_graph(WIDTH, branch, join).compile(), {})
         await run.result()
-        history = await run.history()
+        history = await rt.store.list_checkpoints(run.id)
     arrived: list[int] = []
     branch_steps = 0
     for cp in history:
@@ -196,10 +196,10 @@ async def test_a_loop_s_steps_read_back_their_grown_list_and_replaced_values() -
     async with Runtime() as rt:
         run = await rt.start(g.compile(), {})
         assert (await run.result()).data == {"vals": list(range(6)), "n": 6}
-        history = await run.history()
+        history = await rt.store.list_checkpoints(run.id)
         seen = [(cp.nodes, cp.state["data"]) for cp in history]
         seen[0][1]["vals"].append("mine")   # a caller's copy
-        again = await run.history()
+        again = await rt.store.list_checkpoints(run.id)
     assert seen[0] == (["grow"], {"vals": [0, "mine"], "n": 1})
     for i in range(6):
         assert again[i].state["data"] == {"vals": list(range(i + 1)), "n": i + 1}

@@ -19,6 +19,7 @@ async def test_history_lists_the_input_then_the_state_after_every_step(store_url
         # Pages: step 0 leads the first page only, and counts in its limit.
         first_two = await rt.history(run.id, limit=2)
         after_0 = await rt.history(run.id, after=0, limit=2)
+        from_the_handle = await run.history()
     assert [c.step for c in history] == [0, 1, 2, 3, 4]
     assert [c.state["data"]["n"] for c in history] == [0, 1, 2, 3, 4]
     # Step 0 is the input, about to enter the graph: no node wrote it.
@@ -28,6 +29,7 @@ async def test_history_lists_the_input_then_the_state_after_every_step(store_url
     assert all(c.nodes == ["step"] for c in history[1:])
     assert [c.step for c in first_two] == [0, 1]
     assert [c.step for c in after_0] == [1, 2]
+    assert [(c.step, c.state) for c in from_the_handle] == [(c.step, c.state) for c in history]
 
 
 async def test_a_fork_lists_its_own_first_step_and_a_replay_its_input(store_url: str) -> None:
