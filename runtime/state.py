@@ -8,6 +8,7 @@ reducers; without a reducer a key is replaced.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -289,10 +290,22 @@ def _unstorable(key: str, value: Any) -> tuple[str, str] | None:
         found = portable.check_encoded(_strict_json(value), value)
     except (TypeError, ValueError) as exc:
         return f"data.{key}", (f"cannot be stored as JSON ({exc}); write plain JSON values "
-                               "(dict, list, str, int, float, bool, None)")
+                               "(dict, list, str, int, float, bool, None)" + _hint(value))
     if found is None:
         return None
     return f"data.{key}" + ("" if found.path == "(value)" else f".{found.path}"), found.message
+
+
+def _hint(value: Any) -> str:
+    """What the usual mistake behind a value that is not JSON is, when it can be told."""
+    if inspect.iscoroutine(value):
+        value.close()   # never to be awaited now: no "never awaited" warning on top
+        return ("; it is a coroutine: did the node forget `await` (as in "
+                "`answer = await ask(...)`)?")
+    if isinstance(value, BaseModel):
+        return (f"; it is a {type(value).__name__} model (an answer of ask(schema=...) is "
+                "one): write `value.model_dump(mode=\"json\")`")
+    return ""
 
 
 #: json.dumps with non-default arguments builds an encoder per call: build it once.

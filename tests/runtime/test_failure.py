@@ -20,6 +20,7 @@ from runtime import (
     Runtime,
     StateValidationError,
     WorkflowState,
+    ask,
 )
 
 NO_WAIT = {"initial_delay": 0.0, "jitter": False}
@@ -140,3 +141,31 @@ async def test_an_input_that_fits_the_schema_starts_the_run() -> None:
         run = await rt.start(g, {"amount": 10, "customer": "ada"})
         final = await run.result()
     assert final.data == {"amount": 11, "customer": "ada"}
+
+
+class _Verdict(BaseModel):
+    ok: bool
+
+
+async def forgets_await(state: WorkflowState) -> dict[str, Any]:
+    return {"answer": ask({"q": "?"})}   # the mistake: no await
+
+
+async def writes_a_model(state: WorkflowState) -> dict[str, Any]:
+    return {"verdict": _Verdict(ok=True)}
+
+
+@pytest.mark.parametrize(("node", "hint"), [
+    (forgets_await, "it is a coroutine: did the node forget `await`"),
+    (writes_a_model, "it is a _Verdict model"),
+])
+async def test_a_value_no_store_can_write_says_what_the_usual_mistake_is(
+        tmp_path: Any, node: Any, hint: str) -> None:
+    g = Graph("unstorable")
+    g.add_node("n", node)
+    g.add_edge("n", END)
+    async with Runtime(f"sqlite:///{tmp_path / 'u.db'}") as rt:
+        run = await rt.start(g.compile(), {})
+        with pytest.raises(RunFailed) as failed:
+            await run.result()
+    assert "cannot be stored as JSON" in str(failed.value) and hint in str(failed.value)
