@@ -144,8 +144,9 @@ async def _checkpoint_at(rt: Host, run_id: str, step: int | None) -> Checkpoint 
     cp = await rt.store.get_checkpoint(run_id, step)
     if cp is None:
         raise CheckpointNotFoundError(
-            f"run {run_id} has no checkpoint at step {step}; list its steps (GET "
-            f"/api/v1/runs/{run_id}/history, `actorflow history {run_id}`)",
+            f"run {run_id} has no checkpoint at step {step}; list its steps "
+            f"(rt.history(run_id), GET /api/v1/runs/{run_id}/history, `actorflow history "
+            f"{run_id}`)",
             run_id=run_id, step=step)
     return cp
 

@@ -7,7 +7,15 @@ from typing import Any
 import hitlgraphs as hg
 import pytest
 
-from runtime import END, ActorflowError, Graph, Runtime, RunWaiting, WorkflowState
+from runtime import (
+    END,
+    ActorflowError,
+    CheckpointNotFoundError,
+    Graph,
+    Runtime,
+    RunWaiting,
+    WorkflowState,
+)
 
 
 async def test_history_lists_the_input_then_the_state_after_every_step(store_url: str) -> None:
@@ -59,6 +67,10 @@ async def test_get_state_returns_the_state_at_any_checkpoint(store_url: str) -> 
         await run.result()
         assert (await rt.get_state(run.id, 2)).data["n"] == 2
         assert (await rt.get_state(run.id)).data["n"] == 4
+        # A step it never had: the error says where to list the steps, embedded first.
+        with pytest.raises(CheckpointNotFoundError, match=r"no checkpoint at step 9; list "
+                           r"its steps \(rt\.history\(run_id\), GET /api/v1/runs/"):
+            await rt.get_state(run.id, 9)
 
 
 async def test_fork_goes_on_from_a_checkpoint_and_leaves_the_original_untouched(durable_url: str) -> None:
