@@ -56,6 +56,8 @@ _ENTRY = re.compile(r"^entry point '((?:[^'\\]|\\.)*)' is not a node")
 # config.a.0: ...``, a key that is not a plain word quoted as JSON (``config["a b"]``).
 _CONFIG = re.compile(r': (config(?:\.[\w-]+|\["(?:[^"\\]|\\.)*"\])*): ')
 _CONFIG_PART = re.compile(r'\.([\w-]+)|\[("(?:[^"\\]|\\.)*")\]')
+# A problem inside an inline subgraph: ``node 'outer': subgraph 'g': <the child's own>``.
+_SUBGRAPH = re.compile(r": subgraph '(?:[^'\\]|\\.)*': ")
 _FIELD = re.compile(r"^((?:nodes|edges)\.\d+(?:\.[\w]+)*|[a-z_]+(?:\.[\w]+)*): ")
 
 
@@ -85,7 +87,13 @@ def locate(message: str, definition: Any) -> Problem:
         name = m[1]
         index = next((i for i, n in enumerate(nodes) if _get(n, "name") == name), None)
         path = _path("nodes", index)
-        if path is not None and (c := _CONFIG.match(message, m.end())):
+        if path is not None and (s := _SUBGRAPH.match(message, m.end())):
+            # Located in the inline definition, as if it had been sent alone.
+            inline = _get(_get(nodes[index], "subgraph"), "definition")
+            inner = locate(message[s.end():], inline).path
+            if inner is not None:
+                path += f".subgraph.definition.{inner}"
+        elif path is not None and (c := _CONFIG.match(message, m.end())):
             path += ".config" + "".join(f".{json.loads(q) if q else key}"
                             for key, q in _CONFIG_PART.findall(c[1]))
         return Problem(message=message, node=name, nodes=[name], path=path)

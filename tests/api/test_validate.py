@@ -217,7 +217,9 @@ async def test_an_inline_subgraphs_configs_are_checked_too(anyio_backend: str) -
     [problem] = body["problems"]
     assert problem["message"] == ("node 'inner': subgraph 'child': node 'nap': "
                                   'config.seconds: "ten" is a string, not a number')
-    assert (problem["node"], problem["path"]) == ("inner", "nodes.1")
+    # At the outer node, down to the field of the inline definition.
+    assert (problem["node"], problem["path"]) == (
+        "inner", "nodes.1.subgraph.definition.nodes.0.config.seconds")
 
 
 async def test_a_stored_graph_whose_config_breaks_its_schema_still_loads_runs_and_resumes(
