@@ -85,18 +85,8 @@ def locate(message: str, definition: Any) -> Problem:
                        column=_column(edges, index) if "condition" in message else None)
     if m := _NODE.match(message):
         name = m[1]
-        index = next((i for i, n in enumerate(nodes) if _get(n, "name") == name), None)
-        path = _path("nodes", index)
-        if path is not None and (s := _SUBGRAPH.match(message, m.end())):
-            # Located in the inline definition, as if it had been sent alone.
-            inline = _get(_get(nodes[index], "subgraph"), "definition")
-            inner = locate(message[s.end():], inline).path
-            if inner is not None:
-                path += f".subgraph.definition.{inner}"
-        elif path is not None and (c := _CONFIG.match(message, m.end())):
-            path += ".config" + "".join(f".{json.loads(q) if q else key}"
-                            for key, q in _CONFIG_PART.findall(c[1]))
-        return Problem(message=message, node=name, nodes=[name], path=path)
+        return Problem(message=message, node=name, nodes=[name],
+                       path=_node_path(message, m.end(), name, nodes))
     if m := _FIELD.match(message):
         return _field_problem(message, m[1], nodes, edges)
     if m := _ENTRY.match(message):
@@ -109,6 +99,24 @@ def locate(message: str, definition: Any) -> Problem:
     if message.startswith("no entry point"):
         return Problem(message=message, path="entry_point")
     return Problem(message=message)
+
+
+def _node_path(message: str, after: int, name: str, nodes: list[Any]) -> str | None:
+    """Where in ``nodes`` the problem of node ``name`` is (its message goes on from
+    ``after``): the node, its config field, or a field of its inline subgraph."""
+    index = next((i for i, n in enumerate(nodes) if _get(n, "name") == name), None)
+    if index is None:
+        return None
+    path = f"nodes.{index}"
+    if s := _SUBGRAPH.match(message, after):
+        # Located in the inline definition, as if it had been sent alone.
+        inline = _get(_get(nodes[index], "subgraph"), "definition")
+        inner = locate(message[s.end():], inline).path
+        return path if inner is None else f"{path}.subgraph.definition.{inner}"
+    if c := _CONFIG.match(message, after):
+        path += ".config" + "".join(f".{json.loads(q) if q else key}"
+                                    for key, q in _CONFIG_PART.findall(c[1]))
+    return path
 
 
 def _field_problem(message: str, path: str, nodes: list[Any], edges: list[Any]) -> Problem:
