@@ -60,6 +60,8 @@ MAX_SEQUENCE = 1_000_000
 _ALIASES = {"true": True, "false": False, "null": None}
 _NOT_CONST: Any = object()  # marks a compiled node whose value depends on data
 _SEQUENCES = (str, bytes, bytearray, list, tuple)
+#: What may hold more than itself, for :func:`_weight`.
+_CONTAINERS = (str, bytes, bytearray, list, tuple, Mapping)
 _IMMUTABLE = (int, float, str, bool, type(None))
 
 
@@ -79,18 +81,45 @@ def _tn(value: Any) -> str:
     return "None" if value is None else type(value).__name__
 
 
+def _weight(value: Any) -> int:
+    """What ``value`` holds, counted in full: the items of its sequences and mappings,
+    nested ones included however often they are shared, and each string's characters;
+    counting stops just past :data:`MAX_SEQUENCE`. Comparing, searching or repeating a
+    value costs up to this much, so ``[[0]*100000]*100000`` (cheap to build: one inner
+    list, shared) must be refused before anything compares it."""
+    total, stack = 0, [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (str, bytes, bytearray)):
+            total += len(v)
+        elif isinstance(v, (list, tuple, Mapping)):
+            total += len(v)
+            if total > MAX_SEQUENCE:
+                break
+            items = v.values() if isinstance(v, Mapping) else v
+            stack.extend(x for x in items if isinstance(x, _CONTAINERS))
+        else:
+            total += 1
+        if total > MAX_SEQUENCE:
+            break
+    return total
+
+
 def _add(a: Any, b: Any) -> Any:
     # Concatenation is the other way to grow a sequence: 's*99999 + s*99999 + ...'.
-    if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES) and len(a) + len(b) > MAX_SEQUENCE:
+    if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES) and (
+            len(a) + len(b) > MAX_SEQUENCE or _weight(a) + _weight(b) > MAX_SEQUENCE):
         raise _LimitError(f"concatenation result exceeds {MAX_SEQUENCE} items")
     return a + b
 
 
 def _mul(a: Any, b: Any) -> Any:
-    # Guard before allocating: 'a' * 10**9 must never reach the allocator.
+    # Guard before allocating: 'a' * 10**9 must never reach the allocator, nor a list
+    # of lists whose repetition holds more than it may (nested items count too).
     seq, n = (a, b) if isinstance(b, int) and isinstance(a, _SEQUENCES) else (b, a)
     if isinstance(seq, _SEQUENCES) and isinstance(n, int):
-        if n > MAX_REPEAT or len(seq) * n > MAX_SEQUENCE:
+        if n > MAX_REPEAT or len(seq) * n > MAX_SEQUENCE or (
+                n > 0 and _weight(seq) * n > MAX_SEQUENCE):
             raise _LimitError(f"repeating a {_tn(seq)} {n} times exceeds the limit")
     elif isinstance(a, int) and isinstance(b, int) and (
         a.bit_length() + b.bit_length() > MAX_INT_BITS
@@ -256,6 +285,10 @@ class _Compiler:
             self.reject(node, exc.message)
         except Exception:  # noqa: BLE001 - e.g. 1/0 in `False and 1/0`: fails only if reached
             return fn, _NOT_CONST
+        if isinstance(value, (list, tuple)) and _weight(value) > MAX_SEQUENCE:
+            # [a, a, ...] of a long `a`: a constant nothing may compare or search.
+            self.reject(node, f"this sequence holds more than {MAX_SEQUENCE} items, nested "
+                        "ones counted")
         if isinstance(value, _IMMUTABLE) or (
             type(value) is tuple and all(isinstance(v, _IMMUTABLE) for v in value)
         ):

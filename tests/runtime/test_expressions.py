@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import time
 from typing import Any
 
 import pytest
@@ -245,6 +244,26 @@ def test_repetition_guard_applies_at_evaluation() -> None:
 def test_concatenation_guard_applies_at_evaluation() -> None:
     with pytest.raises(ExpressionError, match="concatenation result exceeds"):
         ev("s + s", s="x" * 600_000)
+
+
+@pytest.mark.parametrize("source", [
+    "max([[0]*100000]*100000) == 0",              # the security probe's: 29 characters
+    "[[0]*100000+[0]*100000]*100000 == []",
+    "[['x'*100000]*10]*10 == []",
+    "[" + ",".join(["[0]*100000"] * 11) + "] == []",  # a display of long lists
+])
+def test_a_constant_whose_nested_items_exceed_the_limit_is_refused_at_compile(
+        source: str) -> None:
+    # Each list is within the limit, but what comparing them would walk is not: these
+    # froze a server's validation for 10 s and more before nested items counted.
+    with pytest.raises(ExpressionError, match="exceeds the limit|holds more than"):
+        compile_expression(source)
+
+
+def test_repeating_data_that_holds_nested_items_counts_them() -> None:
+    with pytest.raises(ExpressionError, match="repeating a list"):
+        ev("[rows] * 1000 == []", rows=[[0] * 1000] * 10)   # 10,000 items, 1,000 times
+    assert ev("len([rows] * 10)", rows=[[0] * 1000] * 10) == 10
 
 
 def test_exponent_guard_applies_at_evaluation() -> None:
