@@ -68,10 +68,10 @@ class AlphaVantageProvider:
         for field in ("Note", "Information"):
             if isinstance(data.get(field), str):
                 # A 200 that is really "slow down" (or "this needs a premium key").
-                raise RateLimited(f"{function}: {data[field][:200]}", provider=self.name,
-                                  status=200)
+                raise RateLimited(f"{function}: {self._http.scrub(data[field][:200])}",
+                                  provider=self.name, status=200)
         if isinstance(data.get("Error Message"), str):
-            raise MarketDataError(f"{function}: {data['Error Message'][:200]}",
+            raise MarketDataError(f"{function}: {self._http.scrub(data['Error Message'][:200])}",
                                   provider=self.name, status=200)
         return data
 

@@ -72,9 +72,19 @@ class MarketHttp:
         self._headers = {"user-agent": "actorflow-finance/0.1", "accept": "application/json",
                          **(headers or {})}
         self._key_param = key_param
+        # What must never reach an error (a run's error is shown to API clients): the
+        # key, and the headers given (a token), as the provider may echo the request.
+        self._secrets = tuple(s for s in (*(key_param[1:] if key_param else ()),
+                                          *(headers or {}).values()) if len(s) >= 4)
         self._rng = rng if rng is not None else random.Random()
         self._client: httpx.AsyncClient | None = None
         self._client_loop: object | None = None
+
+    def scrub(self, text: str) -> str:
+        """``text`` with this provider's credentials replaced by ``***``."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def _get_client(self) -> httpx.AsyncClient:
         loop = loop_identity()
@@ -140,11 +150,12 @@ class MarketHttp:
                                   provider=self.provider, retryable=True)
         status = response.status_code
         if status == 429:
-            raise RateLimited(f"GET {path}: HTTP 429 rate limit: {_message(response)}",
+            raise RateLimited(f"GET {path}: HTTP 429 rate limit: "
+                              f"{self.scrub(_message(response))}",
                               provider=self.provider, status=status,
                               retry_after=parse_retry_after(response.headers))
         if status >= 400:
-            raise MarketDataError(f"GET {path}: HTTP {status}: {_message(response)}",
+            raise MarketDataError(f"GET {path}: HTTP {status}: {self.scrub(_message(response))}",
                                   provider=self.provider, status=status,
                                   retryable=status >= 500)
         try:
@@ -152,7 +163,8 @@ class MarketHttp:
         except ValueError as exc:
             raise MalformedResponse(
                 f"GET {path}: HTTP {status} with a body that is not JSON: "
-                f"{response.text[:120]!r}", provider=self.provider, status=status) from exc
+                f"{self.scrub(response.text[:120])!r}", provider=self.provider,
+                status=status) from exc
 
     async def aclose(self) -> None:
         client, self._client = self._client, None

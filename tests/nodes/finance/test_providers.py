@@ -197,6 +197,28 @@ async def test_api_keys_never_reach_logs_or_errors(caplog: pytest.LogCaptureFixt
     assert av.params(av.requests[0])["apikey"] == ALPHAVANTAGE_KEY  # yet it was sent
 
 
+async def test_a_provider_that_echoes_the_key_in_its_error_does_not_leak_it() -> None:
+    # A run's error is shown to API clients: what the provider says back about the
+    # request (its URL with ?apikey=..., its token header) must not carry the key.
+    av = FakeAlphaVantage()
+    av.failing["OVERVIEW"] = (400, {"Error Message": f"Invalid API call: /query?function="
+                                                    f"OVERVIEW&apikey={ALPHAVANTAGE_KEY}"})
+    av.failing["GLOBAL_QUOTE"] = (200, {"Error Message": f"bad call, apikey={ALPHAVANTAGE_KEY}"})
+    fh = FakeFinnhub()
+    fh.failing["/quote"] = (403, {"error": f"token {FINNHUB_KEY} may not read quotes"})
+    errors = []
+    async with serving(av) as av_url, serving(fh) as fh_url:
+        for call in (lambda: alphavantage(av_url).fundamentals("AAPL", "2016-06-30"),
+                     lambda: alphavantage(av_url).quote("AAPL"),
+                     lambda: finnhub(fh_url).quote("AAPL")):
+            with pytest.raises(MarketDataError) as info:
+                await call()
+            errors.append(str(info.value))
+    assert "apikey=***" in errors[0] and "apikey=***" in errors[1], errors
+    assert "token *** may not" in errors[2], errors
+    assert not any(ALPHAVANTAGE_KEY in e or FINNHUB_KEY in e for e in errors)
+
+
 # -- configuration ----------------------------------------------------------------------------
 
 
