@@ -65,7 +65,9 @@ class StateEditIn(BaseModel):
 class StateEditOut(BaseModel):
     run_id: str
     step: int
-    state: dict[str, Any]
+    state: dict[str, Any] | None = Field(
+        description="the state after the edit; null for a caller without the scope "
+        "'runs:read' (editing needs only 'runs:write')")
 
 
 class ForkIn(BaseModel):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from quart import Blueprint, Response
 from quart_schema import document_response, tag
 
-from ..auth import tenant
+from ..auth import Scope, principal, tenant
 from ..body import json_body
 from ..bounds import check_tenant_runs
 from ..current import service
@@ -89,8 +89,10 @@ async def edit_state(run_id: str, data: StateEditIn) -> Response:
     """Edit a stopped (waiting or finished) run's state as if ``as_node`` wrote it; the
     edit is a new checkpoint. 409 while the run executes."""
     cp = await service().rt().update_state(run_id, data.values, as_node=data.as_node)
+    # The state is what `runs:read` reads: a write-only credential edits without it.
+    can_read = principal().has(Scope.RUNS_READ)
     return reply(StateEditOut(run_id=run_id, step=cp.step,
-                              state=dict(cp.state.get("data") or {})))
+                              state=dict(cp.state.get("data") or {}) if can_read else None))
 
 
 @hitl.post("/api/v1/runs/<run_id>/fork")

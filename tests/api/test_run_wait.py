@@ -104,3 +104,30 @@ async def test_wait_needs_the_runs_read_scope(anyio_backend: str) -> None:
         started = await http.post("/api/v1/graph/run", headers=bearer(key),
                                   json={"graph_id": graph_id})
         assert started.status_code == 202
+
+
+async def test_editing_a_run_without_runs_read_does_not_answer_with_its_state(
+        anyio_backend: str) -> None:
+    # A write-only credential may edit a stopped run, as the scope says, but the answer
+    # must not hand it the state `runs:read` guards (the security review read a run's
+    # secrets this way).
+    store = MemoryStore()
+    async with serving(anyio_backend, store=store, auth="keys") as http:
+        writer, _ = await make_key(store, "acme", scopes={"graphs:write", "runs:write"})
+        reader, _ = await make_key(store, "acme", scopes={"runs:read", "runs:write"})
+        created = await http.post("/api/v1/graph/create", headers=bearer(writer),
+                                  json=chain_graph("secretive"))
+        graph_id = (await created.get_json())["graph_id"]
+        started = await http.post("/api/v1/graph/run", headers=bearer(writer),
+                                  json={"graph_id": graph_id,
+                                        "initial_state": {"card": "4111 1111 1111 1111"}})
+        run_id = (await started.get_json())["run_id"]
+        await http.get(f"/api/v1/runs/{run_id}/wait?timeout=10", headers=bearer(reader))
+        blind = await http.post(f"/api/v1/runs/{run_id}/state", headers=bearer(writer),
+                                json={"values": {"note": "edited"}})
+        seen = await http.post(f"/api/v1/runs/{run_id}/state", headers=bearer(reader),
+                               json={"values": {"note": "again"}})
+    assert blind.status_code == 200, await blind.get_data(as_text=True)
+    body = await blind.get_json()
+    assert body["state"] is None and body["step"] >= 1 and "4111" not in str(body)
+    assert (await seen.get_json())["state"]["card"] == "4111 1111 1111 1111"
