@@ -38,6 +38,17 @@ log = logging.getLogger("actorflow.auth")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+#: Control characters (C0, DEL, C1) and the line and paragraph separators, as escapes.
+_ESCAPES = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+            for c in (*range(0x20), *range(0x7f, 0xa0), 0x2028, 0x2029)}
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that could break a log line written as an escape
+    (``\\x0a``), so one request is one line whatever it asked for."""
+    return text.translate(_ESCAPES)
+
+
 def install_auth(app: Quart, settings: Settings) -> None:
     """Guard every route of ``app`` as ``settings`` say."""
     app.extensions[AUTH_KEY] = AuthState(settings)
@@ -67,7 +78,10 @@ def install_auth(app: Quart, settings: Settings) -> None:
         refused = _refused(response.status_code)
         if refused:
             who = g.get("principal")
-            log.warning("refused %s %s with %s for %s from %s", request.method, request.path,
+            # The path as the client sent it, control characters escaped: a "%0a" in it
+            # must not start a forged line in the log.
+            log.warning("refused %s %s with %s for %s from %s", request.method,
+                        printable(request.path),
                         response.status_code, who.actor if who else "anonymous",
                         request.remote_addr)
         if request.method not in SAFE_METHODS or refused:

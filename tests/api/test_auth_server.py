@@ -190,6 +190,22 @@ def test_responses_carry_security_headers_and_request_ids(tmp_path: Path) -> Non
     assert "refused GET /api/v1/runs with 401" in line
 
 
+def test_a_refused_path_cannot_write_a_line_of_its_own_into_the_log(tmp_path: Path) -> None:
+    # Unauthenticated, with a line break in the path: before, the log showed a forged
+    # "INFO ... admin login ok" line on its own (the security review).
+    forged = "2026-12-01 00:00:00,000 INFO actorflow.auth FORGED admin login ok"
+    with server("asyncio", sqlite_url(tmp_path), tmp_path, auth="keys") as srv, \
+            httpx.Client(base_url=srv.url, timeout=30) as http:
+        refused = http.get("/api/v1/runs/x%0a" + forged.replace(" ", "%20"),
+                           headers={"X-Request-ID": "rid-forge-1"})
+        assert refused.status_code == 401
+        _wait_for(lambda: "[rid-forge-1]" in srv.log())
+    lines = srv.log().splitlines()
+    assert not any(ln.startswith(forged[:23]) for ln in lines), lines[-5:]
+    [line] = [ln for ln in lines if "[rid-forge-1]" in ln]
+    assert "refused GET /api/v1/runs/x\\x0a2026-12-01 00:00:00,000 INFO" in line
+
+
 def _wait_for(check: Any, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
