@@ -21,7 +21,10 @@ def _id(name: str) -> str:
 
 
 def _label(text: str) -> str:
-    return text.replace('"', "#quot;").replace("|", "#124;")
+    # Mermaid's entity codes: a label is text, never markup for whatever renders the
+    # chart as HTML (a node named "<img src=x onerror=...>" stays those characters).
+    return (text.replace("&", "#amp;").replace('"', "#quot;").replace("|", "#124;")
+            .replace("<", "#lt;").replace(">", "#gt;"))
 
 
 def _condition_label(e: EdgeSpec) -> str:

@@ -59,7 +59,7 @@ def test_mermaid_labels_conditions_and_marks_the_default_path() -> None:
     g.add_conditional_edge("b", "a", is_ready)
     g.add_edge("b", END)
     edges = arrows(g.to_mermaid())
-    assert 'n_b -->|"score < threshold"| n_a' in edges
+    assert 'n_b -->|"score #lt; threshold"| n_a' in edges   # Mermaid's entity for "<"
     assert 'n_b -->|"fn:is_ready"| n_a' in edges
     assert 'n_b -.->|"otherwise"| __end__' in edges
 
@@ -71,6 +71,15 @@ def test_mermaid_escapes_quotes_and_pipes_in_conditions() -> None:
     (label,) = re.findall(r'\|"(.*)"\|', text)
     assert '"' not in label and "|" not in label
     assert "#quot;x#quot;" in label and "#124;" in label
+
+
+def test_mermaid_labels_are_text_never_markup() -> None:
+    # Whatever renders the chart as HTML shows these names, it does not run them.
+    g = Graph("g").add_node("<img src=x onerror=alert(1)>", step).add_node("b&c", step)
+    g.add_edge("<img src=x onerror=alert(1)>", "b&c")
+    text = g.to_mermaid()
+    assert "<img" not in text and "b&c" not in text
+    assert "#lt;img src=x onerror=alert(1)#gt;" in text and "b#amp;c" in text
 
 
 def test_mermaid_marks_map_edges_with_list_and_limit() -> None:
