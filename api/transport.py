@@ -127,8 +127,12 @@ def install_transport(app: Quart, settings: Settings) -> None:
     async def _admit_websocket() -> None:
         admit(websocket)
         origin = websocket.headers.get("Origin")
+        # Same origin: the page's host and port are the ones this request is addressed
+        # to (the Host header, checked above). A host name alone let any other server of
+        # this machine in (http://localhost:31337 beside :8000: the security review).
+        # The scheme is not compared: a TLS proxy in front speaks https for us.
         if origin is not None and origin not in origins and (
-                hosts is None or _hostname(urlsplit(origin).netloc) not in hosts):
+                urlsplit(origin).netloc.lower() != header(websocket.headers, "Host").lower()):
             g.audit_denied = f"WebSocket Origin {origin} refused"
             raise ApiError(403, "bad_origin", "WebSocket connections from this Origin are "
                            "refused; add it to cors_origins (ACTORFLOW_CORS_ORIGINS)")

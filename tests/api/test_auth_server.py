@@ -146,6 +146,15 @@ def test_host_and_websocket_origin_are_checked_against_dns_rebinding(tmp_path: P
                             headers={"Origin": "http://evil.example"}):
                 pass
         assert foreign.value.response.status_code == 403
+        # Another server of this machine (same host name, another port or scheme) is
+        # another origin: its pages may not read this server's live logs.
+        for neighbour in (f"http://localhost:{srv.port + 1}", f"http://127.0.0.1:{srv.port + 1}",
+                          "http://127.0.0.1", "https://localhost"):
+            with pytest.raises(WebSocketUpgradeError) as other:
+                with connect_ws(f"{srv.ws_url}/api/v1/graph/ws/nope", http,
+                                headers={"Origin": neighbour}):
+                    pass
+            assert other.value.response.status_code == 403, neighbour
         with connect_ws(f"{srv.ws_url}/api/v1/graph/ws/nope", http,
                         headers={"Origin": f"http://127.0.0.1:{srv.port}"}) as ws, \
                 pytest.raises(WebSocketDisconnect) as closed:
