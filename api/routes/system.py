@@ -8,9 +8,12 @@ from quart_schema import document_response, hide, tag
 
 from runtime import StoreError
 from runtime import registry as default_registry
+from runtime.store import DEFAULT_TENANT
 from runtime.store.availability import Availability
 
+from ..auth import tenant
 from ..current import metrics, service
+from ..errors import ApiError
 from ..metrics import CONTENT_TYPE
 from ..schemas import HealthOut, OutageOut, ToolList, ToolOut
 from . import reply
@@ -52,7 +55,12 @@ async def health() -> Response:
 @system.get("/metrics")
 @hide
 async def prometheus() -> Response:
-    """Prometheus text exposition."""
+    """Prometheus text exposition. The figures span every tenant (runs by status, node
+    names): only the operator's admin credential, of the default tenant, reads them."""
+    if tenant() != DEFAULT_TENANT:
+        raise ApiError(403, "forbidden", "/metrics counts the runs and names the nodes of "
+                       "every tenant; only an admin credential of the default tenant (the "
+                       "operator's) reads it", {"tenant": tenant()})
     await metrics().count()
     return Response(metrics().render(), content_type=CONTENT_TYPE)
 

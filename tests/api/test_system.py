@@ -106,3 +106,22 @@ async def test_metrics_count_node_cache_hits_and_misses(anyio_backend: str) -> N
         text = (await (await client.get("/metrics")).get_data()).decode()
         assert "actorflow_node_cache_hits_total 2.0" in text
         assert "actorflow_node_cache_misses_total 1.0" in text
+
+
+async def test_metrics_are_the_operators_not_a_tenants(anyio_backend: str) -> None:
+    # The figures span every tenant (run counts, node names): another tenant's admin
+    # read them before (the security review).
+    from _auth_support import bearer, make_key
+
+    from runtime import MemoryStore
+
+    store = MemoryStore()
+    async with serving(anyio_backend, store=store, auth="keys") as client:
+        operator, _ = await make_key(store, "default", scopes={"admin"})
+        tenant_admin, _ = await make_key(store, "acme", scopes={"admin"})
+        refused = await client.get("/metrics", headers=bearer(tenant_admin))
+        allowed = await client.get("/metrics", headers=bearer(operator))
+    assert refused.status_code == 403
+    assert "default tenant" in (await refused.get_json())["error"]["message"]
+    assert allowed.status_code == 200
+    assert "actorflow_runs" in await allowed.get_data(as_text=True)
