@@ -24,6 +24,7 @@ from ..settings import Settings
 from .gate import Gate
 from .limits import RateLimiter
 from .policy import Rule
+from .revocation import Revocations
 from .principal import LOCAL, Principal
 
 __all__ = ["AUTH_KEY", "AuthState", "access_store", "declare", "principal", "readable", "stamp", "state",
@@ -43,6 +44,8 @@ class AuthState:
         self.per_key = RateLimiter(settings.rate_per_key, settings.rate_burst)
         self.per_ip = RateLimiter(settings.rate_per_ip, settings.rate_burst)
         self.ws_open: dict[str, int] = {}
+        #: Open feeds wait here for their key's revocation (api.auth.revocation).
+        self.revocations = Revocations()
         #: Decisions for routes an embedding program adds to the app (see :func:`declare`).
         self.extra: dict[str, Rule] = {}
         self.rules: Any = load(settings.auth_rules, "auth_rules") if settings.auth_rules else None

@@ -93,6 +93,9 @@ class Gate:
             if found is None:
                 raise unauthorized("the WebSocket ticket is unknown, used or expired; get a "
                                    "new one from POST /api/v1/ws-tickets")
+            if found.key_id is not None and not await self.keys().in_force(found.key_id):
+                # Issued before its key was revoked: the key opens nothing now.
+                raise unauthorized("the API key this ticket was issued to has been revoked")
             return found
         if self._handler is not None:
             return await self._by_handler(request)

@@ -78,6 +78,12 @@ class KeyRing:
         return Principal(subject=record.name, tenant=record.tenant,
                          scopes=frozenset(record.scopes), kind="key", key_id=record.id)
 
+    async def in_force(self, key_id: str) -> bool:
+        """Whether the key still opens anything (it exists and is not revoked yet)."""
+        record = await self.store.get_key(key_id)
+        return record is not None and (record.revoked_at is None
+                                       or record.revoked_at > utcnow())
+
     async def revoke(self, key_id: str, *, at: datetime | None = None) -> ApiKeyRecord | None:
         record = await self.store.get_key(key_id)
         if record is None:

@@ -94,6 +94,7 @@ async def revoke_key(key_id: str) -> Response:
     if found is None:
         raise ApiError(404, "key_not_found", f"no API key with id {key_id!r}",
                        {"key_id": key_id})
+    state().revocations.revoked(key_id)   # its open feeds end now
     return reply(key_out(found))
 
 

@@ -7,7 +7,8 @@ one message per frame, as always.
 
 Close codes: 1000 the run ended (after ``complete``); 1012 the server is restarting
 (after ``released``: reconnect with ``?since``); 1013 the client fell behind (after
-an ``error`` with ``code: "lagged"`` and ``resume_from``); 4400 bad query string
+an ``error`` with ``code: "lagged"`` and ``resume_from``); 4401 the API key the feed was
+opened with was revoked (after an ``error`` with ``code: "revoked"``); 4400 bad query string
 (``since`` must be an integer from 0 to ``MAX_COUNT``, 2147483647; the reason says
 what is wrong); 4404 no such run; 1011 server error.
 """
@@ -28,6 +29,7 @@ from runtime import Event, Run, RunNotFoundError
 from runtime.definition import MAX_COUNT
 
 from ..auth import audit, check_run
+from ..auth import state as auth_state
 from ..current import metrics, service
 from ..live_log import DEFAULT_MODES, Dropped, Feed, FeedEnd, parse_modes
 from ..schemas import WsQuery
@@ -79,11 +81,38 @@ async def run_feed(run_id: str) -> None:
     run = svc.live(run_id)
     gauge = metrics().ws_clients
     gauge.inc()
+    who = g.get("principal")
+    key_id = who.key_id if who is not None else None
     try:
-        await _serve(run_id, run, query.since, modes, query.batch,
-                     shared=not view.status.finished)
+        if key_id is None:
+            await _serve(run_id, run, query.since, modes, query.batch,
+                         shared=not view.status.finished)
+        else:
+            await _serve_while_in_force(key_id, run_id, run, query.since, modes,
+                                        query.batch, shared=not view.status.finished)
     finally:
         gauge.dec()
+
+
+async def _serve_while_in_force(key_id: str, run_id: str, run: Any, since: int,
+                                modes: frozenset[str], batch: bool, *, shared: bool) -> None:
+    """:func:`_serve`, ended when the API key the feed was opened with is revoked."""
+    auth = auth_state()
+    revoked = False
+    async with anyio.create_task_group() as tg:
+        async def watch() -> None:
+            nonlocal revoked
+            await auth.revocations.watch(key_id, auth.gate.keys().in_force)
+            revoked = True
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(watch)
+        await _serve(run_id, run, since, modes, batch, shared=shared)
+        tg.cancel_scope.cancel()
+    if revoked:
+        await _goodbye({"type": "error", "code": "revoked",
+                        "message": "the API key this feed was opened with has been revoked"},
+                       4401, "credential revoked", batch)
 
 
 async def _serve(run_id: str, run: Any, since: int, modes: frozenset[str], batch: bool, *,

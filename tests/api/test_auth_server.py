@@ -133,6 +133,37 @@ def test_a_browser_opens_the_feed_with_a_single_use_ticket(backend: str,
             assert json.loads(ws.receive_text(timeout=10))["seq"] == 0
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_revoking_a_key_ends_its_open_feeds_and_its_unused_tickets(backend: str,
+                                                                   tmp_path: Path) -> None:
+    # A waiting run's feed stays open as long as the run waits: before, the revoked
+    # key's socket went on receiving the run's events (the security review).
+    url = sqlite_url(tmp_path)
+    key = _new_key(url, "acme", ALL, name="temp")
+    admin = _new_key(url, "acme", "admin", name="admin")
+    with server(backend, url, tmp_path, auth="keys") as srv, \
+            httpx.Client(base_url=srv.url, timeout=30) as http:
+        run_id = _start_waiting(http, key)
+        feed = f"{srv.ws_url}/api/v1/graph/ws/{run_id}"
+        ticket = http.post("/api/v1/ws-tickets", headers=_auth(key)).json()["ticket"]
+        listed = http.get("/api/v1/keys", headers=_auth(admin)).json()
+        [key_id] = [k["id"] for k in listed["items"] if k["name"] == "temp"]
+        with connect_ws(feed, http, headers=_auth(key)) as ws:
+            while json.loads(ws.receive_text(timeout=10))["type"] != "waiting":
+                pass
+            revoked = http.post(f"/api/v1/keys/{key_id}/revoke", headers=_auth(admin))
+            assert revoked.status_code == 200, revoked.text
+            goodbye = json.loads(ws.receive_text(timeout=10))
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_text(timeout=10)
+        assert goodbye["type"] == "error" and goodbye["code"] == "revoked"
+        assert closed.value.code == 4401
+        with pytest.raises(WebSocketUpgradeError) as stale:
+            with connect_ws(f"{feed}?ticket={ticket}", http):
+                pass
+        assert stale.value.response.status_code == 401   # issued before the revocation
+
+
 def test_host_and_websocket_origin_are_checked_against_dns_rebinding(tmp_path: Path) -> None:
     with server("asyncio", sqlite_url(tmp_path), tmp_path) as srv, \
             httpx.Client(base_url=srv.url, timeout=30) as http:
