@@ -89,8 +89,10 @@ class Threads:
         except ThreadExistsError:   # another start created it meanwhile: use that one
             return await self.get(thread_id)
 
-    async def list(self, *, limit: int = 100, offset: int = 0) -> list[ThreadRecord]:
-        return await self._host.store.list_threads(limit=limit, offset=offset)
+    async def list(self, *, limit: int = 100, offset: int = 0,
+                   tenant: str | None = None) -> list[ThreadRecord]:
+        """Threads (of ``tenant``, if given), newest first, a page at a time."""
+        return await self._host.store.list_threads(limit=limit, offset=offset, tenant=tenant)
 
     async def runs(self, thread_id: str) -> builtins.list[RunRecord]:
         """The thread's runs, oldest first."""

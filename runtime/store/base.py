@@ -214,8 +214,9 @@ class Store(Protocol):
 
     async def get_thread(self, thread_id: str) -> ThreadRecord | None: ...
 
-    async def list_threads(self, *, limit: int = 100, offset: int = 0) -> list[ThreadRecord]:
-        """Threads, newest first, a page at a time."""
+    async def list_threads(self, *, limit: int = 100, offset: int = 0,
+                           tenant: str | None = None) -> list[ThreadRecord]:
+        """Threads (of ``tenant``, if given), newest first, a page at a time."""
 
     async def claim_thread(self, thread_id: str, run_id: str, *,
                            create: RunRecord | None = None) -> str | None:

@@ -397,8 +397,10 @@ class MemoryStore(MemoryAccess):
         found = self._threads.get(thread_id)
         return None if found is None else found.model_copy(deep=True)
 
-    async def list_threads(self, *, limit: int = 100, offset: int = 0) -> list[ThreadRecord]:
-        found = sorted(self._threads.values(), key=lambda t: (t.created_at, t.id), reverse=True)
+    async def list_threads(self, *, limit: int = 100, offset: int = 0,
+                           tenant: str | None = None) -> list[ThreadRecord]:
+        found = sorted((t for t in self._threads.values() if tenant in (None, t.tenant)),
+                       key=lambda t: (t.created_at, t.id), reverse=True)
         return [t.model_copy(deep=True) for t in found[offset : offset + limit]]
 
     async def claim_thread(self, thread_id: str, run_id: str, *,

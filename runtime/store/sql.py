@@ -519,10 +519,16 @@ class SQLStore(SQLAccess):
         rows = await self._run(get)
         return thread_from_row(self.dialect, rows[0]) if rows else None
 
-    async def list_threads(self, *, limit: int = 100, offset: int = 0) -> list[ThreadRecord]:
+    async def list_threads(self, *, limit: int = 100, offset: int = 0,
+                           tenant: str | None = None) -> list[ThreadRecord]:
+        where = "" if tenant is None else "WHERE tenant = :tenant "
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if tenant is not None:
+            params["tenant"] = tenant
+
         async def get(s: Session) -> list[dict[str, Any]]:
-            return await s.fetch("SELECT * FROM threads ORDER BY created_at DESC, id DESC "
-                                 "LIMIT :limit OFFSET :offset", {"limit": limit, "offset": offset})
+            return await s.fetch(f"SELECT * FROM threads {where}ORDER BY created_at DESC, "
+                                 "id DESC LIMIT :limit OFFSET :offset", params)
 
         return [thread_from_row(self.dialect, r) for r in await self._run(get)]
 
