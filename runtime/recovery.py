@@ -26,7 +26,6 @@ whose lease expired, and each goes on through :func:`resume_claimed`.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from .errors import GraphError, RunInterrupted, StoreError
 from .host import Host
@@ -74,8 +73,9 @@ async def resume_claimed(host: Host, record: RunRecord, *, fresh: bool = False,
     """Resume a run just claimed from a process that is gone (or from the queue); False
     when it was failed instead (too many crashes, graph gone), or handed back.
     ``fresh``: the run has no checkpoint and no event yet (it starts from its input).
-    ``hand_back``: a run whose graph cannot be rebuilt here is left ownerless, as it
-    was, for a runtime that can rebuild it (claimed without a lease)."""
+    ``hand_back``: a run whose graph cannot be rebuilt here is not failed but kept,
+    owned by this runtime and not executed, for a runtime that can rebuild it to take
+    over once this process is gone (claimed without a lease)."""
     if record.interruptions > host.max_interruptions:
         await host.store.update_run(
             record.id, status=RunStatus.FAILED, error_type="RunInterrupted",
@@ -114,11 +114,11 @@ async def _fail(host: Host, record: RunRecord, exc: Exception) -> None:
 
 
 async def restore_run(host: Host, record: RunRecord, *,
-                      answers: dict[str, Any] | None = None,
                       checkpoint: Checkpoint | None = None, fresh: bool = False) -> Run:
     """A Run that continues ``record`` from ``checkpoint`` (default: its latest), with
-    the graph it started with; ``answers`` answer its waiting branches. ``fresh``:
-    known to have no checkpoint and no event (nothing to read back)."""
+    the graph it started with (an answer is in the checkpoint: see
+    ``timetravel.resume_stored``). ``fresh``: known to have no checkpoint and no event
+    (nothing to read back)."""
     compiled = await host.graphs.of_run(record)
     state = WorkflowState.model_validate(record.initial_state)
     status = RunStatus.WAITING if record.status is RunStatus.WAITING else RunStatus.PENDING
@@ -129,7 +129,7 @@ async def restore_run(host: Host, record: RunRecord, *,
         return run
     cp = checkpoint or await host.store.latest_checkpoint(record.id)
     if cp is not None:
-        run.restore(cp, answers=answers, next_seq=await next_seq(host, record.id, cp.next_seq))
+        run.restore(cp, next_seq=await next_seq(host, record.id, cp.next_seq))
     else:
         # Interrupted before its first step: start over, numbering events on.
         run.continue_events(await next_seq(host, record.id, 0))

@@ -25,8 +25,8 @@ from .errors import (
     error_of_group,
 )
 from .events import DEFAULT_SUBSCRIBER_BUFFER, Event, EventHub, EventType
-from .history import history
 from .failure import RunFailure
+from .history import history
 from .interrupts import InvalidResume, current_context, validate_answer
 from .payload_bounds import UNBOUNDED, BoundedPublisher, RunBounds, StateGauge
 from .state import WorkflowState
@@ -292,14 +292,14 @@ class Run:
                                else BoundedPublisher(self.hub, limit, self.id))
 
     # -- driving ---------------------------------------------------------------------------
-    def restore(self, checkpoint: Checkpoint, *, answers: dict[str, Any] | None = None,
-                next_seq: int | None = None, resumed: bool = True) -> None:
+    def restore(self, checkpoint: Checkpoint, *, next_seq: int | None = None,
+                resumed: bool = True) -> None:
         """Continue from ``checkpoint``; events go on from ``next_seq``.
 
         ``resumed``: the run executed before (a recovery, an answer): it goes on as
         ``run_resumed`` and keeps its ``started_at``. A fork's first execution starts
         from a checkpoint too, but is a start (``run_started``, ``started_at`` set)."""
-        self.supervisor.restore(checkpoint, answers)
+        self.supervisor.restore(checkpoint)
         self.hub = EventHub(self.id, first_seq=max(checkpoint.next_seq, next_seq or 0),
                             sink=self._sink(), history=self._older_events())
         self._attach_hub()
@@ -489,7 +489,7 @@ class Run:
             await self._finish_released(why)
             return
         # Still pending (waiting for its thread): it never started here.
-        await self._release_unstarted("was cancelled with its runtime's task group")
+        await self.cut_off_unstarted()
 
     async def cut_off_unstarted(self) -> None:
         """Cancelled with its runtime's task group while it waited for a slot or a lease:
